@@ -1,0 +1,19 @@
+# The two commands of the README. Both set everything up first (idempotent).
+.PHONY: setup run test bench
+
+setup:
+	bash scripts/setup.sh
+
+# With a display: napari with the widget docked and a sample image. Without: a headless
+# segmentation of the sample image into ./out (needs the pretrained weights; says how if missing).
+run: setup
+	.venv/bin/napari-gluonseg demo --out out
+
+# pytest exit 5 means "no tests collected": not a failure of the code, but say so.
+test: setup
+	.venv/bin/ruff check napari_gluonseg tests benchmarks
+	xvfb-run -a -s "-screen 0 1600x1200x24" .venv/bin/python -m pytest; rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
+
+bench: setup
+	.venv/bin/python benchmarks/bench_speed_memory.py

@@ -1,0 +1,58 @@
+"""The one door to mxnet and gluoncv: every import of either goes through this module.
+
+mxnet 1.9.1 (the last release) reads ``numpy.bool`` and friends, which numpy 1.24 removed. We put
+the aliases back on the numpy module right before the first mxnet import, and import lazily so that
+loading the plugin never pays for (or breaks on) mxnet.
+"""
+
+from __future__ import annotations
+
+import builtins
+import importlib
+import threading
+import warnings
+from types import ModuleType
+
+import numpy as np
+
+# Aliases removed in numpy 1.24 that mxnet 1.9.1 still reads.
+_REMOVED_NUMPY_ALIASES = ("bool", "int", "float", "complex", "object", "str")
+
+# Noisy but harmless warnings raised while mxnet/gluoncv import (distutils, NEP 32, scipy.sparse).
+_IMPORT_WARNING_MODULES = r"(mxnet|gluoncv|scipy|distutils|setuptools)(\..*)?$"
+
+_import_lock = threading.Lock()
+
+
+def restore_numpy_aliases() -> None:
+    """Put back ``numpy.bool`` etc. as the builtins they used to alias (idempotent)."""
+    for name in _REMOVED_NUMPY_ALIASES:
+        # `in __dict__`, not hasattr: hasattr triggers numpy 1.26's FutureWarning machinery.
+        if name not in np.__dict__:
+            setattr(np, name, getattr(builtins, name))
+
+
+def _import(name: str) -> ModuleType:
+    with _import_lock:
+        restore_numpy_aliases()
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=DeprecationWarning)
+            warnings.filterwarnings("ignore", category=UserWarning, module=_IMPORT_WARNING_MODULES)
+            return importlib.import_module(name)
+
+
+def mxnet() -> ModuleType:
+    """Import and return ``mxnet``."""
+    return _import("mxnet")
+
+
+def gluoncv() -> ModuleType:
+    """Import and return ``gluoncv`` (imports mxnet first, through this module)."""
+    mxnet()
+    return _import("gluoncv")
+
+
+def gluoncv_module(name: str) -> ModuleType:
+    """Import a gluoncv submodule, e.g. ``"gluoncv.model_zoo.model_store"``."""
+    gluoncv()
+    return _import(name)

@@ -1,0 +1,29 @@
+"""Exceptions and warnings raised by napari-gluonseg; messages are meant for the user."""
+
+
+class GluonsegError(Exception):
+    """Base class of every error napari-gluonseg raises on purpose."""
+
+
+class UnknownModelError(GluonsegError, ValueError):
+    """A model name that is not in the registry."""
+
+
+class ImageError(GluonsegError, ValueError):
+    """Image data the network cannot be run on."""
+
+
+class WeightsError(GluonsegError):
+    """Weights that cannot be fetched, read, or do not fit the model."""
+
+
+class WeightsUnavailableError(WeightsError):
+    """Pretrained weights are neither in the cache nor downloadable (e.g. offline)."""
+
+
+class SegmentationCancelled(GluonsegError):
+    """The run was cancelled before it finished."""
+
+
+class GluonsegWarning(UserWarning):
+    """Warnings of napari-gluonseg (turned into errors in the tests)."""

@@ -1,0 +1,146 @@
+"""Building GluonCV networks, loading their weights, and running them.
+
+A network is built for one input shape: PSPNet and DeepLab size their pooling branches at
+construction, and every model upsamples its logits to a size fixed when the graph is hybridized.
+Built networks are cached per (model, weights, shape); each carries a lock so that one network
+object never runs in two threads at once (gluoncv's ``predict`` mutates the network, and so would
+any shape change).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import warnings
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+
+from . import _mxnet
+from .errors import WeightsError
+from .registry import model_info
+from .weights import ResolvedWeights
+
+logger = logging.getLogger(__name__)
+
+# Each cached network holds its own copy of the weights (~130 MB for FCN-ResNet50).
+_CACHE_SIZE = 3
+
+
+class SegmentationNetwork:
+    """A GluonCV segmentation network built for one input size, main head only.
+
+    Parameters
+    ----------
+    model_name : str
+        Registry name, e.g. ``"fcn_resnet50_ade"``.
+    net : mxnet.gluon.HybridBlock
+        The loaded network (aux head switched off).
+    height, width : int
+        The input size the network was built for.
+    """
+
+    def __init__(self, model_name: str, net, height: int, width: int) -> None:
+        self.model_name = model_name
+        self.height = height
+        self.width = width
+        self.base_size: int = int(getattr(net, "base_size", 520))
+        self.crop_size: int = int(getattr(net, "crop_size", 480))
+        self._net = net
+        self._lock = threading.Lock()
+
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        """Main-head logits, ``(N, classes, height, width)`` float32, for a normalized batch."""
+        mx = _mxnet.mxnet()
+        if batch.shape[2:] != (self.height, self.width):
+            raise ValueError(f"network built for {self.height}x{self.width}, got {batch.shape}")
+        with self._lock, warnings.catch_warnings():
+            # The switched-off aux head's parameters are "not used by any computation": intended.
+            warnings.filterwarnings("ignore", message="Parameter .* is not used by any computation")
+            out = self._net(mx.nd.array(batch, dtype="float32"))
+            main = out[0] if isinstance(out, (tuple, list)) else out
+            return main.asnumpy()
+
+
+_cache: OrderedDict[tuple, SegmentationNetwork] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def load_network(
+    model_name: str, weights: ResolvedWeights, height: int, width: int
+) -> SegmentationNetwork:
+    """The network for (model, weights, input size), from the cache or freshly built."""
+    key = (model_name, str(weights.path), weights.sha1, height, width)
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    network = SegmentationNetwork(
+        model_name, _build(model_name, weights.path, height, width), height, width
+    )
+    with _cache_lock:
+        _cache[key] = network
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return network
+
+
+def clear_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+def build_untrained(model_name: str, height: int = 480, width: int = 480):
+    """An untrained network of the real architecture (random weights), ready to save.
+
+    For tests and benchmarks only: its output is noise, never a segmentation.
+    """
+    gcv = _mxnet.gluoncv()
+    mx = _mxnet.mxnet()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        net = gcv.model_zoo.get_model(
+            model_name, pretrained=False, pretrained_base=False, height=height, width=width
+        )
+        net.initialize(mx.init.Xavier(), force_reinit=True)
+    net(mx.nd.zeros((1, 3, height, width)))  # materialize deferred parameter shapes
+    return net
+
+
+def _build(model_name: str, path: Path, height: int, width: int):
+    gcv = _mxnet.gluoncv()
+    mx = _mxnet.mxnet()
+    info = model_info(model_name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # pretrained_base=False: the full weights come next, so never fetch ImageNet backbones.
+        net = gcv.model_zoo.get_model(
+            model_name, pretrained=False, pretrained_base=False, height=height, width=width
+        )
+    try:
+        net.load_parameters(str(path), ctx=mx.cpu())
+    except (mx.base.MXNetError, AssertionError, ValueError, RuntimeError, OSError) as exc:
+        raise WeightsError(_load_error_message(path, info.name, info.num_classes, exc)) from exc
+    if hasattr(net, "aux"):
+        net.aux = False  # the aux head only helps training; it doubles the output memory
+    net.hybridize(static_alloc=True, static_shape=True)
+    return net
+
+
+def _load_error_message(path: Path, model_name: str, num_classes: int, exc: Exception) -> str:
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if "incompatible" in detail or "shape" in detail.lower():
+        why = (
+            f"it holds weights of other shapes than {model_name} ({num_classes} classes) expects; "
+            "was it trained for another model or another number of classes?"
+        )
+    elif "missing" in detail.lower() or "not present" in detail.lower():
+        why = f"it lacks parameters that {model_name} needs; it is for another architecture"
+    else:
+        why = "it is not a readable mxnet .params file (corrupt or truncated?)"
+    return (
+        f"Cannot load weights file {path} into model {model_name}: {why}.\n"
+        f"mxnet said: {detail}\n"
+        "Choose the model the file was saved from, or another weights file."
+    )

@@ -1,0 +1,135 @@
+"""Checking image data and turning it into network input, as the reference workflow does.
+
+Reference: gluoncv ``ToTensor`` (HWC uint8 -> CHW float in [0, 1]) then ``Normalize`` with the
+ImageNet mean/std. Other inputs are first brought to [0, 1]:
+
+- uint8: / 255; uint16: / 65535 (the type's full range, so brightness means the same across images);
+- float in [0, 1]: as is;
+- any other float or integer range (int16, float images in counts, ...): min-max per plane.
+
+Channels: RGB as is, RGBA drops alpha, greyscale is replicated to three channels. Leading axes
+(time, z, ...) are a stack of planes, processed one by one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import ImageError
+
+IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
+IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+MIN_SIDE = 16  # below this the network's stride-8 feature map has under 2x2 cells
+
+
+@dataclass(frozen=True)
+class ImageStack:
+    """Validated image data seen as a stack of 2D planes.
+
+    ``data`` is the caller's array (numpy, dask, zarr...); planes are read lazily, one at a time.
+    ``spatial_shape`` is the labels' shape: leading axes + (height, width).
+    """
+
+    data: Any
+    rgb: bool
+
+    @property
+    def spatial_shape(self) -> tuple[int, ...]:
+        return tuple(self.data.shape[:-1] if self.rgb else self.data.shape)
+
+    @property
+    def plane_shape(self) -> tuple[int, int]:
+        h, w = self.spatial_shape[-2:]
+        return int(h), int(w)
+
+    @property
+    def leading_shape(self) -> tuple[int, ...]:
+        return self.spatial_shape[:-2]
+
+    @property
+    def n_planes(self) -> int:
+        return int(np.prod(self.leading_shape, dtype=np.int64))
+
+    def plane_index(self, i: int) -> tuple[int, ...]:
+        return tuple(int(j) for j in np.unravel_index(i, self.leading_shape)) if self.leading_shape else ()
+
+    def plane_rgb01(self, i: int) -> np.ndarray:
+        """Plane ``i`` as float32 (H, W, 3) in [0, 1]."""
+        index = self.plane_index(i)
+        plane = np.asarray(self.data[index])
+        where = f" (plane {index})" if index else ""
+        if plane.dtype.kind == "f" and not np.isfinite(plane).all():
+            raise ImageError(f"The image contains NaN or infinite values{where}; fix or mask them.")
+        if self.rgb:
+            plane = plane[..., :3]  # RGBA: alpha is not an input of the network
+        else:
+            plane = np.repeat(plane[..., None], 3, axis=-1)
+        return _to_unit_range(plane)
+
+
+def as_image_stack(data: Any, rgb: bool | None = None) -> ImageStack:
+    """Check ``data`` and describe it as a stack of planes.
+
+    Parameters
+    ----------
+    data : array-like
+        (..., H, W) greyscale or (..., H, W, 3|4) RGB(A). numpy, dask or anything with
+        ``shape``, ``dtype`` and numpy indexing.
+    rgb : bool, optional
+        Whether the last axis holds colour channels; ``None`` guesses like napari does
+        (a last axis of 3 or 4 on a 3D+ array).
+    """
+    if isinstance(data, (list, tuple)) and data and hasattr(data[0], "shape"):
+        data = data[0]  # multiscale: the full-resolution level
+    if not (hasattr(data, "shape") and hasattr(data, "dtype")):
+        data = np.asarray(data)
+    dtype = np.dtype(data.dtype)
+    if dtype.kind == "b":
+        raise ImageError("The image is boolean (a mask?); segmentation needs an intensity image.")
+    if dtype.kind == "c":
+        raise ImageError("The image is complex-valued; take its magnitude or real part first.")
+    if dtype.kind not in "uif":
+        raise ImageError(f"Image data of type {dtype} is not numeric.")
+    shape = tuple(int(s) for s in data.shape)
+    if rgb is None:
+        rgb = len(shape) >= 3 and shape[-1] in (3, 4)
+    if rgb and (len(shape) < 3 or shape[-1] not in (3, 4)):
+        raise ImageError(f"An RGB image needs a last axis of 3 or 4 channels; got shape {shape}.")
+    spatial = shape[:-1] if rgb else shape
+    if len(spatial) < 2:
+        raise ImageError(f"Need a 2D image (or a stack of them); got shape {shape}.")
+    if 0 in shape:
+        raise ImageError(f"The image is empty (shape {shape}).")
+    if min(spatial[-2:]) < MIN_SIDE:
+        raise ImageError(
+            f"The image is {spatial[-2]}x{spatial[-1]} pixels; the network needs at least "
+            f"{MIN_SIDE}x{MIN_SIDE}."
+        )
+    return ImageStack(data=data, rgb=bool(rgb))
+
+
+def _to_unit_range(plane: np.ndarray) -> np.ndarray:
+    if plane.dtype == np.uint8:
+        return plane.astype(np.float32) / np.float32(255)
+    if plane.dtype == np.uint16:
+        return plane.astype(np.float32) / np.float32(65535)
+    lo, hi = float(plane.min()), float(plane.max())
+    if plane.dtype.kind == "f" and lo >= 0.0 and hi <= 1.0:
+        return plane.astype(np.float32)
+    if hi == lo:
+        return np.zeros(plane.shape, np.float32)
+    return ((plane.astype(np.float64) - lo) / (hi - lo)).astype(np.float32)
+
+
+def to_chw(rgb01: np.ndarray) -> np.ndarray:
+    """(H, W, 3) -> contiguous (3, H, W) float32 (gluoncv ToTensor's layout)."""
+    return np.ascontiguousarray(rgb01.transpose(2, 0, 1), dtype=np.float32)
+
+
+def normalize(chw01: np.ndarray) -> np.ndarray:
+    """(3, H, W) in [0, 1] -> (1, 3, H, W) float32 with ImageNet mean/std (gluoncv Normalize)."""
+    out = (chw01 - IMAGENET_MEAN[:, None, None]) / IMAGENET_STD[:, None, None]
+    return out.astype(np.float32, copy=False)[None]

@@ -1,0 +1,186 @@
+"""Where network weights come from: GluonCV's model zoo (cached, sha1-checked) or a local file.
+
+We follow gluoncv's own conventions (``$MXNET_HOME/models``, ``$MXNET_GLUON_REPO`` mirrors,
+``{name}-{sha1[:8]}.params`` inside ``{name}-{sha1[:8]}.zip``) but download ourselves, so that
+progress reaches the UI and a partial or corrupt download never lands under the final name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+import urllib.error
+import urllib.request
+import zipfile
+from collections.abc import Generator
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import _mxnet
+from .errors import WeightsError, WeightsUnavailableError
+from .events import Progress
+from .registry import model_info
+
+logger = logging.getLogger(__name__)
+
+APACHE_REPO_URL = "https://apache-mxnet.s3-accelerate.dualstack.amazonaws.com/"
+DOWNLOAD_TIMEOUT_S = 30
+_CHUNK_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class ResolvedWeights:
+    """A weights file on disk, its sha1 and where it came from (``"zoo"`` or ``"file"``)."""
+
+    path: Path
+    sha1: str
+    source: str
+
+
+def cache_dir() -> Path:
+    """GluonCV's model cache: ``$MXNET_HOME/models``, by default ``~/.mxnet/models``."""
+    home = os.environ.get("MXNET_HOME")
+    base = Path(home) if home else Path("~/.mxnet")
+    return (base / "models").expanduser()
+
+
+def repo_url() -> str:
+    """The zoo's base URL: ``$MXNET_GLUON_REPO`` if set, else Apache's S3 bucket."""
+    url = os.environ.get("MXNET_GLUON_REPO") or APACHE_REPO_URL
+    return url if url.endswith("/") else url + "/"
+
+
+def zoo_sha1(model_name: str) -> str:
+    """The sha1 of the pretrained weights, from gluoncv's model store."""
+    store = _mxnet.gluoncv_module("gluoncv.model_zoo.model_store")
+    return store._model_sha1[model_name]
+
+
+def zoo_file_name(model_name: str) -> str:
+    """``fcn_resnet50_ade-3479525a.params``: the file name gluoncv caches the weights under."""
+    return f"{model_name}-{zoo_sha1(model_name)[:8]}.params"
+
+
+def zoo_url(model_name: str) -> str:
+    return f"{repo_url()}gluon/models/{Path(zoo_file_name(model_name)).stem}.zip"
+
+
+def file_sha1(path: Path) -> str:
+    digest = hashlib.sha1()
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def offline_help(model_name: str) -> str:
+    """How to get the pretrained weights onto this machine by hand."""
+    home = os.environ.get("MXNET_HOME")
+    repo = os.environ.get("MXNET_GLUON_REPO")
+    return (
+        f"  needed file:  {zoo_file_name(model_name)} (sha1 {zoo_sha1(model_name)})\n"
+        f"  cache folder: {cache_dir()} "
+        f"(MXNET_HOME={home!r} moves it to $MXNET_HOME/models)\n"
+        f"  download URL: {zoo_url(model_name)} "
+        f"(MXNET_GLUON_REPO={repo!r} points it at a mirror)\n"
+        "To work offline, copy the .params file into the cache folder, or use a local weights file:\n"
+        "  command line: --weights PATH; widget: 'weights file'; Python: weights=PATH."
+    )
+
+
+def resolve_local_weights(path: str | os.PathLike) -> ResolvedWeights:
+    """Check that a user-given weights file exists and is readable; hash it for provenance."""
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise WeightsError(
+            f"Weights file {p} does not exist or is not a file. "
+            "Give the path of a .params file saved by gluon (net.save_parameters)."
+        )
+    try:
+        sha1 = file_sha1(p)
+    except OSError as exc:
+        raise WeightsError(f"Cannot read weights file {p}: {exc}") from exc
+    return ResolvedWeights(path=p.resolve(), sha1=sha1, source="file")
+
+
+def iter_zoo_weights(model_name: str) -> Generator[Progress, None, ResolvedWeights]:
+    """Find the pretrained weights in the cache, downloading them if needed.
+
+    Yields download progress in bytes; returns the checked file. A cached file whose sha1 does
+    not match is downloaded again; on any failure nothing is left under the final file name.
+    """
+    model_info(model_name)  # unknown names fail here, with the list of valid ones
+    expected = zoo_sha1(model_name)
+    target = cache_dir() / zoo_file_name(model_name)
+    if target.is_file():
+        if file_sha1(target) == expected:
+            return ResolvedWeights(target, expected, "zoo")
+        logger.warning("Cached weights %s fail their sha1 check; downloading again.", target)
+
+    url = zoo_url(model_name)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WeightsUnavailableError(
+            f"Cannot create the weights cache folder {target.parent}: {exc}\n"
+            + offline_help(model_name)
+        ) from exc
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".download-") as tmp:
+        zip_path = Path(tmp) / "weights.zip"
+        try:
+            yield from _download(url, zip_path, model_name)
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise WeightsUnavailableError(
+                f"Could not download the pretrained weights of {model_name} from {url}: "
+                f"{reason}\n" + offline_help(model_name)
+            ) from exc
+        params = _extract_params(zip_path, target.name, url, model_name)
+        got = file_sha1(params)
+        if got != expected:
+            raise WeightsError(
+                f"The weights downloaded from {url} have sha1 {got}, expected {expected}: "
+                "the download or the mirror is corrupt. Nothing was saved; try again, or set "
+                "MXNET_GLUON_REPO to another mirror.\n" + offline_help(model_name)
+            )
+        os.replace(params, target)  # atomic: the final name only ever holds checked weights
+    return ResolvedWeights(target, expected, "zoo")
+
+
+def _download(url: str, dest: Path, model_name: str) -> Generator[Progress, None, None]:
+    with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response, open(dest, "wb") as f:
+        total = int(response.headers.get("Content-Length") or 0)
+        done = 0
+        while chunk := response.read(_CHUNK_BYTES):
+            f.write(chunk)
+            done += len(chunk)
+            yield Progress("weights", done, total, f"downloading {model_name} weights")
+    if total and done != total:
+        raise ValueError(f"connection closed after {done} of {total} bytes")
+
+
+def _extract_params(zip_path: Path, member: str, url: str, model_name: str) -> Path:
+    try:
+        with zipfile.ZipFile(zip_path) as zf:
+            with zf.open(member) as src, open(zip_path.with_suffix(".params"), "wb") as dst:
+                shutil.copyfileobj(src, dst, _CHUNK_BYTES)
+    except (zipfile.BadZipFile, KeyError, EOFError, OSError) as exc:
+        raise WeightsError(
+            f"The file downloaded from {url} is not a complete weights archive "
+            f"containing {member} ({exc}). Nothing was saved; try again.\n"
+            + offline_help(model_name)
+        ) from exc
+    return zip_path.with_suffix(".params")
+
+
+def iter_resolve_weights(
+    model_name: str, weights: str | os.PathLike | None
+) -> Generator[Progress, None, ResolvedWeights]:
+    """``weights=None``: the zoo's pretrained weights; otherwise a local ``.params`` file."""
+    if weights is None:
+        return (yield from iter_zoo_weights(model_name))
+    yield Progress("weights", 0, 1, f"reading {Path(weights).name}")
+    return resolve_local_weights(weights)
