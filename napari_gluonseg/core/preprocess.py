@@ -54,7 +54,9 @@ class ImageStack:
         return int(np.prod(self.leading_shape, dtype=np.int64))
 
     def plane_index(self, i: int) -> tuple[int, ...]:
-        return tuple(int(j) for j in np.unravel_index(i, self.leading_shape)) if self.leading_shape else ()
+        if not self.leading_shape:
+            return ()
+        return tuple(int(j) for j in np.unravel_index(i, self.leading_shape))
 
     def plane_rgb01(self, i: int) -> np.ndarray:
         """Plane ``i`` as float32 (H, W, 3) in [0, 1]."""
@@ -63,10 +65,8 @@ class ImageStack:
         where = f" (plane {index})" if index else ""
         if plane.dtype.kind == "f" and not np.isfinite(plane).all():
             raise ImageError(f"The image contains NaN or infinite values{where}; fix or mask them.")
-        if self.rgb:
-            plane = plane[..., :3]  # RGBA: alpha is not an input of the network
-        else:
-            plane = np.repeat(plane[..., None], 3, axis=-1)
+        # RGBA: alpha is not an input of the network; greyscale is replicated.
+        plane = plane[..., :3] if self.rgb else np.repeat(plane[..., None], 3, axis=-1)
         return _to_unit_range(plane)
 
 

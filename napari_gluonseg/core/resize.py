@@ -22,7 +22,7 @@ def resize_rows(
     src: np.ndarray, out_h: int, out_w: int, row_start: int, row_stop: int
 ) -> np.ndarray:
     """Rows ``row_start:row_stop`` of ``src`` (C, h, w) resized to (C, out_h, out_w)."""
-    c, h, w = src.shape
+    h, w = src.shape[1:]
     if (h, w) == (out_h, out_w):
         return src[:, row_start:row_stop]
     lo, hi, wy = _axis_weights(h, out_h, row_start, row_stop)

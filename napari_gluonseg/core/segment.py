@@ -30,9 +30,7 @@ ENGINES = ("mxnet",)
 T = TypeVar("T")
 
 
-def working_size(
-    height: int, width: int, scale: float | str, base_size: int
-) -> tuple[int, int]:
+def working_size(height: int, width: int, scale: float | str, base_size: int) -> tuple[int, int]:
     """The size the network sees: ``scale`` times the image, or ``"auto"`` = long side at
     the model's ``base_size`` (GluonCV's evaluation size)."""
     if scale == "auto":
@@ -102,7 +100,11 @@ def iter_segment_image(
     def step() -> Progress:
         nonlocal done
         done += 1
-        return Progress("infer", done, total, f"plane {done // per_plane + 1}/{stack.n_planes}")
+        plane, tile_no = divmod(done - 1, per_plane)
+        where = f"plane {plane + 1}/{stack.n_planes}" if stack.n_planes > 1 else "image"
+        if per_plane > 1:
+            where += f", tile {tile_no + 1}/{per_plane}"
+        return Progress("infer", done, total, f"segmenting {where}")
 
     for i in range(stack.n_planes):
         chw = to_chw(stack.plane_rgb01(i))

@@ -78,15 +78,15 @@ def file_sha1(path: Path) -> str:
 
 def offline_help(model_name: str) -> str:
     """How to get the pretrained weights onto this machine by hand."""
-    home = os.environ.get("MXNET_HOME")
-    repo = os.environ.get("MXNET_GLUON_REPO")
+    home = os.environ.get("MXNET_HOME", "not set")
+    repo = os.environ.get("MXNET_GLUON_REPO", "not set")
     return (
         f"  needed file:  {zoo_file_name(model_name)} (sha1 {zoo_sha1(model_name)})\n"
-        f"  cache folder: {cache_dir()} "
-        f"(MXNET_HOME={home!r} moves it to $MXNET_HOME/models)\n"
-        f"  download URL: {zoo_url(model_name)} "
-        f"(MXNET_GLUON_REPO={repo!r} points it at a mirror)\n"
-        "To work offline, copy the .params file into the cache folder, or use a local weights file:\n"
+        f"  cache folder: {cache_dir()} (MXNET_HOME, now {home}, moves it to $MXNET_HOME/models)\n"
+        f"  download URL: {zoo_url(model_name)}\n"
+        f"                (MXNET_GLUON_REPO, now {repo}, points it at a mirror)\n"
+        "To work offline, copy the .params file into the cache folder, "
+        "or use a local weights file:\n"
         "  command line: --weights PATH; widget: 'weights file'; Python: weights=PATH."
     )
 
@@ -164,9 +164,12 @@ def _download(url: str, dest: Path, model_name: str) -> Generator[Progress, None
 
 def _extract_params(zip_path: Path, member: str, url: str, model_name: str) -> Path:
     try:
-        with zipfile.ZipFile(zip_path) as zf:
-            with zf.open(member) as src, open(zip_path.with_suffix(".params"), "wb") as dst:
-                shutil.copyfileobj(src, dst, _CHUNK_BYTES)
+        with (
+            zipfile.ZipFile(zip_path) as zf,
+            zf.open(member) as src,
+            open(zip_path.with_suffix(".params"), "wb") as dst,
+        ):
+            shutil.copyfileobj(src, dst, _CHUNK_BYTES)
     except (zipfile.BadZipFile, KeyError, EOFError, OSError) as exc:
         raise WeightsError(
             f"The file downloaded from {url} is not a complete weights archive "

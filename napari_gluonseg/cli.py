@@ -1,0 +1,146 @@
+"""Command line: batch segmentation, the demo (main job), and the list of models.
+
+Exit codes: 0 done, 2 bad arguments or input, 3 weights unavailable (e.g. offline).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .core.errors import GluonsegError, WeightsUnavailableError
+from .core.events import Progress
+from .core.export import write_result
+from .core.registry import (
+    DATASET_TITLES,
+    DEFAULT_MODEL,
+    model_info,
+    model_names,
+    short_class_name,
+)
+from .core.segment import iter_segment_image, run_to_end
+
+EXIT_BAD_INPUT = 2
+EXIT_NO_WEIGHTS = 3
+
+
+def _scale(text: str) -> float | str:
+    return text if text == "auto" else float(text)
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default=DEFAULT_MODEL, help="model name (see 'models')")
+    p.add_argument("--weights", type=Path, help="local .params file instead of the model zoo")
+    p.add_argument("--scale", type=_scale, default=1.0, help="'auto' or a factor (default 1.0)")
+    p.add_argument("--tile-size", type=int, help="sliding-window size (default: whole image)")
+    p.add_argument(
+        "--prob", action="append", default=[], metavar="CLASS", help="save P(CLASS) (repeatable)"
+    )
+    p.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="napari-gluonseg", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    seg = sub.add_parser("segment", help="segment image files into an output folder")
+    seg.add_argument("images", nargs="+", type=Path)
+    _add_run_options(seg)
+    demo = sub.add_parser(
+        "demo",
+        help="open napari with the widget and a sample photo; headless: segment the sample",
+    )
+    demo.add_argument("--headless", action="store_true", help="never open a window")
+    _add_run_options(demo)
+    sub.add_parser("models", help="list the models")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    args = build_parser().parse_args(argv)
+    if args.command == "models":
+        for name in model_names():
+            info = model_info(name)
+            print(f"{name:36s} {DATASET_TITLES[info.dataset]}, {info.num_classes} classes")
+        return 0
+    if args.command == "demo" and not args.headless and os.environ.get("DISPLAY"):
+        return _open_napari()
+    try:
+        if args.command == "demo":
+            from ._sample_data import SAMPLE_NAME, sample_image
+
+            inputs = [(SAMPLE_NAME, sample_image())]
+        else:
+            inputs = [(p.stem, _read_image(p)) for p in args.images]
+        for stem, image in inputs:
+            _segment_one(stem, image, args)
+    except WeightsUnavailableError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        print("No segmentation was made (untrained weights are never used).", file=sys.stderr)
+        return EXIT_NO_WEIGHTS
+    except (GluonsegError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return 0
+
+
+def _read_image(path: Path):
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im)
+    except UnidentifiedImageError as exc:
+        raise ValueError(f"{path} is not an image file PIL can read") from exc
+
+
+def _segment_one(stem: str, image, args: argparse.Namespace) -> None:
+    from PIL import Image
+
+    def report(event: Progress) -> None:
+        if event.stage in ("infer", "load") or event.done == event.total:
+            line = f"{stem}: {event.message}"
+            print(f"\r{line:<72}", end="", flush=True)
+
+    events = iter_segment_image(
+        image,
+        args.model,
+        weights=args.weights,
+        scale=args.scale,
+        tile_size=args.tile_size,
+        probability_classes=args.prob,
+    )
+    result = run_to_end(events, on_progress=report)
+    print()
+    paths = write_result(result, args.out, stem, image=image)
+    for name, prob in result.probabilities.items():
+        short = short_class_name(name)
+        path = args.out / f"{stem}_P({short}).png"
+        Image.fromarray((prob * 255).round().astype("uint8")).save(path)
+        paths[f"P({short})"] = path
+    print(f"{stem}: results written to {args.out.resolve()}/")
+    for kind, path in paths.items():
+        print(f"  {kind:12s} {path.name}")
+
+
+def _open_napari() -> int:
+    import napari
+
+    from ._sample_data import load_sample
+    from .qt.segment_widget import SegmentWidget
+
+    viewer = napari.Viewer(title="napari-gluonseg")
+    for data, kwargs, _ in load_sample():
+        viewer.add_image(data, **kwargs)
+    viewer.window.add_dock_widget(SegmentWidget(viewer), name="Semantic segmentation")
+    napari.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""napari layer data for a SegmentationResult, as ``(data, kwargs, layer_type)`` tuples.
+
+Pure data (no napari or Qt import): the widget and scripts build layers from it, and the tests
+check it without a viewer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .core.registry import short_class_name
+from .core.result import SegmentationResult
+
+METADATA_KEY = "napari_gluonseg"
+LABELS_OPACITY = 0.6
+PROBABILITY_COLORMAP = "magma"
+
+LayerDataTuple = tuple[Any, dict[str, Any], str]
+
+
+def labels_layer_name(image_name: str) -> str:
+    return f"{image_name} classes"
+
+
+def probability_layer_name(image_name: str, class_name: str) -> str:
+    return f"{image_name} P({short_class_name(class_name)})"
+
+
+def data_digest(data: np.ndarray) -> str:
+    """A fingerprint of layer data, to tell whether the user has edited it since we wrote it."""
+    arr = np.ascontiguousarray(data)
+    return hashlib.blake2b(arr.view(np.uint8).data, digest_size=16).hexdigest()
+
+
+def label_colormap(colors: Sequence[Sequence[int]]) -> dict[int | None, Any]:
+    """Label value -> RGBA: class index k (label k + 1) gets ``colors[k]``; 0 is transparent."""
+    cmap: dict[int | None, Any] = {0: (0.0, 0.0, 0.0, 0.0), None: (0.0, 0.0, 0.0, 0.0)}
+    for k, rgb in enumerate(colors):
+        cmap[k + 1] = (rgb[0] / 255, rgb[1] / 255, rgb[2] / 255, 1.0)
+    return cmap
+
+
+def class_features(class_names: Sequence[str]):
+    """The labels layer's ``features``: row per label value, so hovering shows the class name."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        {
+            "index": np.arange(len(class_names) + 1),
+            "class_name": ["unlabeled", *class_names],
+        }
+    )
+
+
+def result_layer_data(
+    result: SegmentationResult,
+    image_name: str,
+    *,
+    scale: Sequence[float] | None = None,
+    translate: Sequence[float] | None = None,
+) -> list[LayerDataTuple]:
+    """The labels layer and one probability image layer per class in ``result.probabilities``.
+
+    Layers are named after the image (``"dog classes"``, ``"dog P(bicycle)"``) and carry its
+    ``scale`` and ``translate`` so they overlay it exactly.
+    """
+    placement: dict[str, Any] = {}
+    if scale is not None:
+        placement["scale"] = tuple(scale)
+    if translate is not None:
+        placement["translate"] = tuple(translate)
+    labels_meta = {
+        "role": "labels",
+        "source_image": image_name,
+        "provenance": result.provenance,
+        "written_digest": data_digest(result.labels),
+    }
+    layers: list[LayerDataTuple] = [
+        (
+            result.labels,
+            {
+                "name": labels_layer_name(image_name),
+                "colormap": label_colormap(result.colors),
+                "features": class_features(result.class_names),
+                "opacity": LABELS_OPACITY,
+                "metadata": {METADATA_KEY: labels_meta},
+                **placement,
+            },
+            "labels",
+        )
+    ]
+    for class_name, prob in result.probabilities.items():
+        layers.append(
+            (
+                prob,
+                {
+                    "name": probability_layer_name(image_name, class_name),
+                    "colormap": PROBABILITY_COLORMAP,
+                    "contrast_limits": (0.0, 1.0),
+                    "blending": "additive",
+                    "metadata": {
+                        METADATA_KEY: {
+                            "role": "probability",
+                            "class_name": class_name,
+                            "source_image": image_name,
+                        }
+                    },
+                    **placement,
+                },
+                "image",
+            )
+        )
+    return layers

@@ -1,0 +1,1 @@
+"""Everything that needs Qt or napari's GUI lives in this subpackage."""

@@ -1,0 +1,230 @@
+"""The dock widget: pick an image layer and a model, run, get labels and probability layers."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from magicgui.widgets import ComboBox, Container, FileEdit, Label, ProgressBar, PushButton
+from napari.layers import Image, Labels, Layer
+from napari.qt.threading import GeneratorWorker, create_worker
+from napari.utils.notifications import show_error, show_warning
+
+from ..core.events import Progress
+from ..core.registry import DEFAULT_MODEL, model_info, model_names
+from ..core.result import SegmentationResult
+from ..core.segment import iter_segment_image
+from ..layer_data import METADATA_KEY, data_digest, result_layer_data
+from . import dialogs
+from .class_picker import ClassPicker
+
+if TYPE_CHECKING:
+    import napari
+
+logger = logging.getLogger(__name__)
+
+# Progress bar share of each stage, so the bar only moves forward.
+_STAGE_SPAN = {"weights": (0, 10), "load": (10, 20), "infer": (20, 95), "postprocess": (95, 100)}
+
+
+class SegmentWidget(Container):
+    """Segment an image layer with a GluonCV model; results become napari layers.
+
+    Parameters
+    ----------
+    viewer : napari.viewer.Viewer
+        The viewer whose layers are read and written.
+    """
+
+    def __init__(self, viewer: napari.viewer.Viewer) -> None:
+        self._viewer = viewer
+        self._image = ComboBox(
+            label="image",
+            choices=self._image_layer_choices,
+            nullable=True,
+            tooltip="The image layer to segment (the active image layer by default)",
+        )
+        self._model = ComboBox(
+            label="model",
+            choices=model_names(),
+            value=DEFAULT_MODEL,
+            tooltip="GluonCV model; the suffix is its training set (ade = ADE20K, 150 classes)",
+        )
+        self._weights = FileEdit(
+            label="weights file",
+            mode="r",
+            filter="*.params",
+            nullable=True,
+            tooltip="Empty: the model zoo's pretrained weights (downloaded once into "
+            "$MXNET_HOME/models). Or a .params file of the chosen model.",
+        )
+        self._classes = ClassPicker(model_info(DEFAULT_MODEL).class_names)
+        self._run = PushButton(text="Run")
+        self._cancel = PushButton(text="Cancel", enabled=False)
+        self._progress = ProgressBar(min=0, max=100, value=0, label="progress")
+        self._status = Label(value="")
+        super().__init__(
+            widgets=[
+                self._image,
+                self._model,
+                self._weights,
+                self._classes,
+                Container(widgets=[self._run, self._cancel], layout="horizontal", labels=False),
+                self._progress,
+                self._status,
+            ],
+            labels=True,
+        )
+        self._worker: GeneratorWorker | None = None
+        self._model.changed.connect(self._on_model_changed)
+        self._run.changed.connect(self._on_run_clicked)
+        self._cancel.changed.connect(self._on_cancel_clicked)
+        self._layer_events = (
+            viewer.layers.events.inserted,
+            viewer.layers.events.removed,
+            viewer.layers.events.reordered,
+            viewer.layers.selection.events.active,
+        )
+        for event in self._layer_events:
+            event.connect(self._on_layers_changed)
+        self.native.destroyed.connect(self._on_destroyed)
+        self._on_layers_changed()
+
+    # -- layer choice -------------------------------------------------------------------------
+
+    def _image_layer_choices(self, _widget: Any = None) -> list[tuple[str, Image]]:
+        return [(layer.name, layer) for layer in self._viewer.layers if isinstance(layer, Image)]
+
+    def _on_layers_changed(self, _event: Any = None) -> None:
+        self._image.reset_choices()
+        active = self._viewer.layers.selection.active
+        if isinstance(active, Image):
+            self._image.value = active
+
+    def _on_model_changed(self, name: str) -> None:
+        self._classes.set_class_names(model_info(name).class_names)
+
+    # -- running --------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._worker is not None
+
+    def _on_run_clicked(self, _value: Any = None) -> None:
+        if self.running:
+            return
+        layer = self._image.value
+        if not isinstance(layer, Image):
+            show_error("Choose an image layer to segment (labels and other layers cannot be).")
+            return
+        data = layer.data
+        self._worker = create_worker(
+            iter_segment_image,
+            data,
+            self._model.value,
+            weights=self._weights.value,
+            rgb=layer.rgb,
+            probability_classes=self._classes.value,
+            _start_thread=False,
+        )
+        self._worker.yielded.connect(self._on_progress)
+        self._worker.returned.connect(lambda result: self._on_result(layer, data, result))
+        self._worker.errored.connect(self._on_error)
+        self._worker.aborted.connect(self._on_aborted)
+        self._worker.finished.connect(self._on_finished)
+        self._run.enabled = False
+        self._cancel.enabled = True
+        self._progress.value = 0
+        self._status.value = f"segmenting {layer.name}..."
+        self._worker.start()
+
+    def _on_cancel_clicked(self, _value: Any = None) -> None:
+        if self._worker is not None:
+            self._status.value = "cancelling after the current step..."
+            self._worker.quit()
+
+    def _on_progress(self, event: Progress) -> None:
+        lo, hi = _STAGE_SPAN.get(event.stage, (0, 100))
+        self._progress.value = int(lo + (hi - lo) * min(event.fraction, 1.0))
+        self._status.value = event.message
+
+    def _on_error(self, exc: Exception) -> None:
+        self._status.value = "failed"
+        show_error(str(exc))
+
+    def _on_aborted(self) -> None:
+        self._status.value = "cancelled"
+        self._progress.value = 0
+
+    def _on_finished(self) -> None:
+        self._worker = None
+        self._run.enabled = True
+        self._cancel.enabled = False
+
+    def _on_destroyed(self, *_args: Any) -> None:
+        for event in self._layer_events:
+            event.disconnect(self._on_layers_changed)
+        if self._worker is not None:
+            self._worker.quit()
+
+    # -- results --------------------------------------------------------------------------------
+
+    def _on_result(self, layer: Image, data: Any, result: SegmentationResult) -> None:
+        # The result belongs to the layer and data it was computed from, whatever is active now.
+        if layer.data is not data:
+            show_warning(
+                f"'{layer.name}' changed while it was segmented; the result shows the data "
+                "as it was when Run was pressed."
+            )
+        added = self.apply_result(layer, result)
+        self._progress.value = 100
+        self._status.value = f"done: {', '.join(added)}" if added else "result discarded"
+
+    def apply_result(self, image: Image, result: SegmentationResult) -> list[str]:
+        """Put ``result`` into the viewer as layers next to ``image``; return their names.
+
+        Layers this plugin made before are updated in place; a labels layer edited by hand is
+        only overwritten if the user says so.
+        """
+        names = []
+        tuples = result_layer_data(result, image.name, scale=image.scale, translate=image.translate)
+        for data, kwargs, layer_type in tuples:
+            existing = self._plugin_layer(kwargs["name"], layer_type)
+            if existing is not None and layer_type == "labels" and _edited_by_hand(existing):
+                choice = dialogs.ask_about_edited_labels(self.native, existing.name)
+                if choice is dialogs.EditedLayerChoice.CANCEL:
+                    return names
+                if choice is dialogs.EditedLayerChoice.NEW_LAYER:
+                    existing = None  # napari makes the name unique ("dog classes [1]")
+            if existing is None:
+                new = Layer.create(data, kwargs, layer_type)
+                self._viewer.add_layer(new)
+                names.append(new.name)
+            else:
+                _update_layer(existing, data, kwargs)
+                names.append(existing.name)
+        return names
+
+    def _plugin_layer(self, name: str, layer_type: str) -> Layer | None:
+        if name not in self._viewer.layers:
+            return None
+        layer = self._viewer.layers[name]
+        if layer._type_string != layer_type or METADATA_KEY not in layer.metadata:
+            return None  # a layer of the user's that happens to share the name: leave it alone
+        return layer
+
+
+def _edited_by_hand(layer: Labels) -> bool:
+    written = layer.metadata.get(METADATA_KEY, {}).get("written_digest")
+    return written != data_digest(np.asarray(layer.data))
+
+
+def _update_layer(layer: Layer, data: Any, kwargs: dict[str, Any]) -> None:
+    for key in ("scale", "translate", "metadata", "colormap", "features"):
+        if key in kwargs:
+            setattr(layer, key, kwargs[key])
+    layer.data = data
+    if isinstance(layer, Image):
+        layer.contrast_limits = kwargs.get("contrast_limits", layer.contrast_limits)
+    layer.refresh()
