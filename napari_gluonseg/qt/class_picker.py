@@ -15,18 +15,18 @@ class ClassPicker(Container):
 
     def __init__(self, class_names: Sequence[str] = (), label: str = "probability maps") -> None:
         self._filter = LineEdit(label="find class", tooltip="Type to filter the class list")
-        self._list = Select(
+        self._select = Select(
             label=label,
             choices=list(class_names),
             tooltip="Classes to add probability maps for (Ctrl/Shift-click for several)",
         )
-        self._list.native.setMinimumHeight(120)
-        super().__init__(widgets=[self._filter, self._list], labels=True)
+        self._select.native.setMinimumHeight(120)
+        super().__init__(widgets=[self._filter, self._select], labels=True)
         self._all: list[str] = list(class_names)
         self._chosen: list[str] = []
         self._updating = False
         self._filter.changed.connect(self._on_filter_changed)
-        self._list.changed.connect(self._on_selection_changed)
+        self._select.changed.connect(self._on_selection_changed)
 
     @property
     def value(self) -> list[str]:
@@ -59,7 +59,7 @@ class ClassPicker(Container):
         shown = [n for n in self._all if needle in n.lower() or n in self._chosen]
         self._updating = True
         try:
-            self._list.choices = shown
-            self._list.value = [n for n in self._chosen if n in shown]
+            self._select.choices = shown
+            self._select.value = [n for n in self._chosen if n in shown]
         finally:
             self._updating = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -94,12 +95,17 @@ class SegmentWidget(Container):
     # -- layer choice -------------------------------------------------------------------------
 
     def _image_layer_choices(self, _widget: Any = None) -> list[tuple[str, Image]]:
-        return [(layer.name, layer) for layer in self._viewer.layers if isinstance(layer, Image)]
+        # Our own probability maps are images too, but segmenting them makes no sense.
+        return [
+            (layer.name, layer)
+            for layer in self._viewer.layers
+            if isinstance(layer, Image) and METADATA_KEY not in layer.metadata
+        ]
 
     def _on_layers_changed(self, _event: Any = None) -> None:
         self._image.reset_choices()
         active = self._viewer.layers.selection.active
-        if isinstance(active, Image):
+        if active in self._image.choices:
             self._image.value = active
 
     def _on_model_changed(self, name: str) -> None:
@@ -179,7 +185,8 @@ class SegmentWidget(Container):
             )
         added = self.apply_result(layer, result)
         self._progress.value = 100
-        self._status.value = f"done: {', '.join(added)}" if added else "result discarded"
+        done = f"done: {', '.join(added)}" if added else "result discarded"
+        self._status.value = f"{done}\n{weights_note(result.provenance)}"
 
     def apply_result(self, image: Image, result: SegmentationResult) -> list[str]:
         """Put ``result`` into the viewer as layers next to ``image``; return their names.
@@ -213,6 +220,15 @@ class SegmentWidget(Container):
         if layer._type_string != layer_type or METADATA_KEY not in layer.metadata:
             return None  # a layer of the user's that happens to share the name: leave it alone
         return layer
+
+
+def weights_note(provenance: dict[str, Any]) -> str:
+    """Say which weights made a result; a local file is not vouched for as a trained model."""
+    sha1 = str(provenance.get("weights_sha1", ""))[:8]
+    name = Path(str(provenance.get("weights", ""))).name
+    if provenance.get("weights_source") == "zoo":
+        return f"weights: GluonCV model zoo, pretrained ({name})"
+    return f"weights: local file {name} (sha1 {sha1}), not the zoo's pretrained weights"
 
 
 def _edited_by_hand(layer: Labels) -> bool:

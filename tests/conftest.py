@@ -1,0 +1,56 @@
+"""Shared fixtures: untrained networks of the real architecture saved as .params files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from napari_gluonseg.core import network
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+MODEL = "fcn_resnet50_ade"
+BICYCLE = 127  # 'bicycle, bike, wheel, cycle'
+
+
+@pytest.fixture(autouse=True)
+def _isolated_model_cache(tmp_path, monkeypatch):
+    """No test reads or writes the user's ~/.mxnet, and no test reaches the internet."""
+    monkeypatch.setenv("MXNET_HOME", str(tmp_path / "mxnet_home"))
+    monkeypatch.setenv("MXNET_GLUON_REPO", "http://127.0.0.1:9/")  # discard port: refused
+
+
+@pytest.fixture(scope="session")
+def untrained_params(tmp_path_factory) -> Path:
+    """fcn_resnet50_ade with random weights (pretrained=False, pretrained_base=False)."""
+    path = tmp_path_factory.mktemp("weights") / "untrained_fcn_resnet50_ade.params"
+    network.build_untrained(MODEL, 64, 64).save_parameters(str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def bicycle_params(tmp_path_factory) -> Path:
+    """fcn_resnet50_ade whose head says 'bicycle' (class 127) everywhere, by construction."""
+    net = network.build_untrained(MODEL, 64, 64)
+    last = net.head.block[-1]  # the 1x1 conv producing the class logits
+    last.weight.set_data(last.weight.data() * 0)
+    bias = np.zeros(last.bias.shape, np.float32)
+    bias[BICYCLE] = 10.0
+    last.bias.set_data(bias)
+    path = tmp_path_factory.mktemp("weights") / "bicycle_fcn_resnet50_ade.params"
+    net.save_parameters(str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def dog() -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.open(DATA / "dog.jpg"))
+
+
+@pytest.fixture(scope="session")
+def small_dog(dog) -> np.ndarray:
+    """dog.jpg at 1/8 size (72x96): fast forward passes."""
+    return np.ascontiguousarray(dog[::8, ::8])

@@ -1,0 +1,82 @@
+import numpy as np
+import pytest
+
+from napari_gluonseg import ImageError
+from napari_gluonseg.core import _mxnet
+from napari_gluonseg.core.preprocess import as_image_stack, normalize, to_chw
+
+
+def test_reference_figures_on_dog(dog):
+    assert dog.shape == (576, 768, 3) and dog.dtype == np.uint8
+    x = normalize(to_chw(as_image_stack(dog).plane_rgb01(0)))
+    assert x.shape == (1, 3, 576, 768)
+    assert x.min() == pytest.approx(-2.117904, abs=1e-6)
+    assert x.max() == pytest.approx(2.64, abs=1e-6)
+
+
+def test_matches_gluoncv_transforms(small_dog):
+    mx = _mxnet.mxnet()
+    from mxnet.gluon.data.vision import transforms
+
+    t = transforms.Compose(
+        [transforms.ToTensor(), transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])]
+    )
+    ref = t(mx.nd.array(small_dog, dtype="uint8")).asnumpy()
+    ours = normalize(to_chw(as_image_stack(small_dog).plane_rgb01(0)))[0]
+    np.testing.assert_allclose(ours, ref, atol=1e-6)
+
+
+def test_channel_and_dtype_handling():
+    rgb = np.random.default_rng(0).integers(0, 256, (20, 24, 3), dtype=np.uint8)
+    rgba = np.concatenate([rgb, np.zeros((20, 24, 1), np.uint8)], axis=-1)
+    np.testing.assert_array_equal(
+        as_image_stack(rgba).plane_rgb01(0), as_image_stack(rgb).plane_rgb01(0)
+    )
+    grey = rgb[..., 0]
+    plane = as_image_stack(grey).plane_rgb01(0)
+    assert plane.shape == (20, 24, 3) and np.all(plane[..., 0] == plane[..., 2])
+    u16 = grey.astype(np.uint16) * 257  # same brightness in uint16's full range
+    np.testing.assert_allclose(as_image_stack(u16).plane_rgb01(0), plane, atol=1e-6)
+    f01 = grey / 255.0
+    np.testing.assert_allclose(as_image_stack(f01).plane_rgb01(0), plane, atol=1e-6)
+    counts = grey.astype(np.float32) * 40 + 1000  # arbitrary units: min-max
+    scaled = as_image_stack(counts).plane_rgb01(0)
+    assert scaled.min() == 0 and scaled.max() == 1
+
+
+def test_stack_is_planes():
+    stack = as_image_stack(np.zeros((2, 3, 20, 24, 3), np.uint8))
+    assert stack.rgb and stack.n_planes == 6 and stack.spatial_shape == (2, 3, 20, 24)
+    assert stack.plane_index(4) == (1, 1)
+    grey = as_image_stack(np.zeros((5, 20, 24), np.uint8), rgb=False)
+    assert grey.n_planes == 5 and grey.plane_shape == (20, 24)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (np.zeros((0, 10), np.uint8), "empty"),
+        (np.zeros((1, 1), np.uint8), "at least 16x16"),
+        (np.zeros((1, 1, 3), np.uint8), "at least 16x16"),
+        (np.zeros(30, np.uint8), "2D image"),
+        (np.zeros((20, 20), bool), "boolean"),
+        (np.zeros((20, 20), complex), "complex"),
+        (np.array([["a"] * 20] * 20), "not numeric"),
+    ],
+)
+def test_bad_images_get_clear_errors(data, message):
+    with pytest.raises(ImageError, match=message):
+        as_image_stack(data)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_nan_and_inf_rejected(bad):
+    img = np.zeros((20, 20), np.float32)
+    img[3, 4] = bad
+    with pytest.raises(ImageError, match="NaN or infinite"):
+        as_image_stack(img).plane_rgb01(0)
+
+
+def test_rgb_flag_checked():
+    with pytest.raises(ImageError, match="3 or 4 channels"):
+        as_image_stack(np.zeros((20, 20, 5), np.uint8), rgb=True)
