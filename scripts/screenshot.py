@@ -30,9 +30,7 @@ def main() -> None:
     widget = SegmentWidget(viewer)
     viewer.window.add_dock_widget(widget, name="Semantic segmentation", area="right")
     widget._weights.value = args.weights
-    widget._classes.value = [
-        n for n in widget._classes._all if n.split(",")[0] in set(args.prob)
-    ]
+    widget._classes.value = [n for n in widget._classes._all if n.split(",")[0] in set(args.prob)]
     widget._run.clicked.emit()
     deadline = time.time() + 300
     while widget.running and time.time() < deadline:

@@ -28,7 +28,15 @@ def _modules_after(code: str) -> set[str]:
 def test_plugin_import_loads_neither_mxnet_nor_qt():
     mods = _modules_after("import napari_gluonseg, napari_gluonseg.layer_data")
     heavy = {m.split(".")[0] for m in mods} & {
-        "mxnet", "gluoncv", "napari", "qtpy", "PyQt6", "PyQt5", "PySide6", "magicgui", "cv2"
+        "mxnet",
+        "gluoncv",
+        "napari",
+        "qtpy",
+        "PyQt6",
+        "PyQt5",
+        "PySide6",
+        "magicgui",
+        "cv2",
     }
     assert heavy == set()
 
@@ -49,7 +57,9 @@ def test_every_mxnet_import_goes_through_one_module():
         for p in root.rglob("*.py")
         if p.name != "_mxnet.py"
         and any(
-            line.lstrip().startswith(("import mxnet", "from mxnet", "import gluoncv", "from gluoncv"))
+            line.lstrip().startswith(
+                ("import mxnet", "from mxnet", "import gluoncv", "from gluoncv")
+            )
             for line in p.read_text().splitlines()
         )
     ]

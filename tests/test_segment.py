@@ -86,7 +86,9 @@ def test_grey_uint16_and_float_inputs(small_dog, untrained_params):
 
 
 def test_tiled_run_covers_the_image(small_dog, untrained_params):
-    tiled = segment_image(small_dog, weights=untrained_params, tile_size=64, probability_classes=[3])
+    tiled = segment_image(
+        small_dog, weights=untrained_params, tile_size=64, probability_classes=[3]
+    )
     assert tiled.labels.shape == small_dog.shape[:2]
     assert tiled.labels.min() >= 1  # every pixel got a class from some window
     assert tiled.provenance["tile_size"] == 64 and tiled.provenance["tile_stride"] == 42

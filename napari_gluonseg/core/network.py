@@ -129,7 +129,9 @@ def _build(model_name: str, path: Path, height: int, width: int):
 
 
 def _load_error_message(path: Path, model_name: str, num_classes: int, exc: Exception) -> str:
-    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    # mxnet's messages start with a C++ traceback; the last line says what failed.
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    detail = lines[-1] if lines else type(exc).__name__
     if "incompatible" in detail or "shape" in detail.lower():
         why = (
             f"it holds weights of other shapes than {model_name} ({num_classes} classes) expects; "

@@ -103,10 +103,16 @@ class SegmentWidget(Container):
         ]
 
     def _on_layers_changed(self, _event: Any = None) -> None:
+        previous = self._image.value
         self._image.reset_choices()
+        choices = self._image.choices
         active = self._viewer.layers.selection.active
-        if active in self._image.choices:
-            self._image.value = active
+        # Follow the active image layer; otherwise (e.g. our own output just became active)
+        # keep the image that was picked.
+        for candidate in (active, previous, *choices):
+            if candidate is not None and candidate in choices:
+                self._image.value = candidate
+                return
 
     def _on_model_changed(self, name: str) -> None:
         self._classes.set_class_names(model_info(name).class_names)
@@ -125,6 +131,7 @@ class SegmentWidget(Container):
             show_error("Choose an image layer to segment (labels and other layers cannot be).")
             return
         data = layer.data
+        # Passing "errored" here also stops superqt from re-raising the error in the GUI thread.
         self._worker = create_worker(
             iter_segment_image,
             data,
@@ -133,12 +140,14 @@ class SegmentWidget(Container):
             rgb=layer.rgb,
             probability_classes=self._classes.value,
             _start_thread=False,
+            _connect={
+                "yielded": self._on_progress,
+                "returned": lambda result: self._on_result(layer, data, result),
+                "errored": self._on_error,
+                "aborted": self._on_aborted,
+                "finished": self._on_finished,
+            },
         )
-        self._worker.yielded.connect(self._on_progress)
-        self._worker.returned.connect(lambda result: self._on_result(layer, data, result))
-        self._worker.errored.connect(self._on_error)
-        self._worker.aborted.connect(self._on_aborted)
-        self._worker.finished.connect(self._on_finished)
         self._run.enabled = False
         self._cancel.enabled = True
         self._progress.value = 0

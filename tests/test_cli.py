@@ -1,0 +1,73 @@
+import csv
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from napari_gluonseg import cli
+
+from .conftest import BICYCLE, DATA
+
+
+def test_demo_offline_says_what_to_do_and_fails(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    rc = cli.main(["demo", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert rc == cli.EXIT_NO_WEIGHTS
+    assert "fcn_resnet50_ade-3479525a.params" in err and "MXNET_HOME" in err
+    assert "MXNET_GLUON_REPO" in err and "--weights" in err
+    assert "untrained weights are never used" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_segment_writes_labels_overlay_and_table(tmp_path, bicycle_params, capsys):
+    out = tmp_path / "out"
+    rc = cli.main(
+        [
+            "segment",
+            str(DATA / "dog.jpg"),
+            "--weights",
+            str(bicycle_params),
+            "--scale",
+            "0.125",
+            "--prob",
+            "bicycle",
+            "--out",
+            str(out),
+        ]
+    )
+    assert rc == 0, capsys.readouterr().err
+    labels = np.asarray(Image.open(out / "dog_labels.png"))
+    assert labels.shape == (576, 768) and np.all(labels == BICYCLE + 1)
+    overlay = np.asarray(Image.open(out / "dog_overlay.png"))
+    assert overlay.shape == (576, 768, 3)
+    rows = list(csv.DictReader(open(out / "dog_classes.csv")))
+    assert rows[BICYCLE + 1]["class_name"] == "bicycle, bike, wheel, cycle"
+    assert int(rows[BICYCLE + 1]["pixels"]) == 576 * 768
+    prov = json.loads((out / "dog_provenance.json").read_text())
+    assert prov["model"] == "fcn_resnet50_ade" and prov["weights_source"] == "file"
+    assert (out / "dog_P(bicycle).png").exists()
+    assert str(out.resolve()) in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["segment", "missing.png"], "No such file"),
+        (["segment", "{notimage}"], "not an image file"),
+        (["segment", "{dog}", "--model", "nope"], "Valid models"),
+    ],
+)
+def test_bad_input_exit_2_with_message(tmp_path, capsys, args, message):
+    notimage = tmp_path / "notes.txt"
+    notimage.write_text("hello")
+    args = [a.format(notimage=notimage, dog=DATA / "dog.jpg") for a in args]
+    assert cli.main([*args, "--out", str(tmp_path / "o")]) == cli.EXIT_BAD_INPUT
+    assert message in capsys.readouterr().err
+
+
+def test_models_lists_registry(capsys):
+    assert cli.main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("fcn_resnet50_ade") and "150 classes" in out

@@ -1,0 +1,159 @@
+"""Weights from the zoo against a real HTTP server on 127.0.0.1, and from local files."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import http.server
+import shutil
+import socket
+import threading
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from napari_gluonseg import WeightsError, WeightsUnavailableError, segment_image
+from napari_gluonseg.core import network, weights
+from napari_gluonseg.core.segment import run_to_end
+
+from .conftest import MODEL
+
+
+def sha1(path: Path) -> str:
+    return hashlib.sha1(path.read_bytes()).hexdigest()
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep test output clean
+        pass
+
+
+@pytest.fixture
+def zoo_server(tmp_path, monkeypatch, untrained_params):
+    """Serve a mirror of the zoo at 127.0.0.1 with the untrained net as fcn_resnet50_ade."""
+    expected = sha1(untrained_params)
+    monkeypatch.setattr(weights, "zoo_sha1", lambda name: expected)
+    root = tmp_path / "mirror"
+    models = root / "gluon" / "models"
+    models.mkdir(parents=True)
+    stem = f"{MODEL}-{expected[:8]}"
+    with zipfile.ZipFile(models / f"{stem}.zip", "w") as zf:
+        zf.write(untrained_params, f"{stem}.params")
+    handler = functools.partial(_Handler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("MXNET_GLUON_REPO", f"http://127.0.0.1:{server.server_port}")
+    yield models / f"{stem}.zip", expected
+    server.shutdown()
+    server.server_close()
+
+
+def _cache_files() -> list[str]:
+    d = weights.cache_dir()
+    return sorted(p.name for p in d.rglob("*")) if d.exists() else []
+
+
+def test_download_good_file(zoo_server, small_dog, untrained_params):
+    _, expected = zoo_server
+    events = []
+    resolved = run_to_end(weights.iter_zoo_weights(MODEL), on_progress=events.append)
+    assert resolved.path == weights.cache_dir() / f"{MODEL}-{expected[:8]}.params"
+    assert resolved.sha1 == expected and resolved.source == "zoo"
+    assert events and events[-1].done == events[-1].total > 0  # byte progress
+    assert _cache_files() == [resolved.path.name]  # no temp files left behind
+    result = segment_image(small_dog)  # weights=None: the zoo path, now cached
+    assert result.provenance["weights_source"] == "zoo"
+
+
+def test_cached_file_is_used_without_download(zoo_server, untrained_params, monkeypatch):
+    _, expected = zoo_server
+    target = weights.cache_dir() / f"{MODEL}-{expected[:8]}.params"
+    target.parent.mkdir(parents=True)
+    shutil.copy(untrained_params, target)
+    monkeypatch.setenv("MXNET_GLUON_REPO", "http://127.0.0.1:9/")  # a download would fail
+    events = []
+    resolved = run_to_end(weights.iter_zoo_weights(MODEL), on_progress=events.append)
+    assert resolved.path == target and events == []
+
+
+def test_truncated_download_leaves_nothing(zoo_server):
+    zip_path, _ = zoo_server
+    data = zip_path.read_bytes()
+    zip_path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(WeightsError, match="not a complete weights archive") as err:
+        run_to_end(weights.iter_zoo_weights(MODEL))
+    assert str(zip_path.name) in str(err.value) or "gluon/models" in str(err.value)
+    assert _cache_files() == []
+
+
+def test_wrong_hash_leaves_nothing(zoo_server, monkeypatch):
+    monkeypatch.setattr(weights, "zoo_sha1", lambda name: zoo_server[1][:8] + "0" * 32)
+    # same short name, so the mirror's file is found, but its content does not match
+    with pytest.raises(WeightsError, match="expected") as err:
+        run_to_end(weights.iter_zoo_weights(MODEL))
+    assert "Nothing was saved" in str(err.value)
+    assert _cache_files() == []
+
+
+def test_corrupt_cached_file_is_replaced(zoo_server):
+    _, expected = zoo_server
+    target = weights.cache_dir() / f"{MODEL}-{expected[:8]}.params"
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"half a file")
+    resolved = run_to_end(weights.iter_zoo_weights(MODEL))
+    assert sha1(resolved.path) == expected
+
+
+def test_server_down_says_how_to_work_offline(monkeypatch, small_dog):
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("MXNET_GLUON_REPO", f"http://127.0.0.1:{port}/mirror")
+    with pytest.raises(WeightsUnavailableError) as err:
+        segment_image(small_dog)
+    msg = str(err.value)
+    assert f"http://127.0.0.1:{port}/mirror/gluon/models/fcn_resnet50_ade-3479525a.zip" in msg
+    assert "fcn_resnet50_ade-3479525a.params" in msg
+    assert str(weights.cache_dir()) in msg
+    assert "MXNET_HOME" in msg and "MXNET_GLUON_REPO" in msg and "--weights" in msg
+    assert _cache_files() == []
+
+
+def test_missing_local_file(small_dog, tmp_path):
+    with pytest.raises(WeightsError, match="does not exist"):
+        segment_image(small_dog, weights=tmp_path / "nope.params")
+
+
+def test_corrupt_local_file(small_dog, tmp_path):
+    bad = tmp_path / "corrupt.params"
+    bad.write_bytes(np.random.default_rng(0).bytes(4096))
+    with pytest.raises(WeightsError, match="not a readable mxnet .params file") as err:
+        segment_image(small_dog, weights=bad)
+    assert str(bad) in str(err.value)
+
+
+def test_truncated_local_file(small_dog, tmp_path, untrained_params):
+    bad = tmp_path / "truncated.params"
+    bad.write_bytes(untrained_params.read_bytes()[:100_000])
+    with pytest.raises(WeightsError, match="Cannot load weights file") as err:
+        segment_image(small_dog, weights=bad)
+    assert str(bad) in str(err.value)
+
+
+def test_weights_of_another_class_count(small_dog, tmp_path):
+    path = tmp_path / "fcn_voc.params"  # FCN-ResNet50 with VOC's 21 classes
+    network.build_untrained("fcn_resnet50_voc", 64, 64).save_parameters(str(path))
+    with pytest.raises(WeightsError, match="other shapes") as err:
+        segment_image(small_dog, weights=path)
+    assert "150 classes" in str(err.value) and str(path) in str(err.value)
+
+
+def test_weights_of_another_architecture(small_dog, tmp_path):
+    path = tmp_path / "psp.params"
+    network.build_untrained("psp_resnet50_ade", 480, 480).save_parameters(str(path))
+    with pytest.raises(WeightsError, match="Cannot load weights file") as err:
+        segment_image(small_dog, weights=path)
+    assert "another architecture" in str(err.value) or "other shapes" in str(err.value)

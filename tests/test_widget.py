@@ -1,0 +1,191 @@
+"""The dock widget in a real napari viewer (needs an X server: make test runs Xvfb)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from napari.layers import Image, Labels
+from napari.utils.notifications import notification_manager
+
+from napari_gluonseg.qt import dialogs, segment_widget
+from napari_gluonseg.qt.segment_widget import SegmentWidget
+
+from .conftest import BICYCLE
+
+BICYCLE_NAME = "bicycle, bike, wheel, cycle"
+
+
+@pytest.fixture
+def viewer(make_napari_viewer):
+    return make_napari_viewer()
+
+
+@pytest.fixture
+def dog_layer(viewer, small_dog):
+    return viewer.add_image(small_dog, name="dog", scale=(0.5, 0.5), translate=(10, 20))
+
+
+def run_and_wait(qtbot, widget: SegmentWidget, timeout_ms: int = 120_000) -> None:
+    widget._run.clicked.emit()
+    assert widget.running
+    qtbot.waitUntil(lambda: not widget.running, timeout=timeout_ms)
+
+
+def errors_since(start: int) -> list[str]:
+    return [str(n.message) for n in notification_manager.records[start:]]
+
+
+def test_run_adds_labels_and_probability_layers(qtbot, viewer, dog_layer, bicycle_params):
+    widget = SegmentWidget(viewer)
+    viewer.window.add_dock_widget(widget)
+    assert widget._image.value is dog_layer  # the active image layer by default
+    widget._weights.value = bicycle_params
+    widget._classes.value = [BICYCLE_NAME]
+    run_and_wait(qtbot, widget)
+
+    labels = viewer.layers["dog classes"]
+    assert isinstance(labels, Labels)
+    assert np.all(labels.data == BICYCLE + 1) and labels.data.shape == dog_layer.data.shape[:2]
+    np.testing.assert_array_equal(labels.scale, dog_layer.scale)
+    np.testing.assert_array_equal(labels.translate, dog_layer.translate)
+    # the palette colour of class 127 (gluoncv row 128), and the name on hover
+    np.testing.assert_allclose(
+        labels.colormap.map(BICYCLE + 1)[:3],
+        np.array(widget_colors()[BICYCLE]) / 255,
+        atol=1e-6,
+    )
+    status = labels.get_status(position=(12.0, 22.0), world=True)
+    text = status["coordinates"] if isinstance(status, dict) else str(status)
+    assert f"{BICYCLE + 1}" in text and f"class_name: {BICYCLE_NAME}" in text
+
+    prob = viewer.layers["dog P(bicycle)"]
+    assert isinstance(prob, Image) and prob.blending == "additive"
+    assert tuple(prob.contrast_limits) == (0.0, 1.0)
+    assert prob.data.min() >= 0.0 and prob.data.max() <= 1.0
+    assert "not the zoo's pretrained weights" in widget._status.value  # honest about weights
+
+
+def widget_colors():
+    from napari_gluonseg import model_info
+
+    return model_info("fcn_resnet50_ade").colors
+
+
+def test_rerun_updates_layers_in_place(qtbot, viewer, dog_layer, untrained_params, bicycle_params):
+    widget = SegmentWidget(viewer)
+    widget._weights.value = untrained_params
+    run_and_wait(qtbot, widget)
+    first = viewer.layers["dog classes"]
+    n_layers = len(viewer.layers)
+    widget._weights.value = bicycle_params
+    run_and_wait(qtbot, widget)
+    assert len(viewer.layers) == n_layers
+    assert viewer.layers["dog classes"] is first
+    assert np.all(first.data == BICYCLE + 1)
+
+
+@pytest.mark.parametrize(
+    "choice", [dialogs.EditedLayerChoice.NEW_LAYER, dialogs.EditedLayerChoice.CANCEL]
+)
+def test_hand_edits_are_kept_unless_user_says_overwrite(
+    qtbot, viewer, dog_layer, untrained_params, bicycle_params, monkeypatch, choice
+):
+    widget = SegmentWidget(viewer)
+    widget._weights.value = untrained_params
+    run_and_wait(qtbot, widget)
+    labels = viewer.layers["dog classes"]
+    labels.paint((5, 5), 3, refresh=True)  # a hand correction with the brush
+    edited = labels.data.copy()
+    asked = []
+    monkeypatch.setattr(
+        segment_widget.dialogs,
+        "ask_about_edited_labels",
+        lambda parent, name: asked.append(name) or choice,
+    )
+    widget._weights.value = bicycle_params
+    run_and_wait(qtbot, widget)
+    assert asked == ["dog classes"]
+    np.testing.assert_array_equal(labels.data, edited)  # the edits survive
+    extra = [ly for ly in viewer.layers if ly.name.startswith("dog classes") and ly is not labels]
+    if choice is dialogs.EditedLayerChoice.NEW_LAYER:
+        assert len(extra) == 1 and np.all(extra[0].data == BICYCLE + 1)
+    else:
+        assert extra == []
+
+
+def test_overwrite_only_when_chosen(
+    qtbot, viewer, dog_layer, untrained_params, bicycle_params, monkeypatch
+):
+    widget = SegmentWidget(viewer)
+    widget._weights.value = untrained_params
+    run_and_wait(qtbot, widget)
+    labels = viewer.layers["dog classes"]
+    labels.paint((5, 5), 3, refresh=True)
+    monkeypatch.setattr(
+        segment_widget.dialogs,
+        "ask_about_edited_labels",
+        lambda parent, name: dialogs.EditedLayerChoice.OVERWRITE,
+    )
+    widget._weights.value = bicycle_params
+    run_and_wait(qtbot, widget)
+    assert np.all(labels.data == BICYCLE + 1)
+
+
+def test_cancel_mid_run_adds_nothing(qtbot, viewer, small_dog, untrained_params):
+    viewer.add_image(np.stack([small_dog] * 8), name="movie", rgb=True)
+    widget = SegmentWidget(viewer)
+    widget._weights.value = untrained_params
+    widget._run.clicked.emit()
+    widget._worker.yielded.connect(
+        lambda e: widget._cancel.clicked.emit() if e.stage == "infer" else None
+    )
+    qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
+    assert widget._status.value == "cancelled"
+    assert [ly.name for ly in viewer.layers] == ["movie"]
+    assert widget._run.enabled and not widget._cancel.enabled
+
+
+def test_non_image_layer_cannot_be_run(qtbot, viewer):
+    viewer.add_labels(np.zeros((32, 32), np.uint8), name="masks")
+    widget = SegmentWidget(viewer)
+    assert [c for c in widget._image.choices if c is not None] == []  # labels not offered
+    start = len(notification_manager.records)
+    widget._run.clicked.emit()
+    assert not widget.running
+    assert any("Choose an image layer" in m for m in errors_since(start))
+
+
+def test_core_error_shown_as_notification(qtbot, viewer, dog_layer, tmp_path):
+    bad = tmp_path / "broken.params"
+    bad.write_bytes(b"not weights")
+    widget = SegmentWidget(viewer)
+    widget._weights.value = bad
+    start = len(notification_manager.records)
+    run_and_wait(qtbot, widget)
+    messages = errors_since(start)
+    assert any("Cannot load weights file" in m and str(bad) in m for m in messages)
+    assert widget._status.value == "failed"
+    assert [ly.name for ly in viewer.layers] == ["dog"]
+
+
+def test_plugin_widget_and_sample_through_npe2(viewer):
+    viewer.open_sample("napari-gluonseg", "chelsea")
+    assert viewer.layers[0].rgb and viewer.layers[0].data.shape == (300, 451, 3)
+    _, widget = viewer.window.add_plugin_dock_widget("napari-gluonseg", "Semantic segmentation")
+    assert isinstance(widget, SegmentWidget)
+    assert widget._image.value is viewer.layers["chelsea"]
+
+
+def test_class_picker_search_keeps_selection(viewer):
+    widget = SegmentWidget(viewer)
+    picker = widget._classes
+    picker.set_filter("bicy")
+    assert list(picker._select.choices) == [BICYCLE_NAME]
+    picker._select.value = [BICYCLE_NAME]
+    picker.set_filter("sky")
+    assert set(picker._select.choices) == {"sky", "skyscraper", BICYCLE_NAME}  # chosen stays
+    picker._select.value = ["sky", BICYCLE_NAME]
+    picker.set_filter("")
+    assert picker.value == ["sky", BICYCLE_NAME]
+    widget._model.value = "fcn_resnet101_voc"  # VOC keeps 'bicycle', has no 'sky'
+    assert picker.value == []  # ADE's full name 'bicycle, bike, ...' is not a VOC class
