@@ -42,7 +42,8 @@ def test_segment_writes_labels_overlay_and_table(tmp_path, bicycle_params, capsy
     assert labels.shape == (576, 768) and np.all(labels == BICYCLE + 1)
     overlay = np.asarray(Image.open(out / "dog_overlay.png"))
     assert overlay.shape == (576, 768, 3)
-    rows = list(csv.DictReader(open(out / "dog_classes.csv")))
+    with open(out / "dog_classes.csv") as f:
+        rows = list(csv.DictReader(f))
     assert rows[BICYCLE + 1]["class_name"] == "bicycle, bike, wheel, cycle"
     assert int(rows[BICYCLE + 1]["pixels"]) == 576 * 768
     prov = json.loads((out / "dog_provenance.json").read_text())

@@ -18,7 +18,7 @@ def make_result() -> SegmentationResult:
 
 
 def test_layer_tuples_named_after_image_and_placed_like_it():
-    (labels, lkw, ltype), (prob, pkw, ptype) = result_layer_data(
+    (labels, lkw, ltype), (_prob, pkw, ptype) = result_layer_data(
         make_result(), "dog", scale=(2.0, 3.0), translate=(1.0, 1.0)
     )
     assert (ltype, ptype) == ("labels", "image")

@@ -130,7 +130,7 @@ def test_missing_local_file(small_dog, tmp_path):
 def test_corrupt_local_file(small_dog, tmp_path):
     bad = tmp_path / "corrupt.params"
     bad.write_bytes(np.random.default_rng(0).bytes(4096))
-    with pytest.raises(WeightsError, match="not a readable mxnet .params file") as err:
+    with pytest.raises(WeightsError, match=r"not a readable mxnet \.params file") as err:
         segment_image(small_dog, weights=bad)
     assert str(bad) in str(err.value)
 
