@@ -39,6 +39,8 @@ def main() -> None:
     for _ in range(20):
         QApplication.processEvents()
         time.sleep(0.05)
+    viewer.reset_view()
+    QApplication.processEvents()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     viewer.screenshot(str(args.out), canvas_only=False)
     print(f"wrote {args.out}; status: {widget._status.value}")

@@ -65,6 +65,7 @@ class SegmentWidget(Container):
         self._cancel = PushButton(text="Cancel", enabled=False)
         self._progress = ProgressBar(min=0, max=100, value=0, label="progress")
         self._status = Label(value="")
+        self._status.native.setWordWrap(True)  # long error/weights notes must not widen the dock
         super().__init__(
             widgets=[
                 self._image,
