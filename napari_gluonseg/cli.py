@@ -22,7 +22,7 @@ from .core.registry import (
     model_names,
     short_class_name,
 )
-from .core.segment import iter_segment_image, run_to_end
+from .core.segment import ENGINES, iter_segment_image, run_to_end
 
 EXIT_BAD_INPUT = 2
 EXIT_NO_WEIGHTS = 3
@@ -37,6 +37,12 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weights", type=Path, help="local .params file instead of the model zoo")
     p.add_argument("--scale", type=_scale, default=1.0, help="'auto' or a factor (default 1.0)")
     p.add_argument("--tile-size", type=int, help="sliding-window size (default: whole image)")
+    p.add_argument(
+        "--engine",
+        choices=["auto", *ENGINES],
+        default="auto",
+        help="auto (default): onnxruntime when installed, else mxnet",
+    )
     p.add_argument(
         "--prob", action="append", default=[], metavar="CLASS", help="save P(CLASS) (repeatable)"
     )
@@ -113,6 +119,7 @@ def _segment_one(stem: str, image, args: argparse.Namespace) -> None:
         weights=args.weights,
         scale=args.scale,
         tile_size=args.tile_size,
+        engine=args.engine,
         probability_classes=args.prob,
     )
     result = run_to_end(events, on_progress=report)

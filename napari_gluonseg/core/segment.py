@@ -17,6 +17,7 @@ import numpy as np
 from .errors import SegmentationCancelled
 from .events import Progress
 from .network import load_network
+from .onnx_engine import load_onnx_network, onnxruntime_available
 from .postprocess import PlaneOutputs, label_dtype, write_plane_outputs
 from .preprocess import as_image_stack, normalize, to_chw
 from .registry import DEFAULT_MODEL, ModelInfo, model_info
@@ -25,7 +26,7 @@ from .result import SegmentationResult
 from .tiling import default_stride, iter_tiled_logits, tile_windows
 from .weights import iter_resolve_weights
 
-ENGINES = ("mxnet",)
+ENGINES = ("mxnet", "onnxruntime")
 
 T = TypeVar("T")
 
@@ -44,9 +45,14 @@ def working_size(height: int, width: int, scale: float | str, base_size: int) ->
 
 def _check_engine(engine: str) -> str:
     if engine == "auto":
-        return "mxnet"
+        return "onnxruntime" if onnxruntime_available() else "mxnet"
     if engine not in ENGINES:
         raise ValueError(f"Unknown engine {engine!r}. Valid engines: auto, {', '.join(ENGINES)}.")
+    if engine == "onnxruntime" and not onnxruntime_available():
+        raise ValueError(
+            "engine='onnxruntime' needs onnx==1.14.1 and onnxruntime: "
+            "pip install 'napari-gluonseg[onnx]', or use engine='mxnet'."
+        )
     return engine
 
 
@@ -85,7 +91,8 @@ def iter_segment_image(
     resolved = yield from iter_resolve_weights(model_name, weights)
     yield Progress("load", 0, 1, f"loading {model_name}")
     net_h, net_w = (work_h, work_w) if tile is None else (tile, tile)
-    network = load_network(model_name, resolved, net_h, net_w)
+    loader = load_onnx_network if engine == "onnxruntime" else load_network
+    network = loader(model_name, resolved, net_h, net_w)
     yield Progress("load", 1, 1, f"loaded {model_name}")
 
     shape = stack.spatial_shape
@@ -193,7 +200,8 @@ def segment_image(
         ``None`` runs the whole working image at once (the reference workflow); an integer
         slides windows of that size with 2/3 overlap stride.
     engine : str
-        ``"mxnet"`` (or ``"auto"``).
+        ``"mxnet"``, ``"onnxruntime"`` (exported once per weights and input size, cached in
+        ``$MXNET_HOME/models/onnx``) or ``"auto"`` (onnxruntime when installed).
     probability_classes : iterable of str or int
         Classes (names, first synonyms or indices) whose probability maps to return.
     rgb : bool, optional
