@@ -9,7 +9,6 @@ any shape change).
 
 from __future__ import annotations
 
-import logging
 import threading
 import warnings
 from collections import OrderedDict
@@ -21,8 +20,6 @@ from . import _mxnet
 from .errors import WeightsError
 from .registry import model_info
 from .weights import ResolvedWeights
-
-logger = logging.getLogger(__name__)
 
 # Each cached network holds its own copy of the weights (~130 MB for FCN-ResNet50).
 _CACHE_SIZE = 3
@@ -84,11 +81,6 @@ def load_network(
         while len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
     return network
-
-
-def clear_cache() -> None:
-    with _cache_lock:
-        _cache.clear()
 
 
 def build_untrained(model_name: str, height: int = 480, width: int = 480):

@@ -20,7 +20,7 @@ from .network import load_network
 from .onnx_engine import load_onnx_network, onnxruntime_available
 from .postprocess import PlaneOutputs, label_dtype, write_plane_outputs
 from .preprocess import as_image_stack, normalize, to_chw
-from .registry import DEFAULT_MODEL, ModelInfo, model_info
+from .registry import DEFAULT_MODEL, model_info
 from .resize import resize
 from .result import SegmentationResult
 from .tiling import default_stride, iter_tiled_logits, tile_windows
@@ -56,7 +56,7 @@ def _check_engine(engine: str) -> str:
     return engine
 
 
-def _check_tile(tile_size: int | None, info: ModelInfo) -> int | None:
+def _check_tile(tile_size: int | None) -> int | None:
     if tile_size is None:
         return None
     if isinstance(tile_size, bool) or not isinstance(tile_size, int) or tile_size < 64:
@@ -83,7 +83,7 @@ def iter_segment_image(
     info = model_info(model_name)
     stack = as_image_stack(image, rgb)
     engine = _check_engine(engine)
-    tile = _check_tile(tile_size, info)
+    tile = _check_tile(tile_size)
     wanted = sorted({info.class_index(c) for c in probability_classes})
     height, width = stack.plane_shape
     work_h, work_w = working_size(height, width, scale, info.base_size)

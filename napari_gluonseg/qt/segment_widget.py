@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,8 +21,6 @@ from .class_picker import ClassPicker
 
 if TYPE_CHECKING:
     import napari
-
-logger = logging.getLogger(__name__)
 
 # Progress bar share of each stage, so the bar only moves forward.
 _STAGE_SPAN = {"weights": (0, 10), "load": (10, 20), "infer": (20, 95), "postprocess": (95, 100)}
