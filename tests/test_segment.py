@@ -36,7 +36,14 @@ def gluoncv_reference(image: np.ndarray, params) -> np.ndarray:
 
 def test_equals_gluoncv_predict(small_dog, untrained_params):
     logits = gluoncv_reference(small_dog, untrained_params)
-    result = segment_image(small_dog, weights=untrained_params, probability_classes=["sky", 127])
+    result = segment_image(
+        small_dog,
+        weights=untrained_params,
+        scale=1.0,
+        tile_size=None,
+        engine="mxnet",
+        probability_classes=["sky", 127],
+    )
     e = np.exp(logits - logits.max(0))
     softmax = e / e.sum(0)
     ordered = np.sort(logits, axis=0)
@@ -96,7 +103,7 @@ def test_tiled_run_covers_the_image(small_dog, untrained_params):
 
 def test_progress_events_and_cancel(small_dog, untrained_params):
     stack = np.stack([small_dog] * 4)
-    gen = iter_segment_image(stack, weights=untrained_params)
+    gen = iter_segment_image(stack, weights=untrained_params, scale=1.0, tile_size=None)
     events = []
     for event in gen:
         events.append(event)
@@ -108,7 +115,7 @@ def test_progress_events_and_cancel(small_dog, untrained_params):
     calls = []
     with pytest.raises(SegmentationCancelled):
         run_to_end(
-            iter_segment_image(stack, weights=untrained_params),
+            iter_segment_image(stack, weights=untrained_params, scale=1.0, tile_size=None),
             on_progress=calls.append,
             should_cancel=lambda: any(e.stage == "infer" for e in calls),
         )

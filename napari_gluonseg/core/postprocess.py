@@ -1,7 +1,13 @@
-"""From logits to labels, confidence and probabilities, one strip of rows at a time.
+"""From class scores to labels, confidence and probability maps, one strip of rows at a time.
 
-The softmax is explicit (over all classes of the model); no classes x H x W array exists at full
-resolution, only a strip of it.
+Logits become probabilities (softmax over all classes) where the network ran; every later step,
+averaging test-time augmentations included, works on probabilities. Full-resolution outputs are
+written strip by strip: no classes x H x W array ever exists at full resolution.
+
+Where the working resolution is below the image's, labels are the exact argmax of the bilinearly
+upsampled probabilities, but only the classes that can win a pixel are interpolated: inside the
+cell between four working pixels an interpolated value lies between the corners' min and max, so a
+class whose max is below another class's min cannot win there (see :func:`candidate_classes`).
 """
 
 from __future__ import annotations
@@ -10,9 +16,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .resize import resize_rows
+from .resize import axis_weights, resize_rows
 
-STRIP_BYTES = 64 << 20  # size of one strip of full-resolution logits
+STRIP_BYTES = 64 << 20  # size of one strip of classes x rows x width float32
+STRIP_PIXELS = 1 << 20  # full-resolution pixels per strip when upsampling with candidates
+# Slack for float rounding in the pruning bound (probabilities are in [0, 1]).
+_PRUNE_SLACK = 1e-6
 
 
 @dataclass
@@ -32,19 +41,108 @@ def strip_rows(num_classes: int, width: int) -> int:
     return max(1, STRIP_BYTES // (4 * num_classes * max(width, 1)))
 
 
-def write_plane_outputs(logits: np.ndarray, out: PlaneOutputs) -> None:
-    """Fill ``out`` from working-resolution ``logits`` (C, h, w), upsampled strip by strip."""
-    c = logits.shape[0]
+def softmax_rows(logits: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Softmax over axis 0 of (C, n, w) logits, strip by strip, into ``out`` (may be ``logits``)."""
+    out = np.empty_like(logits, dtype=np.float32) if out is None else out
+    c, n, w = logits.shape
+    step = strip_rows(c, w)
+    for r0 in range(0, n, step):
+        strip = logits[:, r0 : r0 + step]
+        e = np.exp(strip - strip.max(axis=0, keepdims=True), dtype=np.float32)
+        e /= e.sum(axis=0, keepdims=True)
+        out[:, r0 : r0 + step] = e
+    return out
+
+
+def write_rows(probs: np.ndarray, out: PlaneOutputs, row0: int) -> None:
+    """Outputs for full-resolution rows ``row0 ..`` from their probabilities (C, n, W)."""
+    c, n, w = probs.shape
+    step = strip_rows(c, w)
+    for r0 in range(0, n, step):
+        strip = probs[:, r0 : r0 + step]
+        top = strip.argmax(axis=0)
+        rows = slice(row0 + r0, row0 + r0 + strip.shape[1])
+        out.labels[rows] = top + 1
+        out.confidence[rows] = np.take_along_axis(strip, top[None], axis=0)[0]
+        for k, prob in out.probabilities.items():
+            prob[rows] = strip[k]
+
+
+def write_upsampled(probs: np.ndarray, out: PlaneOutputs) -> None:
+    """Outputs at full resolution from working-resolution probabilities (C, h, w)."""
+    _, h, w = probs.shape
     out_h, out_w = out.labels.shape
-    step = strip_rows(c, out_w)
+    if (h, w) == (out_h, out_w):
+        write_rows(probs, out, 0)
+        return
+    cand, count = candidate_classes(probs)
+    lx, hx, wx = axis_weights(w, out_w, 0, out_w)
+    step = max(1, STRIP_PIXELS // out_w)
     for r0 in range(0, out_h, step):
         r1 = min(out_h, r0 + step)
-        strip = resize_rows(logits, out_h, out_w, r0, r1)
-        top = strip.argmax(axis=0)
+        ly, hy, wy = axis_weights(h, out_h, r0, r1)
+        cy, cx = ly[:, None], lx[None, :]
+        top = cand[0][cy, cx].astype(np.intp)
+        n = count[cy, cx]
+        ii, jj = np.nonzero(n > 1)
+        if len(ii):
+            corners = (ly[ii], hy[ii], wy[ii], lx[jj], hx[jj], wx[jj])
+            n_amb = n[ii, jj]
+            best = np.zeros(len(ii), np.intp)
+            best_value = np.full(len(ii), -np.inf, np.float32)
+            for k in range(int(n_amb.max())):
+                cls = cand[k][ly[ii], lx[jj]].astype(np.intp)
+                value = _interpolate(probs, cls, *corners)
+                # Strict '>' over ascending class indices: ties go to the lowest index, as argmax.
+                better = (k < n_amb) & (value > best_value)
+                best[better] = cls[better]
+                best_value[better] = value[better]
+            top[ii, jj] = best
         out.labels[r0:r1] = top + 1
-        peak = np.take_along_axis(strip, top[None], axis=0)[0]
-        exp = np.exp(strip - peak[None])
-        total = exp.sum(axis=0)
-        out.confidence[r0:r1] = 1.0 / total  # exp(peak - peak) / total
+        out.confidence[r0:r1] = _interpolate(
+            probs, top, cy, hy[:, None], wy[:, None], cx, hx[None, :], wx[None, :]
+        )
         for k, prob in out.probabilities.items():
-            prob[r0:r1] = exp[k] / total
+            prob[r0:r1] = resize_rows(probs[k : k + 1], out_h, out_w, r0, r1)[0]
+
+
+def _interpolate(probs, cls, ly, hy, wy, lx, hx, wx) -> np.ndarray:
+    """Bilinear value of class ``cls`` at output pixels; same operation order as resize_rows,
+    so the result is bit-identical to interpolating every class."""
+    left = probs[cls, ly, lx] * (1 - wy) + probs[cls, hy, lx] * wy
+    right = probs[cls, ly, hx] * (1 - wy) + probs[cls, hy, hx] * wy
+    return left * (1 - wx) + right * wx
+
+
+def candidate_classes(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Classes that can be the argmax somewhere in each cell of bilinear interpolation.
+
+    Cell (i, j) spans working pixels i..i+1 x j..j+1 (clipped at the last row and column).
+    Returns ``cand`` (K, h, w) int16, the candidates of each cell in ascending order (padding -1),
+    and ``count`` (h, w), how many there are. A class is a candidate when its max over the four
+    corners reaches the largest min over the four corners of any class: below it, every
+    interpolated value of that class is beaten by that other class.
+    """
+    c, h, w = probs.shape
+    floor = np.full((h, w), -np.inf, np.float32)
+    for k in range(c):
+        floor = np.maximum(floor, _corner_extreme(probs[k], np.minimum))
+    floor -= _PRUNE_SLACK
+    masks = [_corner_extreme(probs[k], np.maximum) >= floor for k in range(c)]
+    count = np.zeros((h, w), np.int16)
+    for mask in masks:
+        count += mask
+    cand = np.full((int(count.max()), h, w), -1, np.int16)
+    filled = np.zeros((h, w), np.int16)
+    for k, mask in enumerate(masks):
+        rows, cols = np.nonzero(mask)
+        cand[filled[rows, cols], rows, cols] = k
+        filled[rows, cols] += 1
+    return cand, count
+
+
+def _corner_extreme(plane: np.ndarray, op) -> np.ndarray:
+    """``op`` (np.minimum/np.maximum) over the four corners of every cell of a (h, w) plane."""
+    padded = np.pad(plane, ((0, 1), (0, 1)), mode="edge")
+    vertical = op(padded[:-1], padded[1:])
+    return op(vertical[:, :-1], vertical[:, 1:])

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ImageError
+from .resize import axis_weights, resize_rows
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
@@ -60,14 +61,35 @@ class ImageStack:
 
     def plane_rgb01(self, i: int) -> np.ndarray:
         """Plane ``i`` as float32 (H, W, 3) in [0, 1]."""
+        plane = self._raw_plane(i)
+        return _to_unit_range(plane, *_value_range(plane))
+
+    def plane_chw01(self, i: int, out_h: int, out_w: int) -> np.ndarray:
+        """Plane ``i`` as float32 (3, out_h, out_w) in [0, 1], bilinearly resized.
+
+        Only the source rows the resize reads are converted to float, so shrinking a 12 MP photo
+        never makes a float copy of all of it.
+        """
+        plane = self._raw_plane(i)
+        value_range = _value_range(plane)
+        lo, hi, wy = axis_weights(plane.shape[0], out_h, 0, out_h)
+        needed, inverse = np.unique(np.concatenate([lo, hi]), return_inverse=True)
+        rows = plane if len(needed) == plane.shape[0] else plane[needed]
+        chw = to_chw(_to_unit_range(rows, *value_range))
+        if (out_h, out_w) == tuple(plane.shape[:2]):
+            return chw
+        row_weights = (inverse[: len(lo)], inverse[len(lo) :], wy)
+        return resize_rows(chw, out_h, out_w, 0, out_h, row_weights=row_weights)
+
+    def _raw_plane(self, i: int) -> np.ndarray:
+        """Plane ``i`` as (H, W, 3) of the caller's dtype (a view where possible), checked."""
         index = self.plane_index(i)
         plane = np.asarray(self.data[index])
         where = f" (plane {index})" if index else ""
         if plane.dtype.kind == "f" and not np.isfinite(plane).all():
             raise ImageError(f"The image contains NaN or infinite values{where}; fix or mask them.")
         # RGBA: alpha is not an input of the network; greyscale is replicated.
-        plane = plane[..., :3] if self.rgb else np.repeat(plane[..., None], 3, axis=-1)
-        return _to_unit_range(plane)
+        return plane[..., :3] if self.rgb else np.broadcast_to(plane[..., None], (*plane.shape, 3))
 
 
 def as_image_stack(data: Any, rgb: bool | None = None) -> ImageStack:
@@ -111,16 +133,25 @@ def as_image_stack(data: Any, rgb: bool | None = None) -> ImageStack:
     return ImageStack(data=data, rgb=bool(rgb))
 
 
-def _to_unit_range(plane: np.ndarray) -> np.ndarray:
+def _value_range(plane: np.ndarray) -> tuple[float, float]:
+    """The values that map to 0 and 1 (see the module docstring)."""
     if plane.dtype == np.uint8:
-        return plane.astype(np.float32) / np.float32(255)
+        return 0.0, 255.0
     if plane.dtype == np.uint16:
-        return plane.astype(np.float32) / np.float32(65535)
+        return 0.0, 65535.0
     lo, hi = float(plane.min()), float(plane.max())
     if plane.dtype.kind == "f" and lo >= 0.0 and hi <= 1.0:
-        return plane.astype(np.float32)
+        return 0.0, 1.0
+    return lo, hi
+
+
+def _to_unit_range(plane: np.ndarray, lo: float, hi: float) -> np.ndarray:
     if hi == lo:
         return np.zeros(plane.shape, np.float32)
+    if (lo, hi) == (0.0, 1.0):
+        return plane.astype(np.float32)
+    if plane.dtype in (np.uint8, np.uint16):
+        return plane.astype(np.float32) / np.float32(hi)
     return ((plane.astype(np.float64) - lo) / (hi - lo)).astype(np.float32)
 
 
@@ -133,3 +164,10 @@ def normalize(chw01: np.ndarray) -> np.ndarray:
     """(3, H, W) in [0, 1] -> (1, 3, H, W) float32 with ImageNet mean/std (gluoncv Normalize)."""
     out = (chw01 - IMAGENET_MEAN[:, None, None]) / IMAGENET_STD[:, None, None]
     return out.astype(np.float32, copy=False)[None]
+
+
+def normalize_inplace(chw01: np.ndarray) -> np.ndarray:
+    """:func:`normalize` overwriting ``chw01`` (float32), for large planes; same values."""
+    chw01 -= IMAGENET_MEAN[:, None, None]
+    chw01 /= IMAGENET_STD[:, None, None]
+    return chw01[None]

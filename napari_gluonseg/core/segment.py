@@ -16,14 +16,27 @@ import numpy as np
 
 from .errors import SegmentationCancelled
 from .events import Progress
+from .memory import (
+    InsufficientMemoryError,
+    RunShape,
+    available_bytes,
+    estimate_peak_bytes,
+    format_bytes,
+)
 from .network import load_network
 from .onnx_engine import load_onnx_network, onnxruntime_available
-from .postprocess import PlaneOutputs, label_dtype, write_plane_outputs
-from .preprocess import as_image_stack, normalize, to_chw
-from .registry import DEFAULT_MODEL, model_info
+from .postprocess import (
+    PlaneOutputs,
+    label_dtype,
+    softmax_rows,
+    write_rows,
+    write_upsampled,
+)
+from .preprocess import MIN_SIDE, as_image_stack, normalize_inplace
+from .registry import DEFAULT_MODEL, ModelInfo, model_info
 from .resize import resize
 from .result import SegmentationResult
-from .tiling import default_stride, iter_tiled_logits, tile_windows
+from .tiling import EmitRows, default_stride, iter_tiled_logits, tile_windows, window_size
 from .weights import iter_resolve_weights
 
 ENGINES = ("mxnet", "onnxruntime")
@@ -56,12 +69,96 @@ def _check_engine(engine: str) -> str:
     return engine
 
 
-def _check_tile(tile_size: int | None) -> int | None:
+def _check_tile(tile_size: int | str | None, info: ModelInfo) -> int | None:
+    if tile_size == "auto":
+        return info.crop_size
     if tile_size is None:
         return None
     if isinstance(tile_size, bool) or not isinstance(tile_size, int) or tile_size < 64:
-        raise ValueError(f"tile_size must be None or an integer >= 64; got {tile_size!r}.")
+        raise ValueError(f"tile_size must be 'auto', None or an integer >= 64; got {tile_size!r}.")
     return tile_size
+
+
+def _check_tta_scales(tta_scales: Iterable[float]) -> tuple[float, ...]:
+    factors = tuple(tta_scales)
+    for f in factors:
+        if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0.25 <= f <= 4:
+            raise ValueError(f"tta_scales must be factors in [0.25, 4]; got {f!r}.")
+    return tuple(float(f) for f in factors if f != 1.0)
+
+
+def _pass_sizes(work: tuple[int, int], factors: tuple[float, ...]) -> list[tuple[int, int]]:
+    """The main pass at the working size, then one pass per extra test-time scale."""
+    sizes = [work]
+    for f in factors:
+        sizes.append((max(MIN_SIDE, round(work[0] * f)), max(MIN_SIDE, round(work[1] * f))))
+    return sizes
+
+
+def _run_shape(stack, info: ModelInfo, scale, tile, factors, n_maps) -> RunShape:
+    height, width = stack.plane_shape
+    work = working_size(height, width, scale, info.base_size)
+    passes = _pass_sizes(work, factors)
+    windows = [window_size(h, w, tile) for h, w in passes]
+    return RunShape(
+        height=height,
+        width=width,
+        n_planes=stack.n_planes,
+        channels_in=3,
+        num_classes=info.num_classes,
+        work=work,
+        passes=tuple(passes),
+        window=max(windows, key=lambda hw: hw[0] * hw[1]),
+        streaming=work == (height, width) and not factors,
+        n_maps=n_maps,
+        label_bytes=label_dtype(info.num_classes).itemsize,
+    )
+
+
+def check_memory(stack, info: ModelInfo, scale, tile, factors, n_maps, available=None) -> int:
+    """Refuse a run whose estimated peak exceeds the available memory; return the estimate."""
+    need = estimate_peak_bytes(_run_shape(stack, info, scale, tile, factors, n_maps))
+    available = available_bytes() if available is None else available
+    if available is None or need <= available:
+        return need
+    fits = []
+    for alt_scale, alt_tile, alt_factors in (
+        (scale, info.crop_size, factors),
+        (scale, info.crop_size, ()),
+        ("auto", info.crop_size, ()),
+    ):
+        alt = estimate_peak_bytes(_run_shape(stack, info, alt_scale, alt_tile, alt_factors, n_maps))
+        if alt <= available and (alt_scale, alt_tile, alt_factors) != (scale, tile, factors):
+            extra = f", tta_scales={list(alt_factors)}" if alt_factors else ""
+            fits.append(f"scale={alt_scale!r}, tile_size={alt_tile}{extra} (~{format_bytes(alt)})")
+            break
+    hint = (
+        f" Try {fits[0]}."
+        if fits
+        else " Fewer planes or probability maps, or a smaller image, would be needed."
+    )
+    raise InsufficientMemoryError(
+        f"This run would need about {format_bytes(need)} of memory but only "
+        f"{format_bytes(available)} is available (scale={scale!r}, tile_size={tile}, "
+        f"image {stack.plane_shape[0]}x{stack.plane_shape[1]} x {stack.n_planes} plane(s)).{hint}"
+    )
+
+
+def _flip_averaged(forward: Callable[[np.ndarray], np.ndarray]) -> Callable:
+    """A window forward that averages the probabilities of the window and its mirror image.
+
+    Returns log-probabilities, so the tiling averages them like logits and the softmax that
+    follows gives back the averaged probabilities.
+    """
+
+    def both(x: np.ndarray) -> np.ndarray:
+        p = softmax_rows(forward(x)[0])
+        q = softmax_rows(forward(np.ascontiguousarray(x[..., ::-1]))[0])[..., ::-1]
+        p += q
+        p *= 0.5
+        return np.log(np.maximum(p, np.float32(1e-30)))[None]
+
+    return both
 
 
 def iter_segment_image(
@@ -69,65 +166,87 @@ def iter_segment_image(
     model_name: str = DEFAULT_MODEL,
     *,
     weights: str | os.PathLike | None = None,
-    scale: float | str = 1.0,
-    tile_size: int | None = None,
-    engine: str = "mxnet",
+    scale: float | str = "auto",
+    tile_size: int | str | None = "auto",
+    engine: str = "auto",
+    flip: bool = False,
+    tta_scales: Iterable[float] = (),
     probability_classes: Iterable[str | int] = (),
     rgb: bool | None = None,
+    check_memory_first: bool = True,
 ) -> Generator[Progress, None, SegmentationResult]:
     """Segment ``image``, yielding :class:`Progress` events; returns a SegmentationResult.
 
-    Arguments as for :func:`segment_image`. All checks of the arguments happen before the
-    first event, so bad input fails fast and nothing is downloaded for it.
+    Arguments as for :func:`segment_image`. All checks of the arguments (memory included)
+    happen before the first event, so bad input fails fast and nothing is downloaded for it.
     """
     info = model_info(model_name)
     stack = as_image_stack(image, rgb)
     engine = _check_engine(engine)
-    tile = _check_tile(tile_size)
+    tile = _check_tile(tile_size, info)
+    factors = _check_tta_scales(tta_scales)
     wanted = sorted({info.class_index(c) for c in probability_classes})
     height, width = stack.plane_shape
-    work_h, work_w = working_size(height, width, scale, info.base_size)
+    work = working_size(height, width, scale, info.base_size)
+    passes = _pass_sizes(work, factors)
+    streaming = work == (height, width) and not factors
+    if check_memory_first:
+        check_memory(stack, info, scale, tile, factors, len(wanted))
 
     resolved = yield from iter_resolve_weights(model_name, weights)
-    yield Progress("load", 0, 1, f"loading {model_name}")
-    net_h, net_w = (work_h, work_w) if tile is None else (tile, tile)
     loader = load_onnx_network if engine == "onnxruntime" else load_network
-    network = loader(model_name, resolved, net_h, net_w)
-    yield Progress("load", 1, 1, f"loaded {model_name}")
+    shapes = sorted({window_size(h, w, tile) for h, w in passes})
+    networks = {}
+    for n, shape in enumerate(shapes):
+        yield Progress("load", n, len(shapes), f"loading {model_name} for {shape[0]}x{shape[1]}")
+        networks[shape] = loader(model_name, resolved, *shape)
+    yield Progress("load", len(shapes), len(shapes), f"loaded {model_name}")
 
+    stride = default_stride(tile) if tile else 0
     shape = stack.spatial_shape
     labels = np.zeros(shape, label_dtype(info.num_classes))
     confidence = np.zeros(shape, np.float32)
     probs = {k: np.zeros(shape, np.float32) for k in wanted}
-    stride = default_stride(tile) if tile else 0
-    per_plane = len(tile_windows(work_h, work_w, tile, stride)) if tile else 1
+    per_plane = sum(len(tile_windows(h, w, tile, stride)) for h, w in passes)
     total = stack.n_planes * per_plane
     done = 0
 
     def step() -> Progress:
         nonlocal done
         done += 1
-        plane, tile_no = divmod(done - 1, per_plane)
+        plane, window = divmod(done - 1, per_plane)
         where = f"plane {plane + 1}/{stack.n_planes}" if stack.n_planes > 1 else "image"
         if per_plane > 1:
-            where += f", tile {tile_no + 1}/{per_plane}"
+            where += f", window {window + 1}/{per_plane}"
         return Progress("infer", done, total, f"segmenting {where}")
 
     for i in range(stack.n_planes):
-        chw = to_chw(stack.plane_rgb01(i))
-        if (work_h, work_w) != (height, width):
-            chw = resize(chw, work_h, work_w)
-        x = normalize(chw)
-        if tile is None:
-            logits = network.logits(x)[0]
-            yield step()
-        else:
-            logits = yield from iter_tiled_logits(network.logits, x, tile, stride, step)
         index = stack.plane_index(i)
-        write_plane_outputs(
-            logits,
-            PlaneOutputs(labels[index], confidence[index], {k: p[index] for k, p in probs.items()}),
+        out = PlaneOutputs(
+            labels[index], confidence[index], {k: p[index] for k, p in probs.items()}
         )
+        scores = None if streaming else np.zeros((info.num_classes, *work), np.float32)
+        for h, w in passes:
+            x = normalize_inplace(stack.plane_chw01(i, h, w))
+            network = networks[window_size(h, w, tile)]
+            forward = _flip_averaged(network.logits) if flip else network.logits
+            if streaming:
+                emit = _emit_outputs(out)
+            elif (h, w) == work:
+                emit = _emit_scores(scores)
+            else:
+                pass_scores = np.zeros((info.num_classes, h, w), np.float32)
+                emit = _emit_scores(pass_scores)
+            yield from iter_tiled_logits(forward, x, tile, stride, step, emit)
+            del x
+            if not streaming and (h, w) != work:
+                scores += resize(pass_scores, *work)
+                del pass_scores
+        if scores is not None:
+            if len(passes) > 1:
+                scores /= len(passes)
+            write_upsampled(scores, out)
+            del scores
         yield Progress("postprocess", i + 1, stack.n_planes, "labels and probabilities")
 
     return SegmentationResult(
@@ -143,13 +262,34 @@ def iter_segment_image(
             "weights_source": resolved.source,
             "weights_sha1": resolved.sha1,
             "scale": scale,
-            "working_size": [work_h, work_w],
+            "working_size": list(work),
             "tile_size": tile,
             "tile_stride": stride or None,
+            "flip": flip,
+            "tta_scales": [1.0, *factors] if factors else None,
             "engine": engine,
             "versions": _versions(),
         },
     )
+
+
+def _emit_outputs(out: PlaneOutputs) -> EmitRows:
+    """Finished full-resolution rows of logits -> labels, confidence, probability maps."""
+
+    def emit(row0: int, logits: np.ndarray) -> None:
+        write_rows(softmax_rows(logits, out=logits), out, row0)
+
+    return emit
+
+
+def _emit_scores(scores: np.ndarray) -> EmitRows:
+    """Finished working-resolution rows of logits -> probabilities added into ``scores``."""
+
+    def emit(row0: int, logits: np.ndarray) -> None:
+        rows = scores[:, row0 : row0 + logits.shape[1]]
+        rows += softmax_rows(logits, out=logits)
+
+    return emit
 
 
 def run_to_end(
@@ -175,11 +315,14 @@ def segment_image(
     model_name: str = DEFAULT_MODEL,
     *,
     weights: str | os.PathLike | None = None,
-    scale: float | str = 1.0,
-    tile_size: int | None = None,
-    engine: str = "mxnet",
+    scale: float | str = "auto",
+    tile_size: int | str | None = "auto",
+    engine: str = "auto",
+    flip: bool = False,
+    tta_scales: Iterable[float] = (),
     probability_classes: Iterable[str | int] = (),
     rgb: bool | None = None,
+    check_memory_first: bool = True,
 ) -> SegmentationResult:
     """Segment an image with a GluonCV model.
 
@@ -194,18 +337,29 @@ def segment_image(
         ``None``: the model zoo's pretrained weights (downloaded into ``$MXNET_HOME/models`` if
         missing); otherwise a local ``.params`` file.
     scale : float or "auto"
-        Working resolution: a factor on the image's own (1.0 = as is), or ``"auto"`` for the
-        model's base size on the long side.
-    tile_size : int, optional
-        ``None`` runs the whole working image at once (the reference workflow); an integer
-        slides windows of that size with 2/3 overlap stride.
+        Working resolution: ``"auto"`` (default) resizes the long side to the model's
+        ``base_size`` (520 for ADE20K), as GluonCV evaluates; a number is a factor on the image's
+        own size (1.0 = as is). Outputs always have the image's full resolution.
+    tile_size : int, "auto" or None
+        Sliding windows of this size with 2/3 stride, logits averaged where they overlap;
+        ``"auto"`` (default) is the model's ``crop_size`` (480); ``None`` runs the whole working
+        image at once (the reference workflow: memory grows with the image).
     engine : str
-        ``"mxnet"``, ``"onnxruntime"`` (exported once per weights and input size, cached in
-        ``$MXNET_HOME/models/onnx``) or ``"auto"`` (onnxruntime when installed).
+        ``"auto"`` (default: onnxruntime when installed, else MXNet), ``"mxnet"`` or
+        ``"onnxruntime"`` (exported once per weights and window size, cached in
+        ``$MXNET_HOME/models/onnx``).
+    flip : bool
+        Test-time augmentation: also run the mirrored image and average the probabilities.
+    tta_scales : iterable of float
+        Test-time augmentation: extra passes at these factors of the working size (e.g.
+        ``(0.75, 1.25)``), probabilities averaged with the main pass at the working size.
     probability_classes : iterable of str or int
         Classes (names, first synonyms or indices) whose probability maps to return.
     rgb : bool, optional
         Whether the last axis is colour; guessed when ``None``.
+    check_memory_first : bool
+        Estimate the peak memory first and raise :class:`InsufficientMemoryError` (with a setting
+        that fits) rather than start a run the machine cannot finish.
 
     Returns
     -------
@@ -219,8 +373,11 @@ def segment_image(
             scale=scale,
             tile_size=tile_size,
             engine=engine,
+            flip=flip,
+            tta_scales=tta_scales,
             probability_classes=probability_classes,
             rgb=rgb,
+            check_memory_first=check_memory_first,
         )
     )
 

@@ -1,7 +1,13 @@
-"""Sliding-window inference as GluonCV evaluates its models (``MultiEvalModel``).
+"""Sliding-window inference as GluonCV evaluates its models (``MultiEvalModel``), streamed by rows.
 
-The working image is padded to at least one window, windows of ``tile`` pixels slide with
-``stride`` (2/3 of a window by default), and overlapping logits are averaged by a count map.
+Windows of ``tile`` pixels slide with ``stride`` (2/3 of a window by default) and overlapping
+logits are averaged by a count map. Two departures from GluonCV, both so that results and memory do
+not depend on padding:
+
+- a window never exceeds the image: on an image smaller than a tile the window shrinks to it, so an
+  image that fits one tile gives exactly the whole-image result (GluonCV pads it instead);
+- rows are handed on as soon as no later window can touch them, so only one band of ``tile`` rows
+  of logits exists at a time, whatever the image height.
 """
 
 from __future__ import annotations
@@ -13,56 +19,76 @@ import numpy as np
 
 from .events import Progress
 
+# Called with (first row, logits of the finished rows (C, n, w)); the array is reused afterwards.
+EmitRows = Callable[[int, np.ndarray], None]
+
 
 def default_stride(tile: int) -> int:
     return max(1, (2 * tile) // 3)
 
 
-def window_starts(size: int, tile: int, stride: int) -> list[int]:
-    """Start offsets of windows of ``tile`` covering ``max(size, tile)`` pixels."""
-    padded = max(size, tile)
-    n = math.ceil((padded - tile) / stride) + 1
-    return sorted({min(i * stride, padded - tile) for i in range(n)})
+def window_size(height: int, width: int, tile: int | None) -> tuple[int, int]:
+    """The (h, w) of every window over a (height, width) image; ``None``: the whole image."""
+    if tile is None:
+        return height, width
+    return min(tile, height), min(tile, width)
 
 
-def tile_windows(height: int, width: int, tile: int, stride: int) -> list[tuple[int, int]]:
-    """Top-left corners (y, x) of the windows over a (height, width) image, row by row."""
+def window_starts(size: int, window: int, stride: int) -> list[int]:
+    """Start offsets of windows of ``window`` pixels covering ``size >= window`` pixels."""
+    if size <= window:
+        return [0]
+    n = math.ceil((size - window) / stride) + 1
+    return sorted({min(i * stride, size - window) for i in range(n)})
+
+
+def tile_windows(
+    height: int, width: int, tile: int | None, stride: int
+) -> list[tuple[int, int, int, int]]:
+    """Windows (y, x, h, w) over a (height, width) image, row by row."""
+    wh, ww = window_size(height, width, tile)
     return [
-        (y, x)
-        for y in window_starts(height, tile, stride)
-        for x in window_starts(width, tile, stride)
+        (y, x, wh, ww)
+        for y in window_starts(height, wh, stride)
+        for x in window_starts(width, ww, stride)
     ]
 
 
 def iter_tiled_logits(
     forward: Callable[[np.ndarray], np.ndarray],
     x: np.ndarray,
-    tile: int,
+    tile: int | None,
     stride: int,
     progress: Callable[[], Progress],
-) -> Generator[Progress, None, np.ndarray]:
-    """Average the logits of ``forward`` over windows of ``x`` (1, 3, h, w).
+    emit: EmitRows,
+) -> Generator[Progress, None, None]:
+    """Average the logits of ``forward`` over windows of ``x`` (1, 3, h, w), emitting finished rows.
 
-    ``forward`` maps (1, 3, tile, tile) to (1, C, tile, tile). Yields ``progress()`` after each
-    window; returns (C, h, w) logits.
+    ``forward`` maps (1, 3, wh, ww) to (1, C, wh, ww). Yields ``progress()`` after each window
+    (the place where a run can be cancelled) and calls ``emit`` once per band of finished rows,
+    top to bottom, covering every row exactly once.
     """
     _, _, h, w = x.shape
-    ph, pw = max(h, tile), max(w, tile)
-    if (ph, pw) != (h, w):
-        # Zero in normalized space is the ImageNet mean colour: a neutral border.
-        padded = np.zeros((1, 3, ph, pw), np.float32)
-        padded[:, :, :h, :w] = x
-        x = padded
-    total = None
-    count = np.zeros((ph, pw), np.float32)
-    for y, x0 in tile_windows(ph, pw, tile, stride):
-        out = forward(x[:, :, y : y + tile, x0 : x0 + tile])[0]
-        if total is None:
-            total = np.zeros((out.shape[0], ph, pw), np.float32)
-        total[:, y : y + tile, x0 : x0 + tile] += out
-        count[y : y + tile, x0 : x0 + tile] += 1
-        yield progress()
-    assert total is not None
-    total = total[:, :h, :w]
-    total /= count[None, :h, :w]
-    return total
+    wh, ww = window_size(h, w, tile)
+    rows = window_starts(h, wh, stride)
+    cols = window_starts(w, ww, stride)
+    acc: np.ndarray | None = None
+    count = np.zeros((wh, w), np.float32)
+    for k, y in enumerate(rows):
+        # acc holds rows y .. y + wh; rows before y are done.
+        for x0 in cols:
+            out = forward(x[:, :, y : y + wh, x0 : x0 + ww])[0]
+            if acc is None:
+                acc = np.zeros((out.shape[0], wh, w), np.float32)
+            acc[:, :, x0 : x0 + ww] += out
+            count[:, x0 : x0 + ww] += 1
+            yield progress()
+        assert acc is not None
+        done = (rows[k + 1] if k + 1 < len(rows) else h) - y
+        acc[:, :done] /= count[None, :done]
+        emit(y, acc[:, :done])
+        keep = wh - done
+        acc[:, :keep] = acc[:, done:]
+        acc[:, keep:] = 0
+        count[:keep] = count[done:]
+        count[keep:] = 0
