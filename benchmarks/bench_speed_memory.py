@@ -1,12 +1,20 @@
 """Speed and peak memory against the reference workflow, each case in a fresh subprocess.
 
-    .venv/bin/python benchmarks/bench_speed_memory.py [--size 576x768] [--repeat 2]
+    .venv/bin/python benchmarks/bench_speed_memory.py [--sizes 576x768,1152x1536,3000x4000]
+        [--repeat 2] [--reference-12mp] [--only CASE]
 
-Untrained weights of the real architecture (timings do not depend on the weights). The
-reference workflow is gluoncv's own steps: ToTensor + Normalize, ``net.predict`` (not
-hybridized, aux head included, as ``get_model`` builds it), softmax over all classes, argmax.
-Time: best of ``--repeat`` runs after one warm-up (model loading and the one-off ONNX export are
-reported apart). Peak RSS: ``ru_maxrss`` of the case's own process, loading included.
+Untrained weights of the real architecture (timings do not depend on the weights; the pruned
+upsampling does a little, see the README). The reference workflow is gluoncv's own steps:
+ToTensor + Normalize, ``net.predict`` (not hybridized, aux head included, as ``get_model`` builds
+it), softmax over all classes, argmax. Every case returns labels plus one probability map; ours
+also return the confidence map.
+
+Time: at 576x768 the best of ``--repeat`` runs after a warm-up; at larger sizes one run after the
+networks are loaded (each window shape is loaded once; ONNX exports happen in an earlier process,
+as they would on a user's second run). Peak RSS: ``VmHWM`` of the case's own process,
+imports and loading included. GMAC: multiply-accumulates of the convolutions and matrix products
+the network runs per image (counted on the ONNX graph, summed over windows); GFLOP/s = 2 x GMAC
+/ seconds, beside a float32 GEMM measured in the same run.
 """
 
 from __future__ import annotations
@@ -15,7 +23,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -23,19 +30,57 @@ import time
 from pathlib import Path
 
 MODEL = "fcn_resnet50_ade"
-CASES = ("reference", "mxnet", "onnxruntime", "ort_forward_only")
+PROBABILITY_CLASS = 127  # bicycle
 
 
-def run_case(case: str, params: str, h: int, w: int, repeat: int) -> dict:
+def cases_for(h: int, w: int, reference_12mp: bool) -> list[tuple[str, object, object]]:
+    """(engine, scale, tile_size) per case; engine "reference" / "ort_forward" are the baselines."""
+    if (h, w) == (576, 768):
+        return [
+            ("reference", 1.0, None),
+            ("ort_forward", 1.0, None),
+            ("mxnet", 1.0, "auto"),
+            ("onnxruntime", 1.0, "auto"),
+            ("onnxruntime", 1.0, 480),
+        ]
+    cases = [("reference", 1.0, None)] if h * w < 4e6 or reference_12mp else []
+    return [
+        *cases,
+        ("mxnet", "auto", "auto"),
+        ("onnxruntime", "auto", "auto"),
+        ("mxnet", 1.0, "auto"),
+        ("onnxruntime", 1.0, "auto"),
+    ]
+
+
+def _image(h: int, w: int):
     import numpy as np
 
-    from napari_gluonseg import segment_image
-    from napari_gluonseg.core import _mxnet
+    return np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8)
 
-    rng = np.random.default_rng(0)
-    image = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+def _window_shapes(h: int, w: int, scale, tile) -> list[tuple[tuple[int, int, bool], int]]:
+    """((window h, w, native), number of windows) of a run of ours."""
+    from napari_gluonseg.core.registry import model_info
+    from napari_gluonseg.core.segment import pass_tile, working_size
+    from napari_gluonseg.core.tiling import default_stride, tile_windows
+
+    info = model_info(MODEL)
+    wh, ww = working_size(h, w, scale, info.base_size)
+    t = pass_tile(wh, ww, tile, info)
+    windows = tile_windows(wh, ww, t, default_stride(t) if t else 1)
+    return [((*windows[0][2:], t is None), len(windows))]
+
+
+def run_case(engine: str, scale, tile, params: str, h: int, w: int, repeat: int) -> dict:
+    from napari_gluonseg import segment_image
+    from napari_gluonseg.core import _mxnet, onnx_engine, weights
+    from napari_gluonseg.core.network import load_network
+
+    image = _image(h, w)
+    resolved = weights.resolve_local_weights(params)
     t0 = time.perf_counter()
-    if case == "reference":
+    if engine == "reference":
         mx = _mxnet.mxnet()
         gcv = _mxnet.gluoncv()
         from mxnet.gluon.data.vision import transforms
@@ -51,87 +96,189 @@ def run_case(case: str, params: str, h: int, w: int, repeat: int) -> dict:
 
         def once():
             x = t(mx.nd.array(image, dtype="uint8")).expand_dims(0)
-            logits = net.predict(x)
-            probs = mx.nd.softmax(logits, axis=1)
+            probs = mx.nd.softmax(net.predict(x), axis=1)
             labels = mx.nd.argmax(probs, axis=1)
-            return labels.asnumpy(), probs[0, 127].asnumpy()
-    elif case in ("mxnet", "onnxruntime"):
-
-        def once():
-            return segment_image(image, weights=params, engine=case, probability_classes=[127])
-    else:
-        from napari_gluonseg.core import onnx_engine, weights
+            return labels.asnumpy(), probs[0, PROBABILITY_CLASS].asnumpy()
+    elif engine == "ort_forward":
         from napari_gluonseg.core.preprocess import as_image_stack, normalize, to_chw
 
-        net = onnx_engine.load_onnx_network(MODEL, weights.resolve_local_weights(params), h, w)
+        net = onnx_engine.load_onnx_network(MODEL, resolved, h, w)
         x = normalize(to_chw(as_image_stack(image).plane_rgb01(0)))
 
         def once():
             return net.logits(x)
+    else:
+        loader = onnx_engine.load_onnx_network if engine == "onnxruntime" else load_network
+        for shape, _ in _window_shapes(h, w, scale, tile):
+            loader(MODEL, resolved, *shape)
 
-    once()  # warm-up: builds/loads/exports the network
+        def once():
+            return segment_image(
+                image,
+                weights=params,
+                engine=engine,
+                scale=scale,
+                tile_size=tile,
+                probability_classes=[PROBABILITY_CLASS],
+            )
+
+    small = (h, w) == (576, 768)
+    if small:
+        once()  # warm-up
     setup = time.perf_counter() - t0
     times = []
-    for _ in range(repeat):
+    for _ in range(repeat if small else 1):
         t1 = time.perf_counter()
         once()
         times.append(time.perf_counter() - t1)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"case": case, "seconds": min(times), "setup_s": setup, "peak_rss_mb": peak_mb}
+    return {"seconds": min(times), "setup_s": setup, "peak_rss_mb": peak_rss_mb()}
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS (VmHWM). Not ru_maxrss: Linux carries that over from the parent
+    across fork+exec, so every case would report the launcher's peak."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status (Linux only)")
+
+
+def network_gmac(params: str, shape: tuple[int, int, bool]) -> float:
+    """GMAC of one forward pass at (h, w, native), counted on the exported ONNX graph (which
+    also exports it, outside the timed processes)."""
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper, shape_inference
+
+    from napari_gluonseg.core import onnx_engine, weights
+
+    resolved = weights.resolve_local_weights(params)
+    h, w, native = shape
+    path = onnx_engine.onnx_path(MODEL, resolved, h, w, native)
+    if not path.is_file():
+        onnx_engine.export_onnx(MODEL, resolved, h, w, path, native)
+    model = shape_inference.infer_shapes(onnx.load(str(path)))
+    dims = {}
+    for v in [*model.graph.value_info, *model.graph.output, *model.graph.input]:
+        dims[v.name] = [d.dim_value for d in v.type.tensor_type.shape.dim]
+    inits = {i.name: numpy_helper.to_array(i).shape for i in model.graph.initializer}
+    macs = 0
+    for node in model.graph.node:
+        if node.op_type == "Conv":
+            out = dims.get(node.output[0])
+            kernel = inits.get(node.input[1]) or dims.get(node.input[1])
+            if out and kernel:
+                # out elements x (in channels per group x kh x kw)
+                macs += int(np.prod(out)) * int(np.prod(kernel[1:]))
+        elif node.op_type in ("Gemm", "MatMul"):
+            a, b = dims.get(node.input[0]), inits.get(node.input[1]) or dims.get(node.input[1])
+            if a and b:
+                macs += int(np.prod(a)) * int(b[-1])
+    return macs / 1e9
+
+
+def gemm_gflops(n: int = 2048, repeat: int = 5) -> float:
+    import numpy as np
+
+    a = np.random.default_rng(0).random((n, n), dtype=np.float32)
+    b = np.random.default_rng(1).random((n, n), dtype=np.float32)
+    a @ b
+    best = min(_timed(lambda: a @ b) for _ in range(repeat))
+    return 2 * n**3 / best / 1e9
+
+
+def _timed(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def _subprocess(args: list[str], env: dict) -> dict:
+    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        return {"error": (out.stderr.strip().splitlines() or ["?"])[-1]}
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--size", default="576x768")
+    parser.add_argument("--sizes", default="576x768,1152x1536,3000x4000")
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--reference-12mp", action="store_true", help="~6 min and ~16 GB")
+    parser.add_argument("--only", help="run only cases whose engine is this")
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--params", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    h, w = (int(v) for v in args.size.split("x"))
     if args.case:
-        print(json.dumps(run_case(args.case, args.params, h, w, args.repeat)))
+        engine, scale, tile, size = json.loads(args.case)
+        h, w = size
+        print(json.dumps(run_case(engine, scale, tile, args.params, h, w, args.repeat)))
         return
 
     from napari_gluonseg.core.network import build_untrained
 
+    sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
+    gemm = gemm_gflops()
+    print(f"{MODEL}, untrained weights; labels + confidence + 1 probability map")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"float32 GEMM 2048^3: {gemm:.0f} GFLOP/s"
+    )
+    header = (
+        f"{'size':>10s} {'engine':12s} {'scale':>5s} {'tile':>5s} {'windows':>7s} {'GMAC':>6s} "
+        f"{'seconds':>8s} {'GFLOP/s':>8s} {'vs ref':>7s} {'vs fwd':>7s} {'peak RSS':>9s}"
+    )
+    print(header)
     with tempfile.TemporaryDirectory() as tmp:
         params = str(Path(tmp) / "untrained.params")
         build_untrained(MODEL, 64, 64).save_parameters(params)
-        env = {**os.environ, "MXNET_HOME": str(Path(tmp) / "mxnet_home")}
-        rows = []
-        for case in CASES:
-            out = subprocess.run(
-                [
-                    sys.executable,
-                    __file__,
-                    "--case",
-                    case,
-                    "--params",
-                    params,
-                    "--size",
-                    args.size,
-                    "--repeat",
-                    str(args.repeat),
-                ],
-                capture_output=True,
-                text=True,
-                env=env,
-                check=True,
-            )
-            rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    ref = rows[0]["seconds"]
-    floor = rows[-1]["seconds"]
-    print(f"{MODEL}, {h}x{w}, scale=1.0, whole image, labels + 1 probability map")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
-    print(
-        f"{'case':18s} {'seconds':>8s} {'vs ref':>7s} {'vs ORT fwd':>10s} "
-        f"{'setup s':>8s} {'peak RSS MB':>12s}"
-    )
-    for r in rows:
-        print(
-            f"{r['case']:18s} {r['seconds']:8.2f} {ref / r['seconds']:6.2f}x "
-            f"{r['seconds'] / floor:9.2f}x {r['setup_s']:8.1f} {r['peak_rss_mb']:12.0f}"
-        )
+        os.environ["MXNET_HOME"] = str(Path(tmp) / "mxnet_home")
+        env = dict(os.environ)
+        gmac_cache: dict[tuple[int, int], float] = {}
+        for h, w in sizes:
+            ref = floor = None
+            for engine, scale, tile in cases_for(h, w, args.reference_12mp):
+                if args.only and engine not in (args.only, "reference", "ort_forward"):
+                    continue
+                if engine in ("reference", "ort_forward"):
+                    shapes = [((h, w, False), 1)]
+                else:
+                    shapes = _window_shapes(h, w, scale, tile)
+                for shape, _ in shapes:  # GMAC count also exports: done outside the timed process
+                    if shape not in gmac_cache:
+                        gmac_cache[shape] = network_gmac(params, shape)
+                gmac = sum(gmac_cache[s] * n for s, n in shapes)
+                r = _subprocess(
+                    [
+                        "--case",
+                        json.dumps([engine, scale, tile, [h, w]]),
+                        "--params",
+                        params,
+                        "--repeat",
+                        str(args.repeat),
+                    ],
+                    env,
+                )
+                n_windows = sum(n for _, n in shapes)
+                shown_tile = "-" if engine in ("reference", "ort_forward") else str(tile)
+                lead = (
+                    f"{h}x{w:<5d} {engine:12s} {scale!s:>5s} {shown_tile:>5s} {n_windows:7d} "
+                    f"{gmac:6.0f}"
+                )
+                if "error" in r:
+                    print(f"{lead} failed: {r['error']}")
+                    continue
+                s = r["seconds"]
+                ref = s if engine == "reference" else ref
+                floor = s if engine == "ort_forward" else floor
+                vs_ref = f"{ref / s:6.2f}x" if ref else "      -"
+                vs_fwd = f"{s / floor:6.2f}x" if floor and engine != "ort_forward" else "      -"
+                print(
+                    f"{lead} {s:8.2f} {2 * gmac / s:8.1f} {vs_ref:>7s} {vs_fwd:>7s} "
+                    f"{r['peak_rss_mb']:6.0f} MB",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -32,11 +32,41 @@ def _scale(text: str) -> float | str:
     return text if text == "auto" else float(text)
 
 
+def _tile(text: str) -> int | str | None:
+    if text in ("auto", "none"):
+        return None if text == "none" else text
+    return int(text)
+
+
+def _factors(text: str) -> list[float]:
+    return [float(v) for v in text.split(",") if v.strip()]
+
+
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=DEFAULT_MODEL, help="model name (see 'models')")
     p.add_argument("--weights", type=Path, help="local .params file instead of the model zoo")
-    p.add_argument("--scale", type=_scale, default=1.0, help="'auto' or a factor (default 1.0)")
-    p.add_argument("--tile-size", type=int, help="sliding-window size (default: whole image)")
+    p.add_argument(
+        "--scale",
+        type=_scale,
+        default="auto",
+        help="working resolution: 'auto' (default, the model's base size on the long side) "
+        "or a factor of the image's own (1.0 = full resolution)",
+    )
+    p.add_argument(
+        "--tile-size",
+        type=_tile,
+        default="auto",
+        help="sliding-window size: 'auto' (default: whole image when small, else the model's "
+        "crop size), 'none' (whole image at once) or pixels",
+    )
+    p.add_argument("--flip", action="store_true", help="test-time augmentation: mirrored pass")
+    p.add_argument(
+        "--tta-scales",
+        type=_factors,
+        default=[],
+        metavar="F,F",
+        help="test-time augmentation: extra passes at these factors of the working size",
+    )
     p.add_argument(
         "--engine",
         choices=["auto", *ENGINES],
@@ -120,6 +150,8 @@ def _segment_one(stem: str, image, args: argparse.Namespace) -> None:
         scale=args.scale,
         tile_size=args.tile_size,
         engine=args.engine,
+        flip=args.flip,
+        tta_scales=args.tta_scales,
         probability_classes=args.prob,
     )
     result = run_to_end(events, on_progress=report)

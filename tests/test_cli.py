@@ -52,6 +52,29 @@ def test_segment_writes_labels_overlay_and_table(tmp_path, bicycle_params, capsy
     assert str(out.resolve()) in capsys.readouterr().out
 
 
+def test_segment_tiling_and_augmentation_options(tmp_path, untrained_params, capsys):
+    out = tmp_path / "out"
+    args = ["segment", str(DATA / "dog.jpg"), "--weights", str(untrained_params), "--out", str(out)]
+    opts = [
+        "--scale",
+        "0.125",
+        "--tile-size",
+        "64",
+        "--flip",
+        "--tta-scales",
+        "1.5",
+        "--engine",
+        "mxnet",
+    ]
+    assert cli.main([*args, *opts]) == 0, capsys.readouterr().err
+    prov = json.loads((out / "dog_provenance.json").read_text())
+    assert prov["working_size"] == [72, 96] and prov["tile_size"] == 64
+    assert prov["flip"] is True and prov["tta_scales"] == [1.0, 1.5]
+    assert prov["engine"] == "mxnet"
+    assert cli.main([*args, "--tile-size", "7"]) == cli.EXIT_BAD_INPUT
+    assert "tile_size must be" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -7,6 +7,7 @@ import pytest
 from napari.layers import Image, Labels
 from napari.utils.notifications import notification_manager
 
+from napari_gluonseg.layer_data import METADATA_KEY
 from napari_gluonseg.qt import dialogs, segment_widget
 from napari_gluonseg.qt.segment_widget import SegmentWidget
 
@@ -63,6 +64,20 @@ def test_run_adds_labels_and_probability_layers(qtbot, viewer, dog_layer, bicycl
     assert tuple(prob.contrast_limits) == (0.0, 1.0)
     assert prob.data.min() >= 0.0 and prob.data.max() <= 1.0
     assert "not the zoo's pretrained weights" in widget._status.value  # honest about weights
+
+
+def test_resolution_and_augmentation_choices_reach_the_run(
+    qtbot, viewer, dog_layer, untrained_params
+):
+    widget = SegmentWidget(viewer)
+    widget._weights.value = untrained_params
+    widget._engine.value = "mxnet"
+    widget._resolution.value = "full (image size, tiled)"
+    widget._augment.value = "flip"
+    run_and_wait(qtbot, widget)
+    provenance = viewer.layers["dog classes"].metadata[METADATA_KEY]["provenance"]
+    assert provenance["scale"] == 1.0 and provenance["working_size"] == [72, 96]
+    assert provenance["flip"] is True and provenance["tta_scales"] is None
 
 
 def widget_colors():

@@ -3,7 +3,8 @@
 A run killed by the kernel's OOM killer takes napari (and the user's unsaved labels) with it; a
 clear refusal that names a setting that fits loses nothing. The estimate counts the arrays the run
 allocates (see :mod:`napari_gluonseg.core.segment`) plus the network's runtime, calibrated on
-FCN-ResNet50 (``benchmarks/bench_speed_memory.py`` measures the real peaks).
+FCN-ResNet50 with onnxruntime (``benchmarks/bench_speed_memory.py`` measures the real peaks:
+605 MB at 576x768 whole, 586 MB for 3000x4000 at scale "auto", 2744 MB at scale 1.0).
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ from dataclasses import dataclass
 from .errors import GluonsegError
 
 MiB = 1 << 20
-# Python, numpy, mxnet/onnxruntime libraries and two copies of the weights (export + runtime).
-RUNTIME_BASE_BYTES = 900 * MiB
-# The network's activations per input pixel of one window (FCN-ResNet50, dilated, float32).
-ACTIVATION_BYTES_PER_PIXEL = 3 * 1024
+# Python, numpy, the engine's libraries and one copy of the weights (measured: ~350 MB).
+RUNTIME_BASE_BYTES = 600 * MiB
+# The network's activations per input pixel of a window (FCN-ResNet50, float32, measured with
+# onnxruntime): logits at the network's own resolution, or upsampled to the window in the graph.
+NATIVE_BYTES_PER_PIXEL = 800
+UPSAMPLED_BYTES_PER_PIXEL = 2 * 1024
+STRIPS_BYTES = 4 * 64 * MiB  # temporaries of the strip-wise postprocessing
 
 
 class InsufficientMemoryError(GluonsegError, MemoryError):
@@ -30,38 +34,36 @@ class RunShape:
     height: int
     width: int
     n_planes: int
-    channels_in: int  # bytes per input pixel of the caller's array (e.g. 3 for RGB uint8)
     num_classes: int
     work: tuple[int, int]  # working size of the main pass
     passes: tuple[tuple[int, int], ...]  # every pass's working size (main pass first)
     window: tuple[int, int]  # largest window of any pass
-    streaming: bool  # full-resolution rows handed on band by band (no class scores kept whole)
+    native: bool  # one window per pass, logits at the network's own resolution (stride 8)
+    streaming: bool  # tiled at full resolution: rows handed on band by band
     n_maps: int  # full-resolution probability maps asked for
     label_bytes: int
 
 
 def estimate_peak_bytes(s: RunShape) -> int:
-    """Bytes the run is expected to need at its peak, beyond what the caller already holds."""
+    """Bytes the run is expected to need at its peak (calibrated by the benchmark's runs)."""
     c = s.num_classes
     full = s.height * s.width
     outputs = s.n_planes * full * (s.label_bytes + 4 + 4 * s.n_maps)
-    # One plane of input as float32 (3, H, W), twice while it is converted; resized passes read
-    # only the rows they need.
+    # One pass's input as float32 (3, h, w), twice while it is converted; a resized pass reads
+    # only the rows it needs.
     biggest_pass = max(h * w for h, w in s.passes)
     plane_in = 2 * 3 * 4 * (full if s.work == (s.height, s.width) else biggest_pass)
-    band = 4 * c * s.window[0] * max(w for _, w in s.passes)
-    network = RUNTIME_BASE_BYTES + ACTIVATION_BYTES_PER_PIXEL * s.window[0] * s.window[1]
-    if s.streaming:
-        scores = 0
+    window = s.window[0] * s.window[1]
+    per_pixel = NATIVE_BYTES_PER_PIXEL if s.native else UPSAMPLED_BYTES_PER_PIXEL
+    network = RUNTIME_BASE_BYTES + per_pixel * window
+    if s.native:
+        scores = 3 * 4 * c * biggest_pass // 64  # probabilities, logits, one more pass
     else:
-        # Probabilities at working size, one more pass at its own size when resized, and the
-        # candidate masks of the upsampling.
-        scores = 4 * c * s.work[0] * s.work[1]
-        if len(s.passes) > 1:
-            scores += 2 * 4 * c * biggest_pass
-        scores += c * s.work[0] * s.work[1]
-    strips = 4 * (64 * MiB)
-    return int(outputs + plane_in + band + network + scores + strips)
+        # Logits of one band of windows; probabilities at the working size unless streaming.
+        scores = 4 * c * s.window[0] * max(w for _, w in s.passes)
+        if not s.streaming:
+            scores += 4 * c * (s.work[0] * s.work[1] + (biggest_pass if len(s.passes) > 1 else 0))
+    return int(outputs + plane_in + network + scores + STRIPS_BYTES)
 
 
 def available_bytes() -> int | None:

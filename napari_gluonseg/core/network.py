@@ -38,17 +38,19 @@ class SegmentationNetwork:
         The input size the network was built for.
     """
 
-    def __init__(self, model_name: str, net, height: int, width: int) -> None:
+    def __init__(self, model_name: str, net, height: int, width: int, native: bool = False) -> None:
         self.model_name = model_name
         self.height = height
         self.width = width
+        self.native = native
         self.base_size: int = int(getattr(net, "base_size", 520))
         self.crop_size: int = int(getattr(net, "crop_size", 480))
         self._net = net
         self._lock = threading.Lock()
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
-        """Main-head logits, ``(N, classes, height, width)`` float32, for a normalized batch."""
+        """Main-head logits, (N, classes, height, width) float32, for a normalized batch; at
+        :func:`native_size` instead where the network was built ``native``."""
         mx = _mxnet.mxnet()
         if batch.shape[2:] != (self.height, self.width):
             raise ValueError(f"network built for {self.height}x{self.width}, got {batch.shape}")
@@ -65,17 +67,21 @@ _cache_lock = threading.Lock()
 
 
 def load_network(
-    model_name: str, weights: ResolvedWeights, height: int, width: int
+    model_name: str, weights: ResolvedWeights, height: int, width: int, native: bool = False
 ) -> SegmentationNetwork:
-    """The network for (model, weights, input size), from the cache or freshly built."""
-    key = (model_name, str(weights.path), weights.sha1, height, width)
+    """The network for (model, weights, input size), from the cache or freshly built.
+
+    ``native``: logits at the network's own output resolution (see :func:`native_size`), not
+    upsampled to the input size, where the architecture allows it.
+    """
+    native = native and supports_native(model_name)
+    key = (model_name, str(weights.path), weights.sha1, height, width, native)
     with _cache_lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    network = SegmentationNetwork(
-        model_name, _build(model_name, weights.path, height, width), height, width
-    )
+    net = build_network(model_name, weights.path, height, width, native)
+    network = SegmentationNetwork(model_name, net, height, width, native)
     with _cache_lock:
         _cache[key] = network
         while len(_cache) > _CACHE_SIZE:
@@ -100,7 +106,28 @@ def build_untrained(model_name: str, height: int = 480, width: int = 480):
     return net
 
 
-def _build(model_name: str, path: Path, height: int, width: int):
+# Dilated-ResNet models whose forward ends in head(c4) then one bilinear resize to the input size
+# (``_up_kwargs``): at output stride 8 their logits can be had before that resize.
+_NATIVE_FAMILIES = ("fcn_", "psp_", "deeplab_resnet")
+OUTPUT_STRIDE = 8
+
+
+def supports_native(model_name: str) -> bool:
+    return model_name.startswith(_NATIVE_FAMILIES)
+
+
+def native_size(height: int, width: int) -> tuple[int, int]:
+    """The logits' size before the final resize, for an input of (height, width)."""
+    return -(-height // OUTPUT_STRIDE), -(-width // OUTPUT_STRIDE)
+
+
+def build_network(model_name: str, path: Path, height: int, width: int, native: bool = False):
+    """The hybridized network for one input size with weights from ``path`` (aux head off).
+
+    ``native``: the final resize goes to the logits' own size (an identity), so the graph never
+    computes classes x height x width: the caller upsamples only what it needs, exactly as
+    mxnet's align-corners ``BilinearResize2D`` would.
+    """
     gcv = _mxnet.gluoncv()
     mx = _mxnet.mxnet()
     info = model_info(model_name)
@@ -116,6 +143,9 @@ def _build(model_name: str, path: Path, height: int, width: int):
         raise WeightsError(_load_error_message(path, info.name, info.num_classes, exc)) from exc
     if hasattr(net, "aux"):
         net.aux = False  # the aux head only helps training; it doubles the output memory
+    if native:
+        fh, fw = native_size(height, width)
+        net._up_kwargs = {"height": fh, "width": fw}
     net.hybridize(static_alloc=True, static_shape=True)
     return net
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _mxnet
-from .network import load_network
+from .network import SegmentationNetwork, build_network, supports_native
 from .weights import ResolvedWeights, cache_dir
 
 _CACHE_SIZE = 3
@@ -27,19 +27,26 @@ def onnxruntime_available() -> bool:
     return all(importlib.util.find_spec(m) is not None for m in ("onnx", "onnxruntime"))
 
 
-def onnx_path(model_name: str, weights: ResolvedWeights, height: int, width: int) -> Path:
-    return cache_dir() / "onnx" / f"{model_name}-{weights.sha1[:12]}-{height}x{width}.onnx"
+def onnx_path(
+    model_name: str, weights: ResolvedWeights, height: int, width: int, native: bool = False
+) -> Path:
+    suffix = "-native" if native else ""
+    name = f"{model_name}-{weights.sha1[:12]}-{height}x{width}{suffix}.onnx"
+    return cache_dir() / "onnx" / name
 
 
 class OnnxNetwork:
     """A GluonCV network exported to ONNX for one input size, run by onnxruntime."""
 
-    def __init__(self, model_name: str, path: Path, height: int, width: int) -> None:
+    def __init__(
+        self, model_name: str, path: Path, height: int, width: int, native: bool = False
+    ) -> None:
         import onnxruntime as ort
 
         self.model_name = model_name
         self.height = height
         self.width = width
+        self.native = native
         self.path = path
         available = ort.get_available_providers()
         # CUDA when onnxruntime-gpu and a GPU are present (MXNet's own GPU wheels need CUDA<=11).
@@ -55,7 +62,7 @@ class OnnxNetwork:
         return list(self._session.get_providers())
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
-        """Main-head logits, ``(N, classes, height, width)`` float32, for a normalized batch."""
+        """Main-head logits as :meth:`SegmentationNetwork.logits` gives them."""
         if batch.shape[2:] != (self.height, self.width):
             raise ValueError(f"network built for {self.height}x{self.width}, got {batch.shape}")
         with self._lock:
@@ -69,18 +76,19 @@ _cache_lock = threading.Lock()
 
 
 def load_onnx_network(
-    model_name: str, weights: ResolvedWeights, height: int, width: int
+    model_name: str, weights: ResolvedWeights, height: int, width: int, native: bool = False
 ) -> OnnxNetwork:
     """The onnxruntime network for (model, weights, size), exporting it on first use."""
-    key = (model_name, weights.sha1, height, width)
+    native = native and supports_native(model_name)
+    key = (model_name, weights.sha1, height, width, native)
     with _cache_lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    path = onnx_path(model_name, weights, height, width)
+    path = onnx_path(model_name, weights, height, width, native)
     if not path.is_file():
-        export_onnx(model_name, weights, height, width, path)
-    network = OnnxNetwork(model_name, path, height, width)
+        export_onnx(model_name, weights, height, width, path, native)
+    network = OnnxNetwork(model_name, path, height, width, native)
     with _cache_lock:
         _cache[key] = network
         while len(_cache) > _CACHE_SIZE:
@@ -89,13 +97,21 @@ def load_onnx_network(
 
 
 def export_onnx(
-    model_name: str, weights: ResolvedWeights, height: int, width: int, path: Path
+    model_name: str,
+    weights: ResolvedWeights,
+    height: int,
+    width: int,
+    path: Path,
+    native: bool = False,
 ) -> Path:
     """Export the MXNet network (aux head off) to ONNX at ``path``."""
     import onnx
 
     mx = _mxnet.mxnet()
-    mx_network = load_network(model_name, weights, height, width)
+    # Not from the network cache: once exported, the MXNet copy (weights and its static
+    # activation buffers) is garbage and must not stay resident beside the onnxruntime session.
+    net = build_network(model_name, weights.path, height, width, native)
+    mx_network = SegmentationNetwork(model_name, net, height, width, native)
     mx_network.logits(np.zeros((1, 3, height, width), np.float32))  # hybridized graph exists
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".export-") as tmp:

@@ -20,7 +20,7 @@ from .resize import axis_weights, resize_rows
 
 STRIP_BYTES = 64 << 20  # size of one strip of classes x rows x width float32
 STRIP_PIXELS = 1 << 20  # full-resolution pixels per strip when upsampling with candidates
-# Slack for float rounding in the pruning bound (probabilities are in [0, 1]).
+# Relative slack for float rounding in the pruning bound.
 _PRUNE_SLACK = 1e-6
 
 
@@ -68,14 +68,20 @@ def write_rows(probs: np.ndarray, out: PlaneOutputs, row0: int) -> None:
             prob[rows] = strip[k]
 
 
-def write_upsampled(probs: np.ndarray, out: PlaneOutputs) -> None:
-    """Outputs at full resolution from working-resolution probabilities (C, h, w)."""
+def write_upsampled(probs: np.ndarray, out: PlaneOutputs, rank: np.ndarray | None = None) -> None:
+    """Outputs at full resolution from probabilities (C, h, w) on a coarser grid.
+
+    The grid's corners are the image's corners (align corners). Labels are the argmax of the
+    upsampled ``rank`` scores (the logits, as the reference ranks classes; default ``probs``);
+    confidence and probability maps are the upsampled probabilities.
+    """
+    rank = probs if rank is None else rank
     _, h, w = probs.shape
     out_h, out_w = out.labels.shape
     if (h, w) == (out_h, out_w):
         write_rows(probs, out, 0)
         return
-    cand, count = candidate_classes(probs)
+    cand, count = candidate_classes(rank)
     lx, hx, wx = axis_weights(w, out_w, 0, out_w)
     step = max(1, STRIP_PIXELS // out_w)
     for r0 in range(0, out_h, step):
@@ -92,7 +98,7 @@ def write_upsampled(probs: np.ndarray, out: PlaneOutputs) -> None:
             best_value = np.full(len(ii), -np.inf, np.float32)
             for k in range(int(n_amb.max())):
                 cls = cand[k][ly[ii], lx[jj]].astype(np.intp)
-                value = _interpolate(probs, cls, *corners)
+                value = _interpolate(rank, cls, *corners)
                 # Strict '>' over ascending class indices: ties go to the lowest index, as argmax.
                 better = (k < n_amb) & (value > best_value)
                 best[better] = cls[better]
@@ -114,7 +120,7 @@ def _interpolate(probs, cls, ly, hy, wy, lx, hx, wx) -> np.ndarray:
     return left * (1 - wx) + right * wx
 
 
-def candidate_classes(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def candidate_classes(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Classes that can be the argmax somewhere in each cell of bilinear interpolation.
 
     Cell (i, j) spans working pixels i..i+1 x j..j+1 (clipped at the last row and column).
@@ -123,12 +129,12 @@ def candidate_classes(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     corners reaches the largest min over the four corners of any class: below it, every
     interpolated value of that class is beaten by that other class.
     """
-    c, h, w = probs.shape
+    c, h, w = scores.shape
     floor = np.full((h, w), -np.inf, np.float32)
     for k in range(c):
-        floor = np.maximum(floor, _corner_extreme(probs[k], np.minimum))
-    floor -= _PRUNE_SLACK
-    masks = [_corner_extreme(probs[k], np.maximum) >= floor for k in range(c)]
+        floor = np.maximum(floor, _corner_extreme(scores[k], np.minimum))
+    floor -= _PRUNE_SLACK * np.maximum(1, np.abs(floor))
+    masks = [_corner_extreme(scores[k], np.maximum) >= floor for k in range(c)]
     count = np.zeros((h, w), np.int16)
     for mask in masks:
         count += mask

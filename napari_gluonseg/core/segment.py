@@ -23,7 +23,7 @@ from .memory import (
     estimate_peak_bytes,
     format_bytes,
 )
-from .network import load_network
+from .network import load_network, supports_native
 from .onnx_engine import load_onnx_network, onnxruntime_available
 from .postprocess import (
     PlaneOutputs,
@@ -40,6 +40,9 @@ from .tiling import EmitRows, default_stride, iter_tiled_logits, tile_windows, w
 from .weights import iter_resolve_weights
 
 ENGINES = ("mxnet", "onnxruntime")
+# Largest working image run as one window by tile_size="auto": the 576x768 reference photo fits,
+# and the network's activations stay well under a gigabyte.
+WHOLE_IMAGE_PIXELS = 600_000
 
 T = TypeVar("T")
 
@@ -69,14 +72,26 @@ def _check_engine(engine: str) -> str:
     return engine
 
 
-def _check_tile(tile_size: int | str | None, info: ModelInfo) -> int | None:
-    if tile_size == "auto":
-        return info.crop_size
-    if tile_size is None:
-        return None
+def _check_tile(tile_size: int | str | None) -> int | str | None:
+    if tile_size == "auto" or tile_size is None:
+        return tile_size
     if isinstance(tile_size, bool) or not isinstance(tile_size, int) or tile_size < 64:
         raise ValueError(f"tile_size must be 'auto', None or an integer >= 64; got {tile_size!r}.")
     return tile_size
+
+
+def pass_tile(height: int, width: int, tile: int | str | None, info: ModelInfo) -> int | None:
+    """The window size for a pass over a (height, width) working image; None: whole image.
+
+    ``"auto"``: the whole image up to WHOLE_IMAGE_PIXELS (no overlap to recompute, and exactly
+    the reference result), beyond that the model's crop size, so memory stays bounded. One
+    window over the whole image runs as the whole image: the logits stay at the network's own
+    resolution (``native``) until the strip-wise upsampling.
+    """
+    if tile == "auto":
+        tile = None if height * width <= WHOLE_IMAGE_PIXELS else info.crop_size
+    # An image that fits one window is the whole-image case, so both give the same result.
+    return None if tile is None or max(height, width) <= tile else tile
 
 
 def _check_tta_scales(tta_scales: Iterable[float]) -> tuple[float, ...]:
@@ -99,17 +114,19 @@ def _run_shape(stack, info: ModelInfo, scale, tile, factors, n_maps) -> RunShape
     height, width = stack.plane_shape
     work = working_size(height, width, scale, info.base_size)
     passes = _pass_sizes(work, factors)
-    windows = [window_size(h, w, tile) for h, w in passes]
+    tiles = [pass_tile(h, w, tile, info) for h, w in passes]
+    windows = [window_size(h, w, t) for (h, w), t in zip(passes, tiles, strict=True)]
+    native = all(t is None for t in tiles) and supports_native(info.name)
     return RunShape(
         height=height,
         width=width,
         n_planes=stack.n_planes,
-        channels_in=3,
         num_classes=info.num_classes,
         work=work,
         passes=tuple(passes),
         window=max(windows, key=lambda hw: hw[0] * hw[1]),
-        streaming=work == (height, width) and not factors,
+        native=native,
+        streaming=work == (height, width) and not factors and tiles[0] is not None,
         n_maps=n_maps,
         label_bytes=label_dtype(info.num_classes).itemsize,
     )
@@ -123,14 +140,17 @@ def check_memory(stack, info: ModelInfo, scale, tile, factors, n_maps, available
         return need
     fits = []
     for alt_scale, alt_tile, alt_factors in (
+        (scale, "auto", factors),
         (scale, info.crop_size, factors),
         (scale, info.crop_size, ()),
-        ("auto", info.crop_size, ()),
+        ("auto", "auto", ()),
     ):
         alt = estimate_peak_bytes(_run_shape(stack, info, alt_scale, alt_tile, alt_factors, n_maps))
         if alt <= available and (alt_scale, alt_tile, alt_factors) != (scale, tile, factors):
             extra = f", tta_scales={list(alt_factors)}" if alt_factors else ""
-            fits.append(f"scale={alt_scale!r}, tile_size={alt_tile}{extra} (~{format_bytes(alt)})")
+            fits.append(
+                f"scale={alt_scale!r}, tile_size={alt_tile!r}{extra} (~{format_bytes(alt)})"
+            )
             break
     hint = (
         f" Try {fits[0]}."
@@ -139,7 +159,7 @@ def check_memory(stack, info: ModelInfo, scale, tile, factors, n_maps, available
     )
     raise InsufficientMemoryError(
         f"This run would need about {format_bytes(need)} of memory but only "
-        f"{format_bytes(available)} is available (scale={scale!r}, tile_size={tile}, "
+        f"{format_bytes(available)} is available (scale={scale!r}, tile_size={tile!r}, "
         f"image {stack.plane_shape[0]}x{stack.plane_shape[1]} x {stack.n_planes} plane(s)).{hint}"
     )
 
@@ -183,7 +203,7 @@ def iter_segment_image(
     info = model_info(model_name)
     stack = as_image_stack(image, rgb)
     engine = _check_engine(engine)
-    tile = _check_tile(tile_size, info)
+    tile = _check_tile(tile_size)
     factors = _check_tta_scales(tta_scales)
     wanted = sorted({info.class_index(c) for c in probability_classes})
     height, width = stack.plane_shape
@@ -195,19 +215,25 @@ def iter_segment_image(
 
     resolved = yield from iter_resolve_weights(model_name, weights)
     loader = load_onnx_network if engine == "onnxruntime" else load_network
-    shapes = sorted({window_size(h, w, tile) for h, w in passes})
+    tiles = [pass_tile(h, w, tile, info) for h, w in passes]
+    # One window: logits at the network's own resolution (native); windows: at the window's.
+    keys = [(*window_size(h, w, t), t is None) for (h, w), t in zip(passes, tiles, strict=True)]
     networks = {}
-    for n, shape in enumerate(shapes):
-        yield Progress("load", n, len(shapes), f"loading {model_name} for {shape[0]}x{shape[1]}")
-        networks[shape] = loader(model_name, resolved, *shape)
-    yield Progress("load", len(shapes), len(shapes), f"loaded {model_name}")
+    for n, key in enumerate(sorted(set(keys))):
+        yield Progress("load", n, len(set(keys)), f"loading {model_name} for {key[0]}x{key[1]}")
+        networks[key] = loader(model_name, resolved, *key)
+    yield Progress("load", len(networks), len(networks), f"loaded {model_name}")
+    # Tiled at full resolution without extra scales: rows go straight to the outputs.
+    streaming = streaming and tiles[0] is not None
 
-    stride = default_stride(tile) if tile else 0
+    strides = [default_stride(t) if t else 0 for t in tiles]
     shape = stack.spatial_shape
     labels = np.zeros(shape, label_dtype(info.num_classes))
     confidence = np.zeros(shape, np.float32)
     probs = {k: np.zeros(shape, np.float32) for k in wanted}
-    per_plane = sum(len(tile_windows(h, w, tile, stride)) for h, w in passes)
+    per_plane = sum(
+        len(tile_windows(h, w, t, st)) for (h, w), t, st in zip(passes, tiles, strides, strict=True)
+    )
     total = stack.n_planes * per_plane
     done = 0
 
@@ -225,28 +251,34 @@ def iter_segment_image(
         out = PlaneOutputs(
             labels[index], confidence[index], {k: p[index] for k, p in probs.items()}
         )
-        scores = None if streaming else np.zeros((info.num_classes, *work), np.float32)
-        for h, w in passes:
+        grid = rank = None  # probabilities (and logits to rank by) on the main pass's grid
+        for n, ((h, w), t, st, key) in enumerate(zip(passes, tiles, strides, keys, strict=True)):
             x = normalize_inplace(stack.plane_chw01(i, h, w))
-            network = networks[window_size(h, w, tile)]
-            forward = _flip_averaged(network.logits) if flip else network.logits
+            forward = networks[key].logits
+            forward = _flip_averaged(forward) if flip else forward
             if streaming:
-                emit = _emit_outputs(out)
-            elif (h, w) == work:
-                emit = _emit_scores(scores)
+                yield from iter_tiled_logits(forward, x, t, st, step, _emit_outputs(out))
+                continue
+            if t is None:
+                logits = forward(x)[0]
+                yield step()
+                pass_probs = softmax_rows(logits)
+                if len(passes) == 1:
+                    rank = logits  # the reference ranks classes by their upsampled logits
             else:
-                pass_scores = np.zeros((info.num_classes, h, w), np.float32)
-                emit = _emit_scores(pass_scores)
-            yield from iter_tiled_logits(forward, x, tile, stride, step, emit)
+                pass_probs = np.zeros((info.num_classes, h, w), np.float32)
+                yield from iter_tiled_logits(forward, x, t, st, step, _emit_scores(pass_probs))
             del x
-            if not streaming and (h, w) != work:
-                scores += resize(pass_scores, *work)
-                del pass_scores
-        if scores is not None:
+            if n == 0:
+                grid = pass_probs
+            else:
+                grid += resize(pass_probs, *grid.shape[1:])
+            del pass_probs
+        if grid is not None:
             if len(passes) > 1:
-                scores /= len(passes)
-            write_upsampled(scores, out)
-            del scores
+                grid /= len(passes)
+            write_upsampled(grid, out, rank=rank)
+            del grid, rank
         yield Progress("postprocess", i + 1, stack.n_planes, "labels and probabilities")
 
     return SegmentationResult(
@@ -263,8 +295,8 @@ def iter_segment_image(
             "weights_sha1": resolved.sha1,
             "scale": scale,
             "working_size": list(work),
-            "tile_size": tile,
-            "tile_stride": stride or None,
+            "tile_size": tiles[0],
+            "tile_stride": strides[0] or None,
             "flip": flip,
             "tta_scales": [1.0, *factors] if factors else None,
             "engine": engine,

@@ -22,6 +22,13 @@ from .class_picker import ClassPicker
 if TYPE_CHECKING:
     import napari
 
+RESOLUTIONS = {"auto (model size)": "auto", "full (image size, tiled)": 1.0}
+AUGMENTATIONS = {
+    "none": {},
+    "flip": {"flip": True},
+    "flip + scales 0.75, 1.25": {"flip": True, "tta_scales": (0.75, 1.25)},
+}
+
 # Progress bar share of each stage, so the bar only moves forward.
 _STAGE_SPAN = {"weights": (0, 10), "load": (10, 20), "infer": (20, 95), "postprocess": (95, 100)}
 
@@ -64,6 +71,20 @@ class SegmentWidget(Container):
             tooltip="auto: onnxruntime when installed (~2.6x faster on CPU; exported once per "
             "model and image size), else MXNet",
         )
+        self._resolution = ComboBox(
+            label="resolution",
+            choices=list(RESOLUTIONS),
+            value=next(iter(RESOLUTIONS)),
+            tooltip="auto: the network sees the image at the model's own size (fast, bounded "
+            "memory); outputs always have the image's full size. full: every pixel, tiled.",
+        )
+        self._augment = ComboBox(
+            label="augment",
+            choices=list(AUGMENTATIONS),
+            value=next(iter(AUGMENTATIONS)),
+            tooltip="Test-time augmentation: probabilities averaged over mirrored and rescaled "
+            "passes (steadier, 2-6x slower)",
+        )
         self._classes = ClassPicker(model_info(DEFAULT_MODEL).class_names)
         self._run = PushButton(text="Run")
         self._cancel = PushButton(text="Cancel", enabled=False)
@@ -76,6 +97,8 @@ class SegmentWidget(Container):
                 self._model,
                 self._weights,
                 self._engine,
+                self._resolution,
+                self._augment,
                 self._classes,
                 Container(widgets=[self._run, self._cancel], layout="horizontal", labels=False),
                 self._progress,
@@ -144,6 +167,8 @@ class SegmentWidget(Container):
             self._model.value,
             weights=self._weights.value,
             engine=self._engine.value,
+            scale=RESOLUTIONS[self._resolution.value],
+            **AUGMENTATIONS[self._augment.value],
             rgb=layer.rgb,
             probability_classes=self._classes.value,
             _start_thread=False,
