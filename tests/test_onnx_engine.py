@@ -2,7 +2,8 @@ import numpy as np
 
 from napari_gluonseg import segment_image
 from napari_gluonseg.core import onnx_engine, weights
-from napari_gluonseg.core.network import load_network
+from napari_gluonseg.core.network import load_network, native_size
+from napari_gluonseg.core.resize import resize
 from napari_gluonseg.core.segment import _check_engine
 
 from .conftest import MODEL
@@ -37,3 +38,17 @@ def test_segment_with_onnxruntime_equals_mxnet(untrained_params, small_dog):
 def test_auto_engine_prefers_onnxruntime_when_installed():
     assert onnx_engine.onnxruntime_available()
     assert _check_engine("auto") == "onnxruntime"
+
+
+def test_native_logits_are_the_networks_own_before_its_final_resize(untrained_params):
+    """The native graph stops before the final align-corners resize; doing that resize ourselves
+    gives the full network's logits, in MXNet and onnxruntime alike."""
+    resolved = weights.resolve_local_weights(untrained_params)
+    x = np.random.default_rng(2).normal(size=(1, 3, 50, 70)).astype(np.float32)
+    full = load_network(MODEL, resolved, 50, 70).logits(x)[0]
+    native = load_network(MODEL, resolved, 50, 70, native=True).logits(x)[0]
+    assert native.shape == (150, *native_size(50, 70)) == (150, 7, 9)
+    np.testing.assert_allclose(resize(native, 50, 70), full, atol=1e-4)
+    ort_native = onnx_engine.load_onnx_network(MODEL, resolved, 50, 70, native=True).logits(x)[0]
+    np.testing.assert_allclose(ort_native, native, atol=1e-3)
+    assert onnx_engine.onnx_path(MODEL, resolved, 50, 70, True).name.endswith("50x70-native.onnx")

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from .scores import ScoreGrid
+
 
 @dataclass
 class SegmentationResult:
@@ -27,6 +29,9 @@ class SegmentationResult:
         RGB colour of class index ``k`` (gluoncv's palette for the model's dataset).
     provenance : dict
         How the result was made: model, weights and their sha1, settings, package versions.
+    scores : ScoreGrid, optional
+        Every class's probability on the run's coarse grid (float16): other classes'
+        probability maps, the top classes at a pixel and the margin map, without a new run.
     """
 
     labels: np.ndarray
@@ -35,6 +40,7 @@ class SegmentationResult:
     class_names: tuple[str, ...]
     colors: tuple[tuple[int, int, int], ...]
     provenance: dict[str, Any] = field(default_factory=dict)
+    scores: ScoreGrid | None = field(default=None, repr=False)
 
     @property
     def model_name(self) -> str:

@@ -23,7 +23,7 @@ from .memory import (
     estimate_peak_bytes,
     format_bytes,
 )
-from .network import load_network, supports_native
+from .network import load_network, native_size, supports_native
 from .onnx_engine import load_onnx_network, onnxruntime_available
 from .postprocess import (
     PlaneOutputs,
@@ -36,6 +36,7 @@ from .preprocess import MIN_SIDE, as_image_stack, normalize_inplace
 from .registry import DEFAULT_MODEL, ModelInfo, model_info
 from .resize import resize
 from .result import SegmentationResult
+from .scores import ScoreGrid, sample_grid_rows
 from .tiling import EmitRows, default_stride, iter_tiled_logits, tile_windows, window_size
 from .weights import iter_resolve_weights
 
@@ -246,6 +247,7 @@ def iter_segment_image(
             where += f", window {window + 1}/{per_plane}"
         return Progress("infer", done, total, f"segmenting {where}")
 
+    kept = None  # every plane's probabilities on its grid, for answers after the run
     for i in range(stack.n_planes):
         index = stack.plane_index(i)
         out = PlaneOutputs(
@@ -257,7 +259,12 @@ def iter_segment_image(
             forward = networks[key].logits
             forward = _flip_averaged(forward) if flip else forward
             if streaming:
-                yield from iter_tiled_logits(forward, x, t, st, step, _emit_outputs(out))
+                if kept is None:
+                    kept = np.zeros(
+                        (stack.n_planes, info.num_classes, *native_size(*work)), np.float16
+                    )
+                emit = _emit_outputs(out, kept[i], (height, width))
+                yield from iter_tiled_logits(forward, x, t, st, step, emit)
                 continue
             if t is None:
                 logits = forward(x)[0]
@@ -278,6 +285,9 @@ def iter_segment_image(
             if len(passes) > 1:
                 grid /= len(passes)
             write_upsampled(grid, out, rank=rank)
+            if kept is None:
+                kept = np.zeros((stack.n_planes, *grid.shape), np.float16)
+            kept[i] = grid
             del grid, rank
         yield Progress("postprocess", i + 1, stack.n_planes, "labels and probabilities")
 
@@ -287,6 +297,9 @@ def iter_segment_image(
         confidence=confidence,
         class_names=info.class_names,
         colors=info.colors,
+        scores=ScoreGrid(
+            kept, stack.leading_shape, (height, width), tuple(range(info.num_classes))
+        ),
         provenance={
             "model": model_name,
             "dataset": info.dataset,
@@ -305,11 +318,15 @@ def iter_segment_image(
     )
 
 
-def _emit_outputs(out: PlaneOutputs) -> EmitRows:
-    """Finished full-resolution rows of logits -> labels, confidence, probability maps."""
+def _emit_outputs(out: PlaneOutputs, kept: np.ndarray, image_shape: tuple[int, int]) -> EmitRows:
+    """Finished full-resolution rows of logits -> labels, confidence, probability maps, and the
+    rows of the stride-8 grid ``kept`` (C, gh, gw) that fall on them."""
 
     def emit(row0: int, logits: np.ndarray) -> None:
-        write_rows(softmax_rows(logits, out=logits), out, row0)
+        probs = softmax_rows(logits, out=logits)
+        write_rows(probs, out, row0)
+        rows, values = sample_grid_rows(probs, row0, image_shape, kept.shape[1:])
+        kept[:, rows] = values
 
     return emit
 
