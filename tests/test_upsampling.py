@@ -133,3 +133,44 @@ def test_memory_guard_runs_before_any_work(small_dog, monkeypatch):
     monkeypatch.setattr("napari_gluonseg.core.segment.available_bytes", lambda: 1 << 20)
     with pytest.raises(InsufficientMemoryError, match="would need about"):
         segment_image(small_dog, weights="/does/not/exist.params")
+
+
+def test_class_subset_and_confidence_threshold(small_dog, untrained_params):
+    kwargs = {"weights": untrained_params, "engine": "mxnet", "scale": 1.0}
+    subset = ["wall", "sky", "floor, flooring"]
+    for tile in (None, 64):  # the upsampled path and the tiled full-resolution path
+        r = segment_image(
+            small_dog, tile_size=tile, classes=subset, probability_classes=["sky"], **kwargs
+        )
+        assert set(np.unique(r.labels)) <= {1, 3, 4}  # label = class index + 1
+        assert r.provenance["classes"] == subset
+        assert r.scores.class_ids == (0, 2, 3)
+        total = sum(r.scores.probability_map(k) for k in (0, 2, 3))
+        np.testing.assert_allclose(total, 1, atol=2e-3)  # renormalized over the subset (float16)
+        assert (r.confidence >= 1 / 3 - 1e-5).all()
+    plain = segment_image(small_dog, **kwargs)
+    cut = float(np.median(plain.confidence))
+    r = segment_image(small_dog, min_confidence=cut, **kwargs)
+    unsure = plain.confidence < cut
+    assert unsure.any() and (r.labels[unsure] == 0).all()
+    np.testing.assert_array_equal(r.labels[~unsure], plain.labels[~unsure])
+    with pytest.raises(ValueError, match="outside the chosen classes"):
+        segment_image(small_dog, classes=["wall"], probability_classes=["sky"], **kwargs)
+    with pytest.raises(ValueError, match="min_confidence"):
+        segment_image(small_dog, min_confidence=1.5, **kwargs)
+
+
+def test_score_grid_answers_without_another_run(small_dog, untrained_params):
+    kwargs = {"weights": untrained_params, "engine": "mxnet", "scale": 1.0}
+    for tile in (None, 64):
+        r = segment_image(small_dog, tile_size=tile, probability_classes=["sky"], **kwargs)
+        grid = r.scores
+        assert grid.probs.dtype == np.float16 and grid.grid_shape == (9, 12)
+        # On demand: the same map as asked for in the run, up to float16 and the grid.
+        np.testing.assert_allclose(grid.probability_map(2), r.probabilities["sky"], atol=2e-3)
+        top = grid.top_classes((), 40.0, 50.0)
+        assert len(top) == 5 and [p for _, p in top] == sorted((p for _, p in top), reverse=True)
+        assert top[0][0] == r.labels[40, 50] - 1 or top[0][1] - top[1][1] < 2e-3
+        margin = grid.margin_map()
+        assert margin.shape == r.labels.shape and (margin >= 0).all() and (margin <= 1).all()
+        assert grid.top_classes((), -1.0, 3.0) == []  # outside the image: nothing

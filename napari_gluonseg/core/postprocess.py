@@ -26,11 +26,34 @@ _PRUNE_SLACK = 1e-6
 
 @dataclass
 class PlaneOutputs:
-    """Full-resolution outputs of one plane, written in place into the result arrays."""
+    """Full-resolution outputs of one plane, written in place into the result arrays.
 
-    labels: np.ndarray  # (H, W) integer, class index + 1
-    confidence: np.ndarray  # (H, W) float32, max softmax probability
-    probabilities: dict[int, np.ndarray]  # class index -> (H, W) float32
+    The scores handed to the writers have one row per entry of ``class_ids`` (model class
+    indices: all classes, or the subset a run is restricted to).
+    """
+
+    labels: np.ndarray  # (H, W) integer, class index + 1 (0 = below min_confidence)
+    confidence: np.ndarray  # (H, W) float32, max probability
+    probabilities: dict[int, np.ndarray]  # model class index -> (H, W) float32
+    class_ids: np.ndarray | None = None  # row -> model class index; None: row k is class k
+    min_confidence: float = 0.0  # pixels below it are left unlabeled (0)
+
+    def label_values(self, top: np.ndarray) -> np.ndarray:
+        return (top if self.class_ids is None else self.class_ids[top]) + 1
+
+    def row(self, class_index: int) -> int:
+        return (
+            class_index
+            if self.class_ids is None
+            else int(np.flatnonzero(self.class_ids == class_index)[0])
+        )
+
+    def write(self, rows: slice, top: np.ndarray, confidence: np.ndarray) -> None:
+        labels = self.label_values(top)
+        if self.min_confidence > 0:
+            labels[confidence < self.min_confidence] = 0
+        self.labels[rows] = labels
+        self.confidence[rows] = confidence
 
 
 def label_dtype(num_classes: int) -> np.dtype:
@@ -62,10 +85,9 @@ def write_rows(probs: np.ndarray, out: PlaneOutputs, row0: int) -> None:
         strip = probs[:, r0 : r0 + step]
         top = strip.argmax(axis=0)
         rows = slice(row0 + r0, row0 + r0 + strip.shape[1])
-        out.labels[rows] = top + 1
-        out.confidence[rows] = np.take_along_axis(strip, top[None], axis=0)[0]
+        out.write(rows, top, np.take_along_axis(strip, top[None], axis=0)[0])
         for k, prob in out.probabilities.items():
-            prob[rows] = strip[k]
+            prob[rows] = strip[out.row(k)]
 
 
 def write_upsampled(probs: np.ndarray, out: PlaneOutputs, rank: np.ndarray | None = None) -> None:
@@ -104,12 +126,13 @@ def write_upsampled(probs: np.ndarray, out: PlaneOutputs, rank: np.ndarray | Non
                 best[better] = cls[better]
                 best_value[better] = value[better]
             top[ii, jj] = best
-        out.labels[r0:r1] = top + 1
-        out.confidence[r0:r1] = _interpolate(
+        confidence = _interpolate(
             probs, top, cy, hy[:, None], wy[:, None], cx, hx[None, :], wx[None, :]
         )
+        out.write(slice(r0, r1), top, confidence)
         for k, prob in out.probabilities.items():
-            prob[r0:r1] = resize_rows(probs[k : k + 1], out_h, out_w, r0, r1)[0]
+            row = out.row(k)
+            prob[r0:r1] = resize_rows(probs[row : row + 1], out_h, out_w, r0, r1)[0]
 
 
 def _interpolate(probs, cls, ly, hy, wy, lx, hx, wx) -> np.ndarray:

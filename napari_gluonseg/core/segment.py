@@ -193,6 +193,8 @@ def iter_segment_image(
     flip: bool = False,
     tta_scales: Iterable[float] = (),
     probability_classes: Iterable[str | int] = (),
+    classes: Iterable[str | int] | None = None,
+    min_confidence: float = 0.0,
     rgb: bool | None = None,
     check_memory_first: bool = True,
 ) -> Generator[Progress, None, SegmentationResult]:
@@ -207,6 +209,10 @@ def iter_segment_image(
     tile = _check_tile(tile_size)
     factors = _check_tta_scales(tta_scales)
     wanted = sorted({info.class_index(c) for c in probability_classes})
+    subset = _check_subset(classes, wanted, info)
+    if not (isinstance(min_confidence, (int, float)) and 0 <= min_confidence <= 1):
+        raise ValueError(f"min_confidence must be in [0, 1]; got {min_confidence!r}.")
+    class_ids = np.arange(info.num_classes) if subset is None else np.array(subset)
     height, width = stack.plane_shape
     work = working_size(height, width, scale, info.base_size)
     passes = _pass_sizes(work, factors)
@@ -251,7 +257,11 @@ def iter_segment_image(
     for i in range(stack.n_planes):
         index = stack.plane_index(i)
         out = PlaneOutputs(
-            labels[index], confidence[index], {k: p[index] for k, p in probs.items()}
+            labels[index],
+            confidence[index],
+            {k: p[index] for k, p in probs.items()},
+            class_ids=None if subset is None else class_ids,
+            min_confidence=float(min_confidence),
         )
         grid = rank = None  # probabilities (and logits to rank by) on the main pass's grid
         for n, ((h, w), t, st, key) in enumerate(zip(passes, tiles, strides, keys, strict=True)):
@@ -260,10 +270,9 @@ def iter_segment_image(
             forward = _flip_averaged(forward) if flip else forward
             if streaming:
                 if kept is None:
-                    kept = np.zeros(
-                        (stack.n_planes, info.num_classes, *native_size(*work)), np.float16
-                    )
-                emit = _emit_outputs(out, kept[i], (height, width))
+                    grid_shape = (stack.n_planes, len(class_ids), *native_size(*work))
+                    kept = np.zeros(grid_shape, np.float16)
+                emit = _emit_outputs(out, kept[i], (height, width), subset)
                 yield from iter_tiled_logits(forward, x, t, st, step, emit)
                 continue
             if t is None:
@@ -284,6 +293,9 @@ def iter_segment_image(
         if grid is not None:
             if len(passes) > 1:
                 grid /= len(passes)
+            if subset is not None:
+                grid = _renormalized(grid[subset])
+                rank = None if rank is None else rank[subset]
             write_upsampled(grid, out, rank=rank)
             if kept is None:
                 kept = np.zeros((stack.n_planes, *grid.shape), np.float16)
@@ -297,9 +309,7 @@ def iter_segment_image(
         confidence=confidence,
         class_names=info.class_names,
         colors=info.colors,
-        scores=ScoreGrid(
-            kept, stack.leading_shape, (height, width), tuple(range(info.num_classes))
-        ),
+        scores=ScoreGrid(kept, stack.leading_shape, (height, width), tuple(map(int, class_ids))),
         provenance={
             "model": model_name,
             "dataset": info.dataset,
@@ -313,17 +323,43 @@ def iter_segment_image(
             "flip": flip,
             "tta_scales": [1.0, *factors] if factors else None,
             "engine": engine,
+            "classes": None if subset is None else [info.class_names[k] for k in subset],
+            "min_confidence": float(min_confidence),
             "versions": _versions(),
         },
     )
 
 
-def _emit_outputs(out: PlaneOutputs, kept: np.ndarray, image_shape: tuple[int, int]) -> EmitRows:
+def _check_subset(classes, wanted: list[int], info: ModelInfo) -> list[int] | None:
+    if classes is None:
+        return None
+    subset = sorted({info.class_index(c) for c in classes})
+    if not subset:
+        raise ValueError("classes is empty: name at least one class, or pass None for all.")
+    outside = [info.class_names[k] for k in wanted if k not in subset]
+    if outside:
+        raise ValueError(
+            f"Probability maps asked for classes outside the chosen classes: {outside}."
+        )
+    return subset
+
+
+def _renormalized(probs: np.ndarray) -> np.ndarray:
+    """Probabilities of a subset of classes, renormalized to sum to 1 over it."""
+    total = probs.sum(axis=0, keepdims=True)
+    return probs / np.maximum(total, np.float32(1e-30))
+
+
+def _emit_outputs(
+    out: PlaneOutputs, kept: np.ndarray, image_shape: tuple[int, int], subset: list[int] | None
+) -> EmitRows:
     """Finished full-resolution rows of logits -> labels, confidence, probability maps, and the
-    rows of the stride-8 grid ``kept`` (C, gh, gw) that fall on them."""
+    rows of the stride-8 grid ``kept`` (C, gh, gw) that fall on them. With a subset of classes,
+    the softmax over their logits is their renormalized probability."""
 
     def emit(row0: int, logits: np.ndarray) -> None:
-        probs = softmax_rows(logits, out=logits)
+        # In place: at 12 MP a band of logits is ~0.8 GB; a subset is a (smaller) copy anyway.
+        probs = softmax_rows(logits, out=logits) if subset is None else softmax_rows(logits[subset])
         write_rows(probs, out, row0)
         rows, values = sample_grid_rows(probs, row0, image_shape, kept.shape[1:])
         kept[:, rows] = values
@@ -370,6 +406,8 @@ def segment_image(
     flip: bool = False,
     tta_scales: Iterable[float] = (),
     probability_classes: Iterable[str | int] = (),
+    classes: Iterable[str | int] | None = None,
+    min_confidence: float = 0.0,
     rgb: bool | None = None,
     check_memory_first: bool = True,
 ) -> SegmentationResult:
@@ -404,6 +442,11 @@ def segment_image(
         ``(0.75, 1.25)``), probabilities averaged with the main pass at the working size.
     probability_classes : iterable of str or int
         Classes (names, first synonyms or indices) whose probability maps to return.
+    classes : iterable of str or int, optional
+        Predict only among these classes: their probabilities are renormalized over them, no
+        other class appears in the labels.
+    min_confidence : float
+        Pixels whose top probability is below this are left unlabeled (0), for the annotator.
     rgb : bool, optional
         Whether the last axis is colour; guessed when ``None``.
     check_memory_first : bool
@@ -425,6 +468,8 @@ def segment_image(
             flip=flip,
             tta_scales=tta_scales,
             probability_classes=probability_classes,
+            classes=classes,
+            min_confidence=min_confidence,
             rgb=rgb,
             check_memory_first=check_memory_first,
         )
