@@ -94,24 +94,56 @@ def result_layer_data(
         )
     ]
     for class_name, prob in result.probabilities.items():
-        layers.append(
-            (
-                prob,
-                {
-                    "name": probability_layer_name(image_name, class_name),
-                    "colormap": PROBABILITY_COLORMAP,
-                    "contrast_limits": (0.0, 1.0),
-                    "blending": "additive",
-                    "metadata": {
-                        METADATA_KEY: {
-                            "role": "probability",
-                            "class_name": class_name,
-                            "source_image": image_name,
-                        }
-                    },
-                    **placement,
-                },
-                "image",
-            )
-        )
+        layers.append(probability_layer_data(prob, image_name, class_name, placement))
+    return layers
+
+
+def probability_layer_data(
+    prob: np.ndarray, image_name: str, class_name: str, placement: dict[str, Any]
+) -> LayerDataTuple:
+    """P(class) as an image layer over the image (magma, additive, limits 0..1)."""
+    return map_layer_data(
+        prob,
+        probability_layer_name(image_name, class_name),
+        {"role": "probability", "class_name": class_name, "source_image": image_name},
+        placement,
+    )
+
+
+def map_layer_data(
+    data: np.ndarray, name: str, meta: dict[str, Any], placement: dict[str, Any]
+) -> LayerDataTuple:
+    """A [0, 1] map (probability, confidence, margin) as an image layer over the image."""
+    return (
+        data,
+        {
+            "name": name,
+            "colormap": PROBABILITY_COLORMAP,
+            "contrast_limits": (0.0, 1.0),
+            "blending": "additive",
+            "metadata": {METADATA_KEY: meta},
+            **placement,
+        },
+        "image",
+    )
+
+
+def uncertainty_layer_data(
+    result: SegmentationResult, image_name: str, kinds: Sequence[str], placement: dict[str, Any]
+) -> list[LayerDataTuple]:
+    """Optional layers that point an annotator at doubtful regions.
+
+    ``"confidence"``: the top class's probability; ``"margin"``: top minus runner-up (low where
+    the model hesitates between two classes). Both in [0, 1], bright = sure.
+    """
+    layers = []
+    for kind in kinds:
+        if kind == "confidence":
+            data = result.confidence
+        elif kind == "margin" and result.scores is not None:
+            data = result.scores.margin_map()
+        else:
+            continue
+        meta = {"role": kind, "source_image": image_name}
+        layers.append(map_layer_data(data, f"{image_name} {kind}", meta, placement))
     return layers

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from napari.layers import Image, Labels
@@ -78,6 +80,51 @@ def test_resolution_and_augmentation_choices_reach_the_run(
     provenance = viewer.layers["dog classes"].metadata[METADATA_KEY]["provenance"]
     assert provenance["scale"] == 1.0 and provenance["working_size"] == [72, 96]
     assert provenance["flip"] is True and provenance["tta_scales"] is None
+
+
+def test_probe_and_probabilities_on_demand_without_rerun(qtbot, viewer, dog_layer, bicycle_params):
+    widget = SegmentWidget(viewer)
+    widget._weights.value = bicycle_params
+    widget._show_confidence.value = True
+    widget._show_margin.value = True
+    run_and_wait(qtbot, widget)
+    assert {"dog classes", "dog confidence", "dog margin"} <= {
+        layer.name for layer in viewer.layers
+    }
+    expected = np.exp(10) / (np.exp(10) + 149)
+    np.testing.assert_allclose(viewer.layers["dog confidence"].data, expected, rtol=1e-5)
+    assert viewer.layers["dog margin"].data.min() > 0.9  # bicycle everywhere: no hesitation
+
+    # The probe follows the mouse: world (12, 22) is pixel (4, 4) of the scaled, moved image.
+    viewer.cursor.position = (12.0, 22.0)
+    assert widget._probe.value.startswith("at (4, 4): bicycle 99%, ")
+    assert widget._probe.value.count("%") == 5
+    viewer.cursor.position = (-50.0, -50.0)  # off the image: nothing to say
+    assert widget._probe.value == ""
+
+    # Picking a class after the run adds its map from the kept scores: no new run.
+    ran = []
+    widget._run.changed.connect(lambda *_: ran.append(1))
+    start = time.perf_counter()
+    widget._classes.value = ["wall"]
+    assert time.perf_counter() - start < 1.0 and not widget.running and not ran
+    wall = viewer.layers["dog P(wall)"]
+    np.testing.assert_allclose(wall.data, 1 / (np.exp(10) + 149), rtol=2e-3)  # float16 grid
+    np.testing.assert_array_equal(wall.scale, dog_layer.scale)
+
+
+def test_threshold_and_subset_from_the_widget(qtbot, viewer, dog_layer, untrained_params):
+    widget = SegmentWidget(viewer)
+    widget._weights.value = untrained_params
+    widget._engine.value = "mxnet"
+    widget._classes.value = ["wall", "sky"]
+    widget._only_picked.value = True
+    widget._min_confidence.value = 0.55
+    run_and_wait(qtbot, widget)
+    labels = viewer.layers["dog classes"].data
+    assert set(np.unique(labels)) <= {0, 1, 3}
+    provenance = viewer.layers["dog classes"].metadata[METADATA_KEY]["provenance"]
+    assert provenance["classes"] == ["wall", "sky"] and provenance["min_confidence"] == 0.55
 
 
 def widget_colors():

@@ -26,6 +26,7 @@ class ClassPicker(Container):
         self._all: list[str] = list(class_names)
         self._chosen: list[str] = []
         self._updating = False
+        self.on_chosen: list = []  # callbacks(chosen names), after every change of the choice
         self._filter.changed.connect(self._on_filter_changed)
         self._select.changed.connect(self._on_selection_changed)
 
@@ -37,6 +38,7 @@ class ClassPicker(Container):
     def value(self, names: Sequence[str]) -> None:
         self._chosen = [n for n in self._all if n in set(names)]
         self._refresh()
+        self._notify()
 
     def set_class_names(self, class_names: Sequence[str]) -> None:
         """Switch to another model's classes, keeping the chosen names that still exist."""
@@ -54,6 +56,11 @@ class ClassPicker(Container):
             return
         # Chosen names are always listed, so the list's selection is the whole choice.
         self._chosen = [n for n in self._all if n in set(selected)]
+        self._notify()
+
+    def _notify(self) -> None:
+        for callback in self.on_chosen:
+            callback(self.value)
 
     def _refresh(self) -> None:
         needle = self._filter.value.strip().lower()

@@ -6,16 +6,32 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from magicgui.widgets import ComboBox, Container, FileEdit, Label, ProgressBar, PushButton
+from magicgui.widgets import (
+    CheckBox,
+    ComboBox,
+    Container,
+    FileEdit,
+    FloatSpinBox,
+    Label,
+    ProgressBar,
+    PushButton,
+)
 from napari.layers import Image, Labels, Layer
 from napari.qt.threading import GeneratorWorker, create_worker
 from napari.utils.notifications import show_error, show_warning
 
 from ..core.events import Progress
-from ..core.registry import DEFAULT_MODEL, model_info, model_names
+from ..core.registry import DEFAULT_MODEL, model_info, model_names, short_class_name
 from ..core.result import SegmentationResult
 from ..core.segment import ENGINES, iter_segment_image
-from ..layer_data import METADATA_KEY, data_digest, result_layer_data
+from ..layer_data import (
+    METADATA_KEY,
+    data_digest,
+    probability_layer_data,
+    probability_layer_name,
+    result_layer_data,
+    uncertainty_layer_data,
+)
 from . import dialogs
 from .class_picker import ClassPicker
 
@@ -86,6 +102,28 @@ class SegmentWidget(Container):
             "passes (steadier, 2-6x slower)",
         )
         self._classes = ClassPicker(model_info(DEFAULT_MODEL).class_names)
+        self._only_picked = CheckBox(
+            text="predict only the picked classes",
+            value=False,
+            tooltip="Labels only among the picked classes, probabilities renormalized over them",
+        )
+        self._min_confidence = FloatSpinBox(
+            label="min confidence",
+            min=0.0,
+            max=1.0,
+            step=0.05,
+            value=0.0,
+            tooltip="Pixels whose top probability is below this stay unlabeled (0), to label "
+            "by hand",
+        )
+        self._show_confidence = CheckBox(text="confidence layer", value=False)
+        self._show_margin = CheckBox(
+            text="margin layer",
+            value=False,
+            tooltip="Top probability minus the runner-up's: dark where the model hesitates",
+        )
+        self._probe = Label(value="")
+        self._probe.native.setWordWrap(True)
         self._run = PushButton(text="Run")
         self._cancel = PushButton(text="Cancel", enabled=False)
         self._progress = ProgressBar(min=0, max=100, value=0, label="progress")
@@ -100,13 +138,25 @@ class SegmentWidget(Container):
                 self._resolution,
                 self._augment,
                 self._classes,
+                self._only_picked,
+                self._min_confidence,
+                Container(
+                    widgets=[self._show_confidence, self._show_margin],
+                    layout="horizontal",
+                    labels=False,
+                ),
                 Container(widgets=[self._run, self._cancel], layout="horizontal", labels=False),
                 self._progress,
                 self._status,
+                self._probe,
             ],
             labels=True,
         )
         self._worker: GeneratorWorker | None = None
+        # The last result and its image: answers probability and probe questions without a run.
+        self._last: tuple[Image, SegmentationResult] | None = None
+        self._classes.on_chosen.append(self._on_classes_chosen)
+        viewer.cursor.events.position.connect(self._on_cursor)
         self._model.changed.connect(self._on_model_changed)
         self._run.changed.connect(self._on_run_clicked)
         self._cancel.changed.connect(self._on_cancel_clicked)
@@ -171,6 +221,8 @@ class SegmentWidget(Container):
             **AUGMENTATIONS[self._augment.value],
             rgb=layer.rgb,
             probability_classes=self._classes.value,
+            classes=self._classes.value if self._only_picked.value else None,
+            min_confidence=float(self._min_confidence.value),
             _start_thread=False,
             _connect={
                 "yielded": self._on_progress,
@@ -212,6 +264,7 @@ class SegmentWidget(Container):
     def _on_destroyed(self, *_args: Any) -> None:
         for event in self._layer_events:
             event.disconnect(self._on_layers_changed)
+        self._viewer.cursor.events.position.disconnect(self._on_cursor)
         if self._worker is not None:
             self._worker.quit()
 
@@ -225,6 +278,7 @@ class SegmentWidget(Container):
                 "as it was when Run was pressed."
             )
         added = self.apply_result(layer, result)
+        self._last = (layer, result)
         self._progress.value = 100
         done = f"done: {', '.join(added)}" if added else "result discarded"
         self._status.value = f"{done}\n{weights_note(result.provenance)}"
@@ -236,7 +290,14 @@ class SegmentWidget(Container):
         only overwritten if the user says so.
         """
         names = []
-        tuples = result_layer_data(result, image.name, scale=image.scale, translate=image.translate)
+        placement = {"scale": tuple(image.scale), "translate": tuple(image.translate)}
+        tuples = result_layer_data(result, image.name, **placement)
+        kinds = [
+            kind
+            for kind, box in (("confidence", self._show_confidence), ("margin", self._show_margin))
+            if box.value
+        ]
+        tuples += uncertainty_layer_data(result, image.name, kinds, placement)
         for data, kwargs, layer_type in tuples:
             existing = self._plugin_layer(kwargs["name"], layer_type)
             if existing is not None and layer_type == "labels" and _edited_by_hand(existing):
@@ -253,6 +314,56 @@ class SegmentWidget(Container):
                 _update_layer(existing, data, kwargs)
                 names.append(existing.name)
         return names
+
+    # -- answers from the last result, without running the network again ---------------------
+
+    def _last_result(self) -> tuple[Image, SegmentationResult] | None:
+        if self._last is None or self._last[0] not in self._viewer.layers:
+            return None
+        return self._last if self._last[1].scores is not None else None
+
+    def _on_classes_chosen(self, names: list[str]) -> None:
+        """Picking a class after a run adds its probability layer from the kept scores."""
+        last = self._last_result()
+        if last is None or self.running or last[1].model_name != self._model.value:
+            return
+        image, result = last
+        info = model_info(result.model_name)
+        placement = {"scale": tuple(image.scale), "translate": tuple(image.translate)}
+        for name in names:
+            k = info.class_index(name)
+            if probability_layer_name(image.name, name) in self._viewer.layers:
+                continue
+            if k not in result.scores.class_ids:
+                self._status.value = f"{name} was not among the classes of the last run"
+                continue
+            data = result.scores.probability_map(k)
+            self._viewer.add_layer(
+                Layer.create(*probability_layer_data(data, image.name, name, placement))
+            )
+
+    def _on_cursor(self, _event: Any = None) -> None:
+        """The top-5 classes under the cursor, interpolated from the kept scores."""
+        last = self._last_result()
+        if last is None:
+            self._probe.value = ""
+            return
+        image, result = last
+        grid = result.scores
+        position = image.world_to_data(self._viewer.cursor.position)
+        *lead, y, x = (float(p) for p in position[-(len(grid.leading_shape) + 2) :])
+        plane = tuple(round(v) for v in lead)
+        if any(not 0 <= p < n for p, n in zip(plane, grid.leading_shape, strict=True)):
+            self._probe.value = ""
+            return
+        top = grid.top_classes(plane, y, x)
+        names = result.class_names
+        self._probe.value = (
+            f"at ({round(y)}, {round(x)}): "
+            + ", ".join(f"{short_class_name(names[k])} {p:.0%}" for k, p in top)
+            if top
+            else ""
+        )
 
     def _plugin_layer(self, name: str, layer_type: str) -> Layer | None:
         if name not in self._viewer.layers:
