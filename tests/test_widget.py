@@ -11,6 +11,7 @@ from napari.utils.notifications import notification_manager
 
 from napari_gluonseg.layer_data import METADATA_KEY
 from napari_gluonseg.qt import dialogs, segment_widget
+from napari_gluonseg.qt.regions import image_region
 from napari_gluonseg.qt.segment_widget import SegmentWidget
 
 from .conftest import BICYCLE
@@ -251,3 +252,92 @@ def test_class_picker_search_keeps_selection(viewer):
     assert picker.value == ["sky", BICYCLE_NAME]
     widget._model.value = "fcn_resnet101_voc"  # VOC keeps 'bicycle', has no 'sky'
     assert picker.value == []  # ADE's full name 'bicycle, bike, ...' is not a VOC class
+
+
+def hand_labels(shape) -> np.ndarray:
+    hand = np.zeros(shape, np.uint8)
+    hand[10:20, 10:30] = 5
+    hand[50:60, 0:10] = 9
+    return hand
+
+
+def test_fill_unlabeled_keeps_hand_labels_and_undo_restores(
+    qtbot, viewer, dog_layer, bicycle_params
+):
+    hand = hand_labels(dog_layer.data.shape[:2])
+    mine = viewer.add_labels(
+        hand.copy(), name="mine", scale=dog_layer.scale, translate=dog_layer.translate
+    )
+    widget = SegmentWidget(viewer)
+    widget._image.value = dog_layer
+    widget._weights.value = bicycle_params
+    widget._target.value = mine
+    assert widget._merge.value == "fill unlabeled pixels only"  # the default never overwrites
+    run_and_wait(qtbot, widget)
+    kept = hand != 0
+    np.testing.assert_array_equal(mine.data[kept], hand[kept])
+    assert np.all(mine.data[~kept] == BICYCLE + 1)
+    assert "dog classes" not in viewer.layers  # written into the chosen layer only
+    mine.undo()  # napari's undo takes the whole fill back in one step
+    np.testing.assert_array_equal(mine.data, hand)
+
+
+def test_rectangle_in_shapes_layer_limits_the_run(qtbot, viewer, dog_layer, bicycle_params):
+    # World (15..30, 25..40) is data rows/cols 10..40 of the image (scale 0.5, translate 10, 20).
+    viewer.add_shapes([np.array([[15, 25], [15, 40], [30, 40], [30, 25]])], shape_type="rectangle")
+    widget = SegmentWidget(viewer)
+    widget._image.value = dog_layer
+    widget._weights.value = bicycle_params
+    widget._region.value = "rectangle (Shapes layer)"
+    widget._classes.value = [BICYCLE_NAME]
+    run_and_wait(qtbot, widget)
+    labels = viewer.layers["dog classes"].data
+    inside = np.zeros(labels.shape, bool)
+    inside[10:41, 10:41] = True
+    assert np.all(labels[inside] == BICYCLE + 1) and np.all(labels[~inside] == 0)
+    # The probe knows where the region is: world (20, 30) is data (20, 20), inside it.
+    viewer.cursor.position = (20.0, 30.0)
+    assert widget._probe.value.startswith("at (20, 20): bicycle")
+
+
+def test_current_slice_and_field_of_view(qtbot, viewer, small_dog, bicycle_params):
+    stack = viewer.add_image(np.stack([small_dog, small_dog]), name="stack", rgb=True)
+    viewer.dims.set_current_step(0, 1)
+    widget = SegmentWidget(viewer)
+    widget._image.value = stack
+    widget._weights.value = bicycle_params
+    widget._region.value = "current slice"
+    run_and_wait(qtbot, widget)
+    labels = viewer.layers["stack classes"].data
+    assert np.all(labels[1] == BICYCLE + 1) and np.all(labels[0] == 0)
+
+    # Field of view: zoom in on the middle of plane 0; only what the canvas shows is written.
+    viewer.dims.set_current_step(0, 0)
+    viewer.scene.camera.center = (36.0, 48.0)
+    viewer.scene.camera.zoom = viewer.canvas.size[0] / 30.0  # 30 image rows visible
+    widget._region.value = "field of view"
+    region = image_region(viewer, stack, "field of view")
+    assert region[0] == slice(0, 1) and region[1].stop - region[1].start <= 32
+    widget._target.value = viewer.layers["stack classes"]
+    widget._merge.value = "overwrite the region"
+    run_and_wait(qtbot, widget)
+    written = np.zeros(labels.shape, bool)
+    written[region] = True
+    written[1] = True  # from the first run
+    assert np.all(labels[written] == BICYCLE + 1) and np.all(labels[~written] == 0)
+
+
+def test_region_errors_are_notified_and_nothing_runs(qtbot, viewer, dog_layer):
+    widget = SegmentWidget(viewer)
+    widget._region.value = "rectangle (Shapes layer)"
+    start = len(notification_manager.records)
+    widget._run.clicked.emit()
+    assert not widget.running
+    assert any("Draw a rectangle" in m for m in errors_since(start))
+    wrong = viewer.add_labels(np.zeros((5, 5), np.uint8), name="small")
+    widget._region.value = "whole image"
+    widget._image.value = dog_layer
+    widget._target.value = wrong
+    widget._run.clicked.emit()
+    assert not widget.running
+    assert any("choose labels of the image's shape" in m for m in errors_since(start))

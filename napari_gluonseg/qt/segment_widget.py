@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,12 +22,14 @@ from napari.qt.threading import GeneratorWorker, create_worker
 from napari.utils.notifications import show_error, show_warning
 
 from ..core.events import Progress
+from ..core.merge import merge_changes
 from ..core.registry import DEFAULT_MODEL, model_info, model_names, short_class_name
 from ..core.result import SegmentationResult
 from ..core.segment import ENGINES, iter_segment_image
 from ..layer_data import (
     METADATA_KEY,
     data_digest,
+    labels_layer_name,
     probability_layer_data,
     probability_layer_name,
     result_layer_data,
@@ -34,10 +37,12 @@ from ..layer_data import (
 )
 from . import dialogs
 from .class_picker import ClassPicker
+from .regions import REGIONS, WHOLE, image_region, spatial_shape
 
 if TYPE_CHECKING:
     import napari
 
+MERGE_MODES = {"fill unlabeled pixels only": "fill_unlabeled", "overwrite the region": "overwrite"}
 RESOLUTIONS = {"auto (model size)": "auto", "full (image size, tiled)": 1.0}
 AUGMENTATIONS = {
     "none": {},
@@ -122,6 +127,27 @@ class SegmentWidget(Container):
             value=False,
             tooltip="Top probability minus the runner-up's: dark where the model hesitates",
         )
+        self._region = ComboBox(
+            label="region",
+            choices=list(REGIONS),
+            value=WHOLE,
+            tooltip="What to segment: the whole image, the current slice of a stack, what the "
+            "canvas shows, or the bounding box of the selected (else last) shape of a Shapes "
+            "layer. Nothing outside it changes.",
+        )
+        self._target = ComboBox(
+            label="write into",
+            choices=self._target_choices,
+            tooltip="A new labels layer (you are asked before hand edits are replaced), or one "
+            "of your labels layers",
+        )
+        self._merge = ComboBox(
+            label="merge",
+            choices=list(MERGE_MODES),
+            value=next(iter(MERGE_MODES)),
+            tooltip="Writing into labels you have worked on: fill only the pixels that are "
+            "still 0, or replace the region (undo with Ctrl+Z)",
+        )
         self._probe = Label(value="")
         self._probe.native.setWordWrap(True)
         self._run = PushButton(text="Run")
@@ -140,6 +166,9 @@ class SegmentWidget(Container):
                 self._classes,
                 self._only_picked,
                 self._min_confidence,
+                self._region,
+                self._target,
+                self._merge,
                 Container(
                     widgets=[self._show_confidence, self._show_margin],
                     layout="horizontal",
@@ -154,7 +183,7 @@ class SegmentWidget(Container):
         )
         self._worker: GeneratorWorker | None = None
         # The last result and its image: answers probability and probe questions without a run.
-        self._last: tuple[Image, SegmentationResult] | None = None
+        self._last: _LastRun | None = None
         self._classes.on_chosen.append(self._on_classes_chosen)
         viewer.cursor.events.position.connect(self._on_cursor)
         self._model.changed.connect(self._on_model_changed)
@@ -181,7 +210,12 @@ class SegmentWidget(Container):
             if isinstance(layer, Image) and METADATA_KEY not in layer.metadata
         ]
 
+    def _target_choices(self, _widget: Any = None) -> list[tuple[str, Labels | None]]:
+        layers = [(layer.name, layer) for layer in self._viewer.layers if isinstance(layer, Labels)]
+        return [(NEW_LAYER, None), *layers]
+
     def _on_layers_changed(self, _event: Any = None) -> None:
+        self._target.reset_choices()
         previous = self._image.value
         self._image.reset_choices()
         choices = self._image.choices
@@ -209,11 +243,25 @@ class SegmentWidget(Container):
         if not isinstance(layer, Image):
             show_error("Choose an image layer to segment (labels and other layers cannot be).")
             return
+        target = self._target.value
+        try:
+            region = image_region(self._viewer, layer, self._region.value)
+            if target is not None and tuple(target.data.shape) != spatial_shape(layer):
+                raise ValueError(
+                    f"'{target.name}' has shape {tuple(target.data.shape)} but '{layer.name}' "
+                    f"has {spatial_shape(layer)}: choose labels of the image's shape."
+                )
+        except ValueError as exc:
+            show_error(str(exc))
+            return
         data = layer.data
+        whole = region == tuple(slice(0, n) for n in spatial_shape(layer))
+        crop = data if whole else data[region + ((slice(None),) if layer.rgb else ())]
+        run = _LastRun(layer, None, region, target, MERGE_MODES[self._merge.value], whole)
         # Passing "errored" here also stops superqt from re-raising the error in the GUI thread.
         self._worker = create_worker(
             iter_segment_image,
-            data,
+            crop,
             self._model.value,
             weights=self._weights.value,
             engine=self._engine.value,
@@ -226,7 +274,7 @@ class SegmentWidget(Container):
             _start_thread=False,
             _connect={
                 "yielded": self._on_progress,
-                "returned": lambda result: self._on_result(layer, data, result),
+                "returned": lambda result: self._on_result(run, data, result),
                 "errored": self._on_error,
                 "aborted": self._on_aborted,
                 "finished": self._on_finished,
@@ -270,15 +318,20 @@ class SegmentWidget(Container):
 
     # -- results --------------------------------------------------------------------------------
 
-    def _on_result(self, layer: Image, data: Any, result: SegmentationResult) -> None:
+    def _on_result(self, run: _LastRun, data: Any, result: SegmentationResult) -> None:
         # The result belongs to the layer and data it was computed from, whatever is active now.
+        layer = run.image
         if layer.data is not data:
             show_warning(
                 f"'{layer.name}' changed while it was segmented; the result shows the data "
                 "as it was when Run was pressed."
             )
-        added = self.apply_result(layer, result)
-        self._last = (layer, result)
+        run.result = result
+        if run.whole and run.target is None:
+            added = self.apply_result(layer, result)
+        else:
+            added = self.merge_result(run)
+        self._last = run
         self._progress.value = 100
         done = f"done: {', '.join(added)}" if added else "result discarded"
         self._status.value = f"{done}\n{weights_note(result.provenance)}"
@@ -315,21 +368,62 @@ class SegmentWidget(Container):
                 names.append(existing.name)
         return names
 
+    def merge_result(self, run: _LastRun) -> list[str]:
+        """Merge a region's labels into the chosen labels layer (or the plugin's own, made if
+        missing) as one undoable edit; pixels outside the region never change, and in
+        fill-unlabeled mode no non-zero pixel does either."""
+        image, result = run.image, run.result
+        target = run.target
+        if target is None:
+            target = self._plugin_layer(labels_layer_name(image.name), "labels")
+        if target is None:
+            blank = SegmentationResult(
+                labels=np.zeros(spatial_shape(image), result.labels.dtype),
+                probabilities={},
+                confidence=np.zeros((1, 1), np.float32),
+                class_names=result.class_names,
+                colors=result.colors,
+                provenance=result.provenance,
+            )
+            placement = {"scale": tuple(image.scale), "translate": tuple(image.translate)}
+            data, kwargs, layer_type = result_layer_data(blank, image.name, **placement)[0]
+            target = Layer.create(data, kwargs, layer_type)
+            self._viewer.add_layer(target)
+        was_ours_unedited = METADATA_KEY in target.metadata and not _edited_by_hand(target)
+        try:
+            indices, values = merge_changes(
+                np.asarray(target.data), result.labels, run.region, run.mode
+            )
+        except ValueError as exc:
+            show_error(str(exc))
+            return []
+        with target.block_history():
+            target.data_setitem(indices, values)
+        meta = dict(target.metadata.get(METADATA_KEY, {}))
+        meta.setdefault("role", "labels")
+        meta["provenance"] = {**result.provenance, "region": _region_text(run.region)}
+        meta["merge_mode"] = run.mode
+        if was_ours_unedited or "written_digest" not in meta:
+            meta["written_digest"] = data_digest(np.asarray(target.data))
+        target.metadata = {**target.metadata, METADATA_KEY: meta}
+        return [f"{target.name} ({len(values)} pixels written)"]
+
     # -- answers from the last result, without running the network again ---------------------
 
-    def _last_result(self) -> tuple[Image, SegmentationResult] | None:
-        if self._last is None or self._last[0] not in self._viewer.layers:
+    def _last_result(self) -> _LastRun | None:
+        run = self._last
+        if run is None or run.image not in self._viewer.layers or run.result is None:
             return None
-        return self._last if self._last[1].scores is not None else None
+        return run if run.result.scores is not None else None
 
     def _on_classes_chosen(self, names: list[str]) -> None:
         """Picking a class after a run adds its probability layer from the kept scores."""
         last = self._last_result()
-        if last is None or self.running or last[1].model_name != self._model.value:
+        if last is None or self.running or last.result.model_name != self._model.value:
             return
-        image, result = last
+        image, result = last.image, last.result
         info = model_info(result.model_name)
-        placement = {"scale": tuple(image.scale), "translate": tuple(image.translate)}
+        placement = last.placement()
         for name in names:
             k = info.class_index(name)
             if probability_layer_name(image.name, name) in self._viewer.layers:
@@ -348,10 +442,12 @@ class SegmentWidget(Container):
         if last is None:
             self._probe.value = ""
             return
-        image, result = last
+        image, result = last.image, last.result
         grid = result.scores
         position = image.world_to_data(self._viewer.cursor.position)
-        *lead, y, x = (float(p) for p in position[-(len(grid.leading_shape) + 2) :])
+        starts = [s.start for s in last.region]
+        coords = [float(p) - a for p, a in zip(position[-len(starts) :], starts, strict=True)]
+        *lead, y, x = coords
         plane = tuple(round(v) for v in lead)
         if any(not 0 <= p < n for p, n in zip(plane, grid.leading_shape, strict=True)):
             self._probe.value = ""
@@ -359,7 +455,7 @@ class SegmentWidget(Container):
         top = grid.top_classes(plane, y, x)
         names = result.class_names
         self._probe.value = (
-            f"at ({round(y)}, {round(x)}): "
+            f"at ({round(y + starts[-2])}, {round(x + starts[-1])}): "
             + ", ".join(f"{short_class_name(names[k])} {p:.0%}" for k, p in top)
             if top
             else ""
@@ -372,6 +468,32 @@ class SegmentWidget(Container):
         if layer._type_string != layer_type or METADATA_KEY not in layer.metadata:
             return None  # a layer of the user's that happens to share the name: leave it alone
         return layer
+
+
+NEW_LAYER = "new layer (asks before replacing edits)"
+
+
+@dataclass
+class _LastRun:
+    """A run: its image, result, region (slices of the image's spatial axes) and destination."""
+
+    image: Image
+    result: SegmentationResult | None
+    region: tuple[slice, ...]
+    target: Labels | None
+    mode: str
+    whole: bool
+
+    def placement(self) -> dict[str, tuple[float, ...]]:
+        """scale/translate that put layers of the region's size over the region."""
+        scale = np.asarray(self.image.scale, float)
+        starts = np.array([s.start for s in self.region], float)
+        translate = np.asarray(self.image.translate, float) + starts * scale[-len(starts) :]
+        return {"scale": tuple(scale), "translate": tuple(translate)}
+
+
+def _region_text(region: tuple[slice, ...]) -> list[list[int]]:
+    return [[s.start, s.stop] for s in region]
 
 
 def weights_note(provenance: dict[str, Any]) -> str:
