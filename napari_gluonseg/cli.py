@@ -74,6 +74,17 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         help="auto (default): onnxruntime when installed, else mxnet",
     )
     p.add_argument(
+        "--scheme", type=Path, help="label scheme file (.yaml/.csv): your labels from the classes"
+    )
+    p.add_argument(
+        "--classes",
+        type=lambda t: [c.strip() for c in t.split(";") if c.strip()],
+        help="predict only among these classes ('wall;sky;floor')",
+    )
+    p.add_argument(
+        "--min-confidence", type=float, default=0.0, help="below it pixels stay unlabeled (0)"
+    )
+    p.add_argument(
         "--prob", action="append", default=[], metavar="CLASS", help="save P(CLASS) (repeatable)"
     )
     p.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out)")
@@ -152,6 +163,9 @@ def _segment_one(stem: str, image, args: argparse.Namespace) -> None:
         engine=args.engine,
         flip=args.flip,
         tta_scales=args.tta_scales,
+        scheme=args.scheme,
+        classes=args.classes,
+        min_confidence=args.min_confidence,
         probability_classes=args.prob,
     )
     result = run_to_end(events, on_progress=report)

@@ -75,6 +75,23 @@ def test_segment_tiling_and_augmentation_options(tmp_path, untrained_params, cap
     assert "tile_size must be" in capsys.readouterr().err
 
 
+def test_segment_with_scheme_subset_and_threshold(tmp_path, bicycle_params, capsys):
+    from napari_gluonseg.core.scheme import EXAMPLES
+
+    out = tmp_path / "out"
+    base = ["segment", str(DATA / "dog.jpg"), "--weights", str(bicycle_params), "--out", str(out)]
+    assert cli.main([*base, "--scheme", str(EXAMPLES / "street_ade20k.csv")]) == 0
+    labels = np.asarray(Image.open(out / "dog_labels.png"))
+    assert np.all(labels == 12)
+    assert cli.main([*base, "--classes", "wall;sky", "--min-confidence", "0.6"]) == 0
+    labels = np.asarray(Image.open(out / "dog_labels.png"))
+    assert np.all(labels == 0)  # wall and sky share the renormalized probability: 0.5 < 0.6
+    prov = json.loads((out / "dog_provenance.json").read_text())
+    assert prov["classes"] == ["wall", "sky"] and prov["min_confidence"] == 0.6
+    assert cli.main([*base, "--scheme", str(tmp_path / "missing.yaml")]) == cli.EXIT_BAD_INPUT
+    assert "does not exist" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

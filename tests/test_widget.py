@@ -341,3 +341,23 @@ def test_region_errors_are_notified_and_nothing_runs(qtbot, viewer, dog_layer):
     widget._run.clicked.emit()
     assert not widget.running
     assert any("choose labels of the image's shape" in m for m in errors_since(start))
+
+
+def test_label_scheme_drives_labels_names_and_colours(qtbot, viewer, dog_layer, bicycle_params):
+    from napari_gluonseg.core.scheme import EXAMPLES
+
+    widget = SegmentWidget(viewer)
+    widget._weights.value = bicycle_params
+    widget._scheme.value = EXAMPLES / "street_ade20k.csv"
+    assert widget._classes._all[:3] == ["road", "sidewalk", "building"]  # the scheme's labels
+    widget._classes.value = ["bicycle"]
+    run_and_wait(qtbot, widget)
+    labels = viewer.layers["dog classes"]
+    assert np.all(labels.data == 12)
+    assert labels.features["class_name"][12] == "bicycle"
+    np.testing.assert_allclose(
+        labels.colormap.map(12)[:3], np.array([0x77, 0x0B, 0x20]) / 255, atol=1e-6
+    )
+    assert "dog P(bicycle)" in viewer.layers
+    viewer.cursor.position = (12.0, 22.0)
+    assert widget._probe.value.startswith("at (4, 4): bicycle 99%")

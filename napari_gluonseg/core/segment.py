@@ -36,6 +36,7 @@ from .preprocess import MIN_SIDE, as_image_stack, normalize_inplace
 from .registry import DEFAULT_MODEL, ModelInfo, model_info
 from .resize import resize
 from .result import SegmentationResult
+from .scheme import LabelScheme, group_probabilities, load_scheme
 from .scores import ScoreGrid, sample_grid_rows
 from .tiling import EmitRows, default_stride, iter_tiled_logits, tile_windows, window_size
 from .weights import iter_resolve_weights
@@ -195,6 +196,7 @@ def iter_segment_image(
     probability_classes: Iterable[str | int] = (),
     classes: Iterable[str | int] | None = None,
     min_confidence: float = 0.0,
+    scheme: str | os.PathLike | LabelScheme | None = None,
     rgb: bool | None = None,
     check_memory_first: bool = True,
 ) -> Generator[Progress, None, SegmentationResult]:
@@ -208,11 +210,25 @@ def iter_segment_image(
     engine = _check_engine(engine)
     tile = _check_tile(tile_size)
     factors = _check_tta_scales(tta_scales)
-    wanted = sorted({info.class_index(c) for c in probability_classes})
+    if scheme is not None and not isinstance(scheme, LabelScheme):
+        scheme = load_scheme(scheme, info)
+    if scheme is not None and classes is not None:
+        raise ValueError("Use either a class subset or a label scheme, not both.")
+    index_of = scheme.index_of if scheme is not None else info.class_index
+    wanted = sorted({index_of(c) for c in probability_classes})
     subset = _check_subset(classes, wanted, info)
     if not (isinstance(min_confidence, (int, float)) and 0 <= min_confidence <= 1):
         raise ValueError(f"min_confidence must be in [0, 1]; got {min_confidence!r}.")
-    class_ids = np.arange(info.num_classes) if subset is None else np.array(subset)
+    # Rows of the scores after the run: model classes, a subset of them, or a scheme's labels
+    # (plus its unmapped group); class_ids maps each to the result's class index (-1: label 0).
+    if scheme is not None:
+        groups = scheme.groups(info.num_classes)
+        class_ids = scheme.row_ids()
+        names, colors = scheme.class_names, scheme.colors
+    else:
+        groups = None
+        class_ids = np.arange(info.num_classes) if subset is None else np.array(subset)
+        names, colors = info.class_names, info.colors
     height, width = stack.plane_shape
     work = working_size(height, width, scale, info.base_size)
     passes = _pass_sizes(work, factors)
@@ -235,7 +251,7 @@ def iter_segment_image(
 
     strides = [default_stride(t) if t else 0 for t in tiles]
     shape = stack.spatial_shape
-    labels = np.zeros(shape, label_dtype(info.num_classes))
+    labels = np.zeros(shape, label_dtype(len(names)))
     confidence = np.zeros(shape, np.float32)
     probs = {k: np.zeros(shape, np.float32) for k in wanted}
     per_plane = sum(
@@ -260,7 +276,7 @@ def iter_segment_image(
             labels[index],
             confidence[index],
             {k: p[index] for k, p in probs.items()},
-            class_ids=None if subset is None else class_ids,
+            class_ids=None if subset is None and groups is None else class_ids,
             min_confidence=float(min_confidence),
         )
         grid = rank = None  # probabilities (and logits to rank by) on the main pass's grid
@@ -272,7 +288,7 @@ def iter_segment_image(
                 if kept is None:
                     grid_shape = (stack.n_planes, len(class_ids), *native_size(*work))
                     kept = np.zeros(grid_shape, np.float16)
-                emit = _emit_outputs(out, kept[i], (height, width), subset)
+                emit = _emit_outputs(out, kept[i], (height, width), subset, groups)
                 yield from iter_tiled_logits(forward, x, t, st, step, emit)
                 continue
             if t is None:
@@ -296,6 +312,8 @@ def iter_segment_image(
             if subset is not None:
                 grid = _renormalized(grid[subset])
                 rank = None if rank is None else rank[subset]
+            elif groups is not None:
+                grid, rank = group_probabilities(grid, groups), None
             write_upsampled(grid, out, rank=rank)
             if kept is None:
                 kept = np.zeros((stack.n_planes, *grid.shape), np.float16)
@@ -305,10 +323,10 @@ def iter_segment_image(
 
     return SegmentationResult(
         labels=labels,
-        probabilities={info.class_names[k]: p for k, p in probs.items()},
+        probabilities={names[k]: p for k, p in probs.items()},
         confidence=confidence,
-        class_names=info.class_names,
-        colors=info.colors,
+        class_names=names,
+        colors=colors,
         scores=ScoreGrid(kept, stack.leading_shape, (height, width), tuple(map(int, class_ids))),
         provenance={
             "model": model_name,
@@ -324,6 +342,9 @@ def iter_segment_image(
             "tta_scales": [1.0, *factors] if factors else None,
             "engine": engine,
             "classes": None if subset is None else [info.class_names[k] for k in subset],
+            "label_scheme": None
+            if scheme is None
+            else {"name": scheme.name, "file": scheme.source},
             "min_confidence": float(min_confidence),
             "versions": _versions(),
         },
@@ -351,7 +372,11 @@ def _renormalized(probs: np.ndarray) -> np.ndarray:
 
 
 def _emit_outputs(
-    out: PlaneOutputs, kept: np.ndarray, image_shape: tuple[int, int], subset: list[int] | None
+    out: PlaneOutputs,
+    kept: np.ndarray,
+    image_shape: tuple[int, int],
+    subset: list[int] | None,
+    groups: list[np.ndarray] | None,
 ) -> EmitRows:
     """Finished full-resolution rows of logits -> labels, confidence, probability maps, and the
     rows of the stride-8 grid ``kept`` (C, gh, gw) that fall on them. With a subset of classes,
@@ -360,6 +385,8 @@ def _emit_outputs(
     def emit(row0: int, logits: np.ndarray) -> None:
         # In place: at 12 MP a band of logits is ~0.8 GB; a subset is a (smaller) copy anyway.
         probs = softmax_rows(logits, out=logits) if subset is None else softmax_rows(logits[subset])
+        if groups is not None:
+            probs = group_probabilities(probs, groups)
         write_rows(probs, out, row0)
         rows, values = sample_grid_rows(probs, row0, image_shape, kept.shape[1:])
         kept[:, rows] = values
@@ -408,6 +435,7 @@ def segment_image(
     probability_classes: Iterable[str | int] = (),
     classes: Iterable[str | int] | None = None,
     min_confidence: float = 0.0,
+    scheme: str | os.PathLike | LabelScheme | None = None,
     rgb: bool | None = None,
     check_memory_first: bool = True,
 ) -> SegmentationResult:
@@ -447,6 +475,10 @@ def segment_image(
         other class appears in the labels.
     min_confidence : float
         Pixels whose top probability is below this are left unlabeled (0), for the annotator.
+    scheme : path or LabelScheme, optional
+        The user's own labels (:mod:`napari_gluonseg.core.scheme`): each label's probability is
+        the sum of its classes'; labels, names, colours and probability maps follow the scheme,
+        and pixels won by classes outside it stay unlabeled.
     rgb : bool, optional
         Whether the last axis is colour; guessed when ``None``.
     check_memory_first : bool
@@ -470,6 +502,7 @@ def segment_image(
             probability_classes=probability_classes,
             classes=classes,
             min_confidence=min_confidence,
+            scheme=scheme,
             rgb=rgb,
             check_memory_first=check_memory_first,
         )

@@ -25,6 +25,7 @@ from ..core.events import Progress
 from ..core.merge import merge_changes
 from ..core.registry import DEFAULT_MODEL, model_info, model_names, short_class_name
 from ..core.result import SegmentationResult
+from ..core.scheme import load_scheme
 from ..core.segment import ENGINES, iter_segment_image
 from ..layer_data import (
     METADATA_KEY,
@@ -106,6 +107,14 @@ class SegmentWidget(Container):
             tooltip="Test-time augmentation: probabilities averaged over mirrored and rescaled "
             "passes (steadier, 2-6x slower)",
         )
+        self._scheme = FileEdit(
+            label="label scheme",
+            mode="r",
+            filter="*.yaml *.yml *.csv",
+            nullable=True,
+            tooltip="Your own labels as groups of the model's classes (YAML or CSV; examples "
+            "in napari_gluonseg/schemes). Empty: the model's classes.",
+        )
         self._classes = ClassPicker(model_info(DEFAULT_MODEL).class_names)
         self._only_picked = CheckBox(
             text="predict only the picked classes",
@@ -163,6 +172,7 @@ class SegmentWidget(Container):
                 self._engine,
                 self._resolution,
                 self._augment,
+                self._scheme,
                 self._classes,
                 self._only_picked,
                 self._min_confidence,
@@ -187,6 +197,7 @@ class SegmentWidget(Container):
         self._classes.on_chosen.append(self._on_classes_chosen)
         viewer.cursor.events.position.connect(self._on_cursor)
         self._model.changed.connect(self._on_model_changed)
+        self._scheme.changed.connect(self._on_model_changed)
         self._run.changed.connect(self._on_run_clicked)
         self._cancel.changed.connect(self._on_cancel_clicked)
         self._layer_events = (
@@ -227,8 +238,19 @@ class SegmentWidget(Container):
                 self._image.value = candidate
                 return
 
-    def _on_model_changed(self, name: str) -> None:
-        self._classes.set_class_names(model_info(name).class_names)
+    def _on_model_changed(self, _value: Any = None) -> None:
+        """The picker lists the labels the run will make: the scheme's, else the model's."""
+        info = model_info(self._model.value)
+        names = info.class_names
+        if self._scheme.value is not None:
+            try:
+                scheme = load_scheme(self._scheme.value, info)
+            except ValueError as exc:
+                show_error(str(exc))
+                self._scheme.value = None
+                return
+            names = tuple(lab.name for lab in scheme.labels)
+        self._classes.set_class_names(names)
 
     # -- running --------------------------------------------------------------------------------
 
@@ -271,6 +293,7 @@ class SegmentWidget(Container):
             probability_classes=self._classes.value,
             classes=self._classes.value if self._only_picked.value else None,
             min_confidence=float(self._min_confidence.value),
+            scheme=self._scheme.value,
             _start_thread=False,
             _connect={
                 "yielded": self._on_progress,
@@ -422,12 +445,11 @@ class SegmentWidget(Container):
         if last is None or self.running or last.result.model_name != self._model.value:
             return
         image, result = last.image, last.result
-        info = model_info(result.model_name)
         placement = last.placement()
         for name in names:
-            k = info.class_index(name)
             if probability_layer_name(image.name, name) in self._viewer.layers:
                 continue
+            k = result.class_names.index(name) if name in result.class_names else -2
             if k not in result.scores.class_ids:
                 self._status.value = f"{name} was not among the classes of the last run"
                 continue
@@ -456,7 +478,9 @@ class SegmentWidget(Container):
         names = result.class_names
         self._probe.value = (
             f"at ({round(y + starts[-2])}, {round(x + starts[-1])}): "
-            + ", ".join(f"{short_class_name(names[k])} {p:.0%}" for k, p in top)
+            + ", ".join(
+                f"{short_class_name(names[k]) if k >= 0 else 'unmapped'} {p:.0%}" for k, p in top
+            )
             if top
             else ""
         )

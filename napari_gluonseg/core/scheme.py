@@ -1,0 +1,182 @@
+"""Label schemes: the user's own labels, each made of one or more of the model's classes.
+
+A scheme merges the model's classes (e.g. ADE20K's 150) into the labels of a project, with the
+project's values, names and colours. A label's probability is the sum of its classes'
+probabilities; the classes no label lists form an implicit "unmapped" group whose pixels stay
+unlabeled (0). Two file formats (examples in ``napari_gluonseg/schemes/``):
+
+- YAML: ``labels: [{value, name, color, classes: [class, ...]}, ...]``, optional ``name`` and
+  ``dataset``;
+- CSV: columns ``source_class, value, name, color``, one row per model class (``#`` comments).
+
+Classes are named as the registry accepts them: full name, first synonym, or index.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .registry import ModelInfo
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "schemes"
+UNUSED = "(unused)"
+
+
+class SchemeError(ValueError):
+    """A label scheme file that cannot be used; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class SchemeLabel:
+    value: int
+    name: str
+    color: tuple[int, int, int]
+    classes: tuple[int, ...]  # model class indices
+
+
+@dataclass(frozen=True)
+class LabelScheme:
+    name: str
+    labels: tuple[SchemeLabel, ...]
+    source: str = ""
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """Name of label value ``k + 1`` (gaps between values are ``(unused)``)."""
+        names = [UNUSED] * max(lab.value for lab in self.labels)
+        for lab in self.labels:
+            names[lab.value - 1] = lab.name
+        return tuple(names)
+
+    @property
+    def colors(self) -> tuple[tuple[int, int, int], ...]:
+        colors = [(128, 128, 128)] * max(lab.value for lab in self.labels)
+        for lab in self.labels:
+            colors[lab.value - 1] = lab.color
+        return tuple(colors)
+
+    def groups(self, num_classes: int) -> list[np.ndarray]:
+        """Model class indices of each label, then of the unmapped group (possibly empty)."""
+        mapped = {k for lab in self.labels for k in lab.classes}
+        unmapped = [k for k in range(num_classes) if k not in mapped]
+        return [np.array(lab.classes) for lab in self.labels] + [np.array(unmapped, int)]
+
+    def row_ids(self) -> np.ndarray:
+        """Per group: the result's class index (value - 1); -1 for unmapped (label 0)."""
+        return np.array([lab.value - 1 for lab in self.labels] + [-1])
+
+    def index_of(self, name: str | int) -> int:
+        """Result class index of a label given by name or value."""
+        for lab in self.labels:
+            if name == lab.name or (isinstance(name, int) and name == lab.value):
+                return lab.value - 1
+        raise ValueError(
+            f"The label scheme {self.name!r} has no label {name!r}; its labels: "
+            f"{', '.join(lab.name for lab in self.labels)}."
+        )
+
+
+def load_scheme(path: str | os.PathLike, info: ModelInfo) -> LabelScheme:
+    """Read and check a scheme file against the model's classes."""
+    path = Path(path)
+    if not path.is_file():
+        raise SchemeError(f"Label scheme file {path} does not exist.")
+    suffix = path.suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        raw, name = _read_yaml(path)
+    elif suffix == ".csv":
+        raw, name = _read_csv(path), path.stem
+    else:
+        raise SchemeError(f"{path}: a label scheme is a .yaml, .yml or .csv file.")
+    if not raw:
+        raise SchemeError(f"{path}: the scheme defines no labels.")
+    labels, seen_values, owner = [], set(), {}
+    for where, value, label_name, color, classes in raw:
+        try:
+            value = int(value)
+        except (TypeError, ValueError):
+            raise SchemeError(f"{path}, {where}: value {value!r} is not an integer.") from None
+        if not 1 <= value <= 65535:
+            raise SchemeError(
+                f"{path}, {where}: value {value} must be in 1..65535 (0 = unlabeled)."
+            )
+        if value in seen_values:
+            raise SchemeError(f"{path}, {where}: value {value} is used by two labels.")
+        seen_values.add(value)
+        indices = []
+        for c in classes:
+            try:
+                k = info.class_index(c if not str(c).isdigit() else int(c))
+            except ValueError as exc:
+                raise SchemeError(f"{path}, {where}: {exc}") from None
+            if k in owner:
+                raise SchemeError(
+                    f"{path}, {where}: class {info.class_names[k]!r} is already in label "
+                    f"{owner[k]!r}; a class can belong to one label only."
+                )
+            owner[k] = label_name
+            indices.append(k)
+        if not indices:
+            raise SchemeError(f"{path}, {where}: label {label_name!r} lists no classes.")
+        labels.append(
+            SchemeLabel(value, str(label_name), _color(color, path, where), tuple(indices))
+        )
+    labels.sort(key=lambda lab: lab.value)
+    return LabelScheme(name=name, labels=tuple(labels), source=str(path))
+
+
+def _read_yaml(path: Path):
+    import yaml
+
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise SchemeError(f"{path} is not valid YAML: {exc}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("labels"), list):
+        raise SchemeError(f"{path}: expected a mapping with a 'labels' list.")
+    raw = []
+    for i, item in enumerate(doc["labels"]):
+        if not isinstance(item, dict) or not {"value", "name", "classes"} <= set(item):
+            raise SchemeError(f"{path}, label {i + 1}: needs value, name and classes.")
+        classes = item["classes"] if isinstance(item["classes"], list) else [item["classes"]]
+        raw.append((f"label {i + 1}", item["value"], item["name"], item.get("color"), classes))
+    return raw, str(doc.get("name", path.stem))
+
+
+def _read_csv(path: Path):
+    lines = [line for line in path.read_text().splitlines() if not line.lstrip().startswith("#")]
+    rows = list(csv.DictReader(lines))
+    need = {"source_class", "value", "name"}
+    if not rows or not need <= set(rows[0]):
+        raise SchemeError(f"{path}: needs the columns source_class, value, name (and color).")
+    by_value: dict[str, list] = {}
+    for n, row in enumerate(rows, start=2):
+        entry = by_value.setdefault(
+            row["value"].strip(),
+            [f"row {n}", row["value"], row["name"].strip(), row.get("color"), []],
+        )
+        entry[4].append(row["source_class"].strip())
+    return [tuple(e) for e in by_value.values()]
+
+
+def _color(text, path: Path, where: str) -> tuple[int, int, int]:
+    if text is None or str(text).strip() == "":
+        return (128, 128, 128)
+    s = str(text).strip().lstrip("#")
+    if len(s) != 6 or any(ch not in "0123456789abcdefABCDEF" for ch in s):
+        raise SchemeError(f"{path}, {where}: colour {text!r} is not #rrggbb.")
+    return int(s[0:2], 16), int(s[2:4], 16), int(s[4:6], 16)
+
+
+def group_probabilities(probs: np.ndarray, groups: list[np.ndarray]) -> np.ndarray:
+    """(C, ...) class probabilities -> (len(groups), ...) sums over each group."""
+    out = np.zeros((len(groups), *probs.shape[1:]), np.float32)
+    for g, members in enumerate(groups):
+        if len(members):
+            np.sum(probs[members], axis=0, out=out[g])
+    return out
