@@ -361,3 +361,20 @@ def test_label_scheme_drives_labels_names_and_colours(qtbot, viewer, dog_layer, 
     assert "dog P(bicycle)" in viewer.layers
     viewer.cursor.position = (12.0, 22.0)
     assert widget._probe.value.startswith("at (4, 4): bicycle 99%")
+
+
+def test_export_from_widget_keeps_hand_corrections(
+    qtbot, viewer, dog_layer, bicycle_params, tmp_path
+):
+    from napari_gluonseg.core.export import read_export
+
+    widget = SegmentWidget(viewer)
+    widget._weights.value = bicycle_params
+    run_and_wait(qtbot, widget)
+    labels = viewer.layers["dog classes"]
+    labels.data[0:5, 0:5] = 3  # a hand correction: 'sky'
+    paths = widget.export_labels(labels, tmp_path)
+    back = read_export(paths["labels"])
+    np.testing.assert_array_equal(back.labels, labels.data)
+    assert back.class_names[2] == "sky" and back.provenance["edited_by_hand"] is True
+    assert back.colors[BICYCLE] == widget_colors()[BICYCLE]

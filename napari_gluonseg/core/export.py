@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -32,31 +35,132 @@ def overlay(image, result: SegmentationResult) -> np.ndarray:
 
 
 def write_result(
-    result: SegmentationResult, out_dir: str | Path, stem: str, image=None
+    result: SegmentationResult, out_dir: str | Path, stem: str, image=None, fmt: str = "png"
 ) -> dict[str, Path]:
     """Write ``{stem}_labels.png|tif``, ``{stem}_overlay.png`` (2D, with ``image``),
     ``{stem}_classes.csv`` and ``{stem}_provenance.json`` into ``out_dir``; return the paths."""
     from PIL import Image
 
+    paths = write_labels(
+        result.labels, result.class_names, result.colors, result.provenance, out_dir, stem, fmt
+    )
+    if image is not None and result.labels.ndim == 2:
+        paths["overlay"] = Path(out_dir) / f"{stem}_overlay.png"
+        Image.fromarray(overlay(image, result)).save(paths["overlay"])
+    return paths
+
+
+def write_labels(
+    labels: np.ndarray,
+    class_names: Sequence[str],
+    colors: Sequence[Sequence[int]],
+    provenance: dict[str, Any],
+    out_dir: str | Path,
+    stem: str,
+    fmt: str = "png",
+) -> dict[str, Path]:
+    """Training data: labels (value k + 1 = ``class_names[k]``, 0 = unlabeled) as PNG (8 or 16
+    bit, whichever the values need; 2D only) or TIFF (any number of axes), the class table as
+    CSV (index, class_name, color, pixels) and the provenance as JSON. Returns the paths."""
+    from PIL import Image
+
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(f"Unknown export format {fmt!r}; valid: {', '.join(EXPORT_FORMATS)}.")
+    labels = np.asarray(labels)
+    if labels.dtype.kind not in "ui" or (labels.size and labels.min() < 0):
+        raise ValueError(f"Labels must be non-negative integers; got {labels.dtype}.")
+    top = int(labels.max(initial=0))
+    if top > 65535:
+        raise ValueError(f"Label values up to {top} do not fit 16 bits; export as TIFF.")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
-    if result.labels.ndim == 2:
+    if fmt == "png" and labels.ndim == 2:
         paths["labels"] = out / f"{stem}_labels.png"
-        Image.fromarray(result.labels).save(paths["labels"])
-        if image is not None:
-            paths["overlay"] = out / f"{stem}_overlay.png"
-            Image.fromarray(overlay(image, result)).save(paths["overlay"])
+        dtype = np.uint8 if top < 256 else np.uint16
+        Image.fromarray(labels.astype(dtype)).save(paths["labels"])
     else:
         import tifffile
 
         paths["labels"] = out / f"{stem}_labels.tif"
-        tifffile.imwrite(paths["labels"], result.labels, compression="zlib")
+        dtype = np.uint8 if top < 256 else np.uint16
+        tifffile.imwrite(paths["labels"], labels.astype(dtype), compression="zlib")
+    counts = np.bincount(labels.ravel().astype(np.int64), minlength=len(class_names) + 1)
     paths["classes"] = out / f"{stem}_classes.csv"
     with open(paths["classes"], "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=["index", "class_name", "color", "pixels"])
         writer.writeheader()
-        writer.writerows(result.class_table())
+        writer.writerow(
+            {"index": 0, "class_name": "unlabeled", "color": "#00000000", "pixels": int(counts[0])}
+        )
+        for k, (name, rgb) in enumerate(zip(class_names, colors, strict=True)):
+            color = "#{:02x}{:02x}{:02x}".format(*(int(c) for c in rgb[:3]))
+            writer.writerow(
+                {"index": k + 1, "class_name": name, "color": color, "pixels": int(counts[k + 1])}
+            )
     paths["provenance"] = out / f"{stem}_provenance.json"
-    paths["provenance"].write_text(json.dumps(result.provenance, indent=2) + "\n")
+    paths["provenance"].write_text(json.dumps(provenance, indent=2, default=str) + "\n")
     return paths
+
+
+@dataclass
+class LabelsExport:
+    """An export read back: labels, class names and colours (value k + 1), provenance."""
+
+    labels: np.ndarray
+    class_names: tuple[str, ...]
+    colors: tuple[tuple[int, int, int], ...]
+    provenance: dict[str, Any]
+
+
+def export_stem(path: str | Path) -> tuple[Path, str] | None:
+    """(folder, stem) of a ``{stem}_labels.png|tif|tiff`` file; None for other names."""
+    path = Path(path)
+    for suffix in ("_labels.png", "_labels.tif", "_labels.tiff"):
+        if path.name.lower().endswith(suffix):
+            return path.parent, path.name[: -len(suffix)]
+    return None
+
+
+def read_export(path: str | Path) -> LabelsExport:
+    """Read ``{stem}_labels.*`` with its ``{stem}_classes.csv`` (and provenance, if there)."""
+    from PIL import Image
+
+    found = export_stem(path)
+    if found is None:
+        raise ValueError(f"{path} is not a labels export ({{stem}}_labels.png or .tif).")
+    folder, stem = found
+    table = folder / f"{stem}_classes.csv"
+    if not table.is_file():
+        raise ValueError(f"{path}: its class table {table.name} is missing beside it.")
+    if Path(path).suffix.lower() == ".png":
+        with Image.open(path) as im:
+            labels = np.asarray(im)
+    else:
+        import tifffile
+
+        labels = tifffile.imread(path)
+    names: dict[int, str] = {}
+    colors: dict[int, tuple[int, int, int]] = {}
+    with open(table, newline="") as f:
+        for row in csv.DictReader(f):
+            k = int(row["index"])
+            if k == 0:
+                continue
+            names[k] = row["class_name"]
+            c = row["color"].lstrip("#")
+            colors[k] = (int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16))
+    n = max(names, default=0)
+    if sorted(names) != list(range(1, n + 1)):
+        raise ValueError(f"{table.name}: class indices must run 1..{n} without gaps.")
+    prov_path = folder / f"{stem}_provenance.json"
+    provenance = json.loads(prov_path.read_text()) if prov_path.is_file() else {}
+    return LabelsExport(
+        labels=labels,
+        class_names=tuple(names[k] for k in range(1, n + 1)),
+        colors=tuple(colors[k] for k in range(1, n + 1)),
+        provenance=provenance,
+    )
+
+
+EXPORT_FORMATS = ("png", "tif")

@@ -34,3 +34,11 @@ def ask_about_edited_labels(parent: QWidget | None, layer_name: str) -> EditedLa
     if clicked is overwrite:
         return EditedLayerChoice.OVERWRITE
     return EditedLayerChoice.CANCEL
+
+
+def ask_export_folder(parent: QWidget | None) -> str | None:
+    """A folder to export into, or None if the user cancels."""
+    from qtpy.QtWidgets import QFileDialog
+
+    folder = QFileDialog.getExistingDirectory(parent, "Export labels for training into")
+    return folder or None

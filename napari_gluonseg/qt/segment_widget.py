@@ -22,6 +22,7 @@ from napari.qt.threading import GeneratorWorker, create_worker
 from napari.utils.notifications import show_error, show_warning
 
 from ..core.events import Progress
+from ..core.export import write_labels
 from ..core.merge import merge_changes
 from ..core.registry import DEFAULT_MODEL, model_info, model_names, short_class_name
 from ..core.result import SegmentationResult
@@ -157,6 +158,14 @@ class SegmentWidget(Container):
             tooltip="Writing into labels you have worked on: fill only the pixels that are "
             "still 0, or replace the region (undo with Ctrl+Z)",
         )
+        self._export_format = ComboBox(
+            label="export as",
+            choices=["png", "tif"],
+            value="png",
+            tooltip="png: 8 or 16 bit as the values need (2D); tif: any stack. Always with the "
+            "class table (CSV) and the provenance (JSON).",
+        )
+        self._export = PushButton(text="Export labels...")
         self._probe = Label(value="")
         self._probe.native.setWordWrap(True)
         self._run = PushButton(text="Run")
@@ -185,6 +194,9 @@ class SegmentWidget(Container):
                     labels=False,
                 ),
                 Container(widgets=[self._run, self._cancel], layout="horizontal", labels=False),
+                Container(
+                    widgets=[self._export_format, self._export], layout="horizontal", labels=False
+                ),
                 self._progress,
                 self._status,
                 self._probe,
@@ -200,6 +212,7 @@ class SegmentWidget(Container):
         self._scheme.changed.connect(self._on_model_changed)
         self._run.changed.connect(self._on_run_clicked)
         self._cancel.changed.connect(self._on_cancel_clicked)
+        self._export.changed.connect(self._on_export_clicked)
         self._layer_events = (
             viewer.layers.events.inserted,
             viewer.layers.events.removed,
@@ -431,6 +444,50 @@ class SegmentWidget(Container):
         target.metadata = {**target.metadata, METADATA_KEY: meta}
         return [f"{target.name} ({len(values)} pixels written)"]
 
+    # -- export ----------------------------------------------------------------------------------
+
+    def _labels_to_export(self) -> Labels | None:
+        if self._target.value is not None:
+            return self._target.value
+        image = self._image.value
+        if image is None:
+            return None
+        return self._plugin_layer(labels_layer_name(image.name), "labels")
+
+    def _on_export_clicked(self, _value: Any = None) -> None:
+        layer = self._labels_to_export()
+        if layer is None:
+            show_error("Nothing to export: run first, or choose a labels layer in 'write into'.")
+            return
+        folder = dialogs.ask_export_folder(self.native)
+        if folder is not None:
+            self.export_labels(layer, folder)
+
+    def export_labels(self, layer: Labels, folder: str | Path) -> dict[str, Path]:
+        """Write ``layer`` as it is now (hand corrections included) for training."""
+        data = np.asarray(layer.data)
+        names = _layer_class_names(layer, int(data.max(initial=0)))
+        colors = [
+            tuple(int(c * 255 + 0.5) for c in layer.colormap.map(k + 1)[:3])
+            for k in range(len(names))
+        ]
+        meta = layer.metadata.get(METADATA_KEY, {})
+        provenance = {
+            **meta.get("provenance", {}),
+            "exported_layer": layer.name,
+            "edited_by_hand": meta.get("written_digest") != data_digest(data),
+        }
+        stem = layer.name.removesuffix(" classes").replace(" ", "_")
+        try:
+            paths = write_labels(
+                data, names, colors, provenance, folder, stem, self._export_format.value
+            )
+        except (ValueError, OSError) as exc:
+            show_error(f"Export failed: {exc}")
+            return {}
+        self._status.value = f"exported {layer.name} to {Path(folder).resolve()}"
+        return paths
+
     # -- answers from the last result, without running the network again ---------------------
 
     def _last_result(self) -> _LastRun | None:
@@ -514,6 +571,17 @@ class _LastRun:
         starts = np.array([s.start for s in self.region], float)
         translate = np.asarray(self.image.translate, float) + starts * scale[-len(starts) :]
         return {"scale": tuple(scale), "translate": tuple(translate)}
+
+
+def _layer_class_names(layer: Labels, top: int) -> list[str]:
+    """Names of label values 1..n from the layer's features (ours, or the user's own)."""
+    names: dict[int, str] = {}
+    features = layer.features
+    if "class_name" in features and len(features):
+        index = features["index"] if "index" in features else range(len(features))
+        names = {int(i): str(n) for i, n in zip(index, features["class_name"], strict=True)}
+    n = max([top, *[i for i in names if i > 0]], default=0)
+    return [names.get(k, f"label {k}") for k in range(1, n + 1)]
 
 
 def _region_text(region: tuple[slice, ...]) -> list[list[int]]:

@@ -1,0 +1,50 @@
+"""napari reader: a labels export (``{stem}_labels.png|tif`` + ``{stem}_classes.csv``) opens as
+a Labels layer with its class names (shown on hover) and colours."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from .core.export import export_stem, read_export
+from .layer_data import (
+    LABELS_OPACITY,
+    METADATA_KEY,
+    LayerDataTuple,
+    class_features,
+    data_digest,
+    label_colormap,
+    labels_layer_name,
+)
+
+
+def get_reader(path: str | list[str]) -> Callable[[str], list[LayerDataTuple]] | None:
+    """The reader for ``path`` if it is a labels export with its class table beside it."""
+    if isinstance(path, list):
+        if len(path) != 1:
+            return None
+        path = path[0]
+    found = export_stem(path)
+    if found is None or not (found[0] / f"{found[1]}_classes.csv").is_file():
+        return None
+    return read_labels_export
+
+
+def read_labels_export(path: str | list[str]) -> list[LayerDataTuple]:
+    path = path[0] if isinstance(path, list) else path
+    export = read_export(path)
+    _, stem = export_stem(path)
+    meta = {
+        "role": "labels",
+        "source_file": str(Path(path).resolve()),
+        "provenance": export.provenance,
+        "written_digest": data_digest(export.labels),
+    }
+    kwargs = {
+        "name": labels_layer_name(stem),
+        "colormap": label_colormap(export.colors),
+        "features": class_features(export.class_names),
+        "opacity": LABELS_OPACITY,
+        "metadata": {METADATA_KEY: meta},
+    }
+    return [(export.labels, kwargs, "labels")]
