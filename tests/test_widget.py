@@ -351,6 +351,10 @@ def test_label_scheme_drives_labels_names_and_colours(qtbot, viewer, dog_layer, 
     widget._scheme.value = EXAMPLES / "street_ade20k.csv"
     assert widget._classes._all[:3] == ["road", "sidewalk", "building"]  # the scheme's labels
     widget._classes.value = ["bicycle"]
+    viewer.window.add_dock_widget(widget)
+    viewer.add_points([[1, 1]])  # napari resets docked widgets' choices on layer changes
+    assert list(widget._classes._select.choices) == widget._classes._all  # still the scheme's
+    assert widget._classes.value == ["bicycle"]
     run_and_wait(qtbot, widget)
     labels = viewer.layers["dog classes"]
     assert np.all(labels.data == 12)

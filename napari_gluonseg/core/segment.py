@@ -511,7 +511,7 @@ def segment_image(
 
 def _versions() -> dict[str, str]:
     out = {}
-    for pkg in ("napari-gluonseg", "mxnet", "gluoncv", "numpy"):
+    for pkg in ("napari-gluonseg", "mxnet", "gluoncv", "numpy", "onnxruntime", "napari"):
         try:
             out[pkg] = importlib.metadata.version(pkg)
         except importlib.metadata.PackageNotFoundError:

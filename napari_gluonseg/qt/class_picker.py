@@ -45,6 +45,11 @@ class ClassPicker(Container):
         self._all = list(class_names)
         self.value = self._chosen
 
+    def reset_choices(self, *_args) -> None:
+        """napari resets every docked widget's choices when layers change; a Select would fall
+        back to the names it was built with, so keep ours (and the user's choice)."""
+        self._refresh()
+
     def set_filter(self, text: str) -> None:
         self._filter.value = text
 
@@ -67,7 +72,10 @@ class ClassPicker(Container):
         shown = [n for n in self._all if needle in n.lower() or n in self._chosen]
         self._updating = True
         try:
-            self._select.choices = shown
+            if list(self._select.choices) != shown:
+                # magicgui keeps items common to old and new choices in their old places.
+                self._select.choices = []
+                self._select.choices = shown
             self._select.value = [n for n in self._chosen if n in shown]
         finally:
             self._updating = False
