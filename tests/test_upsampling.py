@@ -174,3 +174,18 @@ def test_score_grid_answers_without_another_run(small_dog, untrained_params):
         margin = grid.margin_map()
         assert margin.shape == r.labels.shape and (margin >= 0).all() and (margin <= 1).all()
         assert grid.top_classes((), -1.0, 3.0) == []  # outside the image: nothing
+
+
+def test_score_grid_of_a_tiled_downscaled_run_is_kept_coarse(small_dog, untrained_params):
+    big = np.ascontiguousarray(np.repeat(np.repeat(small_dog, 4, axis=0), 4, axis=1))  # 288x384
+    r = segment_image(
+        big,
+        weights=untrained_params,
+        engine="mxnet",
+        scale=0.5,
+        tile_size=64,
+        probability_classes=[2],
+    )
+    assert r.provenance["working_size"] == [144, 192] and r.provenance["tile_size"] == 64
+    assert r.scores.grid_shape == (18, 24)  # stride 8 of the working size, not 144x192
+    np.testing.assert_allclose(r.scores.probability_map(2), r.probabilities["sky"], atol=0.05)

@@ -63,7 +63,8 @@ def estimate_peak_bytes(s: RunShape) -> int:
         scores = 4 * c * s.window[0] * max(w for _, w in s.passes)
         if not s.streaming:
             scores += 4 * c * (s.work[0] * s.work[1] + (biggest_pass if len(s.passes) > 1 else 0))
-    return int(outputs + plane_in + network + scores + STRIPS_BYTES)
+    kept = s.n_planes * 2 * c * -(-s.work[0] // 8) * -(-s.work[1] // 8)  # float16 score grids
+    return int(outputs + plane_in + network + scores + kept + STRIPS_BYTES)
 
 
 def available_bytes() -> int | None:

@@ -315,9 +315,12 @@ def iter_segment_image(
             elif groups is not None:
                 grid, rank = group_probabilities(grid, groups), None
             write_upsampled(grid, out, rank=rank)
+            # Kept at most at stride 8 of the working size: a tiled pass's grid is the working
+            # image, too big to keep per plane.
+            coarse = _coarse_grid(grid, native_size(*work))
             if kept is None:
-                kept = np.zeros((stack.n_planes, *grid.shape), np.float16)
-            kept[i] = grid
+                kept = np.zeros((stack.n_planes, *coarse.shape), np.float16)
+            kept[i] = coarse
             del grid, rank
         yield Progress("postprocess", i + 1, stack.n_planes, "labels and probabilities")
 
@@ -349,6 +352,17 @@ def iter_segment_image(
             "versions": _versions(),
         },
     )
+
+
+def _coarse_grid(grid: np.ndarray, most: tuple[int, int]) -> np.ndarray:
+    """``grid`` (C, h, w) sampled down to at most ``most`` points per axis, corners kept."""
+    _, h, w = grid.shape
+    if h <= most[0] and w <= most[1]:
+        return grid
+    gh, gw = min(h, most[0]), min(w, most[1])
+    rows = np.round(np.linspace(0, h - 1, gh)).astype(int)
+    cols = np.round(np.linspace(0, w - 1, gw)).astype(int)
+    return grid[:, rows][:, :, cols]
 
 
 def _check_subset(classes, wanted: list[int], info: ModelInfo) -> list[int] | None:
