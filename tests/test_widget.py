@@ -278,6 +278,9 @@ def test_fill_unlabeled_keeps_hand_labels_and_undo_restores(
     np.testing.assert_array_equal(mine.data[kept], hand[kept])
     assert np.all(mine.data[~kept] == BICYCLE + 1)
     assert "dog classes" not in viewer.layers  # written into the chosen layer only
+    meta = mine.metadata[METADATA_KEY]
+    assert meta["merge_mode"] == "fill_unlabeled" and "written_digest" not in meta
+    assert meta["provenance"]["region"] == [[0, 72], [0, 96]]
     mine.undo()  # napari's undo takes the whole fill back in one step
     np.testing.assert_array_equal(mine.data, hand)
 

@@ -436,10 +436,11 @@ class SegmentWidget(Container):
         with target.block_history():
             target.data_setitem(indices, values)
         meta = dict(target.metadata.get(METADATA_KEY, {}))
-        meta.setdefault("role", "labels")
+        meta.setdefault("role", "merged into")  # a layer of the user's stays theirs
         meta["provenance"] = {**result.provenance, "region": _region_text(run.region)}
         meta["merge_mode"] = run.mode
-        if was_ours_unedited or "written_digest" not in meta:
+        # Only a layer holding nothing but our output counts as unedited afterwards.
+        if was_ours_unedited:
             meta["written_digest"] = data_digest(np.asarray(target.data))
         target.metadata = {**target.metadata, METADATA_KEY: meta}
         return [f"{target.name} ({len(values)} pixels written)"]
