@@ -1,0 +1,55 @@
+"""How fast the kept scores answer after a run: another class's probability map, the margin
+map and the top-5 probe, on a 12 MP image (untrained weights of the real architecture).
+
+    .venv/bin/python benchmarks/bench_on_demand.py [--size 3000x4000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+MODEL = "fcn_resnet50_ade"
+
+
+def timed(fn, repeat: int = 3) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size", default="3000x4000")
+    args = parser.parse_args()
+    h, w = (int(v) for v in args.size.split("x"))
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["MXNET_HOME"] = str(Path(tmp) / "mxnet_home")
+        from napari_gluonseg import segment_image
+        from napari_gluonseg.core.network import build_untrained
+
+        params = str(Path(tmp) / "untrained.params")
+        build_untrained(MODEL, 64, 64).save_parameters(params)
+        image = np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8)
+        t = time.perf_counter()
+        result = segment_image(image, weights=params)
+        run_s = time.perf_counter() - t
+    grid = result.scores
+    print(f"{MODEL}, {h}x{w}, default settings; the run itself: {run_s:.2f} s (incl. loading)")
+    print(f"kept scores: {grid.grid_shape} grid, {grid.probs.nbytes / 1e6:.1f} MB float16")
+    print(f"probability map on demand: {timed(lambda: grid.probability_map(2)):.3f} s")
+    print(f"margin map:                {timed(grid.margin_map):.3f} s")
+    probe = timed(lambda: [grid.top_classes((), h / 2 + 0.3, w / 2 + 0.7) for _ in range(1000)])
+    print(f"top-5 probe:               {probe / 1000 * 1e6:.0f} us per call")
+
+
+if __name__ == "__main__":
+    main()
