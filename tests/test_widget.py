@@ -385,3 +385,23 @@ def test_export_from_widget_keeps_hand_corrections(
     np.testing.assert_array_equal(back.labels, labels.data)
     assert back.class_names[2] == "sky" and back.provenance["edited_by_hand"] is True
     assert back.colors[BICYCLE] == widget_colors()[BICYCLE]
+
+
+def test_closing_the_dock_mid_run_stops_the_run_and_adds_nothing(
+    qtbot, viewer, small_dog, untrained_params
+):
+    viewer.add_image(np.stack([small_dog] * 8), name="movie", rgb=True)
+    widget = SegmentWidget(viewer)
+    dock = viewer.window.add_dock_widget(widget, name="seg")
+    widget._weights.value = untrained_params
+    widget._engine.value = "mxnet"
+    widget._run.clicked.emit()
+    worker = widget._worker
+    finished = []
+    worker.finished.connect(lambda: finished.append(True))
+    qtbot.waitUntil(lambda: widget._progress.value >= 20, timeout=120_000)  # inferring
+    viewer.window.remove_dock_widget(dock)
+    widget.native.deleteLater()
+    qtbot.waitUntil(lambda: bool(finished), timeout=120_000)
+    assert [layer.name for layer in viewer.layers] == ["movie"]
+    viewer.cursor.position = (1.0, 2.0)  # the probe's connection went with the widget

@@ -204,6 +204,7 @@ class SegmentWidget(Container):
             labels=True,
         )
         self._worker: GeneratorWorker | None = None
+        self._closed = False
         # The last result and its image: answers probability and probe questions without a run.
         self._last: _LastRun | None = None
         self._classes.on_chosen.append(self._on_classes_chosen)
@@ -328,24 +329,34 @@ class SegmentWidget(Container):
             self._worker.quit()
 
     def _on_progress(self, event: Progress) -> None:
+        if self._closed:
+            return
         lo, hi = _STAGE_SPAN.get(event.stage, (0, 100))
         self._progress.value = int(lo + (hi - lo) * min(event.fraction, 1.0))
         self._status.value = event.message
 
     def _on_error(self, exc: Exception) -> None:
+        if self._closed:
+            return
         self._status.value = "failed"
         show_error(str(exc))
 
     def _on_aborted(self) -> None:
+        if self._closed:
+            return
         self._status.value = "cancelled"
         self._progress.value = 0
 
     def _on_finished(self) -> None:
         self._worker = None
+        if self._closed:
+            return
         self._run.enabled = True
         self._cancel.enabled = False
 
     def _on_destroyed(self, *_args: Any) -> None:
+        # The worker may still report; its callbacks must not touch the deleted Qt widgets.
+        self._closed = True
         for event in self._layer_events:
             event.disconnect(self._on_layers_changed)
         self._viewer.cursor.events.position.disconnect(self._on_cursor)
@@ -355,6 +366,8 @@ class SegmentWidget(Container):
     # -- results --------------------------------------------------------------------------------
 
     def _on_result(self, run: _LastRun, data: Any, result: SegmentationResult) -> None:
+        if self._closed:
+            return
         # The result belongs to the layer and data it was computed from, whatever is active now.
         layer = run.image
         if layer.data is not data:
