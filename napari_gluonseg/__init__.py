@@ -7,14 +7,19 @@ from .core.errors import (
     GluonsegError,
     GluonsegWarning,
     ImageError,
+    InsufficientMemoryError,
+    SchemeError,
     SegmentationCancelled,
     UnknownModelError,
     WeightsError,
     WeightsUnavailableError,
 )
 from .core.events import Progress
+from .core.export import read_export, write_labels, write_result
+from .core.merge import merged
 from .core.registry import DEFAULT_MODEL, model_info, model_names
 from .core.result import SegmentationResult
+from .core.scheme import LabelScheme, load_scheme
 from .core.segment import iter_segment_image, segment_image
 
 __version__ = "0.1.0"
@@ -24,14 +29,22 @@ __all__ = [
     "GluonsegError",
     "GluonsegWarning",
     "ImageError",
+    "InsufficientMemoryError",
+    "LabelScheme",
     "Progress",
+    "SchemeError",
     "SegmentationCancelled",
     "SegmentationResult",
     "UnknownModelError",
     "WeightsError",
     "WeightsUnavailableError",
     "iter_segment_image",
+    "load_scheme",
+    "merged",
     "model_info",
     "model_names",
+    "read_export",
     "segment_image",
+    "write_labels",
+    "write_result",
 ]

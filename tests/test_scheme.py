@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from napari_gluonseg import segment_image
+from napari_gluonseg import SchemeError, segment_image
 from napari_gluonseg.core.registry import model_info
-from napari_gluonseg.core.scheme import EXAMPLES, SchemeError, load_scheme
+from napari_gluonseg.core.scheme import EXAMPLES, load_scheme
 
 from .conftest import MODEL
 

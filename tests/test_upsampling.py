@@ -5,8 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from napari_gluonseg import segment_image
-from napari_gluonseg.core.memory import InsufficientMemoryError
+from napari_gluonseg import InsufficientMemoryError, segment_image
 from napari_gluonseg.core.postprocess import (
     PlaneOutputs,
     candidate_classes,

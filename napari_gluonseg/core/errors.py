@@ -21,6 +21,14 @@ class WeightsUnavailableError(WeightsError):
     """Pretrained weights are neither in the cache nor downloadable (e.g. offline)."""
 
 
+class InsufficientMemoryError(GluonsegError, MemoryError):
+    """A run whose estimated peak memory exceeds what the machine has available."""
+
+
+class SchemeError(GluonsegError, ValueError):
+    """A label scheme file that cannot be used; the message says where and why."""
+
+
 class SegmentationCancelled(GluonsegError):
     """The run was cancelled before it finished."""
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import GluonsegError
-
 MiB = 1 << 20
 # Python, numpy, the engine's libraries and one copy of the weights (measured: ~350 MB).
 RUNTIME_BASE_BYTES = 600 * MiB
@@ -21,10 +19,6 @@ RUNTIME_BASE_BYTES = 600 * MiB
 NATIVE_BYTES_PER_PIXEL = 800
 UPSAMPLED_BYTES_PER_PIXEL = 2 * 1024
 STRIPS_BYTES = 4 * 64 * MiB  # temporaries of the strip-wise postprocessing
-
-
-class InsufficientMemoryError(GluonsegError, MemoryError):
-    """A run whose estimated peak memory exceeds what the machine has available."""
 
 
 @dataclass(frozen=True)

@@ -21,14 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import SchemeError
 from .registry import ModelInfo
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "schemes"
 UNUSED = "(unused)"
-
-
-class SchemeError(ValueError):
-    """A label scheme file that cannot be used; the message says where and why."""
 
 
 @dataclass(frozen=True)

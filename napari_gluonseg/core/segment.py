@@ -14,10 +14,9 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from .errors import SegmentationCancelled
+from .errors import InsufficientMemoryError, SegmentationCancelled
 from .events import Progress
 from .memory import (
-    InsufficientMemoryError,
     RunShape,
     available_bytes,
     estimate_peak_bytes,
