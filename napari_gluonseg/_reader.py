@@ -12,7 +12,6 @@ from .layer_data import (
     METADATA_KEY,
     LayerDataTuple,
     class_features,
-    data_digest,
     label_colormap,
     labels_layer_name,
 )
@@ -38,7 +37,7 @@ def read_labels_export(path: str | list[str]) -> list[LayerDataTuple]:
         "role": "labels",
         "source_file": str(Path(path).resolve()),
         "provenance": export.provenance,
-        "written_digest": data_digest(export.labels),
+        # No written_digest: an export may hold hand corrections, so a later run asks first.
     }
     kwargs = {
         "name": labels_layer_name(stem),

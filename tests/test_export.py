@@ -60,3 +60,13 @@ def test_reader_opens_export_with_names_and_colours(
         layer.colormap.map(BICYCLE + 1)[:3], np.array(result.colors[BICYCLE]) / 255, atol=1e-6
     )
     assert layer.metadata[METADATA_KEY]["provenance"]["model"] == "fcn_resnet50_ade"
+
+
+def test_values_beyond_16_bits_go_to_a_32_bit_tiff(tmp_path):
+    labels = np.array([[0, 70000]], np.uint32)
+    names = [f"c{k}" for k in range(70000)]
+    colors = [(0, 0, 0)] * 70000
+    with pytest.raises(ValueError, match="16-bit PNG; export as TIFF"):
+        write_labels(labels, names, colors, {}, tmp_path, "big", fmt="png")
+    p = write_labels(labels, names, colors, {}, tmp_path, "big", fmt="tif")
+    np.testing.assert_array_equal(read_export(p["labels"]).labels, labels)

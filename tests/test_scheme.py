@@ -85,3 +85,10 @@ def test_bad_scheme_paths_and_combinations(tmp_path, small_dog, bicycle_params):
             scheme=EXAMPLES / "street_ade20k.csv",
             classes=["sky"],
         )
+
+
+def test_csv_row_with_missing_cells(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_text("source_class,value,name,color\nsky,5\n")
+    with pytest.raises(SchemeError, match=r"row 2: no name"):
+        load_scheme(path, INFO)

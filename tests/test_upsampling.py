@@ -188,3 +188,15 @@ def test_score_grid_of_a_tiled_downscaled_run_is_kept_coarse(small_dog, untraine
     assert r.provenance["working_size"] == [144, 192] and r.provenance["tile_size"] == 64
     assert r.scores.grid_shape == (18, 24)  # stride 8 of the working size, not 144x192
     np.testing.assert_allclose(r.scores.probability_map(2), r.probabilities["sky"], atol=0.05)
+
+
+def test_extra_passes_are_added_strip_by_strip_as_a_whole_resize_would(monkeypatch):
+    from napari_gluonseg.core import postprocess, segment
+
+    rng = np.random.default_rng(5)
+    grid = rng.random((4, 37, 53), dtype=np.float32)
+    probs = rng.random((4, 20, 31), dtype=np.float32)
+    expected = grid + resize(probs, 37, 53)
+    monkeypatch.setattr(postprocess, "STRIP_BYTES", 4 * 4 * 53 * 5)  # 5-row strips
+    segment._add_resized(grid, probs)
+    np.testing.assert_allclose(grid, expected, rtol=1e-6)

@@ -405,3 +405,73 @@ def test_closing_the_dock_mid_run_stops_the_run_and_adds_nothing(
     qtbot.waitUntil(lambda: bool(finished), timeout=120_000)
     assert [layer.name for layer in viewer.layers] == ["movie"]
     viewer.cursor.position = (1.0, 2.0)  # the probe's connection went with the widget
+
+
+def test_region_run_adds_its_maps_and_refuses_foreign_class_tables(
+    qtbot, viewer, dog_layer, bicycle_params
+):
+    from napari_gluonseg.core.scheme import EXAMPLES
+
+    viewer.add_shapes([np.array([[15, 25], [15, 40], [30, 40], [30, 25]])], shape_type="rectangle")
+    widget = SegmentWidget(viewer)
+    widget._image.value = dog_layer
+    widget._weights.value = bicycle_params
+    widget._region.value = "rectangle (Shapes layer)"
+    widget._show_margin.value = True
+    widget._classes.value = ["sky"]
+    run_and_wait(qtbot, widget)
+    margin = viewer.layers["dog margin"]
+    assert margin.data.shape == (31, 31)  # the region's size, placed over it
+    np.testing.assert_allclose(margin.translate, (15.0, 25.0))
+    assert viewer.layers["dog P(sky)"].data.shape == (31, 31)
+    # The same layer with a scheme's labels: values would change meaning, so it is refused.
+    before = viewer.layers["dog classes"].data.copy()
+    widget._scheme.value = EXAMPLES / "street_ade20k.csv"
+    widget._classes.value = []
+    start = len(notification_manager.records)
+    run_and_wait(qtbot, widget)
+    assert any("labels other classes" in m for m in errors_since(start))
+    np.testing.assert_array_equal(viewer.layers["dog classes"].data, before)
+
+
+def test_widget_option_conflicts_are_refused_before_running(qtbot, viewer, dog_layer):
+    from napari_gluonseg.core.scheme import EXAMPLES
+
+    widget = SegmentWidget(viewer)
+    widget._only_picked.value = True
+    start = len(notification_manager.records)
+    widget._run.clicked.emit()
+    assert not widget.running and any("Pick at least one class" in m for m in errors_since(start))
+    widget._scheme.value = EXAMPLES / "indoor_ade20k.yaml"
+    widget._run.clicked.emit()
+    assert not widget.running and any("exclude each other" in m for m in errors_since(start))
+
+
+def test_reopened_export_counts_as_edited(
+    qtbot, viewer, dog_layer, bicycle_params, tmp_path, monkeypatch
+):
+    from napari_gluonseg import model_info
+    from napari_gluonseg.core.export import write_labels
+
+    labels = np.full(dog_layer.data.shape[:2], BICYCLE + 1, np.uint8)
+    names = model_info("fcn_resnet50_ade").class_names
+    paths = write_labels(labels, names, widget_colors(), {}, tmp_path, "dog")
+    viewer.open(str(paths["labels"]), plugin="napari-gluonseg")
+    asked = []
+    monkeypatch.setattr(
+        dialogs,
+        "ask_about_edited_labels",
+        lambda *a: asked.append(a) or dialogs.EditedLayerChoice.CANCEL,
+    )
+    widget = SegmentWidget(viewer)
+    widget._image.value = dog_layer
+    widget._weights.value = bicycle_params
+    run_and_wait(qtbot, widget)
+    assert asked  # an opened export may hold hand corrections: never replaced without asking
+
+
+def test_rectangle_takes_the_pixels_whose_centres_it_contains(viewer, small_dog):
+    image = viewer.add_image(small_dog)
+    viewer.add_shapes([np.array([[10.6, 10.6], [10.6, 49.4], [49.4, 49.4], [49.4, 10.6]])])
+    region = image_region(viewer, image, "rectangle (Shapes layer)")
+    assert region == (slice(11, 50), slice(11, 50))

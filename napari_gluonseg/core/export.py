@@ -70,8 +70,8 @@ def write_labels(
     if labels.dtype.kind not in "ui" or (labels.size and labels.min() < 0):
         raise ValueError(f"Labels must be non-negative integers; got {labels.dtype}.")
     top = int(labels.max(initial=0))
-    if top > 65535:
-        raise ValueError(f"Label values up to {top} do not fit 16 bits; export as TIFF.")
+    if top > 65535 and fmt == "png":
+        raise ValueError(f"Label values up to {top} do not fit a 16-bit PNG; export as TIFF.")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
@@ -83,7 +83,7 @@ def write_labels(
         import tifffile
 
         paths["labels"] = out / f"{stem}_labels.tif"
-        dtype = np.uint8 if top < 256 else np.uint16
+        dtype = np.uint8 if top < 256 else np.uint16 if top < 65536 else np.uint32
         tifffile.imwrite(paths["labels"], labels.astype(dtype), compression="zlib")
     counts = np.bincount(labels.ravel().astype(np.int64), minlength=len(class_names) + 1)
     paths["classes"] = out / f"{stem}_classes.csv"

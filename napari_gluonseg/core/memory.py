@@ -62,7 +62,38 @@ def estimate_peak_bytes(s: RunShape) -> int:
 
 
 def available_bytes() -> int | None:
-    """Memory available to new allocations (Linux ``MemAvailable``); ``None`` where unknown."""
+    """Memory available to new allocations: Linux ``MemAvailable``, or less where a cgroup
+    (container, batch job) limits this process; ``None`` where unknown."""
+    system = _system_available()
+    limited = _cgroup_available()
+    if system is None or limited is None:
+        return system if limited is None else limited
+    return min(system, limited)
+
+
+def _cgroup_available() -> int | None:
+    """Limit minus usage of this process's cgroup (v2, else v1); None without a limit."""
+    for limit_file, usage_file in (
+        ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+        (
+            "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+            "/sys/fs/cgroup/memory/memory.usage_in_bytes",
+        ),
+    ):
+        try:
+            with open(limit_file) as f:
+                limit = f.read().strip()
+            with open(usage_file) as f:
+                usage = int(f.read().strip())
+        except (OSError, ValueError):
+            continue
+        if limit == "max" or not limit.isdigit() or int(limit) >= 1 << 60:
+            return None
+        return max(0, int(limit) - usage)
+    return None
+
+
+def _system_available() -> int | None:
     try:
         with open("/proc/meminfo") as f:
             for line in f:

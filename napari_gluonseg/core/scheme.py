@@ -153,6 +153,9 @@ def _read_csv(path: Path):
         raise SchemeError(f"{path}: needs the columns source_class, value, name (and color).")
     by_value: dict[str, list] = {}
     for n, row in enumerate(rows, start=2):
+        missing = [k for k in ("source_class", "value", "name") if not (row.get(k) or "").strip()]
+        if missing:
+            raise SchemeError(f"{path}, row {n}: no {', '.join(missing)}.")
         entry = by_value.setdefault(
             row["value"].strip(),
             [f"row {n}", row["value"], row["name"].strip(), row.get("color"), []],

@@ -28,12 +28,13 @@ from .postprocess import (
     PlaneOutputs,
     label_dtype,
     softmax_rows,
+    strip_rows,
     write_rows,
     write_upsampled,
 )
 from .preprocess import MIN_SIDE, as_image_stack, normalize_inplace
 from .registry import DEFAULT_MODEL, ModelInfo, model_info
-from .resize import resize
+from .resize import resize_rows
 from .result import SegmentationResult
 from .scheme import LabelScheme, group_probabilities, load_scheme
 from .scores import ScoreGrid, sample_grid_rows
@@ -303,7 +304,7 @@ def iter_segment_image(
             if n == 0:
                 grid = pass_probs
             else:
-                grid += resize(pass_probs, *grid.shape[1:])
+                _add_resized(grid, pass_probs)
             del pass_probs
         if grid is not None:
             if len(passes) > 1:
@@ -351,6 +352,15 @@ def iter_segment_image(
             "versions": _versions(),
         },
     )
+
+
+def _add_resized(grid: np.ndarray, probs: np.ndarray) -> None:
+    """``grid += resize(probs)`` one strip of rows at a time (no full-size temporaries)."""
+    c, h, w = grid.shape
+    step = strip_rows(c, w)
+    for r0 in range(0, h, step):
+        r1 = min(h, r0 + step)
+        grid[:, r0:r1] += resize_rows(probs, h, w, r0, r1)
 
 
 def _coarse_grid(grid: np.ndarray, most: tuple[int, int]) -> np.ndarray:

@@ -44,8 +44,9 @@ def image_region(viewer: napari.Viewer, image: Image, choice: str) -> Region:
     else:
         raise ValueError(f"Unknown region {choice!r}.")
     data = np.array([image.world_to_data(c)[-2:] for c in corners])
-    lo = np.floor(data.min(axis=0)).astype(int)
-    hi = np.ceil(data.max(axis=0)).astype(int) + 1
+    # Pixel i covers [i - 0.5, i + 0.5): take the pixels whose centres are inside.
+    lo = np.floor(data.min(axis=0) + 0.5).astype(int)
+    hi = np.floor(data.max(axis=0) + 0.5).astype(int) + 1
     yx = []
     for a, b, n in zip(lo, hi, shape[-2:], strict=True):
         a, b = max(0, int(a)), min(n, int(b))
@@ -77,7 +78,8 @@ def _view_corners(viewer: napari.Viewer) -> list[np.ndarray]:
     # napari >= 0.9 keeps the camera in viewer.scene; older versions in viewer.camera.
     camera = viewer.scene.camera if hasattr(viewer, "scene") else viewer.camera
     center = np.asarray(camera.center[-2:], float)
-    half = np.asarray(viewer.canvas.size, float) / 2 / camera.zoom
+    size = viewer.canvas.size if hasattr(viewer, "canvas") else viewer._canvas_size
+    half = np.asarray(size, float) / 2 / camera.zoom
     displayed = list(viewer.dims.displayed)
     corners = []
     for dy in (-1, 1):

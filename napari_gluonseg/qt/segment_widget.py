@@ -280,6 +280,12 @@ class SegmentWidget(Container):
             show_error("Choose an image layer to segment (labels and other layers cannot be).")
             return
         target = self._target.value
+        if self._only_picked.value and self._scheme.value is not None:
+            show_error("'predict only the picked classes' and a label scheme exclude each other.")
+            return
+        if self._only_picked.value and not self._classes.value:
+            show_error("Pick at least one class to predict among (or untick the option).")
+            return
         try:
             region = image_region(self._viewer, layer, self._region.value)
             if target is not None and tuple(target.data.shape) != spatial_shape(layer):
@@ -394,12 +400,7 @@ class SegmentWidget(Container):
         names = []
         placement = {"scale": tuple(image.scale), "translate": tuple(image.translate)}
         tuples = result_layer_data(result, image.name, **placement)
-        kinds = [
-            kind
-            for kind, box in (("confidence", self._show_confidence), ("margin", self._show_margin))
-            if box.value
-        ]
-        tuples += uncertainty_layer_data(result, image.name, kinds, placement)
+        tuples += uncertainty_layer_data(result, image.name, self._uncertainty_kinds(), placement)
         for data, kwargs, layer_type in tuples:
             existing = self._plugin_layer(kwargs["name"], layer_type)
             if existing is not None and layer_type == "labels" and _edited_by_hand(existing):
@@ -438,6 +439,14 @@ class SegmentWidget(Container):
             data, kwargs, layer_type = result_layer_data(blank, image.name, **placement)[0]
             target = Layer.create(data, kwargs, layer_type)
             self._viewer.add_layer(target)
+        theirs = _layer_class_names(target, 0) if "class_name" in target.features else []
+        if theirs and theirs != list(result.class_names[: len(theirs)]):
+            show_error(
+                f"'{target.name}' labels other classes (e.g. 1 = {theirs[0]!r}) than this run "
+                f"(1 = {result.class_names[0]!r}); choose the same model or scheme, or another "
+                "layer."
+            )
+            return []
         was_ours_unedited = METADATA_KEY in target.metadata and not _edited_by_hand(target)
         try:
             indices, values = merge_changes(
@@ -456,7 +465,28 @@ class SegmentWidget(Container):
         if was_ours_unedited:
             meta["written_digest"] = data_digest(np.asarray(target.data))
         target.metadata = {**target.metadata, METADATA_KEY: meta}
-        return [f"{target.name} ({len(values)} pixels written)"]
+        return [f"{target.name} ({len(values)} pixels written)", *self._add_maps(run)]
+
+    def _add_maps(self, run: _LastRun) -> list[str]:
+        """The probability, confidence and margin layers of a region run, over the region."""
+        image, result = run.image, run.result
+        placement = run.placement()
+        tuples = result_layer_data(result, image.name, **placement)[1:]
+        tuples += uncertainty_layer_data(result, image.name, self._uncertainty_kinds(), placement)
+        names = []
+        for data, kwargs, layer_type in tuples:
+            existing = self._plugin_layer(kwargs["name"], layer_type)
+            if existing is None:
+                existing = Layer.create(data, kwargs, layer_type)
+                self._viewer.add_layer(existing)
+            else:
+                _update_layer(existing, data, kwargs)
+            names.append(existing.name)
+        return names
+
+    def _uncertainty_kinds(self) -> list[str]:
+        boxes = (("confidence", self._show_confidence), ("margin", self._show_margin))
+        return [kind for kind, box in boxes if box.value]
 
     # -- export ----------------------------------------------------------------------------------
 
