@@ -104,22 +104,25 @@ def write_upsampled(probs: np.ndarray, out: PlaneOutputs, rank: np.ndarray | Non
         write_rows(probs, out, 0)
         return
     cand, count = candidate_classes(rank)
+    cand_flat, count_flat = cand.reshape(len(cand), -1), count.reshape(-1)
     lx, hx, wx = axis_weights(w, out_w, 0, out_w)
     step = max(1, STRIP_PIXELS // out_w)
     for r0 in range(0, out_h, step):
         r1 = min(out_h, r0 + step)
         ly, hy, wy = axis_weights(h, out_h, r0, r1)
         cy, cx = ly[:, None], lx[None, :]
-        top = cand[0][cy, cx].astype(np.intp)
-        n = count[cy, cx]
+        cell = cy * w + cx  # flat cell index of every output pixel of the strip
+        top = cand_flat[0][cell].astype(np.intp)
+        n = count_flat[cell]
         ii, jj = np.nonzero(n > 1)
         if len(ii):
             corners = (ly[ii], hy[ii], wy[ii], lx[jj], hx[jj], wx[jj])
             n_amb = n[ii, jj]
+            amb_cell = cell[ii, jj]
             best = np.zeros(len(ii), np.intp)
             best_value = np.full(len(ii), -np.inf, np.float32)
             for k in range(int(n_amb.max())):
-                cls = cand[k][ly[ii], lx[jj]].astype(np.intp)
+                cls = cand_flat[k][amb_cell].astype(np.intp)
                 value = _interpolate(rank, cls, *corners)
                 # Strict '>' over ascending class indices: ties go to the lowest index, as argmax.
                 better = (k < n_amb) & (value > best_value)
@@ -137,9 +140,14 @@ def write_upsampled(probs: np.ndarray, out: PlaneOutputs, rank: np.ndarray | Non
 
 def _interpolate(probs, cls, ly, hy, wy, lx, hx, wx) -> np.ndarray:
     """Bilinear value of class ``cls`` at output pixels; same operation order as resize_rows,
-    so the result is bit-identical to interpolating every class."""
-    left = probs[cls, ly, lx] * (1 - wy) + probs[cls, hy, lx] * wy
-    right = probs[cls, ly, hx] * (1 - wy) + probs[cls, hy, hx] * wy
+    so the result is bit-identical to interpolating every class. Indexes the flat array: ~2x
+    faster than 3-D fancy indexing."""
+    _, h, w = probs.shape
+    flat = probs.reshape(-1)
+    top = cls * (h * w) + ly * w
+    bottom = cls * (h * w) + hy * w
+    left = flat[top + lx] * (1 - wy) + flat[bottom + lx] * wy
+    right = flat[top + hx] * (1 - wy) + flat[bottom + hx] * wy
     return left * (1 - wx) + right * wx
 
 
