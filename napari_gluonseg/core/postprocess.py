@@ -97,12 +97,15 @@ def write_upsampled(probs: np.ndarray, out: PlaneOutputs, rank: np.ndarray | Non
     upsampled ``rank`` scores (the logits, as the reference ranks classes; default ``probs``);
     confidence and probability maps are the upsampled probabilities.
     """
-    rank = probs if rank is None else rank
     _, h, w = probs.shape
     out_h, out_w = out.labels.shape
     if (h, w) == (out_h, out_w):
         write_rows(probs, out, 0)
         return
+    # Contiguous once, so the flat views in _interpolate never copy.
+    same = rank is None or rank is probs
+    probs = np.ascontiguousarray(probs)
+    rank = probs if same else np.ascontiguousarray(rank)
     cand, count = candidate_classes(rank)
     cand_flat, count_flat = cand.reshape(len(cand), -1), count.reshape(-1)
     lx, hx, wx = axis_weights(w, out_w, 0, out_w)
