@@ -7,14 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .core.export import export_stem, read_export
-from .layer_data import (
-    LABELS_OPACITY,
-    METADATA_KEY,
-    LayerDataTuple,
-    class_features,
-    label_colormap,
-    labels_layer_name,
-)
+from .layer_data import LayerDataTuple, labels_layer_data, labels_layer_name
 
 
 def get_reader(path: str | list[str]) -> Callable[[str], list[LayerDataTuple]] | None:
@@ -39,11 +32,7 @@ def read_labels_export(path: str | list[str]) -> list[LayerDataTuple]:
         "provenance": export.provenance,
         # No written_digest: an export may hold hand corrections, so a later run asks first.
     }
-    kwargs = {
-        "name": labels_layer_name(stem),
-        "colormap": label_colormap(export.colors),
-        "features": class_features(export.class_names),
-        "opacity": LABELS_OPACITY,
-        "metadata": {METADATA_KEY: meta},
-    }
-    return [(export.labels, kwargs, "labels")]
+    layer = labels_layer_data(
+        export.labels, labels_layer_name(stem), export.class_names, export.colors, meta, {}
+    )
+    return [layer]

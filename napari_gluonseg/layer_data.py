@@ -79,23 +79,39 @@ def result_layer_data(
         "provenance": result.provenance,
         "written_digest": data_digest(result.labels),
     }
-    layers: list[LayerDataTuple] = [
-        (
+    layers = [
+        labels_layer_data(
             result.labels,
-            {
-                "name": labels_layer_name(image_name),
-                "colormap": label_colormap(result.colors),
-                "features": class_features(result.class_names),
-                "opacity": LABELS_OPACITY,
-                "metadata": {METADATA_KEY: labels_meta},
-                **placement,
-            },
-            "labels",
+            labels_layer_name(image_name),
+            result.class_names,
+            result.colors,
+            labels_meta,
+            placement,
         )
     ]
     for class_name, prob in result.probabilities.items():
         layers.append(probability_layer_data(prob, image_name, class_name, placement))
     return layers
+
+
+def labels_layer_data(
+    labels: np.ndarray,
+    name: str,
+    class_names: Sequence[str],
+    colors: Sequence[Sequence[int]],
+    meta: dict[str, Any],
+    placement: dict[str, Any],
+) -> LayerDataTuple:
+    """A labels layer whose values name ``class_names`` (value k + 1) in ``colors``."""
+    kwargs = {
+        "name": name,
+        "colormap": label_colormap(colors),
+        "features": class_features(class_names),
+        "opacity": LABELS_OPACITY,
+        "metadata": {METADATA_KEY: meta},
+        **placement,
+    }
+    return (labels, kwargs, "labels")
 
 
 def probability_layer_data(

@@ -9,7 +9,7 @@ import pytest
 
 from napari_gluonseg.core import network
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = Path(__file__).resolve().parent / "data"  # dog.jpg: the reference workflow's photo
 MODEL = "fcn_resnet50_ade"
 BICYCLE = 127  # 'bicycle, bike, wheel, cycle'
 

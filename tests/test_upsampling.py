@@ -55,8 +55,8 @@ def test_pruned_upsampling_equals_interpolating_every_class(c, h, w, out_h, out_
     np.testing.assert_array_equal(out.probabilities[c - 1], full[c - 1])
 
 
-def test_candidates_are_few_on_real_network_output(small_dog, untrained_params):
-    # Even an untrained network's scores leave one candidate in most cells: that is the speed-up.
+def test_candidate_lists_are_sorted_and_hold_the_argmax(small_dog, untrained_params):
+    # (How few candidates remain on a real network's output is measured, not asserted: README.)
     result = segment_image(small_dog, weights=untrained_params, scale=1.0, engine="mxnet")
     assert result.labels.shape == small_dog.shape[:2]
     probs = softmax_rows(np.random.default_rng(0).normal(size=(150, 40, 50)).astype(np.float32))

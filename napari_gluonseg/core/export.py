@@ -12,9 +12,10 @@ from typing import Any
 import numpy as np
 
 from .preprocess import as_image_stack
-from .result import SegmentationResult
+from .result import SegmentationResult, class_table_rows
 
 OVERLAY_ALPHA = 0.5
+EXPORT_FORMATS = ("png", "tif")
 
 
 def colorize(labels: np.ndarray, colors) -> np.ndarray:
@@ -85,19 +86,11 @@ def write_labels(
         paths["labels"] = out / f"{stem}_labels.tif"
         dtype = np.uint8 if top < 256 else np.uint16 if top < 65536 else np.uint32
         tifffile.imwrite(paths["labels"], labels.astype(dtype), compression="zlib")
-    counts = np.bincount(labels.ravel().astype(np.int64), minlength=len(class_names) + 1)
     paths["classes"] = out / f"{stem}_classes.csv"
     with open(paths["classes"], "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=["index", "class_name", "color", "pixels"])
         writer.writeheader()
-        writer.writerow(
-            {"index": 0, "class_name": "unlabeled", "color": "#00000000", "pixels": int(counts[0])}
-        )
-        for k, (name, rgb) in enumerate(zip(class_names, colors, strict=True)):
-            color = "#{:02x}{:02x}{:02x}".format(*(int(c) for c in rgb[:3]))
-            writer.writerow(
-                {"index": k + 1, "class_name": name, "color": color, "pixels": int(counts[k + 1])}
-            )
+        writer.writerows(class_table_rows(labels, class_names, colors))
     paths["provenance"] = out / f"{stem}_provenance.json"
     paths["provenance"].write_text(json.dumps(provenance, indent=2, default=str) + "\n")
     return paths
@@ -161,6 +154,3 @@ def read_export(path: str | Path) -> LabelsExport:
         colors=tuple(colors[k] for k in range(1, n + 1)),
         provenance=provenance,
     )
-
-
-EXPORT_FORMATS = ("png", "tif")

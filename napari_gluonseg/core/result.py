@@ -48,17 +48,24 @@ class SegmentationResult:
 
     def class_table(self) -> list[dict[str, Any]]:
         """One row per label value present or not: index (label value), name, colour, pixels."""
-        counts = np.bincount(self.labels.ravel(), minlength=len(self.class_names) + 1)
-        rows: list[dict[str, Any]] = [
-            {"index": 0, "class_name": "unlabeled", "color": "#00000000", "pixels": int(counts[0])}
-        ]
-        for k, (name, rgb) in enumerate(zip(self.class_names, self.colors, strict=True)):
-            rows.append(
-                {
-                    "index": k + 1,
-                    "class_name": name,
-                    "color": "#{:02x}{:02x}{:02x}".format(*rgb),
-                    "pixels": int(counts[k + 1]),
-                }
-            )
-        return rows
+        return class_table_rows(self.labels, self.class_names, self.colors)
+
+
+def class_table_rows(labels: np.ndarray, class_names, colors) -> list[dict[str, Any]]:
+    """Rows (index, class_name, color, pixels) for label values 0..len(class_names)."""
+    counts = np.bincount(
+        np.asarray(labels).ravel().astype(np.int64), minlength=len(class_names) + 1
+    )
+    rows: list[dict[str, Any]] = [
+        {"index": 0, "class_name": "unlabeled", "color": "#00000000", "pixels": int(counts[0])}
+    ]
+    for k, (name, rgb) in enumerate(zip(class_names, colors, strict=True)):
+        rows.append(
+            {
+                "index": k + 1,
+                "class_name": name,
+                "color": "#{:02x}{:02x}{:02x}".format(*(int(c) for c in rgb[:3])),
+                "pixels": int(counts[k + 1]),
+            }
+        )
+    return rows

@@ -100,6 +100,11 @@ def _upsample(grid: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return out
 
 
+def grid_positions(n: int, points: int) -> np.ndarray:
+    """The image pixels (of ``n``) nearest to ``points`` grid points whose ends are the image's."""
+    return np.round(np.linspace(0, n - 1, points)).astype(int)
+
+
 def sample_grid_rows(
     probs: np.ndarray, row0: int, image_shape: tuple[int, int], grid_shape: tuple[int, int]
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -111,8 +116,7 @@ def sample_grid_rows(
     """
     h, w = image_shape
     gh, gw = grid_shape
-    grid_rows = np.round(np.arange(gh) * ((h - 1) / (gh - 1) if gh > 1 else 0)).astype(int)
-    cols = np.round(np.arange(gw) * ((w - 1) / (gw - 1) if gw > 1 else 0)).astype(int)
+    grid_rows, cols = grid_positions(h, gh), grid_positions(w, gw)
     hit = np.nonzero((grid_rows >= row0) & (grid_rows < row0 + probs.shape[1]))[0]
     values = probs[:, grid_rows[hit] - row0][:, :, cols]
     return hit, values

@@ -37,7 +37,7 @@ from .registry import DEFAULT_MODEL, ModelInfo, model_info
 from .resize import resize_rows
 from .result import SegmentationResult
 from .scheme import LabelScheme, group_probabilities, load_scheme
-from .scores import ScoreGrid, sample_grid_rows
+from .scores import ScoreGrid, grid_positions, sample_grid_rows
 from .tiling import EmitRows, default_stride, iter_tiled_logits, tile_windows, window_size
 from .weights import iter_resolve_weights
 
@@ -369,9 +369,7 @@ def _coarse_grid(grid: np.ndarray, most: tuple[int, int]) -> np.ndarray:
     if h <= most[0] and w <= most[1]:
         return grid
     gh, gw = min(h, most[0]), min(w, most[1])
-    rows = np.round(np.linspace(0, h - 1, gh)).astype(int)
-    cols = np.round(np.linspace(0, w - 1, gw)).astype(int)
-    return grid[:, rows][:, :, cols]
+    return grid[:, grid_positions(h, gh)][:, :, grid_positions(w, gw)]
 
 
 def _check_subset(classes, wanted: list[int], info: ModelInfo) -> list[int] | None:

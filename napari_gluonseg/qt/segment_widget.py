@@ -31,6 +31,7 @@ from ..core.segment import ENGINES, iter_segment_image
 from ..layer_data import (
     METADATA_KEY,
     data_digest,
+    labels_layer_data,
     labels_layer_name,
     probability_layer_data,
     probability_layer_name,
@@ -427,16 +428,18 @@ class SegmentWidget(Container):
         if target is None:
             target = self._plugin_layer(labels_layer_name(image.name), "labels")
         if target is None:
-            blank = SegmentationResult(
-                labels=np.zeros(spatial_shape(image), result.labels.dtype),
-                probabilities={},
-                confidence=np.zeros((1, 1), np.float32),
-                class_names=result.class_names,
-                colors=result.colors,
-                provenance=result.provenance,
-            )
             placement = {"scale": tuple(image.scale), "translate": tuple(image.translate)}
-            data, kwargs, layer_type = result_layer_data(blank, image.name, **placement)[0]
+            meta = {"role": "labels", "source_image": image.name, "provenance": result.provenance}
+            blank = np.zeros(spatial_shape(image), result.labels.dtype)
+            meta["written_digest"] = data_digest(blank)
+            data, kwargs, layer_type = labels_layer_data(
+                blank,
+                labels_layer_name(image.name),
+                result.class_names,
+                result.colors,
+                meta,
+                placement,
+            )
             target = Layer.create(data, kwargs, layer_type)
             self._viewer.add_layer(target)
         theirs = _layer_class_names(target, 0) if "class_name" in target.features else []
