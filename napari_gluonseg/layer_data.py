@@ -30,6 +30,12 @@ def probability_layer_name(image_name: str, class_name: str) -> str:
     return f"{image_name} P({short_class_name(class_name)})"
 
 
+def spatial_shape(image: Any) -> tuple[int, ...]:
+    """The labels' shape for an image layer: its data's shape without the colour axis."""
+    shape = tuple(int(n) for n in image.data.shape)
+    return shape[:-1] if image.rgb else shape
+
+
 def data_digest(data: np.ndarray) -> str:
     """A fingerprint of layer data, to tell whether the user has edited it since we wrote it."""
     arr = np.ascontiguousarray(data)

@@ -6,8 +6,10 @@ import time
 
 import numpy as np
 import pytest
+from magicgui.widgets import Container
 from napari.layers import Image, Labels
 from napari.utils.notifications import notification_manager
+from qtpy.QtCore import Qt
 
 from napari_gluonseg.layer_data import METADATA_KEY
 from napari_gluonseg.qt import dialogs, segment_widget
@@ -42,9 +44,9 @@ def errors_since(start: int) -> list[str]:
 def test_run_adds_labels_and_probability_layers(qtbot, viewer, dog_layer, bicycle_params):
     widget = SegmentWidget(viewer)
     viewer.window.add_dock_widget(widget)
-    assert widget._image.value is dog_layer  # the active image layer by default
-    widget._weights.value = bicycle_params
-    widget._classes.value = [BICYCLE_NAME]
+    assert widget.controls.image.value is dog_layer  # the active image layer by default
+    widget.controls.weights.value = bicycle_params
+    widget.controls.classes.value = [BICYCLE_NAME]
     run_and_wait(qtbot, widget)
 
     labels = viewer.layers["dog classes"]
@@ -73,10 +75,10 @@ def test_resolution_and_augmentation_choices_reach_the_run(
     qtbot, viewer, dog_layer, untrained_params
 ):
     widget = SegmentWidget(viewer)
-    widget._weights.value = untrained_params
-    widget._engine.value = "mxnet"
-    widget._resolution.value = "full (image size, tiled)"
-    widget._augment.value = "flip"
+    widget.controls.weights.value = untrained_params
+    widget.controls.engine.value = "mxnet"
+    widget.controls.resolution.value = "full (image size, tiled)"
+    widget.controls.augment.value = "flip"
     run_and_wait(qtbot, widget)
     provenance = viewer.layers["dog classes"].metadata[METADATA_KEY]["provenance"]
     assert provenance["scale"] == 1.0 and provenance["working_size"] == [72, 96]
@@ -85,9 +87,9 @@ def test_resolution_and_augmentation_choices_reach_the_run(
 
 def test_probe_and_probabilities_on_demand_without_rerun(qtbot, viewer, dog_layer, bicycle_params):
     widget = SegmentWidget(viewer)
-    widget._weights.value = bicycle_params
-    widget._show_confidence.value = True
-    widget._show_margin.value = True
+    widget.controls.weights.value = bicycle_params
+    widget.controls.show_confidence.value = True
+    widget.controls.show_margin.value = True
     run_and_wait(qtbot, widget)
     assert {"dog classes", "dog confidence", "dog margin"} <= {
         layer.name for layer in viewer.layers
@@ -107,7 +109,7 @@ def test_probe_and_probabilities_on_demand_without_rerun(qtbot, viewer, dog_laye
     ran = []
     widget._run.changed.connect(lambda *_: ran.append(1))
     start = time.perf_counter()
-    widget._classes.value = ["wall"]
+    widget.controls.classes.value = ["wall"]
     assert time.perf_counter() - start < 1.0 and not widget.running and not ran
     wall = viewer.layers["dog P(wall)"]
     np.testing.assert_allclose(wall.data, 1 / (np.exp(10) + 149), rtol=2e-3)  # float16 grid
@@ -116,11 +118,11 @@ def test_probe_and_probabilities_on_demand_without_rerun(qtbot, viewer, dog_laye
 
 def test_threshold_and_subset_from_the_widget(qtbot, viewer, dog_layer, untrained_params):
     widget = SegmentWidget(viewer)
-    widget._weights.value = untrained_params
-    widget._engine.value = "mxnet"
-    widget._classes.value = ["wall", "sky"]
-    widget._only_picked.value = True
-    widget._min_confidence.value = 0.55
+    widget.controls.weights.value = untrained_params
+    widget.controls.engine.value = "mxnet"
+    widget.controls.classes.value = ["wall", "sky"]
+    widget.controls.only_picked.value = True
+    widget.controls.min_confidence.value = 0.55
     run_and_wait(qtbot, widget)
     labels = viewer.layers["dog classes"].data
     assert set(np.unique(labels)) <= {0, 1, 3}
@@ -136,11 +138,11 @@ def widget_colors():
 
 def test_rerun_updates_layers_in_place(qtbot, viewer, dog_layer, untrained_params, bicycle_params):
     widget = SegmentWidget(viewer)
-    widget._weights.value = untrained_params
+    widget.controls.weights.value = untrained_params
     run_and_wait(qtbot, widget)
     first = viewer.layers["dog classes"]
     n_layers = len(viewer.layers)
-    widget._weights.value = bicycle_params
+    widget.controls.weights.value = bicycle_params
     run_and_wait(qtbot, widget)
     assert len(viewer.layers) == n_layers
     assert viewer.layers["dog classes"] is first
@@ -148,13 +150,13 @@ def test_rerun_updates_layers_in_place(qtbot, viewer, dog_layer, untrained_param
 
 
 @pytest.mark.parametrize(
-    "choice", [dialogs.EditedLayerChoice.NEW_LAYER, dialogs.EditedLayerChoice.CANCEL]
+    "choice", [dialogs.EditedChoice.NEW_LAYER, dialogs.EditedChoice.CANCEL]
 )
 def test_hand_edits_are_kept_unless_user_says_overwrite(
     qtbot, viewer, dog_layer, untrained_params, bicycle_params, monkeypatch, choice
 ):
     widget = SegmentWidget(viewer)
-    widget._weights.value = untrained_params
+    widget.controls.weights.value = untrained_params
     run_and_wait(qtbot, widget)
     labels = viewer.layers["dog classes"]
     labels.paint((5, 5), 3, refresh=True)  # a hand correction with the brush
@@ -163,15 +165,20 @@ def test_hand_edits_are_kept_unless_user_says_overwrite(
     monkeypatch.setattr(
         segment_widget.dialogs,
         "ask_about_edited_labels",
-        lambda parent, name: asked.append(name) or choice,
+        lambda parent, name, pixels: asked.append(name) or choice,
     )
-    widget._weights.value = bicycle_params
+    widget.controls.weights.value = bicycle_params
     run_and_wait(qtbot, widget)
     assert asked == ["dog classes"]
     np.testing.assert_array_equal(labels.data, edited)  # the edits survive
     extra = [ly for ly in viewer.layers if ly.name.startswith("dog classes") and ly is not labels]
-    if choice is dialogs.EditedLayerChoice.NEW_LAYER:
+    if choice is dialogs.EditedChoice.NEW_LAYER:
         assert len(extra) == 1 and np.all(extra[0].data == BICYCLE + 1)
+        widget.controls.weights.value = untrained_params
+        run_and_wait(qtbot, widget)  # the copy is now the plugin's layer: updated in place
+        again = [ly for ly in viewer.layers if ly.name.startswith("dog classes")]
+        assert again == [labels, extra[0]] and asked == ["dog classes"]
+        assert not np.all(extra[0].data == BICYCLE + 1)
     else:
         assert extra == []
 
@@ -180,24 +187,27 @@ def test_overwrite_only_when_chosen(
     qtbot, viewer, dog_layer, untrained_params, bicycle_params, monkeypatch
 ):
     widget = SegmentWidget(viewer)
-    widget._weights.value = untrained_params
+    widget.controls.weights.value = untrained_params
     run_and_wait(qtbot, widget)
     labels = viewer.layers["dog classes"]
     labels.paint((5, 5), 3, refresh=True)
     monkeypatch.setattr(
         segment_widget.dialogs,
         "ask_about_edited_labels",
-        lambda parent, name: dialogs.EditedLayerChoice.OVERWRITE,
+        lambda parent, name, pixels: dialogs.EditedChoice.OVERWRITE,
     )
-    widget._weights.value = bicycle_params
+    edited = labels.data.copy()
+    widget.controls.weights.value = bicycle_params
     run_and_wait(qtbot, widget)
     assert np.all(labels.data == BICYCLE + 1)
+    labels.undo()  # Ctrl+Z takes the whole overwrite back
+    np.testing.assert_array_equal(labels.data, edited)
 
 
 def test_cancel_mid_run_adds_nothing(qtbot, viewer, small_dog, untrained_params):
     viewer.add_image(np.stack([small_dog] * 8), name="movie", rgb=True)
     widget = SegmentWidget(viewer)
-    widget._weights.value = untrained_params
+    widget.controls.weights.value = untrained_params
     widget._run.clicked.emit()
     widget._worker.yielded.connect(
         lambda e: widget._cancel.clicked.emit() if e.stage == "infer" else None
@@ -211,7 +221,7 @@ def test_cancel_mid_run_adds_nothing(qtbot, viewer, small_dog, untrained_params)
 def test_non_image_layer_cannot_be_run(qtbot, viewer):
     viewer.add_labels(np.zeros((32, 32), np.uint8), name="masks")
     widget = SegmentWidget(viewer)
-    assert [c for c in widget._image.choices if c is not None] == []  # labels not offered
+    assert [c for c in widget.controls.image.choices if c is not None] == []  # labels not offered
     start = len(notification_manager.records)
     widget._run.clicked.emit()
     assert not widget.running
@@ -222,12 +232,12 @@ def test_core_error_shown_as_notification(qtbot, viewer, dog_layer, tmp_path):
     bad = tmp_path / "broken.params"
     bad.write_bytes(b"not weights")
     widget = SegmentWidget(viewer)
-    widget._weights.value = bad
+    widget.controls.weights.value = bad
     start = len(notification_manager.records)
     run_and_wait(qtbot, widget)
     messages = errors_since(start)
     assert any("Cannot load weights file" in m and str(bad) in m for m in messages)
-    assert widget._status.value == "failed"
+    assert widget._status.value.startswith("failed: Cannot load weights file")
     assert [ly.name for ly in viewer.layers] == ["dog"]
 
 
@@ -236,12 +246,12 @@ def test_plugin_widget_and_sample_through_npe2(viewer):
     assert viewer.layers[0].rgb and viewer.layers[0].data.shape == (300, 451, 3)
     _, widget = viewer.window.add_plugin_dock_widget("napari-gluonseg", "Semantic segmentation")
     assert isinstance(widget, SegmentWidget)
-    assert widget._image.value is viewer.layers["chelsea"]
+    assert widget.controls.image.value is viewer.layers["chelsea"]
 
 
 def test_class_picker_search_keeps_selection(viewer):
     widget = SegmentWidget(viewer)
-    picker = widget._classes
+    picker = widget.controls.classes
     picker.set_filter("bicy")
     assert list(picker._select.choices) == [BICYCLE_NAME]
     picker._select.value = [BICYCLE_NAME]
@@ -250,7 +260,7 @@ def test_class_picker_search_keeps_selection(viewer):
     picker._select.value = ["sky", BICYCLE_NAME]
     picker.set_filter("")
     assert picker.value == ["sky", BICYCLE_NAME]
-    widget._model.value = "fcn_resnet101_voc"  # VOC keeps 'bicycle', has no 'sky'
+    widget.controls.model.value = "fcn_resnet101_voc"  # VOC keeps 'bicycle', has no 'sky'
     assert picker.value == []  # ADE's full name 'bicycle, bike, ...' is not a VOC class
 
 
@@ -269,10 +279,11 @@ def test_fill_unlabeled_keeps_hand_labels_and_undo_restores(
         hand.copy(), name="mine", scale=dog_layer.scale, translate=dog_layer.translate
     )
     widget = SegmentWidget(viewer)
-    widget._image.value = dog_layer
-    widget._weights.value = bicycle_params
-    widget._target.value = mine
-    assert widget._merge.value == "fill unlabeled pixels only"  # the default never overwrites
+    widget.controls.image.value = dog_layer
+    widget.controls.weights.value = bicycle_params
+    widget.controls.target.value = mine
+    # the default never overwrites
+    assert widget.controls.merge.value == "fill unlabeled pixels only"
     run_and_wait(qtbot, widget)
     kept = hand != 0
     np.testing.assert_array_equal(mine.data[kept], hand[kept])
@@ -289,10 +300,10 @@ def test_rectangle_in_shapes_layer_limits_the_run(qtbot, viewer, dog_layer, bicy
     # World (15..30, 25..40) is data rows/cols 10..40 of the image (scale 0.5, translate 10, 20).
     viewer.add_shapes([np.array([[15, 25], [15, 40], [30, 40], [30, 25]])], shape_type="rectangle")
     widget = SegmentWidget(viewer)
-    widget._image.value = dog_layer
-    widget._weights.value = bicycle_params
-    widget._region.value = "rectangle (Shapes layer)"
-    widget._classes.value = [BICYCLE_NAME]
+    widget.controls.image.value = dog_layer
+    widget.controls.weights.value = bicycle_params
+    widget.controls.region.value = "rectangle (Shapes layer)"
+    widget.controls.classes.value = [BICYCLE_NAME]
     run_and_wait(qtbot, widget)
     labels = viewer.layers["dog classes"].data
     inside = np.zeros(labels.shape, bool)
@@ -307,9 +318,9 @@ def test_current_slice_and_field_of_view(qtbot, viewer, small_dog, bicycle_param
     stack = viewer.add_image(np.stack([small_dog, small_dog]), name="stack", rgb=True)
     viewer.dims.set_current_step(0, 1)
     widget = SegmentWidget(viewer)
-    widget._image.value = stack
-    widget._weights.value = bicycle_params
-    widget._region.value = "current slice"
+    widget.controls.image.value = stack
+    widget.controls.weights.value = bicycle_params
+    widget.controls.region.value = "current slice"
     run_and_wait(qtbot, widget)
     labels = viewer.layers["stack classes"].data
     assert np.all(labels[1] == BICYCLE + 1) and np.all(labels[0] == 0)
@@ -318,11 +329,11 @@ def test_current_slice_and_field_of_view(qtbot, viewer, small_dog, bicycle_param
     viewer.dims.set_current_step(0, 0)
     viewer.scene.camera.center = (36.0, 48.0)
     viewer.scene.camera.zoom = viewer.canvas.size[0] / 30.0  # 30 image rows visible
-    widget._region.value = "field of view"
+    widget.controls.region.value = "field of view"
     region = image_region(viewer, stack, "field of view")
     assert region[0] == slice(0, 1) and region[1].stop - region[1].start <= 32
-    widget._target.value = viewer.layers["stack classes"]
-    widget._merge.value = "overwrite the region"
+    widget.controls.target.value = viewer.layers["stack classes"]
+    widget.controls.merge.value = "overwrite the region"
     run_and_wait(qtbot, widget)
     written = np.zeros(labels.shape, bool)
     written[region] = True
@@ -332,15 +343,15 @@ def test_current_slice_and_field_of_view(qtbot, viewer, small_dog, bicycle_param
 
 def test_region_errors_are_notified_and_nothing_runs(qtbot, viewer, dog_layer):
     widget = SegmentWidget(viewer)
-    widget._region.value = "rectangle (Shapes layer)"
+    widget.controls.region.value = "rectangle (Shapes layer)"
     start = len(notification_manager.records)
     widget._run.clicked.emit()
     assert not widget.running
     assert any("Draw a rectangle" in m for m in errors_since(start))
     wrong = viewer.add_labels(np.zeros((5, 5), np.uint8), name="small")
-    widget._region.value = "whole image"
-    widget._image.value = dog_layer
-    widget._target.value = wrong
+    widget.controls.region.value = "whole image"
+    widget.controls.image.value = dog_layer
+    widget.controls.target.value = wrong
     widget._run.clicked.emit()
     assert not widget.running
     assert any("choose labels of the image's shape" in m for m in errors_since(start))
@@ -350,14 +361,15 @@ def test_label_scheme_drives_labels_names_and_colours(qtbot, viewer, dog_layer, 
     from napari_gluonseg.core.scheme import EXAMPLES
 
     widget = SegmentWidget(viewer)
-    widget._weights.value = bicycle_params
-    widget._scheme.value = EXAMPLES / "street_ade20k.csv"
-    assert widget._classes._all[:3] == ["road", "sidewalk", "building"]  # the scheme's labels
-    widget._classes.value = ["bicycle"]
+    widget.controls.weights.value = bicycle_params
+    widget.controls.scheme.value = EXAMPLES / "street_ade20k.csv"
+    picker = widget.controls.classes
+    assert picker._all[:3] == ["road", "sidewalk", "building"]  # the scheme's labels
+    widget.controls.classes.value = ["bicycle"]
     viewer.window.add_dock_widget(widget)
     viewer.add_points([[1, 1]])  # napari resets docked widgets' choices on layer changes
-    assert list(widget._classes._select.choices) == widget._classes._all  # still the scheme's
-    assert widget._classes.value == ["bicycle"]
+    assert list(picker._select.choices) == picker._all  # still the scheme's
+    assert widget.controls.classes.value == ["bicycle"]
     run_and_wait(qtbot, widget)
     labels = viewer.layers["dog classes"]
     assert np.all(labels.data == 12)
@@ -376,7 +388,7 @@ def test_export_from_widget_keeps_hand_corrections(
     from napari_gluonseg.core.export import read_export
 
     widget = SegmentWidget(viewer)
-    widget._weights.value = bicycle_params
+    widget.controls.weights.value = bicycle_params
     run_and_wait(qtbot, widget)
     labels = viewer.layers["dog classes"]
     labels.data[0:5, 0:5] = 3  # a hand correction: 'sky'
@@ -387,24 +399,116 @@ def test_export_from_widget_keeps_hand_corrections(
     assert back.colors[BICYCLE] == widget_colors()[BICYCLE]
 
 
-def test_closing_the_dock_mid_run_stops_the_run_and_adds_nothing(
+def test_closing_the_dock_with_its_close_button_stops_the_run(
     qtbot, viewer, small_dog, untrained_params
 ):
     viewer.add_image(np.stack([small_dog] * 8), name="movie", rgb=True)
     widget = SegmentWidget(viewer)
     dock = viewer.window.add_dock_widget(widget, name="seg")
-    widget._weights.value = untrained_params
-    widget._engine.value = "mxnet"
+    widget.controls.weights.value = untrained_params
+    widget.controls.engine.value = "mxnet"
     widget._run.clicked.emit()
     worker = widget._worker
     finished = []
     worker.finished.connect(lambda: finished.append(True))
     qtbot.waitUntil(lambda: widget._progress.value >= 20, timeout=120_000)  # inferring
-    viewer.window.remove_dock_widget(dock)
-    widget.native.deleteLater()
+    start = len(notification_manager.records)
+    dock.titleBarWidget().close_button.click()  # napari's X: the widget is not deleted
+    assert not widget.running
     qtbot.waitUntil(lambda: bool(finished), timeout=120_000)
+    qtbot.wait(50)
     assert [layer.name for layer in viewer.layers] == ["movie"]
-    viewer.cursor.position = (1.0, 2.0)  # the probe's connection went with the widget
+    assert any("dock was closed" in m for m in errors_since(start))
+    viewer.cursor.position = (1.0, 2.0)  # the probe's connection went with the dock
+    viewer.add_points([[1, 1]])  # and so did the layer-list handlers
+
+
+def test_removing_the_image_mid_run_stops_it_and_adds_nothing(
+    qtbot, viewer, small_dog, untrained_params
+):
+    movie = viewer.add_image(np.stack([small_dog] * 8), name="movie", rgb=True)
+    viewer.add_image(small_dog, name="other")
+    widget = SegmentWidget(viewer)
+    widget.controls.image.value = movie
+    widget.controls.weights.value = untrained_params
+    widget.controls.engine.value = "mxnet"
+    start = len(notification_manager.records)
+    widget._run.clicked.emit()
+    qtbot.waitUntil(lambda: widget._progress.value >= 20, timeout=120_000)
+    viewer.layers.remove(movie)
+    qtbot.waitUntil(lambda: widget._worker is None, timeout=120_000)
+    qtbot.wait(50)
+    assert [layer.name for layer in viewer.layers] == ["other"]
+    assert any("'movie' was removed" in m for m in errors_since(start))
+    assert widget._run.enabled and "removed" in widget._status.value
+
+
+def test_progress_only_moves_forward_and_names_the_running_step(
+    qtbot, viewer, small_dog, untrained_params
+):
+    stack = viewer.add_image(np.stack([small_dog] * 5), name="stack", rgb=True)
+    widget = SegmentWidget(viewer)
+    widget.controls.image.value = stack
+    widget.controls.weights.value = untrained_params
+    widget.controls.engine.value = "mxnet"
+    widget.controls.resolution.value = "full (image size, tiled)"
+    values, messages = [], []
+    widget._progress.changed.connect(values.append)
+    widget._run.clicked.emit()
+    widget._worker.yielded.connect(lambda e: messages.append(widget._status.value))
+    # A class picked during the run gets its map when the run ends.
+    widget._worker.yielded.connect(
+        lambda e: setattr(widget.controls.classes, "value", ["sky"]) if e.done == 2 else None
+    )
+    qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
+    assert values == sorted(values) and values[-1] == 100
+    infer = [m for m in messages if m.startswith("segmenting")]
+    assert infer[:2] == ["segmenting plane 1/5", "segmenting plane 2/5"]  # what runs now
+    assert "stack P(sky)" in viewer.layers
+
+
+def test_applying_a_result_gives_the_event_loop_turns(qtbot, viewer, untrained_params):
+    from qtpy.QtCore import QTimer
+
+    photo = np.random.default_rng(0).integers(0, 256, (1500, 2000, 3), dtype=np.uint8)
+    viewer.add_image(photo, name="photo")
+    widget = SegmentWidget(viewer)
+    widget.controls.weights.value = untrained_params
+    widget.controls.engine.value = "mxnet"
+    widget.controls.show_confidence.value = True
+    widget.controls.classes.value = ["wall"]
+    seen = []  # the status line at every heartbeat
+    timer = QTimer()
+    timer.timeout.connect(lambda: seen.append(widget._status.value))
+    timer.start(5)
+    run_and_wait(qtbot, widget)
+    timer.stop()
+    # The result goes in one layer per turn of the event loop, and the heartbeat saw the steps
+    # in between: the GUI never waited for all of them at once.
+    assert {m for m in seen if m.startswith("photo ")}  # e.g. "photo P(wall)", then the next
+    assert viewer.layers["photo confidence"].data.shape == (1500, 2000)
+
+
+def test_dock_fits_a_small_window_with_run_near_the_top(viewer):
+    widget = SegmentWidget(viewer)
+    viewer.window.add_dock_widget(widget)
+    advanced = widget.controls.advanced.native
+    assert advanced.isHidden()  # model, weights, engine... folded away
+    assert widget.native.sizeHint().height() <= 620  # a 1280x720 window has room for it
+    rows = [i for i, w in enumerate(widget) if isinstance(w, Container) and widget._run in w]
+    assert rows == [7]  # image, region, write into, merge, classes, only picked, maps, Run
+    widget.controls.advanced_toggle.clicked.emit()
+    assert not advanced.isHidden()
+
+
+def test_failed_run_shows_its_whole_message_in_the_dock(qtbot, viewer, dog_layer):
+    widget = SegmentWidget(viewer)  # no weights file: the zoo's, and this machine is offline
+    run_and_wait(qtbot, widget)
+    status = widget._status.value
+    assert status.startswith("failed: ") and "fcn_resnet50_ade" in status
+    assert "MXNET_HOME" in status or "models" in status  # where the weights go, in full
+    flags = widget._status.native.textInteractionFlags()
+    assert flags & Qt.TextInteractionFlag.TextSelectableByMouse
 
 
 def test_region_run_adds_its_maps_and_refuses_foreign_class_tables(
@@ -414,11 +518,11 @@ def test_region_run_adds_its_maps_and_refuses_foreign_class_tables(
 
     viewer.add_shapes([np.array([[15, 25], [15, 40], [30, 40], [30, 25]])], shape_type="rectangle")
     widget = SegmentWidget(viewer)
-    widget._image.value = dog_layer
-    widget._weights.value = bicycle_params
-    widget._region.value = "rectangle (Shapes layer)"
-    widget._show_margin.value = True
-    widget._classes.value = ["sky"]
+    widget.controls.image.value = dog_layer
+    widget.controls.weights.value = bicycle_params
+    widget.controls.region.value = "rectangle (Shapes layer)"
+    widget.controls.show_margin.value = True
+    widget.controls.classes.value = ["sky"]
     run_and_wait(qtbot, widget)
     margin = viewer.layers["dog margin"]
     assert margin.data.shape == (31, 31)  # the region's size, placed over it
@@ -426,8 +530,8 @@ def test_region_run_adds_its_maps_and_refuses_foreign_class_tables(
     assert viewer.layers["dog P(sky)"].data.shape == (31, 31)
     # The same layer with a scheme's labels: values would change meaning, so it is refused.
     before = viewer.layers["dog classes"].data.copy()
-    widget._scheme.value = EXAMPLES / "street_ade20k.csv"
-    widget._classes.value = []
+    widget.controls.scheme.value = EXAMPLES / "street_ade20k.csv"
+    widget.controls.classes.value = []
     start = len(notification_manager.records)
     run_and_wait(qtbot, widget)
     assert any("labels other classes" in m for m in errors_since(start))
@@ -438,11 +542,11 @@ def test_widget_option_conflicts_are_refused_before_running(qtbot, viewer, dog_l
     from napari_gluonseg.core.scheme import EXAMPLES
 
     widget = SegmentWidget(viewer)
-    widget._only_picked.value = True
+    widget.controls.only_picked.value = True
     start = len(notification_manager.records)
     widget._run.clicked.emit()
     assert not widget.running and any("Pick at least one class" in m for m in errors_since(start))
-    widget._scheme.value = EXAMPLES / "indoor_ade20k.yaml"
+    widget.controls.scheme.value = EXAMPLES / "indoor_ade20k.yaml"
     widget._run.clicked.emit()
     assert not widget.running and any("exclude each other" in m for m in errors_since(start))
 
@@ -461,11 +565,11 @@ def test_reopened_export_counts_as_edited(
     monkeypatch.setattr(
         dialogs,
         "ask_about_edited_labels",
-        lambda *a: asked.append(a) or dialogs.EditedLayerChoice.CANCEL,
+        lambda *a: asked.append(a) or dialogs.EditedChoice.CANCEL,
     )
     widget = SegmentWidget(viewer)
-    widget._image.value = dog_layer
-    widget._weights.value = bicycle_params
+    widget.controls.image.value = dog_layer
+    widget.controls.weights.value = bicycle_params
     run_and_wait(qtbot, widget)
     assert asked  # an opened export may hold hand corrections: never replaced without asking
 

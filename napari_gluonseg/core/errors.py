@@ -33,5 +33,9 @@ class SegmentationCancelled(GluonsegError):
     """The run was cancelled before it finished."""
 
 
+class RunSetupError(GluonsegError, ValueError):
+    """Choices that cannot run together (e.g. in the widget); nothing was started."""
+
+
 class GluonsegWarning(UserWarning):
     """Warnings of napari-gluonseg (turned into errors in the tests)."""

@@ -260,14 +260,22 @@ def iter_segment_image(
     total = stack.n_planes * per_plane
     done = 0
 
-    def step() -> Progress:
-        nonlocal done
-        done += 1
-        plane, window = divmod(done - 1, per_plane)
+    def running(k: int) -> str:
+        """The step that runs once ``k`` are done: the status names what is in progress."""
+        if k == total:
+            return "finishing"
+        plane, window = divmod(k, per_plane)
         where = f"plane {plane + 1}/{stack.n_planes}" if stack.n_planes > 1 else "image"
         if per_plane > 1:
             where += f", window {window + 1}/{per_plane}"
-        return Progress("infer", done, total, f"segmenting {where}")
+        return f"segmenting {where}"
+
+    def step() -> Progress:
+        nonlocal done
+        done += 1
+        return Progress("infer", done, total, running(done))
+
+    yield Progress("infer", 0, total, running(0))
 
     kept = None  # every plane's probabilities on its grid, for answers after the run
     for i in range(stack.n_planes):

@@ -21,6 +21,7 @@ class ClassPicker(Container):
             tooltip="Classes to add probability maps for (Ctrl/Shift-click for several)",
         )
         self._select.native.setMinimumHeight(120)
+        self._select.native.setMaximumHeight(150)  # with the search box, 150 rows fit here
         self._select.native.setMaximumWidth(360)
         super().__init__(widgets=[self._filter, self._select], labels=True)
         self._all: list[str] = list(class_names)

@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-from enum import Enum
-
 from qtpy.QtWidgets import QMessageBox, QWidget
 
-
-class EditedLayerChoice(Enum):
-    """What to do when the labels layer a run would replace has been edited by hand."""
-
-    OVERWRITE = "overwrite"
-    NEW_LAYER = "new layer"
-    CANCEL = "cancel"
+from ..result_layers import EditedChoice
 
 
-def ask_about_edited_labels(parent: QWidget | None, layer_name: str) -> EditedLayerChoice:
-    """Ask whether to overwrite hand-edited labels; the safe answer is the default."""
+def ask_about_edited_labels(parent: QWidget | None, layer_name: str, pixels: int) -> EditedChoice:
+    """Ask whether to overwrite labels a person may have set; the safe answer is the default."""
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Question)
     box.setWindowTitle("Labels edited by hand")
     box.setText(
-        f"'{layer_name}' has been edited since the last run. Overwriting it loses those edits."
+        f"This run would change {pixels} pixels of '{layer_name}' that may have been set by "
+        "hand. Overwriting them can be undone with Ctrl+Z."
     )
     new = box.addButton("Add as a new layer", QMessageBox.ButtonRole.AcceptRole)
     overwrite = box.addButton("Overwrite my edits", QMessageBox.ButtonRole.DestructiveRole)
@@ -30,10 +23,10 @@ def ask_about_edited_labels(parent: QWidget | None, layer_name: str) -> EditedLa
     box.exec()
     clicked = box.clickedButton()
     if clicked is new:
-        return EditedLayerChoice.NEW_LAYER
+        return EditedChoice.NEW_LAYER
     if clicked is overwrite:
-        return EditedLayerChoice.OVERWRITE
-    return EditedLayerChoice.CANCEL
+        return EditedChoice.OVERWRITE
+    return EditedChoice.CANCEL
 
 
 def ask_export_folder(parent: QWidget | None) -> str | None:

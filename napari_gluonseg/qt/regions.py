@@ -11,6 +11,7 @@ import numpy as np
 from napari.layers import Image, Shapes
 
 from ..core.merge import Region
+from ..layer_data import spatial_shape
 
 if TYPE_CHECKING:
     import napari
@@ -22,11 +23,6 @@ WHOLE, SLICE, VIEW, RECTANGLE = (
     "rectangle (Shapes layer)",
 )
 REGIONS = (WHOLE, SLICE, VIEW, RECTANGLE)
-
-
-def spatial_shape(image: Image) -> tuple[int, ...]:
-    shape = tuple(int(n) for n in image.data.shape)
-    return shape[:-1] if image.rgb else shape
 
 
 def image_region(viewer: napari.Viewer, image: Image, choice: str) -> Region:

@@ -1,0 +1,87 @@
+"""How long napari's GUI thread is blocked while the widget runs and applies a result.
+
+A 10 ms timer records its heartbeat in a real viewer (shown, under a display) while the widget
+segments a photo-sized image (untrained weights of the real architecture, default settings,
+confidence and margin layers and one probability map). Prints the largest gaps and the p99:
+
+    xvfb-run -a -s "-screen 0 1600x1200x24" .venv/bin/python benchmarks/bench_responsiveness.py \
+        [--size 1500x2000] [--repeat 2]
+
+Goal: no gap over 250 ms (the first run also loads the network in the worker, not the GUI).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+MODEL = "fcn_resnet50_ade"
+TICK_MS = 10
+
+
+def run_once(viewer, widget, image_layer) -> tuple[list[float], float]:
+    from qtpy.QtCore import QTimer
+    from qtpy.QtWidgets import QApplication
+
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start(TICK_MS)
+    widget._image.value = image_layer
+    start = time.perf_counter()
+    widget._run.clicked.emit()
+    while widget.running:
+        QApplication.processEvents()
+        time.sleep(0.002)
+    took = time.perf_counter() - start
+    for _ in range(20):  # what the layers' first draw costs counts too
+        QApplication.processEvents()
+        time.sleep(0.01)
+    timer.stop()
+    gaps = np.diff(ticks) * 1000 if len(ticks) > 1 else np.array([took * 1000])
+    return list(gaps), took
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size", default="1500x2000")
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args()
+    h, w = (int(v) for v in args.size.split("x"))
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["MXNET_HOME"] = str(Path(tmp) / "mxnet_home")
+        import napari
+
+        from napari_gluonseg.core.network import build_untrained
+        from napari_gluonseg.qt.segment_widget import SegmentWidget
+
+        params = Path(tmp) / "untrained.params"
+        build_untrained(MODEL, 64, 64).save_parameters(str(params))
+        viewer = napari.Viewer(show=True)
+        image = np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8)
+        layer = viewer.add_image(image, name="photo")
+        widget = SegmentWidget(viewer)
+        viewer.window.add_dock_widget(widget)
+        widget._weights.value = params
+        widget._show_confidence.value = True
+        widget._show_margin.value = True
+        widget._classes.value = ["wall"]
+        print(f"{MODEL}, {h}x{w} RGB, default settings, heartbeat every {TICK_MS} ms")
+        for i in range(args.repeat):
+            gaps, took = run_once(viewer, widget, layer)
+            worst = sorted(gaps)[-3:][::-1]
+            print(
+                f"run {i + 1}: {took:.1f} s; GUI gaps max {worst[0]:.0f} ms "
+                f"(next {', '.join(f'{g:.0f}' for g in worst[1:])}), "
+                f"p99 {np.percentile(gaps, 99):.0f} ms; status: {widget._status.value!r}"
+            )
+        viewer.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,264 @@
+"""The dock's controls and what they ask for: a :class:`RunRequest` and the core's arguments.
+
+The choices a person makes on every run (image, region, where to write, classes) come first;
+model, weights, engine, resolution, augmentation, thresholds and intensity sit in a collapsed
+"Advanced" section, so the dock fits a 1280x720 window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from magicgui.widgets import (
+    CheckBox,
+    ComboBox,
+    Container,
+    FileEdit,
+    FloatSpinBox,
+    PushButton,
+    Widget,
+)
+from napari.layers import Image
+from napari.utils.notifications import show_error
+
+from ..core.errors import GluonsegError, RunSetupError
+from ..core.registry import DEFAULT_MODEL, model_info, model_names
+from ..core.scheme import load_scheme
+from ..core.segment import ENGINES
+from ..layer_data import spatial_shape
+from ..result_layers import MergeMode, RunRequest
+from .class_picker import ClassPicker
+from .regions import REGIONS, WHOLE, image_region
+
+NEW_LAYER = "new layer (asks before replacing edits)"
+MERGE_MODES = {
+    "fill unlabeled pixels only": MergeMode.FILL_UNLABELED,
+    "overwrite the region": MergeMode.OVERWRITE,
+}
+RESOLUTIONS = {"auto (model size)": "auto", "full (image size, tiled)": 1.0}
+AUGMENTATIONS = {
+    "none": {},
+    "flip": {"flip": True},
+    "flip + scales 0.75, 1.25": {"flip": True, "tta_scales": (0.75, 1.25)},
+}
+ADVANCED_CLOSED, ADVANCED_OPEN = "Advanced ▸", "Advanced ▾"
+
+
+class RunControls:
+    """The widgets that say what to run; :meth:`run_request` reads them once per run."""
+
+    def __init__(self, image_choices: Callable, target_choices: Callable) -> None:
+        self._build_main(image_choices, target_choices)
+        self._build_advanced()
+        self.model.changed.connect(self._on_model_changed)
+        self.scheme.changed.connect(self._on_model_changed)
+
+    def _build_main(self, image_choices: Callable, target_choices: Callable) -> None:
+        self.image = ComboBox(
+            label="image",
+            choices=image_choices,
+            nullable=True,
+            tooltip="The image layer to segment (the active image layer by default)",
+        )
+        self.region = ComboBox(
+            label="region",
+            choices=list(REGIONS),
+            value=WHOLE,
+            tooltip="What to segment: the whole image, the current slice of a stack, what the "
+            "canvas shows, or the bounding box of the selected (else last) shape of a Shapes "
+            "layer. Nothing outside it changes.",
+        )
+        self.target = ComboBox(
+            label="write into",
+            choices=target_choices,
+            tooltip="A new labels layer (you are asked before hand edits are replaced), or one "
+            "of your labels layers",
+        )
+        self.merge = ComboBox(
+            label="merge",
+            choices=list(MERGE_MODES),
+            value=next(iter(MERGE_MODES)),
+            tooltip="Writing into labels you have worked on: fill only the pixels that are "
+            "still 0, or replace the region (asks first; undo with Ctrl+Z)",
+        )
+        self.classes = ClassPicker(model_info(DEFAULT_MODEL).class_names)
+        self.only_picked = CheckBox(
+            text="predict only the picked classes",
+            value=False,
+            tooltip="Labels only among the picked classes, probabilities renormalized over them",
+        )
+        self.show_confidence = CheckBox(text="confidence layer", value=False)
+        self.show_margin = CheckBox(
+            text="margin layer",
+            value=False,
+            tooltip="Top probability minus the runner-up's: dark where the model hesitates",
+        )
+        self.export_format = ComboBox(
+            label="export as",
+            choices=["png", "tif"],
+            value="png",
+            tooltip="png: 8 or 16 bit as the values need (2D); tif: any stack. Always with the "
+            "class table (CSV) and the provenance (JSON).",
+        )
+
+    def _build_advanced(self) -> None:
+        self.model = ComboBox(
+            label="model",
+            choices=model_names(),
+            value=DEFAULT_MODEL,
+            tooltip="GluonCV model; the suffix is its training set (ade = ADE20K, 150 classes)",
+        )
+        self.weights = FileEdit(
+            label="weights file",
+            mode="r",
+            filter="*.params",
+            nullable=True,
+            tooltip="Empty: the model zoo's pretrained weights (downloaded once into "
+            "$MXNET_HOME/models). Or a .params file of the chosen model.",
+        )
+        self.scheme = FileEdit(
+            label="label scheme",
+            mode="r",
+            filter="*.yaml *.yml *.csv",
+            nullable=True,
+            tooltip="Your own labels as groups of the model's classes (YAML or CSV; examples "
+            "in napari_gluonseg/schemes). Empty: the model's classes.",
+        )
+        self.engine = ComboBox(
+            label="engine",
+            choices=["auto", *ENGINES],
+            value="auto",
+            tooltip="auto: onnxruntime when installed (~2.6x faster on CPU), else MXNet",
+        )
+        self.resolution = ComboBox(
+            label="resolution",
+            choices=list(RESOLUTIONS),
+            value=next(iter(RESOLUTIONS)),
+            tooltip="auto: the network sees the image at the model's own size (fast, bounded "
+            "memory); outputs always have the image's full size. full: every pixel, tiled.",
+        )
+        self.augment = ComboBox(
+            label="augment",
+            choices=list(AUGMENTATIONS),
+            value=next(iter(AUGMENTATIONS)),
+            tooltip="Test-time augmentation: probabilities averaged over mirrored and rescaled "
+            "passes (steadier, 2-6x slower)",
+        )
+        self.min_confidence = FloatSpinBox(
+            label="min confidence",
+            min=0.0,
+            max=1.0,
+            step=0.05,
+            value=0.0,
+            tooltip="Pixels whose top probability is below this stay unlabeled (0), to label "
+            "by hand",
+        )
+        self.advanced = Container(
+            widgets=[
+                self.model,
+                self.weights,
+                self.scheme,
+                self.engine,
+                self.resolution,
+                self.augment,
+                self.min_confidence,
+            ],
+            labels=True,
+            visible=False,
+        )
+        self.advanced_toggle = PushButton(text=ADVANCED_CLOSED)
+        self.advanced_toggle.changed.connect(self._on_advanced_toggled)
+
+    def main_widgets(self) -> list[Widget]:
+        """Top of the dock: what every run needs."""
+        maps = Container(
+            widgets=[self.show_confidence, self.show_margin], layout="horizontal", labels=False
+        )
+        return [
+            self.image,
+            self.region,
+            self.target,
+            self.merge,
+            self.classes,
+            self.only_picked,
+            maps,
+        ]
+
+    def advanced_widgets(self) -> list[Widget]:
+        return [self.advanced_toggle, self.advanced]
+
+    def _on_advanced_toggled(self, _value: Any = None) -> None:
+        opening = self.advanced.native.isHidden()
+        self.advanced.visible = opening
+        self.advanced_toggle.text = ADVANCED_OPEN if opening else ADVANCED_CLOSED
+
+    def _on_model_changed(self, _value: Any = None) -> None:
+        """The picker lists the labels the run will make: the scheme's, else the model's."""
+        info = model_info(self.model.value)
+        names = info.class_names
+        if self.scheme.value is not None:
+            try:
+                scheme = load_scheme(self.scheme.value, info)
+            except GluonsegError as exc:
+                show_error(str(exc))
+                self.scheme.value = None
+                return
+            names = tuple(lab.name for lab in scheme.labels)
+        self.classes.set_class_names(names)
+
+    # -- what a run is asked to do ---------------------------------------------------------------
+
+    def run_request(self, viewer: Any) -> tuple[RunRequest, Any, dict[str, Any]]:
+        """The run the controls describe: (request, image data to segment, core arguments).
+
+        Raises RunSetupError (with a message for the user) for choices that cannot run.
+        """
+        layer = self.image.value
+        if not isinstance(layer, Image):
+            raise RunSetupError(
+                "Choose an image layer to segment (labels and other layers cannot be)."
+            )
+        if self.only_picked.value and self.scheme.value is not None:
+            raise RunSetupError(
+                "'predict only the picked classes' and a label scheme exclude each other."
+            )
+        if self.only_picked.value and not self.classes.value:
+            raise RunSetupError("Pick at least one class to predict among (or untick the option).")
+        target = self.target.value
+        if target is not None and tuple(target.data.shape) != spatial_shape(layer):
+            raise RunSetupError(
+                f"'{target.name}' has shape {tuple(target.data.shape)} but '{layer.name}' "
+                f"has {spatial_shape(layer)}: choose labels of the image's shape."
+            )
+        try:
+            region = image_region(viewer, layer, self.region.value)
+        except ValueError as exc:
+            raise RunSetupError(str(exc)) from exc
+        whole = region == tuple(slice(0, n) for n in spatial_shape(layer))
+        crop = layer.data if whole else layer.data[region + ((slice(None),) if layer.rgb else ())]
+        boxes = (("confidence", self.show_confidence), ("margin", self.show_margin))
+        request = RunRequest(
+            image=layer,
+            region=region,
+            target=target,
+            mode=MERGE_MODES[self.merge.value],
+            whole=whole,
+            uncertainty=tuple(kind for kind, box in boxes if box.value),
+        )
+        return request, crop, self.core_arguments(layer)
+
+    def core_arguments(self, layer: Image) -> dict[str, Any]:
+        """The keyword arguments of :func:`napari_gluonseg.iter_segment_image` for ``layer``."""
+        return {
+            "model_name": self.model.value,
+            "weights": self.weights.value,
+            "engine": self.engine.value,
+            "scale": RESOLUTIONS[self.resolution.value],
+            **AUGMENTATIONS[self.augment.value],
+            "rgb": layer.rgb,
+            "probability_classes": self.classes.value,
+            "classes": self.classes.value if self.only_picked.value else None,
+            "min_confidence": float(self.min_confidence.value),
+            "scheme": self.scheme.value,
+        }
