@@ -15,6 +15,7 @@ import os
 import re
 import secrets
 import shutil
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -25,12 +26,17 @@ TEMP_MARK = ".tmp-"
 # Writers touch their temporaries continuously (downloads time out after minutes of silence):
 # one untouched this long is stale even if its pid is alive again (pids are reused).
 STALE_AFTER_S = 3600
-_OWNER_PID = re.compile(r"-(\d+)-[0-9a-f]{8}$")
+_OWNER_PID = re.compile(r"-(\d+)-\w{8}$")
 
 
 def temp_name(prefix: str) -> str:
     """``{prefix}{pid}-{random}``: a name no other writer uses, that says who wrote it."""
     return f"{prefix}{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def temp_dir(folder: Path, prefix: str) -> tempfile.TemporaryDirectory:
+    """A scratch folder ``{prefix}{pid}-{random}`` in ``folder``, removed on exit."""
+    return tempfile.TemporaryDirectory(dir=folder, prefix=f"{prefix}{os.getpid()}-")
 
 
 def write_files(contents: Mapping[Path, bytes]) -> None:
