@@ -71,7 +71,7 @@ def test_segment_tiling_and_augmentation_options(tmp_path, untrained_params, cap
     assert prov["working_size"] == [72, 96] and prov["tile_size"] == 64
     assert prov["flip"] is True and prov["tta_scales"] == [1.0, 1.5]
     assert prov["engine"] == "mxnet"
-    assert cli.main([*args, "--tile-size", "7"]) == cli.EXIT_BAD_INPUT
+    assert cli.main([*args, "--tile-size", "7", "--overwrite"]) == cli.EXIT_BAD_INPUT
     assert "tile_size must be" in capsys.readouterr().err
 
 
@@ -83,6 +83,7 @@ def test_segment_with_scheme_subset_and_threshold(tmp_path, bicycle_params, caps
     assert cli.main([*base, "--scheme", str(EXAMPLES / "street_ade20k.csv")]) == 0
     labels = np.asarray(Image.open(out / "dog_labels.png"))
     assert np.all(labels == 12)
+    base.append("--overwrite")  # each run replaces the last one's results
     assert cli.main([*base, "--classes", "wall;sky", "--min-confidence", "0.6"]) == 0
     labels = np.asarray(Image.open(out / "dog_labels.png"))
     assert np.all(labels == 0)  # wall and sky share the renormalized probability: 0.5 < 0.6
