@@ -251,6 +251,8 @@ def read_export(path: str | Path) -> LabelsExport:
     prov_path = folder / f"{stem}_provenance.json"
     provenance = _read_provenance(prov_path)
     checksums = provenance.pop(CHECKSUMS_KEY, {})
+    if not isinstance(checksums, dict):
+        raise ExportError(f"{prov_path}: {CHECKSUMS_KEY!r} is not a record of checksums.")
     _check_checksum(path, checksums.get("labels"), prov_path, "labels")
     counts = np.bincount(labels.ravel().astype(np.int64), minlength=len(rows))
     for row in rows:
