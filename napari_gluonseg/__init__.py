@@ -4,6 +4,8 @@ Importing the package loads neither mxnet nor Qt; the network is imported on fir
 """
 
 from .core.errors import (
+    ExportError,
+    ExportExistsError,
     GluonsegError,
     GluonsegWarning,
     ImageError,
@@ -26,6 +28,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_MODEL",
+    "ExportError",
+    "ExportExistsError",
     "GluonsegError",
     "GluonsegWarning",
     "ImageError",

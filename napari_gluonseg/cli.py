@@ -1,6 +1,7 @@
 """Command line: batch segmentation, the demo (main job), and the list of models.
 
-Exit codes: 0 done, 2 bad arguments or input, 3 weights unavailable (e.g. offline).
+Exit codes: 0 done, 2 bad arguments or input (an existing export without --overwrite too),
+3 weights unavailable (e.g. offline).
 """
 
 from __future__ import annotations
@@ -12,15 +13,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .core.errors import GluonsegError, WeightsUnavailableError
+from .core.errors import ExportExistsError, GluonsegError, WeightsUnavailableError
 from .core.events import Progress
-from .core.export import write_result
+from .core.export import existing_export_files, write_result
 from .core.registry import (
     DATASET_TITLES,
     DEFAULT_MODEL,
     model_info,
     model_names,
-    short_class_name,
 )
 from .core.segment import ENGINES, iter_segment_image, run_to_end
 
@@ -88,6 +88,11 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         "--prob", action="append", default=[], metavar="CLASS", help="save P(CLASS) (repeatable)"
     )
     p.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out)")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace existing results of the same name in the output folder (default: refuse)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -123,8 +128,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             inputs = [(SAMPLE_NAME, sample_image())]
         else:
             inputs = [(p.stem, _read_image(p)) for p in args.images]
+        _check_outputs([stem for stem, _ in inputs], args.out, args.overwrite)
         for stem, image in inputs:
             _segment_one(stem, image, args)
+    except ExportExistsError as exc:
+        print(f"error: {exc}\nUse --overwrite to replace it.", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except WeightsUnavailableError as exc:
         print(f"error: {exc}", file=sys.stderr)
         print("No segmentation was made (untrained weights are never used).", file=sys.stderr)
@@ -135,20 +144,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def _check_outputs(stems: list[str], out: Path, overwrite: bool) -> None:
+    """Refuse, before any run, outputs that would replace each other or (unless overwrite)
+    earlier results."""
+    twice = sorted({stem for stem in stems if stems.count(stem) > 1})
+    if twice:
+        raise ValueError(
+            f"Several inputs are named {', '.join(twice)}: their results would replace each "
+            "other in one output folder. Rename them or run them separately."
+        )
+    for stem in stems if not overwrite else ():
+        existing = existing_export_files(out, stem)
+        if existing:
+            raise ExportExistsError(
+                f"Results named {stem!r} are already in {out}: "
+                f"{', '.join(p.name for p in existing)}."
+            )
+
+
 def _read_image(path: Path):
     import numpy as np
     from PIL import Image, UnidentifiedImageError
 
+    from .core.files import strict_image_reads
+
     try:
-        with Image.open(path) as im:
+        with strict_image_reads(), Image.open(path) as im:
+            im.load()  # a truncated file is an error, never rows of grey
             return np.asarray(im)
     except UnidentifiedImageError as exc:
         raise ValueError(f"{path} is not an image file PIL can read") from exc
 
 
 def _segment_one(stem: str, image, args: argparse.Namespace) -> None:
-    from PIL import Image
-
     def report(event: Progress) -> None:
         if event.stage in ("infer", "load") or event.done == event.total:
             line = f"{stem}: {event.message}"
@@ -170,12 +198,9 @@ def _segment_one(stem: str, image, args: argparse.Namespace) -> None:
     )
     result = run_to_end(events, on_progress=report)
     print()
-    paths = write_result(result, args.out, stem, image=image)
-    for name, prob in result.probabilities.items():
-        short = short_class_name(name)
-        path = args.out / f"{stem}_P({short}).png"
-        Image.fromarray((prob * 255).round().astype("uint8")).save(path)
-        paths[f"P({short})"] = path
+    paths = write_result(
+        result, args.out, stem, image=image, overwrite=args.overwrite, probability_maps=True
+    )
     print(f"{stem}: results written to {args.out.resolve()}/")
     for kind, path in paths.items():
         print(f"  {kind:12s} {path.name}")

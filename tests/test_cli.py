@@ -71,7 +71,7 @@ def test_segment_tiling_and_augmentation_options(tmp_path, untrained_params, cap
     assert prov["working_size"] == [72, 96] and prov["tile_size"] == 64
     assert prov["flip"] is True and prov["tta_scales"] == [1.0, 1.5]
     assert prov["engine"] == "mxnet"
-    assert cli.main([*args, "--tile-size", "7"]) == cli.EXIT_BAD_INPUT
+    assert cli.main([*args, "--tile-size", "7", "--overwrite"]) == cli.EXIT_BAD_INPUT
     assert "tile_size must be" in capsys.readouterr().err
 
 
@@ -83,6 +83,7 @@ def test_segment_with_scheme_subset_and_threshold(tmp_path, bicycle_params, caps
     assert cli.main([*base, "--scheme", str(EXAMPLES / "street_ade20k.csv")]) == 0
     labels = np.asarray(Image.open(out / "dog_labels.png"))
     assert np.all(labels == 12)
+    base.append("--overwrite")  # each run replaces the last one's results
     assert cli.main([*base, "--classes", "wall;sky", "--min-confidence", "0.6"]) == 0
     labels = np.asarray(Image.open(out / "dog_labels.png"))
     assert np.all(labels == 0)  # wall and sky share the renormalized probability: 0.5 < 0.6
@@ -112,3 +113,25 @@ def test_models_lists_registry(capsys):
     assert cli.main(["models"]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0].startswith("fcn_resnet50_ade") and "150 classes" in out
+
+
+def test_segment_never_replaces_an_export_without_overwrite(tmp_path, untrained_params, capsys):
+    out = tmp_path / "out"
+    args = ["segment", str(DATA / "dog.jpg"), "--weights", str(untrained_params)]
+    args += ["--scale", "0.125", "--engine", "mxnet", "--prob", "sky", "--out", str(out)]
+    assert cli.main(args) == 0, capsys.readouterr().err
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    assert cli.main(args) == cli.EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert "dog_labels.png" in err and "--overwrite" in err
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
+    assert cli.main([*args, "--overwrite"]) == 0, capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == sorted(before)  # no temp files
+
+
+def test_two_inputs_with_one_stem_are_refused_before_running(tmp_path, capsys):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "dog.jpg").write_bytes((DATA / "dog.jpg").read_bytes())
+    args = ["segment", str(DATA / "dog.jpg"), str(tmp_path / "a" / "dog.jpg")]
+    assert cli.main([*args, "--out", str(tmp_path / "o")]) == cli.EXIT_BAD_INPUT
+    assert "dog" in capsys.readouterr().err and not (tmp_path / "o").exists()

@@ -70,3 +70,153 @@ def test_values_beyond_16_bits_go_to_a_32_bit_tiff(tmp_path):
         write_labels(labels, names, colors, {}, tmp_path, "big", fmt="png")
     p = write_labels(labels, names, colors, {}, tmp_path, "big", fmt="tif")
     np.testing.assert_array_equal(read_export(p["labels"]).labels, labels)
+
+
+# -- trust: nothing half-written, nothing silently replaced, nothing inconsistent read ------------
+
+NAMES = ("wall", "sky", "tree")
+COLORS = ((120, 120, 120), (6, 230, 230), (4, 200, 3))
+
+
+def _labels() -> np.ndarray:
+    labels = np.zeros((40, 30), np.uint8)
+    labels[:10] = 1
+    labels[10:25, :12] = 3
+    return labels
+
+
+def _export(tmp_path, stem="x", fmt="png", **kwargs):
+    return write_labels(_labels(), NAMES, COLORS, {"note": "t"}, tmp_path, stem, fmt, **kwargs)
+
+
+def test_truncated_png_is_refused_after_gluoncv_import(tmp_path):
+    from PIL import ImageFile
+
+    from napari_gluonseg.core import _mxnet
+    from napari_gluonseg.core.errors import ExportError
+
+    before = ImageFile.LOAD_TRUNCATED_IMAGES
+    _mxnet.gluoncv()
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is before  # the door puts gluoncv's flag back
+    labels = np.random.default_rng(0).integers(0, 4, (200, 300)).astype(np.uint8)
+    paths = write_labels(labels, NAMES, COLORS, {}, tmp_path, "t")
+    data = paths["labels"].read_bytes()
+    paths["labels"].write_bytes(data[: len(data) // 2])
+    ImageFile.LOAD_TRUNCATED_IMAGES = True  # as any other library in the process may set it
+    try:
+        with pytest.raises(ExportError, match=r"t_labels\.png"):
+            read_export(paths["labels"])
+        with pytest.raises(ExportError, match=r"t_labels\.png"):
+            get_reader(str(paths["labels"]))(str(paths["labels"]))
+        assert ImageFile.LOAD_TRUNCATED_IMAGES is True  # restored after the strict read
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = before
+
+
+def _names(folder) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+@pytest.mark.parametrize("error", [OSError(28, "No space left on device"), KeyboardInterrupt()])
+def test_failed_export_leaves_no_file_and_keeps_the_old_set(tmp_path, monkeypatch, error):
+    import csv
+
+    from napari_gluonseg.core import export
+
+    old = _export(tmp_path)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+
+    class FullDisk:
+        def __init__(self, f, **kwargs):
+            self._f = f
+
+        def writeheader(self):
+            self._f.write("index,class")  # some bytes reach the file, then the disk is full
+            raise error
+
+    monkeypatch.setattr(export.csv, "DictWriter", FullDisk)
+    with pytest.raises(type(error)):
+        _export(tmp_path, overwrite=True)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # no temp, all old
+    monkeypatch.setattr(export.csv, "DictWriter", csv.DictWriter)
+    np.testing.assert_array_equal(read_export(old["labels"]).labels, _labels())
+
+
+def test_export_never_replaces_a_set_without_overwrite(tmp_path):
+    from napari_gluonseg.core.errors import ExportExistsError, GluonsegError
+
+    _export(tmp_path)
+    with pytest.raises(ExportExistsError, match=r"x_labels\.png") as err:
+        _export(tmp_path)
+    assert isinstance(err.value, GluonsegError) and isinstance(err.value, FileExistsError)
+    # A TIFF under the same stem would pair the old PNG with the new table: a clash too.
+    with pytest.raises(ExportExistsError, match="overwrite=True"):
+        _export(tmp_path, fmt="tif")
+    assert _names(tmp_path) == ["x_classes.csv", "x_labels.png", "x_provenance.json"]
+    paths = _export(tmp_path, fmt="tif", overwrite=True)  # replaces, and removes the old PNG
+    assert _names(tmp_path) == ["x_classes.csv", "x_labels.tif", "x_provenance.json"]
+    np.testing.assert_array_equal(read_export(paths["labels"]).labels, _labels())
+
+
+def test_overwrite_removes_a_stale_overlay(tmp_path, small_dog, bicycle_params):
+    result = segment_image(small_dog, weights=bicycle_params, engine="mxnet")
+    write_result(result, tmp_path, "dog", image=small_dog)
+    assert "dog_overlay.png" in _names(tmp_path)
+    write_result(result, tmp_path, "dog", overwrite=True)  # no image: no overlay now
+    assert "dog_overlay.png" not in _names(tmp_path)
+
+
+def test_a_set_mixed_from_two_exports_is_refused(tmp_path):
+    from napari_gluonseg.core.errors import ExportError
+
+    first = _export(tmp_path, "a")
+    other = _labels()
+    other[30:] = 2
+    second = write_labels(other, NAMES, COLORS, {}, tmp_path, "b")
+    second["labels"].replace(first["labels"])  # as an interrupted rename sequence leaves it
+    with pytest.raises(ExportError, match=r"a_labels\.png.*a_provenance\.json"):
+        read_export(first["labels"])
+
+
+def test_labels_outside_the_class_table_are_refused(tmp_path):
+    from napari_gluonseg.core.errors import ExportError
+
+    labels = _labels()
+    labels[0, 0] = 7
+    with pytest.raises(ExportError, match=r"value 7 .*x_classes\.csv"):
+        write_labels(labels, NAMES, COLORS, {}, tmp_path, "x")
+    p = _export(tmp_path)
+    from PIL import Image
+
+    Image.fromarray(labels).save(p["labels"])
+    (tmp_path / "x_provenance.json").unlink()  # a hand-made set: no checksums to compare
+    with pytest.raises(ExportError, match=r"x_labels\.png.*value 7"):
+        read_export(p["labels"])
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda rows: rows.pop(2), r"row 3: index 2, expected 1"),  # row of class 1 missing
+        (lambda rows: rows.insert(3, rows[2]), r"row 4: index 1 again"),
+        (lambda rows: rows[4].__setitem__(0, "9"), r"row 5: index 9, expected 3"),
+        (lambda rows: rows[2].__setitem__(2, "#zz0000"), r"row 3: colour '#zz0000'"),
+        (lambda rows: rows[2].__setitem__(3, "5"), r"row 3: 5 pixels .* 300 in x_labels\.png"),
+        (lambda rows: rows[2].__setitem__(1, "renamed"), r"x_classes\.csv .*changed"),
+        (lambda rows: rows[3].pop(), r"row 4: missing"),
+    ],
+)
+def test_edited_class_tables_are_reported_by_row(tmp_path, edit, message):
+    import csv
+
+    from napari_gluonseg.core.errors import ExportError
+
+    p = _export(tmp_path)
+    with open(p["classes"], newline="") as f:
+        rows = list(csv.reader(f))
+    edit(rows)
+    with open(p["classes"], "w", newline="") as f:
+        csv.writer(f).writerows(rows)
+    with pytest.raises(ExportError, match=message) as err:
+        read_export(p["labels"])
+    assert "x_classes.csv" in str(err.value)

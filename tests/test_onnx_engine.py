@@ -52,3 +52,18 @@ def test_native_logits_are_the_networks_own_before_its_final_resize(untrained_pa
     ort_native = onnx_engine.load_onnx_network(MODEL, resolved, 50, 70, native=True).logits(x)[0]
     np.testing.assert_allclose(ort_native, native, atol=1e-3)
     assert onnx_engine.onnx_path(MODEL, resolved, 50, 70, True).name.endswith("50x70-native.onnx")
+
+
+def test_truncated_cached_onnx_is_rebuilt(untrained_params):
+    resolved = weights.resolve_local_weights(untrained_params)
+    x = np.random.default_rng(3).normal(size=(1, 3, 40, 56)).astype(np.float32)
+    expected = onnx_engine.load_onnx_network(MODEL, resolved, 40, 56).logits(x)
+    path = onnx_engine.onnx_path(MODEL, resolved, 40, 56)
+    size = path.stat().st_size
+    path.write_bytes(path.read_bytes()[: size // 2])
+    onnx_engine._cache.clear()  # a later run, in a new process
+    np.testing.assert_allclose(
+        onnx_engine.load_onnx_network(MODEL, resolved, 40, 56).logits(x), expected, atol=1e-5
+    )
+    assert path.stat().st_size == size
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]

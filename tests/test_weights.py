@@ -5,9 +5,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import http.server
+import os
 import shutil
 import socket
 import threading
+import time
 import zipfile
 from pathlib import Path
 
@@ -157,3 +159,79 @@ def test_weights_of_another_architecture(small_dog, tmp_path):
     with pytest.raises(WeightsError, match="Cannot load weights file") as err:
         segment_image(small_dog, weights=path)
     assert "another architecture" in str(err.value) or "other shapes" in str(err.value)
+
+
+class _TrickleHandler(http.server.BaseHTTPRequestHandler):
+    """A mirror that announces a big file and sends a byte every 0.2 s."""
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "1000000")
+        self.end_headers()
+        try:
+            for _ in range(200):
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(0.2)
+        except OSError:  # the client gave up: what we want
+            pass
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def trickle_server(monkeypatch):
+    monkeypatch.setattr(weights, "zoo_sha1", lambda name: "0" * 40)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _TrickleHandler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("MXNET_GLUON_REPO", f"http://127.0.0.1:{server.server_port}")
+    yield
+    server.shutdown()
+    server.server_close()
+
+
+def test_trickling_mirror_ends_at_the_minimum_rate(trickle_server, monkeypatch):
+    monkeypatch.setenv("GLUONSEG_DOWNLOAD_MIN_RATE", "100")  # bytes/s
+    monkeypatch.setenv("GLUONSEG_DOWNLOAD_GRACE", "1.5")
+    start = time.monotonic()
+    with pytest.raises(WeightsUnavailableError, match="GLUONSEG_DOWNLOAD_MIN_RATE") as err:
+        run_to_end(weights.iter_zoo_weights(MODEL))
+    assert time.monotonic() - start < 8
+    assert "127.0.0.1" in str(err.value) and _cache_files() == []
+
+
+def test_trickling_mirror_ends_at_the_deadline(trickle_server):
+    limits = weights.DownloadLimits(deadline_s=1.5, min_rate=0)
+    start = time.monotonic()
+    with pytest.raises(WeightsUnavailableError, match="GLUONSEG_DOWNLOAD_TIMEOUT"):
+        run_to_end(weights.iter_zoo_weights(MODEL, limits))
+    assert time.monotonic() - start < 8 and _cache_files() == []
+
+
+def test_default_limits_end_a_trickle_within_two_minutes(monkeypatch):
+    for name in ("TIMEOUT", "MIN_RATE", "GRACE"):
+        monkeypatch.delenv(f"GLUONSEG_DOWNLOAD_{name}", raising=False)
+    limits = weights.DownloadLimits.from_env()
+    # a byte every few seconds is far below the rate, which is checked after the grace period
+    assert limits.min_rate >= 1000 and limits.grace_s + weights.READ_TIMEOUT_S <= 120
+    monkeypatch.setenv("GLUONSEG_DOWNLOAD_TIMEOUT", "soon")
+    with pytest.raises(WeightsError, match=r"GLUONSEG_DOWNLOAD_TIMEOUT.*'soon'"):
+        weights.DownloadLimits.from_env()
+
+
+def test_stale_download_folders_are_cleaned(zoo_server):
+    import subprocess
+
+    cache = weights.cache_dir()
+    cache.mkdir(parents=True)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = cache / f".download-{dead.pid}-0123abcd"  # left by a killed run
+    stale.mkdir()
+    (stale / "weights.zip").write_bytes(b"x" * 1000)
+    live = cache / f".download-{os.getpid()}-4567cdef"  # another download, still running
+    live.mkdir()
+    run_to_end(weights.iter_zoo_weights(MODEL))
+    assert not stale.exists() and live.exists()

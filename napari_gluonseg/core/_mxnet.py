@@ -2,7 +2,8 @@
 
 mxnet 1.9.1 (the last release) reads ``numpy.bool`` and friends, which numpy 1.24 removed. We put
 the aliases back on the numpy module right before the first mxnet import, and import lazily so that
-loading the plugin never pays for (or breaks on) mxnet.
+loading the plugin never pays for (or breaks on) mxnet. gluoncv's import also sets PIL's
+process-wide ``LOAD_TRUNCATED_IMAGES`` (gluoncv/data/mhp.py); the door puts it back.
 """
 
 from __future__ import annotations
@@ -33,12 +34,21 @@ def restore_numpy_aliases() -> None:
 
 
 def _import(name: str) -> ModuleType:
+    from PIL import ImageFile
+
     with _import_lock:
         restore_numpy_aliases()
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", category=DeprecationWarning)
-            warnings.filterwarnings("ignore", category=UserWarning, module=_IMPORT_WARNING_MODULES)
-            return importlib.import_module(name)
+        truncated_images = ImageFile.LOAD_TRUNCATED_IMAGES
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", category=DeprecationWarning)
+                warnings.filterwarnings(
+                    "ignore", category=UserWarning, module=_IMPORT_WARNING_MODULES
+                )
+                return importlib.import_module(name)
+        finally:
+            # Otherwise every truncated PNG/JPEG in the process would read without error.
+            ImageFile.LOAD_TRUNCATED_IMAGES = truncated_images
 
 
 def mxnet() -> ModuleType:

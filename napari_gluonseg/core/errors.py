@@ -29,6 +29,15 @@ class SchemeError(GluonsegError, ValueError):
     """A label scheme file that cannot be used; the message says where and why."""
 
 
+class ExportError(GluonsegError, ValueError):
+    """An export that cannot be written as asked, or a set of export files that cannot be
+    trusted on reading (truncated, edited, or mixed from two exports)."""
+
+
+class ExportExistsError(GluonsegError, FileExistsError):
+    """An export would replace existing files; pass ``overwrite=True`` to allow it."""
+
+
 class SegmentationCancelled(GluonsegError):
     """The run was cancelled before it finished."""
 

@@ -1,9 +1,19 @@
-"""Writing a result to disk: labels image, colour overlay, class table, provenance."""
+"""Writing a result to disk: labels image, colour overlay, class table, provenance.
+
+An export is a set of files under one stem. The set is written all at once (all new or all
+old, see :mod:`.files`), never replaces another set unless asked, and vouches for itself: the
+provenance records the sha256 of the labels file and the class table, which :func:`read_export`
+checks, along with every row of the table against the labels.
+"""
 
 from __future__ import annotations
 
 import csv
+import glob
+import hashlib
+import io
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,11 +21,26 @@ from typing import Any
 
 import numpy as np
 
+from .errors import ExportError, ExportExistsError
+from .files import TEMP_MARK, remove_stale_temps, strict_image_reads, write_files
 from .preprocess import as_image_stack
+from .registry import short_class_name
 from .result import SegmentationResult, class_table_rows
 
 OVERLAY_ALPHA = 0.5
 EXPORT_FORMATS = ("png", "tif")
+# The provenance key holding the set's checksums; read_export takes it out again.
+CHECKSUMS_KEY = "export_sha256"
+_SET_SUFFIXES = (
+    "_labels.png",
+    "_labels.tif",
+    "_labels.tiff",
+    "_classes.csv",
+    "_overlay.png",
+    "_provenance.json",
+)
+_TABLE_COLUMNS = ("index", "class_name", "color", "pixels")
+_HEX_COLOR = re.compile(r"#([0-9a-fA-F]{6})([0-9a-fA-F]{2})?")
 
 
 def colorize(labels: np.ndarray, colors) -> np.ndarray:
@@ -35,20 +60,49 @@ def overlay(image, result: SegmentationResult) -> np.ndarray:
     return np.where(mask, blend, base).round().astype(np.uint8)
 
 
-def write_result(
-    result: SegmentationResult, out_dir: str | Path, stem: str, image=None, fmt: str = "png"
-) -> dict[str, Path]:
-    """Write ``{stem}_labels.png|tif``, ``{stem}_overlay.png`` (2D, with ``image``),
-    ``{stem}_classes.csv`` and ``{stem}_provenance.json`` into ``out_dir``; return the paths."""
-    from PIL import Image
+def existing_export_files(out_dir: str | Path, stem: str) -> list[Path]:
+    """The files of any export under ``stem`` in ``out_dir`` (labels in any format, table,
+    provenance, overlay, probability maps): what an export there would replace."""
+    out = Path(out_dir)
+    found = [out / f"{stem}{suffix}" for suffix in _SET_SUFFIXES]
+    maps = out.glob(f"{glob.escape(stem)}_P(*).png") if out.is_dir() else []
+    return sorted({p for p in found if p.exists()} | set(maps))
 
-    paths = write_labels(
-        result.labels, result.class_names, result.colors, result.provenance, out_dir, stem, fmt
-    )
+
+def write_result(
+    result: SegmentationResult,
+    out_dir: str | Path,
+    stem: str,
+    image=None,
+    fmt: str = "png",
+    overwrite: bool = False,
+    probability_maps: bool = False,
+) -> dict[str, Path]:
+    """Write ``{stem}_labels.png|tif``, ``{stem}_classes.csv``, ``{stem}_provenance.json``, with
+    ``image`` (2D) ``{stem}_overlay.png`` and with ``probability_maps`` one
+    ``{stem}_P(class).png`` per probability of the result, into ``out_dir``; return the paths.
+
+    Raises :class:`ExportExistsError` if any export under ``stem`` is there, unless
+    ``overwrite``, which replaces it (its files that the new set lacks are removed).
+    """
+    extras: dict[str, tuple[str, bytes]] = {}
     if image is not None and result.labels.ndim == 2:
-        paths["overlay"] = Path(out_dir) / f"{stem}_overlay.png"
-        Image.fromarray(overlay(image, result)).save(paths["overlay"])
-    return paths
+        extras["overlay"] = (f"{stem}_overlay.png", _png_bytes(overlay(image, result)))
+    if probability_maps:
+        for name, prob in result.probabilities.items():
+            kind = f"P({short_class_name(name)})"
+            extras[kind] = (f"{stem}_{kind}.png", _png_bytes((prob * 255).round().astype("uint8")))
+    return _write_set(
+        result.labels,
+        result.class_names,
+        result.colors,
+        result.provenance,
+        Path(out_dir),
+        stem,
+        fmt,
+        extras,
+        overwrite,
+    )
 
 
 def write_labels(
@@ -59,41 +113,93 @@ def write_labels(
     out_dir: str | Path,
     stem: str,
     fmt: str = "png",
+    overwrite: bool = False,
 ) -> dict[str, Path]:
     """Training data: labels (value k + 1 = ``class_names[k]``, 0 = unlabeled) as PNG (8 or 16
     bit, whichever the values need; 2D only) or TIFF (any number of axes), the class table as
-    CSV (index, class_name, color, pixels) and the provenance as JSON. Returns the paths."""
-    from PIL import Image
+    CSV (index, class_name, color, pixels) and the provenance as JSON. Returns the paths.
 
+    Raises :class:`ExportExistsError` if any export under ``stem`` is there, unless
+    ``overwrite``, which replaces it (its files that the new set lacks are removed).
+    """
+    return _write_set(
+        labels, class_names, colors, provenance, Path(out_dir), stem, fmt, {}, overwrite
+    )
+
+
+def _write_set(
+    labels, class_names, colors, provenance, out: Path, stem, fmt, extras, overwrite
+) -> dict[str, Path]:
     if fmt not in EXPORT_FORMATS:
-        raise ValueError(f"Unknown export format {fmt!r}; valid: {', '.join(EXPORT_FORMATS)}.")
-    labels = np.asarray(labels)
+        raise ExportError(f"Unknown export format {fmt!r}; valid: {', '.join(EXPORT_FORMATS)}.")
+    labels_name, labels_bytes = _labels_file(np.asarray(labels), stem, fmt)
+    table_name = f"{stem}_classes.csv"
+    _check_label_values(np.asarray(labels), len(class_names), labels_name, table_name)
+    table_bytes = _table_bytes(class_table_rows(labels, class_names, colors))
+    checksums = {"labels": _sha256(labels_bytes), "classes": _sha256(table_bytes)}
+    prov = {**provenance, CHECKSUMS_KEY: checksums}
+    contents = {
+        "labels": (labels_name, labels_bytes),
+        "classes": (table_name, table_bytes),
+        **extras,
+        # Last: it vouches for the others, so an interrupted set never matches it.
+        "provenance": (f"{stem}_provenance.json", _json_bytes(prov)),
+    }
+    paths = {kind: out / name for kind, (name, _) in contents.items()}
+    out.mkdir(parents=True, exist_ok=True)
+    existing = existing_export_files(out, stem)
+    if existing and not overwrite:
+        raise ExportExistsError(
+            f"An export named {stem!r} is already in {out}: "
+            f"{', '.join(p.name for p in existing)}. Choose another name or folder, or pass "
+            "overwrite=True to replace it."
+        )
+    remove_stale_temps(out, f".{glob.escape(stem)}_*{TEMP_MARK}*")
+    write_files({paths[kind]: data for kind, (_, data) in contents.items()})
+    for old in set(existing) - set(paths.values()):
+        old.unlink(missing_ok=True)  # e.g. the PNG of a set now written as TIFF
+    return paths
+
+
+def _labels_file(labels: np.ndarray, stem: str, fmt: str) -> tuple[str, bytes]:
+    """The labels file's name and content: PNG for 2D values up to 16 bits, else TIFF."""
     if labels.dtype.kind not in "ui" or (labels.size and labels.min() < 0):
-        raise ValueError(f"Labels must be non-negative integers; got {labels.dtype}.")
+        raise ExportError(f"Labels must be non-negative integers; got {labels.dtype}.")
     top = int(labels.max(initial=0))
     if top > 65535 and fmt == "png":
-        raise ValueError(f"Label values up to {top} do not fit a 16-bit PNG; export as TIFF.")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths: dict[str, Path] = {}
+        raise ExportError(f"Label values up to {top} do not fit a 16-bit PNG; export as TIFF.")
     if fmt == "png" and labels.ndim == 2:
-        paths["labels"] = out / f"{stem}_labels.png"
-        dtype = np.uint8 if top < 256 else np.uint16
-        Image.fromarray(labels.astype(dtype)).save(paths["labels"])
-    else:
-        import tifffile
+        return f"{stem}_labels.png", _png_bytes(labels.astype(np.uint8 if top < 256 else np.uint16))
+    import tifffile
 
-        paths["labels"] = out / f"{stem}_labels.tif"
-        dtype = np.uint8 if top < 256 else np.uint16 if top < 65536 else np.uint32
-        tifffile.imwrite(paths["labels"], labels.astype(dtype), compression="zlib")
-    paths["classes"] = out / f"{stem}_classes.csv"
-    with open(paths["classes"], "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=["index", "class_name", "color", "pixels"])
-        writer.writeheader()
-        writer.writerows(class_table_rows(labels, class_names, colors))
-    paths["provenance"] = out / f"{stem}_provenance.json"
-    paths["provenance"].write_text(json.dumps(provenance, indent=2, default=str) + "\n")
-    return paths
+    dtype = np.uint8 if top < 256 else np.uint16 if top < 65536 else np.uint32
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, labels.astype(dtype), compression="zlib")
+    return f"{stem}_labels.tif", buffer.getvalue()
+
+
+def _png_bytes(array: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _table_bytes(rows: list[dict[str, Any]]) -> bytes:
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=list(_TABLE_COLUMNS))
+    writer.writeheader()
+    writer.writerows(rows)
+    return text.getvalue().encode()
+
+
+def _json_bytes(provenance: dict[str, Any]) -> bytes:
+    return (json.dumps(provenance, indent=2, default=str) + "\n").encode()
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 @dataclass
@@ -106,6 +212,15 @@ class LabelsExport:
     provenance: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class _TableRow:
+    line: int
+    index: int
+    name: str
+    color: tuple[int, int, int]
+    pixels: int
+
+
 def export_stem(path: str | Path) -> tuple[Path, str] | None:
     """(folder, stem) of a ``{stem}_labels.png|tif|tiff`` file; None for other names."""
     path = Path(path)
@@ -116,41 +231,140 @@ def export_stem(path: str | Path) -> tuple[Path, str] | None:
 
 
 def read_export(path: str | Path) -> LabelsExport:
-    """Read ``{stem}_labels.*`` with its ``{stem}_classes.csv`` (and provenance, if there)."""
-    from PIL import Image
+    """Read ``{stem}_labels.*`` with its ``{stem}_classes.csv`` (and provenance, if there).
 
+    Raises :class:`ExportError`, naming the file (and row), for a truncated labels file, a
+    malformed or edited class table, label values the table lacks, or files of the set that do
+    not match the checksums in its provenance (mixed from two exports, changed since).
+    """
+    path = Path(path)
     found = export_stem(path)
     if found is None:
-        raise ValueError(f"{path} is not a labels export ({{stem}}_labels.png or .tif).")
+        raise ExportError(f"{path} is not a labels export ({{stem}}_labels.png or .tif).")
     folder, stem = found
     table = folder / f"{stem}_classes.csv"
     if not table.is_file():
-        raise ValueError(f"{path}: its class table {table.name} is missing beside it.")
-    if Path(path).suffix.lower() == ".png":
-        with Image.open(path) as im:
-            labels = np.asarray(im)
-    else:
-        import tifffile
-
-        labels = tifffile.imread(path)
-    names: dict[int, str] = {}
-    colors: dict[int, tuple[int, int, int]] = {}
-    with open(table, newline="") as f:
-        for row in csv.DictReader(f):
-            k = int(row["index"])
-            if k == 0:
-                continue
-            names[k] = row["class_name"]
-            c = row["color"].lstrip("#")
-            colors[k] = (int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16))
-    n = max(names, default=0)
-    if sorted(names) != list(range(1, n + 1)):
-        raise ValueError(f"{table.name}: class indices must run 1..{n} without gaps.")
+        raise ExportError(f"{path}: its class table {table.name} is missing beside it.")
+    labels = _read_labels_file(path)
+    rows = _read_table(table)
+    _check_label_values(labels, len(rows) - 1, str(path), str(table))
     prov_path = folder / f"{stem}_provenance.json"
-    provenance = json.loads(prov_path.read_text()) if prov_path.is_file() else {}
+    provenance = _read_provenance(prov_path)
+    checksums = provenance.pop(CHECKSUMS_KEY, {})
+    if not isinstance(checksums, dict):
+        raise ExportError(f"{prov_path}: {CHECKSUMS_KEY!r} is not a record of checksums.")
+    _check_checksum(path, checksums.get("labels"), prov_path, "labels")
+    counts = np.bincount(labels.ravel().astype(np.int64), minlength=len(rows))
+    for row in rows:
+        if row.pixels != counts[row.index]:
+            raise ExportError(
+                f"{table}, row {row.line}: {row.pixels} pixels of {row.name!r} in the table, "
+                f"{counts[row.index]} in {path.name}: the table does not belong to these labels."
+            )
+    _check_checksum(table, checksums.get("classes"), prov_path, "classes")
     return LabelsExport(
         labels=labels,
-        class_names=tuple(names[k] for k in range(1, n + 1)),
-        colors=tuple(colors[k] for k in range(1, n + 1)),
+        class_names=tuple(row.name for row in rows[1:]),
+        colors=tuple(row.color for row in rows[1:]),
         provenance=provenance,
     )
+
+
+def _read_labels_file(path: Path) -> np.ndarray:
+    """The labels, read strictly: a truncated file is an error, never rows of zeros."""
+    from PIL import Image
+
+    try:
+        if path.suffix.lower() == ".png":
+            with strict_image_reads(), Image.open(path) as im:
+                im.load()
+                labels = np.asarray(im)
+        else:
+            import tifffile
+
+            labels = tifffile.imread(path)
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise ExportError(f"Cannot read the labels file {path}: {exc}") from exc
+    if labels.dtype.kind not in "ui":
+        raise ExportError(f"{path} holds {labels.dtype} values, not integer labels.")
+    return labels
+
+
+def _check_label_values(labels: np.ndarray, n_classes: int, labels_name: str, table: str) -> None:
+    top = int(labels.max(initial=0))
+    if top > n_classes:
+        count = int((labels == top).sum())
+        raise ExportError(
+            f"{labels_name}: label value {top} ({count} pixels) is not in the class table "
+            f"{table} (values 0..{n_classes})."
+        )
+
+
+def _read_table(table: Path) -> list[_TableRow]:
+    """The class table's rows, index 0, 1, 2, ... in order; errors name the row."""
+    rows: list[_TableRow] = []
+    try:
+        with open(table, newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f)
+            missing = [c for c in _TABLE_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise ExportError(f"{table}: no column {', '.join(missing)} in its first row.")
+            for cells in reader:
+                rows.append(_table_row(cells, reader.line_num, table, rows))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ExportError(f"Cannot read the class table {table}: {exc}") from exc
+    if not rows:
+        raise ExportError(f"{table} has no rows.")
+    return rows
+
+
+def _table_row(cells: dict, line: int, table: Path, before: list[_TableRow]) -> _TableRow:
+    where = f"{table}, row {line}"
+    empty = [c for c in _TABLE_COLUMNS if not (cells.get(c) or "").strip()]
+    if empty:
+        raise ExportError(f"{where}: missing {', '.join(empty)}.")
+    try:
+        index, pixels = int(cells["index"]), int(cells["pixels"])
+    except ValueError:
+        raise ExportError(
+            f"{where}: index and pixels must be whole numbers; got {cells['index']!r}, "
+            f"{cells['pixels']!r}."
+        ) from None
+    first = next((row.line for row in before if row.index == index), None)
+    if first is not None:
+        raise ExportError(f"{where}: index {index} again (first on row {first}).")
+    if index != len(before):
+        raise ExportError(
+            f"{where}: index {index}, expected {len(before)} (rows run 0, 1, 2, ... in order)."
+        )
+    color = _HEX_COLOR.fullmatch(cells["color"].strip())
+    if color is None:
+        raise ExportError(f"{where}: colour {cells['color']!r} is not #rrggbb.")
+    rgb = bytes.fromhex(color.group(1))
+    return _TableRow(line, index, cells["class_name"], (rgb[0], rgb[1], rgb[2]), pixels)
+
+
+def _read_provenance(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}  # a set made by hand: nothing to check against
+    try:
+        provenance = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ExportError(f"Cannot read the provenance {path}: {exc}") from exc
+    if not isinstance(provenance, dict):
+        raise ExportError(f"{path} does not hold a provenance record (a JSON object).")
+    return provenance
+
+
+def _check_checksum(path: Path, expected: str | None, provenance: Path, role: str) -> None:
+    if expected is None:
+        return
+    with open(path, "rb") as f:
+        got = hashlib.file_digest(f, "sha256").hexdigest()
+    if got != expected:
+        edited = " (a class name or colour edited by hand?)" if role == "classes" else ""
+        raise ExportError(
+            f"{path} was changed after export{edited} or comes from another export "
+            f"(an interrupted overwrite?): its sha256 does not match the one in {provenance}. "
+            "Export again, or remove the provenance file to read the set unchecked."
+        )

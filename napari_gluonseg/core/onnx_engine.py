@@ -2,13 +2,14 @@
 by onnxruntime, ~2.6x faster than hybridized MXNet on CPU (NOTES.md: 1.6 s vs 4.2 s at 576x768).
 
 Exports are cached in ``$MXNET_HOME/models/onnx/`` keyed by the weights' sha1 and the input shape,
-written under a temporary name and renamed, so a crash never leaves a half-written model behind.
+written under a temporary name and renamed, so a crash never leaves a half-written model behind;
+a cached file onnxruntime cannot load (damaged on disk) is exported again, once.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import tempfile
+import logging
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -16,10 +17,15 @@ from pathlib import Path
 import numpy as np
 
 from . import _mxnet
+from .errors import WeightsError
+from .files import TEMP_MARK, remove_stale_temps, temp_dir, write_files
 from .network import SegmentationNetwork, build_network, supports_native
 from .weights import ResolvedWeights, cache_dir
 
+logger = logging.getLogger(__name__)
+
 _CACHE_SIZE = 3
+_EXPORT_PREFIX = ".export-"
 
 
 def onnxruntime_available() -> bool:
@@ -86,14 +92,41 @@ def load_onnx_network(
             _cache.move_to_end(key)
             return _cache[key]
     path = onnx_path(model_name, weights, height, width, native)
-    if not path.is_file():
+    network = _open_cached(model_name, path, height, width, native)
+    if network is None:
         export_onnx(model_name, weights, height, width, path, native)
-    network = OnnxNetwork(model_name, path, height, width, native)
+        try:
+            network = OnnxNetwork(model_name, path, height, width, native)
+        except _load_errors() as exc:
+            raise WeightsError(
+                f"onnxruntime cannot load {path}, exported just now from {weights.path}: {exc}\n"
+                "Run with engine='mxnet' (command line: --engine mxnet)."
+            ) from exc
     with _cache_lock:
         _cache[key] = network
         while len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
     return network
+
+
+def _open_cached(
+    model_name: str, path: Path, height: int, width: int, native: bool
+) -> OnnxNetwork | None:
+    """The cached export, or None if there is none or onnxruntime cannot load it."""
+    if not path.is_file():
+        return None
+    try:
+        return OnnxNetwork(model_name, path, height, width, native)
+    except _load_errors() as exc:
+        logger.warning("Cached ONNX model %s cannot be loaded (%s); exporting it again.", path, exc)
+        return None
+
+
+def _load_errors() -> tuple[type[Exception], ...]:
+    """What onnxruntime raises for a file that is not a complete, valid model."""
+    from onnxruntime.capi import onnxruntime_pybind11_state as ort_state
+
+    return (ort_state.InvalidProtobuf, ort_state.InvalidGraph, ort_state.Fail)
 
 
 def export_onnx(
@@ -104,7 +137,7 @@ def export_onnx(
     path: Path,
     native: bool = False,
 ) -> Path:
-    """Export the MXNet network (aux head off) to ONNX at ``path``."""
+    """Export the MXNet network (aux head off) to ONNX at ``path`` (replaced atomically)."""
     import onnx
 
     mx = _mxnet.mxnet()
@@ -114,7 +147,9 @@ def export_onnx(
     mx_network = SegmentationNetwork(model_name, net, height, width, native)
     mx_network.logits(np.zeros((1, 3, height, width), np.float32))  # hybridized graph exists
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".export-") as tmp:
+    remove_stale_temps(path.parent, f"{_EXPORT_PREFIX}*")
+    remove_stale_temps(path.parent, f".*{TEMP_MARK}*")
+    with temp_dir(path.parent, _EXPORT_PREFIX) as tmp:
         prefix = str(Path(tmp) / "net")
         mx_network._net.export(prefix)
         raw = Path(tmp) / "raw.onnx"
@@ -131,7 +166,5 @@ def export_onnx(
         inputs = [i for i in model.graph.input if i.name not in constants]
         del model.graph.input[:]
         model.graph.input.extend(inputs)
-        final = Path(tmp) / "final.onnx"
-        onnx.save(model, str(final))
-        final.replace(path)
+        write_files({path: model.SerializeToString()})
     return path

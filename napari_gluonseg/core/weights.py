@@ -3,6 +3,8 @@
 We follow gluoncv's own conventions (``$MXNET_HOME/models``, ``$MXNET_GLUON_REPO`` mirrors,
 ``{name}-{sha1[:8]}.params`` inside ``{name}-{sha1[:8]}.zip``) but download ourselves, so that
 progress reaches the UI and a partial or corrupt download never lands under the final name.
+A download ends with an error past an overall deadline or below a minimum rate (see
+:class:`DownloadLimits`), and folders left by killed downloads are removed by the next one.
 """
 
 from __future__ import annotations
@@ -12,24 +14,70 @@ import hashlib
 import logging
 import os
 import shutil
-import tempfile
+import time
 import urllib.error
 import urllib.request
 import zipfile
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from . import _mxnet
 from .errors import WeightsError, WeightsUnavailableError
 from .events import Progress
+from .files import remove_stale_temps, sync_file, temp_dir
 from .registry import model_info
 
 logger = logging.getLogger(__name__)
 
 APACHE_REPO_URL = "https://apache-mxnet.s3-accelerate.dualstack.amazonaws.com/"
-DOWNLOAD_TIMEOUT_S = 30
+READ_TIMEOUT_S = 30  # one connect or read; the limits below bound the whole download
 _CHUNK_BYTES = 1 << 20
+_DOWNLOAD_PREFIX = ".download-"
+
+
+@dataclass(frozen=True)
+class DownloadLimits:
+    """When a download gives up.
+
+    Attributes
+    ----------
+    deadline_s : float
+        Longest a whole download may take (``$GLUONSEG_DOWNLOAD_TIMEOUT``, default 3600 s:
+        ~160 MB at 45 kB/s). 0 = no deadline.
+    min_rate : float
+        Slowest average rate, in bytes/s, over each ``grace_s`` window after the first
+        (``$GLUONSEG_DOWNLOAD_MIN_RATE``, default 10000). 0 = no minimum.
+    grace_s : float
+        The window (``$GLUONSEG_DOWNLOAD_GRACE``, default 30 s): a mirror that trickles a byte
+        every few seconds ends after it; one that sends nothing, after ``READ_TIMEOUT_S``.
+    """
+
+    deadline_s: float = 3600.0
+    min_rate: float = 10_000.0
+    grace_s: float = 30.0
+
+    @classmethod
+    def from_env(cls) -> DownloadLimits:
+        """The defaults, with the ``GLUONSEG_DOWNLOAD_*`` environment variables applied."""
+        values = {}
+        for field in fields(cls):
+            name = _LIMIT_VARIABLES[field.name]
+            text = os.environ.get(name, "").strip()
+            try:
+                values[field.name] = float(text) if text else field.default
+            except ValueError:
+                values[field.name] = -1.0
+            if not values[field.name] >= 0:  # also refuses nan
+                raise WeightsError(f"{name} must be a number >= 0; got {text!r}.")
+        return cls(**values)
+
+
+_LIMIT_VARIABLES = {
+    "deadline_s": "GLUONSEG_DOWNLOAD_TIMEOUT",
+    "min_rate": "GLUONSEG_DOWNLOAD_MIN_RATE",
+    "grace_s": "GLUONSEG_DOWNLOAD_GRACE",
+}
 
 
 @dataclass(frozen=True)
@@ -114,12 +162,16 @@ def resolve_local_weights(path: str | os.PathLike) -> ResolvedWeights:
     return ResolvedWeights(path=p.resolve(), sha1=sha1, source="file")
 
 
-def iter_zoo_weights(model_name: str) -> Generator[Progress, None, ResolvedWeights]:
+def iter_zoo_weights(
+    model_name: str, limits: DownloadLimits | None = None
+) -> Generator[Progress, None, ResolvedWeights]:
     """Find the pretrained weights in the cache, downloading them if needed.
 
     Yields download progress in bytes; returns the checked file. A cached file whose sha1 does
     not match is downloaded again; on any failure nothing is left under the final file name.
+    ``limits`` (default: :meth:`DownloadLimits.from_env`) bound the download's time and rate.
     """
+    limits = limits or DownloadLimits.from_env()
     model_info(model_name)  # unknown names fail here, with the list of valid ones
     expected = zoo_sha1(model_name)
     target = cache_dir() / zoo_file_name(model_name)
@@ -136,10 +188,11 @@ def iter_zoo_weights(model_name: str) -> Generator[Progress, None, ResolvedWeigh
             f"Cannot create the weights cache folder {target.parent}: {exc}\n"
             + offline_help(model_name)
         ) from exc
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".download-") as tmp:
+    remove_stale_temps(target.parent, f"{_DOWNLOAD_PREFIX}*")
+    with temp_dir(target.parent, _DOWNLOAD_PREFIX) as tmp:
         zip_path = Path(tmp) / "weights.zip"
         try:
-            yield from _download(url, zip_path, model_name)
+            yield from _download(url, zip_path, model_name, limits)
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
             raise WeightsUnavailableError(
@@ -154,17 +207,36 @@ def iter_zoo_weights(model_name: str) -> Generator[Progress, None, ResolvedWeigh
                 "the download or the mirror is corrupt. Nothing was saved; try again, or set "
                 "MXNET_GLUON_REPO to another mirror.\n" + offline_help(model_name)
             )
+        sync_file(params)
         os.replace(params, target)  # atomic: the final name only ever holds checked weights
     return ResolvedWeights(target, expected, "zoo")
 
 
-def _download(url: str, dest: Path, model_name: str) -> Generator[Progress, None, None]:
-    with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response, open(dest, "wb") as f:
+def _download(
+    url: str, dest: Path, model_name: str, limits: DownloadLimits
+) -> Generator[Progress, None, None]:
+    start = window_start = time.monotonic()
+    done = window_done = 0
+    with urllib.request.urlopen(url, timeout=READ_TIMEOUT_S) as response, open(dest, "wb") as f:
         total = int(response.headers.get("Content-Length") or 0)
-        done = 0
-        while chunk := response.read(_CHUNK_BYTES):
+        # read1: whatever has arrived, so a trickle cannot hold one read open for ever.
+        while chunk := response.read1(_CHUNK_BYTES):
             f.write(chunk)
             done += len(chunk)
+            now = time.monotonic()
+            if limits.deadline_s and now - start > limits.deadline_s:
+                raise TimeoutError(
+                    f"gave up after {now - start:.0f} s with {done} of {total or '?'} bytes "
+                    f"(GLUONSEG_DOWNLOAD_TIMEOUT={limits.deadline_s:g} s)"
+                )
+            if now - window_start >= limits.grace_s:
+                rate = (done - window_done) / (now - window_start)
+                if rate < limits.min_rate:
+                    raise TimeoutError(
+                        f"too slow: {rate:.0f} bytes/s over {now - window_start:.0f} s "
+                        f"(GLUONSEG_DOWNLOAD_MIN_RATE={limits.min_rate:g} bytes/s)"
+                    )
+                window_start, window_done = now, done
             yield Progress("weights", done, total, f"downloading {model_name} weights")
     if total and done != total:
         raise ValueError(f"connection closed after {done} of {total} bytes")

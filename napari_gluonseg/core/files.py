@@ -1,0 +1,137 @@
+"""Files that are never half-written and never read leniently.
+
+Every file the package writes goes through :func:`write_files`: each one is written to a
+temporary name in its own folder, flushed to disk, and only then renamed over its final name, so
+an interrupted write (Ctrl-C, full disk, killed process) leaves the old files untouched. Temporary
+names end in ``{pid}-{random}``, so :func:`remove_stale_temps` can tell a killed writer's
+leftovers from those of a writer still running in another process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import secrets
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+TEMP_MARK = ".tmp-"
+# Writers touch their temporaries continuously (downloads time out after minutes of silence):
+# one untouched this long is stale even if its pid is alive again (pids are reused).
+STALE_AFTER_S = 3600
+_OWNER_PID = re.compile(r"-(\d+)-\w{8}$")
+
+
+def temp_name(prefix: str) -> str:
+    """``{prefix}{pid}-{random}``: a name no other writer uses, that says who wrote it."""
+    return f"{prefix}{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def temp_dir(folder: Path, prefix: str) -> tempfile.TemporaryDirectory:
+    """A scratch folder ``{prefix}{pid}-{random}`` in ``folder``, removed on exit."""
+    return tempfile.TemporaryDirectory(dir=folder, prefix=f"{prefix}{os.getpid()}-")
+
+
+def write_files(contents: Mapping[Path, bytes]) -> None:
+    """Write a set of files so that it is either all new or all old.
+
+    All temporaries are written and synced first, then renamed in the mapping's order (put the
+    file that vouches for the others last). On any failure, KeyboardInterrupt included, the
+    temporaries are removed and the final names keep what they held.
+    """
+    temps: dict[Path, Path] = {}
+    try:
+        for path, data in contents.items():
+            temps[path] = path.with_name(temp_name(f".{path.name}{TEMP_MARK}"))
+            with open(temps[path], "xb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        for path, tmp in temps.items():
+            os.replace(tmp, path)
+    finally:
+        for tmp in temps.values():
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+    for folder in {path.parent for path in contents}:
+        sync_folder(folder)
+
+
+def sync_file(path: Path) -> None:
+    """Flush ``path`` to disk (before renaming it into place)."""
+    with open(path, "rb+") as f:
+        os.fsync(f.fileno())
+
+
+def sync_folder(folder: Path) -> None:
+    """Make renames in ``folder`` durable (where the platform can open a folder)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def remove_stale_temps(folder: Path, pattern: str) -> list[Path]:
+    """Remove the temporaries matching the glob ``pattern`` in ``folder`` left by dead writers.
+
+    A temporary is stale when the pid in its name is not running, or when nothing in it changed
+    for ``STALE_AFTER_S`` (a reused pid, or a name without one). Returns what was removed.
+    """
+    removed = []
+    for path in folder.glob(pattern) if folder.is_dir() else ():
+        owner = _OWNER_PID.search(path.name)
+        owner_alive = owner is None or _pid_alive(int(owner.group(1)))  # no pid: unknown
+        if owner_alive and _age_s(path) < STALE_AFTER_S:
+            continue
+        logger.info("Removing %s, left by an interrupted run.", path)
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        removed.append(path)
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def _age_s(path: Path) -> float:
+    try:
+        newest = max([path.stat().st_mtime, *(p.stat().st_mtime for p in path.glob("*"))])
+    except FileNotFoundError:
+        return 0.0
+    return time.time() - newest
+
+
+@contextlib.contextmanager
+def strict_image_reads() -> Iterator[None]:
+    """PIL refuses truncated files inside this block, whatever another library set globally.
+
+    gluoncv sets ``PIL.ImageFile.LOAD_TRUNCATED_IMAGES = True`` for the whole process; a
+    truncated labels PNG would then read with its missing rows as 0.
+    """
+    from PIL import ImageFile
+
+    before = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        yield
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = before
