@@ -332,8 +332,13 @@ def export_layer(layer: Any, folder: str | Path, fmt: str, **kwargs: Any) -> dic
         "exported_layer": layer.name,
         "edited_by_hand": not is_unedited_output(layer),
     }
-    stem = layer.name.removesuffix(" classes").replace(" ", "_")
+    stem = export_stem_of(layer)
     return write_labels(data, names, colors, provenance, folder, stem, fmt, **kwargs)
+
+
+def export_stem_of(layer: Any) -> str:
+    """The file stem an export of ``layer`` gets (``dog classes`` -> ``dog``)."""
+    return layer.name.removesuffix(" classes").replace(" ", "_")
 
 
 # -- helpers --------------------------------------------------------------------------------------

@@ -383,7 +383,7 @@ def test_label_scheme_drives_labels_names_and_colours(qtbot, viewer, dog_layer, 
 
 
 def test_export_from_widget_keeps_hand_corrections(
-    qtbot, viewer, dog_layer, bicycle_params, tmp_path
+    qtbot, viewer, dog_layer, bicycle_params, tmp_path, monkeypatch
 ):
     from napari_gluonseg.core.export import read_export
 
@@ -397,6 +397,16 @@ def test_export_from_widget_keeps_hand_corrections(
     np.testing.assert_array_equal(back.labels, labels.data)
     assert back.class_names[2] == "sky" and back.provenance["edited_by_hand"] is True
     assert back.colors[BICYCLE] == widget_colors()[BICYCLE]
+
+    # Exporting again asks before replacing the earlier files; "keep them" keeps them.
+    labels.data[0:5, 0:5] = 4
+    answers = [False, True]
+    monkeypatch.setattr(dialogs, "ask_replace_export", lambda parent, files: answers.pop(0))
+    assert widget.export_labels(labels, tmp_path) == {}
+    assert read_export(paths["labels"]).class_names[2] == "sky"
+    np.testing.assert_array_equal(read_export(paths["labels"]).labels[0:5, 0:5], 3)
+    widget.export_labels(labels, tmp_path)
+    np.testing.assert_array_equal(read_export(paths["labels"]).labels[0:5, 0:5], 4)
 
 
 def test_closing_the_dock_with_its_close_button_stops_the_run(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from qtpy.QtWidgets import QMessageBox, QWidget
 
 from ..result_layers import EditedChoice
@@ -27,6 +29,20 @@ def ask_about_edited_labels(parent: QWidget | None, layer_name: str, pixels: int
     if clicked is overwrite:
         return EditedChoice.OVERWRITE
     return EditedChoice.CANCEL
+
+
+def ask_replace_export(parent: QWidget | None, files: list[Path]) -> bool:
+    """Ask before an export replaces earlier files; the safe answer (keep them) is the default."""
+    names = "\n".join(f.name for f in files[:8]) + ("\n..." if len(files) > 8 else "")
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle("Replace an earlier export?")
+    box.setText(f"{files[0].parent} already holds an export of this name:\n{names}")
+    replace = box.addButton("Replace them", QMessageBox.ButtonRole.DestructiveRole)
+    keep = box.addButton("Keep them", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(keep)
+    box.exec()
+    return box.clickedButton() is replace
 
 
 def ask_export_folder(parent: QWidget | None) -> str | None:

@@ -19,6 +19,7 @@ from qtpy.QtCore import QTimer
 
 from ..core.errors import GluonsegError
 from ..core.events import Progress, ProgressTracker
+from ..core.export import existing_export_files
 from ..core.registry import short_class_name
 from ..core.segment import iter_segment_image
 from ..layer_data import METADATA_KEY, probability_layer_data, probability_layer_name
@@ -28,6 +29,7 @@ from ..result_layers import (
     RunRequest,
     apply_steps,
     export_layer,
+    export_stem_of,
     plugin_labels_layer,
     prepare_result,
 )
@@ -288,9 +290,15 @@ class SegmentWidget(Container):
             self.export_labels(layer, folder)
 
     def export_labels(self, layer: Labels, folder: str | Path) -> dict[str, Path]:
-        """Write ``layer`` as it is now (hand corrections included) for training."""
+        """Write ``layer`` as it is now (hand corrections included) for training; an earlier
+        export of the same name is only replaced if the user says so."""
+        clash = existing_export_files(folder, export_stem_of(layer))
+        if clash and not dialogs.ask_replace_export(self.native, clash):
+            self._status.value = "export cancelled: the existing files are kept"
+            return {}
         try:
-            paths = export_layer(layer, folder, self.controls.export_format.value)
+            fmt = self.controls.export_format.value
+            paths = export_layer(layer, folder, fmt, overwrite=bool(clash))
         except (GluonsegError, OSError) as exc:
             self._status.value = f"export failed: {exc}"
             show_error(f"Export failed: {exc}")
