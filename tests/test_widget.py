@@ -589,3 +589,28 @@ def test_rectangle_takes_the_pixels_whose_centres_it_contains(viewer, small_dog)
     viewer.add_shapes([np.array([[10.6, 10.6], [10.6, 49.4], [49.4, 49.4], [49.4, 10.6]])])
     region = image_region(viewer, image, "rectangle (Shapes layer)")
     assert region == (slice(11, 50), slice(11, 50))
+
+
+def test_closing_the_viewer_mid_run_stops_the_run(qtbot, make_napari_viewer, small_dog, tmp_path):
+    from napari_gluonseg.core import network
+
+    params = tmp_path / "untrained.params"
+    network.build_untrained("fcn_resnet50_ade", 64, 64).save_parameters(str(params))
+    viewer = make_napari_viewer()
+    viewer.add_image(np.stack([small_dog] * 8), name="movie", rgb=True)
+    widget = SegmentWidget(viewer)
+    viewer.window.add_dock_widget(widget)
+    widget.controls.weights.value = params
+    widget.controls.engine.value = "mxnet"
+    widget._run.clicked.emit()
+    worker = widget._worker
+    finished, aborted = [], []
+    worker.finished.connect(lambda: finished.append(True))
+    worker.aborted.connect(lambda: aborted.append(True))
+    qtbot.waitUntil(lambda: widget._progress.value >= 20, timeout=120_000)
+    added = []
+    viewer.layers.events.inserted.connect(lambda e: added.append(e.value.name))
+    viewer.close()
+    qtbot.waitUntil(lambda: bool(finished), timeout=120_000)  # stopped, not run to the end
+    qtbot.wait(50)
+    assert aborted and added == [] and not widget.running

@@ -74,7 +74,7 @@ def _view_corners(viewer: napari.Viewer) -> list[np.ndarray]:
     # napari >= 0.9 keeps the camera in viewer.scene; older versions in viewer.camera.
     camera = viewer.scene.camera if hasattr(viewer, "scene") else viewer.camera
     center = np.asarray(camera.center[-2:], float)
-    size = viewer.canvas.size if hasattr(viewer, "canvas") else viewer._canvas_size
+    size = _canvas_size(viewer)
     half = np.asarray(size, float) / 2 / camera.zoom
     displayed = list(viewer.dims.displayed)
     corners = []
@@ -96,3 +96,14 @@ def _shape_corners(viewer: napari.Viewer) -> list[np.ndarray]:
     chosen = sorted(layer.selected_data) or [len(layer.data) - 1]
     vertices = np.concatenate([layer.data[i] for i in chosen])
     return [np.asarray(layer.data_to_world(v)) for v in vertices]
+
+
+def _canvas_size(viewer: napari.Viewer) -> tuple[int, int]:
+    """(height, width) of the canvas in screen pixels, through public API only."""
+    if hasattr(viewer, "canvas"):  # napari >= 0.9
+        return tuple(viewer.canvas.size)
+    import warnings
+
+    with warnings.catch_warnings():  # napari 0.5-0.8: public but deprecated
+        warnings.simplefilter("ignore", FutureWarning)
+        return tuple(viewer.window.qt_viewer.canvas.size)
