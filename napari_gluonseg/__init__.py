@@ -7,7 +7,9 @@ from .core.errors import (
     GluonsegError,
     GluonsegWarning,
     ImageError,
+    ExportError,
     InsufficientMemoryError,
+    OptionError,
     SchemeError,
     SegmentationCancelled,
     UnknownModelError,
@@ -26,11 +28,13 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_MODEL",
+    "ExportError",
     "GluonsegError",
     "GluonsegWarning",
     "ImageError",
     "InsufficientMemoryError",
     "LabelScheme",
+    "OptionError",
     "Progress",
     "SchemeError",
     "SegmentationCancelled",

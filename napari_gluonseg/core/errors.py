@@ -5,6 +5,10 @@ class GluonsegError(Exception):
     """Base class of every error napari-gluonseg raises on purpose."""
 
 
+class OptionError(GluonsegError, ValueError):
+    """An argument value a function cannot use; the message names the argument and the value."""
+
+
 class UnknownModelError(GluonsegError, ValueError):
     """A model name that is not in the registry."""
 
@@ -27,6 +31,10 @@ class InsufficientMemoryError(GluonsegError, MemoryError):
 
 class SchemeError(GluonsegError, ValueError):
     """A label scheme file that cannot be used; the message says where and why."""
+
+
+class ExportError(GluonsegError, ValueError):
+    """An export that cannot be written, or a file that is not a readable export."""
 
 
 class SegmentationCancelled(GluonsegError):
