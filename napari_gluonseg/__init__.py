@@ -4,10 +4,10 @@ Importing the package loads neither mxnet nor Qt; the network is imported on fir
 """
 
 from .core.errors import (
+    ExportError,
     GluonsegError,
     GluonsegWarning,
     ImageError,
-    ExportError,
     InsufficientMemoryError,
     OptionError,
     SchemeError,

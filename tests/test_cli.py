@@ -137,8 +137,16 @@ def test_intensity_range_option_needs_two_numbers(capsys, text):
 def test_unwritable_output_is_exit_2_with_message(tmp_path, bicycle_params, capsys):
     (tmp_path / "out").write_text("a file, not a folder")
     rc = cli.main(
-        ["segment", str(DATA / "dog.jpg"), "--weights", str(bicycle_params), "--scale", "0.1",
-         "--out", str(tmp_path / "out")]
+        [
+            "segment",
+            str(DATA / "dog.jpg"),
+            "--weights",
+            str(bicycle_params),
+            "--scale",
+            "0.1",
+            "--out",
+            str(tmp_path / "out"),
+        ]
     )
     assert rc == cli.EXIT_BAD_INPUT
     assert "Cannot write the results of dog" in capsys.readouterr().err

@@ -109,7 +109,6 @@ def test_channels_first_refused_with_how_to_pass_it(channels):
     assert f"({channels}, 40, 50)" in str(caught.value) and "rgb=False" in str(caught.value)
     planes = as_image_stack(data, rgb=False)  # said explicitly: a stack of grey planes
     assert planes.n_planes == channels and planes.plane_shape == (40, 50)
-    assert as_image_stack(np.zeros((channels, 40, 3), np.uint8), rgb=True).rgb
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import SchemeError
+from .errors import OptionError, SchemeError
+from .options import is_integer
 from .registry import ModelInfo
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "schemes"
@@ -70,9 +71,9 @@ class LabelScheme:
     def index_of(self, name: str | int) -> int:
         """Result class index of a label given by name or value."""
         for lab in self.labels:
-            if name == lab.name or (isinstance(name, int) and name == lab.value):
+            if name == lab.name or (is_integer(name) and name == lab.value):
                 return lab.value - 1
-        raise ValueError(
+        raise OptionError(
             f"The label scheme {self.name!r} has no label {name!r}; its labels: "
             f"{', '.join(lab.name for lab in self.labels)}."
         )
@@ -109,7 +110,7 @@ def load_scheme(path: str | os.PathLike, info: ModelInfo) -> LabelScheme:
         for c in classes:
             try:
                 k = info.class_index(c if not str(c).isdigit() else int(c))
-            except ValueError as exc:
+            except OptionError as exc:
                 raise SchemeError(f"{path}, {where}: {exc}") from None
             if k in owner:
                 raise SchemeError(
