@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import ExportError, OptionError
 from .preprocess import as_image_stack
 from .result import SegmentationResult, class_table_rows
 
@@ -66,13 +67,13 @@ def write_labels(
     from PIL import Image
 
     if fmt not in EXPORT_FORMATS:
-        raise ValueError(f"Unknown export format {fmt!r}; valid: {', '.join(EXPORT_FORMATS)}.")
+        raise OptionError(f"Unknown export format {fmt!r}; valid: {', '.join(EXPORT_FORMATS)}.")
     labels = np.asarray(labels)
     if labels.dtype.kind not in "ui" or (labels.size and labels.min() < 0):
-        raise ValueError(f"Labels must be non-negative integers; got {labels.dtype}.")
+        raise OptionError(f"Labels must be non-negative integers; got {labels.dtype}.")
     top = int(labels.max(initial=0))
     if top > 65535 and fmt == "png":
-        raise ValueError(f"Label values up to {top} do not fit a 16-bit PNG; export as TIFF.")
+        raise OptionError(f"Label values up to {top} do not fit a 16-bit PNG; export as TIFF.")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
@@ -121,11 +122,11 @@ def read_export(path: str | Path) -> LabelsExport:
 
     found = export_stem(path)
     if found is None:
-        raise ValueError(f"{path} is not a labels export ({{stem}}_labels.png or .tif).")
+        raise ExportError(f"{path} is not a labels export ({{stem}}_labels.png or .tif).")
     folder, stem = found
     table = folder / f"{stem}_classes.csv"
     if not table.is_file():
-        raise ValueError(f"{path}: its class table {table.name} is missing beside it.")
+        raise ExportError(f"{path}: its class table {table.name} is missing beside it.")
     if Path(path).suffix.lower() == ".png":
         with Image.open(path) as im:
             labels = np.asarray(im)
@@ -145,7 +146,7 @@ def read_export(path: str | Path) -> LabelsExport:
             colors[k] = (int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16))
     n = max(names, default=0)
     if sorted(names) != list(range(1, n + 1)):
-        raise ValueError(f"{table.name}: class indices must run 1..{n} without gaps.")
+        raise ExportError(f"{table.name}: class indices must run 1..{n} without gaps.")
     prov_path = folder / f"{stem}_provenance.json"
     provenance = json.loads(prov_path.read_text()) if prov_path.is_file() else {}
     return LabelsExport(

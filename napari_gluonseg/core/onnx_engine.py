@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _mxnet
+from .errors import OptionError
 from .network import SegmentationNetwork, build_network, supports_native
 from .weights import ResolvedWeights, cache_dir
 
@@ -64,7 +65,7 @@ class OnnxNetwork:
     def logits(self, batch: np.ndarray) -> np.ndarray:
         """Main-head logits as :meth:`SegmentationNetwork.logits` gives them."""
         if batch.shape[2:] != (self.height, self.width):
-            raise ValueError(f"network built for {self.height}x{self.width}, got {batch.shape}")
+            raise OptionError(f"network built for {self.height}x{self.width}, got {batch.shape}")
         with self._lock:
             return self._session.run(None, {self._input: np.ascontiguousarray(batch, np.float32)})[
                 0
