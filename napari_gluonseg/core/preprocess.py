@@ -153,7 +153,8 @@ def as_image_stack(
         data = np.asarray(data)
     _check_dtype(np.dtype(data.dtype))
     shape = tuple(int(s) for s in data.shape)
-    if rgb is None:
+    guessed = rgb is None
+    if guessed:
         _refuse_channels_first(shape)
         rgb = len(shape) >= 3 and shape[-1] in (3, 4)
     if rgb and (len(shape) < 3 or shape[-1] not in (3, 4)):
@@ -164,10 +165,15 @@ def as_image_stack(
     if 0 in shape:
         raise ImageError(f"The image is empty (shape {shape}).")
     if min(spatial[-2:]) < MIN_SIDE:
-        if len(shape) >= 3 and shape[-1] < MIN_SIDE and not rgb:
+        if guessed and len(shape) >= 3 and shape[-1] in (1, 2, 5):
             raise ImageError(_channels_message(shape))  # (H, W, 2): channels, not 2-pixel planes
+        told = (
+            " (rgb=False: its last axis is a side, not colour)"
+            if not rgb and len(shape) >= 3 and shape[-1] in (3, 4)
+            else ""
+        )
         raise ImageError(
-            f"The image is {spatial[-2]}x{spatial[-1]} pixels; the network needs at least "
+            f"The image is {spatial[-2]}x{spatial[-1]} pixels{told}; the network needs at least "
             f"{MIN_SIDE}x{MIN_SIDE}."
         )
     return ImageStack(data=data, rgb=bool(rgb), intensity_range=intensity_range)
