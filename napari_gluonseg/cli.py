@@ -13,7 +13,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .core.errors import ExportExistsError, GluonsegError, WeightsUnavailableError
+from .core.errors import (
+    ExportError,
+    ExportExistsError,
+    GluonsegError,
+    ImageError,
+    WeightsUnavailableError,
+)
 from .core.events import Progress
 from .core.export import existing_export_files, write_result
 from .core.registry import (
@@ -40,6 +46,14 @@ def _tile(text: str) -> int | str | None:
 
 def _factors(text: str) -> list[float]:
     return [float(v) for v in text.split(",") if v.strip()]
+
+
+def _intensity_range(text: str) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LO,HI (two numbers); got {text!r}") from None
+    return lo, hi
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
@@ -80,6 +94,13 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         "--classes",
         type=lambda t: [c.strip() for c in t.split(";") if c.strip()],
         help="predict only among these classes ('wall;sky;floor')",
+    )
+    p.add_argument(
+        "--intensity-range",
+        type=_intensity_range,
+        metavar="LO,HI",
+        help="image values mapped to black and white for the network, e.g. 0,4095 for 12-bit "
+        "data in uint16 (default: by type: 8-bit /255, 16-bit /65535, others min-max)",
     )
     p.add_argument(
         "--min-confidence", type=float, default=0.0, help="below it pixels stay unlabeled (0)"
@@ -138,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         print("No segmentation was made (untrained weights are never used).", file=sys.stderr)
         return EXIT_NO_WEIGHTS
-    except (GluonsegError, ValueError, OSError) as exc:
+    except GluonsegError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     return 0
@@ -173,7 +194,9 @@ def _read_image(path: Path):
             im.load()  # a truncated file is an error, never rows of grey
             return np.asarray(im)
     except UnidentifiedImageError as exc:
-        raise ValueError(f"{path} is not an image file PIL can read") from exc
+        raise ImageError(f"{path} is not an image file PIL can read") from exc
+    except (OSError, Image.DecompressionBombError) as exc:  # missing, unreadable, truncated
+        raise ImageError(f"Cannot read {path}: {exc}") from exc
 
 
 def _segment_one(stem: str, image, args: argparse.Namespace) -> None:
@@ -195,12 +218,18 @@ def _segment_one(stem: str, image, args: argparse.Namespace) -> None:
         classes=args.classes,
         min_confidence=args.min_confidence,
         probability_classes=args.prob,
+        intensity_range=args.intensity_range,
     )
     result = run_to_end(events, on_progress=report)
     print()
-    paths = write_result(
-        result, args.out, stem, image=image, overwrite=args.overwrite, probability_maps=True
-    )
+    try:
+        paths = write_result(
+            result, args.out, stem, image=image, overwrite=args.overwrite, probability_maps=True
+        )
+    except GluonsegError:  # ExportExistsError is an OSError too, with its own message
+        raise
+    except OSError as exc:  # a full disk, no permission, a file where the folder should be
+        raise ExportError(f"Cannot write the results of {stem} into {args.out}: {exc}") from exc
     print(f"{stem}: results written to {args.out.resolve()}/")
     for kind, path in paths.items():
         print(f"  {kind:12s} {path.name}")

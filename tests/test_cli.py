@@ -99,6 +99,8 @@ def test_segment_with_scheme_subset_and_threshold(tmp_path, bicycle_params, caps
         (["segment", "missing.png"], "No such file"),
         (["segment", "{notimage}"], "not an image file"),
         (["segment", "{dog}", "--model", "nope"], "Valid models"),
+        (["segment", "{dog}", "--scale", "0.001"], "use scale >="),
+        (["segment", "{dog}", "--intensity-range", "5,1"], "intensity_range must be"),
     ],
 )
 def test_bad_input_exit_2_with_message(tmp_path, capsys, args, message):
@@ -135,3 +137,48 @@ def test_two_inputs_with_one_stem_are_refused_before_running(tmp_path, capsys):
     args = ["segment", str(DATA / "dog.jpg"), str(tmp_path / "a" / "dog.jpg")]
     assert cli.main([*args, "--out", str(tmp_path / "o")]) == cli.EXIT_BAD_INPUT
     assert "dog" in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
+def test_intensity_range_option_reaches_the_run(tmp_path, small_dog, bicycle_params):
+    twelve = np.round(small_dog[..., 0].astype(np.float64) * 4095 / 255).astype(np.uint16)
+    Image.fromarray(twelve).save(tmp_path / "scan.png")
+    out = tmp_path / "out"
+    args = ["segment", str(tmp_path / "scan.png"), "--weights", str(bicycle_params)]
+    rc = cli.main([*args, "--scale", "1.0", "--intensity-range", "0,4095", "--out", str(out)])
+    assert rc == 0
+    provenance = json.loads((out / "scan_provenance.json").read_text())
+    assert provenance["intensity_range"] == [0.0, 4095.0]
+
+
+@pytest.mark.parametrize("text", ["5", "a,b", "1,2,3"])
+def test_intensity_range_option_needs_two_numbers(capsys, text):
+    with pytest.raises(SystemExit) as caught:
+        cli.main(["segment", "x.png", "--intensity-range", text])
+    assert caught.value.code == 2 and "LO,HI" in capsys.readouterr().err
+
+
+def test_unwritable_output_is_exit_2_with_message(tmp_path, bicycle_params, capsys):
+    (tmp_path / "out").write_text("a file, not a folder")
+    rc = cli.main(
+        [
+            "segment",
+            str(DATA / "dog.jpg"),
+            "--weights",
+            str(bicycle_params),
+            "--scale",
+            "0.1",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
+    assert rc == cli.EXIT_BAD_INPUT
+    assert "Cannot write the results of dog" in capsys.readouterr().err
+
+
+def test_only_the_package_errors_are_caught(tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ValueError("a bug, not a bad input")
+
+    monkeypatch.setattr(cli, "iter_segment_image", broken)
+    with pytest.raises(ValueError, match="a bug"):
+        cli.main(["segment", str(DATA / "dog.jpg"), "--out", str(tmp_path / "o")])

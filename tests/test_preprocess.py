@@ -78,5 +78,56 @@ def test_nan_and_inf_rejected(bad):
 
 
 def test_rgb_flag_checked():
-    with pytest.raises(ImageError, match="3 or 4 channels"):
+    with pytest.raises(ImageError, match="RGB needs 3 or 4"):
         as_image_stack(np.zeros((20, 20, 5), np.uint8), rgb=True)
+
+
+@pytest.mark.parametrize(("native", "swapped"), [("u2", ">u2"), ("f4", ">f4"), ("i2", ">i2")])
+def test_byte_order_does_not_change_the_scaling(native, swapped):
+    grey = np.random.default_rng(1).integers(0, 256, (20, 24)).astype(native) * 200
+    big = grey.astype(swapped)
+    np.testing.assert_array_equal(
+        as_image_stack(big).plane_rgb01(0), as_image_stack(grey).plane_rgb01(0)
+    )
+    np.testing.assert_array_equal(
+        as_image_stack(big).plane_chw01(0, 10, 12), as_image_stack(grey).plane_chw01(0, 10, 12)
+    )
+
+
+def test_big_endian_uint16_is_divided_by_its_full_range():
+    img = np.full((20, 24), 1000, ">u2")
+    img[0, 0] = 2000
+    plane = as_image_stack(img).plane_rgb01(0)
+    np.testing.assert_allclose(plane[1, 1], 1000 / 65535, rtol=1e-6)
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+def test_channels_first_refused_with_how_to_pass_it(channels):
+    data = np.zeros((channels, 40, 50), np.uint8)
+    with pytest.raises(ImageError, match=r"np\.moveaxis\(image, 0, -1\)") as caught:
+        as_image_stack(data)
+    assert f"({channels}, 40, 50)" in str(caught.value) and "rgb=False" in str(caught.value)
+    planes = as_image_stack(data, rgb=False)  # said explicitly: a stack of grey planes
+    assert planes.n_planes == channels and planes.plane_shape == (40, 50)
+
+
+@pytest.mark.parametrize(
+    ("shape", "rgb"),
+    [((128, 128, 2), None), ((128, 128, 5), None), ((128, 128, 2), True), ((30, 30, 5), True)],
+)
+def test_channel_count_is_named(shape, rgb):
+    with pytest.raises(ImageError, match=f"{shape[-1]} channels; RGB needs 3 or 4"):
+        as_image_stack(np.zeros(shape, np.uint8), rgb=rgb)
+
+
+def test_intensity_range_maps_the_window_to_unit_range():
+    twelve_bit = np.array([[0, 1000, 4095, 5000]] * 20, np.uint16).repeat(5, axis=1)
+    plane = as_image_stack(twelve_bit, intensity_range=(0, 4095)).plane_rgb01(0)[..., 0]
+    np.testing.assert_allclose(plane[0, ::5], [0, 1000 / 4095, 1, 1], rtol=1e-6)
+    signed = (twelve_bit.astype(np.int16) - 2000).astype(">i2")
+    plane = as_image_stack(signed, intensity_range=(-1000.0, 1000.0)).plane_chw01(0, 20, 20)
+    np.testing.assert_allclose(plane[0, 0, ::5], [0, 0, 1, 1], atol=1e-6)
+    floats = np.linspace(-1, 2, 20 * 20, dtype=np.float32).reshape(20, 20)
+    plane = as_image_stack(floats, intensity_range=(0.0, 1.0)).plane_rgb01(0)
+    assert plane.min() == 0 and plane.max() == 1
+    np.testing.assert_allclose(plane[..., 0], np.clip(floats, 0, 1), atol=1e-6)

@@ -92,3 +92,52 @@ def test_csv_row_with_missing_cells(tmp_path):
     path.write_text("source_class,value,name,color\nsky,5\n")
     with pytest.raises(SchemeError, match=r"row 2: no name"):
         load_scheme(path, INFO)
+
+
+@pytest.mark.parametrize("value", ["1.9", "true", "2.0", "'1.5'", "[1]"])
+def test_yaml_value_must_be_an_integer(tmp_path, value):
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        f"labels: [{{value: 1, name: a, classes: [wall]}}, "
+        f"{{value: {value}, name: b, classes: [sky]}}]"
+    )
+    with pytest.raises(SchemeError, match=r"s\.yaml, label 2: value .* is not an integer"):
+        load_scheme(path, INFO)
+
+
+def test_csv_value_named_twice_differently_names_both_rows(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_text(
+        "source_class,value,name,color\nroad,1,road,#808080\nsky,2,sky,\n"
+        "sidewalk,1,street,#808080\n"
+    )
+    with pytest.raises(
+        SchemeError,
+        match=r"s\.csv, row 4: value 1 is named 'street' here "
+        r"but 'road' in row 2",
+    ):
+        load_scheme(path, INFO)
+    path.write_text("source_class,value,name,color\nroad,1,road,#808080\nsidewalk,1,road,#ff0000\n")
+    with pytest.raises(
+        SchemeError,
+        match=r"row 3: value 1 has colour '#ff0000' here but "
+        r"'#808080' in row 2",
+    ):
+        load_scheme(path, INFO)
+    path.write_text("source_class,value,name,color\nroad,1,road,#808080\nsidewalk,1,road,\n")
+    assert load_scheme(path, INFO).labels[0].classes == (6, 11)  # one label, two classes
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".yaml"])
+def test_binary_garbage_is_a_scheme_error_naming_the_file(tmp_path, suffix):
+    path = tmp_path / f"garbage{suffix}"
+    path.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(SchemeError, match=f"garbage{suffix}"):
+        load_scheme(path, INFO)
+
+
+def test_csv_with_a_byte_order_mark_reads_fine(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes("source_class,value,name,color\r\nsky,1,sky,#0000ff\r\n".encode("utf-8-sig"))
+    scheme = load_scheme(path, INFO)
+    assert scheme.class_names == ("sky",) and scheme.colors == ((0, 0, 255),)

@@ -5,14 +5,16 @@ import pytest
 
 from napari_gluonseg import (
     ImageError,
+    OptionError,
     Progress,
     SegmentationCancelled,
     UnknownModelError,
+    WeightsError,
     iter_segment_image,
     segment_image,
 )
-from napari_gluonseg.core import _mxnet
-from napari_gluonseg.core.segment import run_to_end
+from napari_gluonseg.core import _mxnet, network
+from napari_gluonseg.core.segment import check_run, run_to_end
 
 from .conftest import BICYCLE, MODEL
 
@@ -142,3 +144,72 @@ def test_bad_arguments_fail_before_any_work(small_dog, kwargs, error, message):
 def test_bad_image_fails_fast(untrained_params):
     with pytest.raises(ImageError, match="at least"):
         segment_image(np.zeros((4, 4, 3), np.uint8), weights=untrained_params)
+
+
+def test_scale_too_small_for_the_network_names_one_that_works(tmp_path):
+    image = np.zeros((300, 400), np.uint8)
+    with pytest.raises(OptionError) as caught:
+        check_run(image, scale=0.01)
+    message = str(caught.value)
+    assert "scale=0.01 makes the 300x400 image 3x4 pixels" in message
+    assert "at least 16 on each side: use scale >= 0.054" in message
+    assert min(check_run(image, scale=0.054).work) >= 16
+    with pytest.raises(OptionError, match=r"use scale >= 0\.054"):
+        next(iter_segment_image(image, weights=tmp_path / "missing.params", scale=0.05))
+
+
+def test_each_test_time_pass_is_checked_too():
+    image = np.zeros((300, 400), np.uint8)
+    with pytest.raises(OptionError) as caught:
+        check_run(image, scale=0.06, tta_scales=(0.5, 1.25))
+    message = str(caught.value)
+    assert "tta_scales factor 0.5 makes the 18x24 working image 9x12 pixels" in message
+    assert "use factors >= 0.889" in message
+    plan = check_run(image, scale=0.06, tta_scales=(0.889, 1.25))
+    assert all(min(p) >= 16 for p in plan.passes)
+
+
+def test_auto_scale_never_shrinks_a_thin_image_below_the_network_minimum():
+    plan = check_run(np.zeros((16, 40000), np.uint8))
+    assert plan.work == (16, 40000)  # the long side at 520 would make it 1 pixel high
+    plan = check_run(np.zeros((40, 4000), np.uint8))
+    assert plan.work == (16, 1600)
+    assert check_run(np.zeros((390, 520), np.uint8)).work == (390, 520)
+
+
+@pytest.fixture(scope="module")
+def nan_params(tmp_path_factory):
+    """fcn_resnet50_ade whose last conv has a NaN bias: the network scores NaN everywhere."""
+    net = network.build_untrained(MODEL, 64, 64)
+    last = net.head.block[-1]
+    bias = np.zeros(last.bias.shape, np.float32)
+    bias[3] = np.nan
+    last.bias.set_data(bias)
+    path = tmp_path_factory.mktemp("weights") / "nan_fcn_resnet50_ade.params"
+    net.save_parameters(str(path))
+    return path
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{}, {"tile_size": 64}, {"classes": ["sky", "wall"]}, {"flip": True}],
+    ids=["whole", "tiled", "subset", "flip"],
+)
+def test_nan_scores_name_the_weights_and_label_nothing(small_dog, nan_params, kwargs):
+    with pytest.raises(WeightsError) as caught:
+        segment_image(small_dog, weights=nan_params, scale=1.0, engine="mxnet", **kwargs)
+    message = str(caught.value)
+    assert "NaN" in message and str(nan_params.name) in message and "corrupt" in message
+
+
+def test_12bit_uint16_with_its_intensity_range_labels_like_uint8(small_dog, untrained_params):
+    twelve = np.round(small_dog.astype(np.float64) * 4095 / 255).astype(np.uint16)
+    as_uint8 = np.round(twelve.astype(np.float64) * 255 / 4095).astype(np.uint8)
+    run = {"weights": untrained_params, "scale": 1.0, "engine": "mxnet"}
+    ref = segment_image(as_uint8, **run)
+    got = segment_image(twelve, intensity_range=(0, 4095), **run)
+    assert np.mean(got.labels == ref.labels) >= 0.99
+    assert got.provenance["intensity_range"] == [0.0, 4095.0]
+    assert ref.provenance["intensity_range"] is None
+    dark = segment_image(twelve, **run)  # / 65535: the network sees a near-black image
+    assert np.mean(dark.labels == ref.labels) < 0.9

@@ -5,6 +5,10 @@ class GluonsegError(Exception):
     """Base class of every error napari-gluonseg raises on purpose."""
 
 
+class OptionError(GluonsegError, ValueError):
+    """An argument value a function cannot use; the message names the argument and the value."""
+
+
 class UnknownModelError(GluonsegError, ValueError):
     """A model name that is not in the registry."""
 

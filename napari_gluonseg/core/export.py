@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ExportError, ExportExistsError
+from .errors import ExportError, ExportExistsError, OptionError
 from .files import TEMP_MARK, remove_stale_temps, strict_image_reads, write_files
 from .preprocess import as_image_stack
 from .registry import short_class_name
@@ -131,7 +131,7 @@ def _write_set(
     labels, class_names, colors, provenance, out: Path, stem, fmt, extras, overwrite
 ) -> dict[str, Path]:
     if fmt not in EXPORT_FORMATS:
-        raise ExportError(f"Unknown export format {fmt!r}; valid: {', '.join(EXPORT_FORMATS)}.")
+        raise OptionError(f"Unknown export format {fmt!r}; valid: {', '.join(EXPORT_FORMATS)}.")
     labels_name, labels_bytes = _labels_file(np.asarray(labels), stem, fmt)
     table_name = f"{stem}_classes.csv"
     _check_label_values(np.asarray(labels), len(class_names), labels_name, table_name)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import OptionError
+
 MODES = ("fill_unlabeled", "overwrite")
 
 Region = tuple[slice, ...]
@@ -20,12 +22,12 @@ def region_slices(shape: tuple[int, ...], region: Region | None) -> Region:
     if region is None:
         return tuple(slice(0, n) for n in shape)
     if len(region) != len(shape):
-        raise ValueError(f"A region of {len(region)} axes for labels of shape {shape}.")
+        raise OptionError(f"A region of {len(region)} axes for labels of shape {shape}.")
     out = []
     for s, n in zip(region, shape, strict=True):
         start, stop, _ = s.indices(n)
         if stop <= start:
-            raise ValueError("The region is empty or outside the labels.")
+            raise OptionError("The region is empty or outside the labels.")
         out.append(slice(start, stop))
     return tuple(out)
 
@@ -38,15 +40,15 @@ def merge_changes(
     Returns (indices into ``existing``, new values): only pixels whose value actually changes.
     """
     if mode not in MODES:
-        raise ValueError(f"Unknown mode {mode!r}; valid modes: {', '.join(MODES)}.")
+        raise OptionError(f"Unknown mode {mode!r}; valid modes: {', '.join(MODES)}.")
     region = region_slices(existing.shape, region)
     window = existing[region]
     if window.shape != new.shape:
-        raise ValueError(
+        raise OptionError(
             f"New labels of shape {new.shape} do not fit the region of shape {window.shape}."
         )
     if np.asarray(new).max(initial=0) > np.iinfo(existing.dtype).max:
-        raise ValueError(
+        raise OptionError(
             f"Label values up to {int(new.max())} do not fit the labels layer's {existing.dtype}."
         )
     change = window != new

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _mxnet
-from .errors import WeightsError
+from .errors import OptionError, WeightsError
 from .registry import model_info
 from .weights import ResolvedWeights
 
@@ -53,7 +53,7 @@ class SegmentationNetwork:
         :func:`native_size` instead where the network was built ``native``."""
         mx = _mxnet.mxnet()
         if batch.shape[2:] != (self.height, self.width):
-            raise ValueError(f"network built for {self.height}x{self.width}, got {batch.shape}")
+            raise OptionError(f"network built for {self.height}x{self.width}, got {batch.shape}")
         with self._lock, warnings.catch_warnings():
             # The switched-off aux head's parameters are "not used by any computation": intended.
             warnings.filterwarnings("ignore", message="Parameter .* is not used by any computation")

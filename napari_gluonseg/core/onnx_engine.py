@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _mxnet
-from .errors import WeightsError
+from .errors import OptionError, WeightsError
 from .files import TEMP_MARK, remove_stale_temps, temp_dir, write_files
 from .network import SegmentationNetwork, build_network, supports_native
 from .weights import ResolvedWeights, cache_dir
@@ -70,7 +70,7 @@ class OnnxNetwork:
     def logits(self, batch: np.ndarray) -> np.ndarray:
         """Main-head logits as :meth:`SegmentationNetwork.logits` gives them."""
         if batch.shape[2:] != (self.height, self.width):
-            raise ValueError(f"network built for {self.height}x{self.width}, got {batch.shape}")
+            raise OptionError(f"network built for {self.height}x{self.width}, got {batch.shape}")
         with self._lock:
             return self._session.run(None, {self._input: np.ascontiguousarray(batch, np.float32)})[
                 0

@@ -5,7 +5,11 @@ ImageNet mean/std. Other inputs are first brought to [0, 1]:
 
 - uint8: / 255; uint16: / 65535 (the type's full range, so brightness means the same across images);
 - float in [0, 1]: as is;
-- any other float or integer range (int16, float images in counts, ...): min-max per plane.
+- any other float or integer range (int16, float images in counts, ...): min-max per plane;
+- with an intensity range (lo, hi), for any dtype: lo -> 0, hi -> 1, clipped (what a viewer's
+  contrast limits show).
+
+Byte order does not matter (big-endian data is read as its values).
 
 Channels: RGB as is, RGBA drops alpha, greyscale is replicated to three channels. Leading axes
 (time, z, ...) are a stack of planes, processed one by one.
@@ -19,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ImageError
+from .options import optional_flag, value_range
 from .resize import axis_weights, resize_rows
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
@@ -36,6 +41,7 @@ class ImageStack:
 
     data: Any
     rgb: bool
+    intensity_range: tuple[float, float] | None = None
 
     @property
     def spatial_shape(self) -> tuple[int, ...]:
@@ -62,7 +68,7 @@ class ImageStack:
     def plane_rgb01(self, i: int) -> np.ndarray:
         """Plane ``i`` as float32 (H, W, 3) in [0, 1]."""
         plane = self._raw_plane(i)
-        return _to_unit_range(plane, *_value_range(plane))
+        return self._to_unit_range(plane, self._value_range(plane))
 
     def plane_chw01(self, i: int, out_h: int, out_w: int) -> np.ndarray:
         """Plane ``i`` as float32 (3, out_h, out_w) in [0, 1], bilinearly resized.
@@ -71,11 +77,11 @@ class ImageStack:
         never makes a float copy of all of it.
         """
         plane = self._raw_plane(i)
-        value_range = _value_range(plane)
+        values = self._value_range(plane)
         lo, hi, wy = axis_weights(plane.shape[0], out_h, 0, out_h)
         needed, inverse = np.unique(np.concatenate([lo, hi]), return_inverse=True)
         rows = plane if len(needed) == plane.shape[0] else plane[needed]
-        chw = to_chw(_to_unit_range(rows, *value_range))
+        chw = to_chw(self._to_unit_range(rows, values))
         if (out_h, out_w) == tuple(plane.shape[:2]):
             return chw
         row_weights = (inverse[: len(lo)], inverse[len(lo) :], wy)
@@ -85,14 +91,47 @@ class ImageStack:
         """Plane ``i`` as (H, W, 3) of the caller's dtype (a view where possible), checked."""
         index = self.plane_index(i)
         plane = np.asarray(self.data[index])
+        if not plane.dtype.isnative:  # big-endian data: the same values in native order
+            plane = plane.astype(plane.dtype.newbyteorder("="))
         where = f" (plane {index})" if index else ""
         if plane.dtype.kind == "f" and not np.isfinite(plane).all():
             raise ImageError(f"The image contains NaN or infinite values{where}; fix or mask them.")
         # RGBA: alpha is not an input of the network; greyscale is replicated.
         return plane[..., :3] if self.rgb else np.broadcast_to(plane[..., None], (*plane.shape, 3))
 
+    def _value_range(self, plane: np.ndarray) -> tuple[float, float]:
+        """The values that map to 0 and 1 (see the module docstring)."""
+        if self.intensity_range is not None:
+            return self.intensity_range
+        if plane.dtype == np.uint8:
+            return 0.0, 255.0
+        if plane.dtype == np.uint16:
+            return 0.0, 65535.0
+        lo, hi = float(plane.min()), float(plane.max())
+        if plane.dtype.kind == "f" and lo >= 0.0 and hi <= 1.0:
+            return 0.0, 1.0
+        return lo, hi
 
-def as_image_stack(data: Any, rgb: bool | None = None) -> ImageStack:
+    def _to_unit_range(self, plane: np.ndarray, values: tuple[float, float]) -> np.ndarray:
+        lo, hi = values
+        if hi == lo:
+            return np.zeros(plane.shape, np.float32)
+        window = self.intensity_range is not None
+        if (lo, hi) == (0.0, 1.0) and not window:
+            return plane.astype(np.float32)
+        # float32 holds 8- and 16-bit values exactly; wider types are scaled in float64.
+        out = plane.astype(np.float32 if plane.dtype in (np.uint8, np.uint16) else np.float64)
+        if lo:
+            out -= lo
+        out /= hi - lo
+        if window:  # values outside the window are as dark or as bright as its ends
+            np.clip(out, 0.0, 1.0, out=out)
+        return out.astype(np.float32, copy=False)
+
+
+def as_image_stack(
+    data: Any, rgb: bool | None = None, intensity_range: tuple[float, float] | None = None
+) -> ImageStack:
     """Check ``data`` and describe it as a stack of planes.
 
     Parameters
@@ -103,56 +142,71 @@ def as_image_stack(data: Any, rgb: bool | None = None) -> ImageStack:
     rgb : bool, optional
         Whether the last axis holds colour channels; ``None`` guesses like napari does
         (a last axis of 3 or 4 on a 3D+ array).
+    intensity_range : (float, float), optional
+        Values mapped to 0 and 1 (clipped) for the network; ``None``: by dtype (module docs).
     """
+    rgb = optional_flag(rgb, "rgb")
+    intensity_range = value_range(intensity_range, "intensity_range")
     if isinstance(data, (list, tuple)) and data and hasattr(data[0], "shape"):
         data = data[0]  # multiscale: the full-resolution level
     if not (hasattr(data, "shape") and hasattr(data, "dtype")):
         data = np.asarray(data)
-    dtype = np.dtype(data.dtype)
-    if dtype.kind == "b":
-        raise ImageError("The image is boolean (a mask?); segmentation needs an intensity image.")
-    if dtype.kind == "c":
-        raise ImageError("The image is complex-valued; take its magnitude or real part first.")
-    if dtype.kind not in "uif":
-        raise ImageError(f"Image data of type {dtype} is not numeric.")
+    _check_dtype(np.dtype(data.dtype))
     shape = tuple(int(s) for s in data.shape)
-    if rgb is None:
+    guessed = rgb is None
+    if guessed:
+        _refuse_channels_first(shape)
         rgb = len(shape) >= 3 and shape[-1] in (3, 4)
     if rgb and (len(shape) < 3 or shape[-1] not in (3, 4)):
-        raise ImageError(f"An RGB image needs a last axis of 3 or 4 channels; got shape {shape}.")
+        raise ImageError(_channels_message(shape))
     spatial = shape[:-1] if rgb else shape
     if len(spatial) < 2:
         raise ImageError(f"Need a 2D image (or a stack of them); got shape {shape}.")
     if 0 in shape:
         raise ImageError(f"The image is empty (shape {shape}).")
     if min(spatial[-2:]) < MIN_SIDE:
+        if guessed and len(shape) >= 3 and shape[-1] in (1, 2, 5):
+            raise ImageError(_channels_message(shape))  # (H, W, 2): channels, not 2-pixel planes
+        told = (
+            " (rgb=False: its last axis is a side, not colour)"
+            if not rgb and len(shape) >= 3 and shape[-1] in (3, 4)
+            else ""
+        )
         raise ImageError(
-            f"The image is {spatial[-2]}x{spatial[-1]} pixels; the network needs at least "
+            f"The image is {spatial[-2]}x{spatial[-1]} pixels{told}; the network needs at least "
             f"{MIN_SIDE}x{MIN_SIDE}."
         )
-    return ImageStack(data=data, rgb=bool(rgb))
+    return ImageStack(data=data, rgb=bool(rgb), intensity_range=intensity_range)
 
 
-def _value_range(plane: np.ndarray) -> tuple[float, float]:
-    """The values that map to 0 and 1 (see the module docstring)."""
-    if plane.dtype == np.uint8:
-        return 0.0, 255.0
-    if plane.dtype == np.uint16:
-        return 0.0, 65535.0
-    lo, hi = float(plane.min()), float(plane.max())
-    if plane.dtype.kind == "f" and lo >= 0.0 and hi <= 1.0:
-        return 0.0, 1.0
-    return lo, hi
+def _check_dtype(dtype: np.dtype) -> None:
+    if dtype.kind == "b":
+        raise ImageError("The image is boolean (a mask?); segmentation needs an intensity image.")
+    if dtype.kind == "c":
+        raise ImageError("The image is complex-valued; take its magnitude or real part first.")
+    if dtype.kind not in "uif":
+        raise ImageError(f"Image data of type {dtype} is not numeric.")
 
 
-def _to_unit_range(plane: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    if hi == lo:
-        return np.zeros(plane.shape, np.float32)
-    if (lo, hi) == (0.0, 1.0):
-        return plane.astype(np.float32)
-    if plane.dtype in (np.uint8, np.uint16):
-        return plane.astype(np.float32) / np.float32(hi)
-    return ((plane.astype(np.float64) - lo) / (hi - lo)).astype(np.float32)
+def _refuse_channels_first(shape: tuple[int, ...]) -> None:
+    """A (3|4, H, W) array is most likely one colour image stored channels first."""
+    if len(shape) == 3 and shape[0] in (3, 4) and shape[-1] not in (3, 4) and min(shape[1:]) > 4:
+        raise ImageError(
+            f"The image has shape {shape}: its first axis looks like {shape[0]} colour channels "
+            "(channels first). For a colour image pass np.moveaxis(image, 0, -1) (channels "
+            f"last); for a stack of {shape[0]} greyscale planes pass rgb=False."
+        )
+
+
+def _channels_message(shape: tuple[int, ...]) -> str:
+    if len(shape) < 3:
+        return f"An RGB image needs a last axis of 3 or 4 channels; got shape {shape}."
+    n = shape[-1]
+    return (
+        f"The image's last axis has {n} channel{'s' if n != 1 else ''}; RGB needs 3 or 4 "
+        f"(shape {shape}). Pass one channel (image[..., k]) as greyscale, or the three "
+        "channels to show as RGB."
+    )
 
 
 def to_chw(rgb01: np.ndarray) -> np.ndarray:

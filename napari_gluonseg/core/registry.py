@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from .errors import UnknownModelError
+from .errors import OptionError, UnknownModelError
+from .options import is_integer
 
 DEFAULT_MODEL = "fcn_resnet50_ade"
 
@@ -88,16 +89,16 @@ class ModelInfo:
 
     def class_index(self, name: str | int) -> int:
         """Index of a class given by index, full name or first synonym ('bicycle')."""
-        if isinstance(name, (int,)) and not isinstance(name, bool):
+        if is_integer(name):
             if 0 <= name < self.num_classes:
                 return int(name)
-            raise ValueError(f"Class index {name} out of range 0..{self.num_classes - 1}.")
+            raise OptionError(f"Class index {name} out of range 0..{self.num_classes - 1}.")
         for i, full in enumerate(self.class_names):
             if name == full or name == short_class_name(full):
                 return i
         close = [c for c in self.class_names if str(name).lower() in c.lower()][:5]
         hint = f" Did you mean: {'; '.join(close)}?" if close else ""
-        raise ValueError(f"{self.name} has no class {name!r}.{hint}")
+        raise OptionError(f"{self.name} has no class {name!r}.{hint}")
 
 
 @cache

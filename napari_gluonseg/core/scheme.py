@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import SchemeError
+from .errors import OptionError, SchemeError
+from .options import is_integer
 from .registry import ModelInfo
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "schemes"
@@ -70,9 +71,9 @@ class LabelScheme:
     def index_of(self, name: str | int) -> int:
         """Result class index of a label given by name or value."""
         for lab in self.labels:
-            if name == lab.name or (isinstance(name, int) and name == lab.value):
+            if name == lab.name or (is_integer(name) and name == lab.value):
                 return lab.value - 1
-        raise ValueError(
+        raise OptionError(
             f"The label scheme {self.name!r} has no label {name!r}; its labels: "
             f"{', '.join(lab.name for lab in self.labels)}."
         )
@@ -94,10 +95,7 @@ def load_scheme(path: str | os.PathLike, info: ModelInfo) -> LabelScheme:
         raise SchemeError(f"{path}: the scheme defines no labels.")
     labels, seen_values, owner = [], set(), {}
     for where, value, label_name, color, classes in raw:
-        try:
-            value = int(value)
-        except (TypeError, ValueError):
-            raise SchemeError(f"{path}, {where}: value {value!r} is not an integer.") from None
+        value = _label_value(value, path, where)
         if not 1 <= value <= 65535:
             raise SchemeError(
                 f"{path}, {where}: value {value} must be in 1..65535 (0 = unlabeled)."
@@ -108,8 +106,8 @@ def load_scheme(path: str | os.PathLike, info: ModelInfo) -> LabelScheme:
         indices = []
         for c in classes:
             try:
-                k = info.class_index(c if not str(c).isdigit() else int(c))
-            except ValueError as exc:
+                k = info.class_index(c if not str(c).isdecimal() else int(c))
+            except OptionError as exc:
                 raise SchemeError(f"{path}, {where}: {exc}") from None
             if k in owner:
                 raise SchemeError(
@@ -127,11 +125,34 @@ def load_scheme(path: str | os.PathLike, info: ModelInfo) -> LabelScheme:
     return LabelScheme(name=name, labels=tuple(labels), source=str(path))
 
 
+def _label_value(value, path: Path, where: str) -> int:
+    """An integer (YAML) or the text of one (CSV); 1.9 or true are not label values."""
+    if is_integer(value):
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            pass
+    raise SchemeError(f"{path}, {where}: value {value!r} is not an integer.")
+
+
+def _read_text(path: Path) -> str:
+    """The file as text; a UTF-8 byte order mark (spreadsheets write one) is dropped."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SchemeError(
+            f"{path} is not a UTF-8 text file (byte {exc.start}: {exc.reason}); a label scheme "
+            "is a .yaml or .csv text file."
+        ) from None
+
+
 def _read_yaml(path: Path):
     import yaml
 
     try:
-        doc = yaml.safe_load(path.read_text())
+        doc = yaml.safe_load(_read_text(path))
     except yaml.YAMLError as exc:
         raise SchemeError(f"{path} is not valid YAML: {exc}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("labels"), list):
@@ -146,8 +167,12 @@ def _read_yaml(path: Path):
 
 
 def _read_csv(path: Path):
-    lines = [line for line in path.read_text().splitlines() if not line.lstrip().startswith("#")]
-    rows = list(csv.DictReader(lines))
+    text = _read_text(path)
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+    try:
+        rows = list(csv.DictReader(lines))
+    except csv.Error as exc:
+        raise SchemeError(f"{path} is not a readable CSV file: {exc}") from None
     need = {"source_class", "value", "name"}
     if not rows or not need <= set(rows[0]):
         raise SchemeError(f"{path}: needs the columns source_class, value, name (and color).")
@@ -156,12 +181,24 @@ def _read_csv(path: Path):
         missing = [k for k in ("source_class", "value", "name") if not (row.get(k) or "").strip()]
         if missing:
             raise SchemeError(f"{path}, row {n}: no {', '.join(missing)}.")
+        name, color = row["name"].strip(), (row.get("color") or "").strip()
         entry = by_value.setdefault(
-            row["value"].strip(),
-            [f"row {n}", row["value"], row["name"].strip(), row.get("color"), []],
+            row["value"].strip(), [f"row {n}", row["value"], name, color, []]
         )
+        _same_label(entry, name, color, f"{path}, row {n}: value {row['value'].strip()}")
         entry[4].append(row["source_class"].strip())
     return [tuple(e) for e in by_value.values()]
+
+
+def _same_label(entry: list, name: str, color: str, where: str) -> None:
+    """Rows of one value are one label: they must not name or colour it differently."""
+    first_row, _, first_name, first_color, _ = entry
+    if name != first_name:
+        raise SchemeError(f"{where} is named {name!r} here but {first_name!r} in {first_row}.")
+    if color and first_color and color.lower() != first_color.lower():
+        raise SchemeError(f"{where} has colour {color!r} here but {first_color!r} in {first_row}.")
+    if color and not first_color:
+        entry[3] = color
 
 
 def _color(text, path: Path, where: str) -> tuple[int, int, int]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import OptionError
 from .resize import resize_rows
 
 # Full-resolution strips in which on-demand maps are upsampled.
@@ -38,7 +39,7 @@ class ScoreGrid:
         try:
             return self.class_ids.index(class_index)
         except ValueError:
-            raise ValueError(
+            raise OptionError(
                 f"Class {class_index} was not among the classes of this run."
             ) from None
 

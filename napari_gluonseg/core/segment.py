@@ -8,13 +8,17 @@ between two events cancels the run cleanly.
 from __future__ import annotations
 
 import importlib.metadata
+import math
 import os
 from collections.abc import Callable, Generator, Iterable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 
-from .errors import InsufficientMemoryError, SegmentationCancelled
+from . import options
+from .errors import InsufficientMemoryError, OptionError, SegmentationCancelled, WeightsError
 from .events import Progress
 from .memory import (
     RunShape,
@@ -32,7 +36,7 @@ from .postprocess import (
     write_rows,
     write_upsampled,
 )
-from .preprocess import MIN_SIDE, as_image_stack, normalize_inplace
+from .preprocess import MIN_SIDE, ImageStack, as_image_stack, normalize_inplace
 from .registry import DEFAULT_MODEL, ModelInfo, model_info
 from .resize import resize_rows
 from .result import SegmentationResult
@@ -51,35 +55,66 @@ T = TypeVar("T")
 
 def working_size(height: int, width: int, scale: float | str, base_size: int) -> tuple[int, int]:
     """The size the network sees: ``scale`` times the image, or ``"auto"`` = long side at
-    the model's ``base_size`` (GluonCV's evaluation size)."""
+    the model's ``base_size`` (GluonCV's evaluation size), short side at least MIN_SIDE."""
     if scale == "auto":
-        factor = base_size / max(height, width)
-    elif isinstance(scale, (int, float)) and not isinstance(scale, bool) and 0 < scale <= 8:
-        factor = float(scale)
+        # A thin strip keeps its short side at the network's minimum rather than vanish.
+        factor = max(base_size / max(height, width), MIN_SIDE / min(height, width))
     else:
-        raise ValueError(f"scale must be 'auto' or a number in (0, 8]; got {scale!r}.")
+        factor = float(scale)
     return max(1, round(height * factor)), max(1, round(width * factor))
 
 
-def _check_engine(engine: str) -> str:
-    if engine == "auto":
+def _check_scale(scale: Any) -> float | str:
+    if isinstance(scale, str) and scale == "auto":
+        return scale
+    if options.is_real(scale) and 0 < float(scale) <= 8:
+        return float(scale)
+    raise OptionError(f"scale must be 'auto' or a number in (0, 8]; got {scale!r}.")
+
+
+def _least_factor(side: int) -> float:
+    """The smallest factor (3 decimals, rounded up) that takes ``side`` to MIN_SIDE pixels."""
+    return math.ceil(MIN_SIDE / side * 1000) / 1000
+
+
+def _check_pass_sizes(
+    plane: tuple[int, int], scale: float | str, passes: list[tuple[int, int]], factors
+) -> None:
+    """Refuse a working size (or test-time pass) below the network's minimum, naming one that
+    works: at a few pixels the network gives one label for the whole image."""
+    (h, w), work = plane, passes[0]
+    need = f"the network needs at least {MIN_SIDE} on each side"
+    if min(work) < MIN_SIDE:
+        raise OptionError(
+            f"scale={scale:g} makes the {h}x{w} image {work[0]}x{work[1]} pixels; {need}: "
+            f"use scale >= {_least_factor(min(h, w)):g}."
+        )
+    for f, (ph, pw) in zip(factors, passes[1:], strict=True):
+        if min(ph, pw) < MIN_SIDE:
+            raise OptionError(
+                f"tta_scales factor {f:g} makes the {work[0]}x{work[1]} working image "
+                f"{ph}x{pw} pixels; {need}: use factors >= {_least_factor(min(work)):g} "
+                "or a larger scale."
+            )
+
+
+def _check_engine(engine: Any) -> str:
+    if isinstance(engine, str) and engine == "auto":
         return "onnxruntime" if onnxruntime_available() else "mxnet"
-    if engine not in ENGINES:
-        raise ValueError(f"Unknown engine {engine!r}. Valid engines: auto, {', '.join(ENGINES)}.")
+    if not isinstance(engine, str) or engine not in ENGINES:
+        raise OptionError(f"Unknown engine {engine!r}. Valid engines: auto, {', '.join(ENGINES)}.")
     if engine == "onnxruntime" and not onnxruntime_available():
-        raise ValueError(
+        raise OptionError(
             "engine='onnxruntime' needs onnx==1.14.1 and onnxruntime: "
             "pip install 'napari-gluonseg[onnx]', or use engine='mxnet'."
         )
     return engine
 
 
-def _check_tile(tile_size: int | str | None) -> int | str | None:
-    if tile_size == "auto" or tile_size is None:
+def _check_tile(tile_size: Any) -> int | str | None:
+    if tile_size is None or (isinstance(tile_size, str) and tile_size == "auto"):
         return tile_size
-    if isinstance(tile_size, bool) or not isinstance(tile_size, int) or tile_size < 64:
-        raise ValueError(f"tile_size must be 'auto', None or an integer >= 64; got {tile_size!r}.")
-    return tile_size
+    return options.integer_at_least(tile_size, "tile_size", 64, "'auto', None or ")
 
 
 def pass_tile(height: int, width: int, tile: int | str | None, info: ModelInfo) -> int | None:
@@ -96,20 +131,9 @@ def pass_tile(height: int, width: int, tile: int | str | None, info: ModelInfo) 
     return None if tile is None or max(height, width) <= tile else tile
 
 
-def _check_tta_scales(tta_scales: Iterable[float]) -> tuple[float, ...]:
-    factors = tuple(tta_scales)
-    for f in factors:
-        if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0.25 <= f <= 4:
-            raise ValueError(f"tta_scales must be factors in [0.25, 4]; got {f!r}.")
-    return tuple(float(f) for f in factors if f != 1.0)
-
-
 def _pass_sizes(work: tuple[int, int], factors: tuple[float, ...]) -> list[tuple[int, int]]:
     """The main pass at the working size, then one pass per extra test-time scale."""
-    sizes = [work]
-    for f in factors:
-        sizes.append((max(MIN_SIDE, round(work[0] * f)), max(MIN_SIDE, round(work[1] * f))))
-    return sizes
+    return [work] + [(round(work[0] * f), round(work[1] * f)) for f in factors]
 
 
 def _run_shape(stack, info: ModelInfo, scale, tile, factors, n_maps) -> RunShape:
@@ -166,6 +190,25 @@ def check_memory(stack, info: ModelInfo, scale, tile, factors, n_maps, available
     )
 
 
+def _finite_logits(
+    forward: Callable[[np.ndarray], np.ndarray], weights: Path, model_name: str
+) -> Callable[[np.ndarray], np.ndarray]:
+    """``forward`` refusing NaN or infinite logits: corrupt weights would otherwise label every
+    pixel with the first class (argmax of NaN) or fail deep in the upsampling."""
+
+    def checked(x: np.ndarray) -> np.ndarray:
+        logits = forward(x)
+        # One pass, no temporary: any NaN or inf makes the float64 sum non-finite.
+        if not np.isfinite(logits.sum(dtype=np.float64)):
+            raise WeightsError(
+                f"The network produced NaN or infinite scores with weights {weights}: the file "
+                f"is corrupt or not trained for {model_name}. Nothing was labelled."
+            )
+        return logits
+
+    return checked
+
+
 def _flip_averaged(forward: Callable[[np.ndarray], np.ndarray]) -> Callable:
     """A window forward that averages the probabilities of the window and its mirror image.
 
@@ -183,6 +226,100 @@ def _flip_averaged(forward: Callable[[np.ndarray], np.ndarray]) -> Callable:
     return both
 
 
+@dataclass(frozen=True)
+class RunPlan:
+    """A run's checked options and sizes, decided before anything loads (see :func:`check_run`).
+
+    ``subset``: model class indices to predict among (None: all); ``wanted``: the result's class
+    indices whose probability maps are returned; ``passes``: the working size, then one size per
+    extra test-time scale.
+    """
+
+    model_name: str
+    info: ModelInfo
+    stack: ImageStack
+    weights: str | os.PathLike | None
+    engine: str
+    scale: float | str
+    tile: int | str | None
+    flip: bool
+    factors: tuple[float, ...]
+    scheme: LabelScheme | None
+    subset: tuple[int, ...] | None
+    wanted: tuple[int, ...]
+    min_confidence: float
+    work: tuple[int, int]
+    passes: tuple[tuple[int, int], ...]
+
+
+def check_run(
+    image: Any,
+    model_name: str = DEFAULT_MODEL,
+    *,
+    weights: str | os.PathLike | None = None,
+    scale: float | str = "auto",
+    tile_size: int | str | None = "auto",
+    engine: str = "auto",
+    flip: bool = False,
+    tta_scales: Iterable[float] = (),
+    probability_classes: Iterable[str | int] = (),
+    classes: Iterable[str | int] | None = None,
+    min_confidence: float = 0.0,
+    scheme: str | os.PathLike | LabelScheme | None = None,
+    rgb: bool | None = None,
+    intensity_range: tuple[float, float] | None = None,
+    check_memory_first: bool = True,
+) -> RunPlan:
+    """Check every argument of :func:`segment_image` and plan the run, loading nothing.
+
+    Raises the package's errors (:class:`OptionError`, :class:`ImageError`,
+    :class:`SchemeError`, :class:`InsufficientMemoryError`...) naming the argument and value.
+    """
+    info = model_info(model_name)
+    stack = as_image_stack(image, rgb, intensity_range)
+    weights = options.optional_path(weights, "weights", "a .params file")
+    scale = _check_scale(scale)
+    tile = _check_tile(tile_size)
+    engine = _check_engine(engine)
+    flip = options.flag(flip, "flip")
+    factors = tuple(f for f in options.factors(tta_scales, "tta_scales", 0.25, 4) if f != 1.0)
+    if scheme is not None and not isinstance(scheme, LabelScheme):
+        what = "a .yaml or .csv scheme file, a LabelScheme,"
+        scheme = load_scheme(options.optional_path(scheme, "scheme", what), info)
+    if scheme is not None and classes is not None:
+        raise OptionError("Use either a class subset or a label scheme, not both.")
+    index_of = scheme.index_of if scheme is not None else info.class_index
+    wanted = tuple(
+        sorted({index_of(c) for c in options.names(probability_classes, "probability_classes")})
+    )
+    subset = _check_subset(
+        options.names(classes, "classes") if classes is not None else None, wanted, info
+    )
+    min_confidence = options.real_in(min_confidence, "min_confidence", 0, 1)
+    work = working_size(*stack.plane_shape, scale, info.base_size)
+    passes = _pass_sizes(work, factors)
+    _check_pass_sizes(stack.plane_shape, scale, passes, factors)
+    if options.flag(check_memory_first, "check_memory_first"):
+        check_memory(stack, info, scale, tile, factors, len(wanted))
+    return RunPlan(
+        model_name,
+        info,
+        stack,
+        weights,
+        engine,
+        scale,
+        tile,
+        flip,
+        factors,
+        scheme,
+        subset,
+        wanted,
+        min_confidence,
+        work,
+        tuple(passes),
+    )
+
+
 def iter_segment_image(
     image: Any,
     model_name: str = DEFAULT_MODEL,
@@ -198,27 +335,40 @@ def iter_segment_image(
     min_confidence: float = 0.0,
     scheme: str | os.PathLike | LabelScheme | None = None,
     rgb: bool | None = None,
+    intensity_range: tuple[float, float] | None = None,
     check_memory_first: bool = True,
 ) -> Generator[Progress, None, SegmentationResult]:
     """Segment ``image``, yielding :class:`Progress` events; returns a SegmentationResult.
 
     Arguments as for :func:`segment_image`. All checks of the arguments (memory included)
-    happen before the first event, so bad input fails fast and nothing is downloaded for it.
+    happen before the first event (:func:`check_run`), so bad input fails fast and nothing is
+    downloaded for it.
     """
-    info = model_info(model_name)
-    stack = as_image_stack(image, rgb)
-    engine = _check_engine(engine)
-    tile = _check_tile(tile_size)
-    factors = _check_tta_scales(tta_scales)
-    if scheme is not None and not isinstance(scheme, LabelScheme):
-        scheme = load_scheme(scheme, info)
-    if scheme is not None and classes is not None:
-        raise ValueError("Use either a class subset or a label scheme, not both.")
-    index_of = scheme.index_of if scheme is not None else info.class_index
-    wanted = sorted({index_of(c) for c in probability_classes})
-    subset = _check_subset(classes, wanted, info)
-    if not (isinstance(min_confidence, (int, float)) and 0 <= min_confidence <= 1):
-        raise ValueError(f"min_confidence must be in [0, 1]; got {min_confidence!r}.")
+    plan = check_run(
+        image,
+        model_name,
+        weights=weights,
+        scale=scale,
+        tile_size=tile_size,
+        engine=engine,
+        flip=flip,
+        tta_scales=tta_scales,
+        probability_classes=probability_classes,
+        classes=classes,
+        min_confidence=min_confidence,
+        scheme=scheme,
+        rgb=rgb,
+        intensity_range=intensity_range,
+        check_memory_first=check_memory_first,
+    )
+    return (yield from _iter_run(plan))
+
+
+def _iter_run(plan: RunPlan) -> Generator[Progress, None, SegmentationResult]:
+    info, stack, model_name, scheme = plan.info, plan.stack, plan.model_name, plan.scheme
+    tile, factors, wanted = plan.tile, plan.factors, plan.wanted
+    work, passes = plan.work, list(plan.passes)
+    subset = None if plan.subset is None else list(plan.subset)  # indexes rows, not axes
     # Rows of the scores after the run: model classes, a subset of them, or a scheme's labels
     # (plus its unmapped group); class_ids maps each to the result's class index (-1: label 0).
     if scheme is not None:
@@ -230,14 +380,10 @@ def iter_segment_image(
         class_ids = np.arange(info.num_classes) if subset is None else np.array(subset)
         names, colors = info.class_names, info.colors
     height, width = stack.plane_shape
-    work = working_size(height, width, scale, info.base_size)
-    passes = _pass_sizes(work, factors)
     streaming = work == (height, width) and not factors
-    if check_memory_first:
-        check_memory(stack, info, scale, tile, factors, len(wanted))
 
-    resolved = yield from iter_resolve_weights(model_name, weights)
-    loader = load_onnx_network if engine == "onnxruntime" else load_network
+    resolved = yield from iter_resolve_weights(model_name, plan.weights)
+    loader = load_onnx_network if plan.engine == "onnxruntime" else load_network
     tiles = [pass_tile(h, w, tile, info) for h, w in passes]
     # One window: logits at the network's own resolution (native); windows: at the window's.
     keys = [(*window_size(h, w, t), t is None) for (h, w), t in zip(passes, tiles, strict=True)]
@@ -285,13 +431,13 @@ def iter_segment_image(
             confidence[index],
             {k: p[index] for k, p in probs.items()},
             class_ids=None if subset is None and groups is None else class_ids,
-            min_confidence=float(min_confidence),
+            min_confidence=plan.min_confidence,
         )
         grid = rank = None  # probabilities (and logits to rank by) on the main pass's grid
         for n, ((h, w), t, st, key) in enumerate(zip(passes, tiles, strides, keys, strict=True)):
             x = normalize_inplace(stack.plane_chw01(i, h, w))
-            forward = networks[key].logits
-            forward = _flip_averaged(forward) if flip else forward
+            forward = _finite_logits(networks[key].logits, resolved.path, model_name)
+            forward = _flip_averaged(forward) if plan.flip else forward
             if streaming:
                 if kept is None:
                     grid_shape = (stack.n_planes, len(class_ids), *native_size(*work))
@@ -345,18 +491,21 @@ def iter_segment_image(
             "weights": str(resolved.path),
             "weights_source": resolved.source,
             "weights_sha1": resolved.sha1,
-            "scale": scale,
+            "scale": plan.scale,
             "working_size": list(work),
             "tile_size": tiles[0],
             "tile_stride": strides[0] or None,
-            "flip": flip,
+            "flip": plan.flip,
             "tta_scales": [1.0, *factors] if factors else None,
-            "engine": engine,
+            "engine": plan.engine,
             "classes": None if subset is None else [info.class_names[k] for k in subset],
             "label_scheme": None
             if scheme is None
             else {"name": scheme.name, "file": scheme.source},
-            "min_confidence": float(min_confidence),
+            "min_confidence": plan.min_confidence,
+            "intensity_range": None
+            if stack.intensity_range is None
+            else list(stack.intensity_range),
             "versions": _versions(),
         },
     )
@@ -380,15 +529,17 @@ def _coarse_grid(grid: np.ndarray, most: tuple[int, int]) -> np.ndarray:
     return grid[:, grid_positions(h, gh)][:, :, grid_positions(w, gw)]
 
 
-def _check_subset(classes, wanted: list[int], info: ModelInfo) -> list[int] | None:
+def _check_subset(
+    classes: tuple[str | int, ...] | None, wanted: tuple[int, ...], info: ModelInfo
+) -> tuple[int, ...] | None:
     if classes is None:
         return None
-    subset = sorted({info.class_index(c) for c in classes})
+    subset = tuple(sorted({info.class_index(c) for c in classes}))
     if not subset:
-        raise ValueError("classes is empty: name at least one class, or pass None for all.")
+        raise OptionError("classes is empty: name at least one class, or pass None for all.")
     outside = [info.class_names[k] for k in wanted if k not in subset]
     if outside:
-        raise ValueError(
+        raise OptionError(
             f"Probability maps asked for classes outside the chosen classes: {outside}."
         )
     return subset
@@ -466,6 +617,7 @@ def segment_image(
     min_confidence: float = 0.0,
     scheme: str | os.PathLike | LabelScheme | None = None,
     rgb: bool | None = None,
+    intensity_range: tuple[float, float] | None = None,
     check_memory_first: bool = True,
 ) -> SegmentationResult:
     """Segment an image with a GluonCV model.
@@ -509,7 +661,12 @@ def segment_image(
         the sum of its classes'; labels, names, colours and probability maps follow the scheme,
         and pixels won by classes outside it stay unlabeled.
     rgb : bool, optional
-        Whether the last axis is colour; guessed when ``None``.
+        Whether the last axis is colour; guessed when ``None`` (a (3|4, H, W) array is refused
+        then: pass it channels last, or ``rgb=False`` for a stack of planes).
+    intensity_range : (float, float), optional
+        Values mapped to black and white for the network (clipped), for any dtype: e.g. a
+        viewer's contrast limits, or ``(0, 4095)`` for 12-bit data stored as uint16. ``None``
+        scales by dtype (uint8 /255, uint16 /65535, floats in [0, 1] as is, else min-max).
     check_memory_first : bool
         Estimate the peak memory first and raise :class:`InsufficientMemoryError` (with a setting
         that fits) rather than start a run the machine cannot finish.
@@ -533,6 +690,7 @@ def segment_image(
             min_confidence=min_confidence,
             scheme=scheme,
             rgb=rgb,
+            intensity_range=intensity_range,
             check_memory_first=check_memory_first,
         )
     )
