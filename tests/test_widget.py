@@ -614,3 +614,19 @@ def test_closing_the_viewer_mid_run_stops_the_run(qtbot, make_napari_viewer, sma
     qtbot.waitUntil(lambda: bool(finished), timeout=120_000)  # stopped, not run to the end
     qtbot.wait(50)
     assert aborted and added == [] and not widget.running
+
+
+def test_the_network_sees_what_napari_shows(qtbot, viewer, small_dog, bicycle_params):
+    twelve = np.round(small_dog.astype(np.float64) * 4095 / 255).astype(np.uint16)
+    layer = viewer.add_image(twelve, name="scan", rgb=True, contrast_limits=(0, 4095))
+    widget = SegmentWidget(viewer)
+    widget.controls.weights.value = bicycle_params
+    widget.controls.engine.value = "mxnet"
+    run_and_wait(qtbot, widget)
+    provenance = viewer.layers["scan classes"].metadata[METADATA_KEY]["provenance"]
+    assert provenance["intensity_range"] == [0.0, 4095.0]  # not / 65535: near black
+    layer.contrast_limits = (100, 3000)
+    widget.controls.full_range.value = True  # the option restores the dtype's full range
+    run_and_wait(qtbot, widget)
+    provenance = viewer.layers["scan classes"].metadata[METADATA_KEY]["provenance"]
+    assert provenance["intensity_range"] is None

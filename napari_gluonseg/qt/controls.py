@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 from magicgui.widgets import (
     CheckBox,
     ComboBox,
@@ -154,6 +155,13 @@ class RunControls:
             tooltip="Pixels whose top probability is below this stay unlabeled (0), to label "
             "by hand",
         )
+        self.full_range = CheckBox(
+            text="intensity: the data type's full range",
+            value=False,
+            tooltip="Off (default): for images that are not 8-bit, the network sees what napari "
+            "shows, the layer's contrast limits mapped to black..white. On: uint16 / 65535, "
+            "other types their min..max.",
+        )
         self.advanced = Container(
             widgets=[
                 self.model,
@@ -163,6 +171,7 @@ class RunControls:
                 self.resolution,
                 self.augment,
                 self.min_confidence,
+                self.full_range,
             ],
             labels=True,
             visible=False,
@@ -261,4 +270,13 @@ class RunControls:
             "classes": self.classes.value if self.only_picked.value else None,
             "min_confidence": float(self.min_confidence.value),
             "scheme": self.scheme.value,
+            "intensity_range": self.intensity_range(layer),
         }
+
+    def intensity_range(self, layer: Image) -> tuple[float, float] | None:
+        """The layer's contrast limits, so the network sees what napari shows (8-bit images
+        keep the reference workflow's /255)."""
+        if self.full_range.value or np.dtype(layer.dtype) == np.uint8:
+            return None
+        lo, hi = (float(v) for v in layer.contrast_limits)
+        return (lo, hi) if hi > lo else None
