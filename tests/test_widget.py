@@ -424,8 +424,10 @@ def test_closing_the_dock_with_its_close_button_stops_the_run(
     qtbot.waitUntil(lambda: widget._progress.value >= 20, timeout=120_000)  # inferring
     start = len(notification_manager.records)
     dock.titleBarWidget().close_button.click()  # napari's X: the widget is not deleted
-    assert not widget.running
+    aborted = []
+    worker.aborted.connect(lambda: aborted.append(True))
     qtbot.waitUntil(lambda: bool(finished), timeout=120_000)
+    assert aborted and not widget.running  # stopped at the next window, not run to the end
     qtbot.wait(50)
     assert [layer.name for layer in viewer.layers] == ["movie"]
     assert any("dock was closed" in m for m in errors_since(start))
@@ -567,7 +569,7 @@ def test_reopened_export_counts_as_edited(
     from napari_gluonseg import model_info
     from napari_gluonseg.core.export import write_labels
 
-    labels = np.full(dog_layer.data.shape[:2], BICYCLE + 1, np.uint8)
+    labels = np.full(dog_layer.data.shape[:2], 3, np.uint8)  # 'sky', which the run changes
     names = model_info("fcn_resnet50_ade").class_names
     paths = write_labels(labels, names, widget_colors(), {}, tmp_path, "dog")
     viewer.open(str(paths["labels"]), plugin="napari-gluonseg")
@@ -582,6 +584,7 @@ def test_reopened_export_counts_as_edited(
     widget.controls.weights.value = bicycle_params
     run_and_wait(qtbot, widget)
     assert asked  # an opened export may hold hand corrections: never replaced without asking
+    np.testing.assert_array_equal(viewer.layers["dog classes"].data, labels)
 
 
 def test_rectangle_takes_the_pixels_whose_centres_it_contains(viewer, small_dog):

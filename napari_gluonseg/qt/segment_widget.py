@@ -63,6 +63,7 @@ class SegmentWidget(Container):
         self._worker: GeneratorWorker | None = None
         self._steps: Generator[str, None, list[str]] | None = None
         self._request: RunRequest | None = None  # the run in progress
+        self._stopping: str | None = None  # why the worker was asked to stop
         self._last: PreparedResult | None = None  # answers map and probe questions, no re-run
         self._closed = False
         self._connect()
@@ -126,8 +127,8 @@ class SegmentWidget(Container):
 
     @property
     def running(self) -> bool:
-        """A run is in progress: computing in the worker or being applied to the layers."""
-        return self._request is not None
+        """A run is in progress: computing, being applied to the layers, or stopping."""
+        return self._request is not None or self._worker is not None or self._steps is not None
 
     def _on_run_clicked(self, _value: Any = None) -> None:
         if self.running:
@@ -171,13 +172,13 @@ class SegmentWidget(Container):
             self._status.value = f"{why}: stopping after the current step..."
             self._worker.quit()
             self._request = None  # a result that still arrives belongs to no run
-            self._stopped_why = why
+            self._stopping = why  # said when the worker has finished
         elif self._steps is not None:
             self._steps.close()
             self._end_run(why)
 
     def _on_progress(self, event: Progress) -> None:
-        if self._closed:
+        if self._closed or self._request is None:  # late events of a stopped run
             return
         self._progress.value = self._tracker.update(event)
         self._status.value = event.message
@@ -231,12 +232,14 @@ class SegmentWidget(Container):
 
     def _on_aborted(self) -> None:
         if not self._closed:
-            self._end_run(getattr(self, "_stopped_why", "cancelled"))
             self._progress.value = 0
 
     def _on_worker_finished(self) -> None:
         self._worker = None
-        if self._request is None and self._steps is None and not self._closed:
+        if self._stopping is not None:  # the worker may have finished before it was stopped
+            self._end_run(self._stopping)
+            self._stopping = None
+        elif self._request is None and self._steps is None and not self._closed:
             self._run.enabled, self._cancel.enabled = True, False
 
     def _end_run(self, status: str, error: bool = False) -> None:
@@ -318,7 +321,8 @@ class SegmentWidget(Container):
         """Picking a class after a run adds its probability layer from the kept scores (picked
         during a run: when the run ends)."""
         last = self._last_result()
-        if last is None or self.running or last.result.model_name != self.controls.model.value:
+        busy = self._request is not None  # picked during a run: added when it ends
+        if last is None or busy or last.result.model_name != self.controls.model.value:
             return
         image, result = last.request.image, last.result
         for name in names:
