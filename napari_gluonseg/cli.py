@@ -18,6 +18,7 @@ from .core.errors import (
     ExportExistsError,
     GluonsegError,
     ImageError,
+    OptionError,
     WeightsUnavailableError,
 )
 from .core.events import Progress
@@ -170,7 +171,7 @@ def _check_outputs(stems: list[str], out: Path, overwrite: bool) -> None:
     earlier results."""
     twice = sorted({stem for stem in stems if stems.count(stem) > 1})
     if twice:
-        raise ValueError(
+        raise OptionError(
             f"Several inputs are named {', '.join(twice)}: their results would replace each "
             "other in one output folder. Rename them or run them separately."
         )
