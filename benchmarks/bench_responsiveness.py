@@ -29,10 +29,16 @@ def run_once(viewer, widget, image_layer) -> tuple[list[float], float]:
     from qtpy.QtWidgets import QApplication
 
     ticks: list[float] = []
+    states: list[str] = []
     timer = QTimer()
-    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+
+    def beat() -> None:
+        ticks.append(time.perf_counter())
+        states.append(widget._status.value)
+
+    timer.timeout.connect(beat)
     timer.start(TICK_MS)
-    widget._image.value = image_layer
+    widget.controls.image.value = image_layer
     start = time.perf_counter()
     widget._run.clicked.emit()
     while widget.running:
@@ -44,6 +50,9 @@ def run_once(viewer, widget, image_layer) -> tuple[list[float], float]:
         time.sleep(0.01)
     timer.stop()
     gaps = np.diff(ticks) * 1000 if len(ticks) > 1 else np.array([took * 1000])
+    if os.environ.get("GAP_DETAIL"):
+        for i in np.argsort(gaps)[-4:]:
+            print(f"  gap {gaps[i]:.0f} ms between {states[i]!r} and {states[i + 1]!r}")
     return list(gaps), took
 
 
@@ -67,10 +76,10 @@ def main() -> None:
         layer = viewer.add_image(image, name="photo")
         widget = SegmentWidget(viewer)
         viewer.window.add_dock_widget(widget)
-        widget._weights.value = params
-        widget._show_confidence.value = True
-        widget._show_margin.value = True
-        widget._classes.value = ["wall"]
+        widget.controls.weights.value = params
+        widget.controls.show_confidence.value = True
+        widget.controls.show_margin.value = True
+        widget.controls.classes.value = ["wall"]
         print(f"{MODEL}, {h}x{w} RGB, default settings, heartbeat every {TICK_MS} ms")
         for i in range(args.repeat):
             gaps, took = run_once(viewer, widget, layer)

@@ -23,7 +23,6 @@ from .core.merge import Region, merge_changes
 from .core.result import SegmentationResult
 from .layer_data import (
     METADATA_KEY,
-    LayerDataTuple,
     data_digest,
     label_colormap,
     labels_layer_data,
@@ -92,8 +91,8 @@ class PreparedResult:
 
     request: RunRequest
     result: SegmentationResult
-    labels: LayerDataTuple  # the plugin's labels layer: whole image, or blank + region
-    maps: tuple[LayerDataTuple, ...]  # probability, confidence and margin layers
+    labels: Any  # the plugin's labels layer (napari Labels): whole image, or blank + region
+    maps: tuple[Any, ...]  # probability, confidence and margin layers (napari Image)
 
 
 def prepare_result(request: RunRequest, result: SegmentationResult) -> PreparedResult:
@@ -117,7 +116,10 @@ def prepare_result(request: RunRequest, result: SegmentationResult) -> PreparedR
         probs = result_layer_data(result, name, **request.placement())[1:]
     maps = [*probs, *uncertainty_layer_data(result, name, request.uncertainty, request.placement())]
     labels[1]["colormap"] = _direct_colormap(labels[1]["colormap"])
-    return PreparedResult(request, result, labels, tuple(maps))
+    # The layers themselves (thumbnails, colour tables): the GUI only adds or updates.
+    return PreparedResult(
+        request, result, _create_layer(*labels), tuple(_create_layer(*m) for m in maps)
+    )
 
 
 def apply_steps(
@@ -132,24 +134,35 @@ def apply_steps(
     if labels is None:
         return []
     written = [labels]
-    for data, kwargs, layer_type in prepared.maps:
-        written.append(set_or_add_layer(viewer, data, kwargs, layer_type))
+    for layer in prepared.maps:
+        written.append(set_or_add_layer(viewer, layer))
         yield written[-1]
     return written
 
 
-def set_or_add_layer(viewer: Any, data: Any, kwargs: dict[str, Any], layer_type: str) -> str:
-    """Update the plugin's layer of that name in place, or add one; return its name."""
-    existing = plugin_layer(viewer, kwargs["name"], layer_type)
+def set_or_add_layer(viewer: Any, new: Any) -> str:
+    """Update the plugin's layer named like ``new`` in place, or add ``new``; return the name."""
+    from napari.layers import Labels
+
+    existing = plugin_layer(viewer, new.name, "labels" if isinstance(new, Labels) else "image")
     if existing is None:
-        return viewer.add_layer(_create_layer(data, kwargs, layer_type)).name
-    for key in ("scale", "translate", "metadata", "colormap", "features"):
-        if key in kwargs:
-            setattr(existing, key, kwargs[key])
-    existing.data = data
-    if "contrast_limits" in kwargs:
-        existing.contrast_limits = kwargs["contrast_limits"]
+        return viewer.add_layer(new).name
+    adopt_settings(existing, new)
+    existing.data = new.data
     return existing.name
+
+
+def adopt_settings(layer: Any, new: Any) -> None:
+    """Give ``layer`` the placement, metadata, class table and colours of ``new``, setting only
+    what differs (each change can make napari redraw the whole layer)."""
+    layer.metadata = new.metadata
+    for key in ("scale", "translate", "contrast_limits"):
+        if hasattr(new, key) and not np.array_equal(getattr(layer, key), getattr(new, key)):
+            setattr(layer, key, getattr(new, key))
+    if hasattr(new, "features") and not layer.features.equals(new.features):
+        layer.features = new.features
+    if _colormap_key(layer.colormap) != _colormap_key(new.colormap):
+        layer.colormap = new.colormap
 
 
 # -- the labels layer -----------------------------------------------------------------------------
@@ -163,7 +176,7 @@ def _write_labels(
     own = request.target is None
     target = plugin_labels_layer(viewer, request.image) if own else request.target
     if target is None:  # nothing to protect: the plugin's layer, new
-        layer = viewer.add_layer(_create_layer(*prepared.labels))
+        layer = viewer.add_layer(prepared.labels)
         yield layer.name
         if request.whole:
             return layer.name
@@ -191,7 +204,7 @@ def _write_labels(
             return None
         if choice is EditedChoice.NEW_LAYER:
             retire_plugin_layer(target)
-            layer = viewer.add_layer(_create_layer(*prepared.labels))
+            layer = viewer.add_layer(prepared.labels)
             yield layer.name
             if request.whole:
                 return layer.name
@@ -200,9 +213,7 @@ def _write_labels(
     was_unedited_output = is_unedited_output(target)
     yield from write_undoable(target, indices, values)
     if replace:
-        kwargs = prepared.labels[1]
-        for key in ("metadata", "features", "colormap", "scale", "translate"):
-            setattr(target, key, kwargs[key])
+        adopt_settings(target, prepared.labels)
     else:
         _record_merge(target, prepared, mode, was_unedited_output)
     yield f"{target.name}: {len(values)} pixels written"
@@ -246,7 +257,7 @@ def _record_merge(target: Any, prepared: PreparedResult, mode: MergeMode, was_un
         meta["written_digest"] = data_digest(np.asarray(target.data))
     target.metadata = {**target.metadata, METADATA_KEY: meta}
     if "class_name" not in target.features:  # the user's layer learns what the values mean
-        target.features = prepared.labels[1]["features"]
+        target.features = prepared.labels.features
         target.colormap = _colormap_keeping(target, result.colors)
 
 
@@ -348,6 +359,14 @@ def _create_layer(data: Any, kwargs: dict[str, Any], layer_type: str) -> Any:
     from napari.layers import Layer
 
     return Layer.create(data, kwargs, layer_type)
+
+
+def _colormap_key(colormap: Any) -> Any:
+    """What makes two colormaps equal: the colour table of a labels colormap, else the name."""
+    table = getattr(colormap, "color_dict", None)
+    if table is None:
+        return getattr(colormap, "name", colormap)
+    return tuple((k, tuple(np.round(np.asarray(v, float), 6))) for k, v in table.items())
 
 
 def _direct_colormap(color_dict: dict) -> Any:

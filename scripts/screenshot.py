@@ -29,8 +29,9 @@ def main() -> None:
         viewer.add_image(data, **kwargs)
     widget = SegmentWidget(viewer)
     viewer.window.add_dock_widget(widget, name="Semantic segmentation", area="right")
-    widget._weights.value = args.weights
-    widget._classes.value = [n for n in widget._classes._all if n.split(",")[0] in set(args.prob)]
+    widget.controls.weights.value = args.weights
+    picker = widget.controls.classes
+    picker.value = [n for n in picker._all if n.split(",")[0] in set(args.prob)]
     widget._run.clicked.emit()
     deadline = time.time() + 300
     while widget.running and time.time() < deadline:

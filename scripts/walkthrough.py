@@ -50,12 +50,12 @@ def main() -> None:
         image = viewer.add_image(data, **kwargs)
     widget = SegmentWidget(viewer)
     viewer.window.add_dock_widget(widget, name="Semantic segmentation", area="right")
-    widget._weights.value = args.weights
-    widget._engine.value = "mxnet"
+    widget.controls.weights.value = args.weights
+    widget.controls.engine.value = "mxnet"
 
     # 1. Run with the uncertainty layers; hover to probe a pixel.
-    widget._show_margin.value = True
-    widget._min_confidence.value = 0.0
+    widget.controls.show_margin.value = True
+    widget.controls.min_confidence.value = 0.0
     run(widget)
     viewer.layers["chelsea margin"].visible = False
     viewer.reset_view()
@@ -71,8 +71,8 @@ def main() -> None:
     layer = viewer.add_labels(mine, name="my labels")
     viewer.layers["chelsea classes"].visible = False
     viewer.layers.selection.active = image
-    widget._target.value = layer
-    widget._min_confidence.value = 0.0
+    widget.controls.target.value = layer
+    widget.controls.min_confidence.value = 0.0
     run(widget)
     settle()
     viewer.screenshot(str(args.out / "walkthrough_2_fill_unlabeled.png"), canvas_only=False)
@@ -80,9 +80,9 @@ def main() -> None:
     # 3. A label scheme: the street example's labels, names and colours.
     layer.visible = False
     viewer.layers["chelsea classes"].visible = True
-    widget._target.value = None
-    widget._scheme.value = EXAMPLES / "street_ade20k.csv"
-    widget._classes.value = ["vegetation"]
+    widget.controls.target.value = None
+    widget.controls.scheme.value = EXAMPLES / "street_ade20k.csv"
+    widget.controls.classes.value = ["vegetation"]
     run(widget)
     viewer.cursor.position = (h * 0.45, w * 0.55)
     settle()

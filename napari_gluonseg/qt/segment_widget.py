@@ -40,6 +40,8 @@ from .lifetime import watch_removal
 if TYPE_CHECKING:
     import napari
 
+STEP_DELAY_MS = 5  # between steps of applying a result: napari paints and handles input
+
 
 class SegmentWidget(Container):
     """Segment an image layer with a GluonCV model; results become napari layers.
@@ -210,7 +212,8 @@ class SegmentWidget(Container):
             return
         self._progress.value = self._tracker.update(Progress("layers", 1, 2, message))
         self._status.value = message
-        QTimer.singleShot(0, self._apply_next_step)
+        # A short delay, not 0: zero timers run before other timers and could starve them.
+        QTimer.singleShot(STEP_DELAY_MS, self._apply_next_step)
 
     def _finish(self, written: list[str]) -> None:
         last = self._last
