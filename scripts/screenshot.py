@@ -24,7 +24,7 @@ def main() -> None:
     args = parser.parse_args()
 
     viewer = napari.Viewer(title="napari-gluonseg", show=True)
-    viewer.window._qt_window.resize(1500, 900)
+    viewer.window.resize(1280, 720)  # the smallest window the dock must fit
     for data, kwargs, _ in load_sample():
         viewer.add_image(data, **kwargs)
     widget = SegmentWidget(viewer)

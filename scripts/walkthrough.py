@@ -45,7 +45,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
 
     viewer = napari.Viewer(title="napari-gluonseg", show=True)
-    viewer.window._qt_window.resize(1500, 950)
+    viewer.window.resize(1500, 950)
     for data, kwargs, _ in load_sample():
         image = viewer.add_image(data, **kwargs)
     widget = SegmentWidget(viewer)
