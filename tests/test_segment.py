@@ -14,6 +14,7 @@ from napari_gluonseg import (
     segment_image,
 )
 from napari_gluonseg.core import _mxnet, network
+from napari_gluonseg.core.preprocess import as_image_stack
 from napari_gluonseg.core.segment import check_run, run_to_end
 
 from .conftest import BICYCLE, MODEL
@@ -211,5 +212,6 @@ def test_12bit_uint16_with_its_intensity_range_labels_like_uint8(small_dog, untr
     assert np.mean(got.labels == ref.labels) >= 0.99
     assert got.provenance["intensity_range"] == [0.0, 4095.0]
     assert ref.provenance["intensity_range"] is None
-    dark = segment_image(twelve, **run)  # / 65535: the network sees a near-black image
-    assert np.mean(dark.labels == ref.labels) < 0.9
+    # Without it, / 65535: the network would see a near-black image (an untrained network's
+    # labels may not show it, so look at what the network is given).
+    assert as_image_stack(twelve).plane_rgb01(0).max() <= 4095 / 65535 + 1e-6

@@ -167,5 +167,8 @@ def test_progress_per_plane_and_window(small_dog, untrained_params):
     infer = [e for e in events if e.stage == "infer"]
     per_plane = len(tile_windows(72, 96, 64, 42))
     assert per_plane == 4
-    assert [e.done for e in infer] == list(range(1, 2 * per_plane + 1))
-    assert infer[-1].message == "segmenting plane 2/2, window 4/4"
+    # A first event before any window runs; each message names the window running next.
+    assert [e.done for e in infer] == list(range(0, 2 * per_plane + 1))
+    assert infer[0].message == "segmenting plane 1/2, window 1/4"
+    assert infer[-2].message == "segmenting plane 2/2, window 4/4"
+    assert infer[-1].message == "finishing"
