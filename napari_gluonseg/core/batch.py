@@ -145,6 +145,8 @@ def plan_batch(
     arguments and :class:`~.errors.WeightsUnavailableError` for missing weights.
     """
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise OptionError(f"The output folder {out} is a file; give a folder.")
     items = collect_inputs(inputs, recursive, exclude=out)
     if workers is not None and scheduler is not None:
         raise OptionError("Give either workers (a local cluster) or a scheduler address.")
@@ -181,37 +183,43 @@ def run_batch(
     should_stop: Callable[[], bool] | None = None,
 ) -> BatchSummary:
     """Segment the plan's images; ``on_image`` hears of each as it ends, ``should_stop`` is
-    asked after each (True: start no other image). Writes ``summary.csv`` (also when stopped
-    or failing) and returns the summary."""
+    asked before each (True: start no other image; those running finish). Writes
+    ``summary.csv`` (also when stopped or failing) and returns the summary."""
     task = partial(
         process_image, out_dir=plan.out_dir, settings=plan.settings, overwrite=plan.overwrite
     )
+    stop = should_stop if should_stop is not None else lambda: False
     if plan.workers is None and plan.scheduler is None:
-        runner: Iterator[ImageReport] = (task(item) for item in plan.items)
+        runner: Iterator[ImageReport] = _run_here(plan.items, task, stop)
     else:
         from .cluster import run_on_dask
 
-        runner = run_on_dask(plan.items, task, plan.workers, plan.scheduler)
+        runner = run_on_dask(plan.items, task, stop, plan.workers, plan.scheduler)
     started = time.perf_counter()
     reports: list[ImageReport] = []
-    stopped = False
     try:
         for report in runner:
             reports.append(report)
             if on_image is not None:
                 on_image(report)
-            if should_stop is not None and should_stop() and len(reports) < len(plan.items):
-                stopped = True
-                break
     finally:
         runner.close()
         order = {item.key: n for n, item in enumerate(plan.items)}
         reports.sort(key=lambda r: order[r.key])
-        summary = BatchSummary(
-            plan.out_dir, tuple(reports), len(plan.items), time.perf_counter() - started, stopped
-        )
+        elapsed = time.perf_counter() - started
+        stopped = len(reports) < len(plan.items)
+        summary = BatchSummary(plan.out_dir, tuple(reports), len(plan.items), elapsed, stopped)
         write_summary(summary)
     return summary
+
+
+def _run_here(
+    items: Iterable[BatchItem], task: Callable, should_stop: Callable[[], bool]
+) -> Iterator[ImageReport]:
+    for item in items:
+        if should_stop():
+            return
+        yield task(item)
 
 
 def segment_folder(

@@ -5,20 +5,21 @@ filesystem they share with this machine).
 Each worker process keeps its networks in the core's per-process cache, so it loads the model
 once (per working size). A local cluster's workers run one image at a time
 (``threads_per_worker=1``) and split the machine's cores between their numerical libraries.
-Only a few images are queued ahead of the workers, so stopping early leaves little to cancel.
+Each worker thread is given one image at a time (a new one as it returns the last): stopping
+early lets the running images finish and gives out no other.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import signal
 from collections.abc import Callable, Iterator, Sequence
 
 from .errors import OptionError
 from .inputs import BatchItem
 
-# Images queued per worker thread beyond the one it runs: keeps every worker busy.
-_QUEUED_PER_THREAD = 2
 _CONNECT_TIMEOUT_S = 30
 
 
@@ -31,13 +32,16 @@ def worker_threads(workers: int) -> int:
 def run_on_dask(
     items: Sequence[BatchItem],
     task: Callable,
+    should_stop: Callable[[], bool],
     workers: int | None,
     scheduler: str | None,
 ) -> Iterator:
     """Run ``task(item)`` for every item on Dask, yielding the results as they finish.
 
-    A worker that dies on an image (killed for memory, say) makes that image a failed report;
-    any error ``task`` raises is raised here. Closing the iterator cancels what is queued.
+    Each worker thread gets one image at a time; once ``should_stop()``, no other image is
+    given out and the running ones finish. A worker that dies on an image (killed for memory,
+    say) makes that image a failed report; any error ``task`` raises is raised here. Closing
+    the iterator cancels what is running.
     """
     from distributed import Client, as_completed
 
@@ -49,20 +53,28 @@ def run_on_dask(
                 raise OptionError(f"Cannot reach the Dask scheduler {scheduler}: {exc}") from exc
         else:
             client = stack.enter_context(Client(stack.enter_context(_local_cluster(workers))))
-        slots = _QUEUED_PER_THREAD * max(1, sum(client.nthreads().values()))
         pending = iter(items)
         running: dict = {}
         finished = as_completed()
-        for item in _take(pending, slots):
+        for item in _take(pending, max(1, sum(client.nthreads().values()))):
             _submit(client, task, item, running, finished)
         try:
             for future in finished:
                 item = running.pop(future)
                 yield _result(future, item)
-                for nxt in _take(pending, 1):
+                for nxt in _take(pending, 0 if should_stop() else 1):
                     _submit(client, task, nxt, running, finished)
         finally:
             client.cancel(list(running))
+
+
+def dask_setup(worker) -> None:
+    """Run by each local worker process as it starts (a Dask preload).
+
+    Ctrl-C in a terminal reaches every process of the group: the workers ignore it and finish
+    their image, while the batch gives out no other.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _local_cluster(workers: int):
@@ -79,6 +91,9 @@ def _local_cluster(workers: int):
             processes=True,
             dashboard_address=None,
             env=env,
+            preload=[__name__],
+            # mxnet's engine threads delay a worker's exit: the nanny's warning is expected.
+            silence_logs=logging.ERROR,
         )
 
 

@@ -56,11 +56,12 @@ def collect_inputs(
         found = 0
         for path, base in _expand(str(entry), recursive):
             resolved = path.resolve()
-            if (skip is not None and resolved.is_relative_to(skip)) or resolved in items:
+            if skip is not None and resolved.is_relative_to(skip):
                 continue
-            rel = path.relative_to(base).with_suffix("")
-            items[resolved] = BatchItem(path, PurePosixPath(*rel.parts).as_posix())
             found += 1
+            if resolved not in items:  # listed twice (a file and its folder): run once
+                rel = path.relative_to(base).with_suffix("")
+                items[resolved] = BatchItem(path, PurePosixPath(*rel.parts).as_posix())
         if not found:
             raise OptionError(f"No image files found in {entry!r} (looked for {_suffixes()}).")
     _check_unique(list(items.values()))
