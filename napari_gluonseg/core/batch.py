@@ -144,7 +144,7 @@ def plan_batch(
     Raises :class:`OptionError` (and the other errors of :func:`~.segment.check_run`) for bad
     arguments and :class:`~.errors.WeightsUnavailableError` for missing weights.
     """
-    out = Path(out_dir)
+    out = Path(out_dir).absolute()
     if out.exists() and not out.is_dir():
         raise OptionError(f"The output folder {out} is a file; give a folder.")
     items = collect_inputs(inputs, recursive, exclude=out)
@@ -157,23 +157,39 @@ def plan_batch(
 
 
 def prepare_settings(model_name: str, overlay: bool, segment_kwargs: dict) -> BatchSettings:
-    """Check the options on a stand-in image and resolve the weights (fetched if missing)."""
+    """Check the options on a stand-in image and resolve the weights (fetched if missing).
+
+    Workers get absolute paths and the loaded scheme: they may run in other folders, or on
+    other machines that share the files.
+    """
     stand_in = np.broadcast_to(np.uint8(0), _PROBE_SHAPE)
     plan = check_run(stand_in, model_name, check_memory_first=False, **segment_kwargs)
-    weights = run_to_end(iter_resolve_weights(model_name, segment_kwargs.get("weights")))
+    weights = run_to_end(iter_resolve_weights(model_name, plan.weights))
     scheme = None if plan.scheme is None else dataclasses.asdict(plan.scheme)
     if scheme is not None:
         scheme.pop("source")  # the labels matter, not where the file was
+    # The checked values, not the arguments: defaults given or not, the same run matches.
     record = {
         "model": model_name,
         "weights_sha1": weights.sha1,
-        **{k: v for k, v in segment_kwargs.items() if k not in ("weights", "scheme")},
+        "engine": plan.engine,
+        "scale": plan.scale,
+        "tile_size": plan.tile,
+        "flip": plan.flip,
+        "tta_scales": plan.factors,
+        "classes": plan.subset,
+        "probability_classes": plan.wanted,
+        "min_confidence": plan.min_confidence,
+        "intensity_range": plan.stack.intensity_range,
+        "rgb": segment_kwargs.get("rgb"),
         "scheme": scheme,
         "overlay": bool(overlay),
     }
-    # Tuples become lists, paths strings: the form the provenance file gives back.
+    # Tuples become lists: the form the provenance file gives back.
     record = json.loads(json.dumps(record, default=str, sort_keys=True))
-    kwargs = {"model_name": model_name, **segment_kwargs}
+    kwargs = {**segment_kwargs, "model_name": model_name, "scheme": plan.scheme}
+    if plan.weights is not None:
+        kwargs["weights"] = Path(plan.weights).absolute()
     return BatchSettings(kwargs, bool(overlay), record)
 
 

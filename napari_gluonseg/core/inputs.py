@@ -27,8 +27,8 @@ from .images import IMAGE_SUFFIXES
 
 @dataclass(frozen=True)
 class BatchItem:
-    """One input image: its file, and ``key``, the results' path under the output folder
-    without the ``_labels.png`` ending (POSIX, e.g. ``a/x``)."""
+    """One input image: its file (absolute: workers may run elsewhere), and ``key``, the
+    results' path under the output folder without the ``_labels.png`` ending (POSIX, ``a/x``)."""
 
     path: Path
     key: str
@@ -61,7 +61,8 @@ def collect_inputs(
             found += 1
             if resolved not in items:  # listed twice (a file and its folder): run once
                 rel = path.relative_to(base).with_suffix("")
-                items[resolved] = BatchItem(path, PurePosixPath(*rel.parts).as_posix())
+                key = PurePosixPath(*rel.parts).as_posix()
+                items[resolved] = BatchItem(path.absolute(), key)
         if not found:
             raise OptionError(f"No image files found in {entry!r} (looked for {_suffixes()}).")
     _check_unique(list(items.values()))
