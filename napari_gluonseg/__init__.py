@@ -3,6 +3,7 @@
 Importing the package loads neither mxnet nor Qt; the network is imported on first use.
 """
 
+from .core.batch import BatchSummary, segment_folder
 from .core.errors import (
     ExportError,
     ExportExistsError,
@@ -29,6 +30,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_MODEL",
+    "BatchSummary",
     "ExportError",
     "ExportExistsError",
     "GluonsegError",
@@ -50,6 +52,7 @@ __all__ = [
     "model_info",
     "model_names",
     "read_export",
+    "segment_folder",
     "segment_image",
     "write_labels",
     "write_result",

@@ -1,24 +1,30 @@
-"""Command line: batch segmentation, the demo (main job), and the list of models.
+"""Command line: segment images, files, folders or globs (here or on a Dask cluster); the demo;
+the list of models.
 
-Exit codes: 0 done, 2 bad arguments or input (an existing export without --overwrite too),
-3 weights unavailable (e.g. offline).
+Exit codes: 0 done (every image segmented or skipped as already done), 1 some images failed
+(each is named with its reason, and in OUT/summary.csv), 2 bad arguments (checked before any
+image is read), 3 weights unavailable (e.g. offline), 130 stopped by Ctrl-C (rerun to resume).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
+from . import __version__
+from .core.batch import SUMMARY_COLUMNS, BatchSummary, ImageReport, plan_batch, run_batch
 from .core.errors import (
     ExportError,
     ExportExistsError,
     GluonsegError,
-    ImageError,
-    OptionError,
     WeightsUnavailableError,
 )
 from .core.events import Progress
@@ -31,8 +37,28 @@ from .core.registry import (
 )
 from .core.segment import ENGINES, iter_segment_image, run_to_end
 
+EXIT_SOME_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_NO_WEIGHTS = 3
+EXIT_STOPPED = 130  # the shell's code for Ctrl-C
+
+
+_SEGMENT_HELP = """Segment images into --out, one at a time (per worker).
+
+Each image's results keep its path relative to the folder given, the glob's folders before
+its first wildcard, or (a file) its own folder: photos/a/x.jpg -> OUT/a/x_labels.png with
+x_classes.csv and x_provenance.json (x_overlay.png with --overlay, x_P(class).png with --prob).
+A bad image is reported and the batch goes on. A rerun skips the images whose results were
+made from the same file (size, blake2b) with the same settings; --overwrite redoes them.
+Ctrl-C stops after the running image(s); rerun to resume. OUT/{summary} has one row per
+image: {columns}.
+
+Exit codes: 0 all done, 1 some failed, 2 bad arguments, 3 weights unavailable, 130 stopped.
+""".format(summary="summary.csv", columns=", ".join(SUMMARY_COLUMNS))
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Every option's default in --help; descriptions keep their line breaks."""
 
 
 def _scale(text: str) -> float | str:
@@ -64,14 +90,14 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         "--scale",
         type=_scale,
         default="auto",
-        help="working resolution: 'auto' (default, the model's base size on the long side) "
+        help="working resolution: 'auto' (the model's base size on the long side) "
         "or a factor of the image's own (1.0 = full resolution)",
     )
     p.add_argument(
         "--tile-size",
         type=_tile,
         default="auto",
-        help="sliding-window size: 'auto' (default: whole image when small, else the model's "
+        help="sliding-window size: 'auto' (whole image when small, else the model's "
         "crop size), 'none' (whole image at once) or pixels",
     )
     p.add_argument("--flip", action="store_true", help="test-time augmentation: mirrored pass")
@@ -86,7 +112,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         "--engine",
         choices=["auto", *ENGINES],
         default="auto",
-        help="auto (default): onnxruntime when installed, else mxnet",
+        help="auto: onnxruntime when installed, else mxnet",
     )
     p.add_argument(
         "--scheme", type=Path, help="label scheme file (.yaml/.csv): your labels from the classes"
@@ -101,7 +127,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         type=_intensity_range,
         metavar="LO,HI",
         help="image values mapped to black and white for the network, e.g. 0,4095 for 12-bit "
-        "data in uint16 (default: by type: 8-bit /255, 16-bit /65535, others min-max)",
+        "data in uint16 (none: by type: 8-bit /255, 16-bit /65535, others min-max)",
     )
     p.add_argument(
         "--min-confidence", type=float, default=0.0, help="below it pixels stay unlabeled (0)"
@@ -109,23 +135,56 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--prob", action="append", default=[], metavar="CLASS", help="save P(CLASS) (repeatable)"
     )
-    p.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out)")
+    p.add_argument("--out", type=Path, default=Path("out"), help="output folder")
     p.add_argument(
         "--overwrite",
         action="store_true",
-        help="replace existing results of the same name in the output folder (default: refuse)",
+        help="replace existing results of the same name in the output folder (else: "
+        "segment skips images done with the same file and settings, demo refuses)",
     )
 
 
+def _add_batch_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="image file, folder or glob (quoted); results keep the path relative to the "
+        "folder, the glob's folders before its first wildcard, or a file's own folder",
+    )
+    p.add_argument("--recursive", action="store_true", help="descend into sub-folders")
+    p.add_argument("--overlay", action="store_true", help="also write the image with its labels")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers", type=int, metavar="N", help="run on a local Dask cluster of N processes"
+    )
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on this Dask scheduler (tcp://host:port); its workers must see the input "
+        "and output folders at the same paths",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="napari-gluonseg", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="napari-gluonseg", description=__doc__, formatter_class=_HelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    seg = sub.add_parser("segment", help="segment image files into an output folder")
-    seg.add_argument("images", nargs="+", type=Path)
+    seg = sub.add_parser(
+        "segment",
+        help="segment image files, folders or globs into an output folder",
+        description=_SEGMENT_HELP,
+        formatter_class=_HelpFormatter,
+    )
+    _add_batch_options(seg)
     _add_run_options(seg)
     demo = sub.add_parser(
         "demo",
         help="open napari with the widget and a sample photo; headless: segment the sample",
+        formatter_class=_HelpFormatter,
     )
     demo.add_argument("--headless", action="store_true", help="never open a window")
     _add_run_options(demo)
@@ -141,18 +200,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             info = model_info(name)
             print(f"{name:36s} {DATASET_TITLES[info.dataset]}, {info.num_classes} classes")
         return 0
-    if args.command == "demo" and not args.headless and os.environ.get("DISPLAY"):
+    if args.command == "segment":
+        return _segment_batch(args)
+    if not args.headless and os.environ.get("DISPLAY"):
         return _open_napari()
     try:
-        if args.command == "demo":
-            from ._sample_data import SAMPLE_NAME, sample_image
+        from ._sample_data import SAMPLE_NAME, sample_image
 
-            inputs = [(SAMPLE_NAME, sample_image())]
-        else:
-            inputs = [(p.stem, _read_image(p)) for p in args.images]
-        _check_outputs([stem for stem, _ in inputs], args.out, args.overwrite)
-        for stem, image in inputs:
-            _segment_one(stem, image, args)
+        image = sample_image()
+        _check_outputs(SAMPLE_NAME, args.out, args.overwrite)
+        _segment_one(SAMPLE_NAME, image, args)
     except ExportExistsError as exc:
         print(f"error: {exc}\nUse --overwrite to replace it.", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -166,38 +223,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _check_outputs(stems: list[str], out: Path, overwrite: bool) -> None:
-    """Refuse, before any run, outputs that would replace each other or (unless overwrite)
-    earlier results."""
-    twice = sorted({stem for stem in stems if stems.count(stem) > 1})
-    if twice:
-        raise OptionError(
-            f"Several inputs are named {', '.join(twice)}: their results would replace each "
-            "other in one output folder. Rename them or run them separately."
+def _check_outputs(stem: str, out: Path, overwrite: bool) -> None:
+    """Refuse, before the run, to replace earlier results (unless overwrite)."""
+    existing = [] if overwrite else existing_export_files(out, stem)
+    if existing:
+        raise ExportExistsError(
+            f"Results named {stem!r} are already in {out}: {', '.join(p.name for p in existing)}."
         )
-    for stem in stems if not overwrite else ():
-        existing = existing_export_files(out, stem)
-        if existing:
-            raise ExportExistsError(
-                f"Results named {stem!r} are already in {out}: "
-                f"{', '.join(p.name for p in existing)}."
-            )
 
 
-def _read_image(path: Path):
-    import numpy as np
-    from PIL import Image, UnidentifiedImageError
-
-    from .core.files import strict_image_reads
-
-    try:
-        with strict_image_reads(), Image.open(path) as im:
-            im.load()  # a truncated file is an error, never rows of grey
-            return np.asarray(im)
-    except UnidentifiedImageError as exc:
-        raise ImageError(f"{path} is not an image file PIL can read") from exc
-    except (OSError, Image.DecompressionBombError) as exc:  # missing, unreadable, truncated
-        raise ImageError(f"Cannot read {path}: {exc}") from exc
+def _run_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """The options of a run (segment_image's keywords) from the command line."""
+    return {
+        "weights": args.weights,
+        "scale": args.scale,
+        "tile_size": args.tile_size,
+        "engine": args.engine,
+        "flip": args.flip,
+        "tta_scales": args.tta_scales,
+        "scheme": args.scheme,
+        "classes": args.classes,
+        "min_confidence": args.min_confidence,
+        "probability_classes": args.prob,
+        "intensity_range": args.intensity_range,
+    }
 
 
 def _segment_one(stem: str, image, args: argparse.Namespace) -> None:
@@ -206,21 +255,7 @@ def _segment_one(stem: str, image, args: argparse.Namespace) -> None:
             line = f"{stem}: {event.message}"
             print(f"\r{line:<72}", end="", flush=True)
 
-    events = iter_segment_image(
-        image,
-        args.model,
-        weights=args.weights,
-        scale=args.scale,
-        tile_size=args.tile_size,
-        engine=args.engine,
-        flip=args.flip,
-        tta_scales=args.tta_scales,
-        scheme=args.scheme,
-        classes=args.classes,
-        min_confidence=args.min_confidence,
-        probability_classes=args.prob,
-        intensity_range=args.intensity_range,
-    )
+    events = iter_segment_image(image, args.model, **_run_kwargs(args))
     result = run_to_end(events, on_progress=report)
     print()
     try:
@@ -234,6 +269,83 @@ def _segment_one(stem: str, image, args: argparse.Namespace) -> None:
     print(f"{stem}: results written to {args.out.resolve()}/")
     for kind, path in paths.items():
         print(f"  {kind:12s} {path.name}")
+
+
+def _segment_batch(args: argparse.Namespace) -> int:
+    """``segment``: check everything, then run the images with a progress bar."""
+    try:
+        plan = plan_batch(
+            args.inputs,
+            args.out,
+            recursive=args.recursive,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            overwrite=args.overwrite,
+            overlay=args.overlay,
+            model_name=args.model,
+            **_run_kwargs(args),
+        )
+        with _stop_on_ctrl_c() as stop:
+            summary = _run_with_progress(plan, stop, args.quiet)
+    except WeightsUnavailableError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        print("No segmentation was made (untrained weights are never used).", file=sys.stderr)
+        return EXIT_NO_WEIGHTS
+    except GluonsegError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("Stopped. Finished images are kept; rerun to resume.", file=sys.stderr)
+        return EXIT_STOPPED
+    if not args.quiet:
+        _print_summary(summary)
+    if summary.stopped:
+        return EXIT_STOPPED
+    return EXIT_SOME_FAILED if summary.count("failed") else 0
+
+
+def _run_with_progress(plan, stop: threading.Event, quiet: bool) -> BatchSummary:
+    from tqdm import tqdm
+
+    with tqdm(total=len(plan.items), unit="image", disable=quiet, file=sys.stderr) as bar:
+
+        def on_image(report: ImageReport) -> None:
+            bar.update(1)
+            if report.status == "failed":  # named even with --quiet: it needs attention
+                bar.write(f"failed: {report.error}", file=sys.stderr)
+
+        return run_batch(plan, on_image=on_image, should_stop=stop.is_set)
+
+
+@contextlib.contextmanager
+def _stop_on_ctrl_c() -> Iterator[threading.Event]:
+    """The first Ctrl-C sets the event (the batch starts no other image); a second one
+    raises KeyboardInterrupt at once. Results are written atomically either way."""
+    stop = threading.Event()
+
+    def on_sigint(signum, frame) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        print("\nStopping after the running image(s); Ctrl-C again to stop now.", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _print_summary(summary: BatchSummary) -> None:
+    per_image = summary.seconds_per_image
+    timing = f", {per_image:.2f} s per image" if per_image is not None else ""
+    print(
+        f"{summary.count('done')} done, {summary.count('skipped')} skipped, "
+        f"{summary.count('failed')} failed of {summary.total} in {summary.seconds:.1f} s"
+        f"{timing}; summary: {summary.summary_csv}"
+    )
+    if summary.stopped:
+        print("Stopped early: rerun the same command to resume.")
 
 
 def _open_napari() -> int:

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from napari_gluonseg import cli
+from napari_gluonseg import __version__, cli
+from napari_gluonseg.core import batch
 
 from .conftest import BICYCLE, DATA
 
@@ -33,6 +34,7 @@ def test_segment_writes_labels_overlay_and_table(tmp_path, bicycle_params, capsy
             "0.125",
             "--prob",
             "bicycle",
+            "--overlay",
             "--out",
             str(out),
         ]
@@ -49,7 +51,7 @@ def test_segment_writes_labels_overlay_and_table(tmp_path, bicycle_params, capsy
     prov = json.loads((out / "dog_provenance.json").read_text())
     assert prov["model"] == "fcn_resnet50_ade" and prov["weights_source"] == "file"
     assert (out / "dog_P(bicycle).png").exists()
-    assert str(out.resolve()) in capsys.readouterr().out
+    assert "1 done, 0 skipped, 0 failed of 1" in capsys.readouterr().out
 
 
 def test_segment_tiling_and_augmentation_options(tmp_path, untrained_params, capsys):
@@ -97,7 +99,7 @@ def test_segment_with_scheme_subset_and_threshold(tmp_path, bicycle_params, caps
     ("args", "message"),
     [
         (["segment", "missing.png"], "No such file"),
-        (["segment", "{notimage}"], "not an image file"),
+        (["segment", "{dog}", "--workers", "0"], "workers must be"),
         (["segment", "{dog}", "--model", "nope"], "Valid models"),
         (["segment", "{dog}", "--scale", "0.001"], "use scale >="),
         (["segment", "{dog}", "--intensity-range", "5,1"], "intensity_range must be"),
@@ -117,18 +119,23 @@ def test_models_lists_registry(capsys):
     assert out.splitlines()[0].startswith("fcn_resnet50_ade") and "150 classes" in out
 
 
-def test_segment_never_replaces_an_export_without_overwrite(tmp_path, untrained_params, capsys):
+def test_segment_reruns_skip_done_images_and_never_replace_others(
+    tmp_path, untrained_params, capsys
+):
     out = tmp_path / "out"
     args = ["segment", str(DATA / "dog.jpg"), "--weights", str(untrained_params)]
     args += ["--scale", "0.125", "--engine", "mxnet", "--prob", "sky", "--out", str(out)]
     assert cli.main(args) == 0, capsys.readouterr().err
-    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
-    assert cli.main(args) == cli.EXIT_BAD_INPUT
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.name != "summary.csv"}
+    assert cli.main(args) == 0
+    assert "0 done, 1 skipped, 0 failed" in capsys.readouterr().out
+    assert cli.main([*args, "--flip"]) == cli.EXIT_SOME_FAILED
     err = capsys.readouterr().err
     assert "dog_labels.png" in err and "--overwrite" in err
-    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
-    assert cli.main([*args, "--overwrite"]) == 0, capsys.readouterr().err
-    assert sorted(p.name for p in out.iterdir()) == sorted(before)  # no temp files
+    after = {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.name != "summary.csv"}
+    assert after == before
+    assert cli.main([*args, "--flip", "--overwrite"]) == 0, capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == sorted([*before, "summary.csv"])  # no temps
 
 
 def test_two_inputs_with_one_stem_are_refused_before_running(tmp_path, capsys):
@@ -172,7 +179,7 @@ def test_unwritable_output_is_exit_2_with_message(tmp_path, bicycle_params, caps
         ]
     )
     assert rc == cli.EXIT_BAD_INPUT
-    assert "Cannot write the results of dog" in capsys.readouterr().err
+    assert f"output folder {tmp_path / 'out'} is a file" in capsys.readouterr().err
 
 
 def test_only_the_package_errors_are_caught(tmp_path, monkeypatch):
@@ -181,4 +188,80 @@ def test_only_the_package_errors_are_caught(tmp_path, monkeypatch):
 
     monkeypatch.setattr(cli, "iter_segment_image", broken)
     with pytest.raises(ValueError, match="a bug"):
+        cli.main(["demo", "--headless", "--out", str(tmp_path / "o")])
+    monkeypatch.setattr(batch, "segment_image", broken)
+    monkeypatch.setattr(batch, "prepare_settings", lambda *a: batch.BatchSettings({}, False, {}))
+    with pytest.raises(ValueError, match="a bug"):
         cli.main(["segment", str(DATA / "dog.jpg"), "--out", str(tmp_path / "o")])
+
+
+def small_photos(root):
+    for n, rel in enumerate(["a/x.png", "b/x.png", "c/y.png"]):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        pixels = np.random.default_rng(n).integers(0, 255, (64, 80, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(root / rel)
+    (root / "a" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    return root
+
+
+def test_a_folder_with_a_bad_image_exits_1_naming_it(tmp_path, untrained_params, capsys):
+    photos = small_photos(tmp_path / "photos")
+    out = tmp_path / "out"
+    args = ["segment", str(photos), "--recursive", "--weights", str(untrained_params)]
+    rc = cli.main([*args, "--scale", "1.0", "--engine", "mxnet", "--out", str(out), "--quiet"])
+    captured = capsys.readouterr()
+    assert rc == cli.EXIT_SOME_FAILED and captured.out == ""
+    assert f"failed: {photos / 'a' / 'broken.png'}" in captured.err
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*_labels.png")) == [
+        "a/x_labels.png",
+        "b/x_labels.png",
+        "c/y_labels.png",
+    ]
+
+
+def test_ctrl_c_stops_after_the_image_and_the_rerun_resumes(
+    tmp_path, untrained_params, capsys, monkeypatch
+):
+    import signal
+
+    photos = small_photos(tmp_path / "photos")
+    (photos / "a" / "broken.png").unlink()
+    out = tmp_path / "out"
+    args = ["segment", f"{photos}/*/*.png", "--weights", str(untrained_params), "--out", str(out)]
+    args += ["--scale", "1.0", "--engine", "mxnet"]
+    segment = batch.segment_image
+
+    def interrupted_once(*a, **k):
+        monkeypatch.setattr(batch, "segment_image", segment)
+        signal.raise_signal(signal.SIGINT)  # as a terminal's Ctrl-C, in the middle of the image
+        return segment(*a, **k)
+
+    monkeypatch.setattr(batch, "segment_image", interrupted_once)
+    assert cli.main(args) == cli.EXIT_STOPPED
+    captured = capsys.readouterr()
+    assert "Stopping after the running image" in captured.err and "rerun" in captured.out
+    assert [p.relative_to(out).as_posix() for p in out.rglob("*_labels.png")] == ["a/x_labels.png"]
+    assert not list(out.rglob(".*"))  # nothing half-written
+    assert cli.main(args) == 0
+    assert "2 done, 1 skipped, 0 failed of 3" in capsys.readouterr().out
+
+
+def test_segment_offline_exits_3_before_reading_any_image(tmp_path, capsys, monkeypatch):
+    def never(*args):
+        raise AssertionError("an image was read")
+
+    monkeypatch.setattr(batch, "decode_image", never)
+    rc = cli.main(["segment", str(DATA), "--out", str(tmp_path / "out")])
+    assert rc == cli.EXIT_NO_WEIGHTS and "MXNET_HOME" in capsys.readouterr().err
+
+
+def test_help_gives_every_default_and_version(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["segment", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for default in ("(default: fcn_resnet50_ade)", "(default: auto)", "(default: out)"):
+        assert default in text
+    assert "summary.csv has one row per image: input, outputs, status" in text
+    with pytest.raises(SystemExit):
+        cli.main(["--version"])
+    assert capsys.readouterr().out.strip() == f"napari-gluonseg {__version__}"

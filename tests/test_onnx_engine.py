@@ -67,3 +67,10 @@ def test_truncated_cached_onnx_is_rebuilt(untrained_params):
     )
     assert path.stat().st_size == size
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+
+
+def test_a_process_given_a_share_of_the_cores_keeps_onnxruntime_to_it(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # a batch worker's share
+    assert onnx_engine._session_options().intra_op_num_threads == 1
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert onnx_engine._session_options().intra_op_num_threads == 0  # onnxruntime: all cores

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -58,7 +59,7 @@ class OnnxNetwork:
         # CUDA when onnxruntime-gpu and a GPU are present (MXNet's own GPU wheels need CUDA<=11).
         providers = [p for p in ("CUDAExecutionProvider",) if p in available]
         self._session = ort.InferenceSession(
-            str(path), providers=[*providers, "CPUExecutionProvider"]
+            str(path), _session_options(), providers=[*providers, "CPUExecutionProvider"]
         )
         self._input = self._session.get_inputs()[0].name
         self._lock = threading.Lock()
@@ -75,6 +76,18 @@ class OnnxNetwork:
             return self._session.run(None, {self._input: np.ascontiguousarray(batch, np.float32)})[
                 0
             ]
+
+
+def _session_options():
+    """onnxruntime uses every core by default; a process given a share of them (a batch
+    worker: ``OMP_NUM_THREADS``, as MXNet's OpenMP reads it) keeps to its share."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    threads = os.environ.get("OMP_NUM_THREADS", "")
+    if threads.isdigit() and int(threads) > 0:
+        options.intra_op_num_threads = int(threads)
+    return options
 
 
 _cache: OrderedDict[tuple, OnnxNetwork] = OrderedDict()

@@ -1,0 +1,115 @@
+"""Folder throughput: the batch runner against a plain loop over segment_image, and on Dask.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_batch.py [--images 40] [--engine mxnet]
+
+A folder of generated photos of mixed sizes and three aspect ratios (4:3, 3:4, 16:9; at scale
+"auto" each ratio is one working size, so one network per ratio, as a real folder of camera
+photos has). Untrained weights of the real architecture. Each case runs in a fresh process
+after its imports:
+
+- ``loop``: for each file, read_image + segment_image + write_result (the same outputs);
+- ``batch``: segment_folder here (no Dask): its overhead against the loop is the runner's
+  (hashing, provenance, resume checks, summary);
+- ``dask-1``, ``dask-2``: segment_folder on a LocalCluster of 1 and 2 workers, cluster start
+  included. Peak memory: ``ru_maxrss`` of the process (the loop) or of each worker process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+MODEL = "fcn_resnet50_ade"
+RATIOS = ((3, 4), (4, 3), (9, 16))
+SIDES = (480, 640, 800, 1024)
+
+
+def make_folder(root: Path, n: int) -> None:
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for k in range(n):
+        rh, rw = RATIOS[k * len(RATIOS) // n]  # grouped by ratio, as photos of one camera are
+        long_side = SIDES[k % len(SIDES)]
+        h, w = (long_side * rh // max(rh, rw), long_side * rw // max(rh, rw))
+        pixels = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(root / f"img{k:03d}.jpg", quality=90)
+
+
+def run_case(case: str, folder: Path, out: Path, weights: Path, engine: str) -> dict:
+    from napari_gluonseg.core.batch import segment_folder
+
+    kwargs = {"weights": weights, "engine": engine}
+    started = time.perf_counter()
+    if case == "loop":
+        from napari_gluonseg.core.export import write_result
+        from napari_gluonseg.core.images import read_image
+        from napari_gluonseg.core.segment import segment_image
+
+        files = sorted(folder.glob("*.jpg"))
+        for path in files:
+            image = read_image(path)
+            result = segment_image(image, MODEL, **kwargs)
+            write_result(result, out, path.stem, probability_maps=True)
+        n = len(files)
+    else:
+        workers = None if case == "batch" else int(case.split("-")[1])
+        summary = segment_folder(folder, out, workers=workers, model_name=MODEL, **kwargs)
+        assert summary.count("done") == summary.total, summary.reports
+        n = summary.total
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    # The local cluster's workers are this process's children, reaped when it closes.
+    workers_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    return {
+        "case": case,
+        "images": n,
+        "seconds": round(seconds, 1),
+        "images_per_s": round(n / seconds, 3),
+        "peak_rss_mb": round(peak / 2**20),
+        "largest_worker_rss_mb": round(workers_peak / 2**20) if case.startswith("dask") else None,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=40)
+    parser.add_argument("--engine", default="mxnet")
+    parser.add_argument("--cases", default="loop,batch,dask-1,dask-2")
+    parser.add_argument("--case", help=argparse.SUPPRESS)  # internal: run one case
+    parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.case:
+        d = args.dir
+        result = run_case(args.case, d / "in", d / args.case, d / "w.params", args.engine)
+        print(json.dumps(result))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        (d / "in").mkdir()
+        make_folder(d / "in", args.images)
+        from napari_gluonseg.core import network
+
+        network.build_untrained(MODEL, 64, 64).save_parameters(str(d / "w.params"))
+        results = {}
+        for case in args.cases.split(","):
+            cmd = [sys.executable, __file__, "--case", case, "--dir", str(d)]
+            cmd += ["--engine", args.engine]
+            line = subprocess.run(cmd, check=True, capture_output=True, text=True, env=os.environ)
+            results[case] = json.loads(line.stdout.strip().splitlines()[-1])
+            print(json.dumps(results[case]), flush=True)
+        if "loop" in results and "batch" in results:
+            overhead = results["batch"]["seconds"] / results["loop"]["seconds"] - 1
+            print(f"batch runner overhead against the loop: {overhead:+.1%}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""Folders of images: relative results, faults reported, resume, stop, summary.csv."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from napari_gluonseg.core import batch
+from napari_gluonseg.core.errors import WeightsUnavailableError
+from napari_gluonseg.core.export import read_export
+
+RUN = {"scale": 1.0, "engine": "mxnet"}
+
+
+def write_png(path, seed):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pixels = np.random.default_rng(seed).integers(0, 255, (64, 80, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(path)
+
+
+@pytest.fixture
+def photos(tmp_path):
+    """a/x.png and b/x.png (same name, other pixels) and a/broken.jpg (not a JPEG)."""
+    root = tmp_path / "photos"
+    write_png(root / "a" / "x.png", 1)
+    write_png(root / "b" / "x.png", 2)
+    (root / "a" / "broken.jpg").write_bytes(b"not a jpeg")
+    return root
+
+
+def read_summary(out):
+    with open(out / batch.SUMMARY_NAME, newline="") as f:
+        return {row["input"]: row for row in csv.DictReader(f)}
+
+
+def test_results_keep_relative_paths_and_a_bad_file_does_not_stop_the_batch(
+    photos, tmp_path, untrained_params
+):
+    out = tmp_path / "out"
+    summary = batch.segment_folder(
+        photos, out, recursive=True, weights=untrained_params, overlay=True, **RUN
+    )
+    assert [r.status for r in summary.reports] == ["failed", "done", "done"]
+    assert summary.count("done") == 2 and not summary.stopped
+    a, b = read_export(out / "a" / "x_labels.png"), read_export(out / "b" / "x_labels.png")
+    assert a.provenance["input"]["file"] == "a/x" and b.provenance["input"]["file"] == "b/x"
+    assert a.provenance["input"]["bytes"] == (photos / "a" / "x.png").stat().st_size
+    assert a.provenance["input"]["blake2b"] != b.provenance["input"]["blake2b"]
+    assert (out / "a" / "x_overlay.png").is_file()
+    rows = read_summary(out)
+    broken = rows[str(photos / "a" / "broken.jpg")]
+    assert broken["status"] == "failed" and str(photos / "a" / "broken.jpg") in broken["error"]
+    done = rows[str(photos / "b" / "x.png")]
+    assert done["outputs"].split(";") == [
+        "b/x_classes.csv",
+        "b/x_labels.png",
+        "b/x_overlay.png",
+        "b/x_provenance.json",
+    ]
+    assert (done["height"], done["width"]) == ("64", "80") and float(done["seconds"]) > 0
+    assert 0 < float(done["mean_confidence"]) <= 1 and 0 <= float(done["uncertain_fraction"]) <= 1
+
+
+def test_a_rerun_skips_what_matches_and_refuses_what_changed(photos, tmp_path, untrained_params):
+    out = tmp_path / "out"
+    first = batch.segment_folder(photos / "a", out, weights=untrained_params, **RUN)
+    before = (out / "x_labels.png").stat().st_mtime_ns
+    again = batch.segment_folder(photos / "a", out, weights=untrained_params, **RUN)
+    assert [r.status for r in again.reports] == ["failed", "skipped"]
+    skipped = again.reports[1]
+    assert skipped.mean_confidence == first.reports[1].mean_confidence
+    assert skipped.outputs == first.reports[1].outputs
+    assert (out / "x_labels.png").stat().st_mtime_ns == before
+    other = batch.segment_folder(photos / "a", out, weights=untrained_params, flip=True, **RUN)
+    assert other.reports[1].status == "failed" and "other settings" in other.reports[1].error
+    write_png(photos / "a" / "x.png", 3)  # the photo changed since
+    changed = batch.segment_folder(photos / "a", out, weights=untrained_params, **RUN)
+    assert changed.reports[1].status == "failed" and "--overwrite" in changed.reports[1].error
+    assert (out / "x_labels.png").stat().st_mtime_ns == before
+    redone = batch.segment_folder(
+        photos / "a", out, weights=untrained_params, overwrite=True, **RUN
+    )
+    assert redone.reports[1].status == "done"
+    assert (out / "x_labels.png").stat().st_mtime_ns != before
+
+
+def test_labels_corrected_by_hand_are_kept_even_with_overwrite(photos, tmp_path, untrained_params):
+    out = tmp_path / "out"
+    batch.segment_folder(photos / "b", out, weights=untrained_params, **RUN)
+    provenance_path = out / "x_provenance.json"
+    provenance = json.loads(provenance_path.read_text())
+    provenance[batch.CORRECTED_KEY] = True
+    provenance_path.write_text(json.dumps(provenance))
+    again = batch.segment_folder(photos / "b", out, weights=untrained_params, overwrite=True, **RUN)
+    assert again.reports[0].status == "skipped" and "corrected by hand" in again.reports[0].error
+    assert json.loads(provenance_path.read_text())[batch.CORRECTED_KEY] is True
+
+
+def test_stopping_lets_the_image_finish_and_a_rerun_resumes(photos, tmp_path, untrained_params):
+    out = tmp_path / "out"
+    plan = batch.plan_batch([photos], out, recursive=True, weights=untrained_params, **RUN)
+    heard = []
+    stopped = batch.run_batch(plan, on_image=heard.append, should_stop=lambda: len(heard) == 2)
+    assert [r.status for r in stopped.reports] == ["failed", "done"] and stopped.stopped
+    assert len(read_summary(out)) == 2 and not (out / "b").exists()
+    resumed = batch.run_batch(plan)
+    assert [r.status for r in resumed.reports] == ["failed", "skipped", "done"]
+    assert not resumed.stopped and len(read_summary(out)) == 3
+
+
+def test_uncertain_fraction_counts_small_margins(photos, tmp_path, bicycle_params):
+    out = tmp_path / "out"
+    sure = batch.segment_folder(photos / "b", out, weights=bicycle_params, **RUN)
+    assert sure.reports[0].uncertain_fraction == 0.0 and sure.reports[0].mean_confidence > 0.99
+    # Two classes the network scores alike: probability 1/2 each, no margin anywhere.
+    torn = batch.segment_folder(
+        photos / "b", tmp_path / "o2", weights=bicycle_params, classes=["wall", "sky"], **RUN
+    )
+    assert torn.reports[0].uncertain_fraction == 1.0
+
+
+def test_missing_weights_fail_before_any_image_is_read(photos, tmp_path, monkeypatch):
+    def never(*args):
+        raise AssertionError("an image was read")
+
+    monkeypatch.setattr(batch, "decode_image", never)
+    with pytest.raises(WeightsUnavailableError):
+        batch.segment_folder(photos, tmp_path / "out", recursive=True, **RUN)
+    assert not (tmp_path / "out").exists()

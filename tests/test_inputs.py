@@ -1,0 +1,55 @@
+"""Which files a batch runs on, and where their results go."""
+
+import pytest
+
+from napari_gluonseg.core.errors import OptionError
+from napari_gluonseg.core.inputs import collect_inputs
+
+
+@pytest.fixture
+def photos(tmp_path):
+    for rel in ("a/x.jpg", "b/x.jpg", "b/deep/y.png", "top.png", "notes.txt", ".hidden.png"):
+        path = tmp_path / "photos" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"")
+    return tmp_path / "photos"
+
+
+def keys(items):
+    return [item.key for item in items]
+
+
+def test_a_folder_keeps_paths_relative_to_it(photos):
+    assert keys(collect_inputs([photos])) == ["top"]
+    assert keys(collect_inputs([photos], recursive=True)) == ["a/x", "b/deep/y", "b/x", "top"]
+
+
+def test_a_glob_is_relative_to_its_folders_before_the_first_wildcard(photos):
+    assert keys(collect_inputs([f"{photos}/*/x.jpg"])) == ["a/x", "b/x"]
+    assert keys(collect_inputs([f"{photos}/b/**/*.png"], recursive=True)) == ["deep/y"]
+
+
+def test_a_file_is_relative_to_its_own_folder_and_listed_once(photos):
+    items = collect_inputs([photos / "b" / "deep" / "y.png", photos / "b" / "deep"])
+    assert keys(items) == ["y"] and items[0].path == photos / "b" / "deep" / "y.png"
+    assert keys(collect_inputs([photos / "notes.txt"])) == ["notes"]  # named: tried anyway
+
+
+def test_the_output_folder_is_never_an_input(photos):
+    (photos / "out").mkdir()
+    (photos / "out" / "top_labels.png").write_bytes(b"")
+    items = collect_inputs([photos], recursive=True, exclude=photos / "out")
+    assert "out/top_labels" not in keys(items)
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        (["{p}/a/x.jpg", "{p}/b/x.jpg"], "would be shared by several inputs"),
+        (["{p}/missing"], "No such file or folder"),
+        (["{p}/*.gif"], "No image files found"),
+    ],
+)
+def test_clashing_missing_and_empty_inputs_are_refused(photos, inputs, message):
+    with pytest.raises(OptionError, match=message):
+        collect_inputs([i.format(p=photos) for i in inputs])
