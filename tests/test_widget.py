@@ -288,6 +288,7 @@ def test_fill_unlabeled_keeps_hand_labels_and_undo_restores(
     assert "dog classes" not in viewer.layers  # written into the chosen layer only
     meta = mine.metadata[METADATA_KEY]
     assert meta["merge_mode"] == "fill_unlabeled" and "written_digest" not in meta
+    assert mine.features["class_name"][BICYCLE + 1] == BICYCLE_NAME  # hover names the class
     assert meta["provenance"]["region"] == [[0, 72], [0, 96]]
     mine.undo()  # napari's undo takes the whole fill back in one step
     np.testing.assert_array_equal(mine.data, hand)
@@ -630,3 +631,29 @@ def test_the_network_sees_what_napari_shows(qtbot, viewer, small_dog, bicycle_pa
     run_and_wait(qtbot, widget)
     provenance = viewer.layers["scan classes"].metadata[METADATA_KEY]["provenance"]
     assert provenance["intensity_range"] is None
+
+
+def test_region_overwrite_asks_before_replacing_hand_edits(
+    qtbot, viewer, dog_layer, untrained_params, bicycle_params, monkeypatch
+):
+    widget = SegmentWidget(viewer)
+    widget.controls.weights.value = untrained_params
+    widget.controls.engine.value = "mxnet"
+    run_and_wait(qtbot, widget)
+    labels = viewer.layers["dog classes"]
+    labels.paint((20, 20), 3, refresh=True)  # a hand correction inside the rectangle
+    edited = labels.data.copy()
+    viewer.add_shapes([np.array([[15, 25], [15, 40], [30, 40], [30, 25]])], shape_type="rectangle")
+    asked = []
+    monkeypatch.setattr(
+        dialogs,
+        "ask_about_edited_labels",
+        lambda parent, name, pixels: asked.append(pixels) or dialogs.EditedChoice.CANCEL,
+    )
+    widget.controls.image.value = dog_layer
+    widget.controls.weights.value = bicycle_params
+    widget.controls.region.value = "rectangle (Shapes layer)"
+    widget.controls.merge.value = "overwrite the region"
+    run_and_wait(qtbot, widget)
+    assert asked and 0 < asked[0] <= 31 * 31  # pixels of the rectangle that would change
+    np.testing.assert_array_equal(labels.data, edited)
