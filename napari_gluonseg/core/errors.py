@@ -49,6 +49,3 @@ class SegmentationCancelled(GluonsegError):
 class RunSetupError(GluonsegError, ValueError):
     """Choices that cannot run together (e.g. in the widget); nothing was started."""
 
-
-class GluonsegWarning(UserWarning):
-    """Warnings of napari-gluonseg (turned into errors in the tests)."""
