@@ -1,4 +1,5 @@
-"""Command line: batch segmentation, the demo (main job), and the list of models.
+"""Command line: batch segmentation, the demo (main job), the list of models, the model cache
+and portable ONNX model files.
 
 Exit codes: 0 done, 2 bad arguments or input (an existing export without --overwrite too),
 3 weights unavailable (e.g. offline).
@@ -58,7 +59,17 @@ def _intensity_range(text: str) -> tuple[float, float]:
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=DEFAULT_MODEL, help="model name (see 'models')")
-    p.add_argument("--weights", type=Path, help="local .params file instead of the model zoo")
+    p.add_argument(
+        "--weights",
+        type=Path,
+        help="local .params file instead of the model zoo, or a .onnx file made by export-onnx "
+        "(runs with onnxruntime alone)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        help="onnxruntime's threads (MXNet's too); default: all cores",
+    )
     p.add_argument(
         "--scale",
         type=_scale,
@@ -129,6 +140,18 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--headless", action="store_true", help="never open a window")
     _add_run_options(demo)
     sub.add_parser("models", help="list the models")
+    cache = sub.add_parser("cache", help="list the model cache (ONNX exports, zoo weights)")
+    cache.add_argument("--clear", action="store_true", help="remove the ONNX exports")
+    cache.add_argument(
+        "--all", action="store_true", help="with --clear: the downloaded zoo weights too"
+    )
+    export = sub.add_parser(
+        "export-onnx", help="write a portable .onnx model file that runs without mxnet"
+    )
+    export.add_argument("model", help="model name (see 'models'; FCN models)")
+    export.add_argument("--weights", type=Path, help="local .params file (default: the zoo's)")
+    export.add_argument("-o", "--output", type=Path, required=True, help="the .onnx file")
+    export.add_argument("--overwrite", action="store_true", help="replace an existing file")
     return parser
 
 
@@ -140,9 +163,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             info = model_info(name)
             print(f"{name:36s} {DATASET_TITLES[info.dataset]}, {info.num_classes} classes")
         return 0
+    if args.command == "cache":
+        return _cache(args.clear, args.all)
     if args.command == "demo" and not args.headless and os.environ.get("DISPLAY"):
         return _open_napari()
     try:
+        if args.command == "export-onnx":
+            return _export_onnx(args.model, args.weights, args.output, args.overwrite)
         if args.command == "demo":
             from ._sample_data import SAMPLE_NAME, sample_image
 
@@ -219,6 +246,7 @@ def _segment_one(stem: str, image, args: argparse.Namespace) -> None:
         min_confidence=args.min_confidence,
         probability_classes=args.prob,
         intensity_range=args.intensity_range,
+        threads=args.threads,
     )
     result = run_to_end(events, on_progress=report)
     print()
@@ -233,6 +261,51 @@ def _segment_one(stem: str, image, args: argparse.Namespace) -> None:
     print(f"{stem}: results written to {args.out.resolve()}/")
     for kind, path in paths.items():
         print(f"  {kind:12s} {path.name}")
+
+
+def _cache(clear: bool, everything: bool) -> int:
+    from .core.cache import ZOO_WEIGHTS, cached_files, clear_cache
+    from .core.memory import format_bytes
+    from .core.weights import cache_dir
+
+    if everything and not clear:
+        print("error: --all goes with --clear", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if clear:
+        removed = clear_cache(include_weights=everything)
+        total = format_bytes(sum(f.size for f in removed))
+        print(f"Removed {len(removed)} file(s), {total}, from {cache_dir()}.")
+        if not everything and any(f.kind == ZOO_WEIGHTS for f in cached_files()):
+            print("Downloaded weights are kept (--clear --all removes them too).")
+        return 0
+    files = cached_files()
+    print(f"Model cache: {cache_dir()}")
+    for f in files:
+        print(f"  {f.kind:12s} {format_bytes(f.size):>8s}  {f.path.relative_to(cache_dir())}")
+    print(f"{len(files)} file(s), {format_bytes(sum(f.size for f in files))} in all.")
+    return 0
+
+
+def _export_onnx(model: str, weights: Path | None, out: Path, overwrite: bool) -> int:
+    from .core.engines.onnx import iter_export_model_file
+    from .core.weights import iter_resolve_weights
+
+    model_info(model)  # an unknown name fails before anything loads
+    if out.suffix.lower() != ".onnx":
+        raise ExportError(f"The output file {out} must end in .onnx.")
+    if out.exists() and not overwrite:
+        raise ExportExistsError(f"{out} exists.")
+
+    def export():
+        resolved = yield from iter_resolve_weights(model, weights)
+        return (yield from iter_export_model_file(model, resolved, out))
+
+    def report(event: Progress) -> None:
+        print(f"\r{event.message:<72}", end="", flush=True)
+
+    run_to_end(export(), on_progress=report)
+    print(f"\n{model} written to {out.resolve()}: run it with --weights {out}")
+    return 0
 
 
 def _open_napari() -> int:
