@@ -19,6 +19,7 @@ from .core.errors import (
     ExportExistsError,
     GluonsegError,
     ImageError,
+    OptionError,
     WeightsUnavailableError,
 )
 from .core.events import Progress
@@ -197,7 +198,7 @@ def _check_outputs(stems: list[str], out: Path, overwrite: bool) -> None:
     earlier results."""
     twice = sorted({stem for stem in stems if stems.count(stem) > 1})
     if twice:
-        raise ValueError(
+        raise OptionError(
             f"Several inputs are named {', '.join(twice)}: their results would replace each "
             "other in one output folder. Rename them or run them separately."
         )
@@ -287,10 +288,11 @@ def _cache(clear: bool, everything: bool) -> int:
 
 
 def _export_onnx(model: str, weights: Path | None, out: Path, overwrite: bool) -> int:
-    from .core.engines.onnx import iter_export_model_file
+    from .core.engines.onnx import check_portable, iter_export_model_file
     from .core.weights import iter_resolve_weights
 
     model_info(model)  # an unknown name fails before anything loads
+    check_portable(model)
     if out.suffix.lower() != ".onnx":
         raise ExportError(f"The output file {out} must end in .onnx.")
     if out.exists() and not overwrite:

@@ -235,18 +235,23 @@ def _load_errors() -> tuple[type[Exception], ...]:
     return (ort_state.InvalidProtobuf, ort_state.InvalidGraph, ort_state.Fail)
 
 
-def iter_export_model_file(
-    model_name: str, weights: ResolvedWeights, out: Path
-) -> Generator[Progress, None, Path]:
-    """Write the dynamic ONNX export of (model, weights) to ``out``: a portable model file that
-    runs with onnxruntime alone (``weights=out``). Made once per weights, then copied from
-    the cache."""
+def check_portable(model_name: str) -> None:
+    """Refuse a model whose ONNX graph holds one image size only (before any download)."""
     if not exports_dynamic(model_name):
         families = ", ".join(f"{f}*" for f in DYNAMIC_FAMILIES)
         raise EngineError(
             f"{model_name} fixes its pooling sizes when built, so its ONNX graph holds one image "
             f"size only; a portable model file can be made for {families} models."
         )
+
+
+def iter_export_model_file(
+    model_name: str, weights: ResolvedWeights, out: Path
+) -> Generator[Progress, None, Path]:
+    """Write the dynamic ONNX export of (model, weights) to ``out``: a portable model file that
+    runs with onnxruntime alone (``weights=out``). Made once per weights, then copied from
+    the cache."""
+    check_portable(model_name)
     spec = export_spec(model_name, weights.sha1, 0, 0, False)
     yield from _iter_prepared(spec, weights, threads=1)
     write_files({out: onnx_path(spec).read_bytes()})
