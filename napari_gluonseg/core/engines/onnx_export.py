@@ -1,7 +1,7 @@
 """Exporting a GluonCV network to ONNX, in a child process that Cancel can end at once.
 
-:func:`iter_export` starts ``python -m napari_gluonseg.core.engines.onnx_export`` and yields
-progress until it is done; closing the generator terminates the child, and a child whose parent
+:func:`iter_export` starts a Python child running :func:`_main` and yields progress until it
+is done; closing the generator terminates the child, and a child whose parent
 died ends by itself, so closing napari never leaves an export running. The child writes into a
 scratch folder of the parent's; only a finished, complete file is moved to its final name.
 
@@ -40,6 +40,19 @@ TRACE_SIZE = 64
 _EXPORT_BASE_S = 4.0
 _EXPORT_S_PER_MB = 0.05
 _POLL_S = 0.25
+# The child's first lines, before any import of the package (seconds under load): on Linux the
+# kernel kills it when its parent dies (PR_SET_PDEATHSIG = 1), which needs no GIL, while mxnet's
+# import holds the GIL for seconds at a time.
+_CHILD = """
+import os, sys
+if sys.platform.startswith("linux"):
+    import ctypes, signal
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)
+if os.getppid() != {parent}:
+    os._exit(1)
+from napari_gluonseg.core.engines.onnx_export import _main
+sys.exit(_main(sys.argv[1:]))
+"""
 _KILL_WAIT_S = 2.0
 
 
@@ -64,10 +77,14 @@ def iter_export(
     message = f"one-time preparation of the weights for onnxruntime (about {estimate} s)"
     with temp_dir(dest.parent, EXPORT_PREFIX) as tmp:
         out = Path(tmp) / "model.onnx"
-        request = {"spec": spec.to_json(), "weights": str(weights_path), "out": str(out)}
+        request = {
+            "spec": spec.to_json(),
+            "weights": str(weights_path),
+            "out": str(out),
+        }
         with open(Path(tmp) / "child.log", "wb") as log:
             child = subprocess.Popen(
-                [sys.executable, "-m", __name__, json.dumps(request)],
+                [sys.executable, "-c", _CHILD.format(parent=os.getpid()), json.dumps(request)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=_child_env(),
@@ -213,7 +230,7 @@ def _remove_unused(graph) -> None:
 
 
 def _exit_with_parent() -> None:
-    """End this child as soon as its parent is gone (napari closed, or killed)."""
+    """End this child when its parent is gone, where the kernel cannot (not Linux)."""
     parent = os.getppid()
 
     def watch() -> None:
@@ -237,7 +254,3 @@ def _main(argv: list[str]) -> int:
         (out.parent / "error.json").write_text(json.dumps({"kind": kind, "message": message}))
         return 1
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(_main(sys.argv[1:]))

@@ -212,3 +212,26 @@ def test_onnx_file_not_made_by_us_is_refused_naming_it(tmp_path, small_dog):
     with pytest.raises(WeightsError, match=f"{path} is not an ONNX file exported by napari"):
         segment_image(small_dog, weights=path, scale=1.0)
     engines.clear_cache()
+
+
+def test_the_export_ends_when_its_parent_process_dies(untrained_params, tmp_path):
+    """Closing napari (or killing it) never leaves an export running."""
+    code = (
+        "import sys\n"
+        "from napari_gluonseg.core import weights\n"
+        "from napari_gluonseg.core.engines import iter_load_network\n"
+        f"w = weights.resolve_local_weights({str(untrained_params)!r})\n"
+        "events = iter_load_network('onnxruntime', 'fcn_resnet50_ade', w, 40, 56)\n"
+        "print(next(events).message, flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    env = {**os.environ, "MXNET_HOME": str(tmp_path / "home")}
+    parent = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+    )
+    assert b"one-time preparation" in parent.stdout.readline()
+    (child,) = psutil.Process(parent.pid).children()
+    parent.kill()
+    parent.wait()
+    gone, _ = psutil.wait_procs([child], timeout=2.0)
+    assert gone == [child]
