@@ -74,8 +74,8 @@ def _window_shapes(h: int, w: int, scale, tile) -> list[tuple[tuple[int, int, bo
 
 def run_case(engine: str, scale, tile, params: str, h: int, w: int, repeat: int) -> dict:
     from napari_gluonseg import segment_image
-    from napari_gluonseg.core import _mxnet, onnx_engine, weights
-    from napari_gluonseg.core.network import load_network
+    from napari_gluonseg.core import _mxnet, weights
+    from napari_gluonseg.core.engines import load_network
 
     image = _image(h, w)
     resolved = weights.resolve_local_weights(params)
@@ -102,15 +102,14 @@ def run_case(engine: str, scale, tile, params: str, h: int, w: int, repeat: int)
     elif engine == "ort_forward":
         from napari_gluonseg.core.preprocess import as_image_stack, normalize, to_chw
 
-        net = onnx_engine.load_onnx_network(MODEL, resolved, h, w)
+        net = load_network("onnxruntime", MODEL, resolved, h, w)
         x = normalize(to_chw(as_image_stack(image).plane_rgb01(0)))
 
         def once():
             return net.logits(x)
     else:
-        loader = onnx_engine.load_onnx_network if engine == "onnxruntime" else load_network
         for shape, _ in _window_shapes(h, w, scale, tile):
-            loader(MODEL, resolved, *shape)
+            load_network(engine, MODEL, resolved, *shape)
 
         def once():
             return segment_image(
@@ -151,14 +150,17 @@ def network_gmac(params: str, shape: tuple[int, int, bool]) -> float:
     import onnx
     from onnx import numpy_helper, shape_inference
 
-    from napari_gluonseg.core import onnx_engine, weights
+    from napari_gluonseg.core import weights
+    from napari_gluonseg.core.engines import load_network
 
     resolved = weights.resolve_local_weights(params)
     h, w, native = shape
-    path = onnx_engine.onnx_path(MODEL, resolved, h, w, native)
-    if not path.is_file():
-        onnx_engine.export_onnx(MODEL, resolved, h, w, path, native)
-    model = shape_inference.infer_shapes(onnx.load(str(path)))
+    path = load_network("onnxruntime", MODEL, resolved, h, w, native).model_file
+    model = onnx.load(str(path))
+    # The dynamic graph's input made concrete, so that every conv's output shape is known.
+    size = model.graph.input[0].type.tensor_type.shape.dim
+    size[2].dim_value, size[3].dim_value = h, w
+    model = shape_inference.infer_shapes(model)
     dims = {}
     for v in [*model.graph.value_info, *model.graph.output, *model.graph.input]:
         dims[v.name] = [d.dim_value for d in v.type.tensor_type.shape.dim]

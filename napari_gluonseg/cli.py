@@ -1,5 +1,5 @@
 """Command line: segment images, files, folders or globs (here or on a Dask cluster); the demo;
-the list of models.
+the list of models; the model cache and portable ONNX model files.
 
 Exit codes: 0 done (every image segmented or skipped as already done), 1 some images failed
 (each is named with its reason, and in OUT/summary.csv), 2 bad arguments (checked before any
@@ -85,7 +85,17 @@ def _intensity_range(text: str) -> tuple[float, float]:
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=DEFAULT_MODEL, help="model name (see 'models')")
-    p.add_argument("--weights", type=Path, help="local .params file instead of the model zoo")
+    p.add_argument(
+        "--weights",
+        type=Path,
+        help="local .params file instead of the model zoo, or a .onnx file made by export-onnx "
+        "(runs with onnxruntime alone)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        help="onnxruntime's threads (MXNet's too); default: all cores",
+    )
     p.add_argument(
         "--scale",
         type=_scale,
@@ -189,6 +199,18 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--headless", action="store_true", help="never open a window")
     _add_run_options(demo)
     sub.add_parser("models", help="list the models")
+    cache = sub.add_parser("cache", help="list the model cache (ONNX exports, zoo weights)")
+    cache.add_argument("--clear", action="store_true", help="remove the ONNX exports")
+    cache.add_argument(
+        "--all", action="store_true", help="with --clear: the downloaded zoo weights too"
+    )
+    export = sub.add_parser(
+        "export-onnx", help="write a portable .onnx model file that runs without mxnet"
+    )
+    export.add_argument("model", help="model name (see 'models'; FCN models)")
+    export.add_argument("--weights", type=Path, help="local .params file (default: the zoo's)")
+    export.add_argument("-o", "--output", type=Path, required=True, help="the .onnx file")
+    export.add_argument("--overwrite", action="store_true", help="replace an existing file")
     return parser
 
 
@@ -202,9 +224,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "segment":
         return _segment_batch(args)
-    if not args.headless and os.environ.get("DISPLAY"):
+    if args.command == "cache":
+        return _cache(args.clear, args.all)
+    if args.command == "demo" and not args.headless and os.environ.get("DISPLAY"):
         return _open_napari()
     try:
+        if args.command == "export-onnx":
+            return _export_onnx(args.model, args.weights, args.output, args.overwrite)
         from ._sample_data import SAMPLE_NAME, sample_image
 
         image = sample_image()
@@ -246,6 +272,7 @@ def _run_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "min_confidence": args.min_confidence,
         "probability_classes": args.prob,
         "intensity_range": args.intensity_range,
+        "threads": args.threads,
     }
 
 
@@ -346,6 +373,70 @@ def _print_summary(summary: BatchSummary) -> None:
     )
     if summary.stopped:
         print("Stopped early: rerun the same command to resume.")
+
+
+def _open_napari() -> int:
+    import napari
+
+    from ._sample_data import load_sample
+    from .qt.segment_widget import SegmentWidget
+
+    viewer = napari.Viewer(title="napari-gluonseg")
+    for data, kwargs, _ in load_sample():
+        viewer.add_image(data, **kwargs)
+    viewer.window.add_dock_widget(SegmentWidget(viewer), name="Semantic segmentation")
+    napari.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+def _cache(clear: bool, everything: bool) -> int:
+    from .core.cache import ZOO_WEIGHTS, cached_files, clear_cache
+    from .core.memory import format_bytes
+    from .core.weights import cache_dir
+
+    if everything and not clear:
+        print("error: --all goes with --clear", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if clear:
+        removed = clear_cache(include_weights=everything)
+        total = format_bytes(sum(f.size for f in removed))
+        print(f"Removed {len(removed)} file(s), {total}, from {cache_dir()}.")
+        if not everything and any(f.kind == ZOO_WEIGHTS for f in cached_files()):
+            print("Downloaded weights are kept (--clear --all removes them too).")
+        return 0
+    files = cached_files()
+    print(f"Model cache: {cache_dir()}")
+    for f in files:
+        print(f"  {f.kind:12s} {format_bytes(f.size):>8s}  {f.path.relative_to(cache_dir())}")
+    print(f"{len(files)} file(s), {format_bytes(sum(f.size for f in files))} in all.")
+    return 0
+
+
+def _export_onnx(model: str, weights: Path | None, out: Path, overwrite: bool) -> int:
+    from .core.engines.onnx import check_portable, iter_export_model_file
+    from .core.weights import iter_resolve_weights
+
+    model_info(model)  # an unknown name fails before anything loads
+    check_portable(model)
+    if out.suffix.lower() != ".onnx":
+        raise ExportError(f"The output file {out} must end in .onnx.")
+    if out.exists() and not overwrite:
+        raise ExportExistsError(f"{out} exists.")
+
+    def export():
+        resolved = yield from iter_resolve_weights(model, weights)
+        return (yield from iter_export_model_file(model, resolved, out))
+
+    def report(event: Progress) -> None:
+        print(f"\r{event.message:<72}", end="", flush=True)
+
+    run_to_end(export(), on_progress=report)
+    print(f"\n{model} written to {out.resolve()}: run it with --weights {out}")
+    return 0
 
 
 def _open_napari() -> int:

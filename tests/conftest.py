@@ -54,3 +54,30 @@ def dog() -> np.ndarray:
 def small_dog(dog) -> np.ndarray:
     """dog.jpg at 1/8 size (72x96): fast forward passes."""
     return np.ascontiguousarray(dog[::8, ::8])
+
+
+@pytest.fixture(scope="session")
+def onnx_home(tmp_path_factory, untrained_params) -> Path:
+    """An MXNET_HOME whose cache holds the dynamic ONNX export of ``untrained_params``, made
+    once for the session (an export takes ~10 s). Tests that change the cache copy it."""
+    from napari_gluonseg.core.engines import load_network
+    from napari_gluonseg.core.weights import resolve_local_weights
+
+    home = tmp_path_factory.mktemp("onnx_home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MXNET_HOME", str(home))
+        load_network("onnxruntime", MODEL, resolve_local_weights(untrained_params), 64, 64)
+    return home
+
+
+@pytest.fixture
+def use_onnx_home(onnx_home, monkeypatch) -> Path:
+    """This test's cache is the session's one with the export in it (read only)."""
+    monkeypatch.setenv("MXNET_HOME", str(onnx_home))
+    return onnx_home
+
+
+@pytest.fixture(scope="session")
+def exported_onnx(onnx_home, untrained_params) -> Path:
+    """The session's dynamic export of ``untrained_params``: a portable model file."""
+    return next((onnx_home / "models" / "onnx").glob("*.onnx"))

@@ -265,3 +265,61 @@ def test_help_gives_every_default_and_version(capsys):
     with pytest.raises(SystemExit):
         cli.main(["--version"])
     assert capsys.readouterr().out.strip() == f"napari-gluonseg {__version__}"
+
+
+def _fake_cache(home):
+    models = home / "models"
+    (models / "onnx").mkdir(parents=True)
+    (models / "onnx" / "fcn_resnet50_ade-0123456789ab.onnx").write_bytes(b"x" * 3_000_000)
+    (models / "fcn_resnet50_ade-3479525a.params").write_bytes(b"w" * 2_000_000)
+    (models / "resnet50_v1s-25a187fa.params").write_bytes(b"o")  # another gluoncv program's
+    return models
+
+
+def test_cache_lists_exports_and_weights_with_sizes(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MXNET_HOME", str(tmp_path))
+    _fake_cache(tmp_path)
+    assert cli.main(["cache"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "onnx export" in out and "3 MB" in out and "onnx/fcn_resnet50_ade-0123456789ab.onnx" in out
+    )
+    assert "zoo weights" in out and "2 MB" in out and "fcn_resnet50_ade-3479525a.params" in out
+    assert "resnet50_v1s" not in out
+    assert "2 file(s), 5 MB in all." in out
+
+
+def test_cache_clear_removes_exports_and_all_the_weights_too(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MXNET_HOME", str(tmp_path))
+    models = _fake_cache(tmp_path)
+    assert cli.main(["cache", "--clear"]) == 0
+    assert "Downloaded weights are kept" in capsys.readouterr().out
+    assert list((models / "onnx").iterdir()) == []
+    assert (models / "fcn_resnet50_ade-3479525a.params").exists()
+    assert cli.main(["cache", "--clear", "--all"]) == 0
+    assert sorted(p.name for p in models.glob("*.params")) == ["resnet50_v1s-25a187fa.params"]
+    assert cli.main(["cache", "--all"]) == cli.EXIT_BAD_INPUT
+
+
+def test_export_onnx_writes_a_portable_file_that_runs(
+    tmp_path, untrained_params, use_onnx_home, capsys
+):
+    out = tmp_path / "fcn.onnx"
+    args = ["export-onnx", "fcn_resnet50_ade", "--weights", str(untrained_params), "-o", str(out)]
+    assert cli.main(args) == 0, capsys.readouterr().err
+    assert out.stat().st_size > 100e6
+    assert cli.main(args) == cli.EXIT_BAD_INPUT  # never replaced without --overwrite
+    res = tmp_path / "res"
+    seg = ["segment", str(DATA / "dog.jpg"), "--weights", str(out), "--scale", "0.125"]
+    assert cli.main([*seg, "--threads", "1", "--out", str(res)]) == 0, capsys.readouterr().err
+    prov = json.loads((res / "dog_provenance.json").read_text())
+    assert prov["engine"] == "onnxruntime" and prov["threads"] == 1
+    assert prov["model_file"] == str(out.resolve())
+
+
+def test_export_onnx_of_a_fixed_size_model_says_why_not(tmp_path, capsys):
+    out = tmp_path / "psp.onnx"
+    assert cli.main(["export-onnx", "psp_resnet101_voc", "-o", str(out)]) == cli.EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert "psp_resnet101_voc fixes its pooling sizes" in err and "fcn_*" in err
+    assert not out.exists()

@@ -66,3 +66,11 @@ def gluoncv_module(name: str) -> ModuleType:
     """Import a gluoncv submodule, e.g. ``"gluoncv.model_zoo.model_store"``."""
     gluoncv()
     return _import(name)
+
+
+def set_omp_threads(threads: int) -> None:
+    """Set the OpenMP threads of mxnet's operators for this process (MXSetNumOMPThreads)."""
+    import ctypes
+
+    mx = mxnet()
+    mx.base.check_call(mx.base._LIB.MXSetNumOMPThreads(ctypes.c_int(threads)))

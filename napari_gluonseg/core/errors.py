@@ -25,6 +25,11 @@ class WeightsUnavailableError(WeightsError):
     """Pretrained weights are neither in the cache nor downloadable (e.g. offline)."""
 
 
+class EngineError(GluonsegError):
+    """An engine that cannot run a model as asked (e.g. a graph the ONNX exporter cannot
+    express); the message names the model and the engine that can."""
+
+
 class InsufficientMemoryError(GluonsegError, MemoryError):
     """A run whose estimated peak memory exceeds what the machine has available."""
 

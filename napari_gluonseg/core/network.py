@@ -2,7 +2,8 @@
 
 A network is built for one input shape: PSPNet and DeepLab size their pooling branches at
 construction, and every model upsamples its logits to a size fixed when the graph is hybridized.
-Built networks are cached per (model, weights, shape); each carries a lock so that one network
+Built networks are cached per (model, weights, shape) by the engines' one loader
+(:func:`napari_gluonseg.core.engines.iter_load_network`); each carries a lock so that one network
 object never runs in two threads at once (gluoncv's ``predict`` mutates the network, and so would
 any shape change).
 """
@@ -11,18 +12,17 @@ from __future__ import annotations
 
 import threading
 import warnings
-from collections import OrderedDict
+from collections.abc import Generator
 from pathlib import Path
 
 import numpy as np
 
 from . import _mxnet
+from .engines import iter_cached
 from .errors import OptionError, WeightsError
+from .events import Progress
 from .registry import model_info
 from .weights import ResolvedWeights
-
-# Each cached network holds its own copy of the weights (~130 MB for FCN-ResNet50).
-_CACHE_SIZE = 3
 
 
 class SegmentationNetwork:
@@ -36,10 +36,23 @@ class SegmentationNetwork:
         The loaded network (aux head switched off).
     height, width : int
         The input size the network was built for.
+    model_file : Path
+        The weights file it was loaded from.
     """
 
-    def __init__(self, model_name: str, net, height: int, width: int, native: bool = False) -> None:
+    engine = "mxnet"
+
+    def __init__(
+        self,
+        model_name: str,
+        net,
+        height: int,
+        width: int,
+        native: bool = False,
+        model_file: Path | None = None,
+    ) -> None:
         self.model_name = model_name
+        self.model_file = model_file
         self.height = height
         self.width = width
         self.native = native
@@ -47,6 +60,10 @@ class SegmentationNetwork:
         self.crop_size: int = int(getattr(net, "crop_size", 480))
         self._net = net
         self._lock = threading.Lock()
+
+    @property
+    def providers(self) -> list[str]:
+        return ["cpu"]  # weights are always loaded on mx.cpu()
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
         """Main-head logits, (N, classes, height, width) float32, for a normalized batch; at
@@ -62,31 +79,27 @@ class SegmentationNetwork:
             return main.asnumpy()
 
 
-_cache: OrderedDict[tuple, SegmentationNetwork] = OrderedDict()
-_cache_lock = threading.Lock()
-
-
-def load_network(
-    model_name: str, weights: ResolvedWeights, height: int, width: int, native: bool = False
-) -> SegmentationNetwork:
-    """The network for (model, weights, input size), from the cache or freshly built.
+def iter_mxnet_network(
+    model_name: str,
+    weights: ResolvedWeights,
+    height: int,
+    width: int,
+    native: bool = False,
+) -> Generator[Progress, None, SegmentationNetwork]:
+    """The network for (model, weights, input size), from the engines' cache or freshly built.
 
     ``native``: logits at the network's own output resolution (see :func:`native_size`), not
     upsampled to the input size, where the architecture allows it.
     """
     native = native and supports_native(model_name)
-    key = (model_name, str(weights.path), weights.sha1, height, width, native)
-    with _cache_lock:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]
-    net = build_network(model_name, weights.path, height, width, native)
-    network = SegmentationNetwork(model_name, net, height, width, native)
-    with _cache_lock:
-        _cache[key] = network
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    return network
+    key = ("mxnet", model_name, str(weights.path), weights.sha1, height, width, native)
+
+    def build() -> Generator[Progress, None, SegmentationNetwork]:
+        yield from ()  # nothing to report: building takes a second or two
+        net = build_network(model_name, weights.path, height, width, native)
+        return SegmentationNetwork(model_name, net, height, width, native, weights.path)
+
+    return (yield from iter_cached(key, build))
 
 
 def build_untrained(model_name: str, height: int = 480, width: int = 480):

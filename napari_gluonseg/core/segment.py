@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 import numpy as np
 
 from . import options
+from .engines import ENGINES, iter_load_network
+from .engines.onnx import is_onnx_file, onnxruntime_available, onnxruntime_installed
 from .errors import InsufficientMemoryError, OptionError, SegmentationCancelled, WeightsError
 from .events import Progress
 from .memory import (
@@ -26,8 +28,7 @@ from .memory import (
     estimate_peak_bytes,
     format_bytes,
 )
-from .network import load_network, native_size, supports_native
-from .onnx_engine import load_onnx_network, onnxruntime_available
+from .network import native_size, supports_native
 from .postprocess import (
     PlaneOutputs,
     label_dtype,
@@ -45,7 +46,6 @@ from .scores import ScoreGrid, grid_positions, sample_grid_rows
 from .tiling import EmitRows, default_stride, iter_tiled_logits, tile_windows, window_size
 from .weights import iter_resolve_weights
 
-ENGINES = ("mxnet", "onnxruntime")
 # Largest working image run as one window by tile_size="auto": the 576x768 reference photo fits,
 # and the network's activations stay well under a gigabyte.
 WHOLE_IMAGE_PIXELS = 600_000
@@ -98,17 +98,37 @@ def _check_pass_sizes(
             )
 
 
-def _check_engine(engine: Any) -> str:
-    if isinstance(engine, str) and engine == "auto":
-        return "onnxruntime" if onnxruntime_available() else "mxnet"
-    if not isinstance(engine, str) or engine not in ENGINES:
+def _check_engine(engine: Any, weights: str | os.PathLike | None = None) -> str:
+    if not (isinstance(engine, str) and engine in ("auto", *ENGINES)):
         raise OptionError(f"Unknown engine {engine!r}. Valid engines: auto, {', '.join(ENGINES)}.")
+    if weights is not None and is_onnx_file(weights):
+        return _check_onnx_file_engine(engine, weights)
+    if engine == "auto":
+        return "onnxruntime" if onnxruntime_available() else "mxnet"
     if engine == "onnxruntime" and not onnxruntime_available():
         raise OptionError(
             "engine='onnxruntime' needs onnx==1.14.1 and onnxruntime: "
             "pip install 'napari-gluonseg[onnx]', or use engine='mxnet'."
         )
     return engine
+
+
+def _check_onnx_file_engine(engine: str, weights: str | os.PathLike) -> str:
+    """An exported .onnx file runs with onnxruntime alone."""
+    if engine == "mxnet":
+        raise OptionError(
+            f"weights={os.fspath(weights)!r} is an ONNX file: it runs with engine='onnxruntime' "
+            "(or 'auto'), not 'mxnet'."
+        )
+    if not onnxruntime_installed():
+        raise OptionError(
+            f"Running {os.fspath(weights)} needs onnxruntime: pip install onnxruntime."
+        )
+    return "onnxruntime"
+
+
+def _check_threads(threads: Any) -> int | None:
+    return None if threads is None else options.integer_at_least(threads, "threads", 1, "None or ")
 
 
 def _check_tile(tile_size: Any) -> int | str | None:
@@ -250,6 +270,7 @@ class RunPlan:
     min_confidence: float
     work: tuple[int, int]
     passes: tuple[tuple[int, int], ...]
+    threads: int | None = None
 
 
 def check_run(
@@ -269,6 +290,7 @@ def check_run(
     rgb: bool | None = None,
     intensity_range: tuple[float, float] | None = None,
     check_memory_first: bool = True,
+    threads: int | None = None,
 ) -> RunPlan:
     """Check every argument of :func:`segment_image` and plan the run, loading nothing.
 
@@ -277,10 +299,11 @@ def check_run(
     """
     info = model_info(model_name)
     stack = as_image_stack(image, rgb, intensity_range)
-    weights = options.optional_path(weights, "weights", "a .params file")
+    weights = options.optional_path(weights, "weights", "a .params or .onnx file")
     scale = _check_scale(scale)
     tile = _check_tile(tile_size)
-    engine = _check_engine(engine)
+    engine = _check_engine(engine, weights)
+    threads = _check_threads(threads)
     flip = options.flag(flip, "flip")
     factors = tuple(f for f in options.factors(tta_scales, "tta_scales", 0.25, 4) if f != 1.0)
     if scheme is not None and not isinstance(scheme, LabelScheme):
@@ -317,6 +340,7 @@ def check_run(
         min_confidence,
         work,
         tuple(passes),
+        threads,
     )
 
 
@@ -337,6 +361,7 @@ def iter_segment_image(
     rgb: bool | None = None,
     intensity_range: tuple[float, float] | None = None,
     check_memory_first: bool = True,
+    threads: int | None = None,
 ) -> Generator[Progress, None, SegmentationResult]:
     """Segment ``image``, yielding :class:`Progress` events; returns a SegmentationResult.
 
@@ -360,6 +385,7 @@ def iter_segment_image(
         rgb=rgb,
         intensity_range=intensity_range,
         check_memory_first=check_memory_first,
+        threads=threads,
     )
     return (yield from _iter_run(plan))
 
@@ -383,14 +409,15 @@ def _iter_run(plan: RunPlan) -> Generator[Progress, None, SegmentationResult]:
     streaming = work == (height, width) and not factors
 
     resolved = yield from iter_resolve_weights(model_name, plan.weights)
-    loader = load_onnx_network if plan.engine == "onnxruntime" else load_network
     tiles = [pass_tile(h, w, tile, info) for h, w in passes]
     # One window: logits at the network's own resolution (native); windows: at the window's.
     keys = [(*window_size(h, w, t), t is None) for (h, w), t in zip(passes, tiles, strict=True)]
     networks = {}
     for n, key in enumerate(sorted(set(keys))):
         yield Progress("load", n, len(set(keys)), f"loading {model_name} for {key[0]}x{key[1]}")
-        networks[key] = loader(model_name, resolved, *key)
+        networks[key] = yield from iter_load_network(
+            plan.engine, model_name, resolved, *key, threads=plan.threads
+        )
     yield Progress("load", len(networks), len(networks), f"loaded {model_name}")
     # Tiled at full resolution without extra scales: rows go straight to the outputs.
     streaming = streaming and tiles[0] is not None
@@ -498,6 +525,9 @@ def _iter_run(plan: RunPlan) -> Generator[Progress, None, SegmentationResult]:
             "flip": plan.flip,
             "tta_scales": [1.0, *factors] if factors else None,
             "engine": plan.engine,
+            "threads": plan.threads,
+            "providers": next(iter(networks.values())).providers,
+            "model_file": str(next(iter(networks.values())).model_file),
             "classes": None if subset is None else [info.class_names[k] for k in subset],
             "label_scheme": None
             if scheme is None
@@ -619,6 +649,7 @@ def segment_image(
     rgb: bool | None = None,
     intensity_range: tuple[float, float] | None = None,
     check_memory_first: bool = True,
+    threads: int | None = None,
 ) -> SegmentationResult:
     """Segment an image with a GluonCV model.
 
@@ -631,7 +662,8 @@ def segment_image(
         A registry name (:func:`napari_gluonseg.model_names`).
     weights : path, optional
         ``None``: the model zoo's pretrained weights (downloaded into ``$MXNET_HOME/models`` if
-        missing); otherwise a local ``.params`` file.
+        missing); otherwise a local ``.params`` file, or a ``.onnx`` file made by
+        ``napari-gluonseg export-onnx`` (runs with onnxruntime alone, without mxnet).
     scale : float or "auto"
         Working resolution: ``"auto"`` (default) resizes the long side to the model's
         ``base_size`` (520 for ADE20K), as GluonCV evaluates; a number is a factor on the image's
@@ -642,8 +674,9 @@ def segment_image(
         image at once (the reference workflow: memory grows with the image).
     engine : str
         ``"auto"`` (default: onnxruntime when installed, else MXNet), ``"mxnet"`` or
-        ``"onnxruntime"`` (exported once per weights and window size, cached in
-        ``$MXNET_HOME/models/onnx``).
+        ``"onnxruntime"`` (exported once per weights file, for every image size, in a child
+        process; PSP, DeepLab and other models with fixed pooling sizes once per size, the last
+        four kept; cached in ``$MXNET_HOME/models/onnx``).
     flip : bool
         Test-time augmentation: also run the mirrored image and average the probabilities.
     tta_scales : iterable of float
@@ -670,6 +703,9 @@ def segment_image(
     check_memory_first : bool
         Estimate the peak memory first and raise :class:`InsufficientMemoryError` (with a setting
         that fits) rather than start a run the machine cannot finish.
+    threads : int, optional
+        onnxruntime's intra-op threads (MXNet's OpenMP threads for the process); ``None``: all
+        cores. Set it when several runs share a machine.
 
     Returns
     -------
@@ -692,6 +728,7 @@ def segment_image(
             rgb=rgb,
             intensity_range=intensity_range,
             check_memory_first=check_memory_first,
+            threads=threads,
         )
     )
 

@@ -1,0 +1,195 @@
+"""New image sizes with onnxruntime: the one-time preparation, first runs, cache and memory.
+
+    .venv/bin/python benchmarks/bench_new_sizes.py [--repeat 3]
+
+Untrained fcn_resnet50_ade weights of the real architecture, a fresh ``MXNET_HOME``; each part
+runs in its own process:
+
+- ``prepare``: the one-time ONNX export of the weights (a cold process, child export included),
+  then opening the prepared file in another cold process.
+- ``aspects``: five photos of different aspect ratios at default settings, each run twice: the
+  first run of a new size against its second (warm) run, after one warm-up run that opens the
+  session; then the process's resident memory (VmRSS) and peak (VmHWM).
+- ``cache``: ten image sizes and five rectangle regions at scale 1.0: files in the ONNX cache.
+- ``forward``: 576x768 at scale 1.0 (best of ``--repeat``) against the bare onnxruntime forward of
+  the same dynamic graph, and against a fixed-size export of that size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+MODEL = "fcn_resnet50_ade"
+ASPECTS = [(480, 640), (600, 640), (640, 480), (1000, 1500), (300, 400)]
+SIZES = [(100 + 17 * k, 300 - 11 * k) for k in range(10)]
+REGIONS = [
+    (0, 0, 200, 300),
+    (50, 80, 161, 257),
+    (100, 10, 333, 190),
+    (7, 7, 64, 480),
+    (0, 0, 390, 521),
+]
+
+
+def _image(h: int, w: int, seed: int = 0):
+    import numpy as np
+
+    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def _status(key: str) -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {key} in /proc/self/status (Linux only)")
+
+
+def _timed(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def part_prepare(params: str) -> dict:
+    from napari_gluonseg.core import weights
+    from napari_gluonseg.core.engines import load_network
+
+    resolved = weights.resolve_local_weights(params)
+    seconds = _timed(lambda: load_network("onnxruntime", MODEL, resolved, 64, 64))
+    return {"prepare_s": seconds}
+
+
+def part_open(params: str) -> dict:
+    from napari_gluonseg.core import weights
+    from napari_gluonseg.core.engines import load_network
+
+    resolved = weights.resolve_local_weights(params)
+    return {"open_prepared_s": _timed(lambda: load_network("onnxruntime", MODEL, resolved, 64, 64))}
+
+
+def part_aspects(params: str) -> dict:
+    from napari_gluonseg import segment_image
+
+    def run(h, w):
+        return segment_image(_image(h, w), weights=params, probability_classes=[127])
+
+    run(64, 64)  # opens the session: once per process, not per size
+    rows = []
+    for h, w in ASPECTS:
+        first = _timed(lambda h=h, w=w: run(h, w))
+        warm = _timed(lambda h=h, w=w: run(h, w))
+        work = run(h, w).provenance["working_size"]
+        rows.append(
+            {
+                "image": f"{h}x{w}",
+                "working": "x".join(map(str, work)),
+                "first_s": first,
+                "warm_s": warm,
+                "ratio": first / warm,
+            }
+        )
+    return {"aspects": rows, "rss_mb": _status("VmRSS"), "peak_rss_mb": _status("VmHWM")}
+
+
+def part_cache(params: str) -> dict:
+    from napari_gluonseg import segment_image
+    from napari_gluonseg.core.cache import cached_files
+
+    photo = _image(600, 800, seed=1)
+    for h, w in SIZES:
+        segment_image(_image(h, w), weights=params, scale=1.0)
+    for y, x, h, w in REGIONS:
+        segment_image(photo[y : y + h, x : x + w], weights=params, scale=1.0)
+    files = [f for f in cached_files() if f.kind == "onnx export"]
+    return {"cache_files": len(files), "cache_mb": sum(f.size for f in files) / 1e6}
+
+
+def part_forward(params: str, repeat: int) -> dict:
+    import numpy as np
+
+    from napari_gluonseg import segment_image
+    from napari_gluonseg.core import weights
+    from napari_gluonseg.core.engines import load_network, onnx
+    from napari_gluonseg.core.engines.onnx_export import iter_export
+    from napari_gluonseg.core.preprocess import IMAGENET_MEAN, IMAGENET_STD
+
+    h, w = 576, 768
+    image = _image(h, w)
+    resolved = weights.resolve_local_weights(params)
+    x = (
+        (image.transpose(2, 0, 1) / 255 - IMAGENET_MEAN[:, None, None])
+        / IMAGENET_STD[:, None, None]
+    )[None].astype(np.float32)
+    dynamic = load_network("onnxruntime", MODEL, resolved, h, w)
+    fixed_path = Path(tempfile.mkdtemp()) / "fixed.onnx"
+    spec = onnx.ExportSpec(MODEL, resolved.sha1, False, h, w)
+    for _ in iter_export(spec, resolved.path, fixed_path):
+        pass
+    fixed = onnx.OnnxNetwork(onnx.OnnxSession(fixed_path), False, h, w)
+
+    def best(fn):
+        fn()
+        return min(_timed(fn) for _ in range(repeat))
+
+    ours = best(lambda: segment_image(image, weights=params, scale=1.0, probability_classes=[127]))
+    bare = best(lambda: dynamic.logits(x))
+    bare_fixed = best(lambda: fixed.logits(x))
+    return {
+        "ours_s": ours,
+        "bare_dynamic_s": bare,
+        "bare_fixed_s": bare_fixed,
+        "ours_vs_bare": ours / bare,
+        "dynamic_vs_fixed": bare / bare_fixed,
+    }
+
+
+def _subprocess(part: str, params: str, env: dict, repeat: int) -> dict:
+    cmd = [sys.executable, __file__, "--part", part, "--params", params, "--repeat", str(repeat)]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        return {"error": (out.stderr.strip().splitlines() or ["?"])[-1]}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--part")
+    parser.add_argument("--params")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    if args.part:
+        parts = {
+            "prepare": part_prepare,
+            "open": part_open,
+            "aspects": part_aspects,
+            "cache": part_cache,
+        }
+        result = (
+            part_forward(args.params, args.repeat)
+            if args.part == "forward"
+            else parts[args.part](args.params)
+        )
+        print(json.dumps(result))
+        return
+    from napari_gluonseg.core.network import build_untrained
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-new-sizes-"))
+    params = str(tmp / "untrained.params")
+    build_untrained(MODEL).save_parameters(params)
+    env = {**os.environ, "MXNET_HOME": str(tmp / "mxnet_home")}
+    results = {"cpus": os.cpu_count()}
+    for part in ("prepare", "open", "aspects", "cache", "forward"):
+        results[part] = _subprocess(part, params, env, args.repeat)
+        print(part, json.dumps(results[part]), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""The engines that run a segmentation network, behind one interface and one cached loader.
+
+``mxnet`` runs the GluonCV network itself (:mod:`napari_gluonseg.core.network`); ``onnxruntime``
+runs it exported to ONNX (:mod:`napari_gluonseg.core.engines.onnx`). Both give a :class:`Network`
+through :func:`iter_load_network`, which keeps the last few loaded in memory.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Generator, Hashable
+from pathlib import Path
+from typing import Protocol, TypeVar, runtime_checkable
+
+import numpy as np
+
+from ..events import Progress
+from ..weights import ResolvedWeights
+
+ENGINES = ("mxnet", "onnxruntime")
+# Each loaded entry holds its own copy of the weights (~130 MB for FCN-ResNet50) and, for MXNet,
+# static activation buffers of its input size.
+CACHE_SIZE = 3
+
+T = TypeVar("T")
+
+
+@runtime_checkable
+class Network(Protocol):
+    """A network ready to run, as every engine gives it.
+
+    Attributes
+    ----------
+    engine : str
+        ``"mxnet"`` or ``"onnxruntime"``.
+    providers : list of str
+        Where it runs (onnxruntime's execution providers, e.g. ``["CUDAExecutionProvider",
+        "CPUExecutionProvider"]``; ``["cpu"]`` for MXNet).
+    model_file : Path
+        The file the network was loaded from (weights or ONNX model), for provenance.
+    """
+
+    engine: str
+    model_file: Path
+
+    @property
+    def providers(self) -> list[str]: ...
+
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        """Main-head logits (N, classes, h, w) float32 of a normalized (N, 3, H, W) batch: at
+        the input size, or at the network's own resolution where it was loaded ``native``."""
+        ...
+
+
+_cache: OrderedDict[Hashable, object] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def iter_cached(
+    key: Hashable, load: Callable[[], Generator[Progress, None, T]]
+) -> Generator[Progress, None, T]:
+    """The entry loaded for ``key``: from memory, or from ``load()`` (then kept, LRU)."""
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]  # type: ignore[return-value]
+    value = yield from load()
+    with _cache_lock:
+        _cache[key] = value
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return value
+
+
+def clear_cache() -> None:
+    """Forget every loaded network (as a new process would start)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def iter_load_network(
+    engine: str,
+    model_name: str,
+    weights: ResolvedWeights,
+    height: int,
+    width: int,
+    native: bool = False,
+    threads: int | None = None,
+) -> Generator[Progress, None, Network]:
+    """The network of ``engine`` for (model, weights, input size), loading it on first use.
+
+    Yields progress while it loads (the one-time ONNX preparation runs in a child process that
+    closing this generator ends at once). ``native``: logits at the network's own resolution
+    where the architecture allows it. ``threads``: onnxruntime's intra-op threads (None: all
+    cores); MXNet's OpenMP threads for the process.
+    """
+    if engine == "onnxruntime":
+        from .onnx import iter_onnx_network
+
+        return (yield from iter_onnx_network(model_name, weights, height, width, native, threads))
+    from .. import _mxnet
+    from ..network import iter_mxnet_network
+
+    if threads is not None:
+        _mxnet.set_omp_threads(threads)
+    return (yield from iter_mxnet_network(model_name, weights, height, width, native))
+
+
+def load_network(
+    engine: str,
+    model_name: str,
+    weights: ResolvedWeights,
+    height: int,
+    width: int,
+    native: bool = False,
+    threads: int | None = None,
+) -> Network:
+    """:func:`iter_load_network` run to its end (scripts and tests)."""
+    events = iter_load_network(engine, model_name, weights, height, width, native, threads)
+    while True:
+        try:
+            next(events)
+        except StopIteration as stop:
+            return stop.value
