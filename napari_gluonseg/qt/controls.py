@@ -113,10 +113,11 @@ class RunControls:
         self.weights = FileEdit(
             label="weights file",
             mode="r",
-            filter="*.params",
+            filter="*.params *.onnx",
             nullable=True,
             tooltip="Empty: the model zoo's pretrained weights (downloaded once into "
-            "$MXNET_HOME/models). Or a .params file of the chosen model.",
+            "$MXNET_HOME/models). Or a .params file of the chosen model, or a .onnx file "
+            "made by 'napari-gluonseg export-onnx' (runs with onnxruntime alone).",
         )
         self.scheme = FileEdit(
             label="label scheme",
