@@ -128,9 +128,12 @@ class ReviewSession:
         class_names: Sequence[str],
         colors: Sequence[Sequence[int]],
         provenance: dict[str, Any],
-    ) -> dict[str, Path]:
+    ) -> dict[str, Any]:
         """Replace ``key``'s export with corrected ``labels``, atomically, marked as corrected by
-        hand with the number of pixels changed against the labels replaced. Returns the paths."""
+        hand with the number of pixels changed against the labels replaced.
+
+        Returns the provenance written (pass it to the next save of the same image).
+        """
         item = self.items[self._index(key)]
         labels = np.asarray(labels)
         changed = labels.size
@@ -144,9 +147,9 @@ class ReviewSession:
         batch_item = BatchItem(item.image, key)
         folder = batch_item.out_folder(self.results_dir)
         stem = batch_item.stem
-        paths = write_labels(labels, class_names, colors, record, folder, stem, overwrite=True)
+        write_labels(labels, class_names, colors, record, folder, stem, overwrite=True)
         self.refresh()
-        return paths
+        return record
 
     def _index(self, key: str) -> int:
         index = self.index_of(key)
