@@ -19,5 +19,8 @@ def test_npe2_validate_with_imports():
 def test_manifest_contributions():
     manifest = npe2.PluginManifest.from_distribution("napari-gluonseg")
     assert manifest.display_name == "GluonCV Segmentation"
-    assert [w.display_name for w in manifest.contributions.widgets] == ["Semantic segmentation"]
+    assert [w.display_name for w in manifest.contributions.widgets] == [
+        "Semantic segmentation",
+        "Review folder",
+    ]
     assert [s.key for s in manifest.contributions.sample_data] == ["chelsea"]

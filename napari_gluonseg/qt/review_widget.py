@@ -1,0 +1,271 @@
+"""The "Review folder" dock: walk through a folder's pre-annotations, correct, save, move on.
+
+The rules (which images, their order, where the person stopped, how corrections are saved) live
+in the Qt-free :mod:`napari_gluonseg.review`; this widget opens the layers and saves on leaving.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from magicgui.widgets import ComboBox, Container, FileEdit, Label, PushButton
+from napari.layers import Layer
+from napari.utils.notifications import show_error
+
+from ..core.errors import GluonsegError
+from ..core.export import LabelsExport, read_export
+from ..core.images import read_image
+from ..layer_data import METADATA_KEY, data_digest, labels_layer_data, labels_layer_name
+from ..result_layers import is_unedited_output
+from ..review import ReviewItem, ReviewSession, unlabeled_regions
+from .lifetime import watch_removal
+from .regions import _canvas_size
+
+if TYPE_CHECKING:
+    import napari
+
+NEXT_KEY, PREVIOUS_KEY, REGION_KEY = "Alt-Right", "Alt-Left", "Alt-Down"
+# How much of the view an uncertain region fills when the view is zoomed onto it.
+REGION_FILL = 0.5
+
+
+class ReviewWidget(Container):
+    """Review a folder of batch results: one image and its labels at a time.
+
+    Parameters
+    ----------
+    viewer : napari.viewer.Viewer
+        The viewer the image and labels layers are opened in.
+    """
+
+    def __init__(self, viewer: napari.viewer.Viewer) -> None:
+        self._viewer = viewer
+        self._images_dir = FileEdit(mode="d", label="images")
+        self._results_dir = FileEdit(mode="d", label="results")
+        self._open_folder = PushButton(text="Open folder")
+        self._images = ComboBox(label="image", choices=[], nullable=True)
+        self._previous = PushButton(text="< Previous")
+        self._next = PushButton(text="Next >")
+        self._save = PushButton(text="Save")
+        self._region = PushButton(text="Next uncertain region")
+        self._status = Label(value="")
+        self._status.native.setWordWrap(True)
+        super().__init__(widgets=self._layout(), labels=True)
+        self.session: ReviewSession | None = None
+        self.current: ReviewItem | None = None
+        self._layers: list[Layer] = []  # the image and labels layers of ``current``
+        self._export: LabelsExport | None = None  # the labels as opened (class table)
+        self._regions: list[tuple[slice, ...]] | None = None
+        self._region_index = -1
+        self._choosing = False  # the list is being set by the widget, not by the person
+        self._connect()
+
+    def _layout(self) -> list:
+        moves = Container(
+            widgets=[self._previous, self._next, self._save], layout="horizontal", labels=False
+        )
+        return [self._images_dir, self._results_dir, self._open_folder, self._images, moves,
+                self._region, self._status]  # fmt: skip
+
+    def _connect(self) -> None:
+        self._open_folder.changed.connect(self._on_open_folder)
+        self._images.changed.connect(self._on_image_chosen)
+        self._previous.changed.connect(self._on_previous)
+        self._next.changed.connect(self._on_next)
+        self._save.changed.connect(self._on_save)
+        self._region.changed.connect(self._on_next_region)
+        self._keys = {
+            NEXT_KEY: lambda _viewer: self._on_next(),
+            PREVIOUS_KEY: lambda _viewer: self._on_previous(),
+            REGION_KEY: lambda _viewer: self._on_next_region(),
+        }
+        for key, action in self._keys.items():
+            self._viewer.bind_key(key, action, overwrite=True)
+        self._closed = False
+        self._watcher = watch_removal(self.native, self._on_closed)
+
+    # -- the folder -----------------------------------------------------------------------------
+
+    def open_folder(self, images_dir: str | Path, results_dir: str | Path) -> None:
+        """Open a folder and its results; resume at the image opened last, if any."""
+        self._images_dir.value, self._results_dir.value = images_dir, results_dir
+        self._on_open_folder()
+
+    def _on_open_folder(self, _value: Any = None) -> None:
+        self._leave()
+        try:
+            self.session = ReviewSession(self._images_dir.value, self._results_dir.value)
+        except GluonsegError as exc:
+            show_error(str(exc))
+            return
+        self._show_choices()
+        last = self.session.last_key()
+        index = self.session.index_of(last) if last is not None else None
+        if index is not None:
+            self.open_index(index)
+        else:
+            self._status.value = f"{len(self.session.items)} images; Next opens the first."
+
+    def _show_choices(self) -> None:
+        self._choosing = True
+        try:
+            items = self.session.items if self.session is not None else []
+            self._images.choices = [(item.describe(), item.key) for item in items]
+            self._images.value = None if self.current is None else self.current.key
+        finally:
+            self._choosing = False
+
+    # -- moving ---------------------------------------------------------------------------------
+
+    def _on_next(self, _value: Any = None) -> None:
+        self._step(+1)
+
+    def _on_previous(self, _value: Any = None) -> None:
+        self._step(-1)
+
+    def _step(self, delta: int) -> None:
+        if self.session is None or not self.session.items:
+            self._status.value = "Open a folder first."
+            return
+        here = -1 if self.current is None else self.session.index_of(self.current.key)
+        if here == -1 and delta < 0:
+            here = len(self.session.items)
+        target = here + delta
+        if not 0 <= target < len(self.session.items):
+            self._status.value = "No more images this way."
+            return
+        self.open_index(target)
+
+    def _on_image_chosen(self, key: str | None) -> None:
+        if self._choosing or key is None or self.session is None:
+            return
+        index = self.session.index_of(key)
+        if index is not None:
+            self.open_index(index)
+
+    def open_index(self, index: int) -> None:
+        """Save the current image's corrections, close its layers, open image ``index``."""
+        key = self.session.items[index].key
+        self._leave()
+        index = self.session.index_of(key)  # leaving may have saved and re-sorted
+        self.current = item = self.session.items[index]
+        try:
+            self._open_layers(item)
+        except GluonsegError as exc:
+            show_error(str(exc))
+        self.session.remember(item.key)
+        self._show_choices()
+        self._status.value = item.describe() + (f"\n{item.error}" if item.error else "")
+
+    def _open_layers(self, item: ReviewItem) -> None:
+        image = self._viewer.add_image(read_image(item.image), name=Path(item.key).name)
+        self._layers = [image]
+        if item.labels is None:
+            return
+        export = read_export(item.labels)
+        export.labels = np.array(export.labels)  # a person paints into it: writable
+        meta = {
+            "role": "labels",
+            "source_file": str(item.labels),
+            "provenance": export.provenance,
+            "written_digest": data_digest(export.labels),  # an edit changes the digest
+        }
+        name = labels_layer_name(image.name)
+        data = labels_layer_data(export.labels, name, export.class_names, export.colors, meta, {})
+        self._export = export
+        self._layers.append(self._viewer.add_layer(Layer.create(*data)))
+        self._viewer.layers.selection.active = self._layers[-1]
+
+    @property
+    def labels_layer(self) -> Layer | None:
+        return self._layers[1] if len(self._layers) > 1 else None
+
+    def _leave(self) -> None:
+        """Save the current labels if edited, then remove the current layers."""
+        self.save()
+        for layer in self._layers:
+            if layer in self._viewer.layers:
+                self._viewer.layers.remove(layer)
+        self._layers, self._regions, self._region_index = [], None, -1
+        self.current = None
+
+    # -- saving ---------------------------------------------------------------------------------
+
+    def _on_save(self, _value: Any = None) -> None:
+        if not self.save():
+            self._status.value = "Nothing to save: the labels are as opened."
+
+    def save(self) -> bool:
+        """Save the labels if they were edited since opened or saved; True if saved."""
+        layer = self.labels_layer
+        if layer is None or self.current is None or is_unedited_output(layer):
+            return False
+        meta = layer.metadata[METADATA_KEY]
+        labels = np.asarray(layer.data)
+        key, export = self.current.key, self._export
+        try:
+            meta["provenance"] = self.session.save_corrections(
+                key, labels, export.class_names, export.colors, meta.get("provenance", {})
+            )
+        except (GluonsegError, OSError) as exc:
+            show_error(f"Could not save the corrections of {key}: {exc}")
+            return False
+        meta["written_digest"] = data_digest(labels)
+        self.current = self.session.items[self.session.index_of(key)]
+        self._status.value = f"Saved the corrections of {self.current.key}."
+        self._show_choices()
+        return True
+
+    # -- uncertain regions ----------------------------------------------------------------------
+
+    def _on_next_region(self, _value: Any = None) -> None:
+        """Centre and zoom the view on the next unlabeled region, largest first."""
+        layer = self.labels_layer
+        if layer is None:
+            self._status.value = "No labels open."
+            return
+        if self._regions is None:
+            self._regions = unlabeled_regions(np.asarray(layer.data))
+        if not self._regions:
+            self._status.value = (
+                "No unlabeled region: these labels were made without --min-confidence."
+            )
+            return
+        self._region_index = (self._region_index + 1) % len(self._regions)
+        box = self._regions[self._region_index]
+        show_region(self._viewer, layer, box)
+        size = int(np.prod([s.stop - s.start for s in box]))
+        self._status.value = (
+            f"Unlabeled region {self._region_index + 1} of {len(self._regions)} "
+            f"(box of {size} pixels)."
+        )
+
+    # -- closing --------------------------------------------------------------------------------
+
+    def _on_closed(self) -> None:
+        """Save what was edited, close the image's layers (edits to them would not be saved) and
+        give the keys back: the dock was closed."""
+        # Once: closing, then deleting, both call back (the latter maybe while being collected).
+        if self.__dict__.get("_closed", True):
+            return
+        self._closed = True
+        self._leave()
+        for key in self._keys:
+            self._viewer.bind_key(key, None)
+        self._keys = {}
+
+
+def show_region(viewer: napari.viewer.Viewer, layer: Layer, box: tuple[slice, ...]) -> None:
+    """Centre the 2D view on ``box`` (data slices of ``layer``), zoomed so that it fills about
+    REGION_FILL of the canvas."""
+    start = np.array([s.start for s in box], float)
+    stop = np.array([s.stop for s in box], float)
+    corners = [np.asarray(layer.data_to_world(p))[-2:] for p in (start, stop)]
+    extent = np.maximum(np.abs(corners[1] - corners[0]), 1e-9)
+    # napari >= 0.9 keeps the camera in viewer.scene; older versions in viewer.camera.
+    camera = viewer.scene.camera if hasattr(viewer, "scene") else viewer.camera
+    centre = layer.data_to_world((start + stop - 1) / 2)
+    camera.center = tuple(centre[-2:])
+    camera.zoom = float(min(np.asarray(_canvas_size(viewer), float) / extent) * REGION_FILL)

@@ -1,0 +1,215 @@
+"""Reviewing a folder of pre-annotations: which images there are, in which order to check them,
+where the person stopped, and saving their corrections. Qt-free (the dock is an adapter).
+
+The images are listed with the batch's keys (:func:`~.core.inputs.collect_inputs`), so
+``images/a/x.jpg`` pairs with ``results/a/x_labels.png``. Corrections replace the export
+atomically and mark its provenance :data:`~.core.batch.CORRECTED_KEY`: a later batch keeps them.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .core.batch import BATCH_KEY, CORRECTED_KEY, SUMMARY_NAME, _read_provenance
+from .core.errors import OptionError
+from .core.export import read_export, write_labels
+from .core.files import write_files
+from .core.inputs import BatchItem, collect_inputs
+from .core.merge import Region
+
+REVIEW_FILE = "review.json"
+# Where a review records each save: how many pixels it changed against the labels it replaced.
+CORRECTIONS_KEY = "hand_corrections"
+_LABELS_SUFFIXES = ("_labels.png", "_labels.tif", "_labels.tiff")
+
+
+class ReviewStatus(StrEnum):
+    """Where an image stands: results to check, checked, or none (failed, or not run yet)."""
+
+    PRE_ANNOTATED = "pre-annotated"
+    REVIEWED = "reviewed"
+    FAILED = "failed"
+    MISSING = "missing"
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """One image of the folder, its labels export (if any) and how sure the model was."""
+
+    key: str
+    image: Path
+    labels: Path | None
+    status: ReviewStatus
+    mean_confidence: float | None = None
+    uncertain_fraction: float | None = None
+    error: str = ""
+
+    def describe(self) -> str:
+        """``a/x  [pre-annotated, 12% uncertain]``: one line of the dock's list."""
+        extra = [self.status.value]
+        if self.uncertain_fraction is not None:
+            extra.append(f"{self.uncertain_fraction:.0%} uncertain")
+        return f"{self.key}  [{', '.join(extra)}]"
+
+
+class ReviewSession:
+    """The images of ``images_dir`` and their results in ``results_dir`` (a batch's output).
+
+    Parameters
+    ----------
+    images_dir, results_dir : path
+        The folder the batch read, and its output folder.
+    recursive : bool
+        Whether the batch descended into sub-folders.
+    by_uncertainty : bool
+        Least confident first (most uncertain pixels, then lowest mean confidence); else by key.
+    """
+
+    def __init__(
+        self,
+        images_dir: str | os.PathLike,
+        results_dir: str | os.PathLike,
+        recursive: bool = False,
+        by_uncertainty: bool = True,
+    ) -> None:
+        self.images_dir = Path(images_dir).absolute()
+        self.results_dir = Path(results_dir).absolute()
+        if not self.images_dir.is_dir():
+            raise OptionError(f"The image folder {self.images_dir} is not a folder.")
+        self._recursive = recursive
+        self._by_uncertainty = by_uncertainty
+        self.items: list[ReviewItem] = []
+        self.refresh()
+
+    def refresh(self) -> list[ReviewItem]:
+        """List the images again (statuses change as the person saves)."""
+        inputs = collect_inputs([self.images_dir], self._recursive, exclude=self.results_dir)
+        failures = _failures(self.results_dir / SUMMARY_NAME)
+        items = [_review_item(i, self.results_dir, failures.get(str(i.path))) for i in inputs]
+        self.items = sorted(items, key=_uncertainty_order) if self._by_uncertainty else items
+        return self.items
+
+    def index_of(self, key: str) -> int | None:
+        return next((n for n, item in enumerate(self.items) if item.key == key), None)
+
+    @property
+    def review_file(self) -> Path:
+        return self.results_dir / REVIEW_FILE
+
+    def last_key(self) -> str | None:
+        """The image opened last (saved by :meth:`remember`), or None."""
+        try:
+            record = json.loads(self.review_file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            return None
+        key = record.get("last_key") if isinstance(record, dict) else None
+        return key if isinstance(key, str) else None
+
+    def remember(self, key: str) -> None:
+        """Record ``key`` as where the person is, so reopening the folder resumes there."""
+        self.results_dir.mkdir(parents=True, exist_ok=True)
+        record = {"images_dir": str(self.images_dir), "last_key": key}
+        write_files({self.review_file: (json.dumps(record, indent=2) + "\n").encode()})
+
+    def save_corrections(
+        self,
+        key: str,
+        labels: np.ndarray,
+        class_names: Sequence[str],
+        colors: Sequence[Sequence[int]],
+        provenance: dict[str, Any],
+    ) -> dict[str, Any]:
+        """Replace ``key``'s export with corrected ``labels``, atomically, marked as corrected by
+        hand with the number of pixels changed against the labels replaced.
+
+        Returns the provenance written (pass it to the next save of the same image).
+        """
+        item = self.items[self._index(key)]
+        labels = np.asarray(labels)
+        changed = labels.size
+        if item.labels is not None:
+            before = read_export(item.labels).labels
+            if before.shape == labels.shape:
+                changed = int(np.count_nonzero(before != labels))
+        history = list(provenance.get(CORRECTIONS_KEY, []))
+        history.append({"pixels_changed": changed, "saved": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+        record = {**provenance, CORRECTED_KEY: True, CORRECTIONS_KEY: history}
+        batch_item = BatchItem(item.image, key)
+        folder = batch_item.out_folder(self.results_dir)
+        stem = batch_item.stem
+        write_labels(labels, class_names, colors, record, folder, stem, overwrite=True)
+        self.refresh()
+        return record
+
+    def _index(self, key: str) -> int:
+        index = self.index_of(key)
+        if index is None:
+            raise OptionError(f"{key!r} is not an image of {self.images_dir}.")
+        return index
+
+
+def unlabeled_regions(labels: np.ndarray) -> list[Region]:
+    """Bounding boxes of the connected regions of label 0 (no class sure enough), largest first:
+    where a person should look first."""
+    from scipy import ndimage
+
+    components, count = ndimage.label(np.asarray(labels) == 0)
+    if not count:
+        return []
+    sizes = np.bincount(components.ravel())[1:]
+    boxes = ndimage.find_objects(components)
+    order = sorted(range(count), key=lambda n: (-sizes[n], n))
+    return [tuple(boxes[n]) for n in order]
+
+
+def _review_item(item: BatchItem, results_dir: Path, failure: str | None) -> ReviewItem:
+    folder = item.out_folder(results_dir)
+    found = (folder / f"{item.stem}{suffix}" for suffix in _LABELS_SUFFIXES)
+    labels = next((path for path in found if path.is_file()), None)
+    if labels is None:
+        status = ReviewStatus.MISSING if failure is None else ReviewStatus.FAILED
+        return ReviewItem(item.key, item.path, None, status, error=failure or "")
+    provenance = _read_provenance(folder / f"{item.stem}_provenance.json")
+    batch = provenance.get(BATCH_KEY) if isinstance(provenance.get(BATCH_KEY), dict) else {}
+    reviewed = bool(provenance.get(CORRECTED_KEY))
+    return ReviewItem(
+        item.key,
+        item.path,
+        labels,
+        ReviewStatus.REVIEWED if reviewed else ReviewStatus.PRE_ANNOTATED,
+        _number(batch.get("mean_confidence")),
+        _number(batch.get("uncertain_fraction")),
+    )
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def _uncertainty_order(item: ReviewItem) -> tuple:
+    """Images with results first, most uncertain first; those without results last, by key."""
+    if item.labels is None:
+        return (1, 0.0, 0.0, item.key)
+    fraction = item.uncertain_fraction if item.uncertain_fraction is not None else 0.0
+    confidence = item.mean_confidence if item.mean_confidence is not None else 1.0
+    return (0, -fraction, confidence, item.key)
+
+
+def _failures(summary_csv: Path) -> dict[str, str]:
+    """input path -> error of the images the last batch failed on ({} without a summary)."""
+    try:
+        with open(summary_csv, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return {}
+    return {r.get("input", ""): r.get("error", "") for r in rows if r.get("status") == "failed"}

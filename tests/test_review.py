@@ -1,0 +1,122 @@
+"""The Qt-free review model: listing, order, resuming, saving corrections a batch keeps."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from napari_gluonseg.core.batch import CORRECTED_KEY, segment_folder
+from napari_gluonseg.core.export import read_export
+from napari_gluonseg.review import (
+    CORRECTIONS_KEY,
+    ReviewSession,
+    ReviewStatus,
+    unlabeled_regions,
+)
+
+
+def make_folder(folder, n=3, shape=(64, 80)):
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for k in range(n):
+        pixels = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(folder / f"img{k}.png")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def annotated(tmp_path_factory, untrained_params):
+    """3 images, 2 pre-annotated (min_confidence leaves unlabeled pixels), 1 not yet run."""
+    root = tmp_path_factory.mktemp("review")
+    images = make_folder(root / "images")
+    results = root / "results"
+    segment_folder(
+        [images / "img0.png", images / "img1.png"],
+        results,
+        weights=untrained_params,
+        scale=1.0,
+        engine="mxnet",
+        min_confidence=0.02,
+    )
+    return images, results
+
+
+def test_lists_images_with_status_least_confident_first(annotated):
+    images, results = annotated
+    session = ReviewSession(images, results)
+    assert sorted(i.key for i in session.items) == ["img0", "img1", "img2"]
+    by_key = {i.key: i for i in session.items}
+    assert by_key["img2"].status is ReviewStatus.MISSING and by_key["img2"].labels is None
+    assert by_key["img0"].status is ReviewStatus.PRE_ANNOTATED
+    assert by_key["img0"].labels == results / "img0_labels.png"
+    done = [i for i in session.items if i.labels is not None]
+    assert [i.uncertain_fraction for i in done] == sorted(
+        (i.uncertain_fraction for i in done), reverse=True
+    )
+    assert session.items[-1].key == "img2"  # no results: last
+    assert "pre-annotated" in by_key["img0"].describe()
+    names = [i.key for i in ReviewSession(images, results, by_uncertainty=False).items]
+    assert names == ["img0", "img1", "img2"]
+
+
+def test_failed_rows_of_the_summary(tmp_path, annotated):
+    images, _ = annotated
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "summary.csv").write_text(
+        f"input,outputs,status,error\n{images / 'img2.png'},,failed,{images / 'img2.png'}: bad\n"
+    )
+    by_key = {i.key: i for i in ReviewSession(images, results).items}
+    assert by_key["img2"].status is ReviewStatus.FAILED and "bad" in by_key["img2"].error
+    assert by_key["img0"].status is ReviewStatus.MISSING
+
+
+def test_resumes_at_the_last_key(tmp_path, annotated):
+    images, _ = annotated
+    results = tmp_path / "out"
+    assert ReviewSession(images, results).last_key() is None
+    ReviewSession(images, results).remember("img1")
+    assert ReviewSession(images, results).last_key() == "img1"
+    assert json.loads((results / "review.json").read_text())["last_key"] == "img1"
+
+
+def test_corrections_saved_marked_and_kept_by_a_later_batch(tmp_path, annotated, untrained_params):
+    images, shared = annotated
+    results = tmp_path / "results"
+    results.mkdir()
+    for path in shared.glob("img0_*"):
+        (results / path.name).write_bytes(path.read_bytes())
+    session = ReviewSession(images, results)
+    export = read_export(results / "img0_labels.png")
+    corrected = export.labels.copy()
+    corrected[:2, :3] = 1 if corrected[0, 0] != 1 else 2
+    session.save_corrections(
+        "img0", corrected, export.class_names, export.colors, export.provenance
+    )
+    saved = read_export(results / "img0_labels.png")
+    np.testing.assert_array_equal(saved.labels, corrected)
+    assert saved.provenance[CORRECTED_KEY] is True
+    changed = int(np.count_nonzero(corrected != export.labels))
+    assert saved.provenance[CORRECTIONS_KEY][-1]["pixels_changed"] == changed == 6
+    assert {i.key: i.status for i in session.items}["img0"] is ReviewStatus.REVIEWED
+
+    summary = segment_folder(
+        images, results, weights=untrained_params, scale=1.0, engine="mxnet", overwrite=True
+    )
+    kept = {r.key: r for r in summary.reports}["img0"]
+    assert kept.status == "skipped" and "corrected by hand" in kept.error
+    np.testing.assert_array_equal(read_export(results / "img0_labels.png").labels, corrected)
+
+
+def test_unlabeled_regions_largest_first():
+    labels = np.ones((10, 12), np.uint8)
+    labels[0:2, 0:2] = 0  # 4 pixels
+    labels[5:9, 6:10] = 0  # 16 pixels
+    assert unlabeled_regions(labels) == [
+        (slice(5, 9), slice(6, 10)),
+        (slice(0, 2), slice(0, 2)),
+    ]
+    assert unlabeled_regions(np.ones((3, 3), np.uint8)) == []

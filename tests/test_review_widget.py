@@ -1,0 +1,93 @@
+"""The "Review folder" dock in a real napari viewer (needs an X server)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from napari.layers import Image, Labels
+
+from napari_gluonseg.core.batch import CORRECTED_KEY, segment_folder
+from napari_gluonseg.core.export import read_export
+from napari_gluonseg.qt.review_widget import ReviewWidget
+from napari_gluonseg.review import CORRECTIONS_KEY, ReviewStatus
+
+from .test_review import make_folder
+
+
+@pytest.fixture
+def viewer(make_napari_viewer):
+    return make_napari_viewer()
+
+
+@pytest.fixture
+def folder(tmp_path, untrained_params):
+    images = make_folder(tmp_path / "images")
+    results = tmp_path / "results"
+    segment_folder(
+        images, results, weights=untrained_params, scale=1.0, engine="mxnet", min_confidence=0.02
+    )
+    return images, results
+
+
+def test_walk_correct_save_resume_and_batch_keeps_it(viewer, folder, untrained_params):
+    images, results = folder
+    keys_before = dict(viewer.keymap)
+    widget = ReviewWidget(viewer)
+    dock = viewer.window.add_dock_widget(widget)
+    assert len(viewer.keymap) == len(keys_before) + 3
+    widget.open_folder(images, results)
+    assert widget.current is None and len(viewer.layers) == 0
+
+    widget._next.clicked.emit()
+    first = widget.session.items[0]
+    assert widget.current.key == first.key
+    image, labels = viewer.layers
+    assert isinstance(image, Image) and isinstance(labels, Labels)
+    assert image.data.shape == (64, 80, 3) and labels.data.shape == (64, 80)
+    export = read_export(first.labels)
+    np.testing.assert_array_equal(labels.data, export.labels)
+    assert labels.features["class_name"][1] == export.class_names[0]
+
+    # "Next uncertain region" moves the view onto the largest unlabeled region
+    assert widget._regions is None
+    widget._region.clicked.emit()
+    assert widget._regions, "min_confidence should leave unlabeled pixels"
+    box = widget._regions[0]
+    centre = [(s.start + s.stop - 1) / 2 for s in box]
+    np.testing.assert_allclose(viewer.scene.camera.center[-2:], centre)
+
+    value = 1 if labels.data[5, 7] != 1 else 2
+    labels.paint((5, 7), value, refresh=True)  # brush size 10 paints a disc
+    painted = labels.data.copy()
+    changed = int(np.count_nonzero(painted != export.labels))
+    assert changed > 0
+
+    widget._next.clicked.emit()  # leaving the image saves it
+    assert widget.current.key == widget.session.items[1].key != first.key
+    assert len(viewer.layers) == 2 and first.key not in [layer.name for layer in viewer.layers]
+    saved = read_export(results / f"{first.key}_labels.png")
+    np.testing.assert_array_equal(saved.labels, painted)
+    assert saved.provenance[CORRECTED_KEY] is True
+    assert saved.provenance[CORRECTIONS_KEY][-1]["pixels_changed"] == changed
+    statuses = {item.key: item.status for item in widget.session.items}
+    assert statuses[first.key] is ReviewStatus.REVIEWED
+    second = widget.current.key
+
+    # An unedited image is not rewritten when left.
+    before = (results / f"{second}_provenance.json").read_bytes()
+    dock.titleBarWidget().close_button.click()  # napari's X: layers closed, keys given back
+    assert (results / f"{second}_provenance.json").read_bytes() == before
+    assert len(viewer.layers) == 0
+    assert dict(viewer.keymap) == keys_before
+
+    again = ReviewWidget(viewer)
+    again.open_folder(images, results)
+    assert again.current.key == second  # resumes where the person stopped
+    assert [layer.name for layer in viewer.layers] == [second, f"{second} classes"]
+
+    summary = segment_folder(
+        images, results, weights=untrained_params, scale=1.0, engine="mxnet", min_confidence=0.02
+    )
+    kept = {r.key: r for r in summary.reports}[first.key]
+    assert kept.status == "skipped" and "corrected by hand" in kept.error
+    np.testing.assert_array_equal(read_export(first.labels).labels, painted)
