@@ -220,3 +220,18 @@ def test_edited_class_tables_are_reported_by_row(tmp_path, edit, message):
     with pytest.raises(ExportError, match=message) as err:
         read_export(p["labels"])
     assert "x_classes.csv" in str(err.value)
+
+
+def test_an_opened_export_can_be_painted(tmp_path):
+    from napari.components import ViewerModel
+
+    from napari_gluonseg._reader import read_labels_export
+    from napari_gluonseg.core.export import write_labels
+
+    labels = np.zeros((20, 30), np.uint8)
+    paths = write_labels(labels, ["wall", "sky"], [(1, 2, 3), (4, 5, 6)], {}, tmp_path, "x")
+    viewer = ViewerModel()
+    data, kwargs, _ = read_labels_export(str(paths["labels"]))[0]
+    layer = viewer.add_labels(data, **kwargs)
+    layer.paint((5, 5), 2, refresh=False)  # a person corrects the reopened labels
+    assert layer.data[5, 5] == 2

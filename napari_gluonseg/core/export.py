@@ -278,7 +278,7 @@ def _read_labels_file(path: Path) -> np.ndarray:
         if path.suffix.lower() == ".png":
             with strict_image_reads(), Image.open(path) as im:
                 im.load()
-                labels = np.asarray(im)
+                labels = np.array(im)  # writable: the layer it becomes gets painted on
         else:
             import tifffile
 
