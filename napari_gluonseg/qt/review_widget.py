@@ -165,7 +165,6 @@ class ReviewWidget(Container):
         if item.labels is None:
             return
         export = read_export(item.labels)
-        export.labels = np.array(export.labels)  # a person paints into it: writable
         meta = {
             "role": "labels",
             "source_file": str(item.labels),
