@@ -48,7 +48,7 @@ def main() -> None:
     args = parser.parse_args()
     images, results = args.work / "images", args.work / "results"
     make_folder(images)
-    segment_folder(images, results, weights=args.weights, engine="mxnet", min_confidence=0.0075)
+    segment_folder(images, results, weights=args.weights, engine="mxnet")
 
     viewer = napari.Viewer(title="napari-gluonseg", show=True)
     viewer.window.resize(1280, 720)
