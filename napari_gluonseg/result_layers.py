@@ -329,9 +329,11 @@ def layer_class_names(layer: Any, top: int) -> list[str]:
 # -- export ---------------------------------------------------------------------------------------
 
 
-def export_layer(layer: Any, folder: str | Path, fmt: str, **kwargs: Any) -> dict[str, Path]:
-    """Write ``layer`` as it is now (hand corrections included) for training; see
-    :func:`napari_gluonseg.core.export.write_labels` for the files."""
+def export_layer(
+    layer: Any, folder: str | Path, fmt: str, stem: str | None = None, **kwargs: Any
+) -> dict[str, Path]:
+    """Write ``layer`` as it is now (hand corrections included) for training, as ``stem``
+    (default: the layer's name); see :func:`napari_gluonseg.core.export.write_labels`."""
     data = np.asarray(layer.data)
     names = layer_class_names(layer, int(data.max(initial=0)))
     colors = [
@@ -343,7 +345,7 @@ def export_layer(layer: Any, folder: str | Path, fmt: str, **kwargs: Any) -> dic
         "exported_layer": layer.name,
         "edited_by_hand": not is_unedited_output(layer),
     }
-    stem = export_stem_of(layer)
+    stem = stem or export_stem_of(layer)
     return write_labels(data, names, colors, provenance, folder, stem, fmt, **kwargs)
 
 
