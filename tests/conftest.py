@@ -54,3 +54,20 @@ def dog() -> np.ndarray:
 def small_dog(dog) -> np.ndarray:
     """dog.jpg at 1/8 size (72x96): fast forward passes."""
     return np.ascontiguousarray(dog[::8, ::8])
+
+
+@pytest.fixture(scope="session")
+def untrained_weights(tmp_path_factory):
+    """``untrained_weights(model_name)``: a .params file of that model with random weights
+    (pretrained=False, pretrained_base=False), built once per session."""
+    made: dict[str, Path] = {}
+    folder = tmp_path_factory.mktemp("untrained")
+
+    def get(model_name: str) -> Path:
+        if model_name not in made:
+            path = folder / f"untrained_{model_name}.params"
+            network.build_untrained(model_name, 64, 64).save_parameters(str(path))
+            made[model_name] = path
+        return made[model_name]
+
+    return get

@@ -1,6 +1,6 @@
 import numpy as np
 
-from napari_gluonseg import segment_image
+from napari_gluonseg import model_info, segment_image
 from napari_gluonseg.core import onnx_engine, weights
 from napari_gluonseg.core.network import load_network, native_size
 from napari_gluonseg.core.resize import resize
@@ -37,7 +37,7 @@ def test_segment_with_onnxruntime_equals_mxnet(untrained_params, small_dog):
 
 def test_auto_engine_prefers_onnxruntime_when_installed():
     assert onnx_engine.onnxruntime_available()
-    assert _check_engine("auto") == "onnxruntime"
+    assert _check_engine("auto", model_info(MODEL)) == "onnxruntime"
 
 
 def test_native_logits_are_the_networks_own_before_its_final_resize(untrained_params):

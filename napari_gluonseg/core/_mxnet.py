@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import importlib
+import sys
 import threading
 import warnings
 from types import ModuleType
@@ -66,3 +67,9 @@ def gluoncv_module(name: str) -> ModuleType:
     """Import a gluoncv submodule, e.g. ``"gluoncv.model_zoo.model_store"``."""
     gluoncv()
     return _import(name)
+
+
+def loaded_error_types() -> tuple[type[Exception], ...]:
+    """mxnet's error class where mxnet is imported already, else none (never imports it)."""
+    mx = sys.modules.get("mxnet")
+    return (mx.base.MXNetError,) if mx is not None else ()

@@ -25,6 +25,10 @@ class WeightsUnavailableError(WeightsError):
     """Pretrained weights are neither in the cache nor downloadable (e.g. offline)."""
 
 
+class NetworkError(GluonsegError):
+    """A network that cannot be built or run (the framework's own error, with model and size)."""
+
+
 class InsufficientMemoryError(GluonsegError, MemoryError):
     """A run whose estimated peak memory exceeds what the machine has available."""
 

@@ -26,8 +26,9 @@ from .memory import (
     estimate_peak_bytes,
     format_bytes,
 )
-from .network import load_network, native_size, supports_native
+from .network import load_network, native_size
 from .onnx_engine import load_onnx_network, onnxruntime_available
+from .padding import load_sized, runs_native
 from .postprocess import (
     PlaneOutputs,
     label_dtype,
@@ -98,11 +99,20 @@ def _check_pass_sizes(
             )
 
 
-def _check_engine(engine: Any) -> str:
+def _check_engine(engine: Any, info: ModelInfo) -> str:
+    """The engine to run ``info``'s model with: "auto" is the first of the model's engines that
+    is installed (:attr:`ModelInfo.engines`)."""
+    installed = [e for e in info.engines if e != "onnxruntime" or onnxruntime_available()]
     if isinstance(engine, str) and engine == "auto":
-        return "onnxruntime" if onnxruntime_available() else "mxnet"
+        return installed[0]
     if not isinstance(engine, str) or engine not in ENGINES:
         raise OptionError(f"Unknown engine {engine!r}. Valid engines: auto, {', '.join(ENGINES)}.")
+    if engine not in info.engines:
+        works = " or ".join(f"engine={e!r}" for e in info.engines)
+        raise OptionError(
+            f"{info.name} cannot run with engine={engine!r}: its graph cannot be exported to "
+            f"ONNX. Use {works} (or 'auto')."
+        )
     if engine == "onnxruntime" and not onnxruntime_available():
         raise OptionError(
             "engine='onnxruntime' needs onnx==1.14.1 and onnxruntime: "
@@ -142,7 +152,9 @@ def _run_shape(stack, info: ModelInfo, scale, tile, factors, n_maps) -> RunShape
     passes = _pass_sizes(work, factors)
     tiles = [pass_tile(h, w, tile, info) for h, w in passes]
     windows = [window_size(h, w, t) for (h, w), t in zip(passes, tiles, strict=True)]
-    native = all(t is None for t in tiles) and supports_native(info.name)
+    native = all(
+        t is None and runs_native(info, h, w) for (h, w), t in zip(passes, tiles, strict=True)
+    )
     return RunShape(
         height=height,
         width=width,
@@ -280,7 +292,7 @@ def check_run(
     weights = options.optional_path(weights, "weights", "a .params file")
     scale = _check_scale(scale)
     tile = _check_tile(tile_size)
-    engine = _check_engine(engine)
+    engine = _check_engine(engine, info)
     flip = options.flag(flip, "flip")
     factors = tuple(f for f in options.factors(tta_scales, "tta_scales", 0.25, 4) if f != 1.0)
     if scheme is not None and not isinstance(scheme, LabelScheme):
@@ -390,7 +402,7 @@ def _iter_run(plan: RunPlan) -> Generator[Progress, None, SegmentationResult]:
     networks = {}
     for n, key in enumerate(sorted(set(keys))):
         yield Progress("load", n, len(set(keys)), f"loading {model_name} for {key[0]}x{key[1]}")
-        networks[key] = loader(model_name, resolved, *key)
+        networks[key] = load_sized(loader, info, resolved, *key)
     yield Progress("load", len(networks), len(networks), f"loaded {model_name}")
     # Tiled at full resolution without extra scales: rows go straight to the outputs.
     streaming = streaming and tiles[0] is not None
