@@ -364,6 +364,3 @@ def _colormap_keeping(layer: Any, colors: Sequence[Sequence[int]]) -> Any:
     for value in present[present > len(colors)]:
         cmap[int(value)] = tuple(float(c) for c in layer.colormap.map(int(value)))
     return _direct_colormap(cmap)
-
-
-

@@ -55,7 +55,6 @@ DATASET_SIZES = {
 }
 
 
-
 @dataclass(frozen=True)
 class Family:
     """What an architecture needs of its input and which engines can run it.

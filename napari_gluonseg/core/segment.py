@@ -19,6 +19,7 @@ import numpy as np
 
 from . import options
 from .errors import InsufficientMemoryError, OptionError, SegmentationCancelled, WeightsError
+from .estimate import RunEstimate, estimate_windows
 from .events import Progress
 from .memory import (
     RunShape,
@@ -28,7 +29,7 @@ from .memory import (
 )
 from .network import load_network, native_size
 from .onnx_engine import load_onnx_network, onnxruntime_available
-from .padding import load_sized, runs_native
+from .padding import load_sized, padded_size, runs_native
 from .postprocess import (
     PlaneOutputs,
     label_dtype,
@@ -393,6 +394,9 @@ def _iter_run(plan: RunPlan) -> Generator[Progress, None, SegmentationResult]:
         names, colors = info.class_names, info.colors
     height, width = stack.plane_shape
     streaming = work == (height, width) and not factors
+    estimate = plan_estimate(plan)
+    if estimate.long:
+        yield Progress("plan", 1, 1, estimate.message)
 
     resolved = yield from iter_resolve_weights(model_name, plan.weights)
     loader = load_onnx_network if plan.engine == "onnxruntime" else load_network
@@ -521,6 +525,44 @@ def _iter_run(plan: RunPlan) -> Generator[Progress, None, SegmentationResult]:
             "versions": _versions(),
         },
     )
+
+
+def plan_estimate(plan: RunPlan) -> RunEstimate:
+    """The planned run's forward passes (padded windows) and their expected time."""
+    sizes = []
+    for h, w in plan.passes:
+        tile = pass_tile(h, w, plan.tile, plan.info)
+        windows = tile_windows(h, w, tile, default_stride(tile) if tile else 0)
+        sizes += [padded_size(plan.info, wh, ww) for _, _, wh, ww in windows]
+    sizes *= plan.stack.n_planes * (2 if plan.flip else 1)
+    return estimate_windows(plan.model_name, plan.engine, plan.stack.plane_shape, plan.work, sizes)
+
+
+def estimate_run(
+    image: Any,
+    model_name: str = DEFAULT_MODEL,
+    *,
+    scale: float | str = "auto",
+    tile_size: int | str | None = "auto",
+    engine: str = "auto",
+    flip: bool = False,
+    tta_scales: Iterable[float] = (),
+    rgb: bool | None = None,
+) -> RunEstimate:
+    """Working size, forward passes, multiply-accumulates and expected seconds of
+    :func:`segment_image` with these arguments, loading nothing (arguments as there)."""
+    plan = check_run(
+        image,
+        model_name,
+        scale=scale,
+        tile_size=tile_size,
+        engine=engine,
+        flip=flip,
+        tta_scales=tta_scales,
+        rgb=rgb,
+        check_memory_first=False,
+    )
+    return plan_estimate(plan)
 
 
 def _add_resized(grid: np.ndarray, probs: np.ndarray) -> None:
