@@ -45,11 +45,11 @@ _GMAC: dict[str, tuple[float, float]] = {
 }
 
 # Effective speed of each engine's forward pass as a fraction of the float32 GEMM probe's.
-# From the measured FCN-ResNet50 forward (NOTES.md: MXNet 59 GMAC/s, onnxruntime 154 GMAC/s at
-# 576x768 on 2 cores) and psp_resnet101_citys (issue 9: 7.1 TMAC in 170 s, MXNet); the probe
-# could not be timed on an idle machine here: rerun benchmarks/calibrate_estimate.py on one.
-# An estimate, meant to tell seconds from minutes from hours.
-ENGINE_EFFICIENCY = {"onnxruntime": 1.5, "mxnet": 0.6}
+# onnxruntime's convolutions run close to the GEMM peak (README benchmark: 105 GMAC/s on 2
+# cores); MXNet's at ~40% of that (FCN, and psp_resnet101_citys in issue 9: 7.1 TMAC in 170 s).
+# The probe could not be timed on an idle machine here: rerun benchmarks/calibrate_estimate.py
+# on one. An estimate, meant to tell seconds from minutes from hours.
+ENGINE_EFFICIENCY = {"onnxruntime": 1.0, "mxnet": 0.4}
 # A run is "long" (and says so before it starts) from this many seconds, or when the network
 # sees this many times the image's own pixels.
 LONG_RUN_SECONDS = 20.0
