@@ -1,5 +1,5 @@
 # The two commands of the README. Both set everything up first (idempotent).
-.PHONY: setup run test bench
+.PHONY: setup run test test-models bench
 
 setup:
 	bash scripts/setup.sh
@@ -14,6 +14,10 @@ test: setup
 	.venv/bin/ruff check .
 	xvfb-run -a -s "-screen 0 1600x1200x24" .venv/bin/python -m pytest; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
+
+# Every registry model, untrained, at odd photo sizes through every engine it offers (slow).
+test-models: setup
+	.venv/bin/python -m pytest -m models -v --durations=0 tests/test_models.py
 
 bench: setup
 	.venv/bin/python benchmarks/bench_speed_memory.py

@@ -10,6 +10,7 @@ from .core.errors import (
     GluonsegError,
     ImageError,
     InsufficientMemoryError,
+    NetworkError,
     OptionError,
     SchemeError,
     SegmentationCancelled,
@@ -17,13 +18,14 @@ from .core.errors import (
     WeightsError,
     WeightsUnavailableError,
 )
+from .core.estimate import RunEstimate
 from .core.events import Progress
 from .core.export import read_export, write_labels, write_result
 from .core.merge import merged
 from .core.registry import DEFAULT_MODEL, model_info, model_names
 from .core.result import SegmentationResult
 from .core.scheme import LabelScheme, load_scheme
-from .core.segment import iter_segment_image, segment_image
+from .core.segment import estimate_run, iter_segment_image, segment_image
 
 __version__ = "0.1.0"
 
@@ -36,14 +38,17 @@ __all__ = [
     "ImageError",
     "InsufficientMemoryError",
     "LabelScheme",
+    "NetworkError",
     "OptionError",
     "Progress",
+    "RunEstimate",
     "SchemeError",
     "SegmentationCancelled",
     "SegmentationResult",
     "UnknownModelError",
     "WeightsError",
     "WeightsUnavailableError",
+    "estimate_run",
     "iter_segment_image",
     "load_scheme",
     "merged",

@@ -278,7 +278,9 @@ def _run_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 def _segment_one(stem: str, image, args: argparse.Namespace) -> None:
     def report(event: Progress) -> None:
-        if event.stage in ("infer", "load") or event.done == event.total:
+        if event.stage == "plan":  # a long run: working size and estimated time, kept on screen
+            print(f"{stem}: {event.message}", flush=True)
+        elif event.stage in ("infer", "load") or event.done == event.total:
             line = f"{stem}: {event.message}"
             print(f"\r{line:<72}", end="", flush=True)
 

@@ -81,3 +81,20 @@ def use_onnx_home(onnx_home, monkeypatch) -> Path:
 def exported_onnx(onnx_home, untrained_params) -> Path:
     """The session's dynamic export of ``untrained_params``: a portable model file."""
     return next((onnx_home / "models" / "onnx").glob("*.onnx"))
+
+
+@pytest.fixture(scope="session")
+def untrained_weights(tmp_path_factory):
+    """``untrained_weights(model_name)``: a .params file of that model with random weights
+    (pretrained=False, pretrained_base=False), built once per session."""
+    made: dict[str, Path] = {}
+    folder = tmp_path_factory.mktemp("untrained")
+
+    def get(model_name: str) -> Path:
+        if model_name not in made:
+            path = folder / f"untrained_{model_name}.params"
+            network.build_untrained(model_name, 64, 64).save_parameters(str(path))
+            made[model_name] = path
+        return made[model_name]
+
+    return get

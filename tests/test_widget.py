@@ -146,9 +146,7 @@ def test_rerun_updates_layers_in_place(qtbot, viewer, dog_layer, untrained_param
     assert np.all(first.data == BICYCLE + 1)
 
 
-@pytest.mark.parametrize(
-    "choice", [dialogs.EditedChoice.NEW_LAYER, dialogs.EditedChoice.CANCEL]
-)
+@pytest.mark.parametrize("choice", [dialogs.EditedChoice.NEW_LAYER, dialogs.EditedChoice.CANCEL])
 def test_hand_edits_are_kept_unless_user_says_overwrite(
     qtbot, viewer, dog_layer, untrained_params, bicycle_params, monkeypatch, choice
 ):

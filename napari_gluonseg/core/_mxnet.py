@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import importlib
+import sys
 import threading
 import warnings
 from types import ModuleType
@@ -74,3 +75,9 @@ def set_omp_threads(threads: int) -> None:
 
     mx = mxnet()
     mx.base.check_call(mx.base._LIB.MXSetNumOMPThreads(ctypes.c_int(threads)))
+
+
+def loaded_error_types() -> tuple[type[Exception], ...]:
+    """mxnet's error class where mxnet is imported already, else none (never imports it)."""
+    mx = sys.modules.get("mxnet")
+    return (mx.base.MXNetError,) if mx is not None else ()

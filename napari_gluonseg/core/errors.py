@@ -30,6 +30,10 @@ class EngineError(GluonsegError):
     express); the message names the model and the engine that can."""
 
 
+class NetworkError(GluonsegError):
+    """A network that cannot be built or run (the framework's own error, with model and size)."""
+
+
 class InsufficientMemoryError(GluonsegError, MemoryError):
     """A run whose estimated peak memory exceeds what the machine has available."""
 

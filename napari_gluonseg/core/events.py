@@ -12,7 +12,9 @@ class Progress:
     Parameters
     ----------
     stage : str
-        ``"weights"`` (finding or downloading), ``"load"`` (building the network),
+        ``"plan"`` (only before a long run: working size and estimated time, see
+        :class:`~napari_gluonseg.core.estimate.RunEstimate`), ``"weights"`` (finding or
+        downloading), ``"load"`` (building the network),
         ``"infer"`` (network forward passes) or ``"postprocess"``.
     done, total : int
         Steps finished so far out of ``total`` within the stage (bytes while downloading).

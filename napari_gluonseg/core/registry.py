@@ -54,6 +54,35 @@ DATASET_SIZES = {
     "citys": (2048, 768),
 }
 
+
+@dataclass(frozen=True)
+class Family:
+    """What an architecture needs of its input and which engines can run it.
+
+    ``size_multiple``: GluonCV builds fixed-size pooling and resize branches for ``side // k``
+    while the features are ``ceil(side / k)``, so a side must be a multiple of the largest such
+    ``k`` (read from gluoncv's model_zoo and checked at every side 16..160 on the real
+    architectures); ``least_side``: below it a branch has no pixel (ICNet's ``side // 32``).
+    ``engines``: what can run it; mxnet's ONNX exporter cannot express PSP's pyramid pooling
+    (``AdaptiveAvgPooling2D`` with output size > 1: PSP, ICNet, Fast-SCNN) nor DANet's attention
+    (an invalid ReduceMax), so those run with MXNet.
+    """
+
+    size_multiple: int
+    least_side: int
+    engines: tuple[str, ...]
+
+
+_BOTH = ("onnxruntime", "mxnet")
+_FAMILIES: dict[str, Family] = {
+    "fcn": Family(1, 1, _BOTH),
+    "psp": Family(8, 8, ("mxnet",)),
+    "deeplab": Family(8, 8, _BOTH),  # the ResNet, ResNeSt and WideResNet (v3b+) variants
+    "icnet": Family(16, 32, ("mxnet",)),
+    "fastscnn": Family(32, 32, ("mxnet",)),
+    "danet": Family(1, 1, ("mxnet",)),
+}
+
 DATASET_TITLES = {
     "ade20k": "ADE20K",
     "pascal_voc": "Pascal VOC",
@@ -74,6 +103,7 @@ class ModelInfo:
     dataset: str
     class_names: tuple[str, ...]
     colors: tuple[tuple[int, int, int], ...]
+    family: Family
 
     @property
     def num_classes(self) -> int:
@@ -86,6 +116,11 @@ class ModelInfo:
     @property
     def crop_size(self) -> int:
         return DATASET_SIZES[self.dataset][1]
+
+    @property
+    def engines(self) -> tuple[str, ...]:
+        """The engines that can run this model, preferred first."""
+        return self.family.engines
 
     def class_index(self, name: str | int) -> int:
         """Index of a class given by index, full name or first synonym ('bicycle')."""
@@ -126,6 +161,7 @@ def model_info(name: str) -> ModelInfo:
         dataset=dataset,
         class_names=tuple(table["classes"]),
         colors=tuple(tuple(c) for c in table["colors"]),
+        family=_FAMILIES[name.split("_")[0]],
     )
 
 

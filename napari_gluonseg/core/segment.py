@@ -12,6 +12,7 @@ import math
 import os
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,6 +22,7 @@ from . import options
 from .engines import ENGINES, iter_load_network
 from .engines.onnx import is_onnx_file, onnxruntime_available, onnxruntime_installed
 from .errors import InsufficientMemoryError, OptionError, SegmentationCancelled, WeightsError
+from .estimate import RunEstimate, estimate_windows
 from .events import Progress
 from .memory import (
     RunShape,
@@ -28,7 +30,8 @@ from .memory import (
     estimate_peak_bytes,
     format_bytes,
 )
-from .network import native_size, supports_native
+from .network import native_size
+from .padding import iter_load_sized, padded_size, runs_native
 from .postprocess import (
     PlaneOutputs,
     label_dtype,
@@ -98,13 +101,21 @@ def _check_pass_sizes(
             )
 
 
-def _check_engine(engine: Any, weights: str | os.PathLike | None = None) -> str:
+def _check_engine(engine: Any, info: ModelInfo, weights: str | os.PathLike | None = None) -> str:
+    """The engine to run ``info``'s model with: a .onnx weights file runs with onnxruntime;
+    "auto" is the first of the model's engines that is installed (:attr:`ModelInfo.engines`)."""
     if not (isinstance(engine, str) and engine in ("auto", *ENGINES)):
         raise OptionError(f"Unknown engine {engine!r}. Valid engines: auto, {', '.join(ENGINES)}.")
     if weights is not None and is_onnx_file(weights):
         return _check_onnx_file_engine(engine, weights)
     if engine == "auto":
-        return "onnxruntime" if onnxruntime_available() else "mxnet"
+        return next(e for e in info.engines if e != "onnxruntime" or onnxruntime_available())
+    if engine not in info.engines:
+        works = " or ".join(f"engine={e!r}" for e in info.engines)
+        raise OptionError(
+            f"{info.name} cannot run with engine={engine!r}: its graph cannot be exported to "
+            f"ONNX. Use {works} (or 'auto')."
+        )
     if engine == "onnxruntime" and not onnxruntime_available():
         raise OptionError(
             "engine='onnxruntime' needs onnx==1.14.1 and onnxruntime: "
@@ -162,7 +173,9 @@ def _run_shape(stack, info: ModelInfo, scale, tile, factors, n_maps) -> RunShape
     passes = _pass_sizes(work, factors)
     tiles = [pass_tile(h, w, tile, info) for h, w in passes]
     windows = [window_size(h, w, t) for (h, w), t in zip(passes, tiles, strict=True)]
-    native = all(t is None for t in tiles) and supports_native(info.name)
+    native = all(
+        t is None and runs_native(info, h, w) for (h, w), t in zip(passes, tiles, strict=True)
+    )
     return RunShape(
         height=height,
         width=width,
@@ -302,7 +315,7 @@ def check_run(
     weights = options.optional_path(weights, "weights", "a .params or .onnx file")
     scale = _check_scale(scale)
     tile = _check_tile(tile_size)
-    engine = _check_engine(engine, weights)
+    engine = _check_engine(engine, info, weights)
     threads = _check_threads(threads)
     flip = options.flag(flip, "flip")
     factors = tuple(f for f in options.factors(tta_scales, "tta_scales", 0.25, 4) if f != 1.0)
@@ -407,6 +420,9 @@ def _iter_run(plan: RunPlan) -> Generator[Progress, None, SegmentationResult]:
         names, colors = info.class_names, info.colors
     height, width = stack.plane_shape
     streaming = work == (height, width) and not factors
+    estimate = plan_estimate(plan)
+    if estimate.long:
+        yield Progress("plan", 1, 1, estimate.message)
 
     resolved = yield from iter_resolve_weights(model_name, plan.weights)
     tiles = [pass_tile(h, w, tile, info) for h, w in passes]
@@ -415,8 +431,8 @@ def _iter_run(plan: RunPlan) -> Generator[Progress, None, SegmentationResult]:
     networks = {}
     for n, key in enumerate(sorted(set(keys))):
         yield Progress("load", n, len(set(keys)), f"loading {model_name} for {key[0]}x{key[1]}")
-        networks[key] = yield from iter_load_network(
-            plan.engine, model_name, resolved, *key, threads=plan.threads
+        networks[key] = yield from iter_load_sized(
+            partial(iter_load_network, plan.engine, threads=plan.threads), info, resolved, *key
         )
     yield Progress("load", len(networks), len(networks), f"loaded {model_name}")
     # Tiled at full resolution without extra scales: rows go straight to the outputs.
@@ -539,6 +555,44 @@ def _iter_run(plan: RunPlan) -> Generator[Progress, None, SegmentationResult]:
             "versions": _versions(),
         },
     )
+
+
+def plan_estimate(plan: RunPlan) -> RunEstimate:
+    """The planned run's forward passes (padded windows) and their expected time."""
+    sizes = []
+    for h, w in plan.passes:
+        tile = pass_tile(h, w, plan.tile, plan.info)
+        windows = tile_windows(h, w, tile, default_stride(tile) if tile else 0)
+        sizes += [padded_size(plan.info, wh, ww) for _, _, wh, ww in windows]
+    sizes *= plan.stack.n_planes * (2 if plan.flip else 1)
+    return estimate_windows(plan.model_name, plan.engine, plan.stack.plane_shape, plan.work, sizes)
+
+
+def estimate_run(
+    image: Any,
+    model_name: str = DEFAULT_MODEL,
+    *,
+    scale: float | str = "auto",
+    tile_size: int | str | None = "auto",
+    engine: str = "auto",
+    flip: bool = False,
+    tta_scales: Iterable[float] = (),
+    rgb: bool | None = None,
+) -> RunEstimate:
+    """Working size, forward passes, multiply-accumulates and expected seconds of
+    :func:`segment_image` with these arguments, loading nothing (arguments as there)."""
+    plan = check_run(
+        image,
+        model_name,
+        scale=scale,
+        tile_size=tile_size,
+        engine=engine,
+        flip=flip,
+        tta_scales=tta_scales,
+        rgb=rgb,
+        check_memory_first=False,
+    )
+    return plan_estimate(plan)
 
 
 def _add_resized(grid: np.ndarray, probs: np.ndarray) -> None:

@@ -8,7 +8,7 @@ import onnxruntime as ort
 import psutil
 import pytest
 
-from napari_gluonseg import WeightsError, segment_image
+from napari_gluonseg import WeightsError, model_info, segment_image
 from napari_gluonseg.core import engines, weights
 from napari_gluonseg.core.engines import Network, iter_load_network, load_network, onnx
 from napari_gluonseg.core.engines.metadata import EXPORT_FORMAT, read_metadata
@@ -173,7 +173,7 @@ def test_cuda_is_preferred_where_present():
 
 def test_auto_engine_prefers_onnxruntime_when_installed():
     assert onnx.onnxruntime_available()
-    assert _check_engine("auto") == "onnxruntime"
+    assert _check_engine("auto", model_info(MODEL)) == "onnxruntime"
 
 
 def test_onnx_file_runs_without_mxnet(exported_onnx, tmp_path):
