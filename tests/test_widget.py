@@ -655,3 +655,20 @@ def test_region_overwrite_asks_before_replacing_hand_edits(
     run_and_wait(qtbot, widget)
     assert asked and 0 < asked[0] <= 31 * 31  # pixels of the rectangle that would change
     np.testing.assert_array_equal(labels.data, edited)
+
+
+def test_a_long_run_says_so_in_the_status_line(
+    qtbot, viewer, dog_layer, untrained_params, monkeypatch
+):
+    from napari_gluonseg.core import estimate
+
+    monkeypatch.setattr(estimate, "machine_gmacs", lambda: 0.5)  # a very slow machine
+    widget = SegmentWidget(viewer)
+    widget.controls.weights.value = untrained_params
+    widget.controls.engine.value = "mxnet"
+    seen = []
+    widget._run.clicked.emit()
+    widget._worker.yielded.connect(lambda e: seen.append(widget._status.value))
+    qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
+    notes = [s for s in seen if s.startswith("working size 390x520")]
+    assert notes and any("segmenting" in s for s in notes)  # the note stays during the run

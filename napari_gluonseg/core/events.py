@@ -33,7 +33,7 @@ class Progress:
 
 
 # Each stage's share of a whole run (percent), in the order the stages start.
-STAGE_SHARES = {"weights": 10, "load": 10, "infer": 70, "postprocess": 5, "layers": 5}
+STAGE_SHARES = {"plan": 0, "weights": 10, "load": 10, "infer": 70, "postprocess": 5, "layers": 5}
 
 
 class ProgressTracker:

@@ -142,6 +142,7 @@ class SegmentWidget(Container):
             return
         self._request = request
         self._tracker = ProgressTracker()
+        self._plan_note = ""
         # Passing "errored" here also stops superqt from re-raising the error in the GUI thread.
         self._worker = create_worker(
             _compute,
@@ -182,8 +183,10 @@ class SegmentWidget(Container):
     def _on_progress(self, event: Progress) -> None:
         if self._closed or self._request is None:  # late events of a stopped run
             return
+        if event.stage == "plan":  # a long run says so first; the note stays for the run
+            self._plan_note = f"{event.message}\n"
         self._progress.value = self._tracker.update(event)
-        self._status.value = event.message
+        self._status.value = self._plan_note + event.message
 
     def _on_computed(self, prepared: PreparedResult) -> None:
         if self._closed or self._request is not prepared.request:
