@@ -391,10 +391,6 @@ def _open_napari() -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 def _cache(clear: bool, everything: bool) -> int:
     from .core.cache import ZOO_WEIGHTS, cached_files, clear_cache
     from .core.memory import format_bytes
@@ -438,20 +434,6 @@ def _export_onnx(model: str, weights: Path | None, out: Path, overwrite: bool) -
 
     run_to_end(export(), on_progress=report)
     print(f"\n{model} written to {out.resolve()}: run it with --weights {out}")
-    return 0
-
-
-def _open_napari() -> int:
-    import napari
-
-    from ._sample_data import load_sample
-    from .qt.segment_widget import SegmentWidget
-
-    viewer = napari.Viewer(title="napari-gluonseg")
-    for data, kwargs, _ in load_sample():
-        viewer.add_image(data, **kwargs)
-    viewer.window.add_dock_widget(SegmentWidget(viewer), name="Semantic segmentation")
-    napari.run()
     return 0
 
 
