@@ -7,7 +7,7 @@ setup:
 # With a display: napari with the widget docked and a sample image. Without: a headless
 # segmentation of the sample image into ./out (needs the pretrained weights; says how if missing).
 run: setup
-	.venv/bin/napari-gluonseg demo --out out
+	.venv/bin/napari-gluonseg demo --out out --overwrite
 
 # pytest exit 5 means "no tests collected": not a failure of the code, but say so.
 test: setup
