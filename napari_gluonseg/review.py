@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .core.batch import BATCH_KEY, CORRECTED_KEY, SUMMARY_NAME, _read_provenance
+from .core.batch import BATCH_KEY, CORRECTED_KEY, SUMMARY_NAME, stored_provenance
 from .core.errors import OptionError
 from .core.export import read_export, write_labels
 from .core.files import write_files
@@ -179,7 +179,7 @@ def _review_item(item: BatchItem, results_dir: Path, failure: str | None) -> Rev
     if labels is None:
         status = ReviewStatus.MISSING if failure is None else ReviewStatus.FAILED
         return ReviewItem(item.key, item.path, None, status, error=failure or "")
-    provenance = _read_provenance(folder / f"{item.stem}_provenance.json")
+    provenance = stored_provenance(folder / f"{item.stem}_provenance.json")
     batch = provenance.get(BATCH_KEY) if isinstance(provenance.get(BATCH_KEY), dict) else {}
     reviewed = bool(provenance.get(CORRECTED_KEY))
     return ReviewItem(

@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import GluonsegError, OptionError, WeightsError
-from .export import existing_export_files, write_result
+from .errors import ExportError, GluonsegError, OptionError, WeightsError
+from .export import existing_export_files, read_provenance, write_result
 from .files import write_files
 from .images import decode_image
 from .inputs import BatchItem, collect_inputs
@@ -352,7 +352,7 @@ def _kept_export(
 ) -> ImageReport | None:
     """The report for an image whose results are already there, or None to (re)do it."""
     folder = item.out_folder(out_dir)
-    provenance = _read_provenance(folder / f"{item.stem}_provenance.json")
+    provenance = stored_provenance(folder / f"{item.stem}_provenance.json")
     earlier = provenance.get(BATCH_KEY) if isinstance(provenance.get(BATCH_KEY), dict) else {}
     report = partial(
         ImageReport,
@@ -376,13 +376,12 @@ def _kept_export(
     )
 
 
-def _read_provenance(path: Path) -> dict[str, Any]:
+def stored_provenance(path: Path) -> dict[str, Any]:
     """The provenance record, or {} when there is none or it is unreadable (never a match)."""
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return read_provenance(path)
+    except ExportError:
         return {}
-    return record if isinstance(record, dict) else {}
 
 
 def _relative(paths: Iterable[Path], out_dir: Path) -> tuple[str, ...]:

@@ -249,7 +249,7 @@ def read_export(path: str | Path) -> LabelsExport:
     rows = _read_table(table)
     _check_label_values(labels, len(rows) - 1, str(path), str(table))
     prov_path = folder / f"{stem}_provenance.json"
-    provenance = _read_provenance(prov_path)
+    provenance = read_provenance(prov_path)
     checksums = provenance.pop(CHECKSUMS_KEY, {})
     if not isinstance(checksums, dict):
         raise ExportError(f"{prov_path}: {CHECKSUMS_KEY!r} is not a record of checksums.")
@@ -344,7 +344,8 @@ def _table_row(cells: dict, line: int, table: Path, before: list[_TableRow]) -> 
     return _TableRow(line, index, cells["class_name"], (rgb[0], rgb[1], rgb[2]), pixels)
 
 
-def _read_provenance(path: Path) -> dict[str, Any]:
+def read_provenance(path: Path) -> dict[str, Any]:
+    """An export's provenance record ({} where there is none); ExportError if unreadable."""
     if not path.is_file():
         return {}  # a set made by hand: nothing to check against
     try:
