@@ -1,5 +1,5 @@
 """The onnxruntime engine: the GluonCV graph (main head only) exported to ONNX once, then run
-by onnxruntime, ~2.6x faster than hybridized MXNet on CPU (NOTES.md: 1.6 s vs 4.2 s at 576x768).
+by onnxruntime, ~2.6x faster than hybridized MXNet on CPU (measured: 1.6 s vs 4.2 s at 576x768).
 
 Exports are cached in ``$MXNET_HOME/models/onnx/``: for FCN models one file per (model, weights
 sha1) that takes any height and width; for models whose graphs fix their pooling sizes (PSP,
