@@ -236,17 +236,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         image = sample_image()
         _check_outputs(SAMPLE_NAME, args.out, args.overwrite)
         _segment_one(SAMPLE_NAME, image, args)
-    except ExportExistsError as exc:
-        print(f"error: {exc}\nUse --overwrite to replace it.", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except WeightsUnavailableError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except GluonsegError as exc:
+        return _report(exc)
+    return 0
+
+
+def _report(exc: GluonsegError) -> int:
+    """Tell the user what went wrong; return the exit status it stands for."""
+    print(f"error: {exc}", file=sys.stderr)
+    if isinstance(exc, ExportExistsError):
+        print("Use --overwrite to replace it.", file=sys.stderr)
+    if isinstance(exc, WeightsUnavailableError):
         print("No segmentation was made (untrained weights are never used).", file=sys.stderr)
         return EXIT_NO_WEIGHTS
-    except GluonsegError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    return 0
+    return EXIT_BAD_INPUT
 
 
 def _check_outputs(stem: str, out: Path, overwrite: bool) -> None:
@@ -316,13 +319,8 @@ def _segment_batch(args: argparse.Namespace) -> int:
         )
         with _stop_on_ctrl_c() as stop:
             summary = _run_with_progress(plan, stop, args.quiet)
-    except WeightsUnavailableError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        print("No segmentation was made (untrained weights are never used).", file=sys.stderr)
-        return EXIT_NO_WEIGHTS
     except GluonsegError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _report(exc)
     except KeyboardInterrupt:
         print("Stopped. Finished images are kept; rerun to resume.", file=sys.stderr)
         return EXIT_STOPPED
