@@ -61,15 +61,13 @@ def _image(h: int, w: int):
 
 def _window_shapes(h: int, w: int, scale, tile) -> list[tuple[tuple[int, int, bool], int]]:
     """((window h, w, native), number of windows) of a run of ours."""
+    from napari_gluonseg.core.layout import pass_layout
     from napari_gluonseg.core.registry import model_info
-    from napari_gluonseg.core.segment import pass_tile, working_size
-    from napari_gluonseg.core.tiling import default_stride, tile_windows
+    from napari_gluonseg.core.segment import working_size
 
     info = model_info(MODEL)
-    wh, ww = working_size(h, w, scale, info.base_size)
-    t = pass_tile(wh, ww, tile, info)
-    windows = tile_windows(wh, ww, t, default_stride(t) if t else 1)
-    return [((*windows[0][2:], t is None), len(windows))]
+    layout = pass_layout(*working_size(h, w, scale, info.base_size), tile, info)
+    return [(layout.network_key, len(layout.windows))]
 
 
 def run_case(engine: str, scale, tile, params: str, h: int, w: int, repeat: int) -> dict:

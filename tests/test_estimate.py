@@ -14,13 +14,13 @@ def steady_machine(monkeypatch):
 def test_cityscapes_at_auto_scale_says_working_size_and_minutes(steady_machine):
     photo = np.zeros((300, 400, 3), np.uint8)
     got = estimate_run(photo, "psp_resnet101_citys")
-    # tile_size "auto" over 0.6 MP: the model's 768 crops, 3 rows of 4
-    assert got.work_size == (1536, 2048) and got.windows == 12
-    gmac = 12 * estimate.model_gmac("psp_resnet101_citys", 768, 768)
+    # tile_size "auto" over 2 MP: two grid windows of 1536x1120 (1024 columns each + margins)
+    assert got.work_size == (1536, 2048) and got.windows == 2
+    gmac = 2 * estimate.model_gmac("psp_resnet101_citys", 1536, 1120)
     assert gmac > 2000 and got.gmac == pytest.approx(gmac)
     assert got.seconds == pytest.approx(gmac / (20.0 * estimate.ENGINE_EFFICIENCY["mxnet"]))
     assert got.long
-    assert got.message.startswith("working size 1536x2048 (26.2x the image's pixels), 12 windows")
+    assert got.message.startswith("working size 1536x2048 (26.2x the image's pixels), 2 windows")
     assert got.message.endswith("min on this machine")
 
 

@@ -9,16 +9,13 @@ from hypothesis import strategies as st
 
 from napari_gluonseg import segment_image
 from napari_gluonseg.core.events import Progress
-from napari_gluonseg.core.registry import model_info
-from napari_gluonseg.core.segment import iter_segment_image, pass_tile
+from napari_gluonseg.core.segment import iter_segment_image
 from napari_gluonseg.core.tiling import (
     default_stride,
     iter_tiled_logits,
     tile_windows,
     window_starts,
 )
-
-from .conftest import MODEL
 
 
 def run_tiled(forward, x, tile, stride=None):
@@ -147,16 +144,6 @@ def test_tiled_real_network_close_to_whole_image(small_dog, untrained_params):
     assert tiled.provenance["tile_size"] == 64 and tiled.provenance["tile_stride"] == 42
     assert tiled.labels.min() >= 1
     assert (tiled.labels == whole.labels).mean() > 0.5
-
-
-def test_auto_tile_is_whole_image_up_to_a_size_then_crop_windows():
-    info = model_info(MODEL)
-    assert pass_tile(576, 768, "auto", info) is None  # the reference photo: one window
-    assert pass_tile(390, 520, "auto", info) is None  # any image at scale="auto"
-    assert pass_tile(1152, 1536, "auto", info) == info.crop_size == 480
-    assert pass_tile(1152, 1536, None, info) is None
-    assert pass_tile(100, 100, 64, info) == 64
-    assert pass_tile(100, 100, 128, info) is None  # one window is the whole image
 
 
 def test_progress_per_plane_and_window(small_dog, untrained_params):

@@ -15,7 +15,7 @@ from napari_gluonseg.core.postprocess import (
 from napari_gluonseg.core.preprocess import as_image_stack, to_chw
 from napari_gluonseg.core.registry import model_info
 from napari_gluonseg.core.resize import resize
-from napari_gluonseg.core.segment import check_memory
+from napari_gluonseg.core.segment import check_memory, peak_bytes
 
 from .conftest import MODEL
 
@@ -116,10 +116,11 @@ def test_multi_scale_averages_probabilities(small_dog, untrained_params):
 def test_memory_guard_refuses_with_a_setting_that_fits():
     info = model_info(MODEL)
     photo = as_image_stack(np.zeros((3000, 4000, 3), np.uint8))
-    whole = check_memory(photo, info, 1.0, None, (), 1, available=1 << 50)
-    tiled = check_memory(photo, info, 1.0, 480, (), 1, available=1 << 50)
-    default = check_memory(photo, info, "auto", 480, (), 1, available=1 << 50)
-    assert whole > 10 * 2**30 > 3 * 2**30 > tiled > default
+    whole = peak_bytes(photo, info, 1.0, None, (), 1)
+    tiled = peak_bytes(photo, info, 1.0, 480, (), 1)
+    small_grid = peak_bytes(photo, info, 1.0, "auto", (), 1, max_window=500_000)
+    default = peak_bytes(photo, info, "auto", 480, (), 1)
+    assert whole > 10 * 2**30 > 3 * 2**30 > tiled > small_grid > default
     with pytest.raises(InsufficientMemoryError, match=r"scale=1.0, tile_size='auto' \(~"):
         check_memory(photo, info, 1.0, None, (), 1, available=tiled + 1)
     with pytest.raises(InsufficientMemoryError, match="scale='auto'"):

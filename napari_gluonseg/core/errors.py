@@ -57,4 +57,3 @@ class SegmentationCancelled(GluonsegError):
 
 class RunSetupError(GluonsegError, ValueError):
     """Choices that cannot run together (e.g. in the widget); nothing was started."""
-

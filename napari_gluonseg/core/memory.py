@@ -32,7 +32,7 @@ class RunShape:
     work: tuple[int, int]  # working size of the main pass
     passes: tuple[tuple[int, int], ...]  # every pass's working size (main pass first)
     window: tuple[int, int]  # largest window of any pass
-    native: bool  # one window per pass, logits at the network's own resolution (stride 8)
+    native: bool  # every pass gives its logits on the network's stride-8 grid (whole or grid)
     streaming: bool  # tiled at full resolution: rows handed on band by band
     n_maps: int  # full-resolution probability maps asked for
     label_bytes: int

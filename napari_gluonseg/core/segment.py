@@ -24,6 +24,8 @@ from .engines.onnx import is_onnx_file, onnxruntime_available, onnxruntime_insta
 from .errors import InsufficientMemoryError, OptionError, SegmentationCancelled, WeightsError
 from .estimate import RunEstimate, estimate_windows
 from .events import Progress
+from .grid import iter_grid_logits
+from .layout import WINDOW_PIXELS, Coverage, PassLayout, largest_window, pass_layout
 from .memory import (
     RunShape,
     available_bytes,
@@ -31,7 +33,7 @@ from .memory import (
     format_bytes,
 )
 from .network import native_size
-from .padding import iter_load_sized, padded_size, runs_native
+from .padding import iter_load_sized, padded_size
 from .postprocess import (
     PlaneOutputs,
     label_dtype,
@@ -46,12 +48,8 @@ from .resize import resize_rows
 from .result import SegmentationResult
 from .scheme import LabelScheme, group_probabilities, load_scheme
 from .scores import ScoreGrid, grid_positions, sample_grid_rows
-from .tiling import EmitRows, default_stride, iter_tiled_logits, tile_windows, window_size
+from .tiling import EmitRows, iter_tiled_logits
 from .weights import iter_resolve_weights
-
-# Largest working image run as one window by tile_size="auto": the 576x768 reference photo fits,
-# and the network's activations stay well under a gigabyte.
-WHOLE_IMAGE_PIXELS = 600_000
 
 T = TypeVar("T")
 
@@ -148,55 +146,47 @@ def _check_tile(tile_size: Any) -> int | str | None:
     return options.integer_at_least(tile_size, "tile_size", 64, "'auto', None or ")
 
 
-def pass_tile(height: int, width: int, tile: int | str | None, info: ModelInfo) -> int | None:
-    """The window size for a pass over a (height, width) working image; None: whole image.
-
-    ``"auto"``: the whole image up to WHOLE_IMAGE_PIXELS (no overlap to recompute, and exactly
-    the reference result), beyond that the model's crop size, so memory stays bounded. One
-    window over the whole image runs as the whole image: the logits stay at the network's own
-    resolution (``native``) until the strip-wise upsampling.
-    """
-    if tile == "auto":
-        tile = None if height * width <= WHOLE_IMAGE_PIXELS else info.crop_size
-    # An image that fits one window is the whole-image case, so both give the same result.
-    return None if tile is None or max(height, width) <= tile else tile
-
-
 def _pass_sizes(work: tuple[int, int], factors: tuple[float, ...]) -> list[tuple[int, int]]:
     """The main pass at the working size, then one pass per extra test-time scale."""
     return [work] + [(round(work[0] * f), round(work[1] * f)) for f in factors]
 
 
-def _run_shape(stack, info: ModelInfo, scale, tile, factors, n_maps) -> RunShape:
+def _layouts(passes, tile, info: ModelInfo, max_window: int) -> tuple[PassLayout, ...]:
+    return tuple(pass_layout(h, w, tile, info, max_window) for h, w in passes)
+
+
+def _run_shape(stack, info: ModelInfo, scale, tile, factors, n_maps, max_window) -> RunShape:
     height, width = stack.plane_shape
     work = working_size(height, width, scale, info.base_size)
-    passes = _pass_sizes(work, factors)
-    tiles = [pass_tile(h, w, tile, info) for h, w in passes]
-    windows = [window_size(h, w, t) for (h, w), t in zip(passes, tiles, strict=True)]
-    native = all(
-        t is None and runs_native(info, h, w) for (h, w), t in zip(passes, tiles, strict=True)
-    )
+    layouts = _layouts(_pass_sizes(work, factors), tile, info, max_window)
     return RunShape(
         height=height,
         width=width,
         n_planes=stack.n_planes,
         num_classes=info.num_classes,
         work=work,
-        passes=tuple(passes),
-        window=max(windows, key=lambda hw: hw[0] * hw[1]),
-        native=native,
-        streaming=work == (height, width) and not factors and tiles[0] is not None,
+        passes=tuple((lay.height, lay.width) for lay in layouts),
+        window=largest_window(layouts),
+        native=all(lay.native for lay in layouts),
+        streaming=work == (height, width) and not factors and layouts[0].coverage is Coverage.TILES,
         n_maps=n_maps,
         label_bytes=label_dtype(info.num_classes).itemsize,
     )
 
 
+def peak_bytes(stack, info, scale, tile, factors, n_maps, max_window=WINDOW_PIXELS[0]) -> int:
+    """The memory guard's estimate of a run's peak (bytes)."""
+    return estimate_peak_bytes(_run_shape(stack, info, scale, tile, factors, n_maps, max_window))
+
+
 def check_memory(stack, info: ModelInfo, scale, tile, factors, n_maps, available=None) -> int:
-    """Refuse a run whose estimated peak exceeds the available memory; return the estimate."""
-    need = estimate_peak_bytes(_run_shape(stack, info, scale, tile, factors, n_maps))
+    """Refuse a run whose estimated peak exceeds the available memory; return the largest
+    window (pixels, of ``WINDOW_PIXELS``) whose run fits."""
     available = available_bytes() if available is None else available
-    if available is None or need <= available:
-        return need
+    for max_window in WINDOW_PIXELS:
+        need = peak_bytes(stack, info, scale, tile, factors, n_maps, max_window)
+        if available is None or need <= available:
+            return max_window
     fits = []
     for alt_scale, alt_tile, alt_factors in (
         (scale, "auto", factors),
@@ -204,7 +194,7 @@ def check_memory(stack, info: ModelInfo, scale, tile, factors, n_maps, available
         (scale, info.crop_size, ()),
         ("auto", "auto", ()),
     ):
-        alt = estimate_peak_bytes(_run_shape(stack, info, alt_scale, alt_tile, alt_factors, n_maps))
+        alt = peak_bytes(stack, info, alt_scale, alt_tile, alt_factors, n_maps, max_window)
         if alt <= available and (alt_scale, alt_tile, alt_factors) != (scale, tile, factors):
             extra = f", tta_scales={list(alt_factors)}" if alt_factors else ""
             fits.append(
@@ -264,8 +254,8 @@ class RunPlan:
     """A run's checked options and sizes, decided before anything loads (see :func:`check_run`).
 
     ``subset``: model class indices to predict among (None: all); ``wanted``: the result's class
-    indices whose probability maps are returned; ``passes``: the working size, then one size per
-    extra test-time scale.
+    indices whose probability maps are returned; ``layouts``: how each pass runs, the working size
+    first, then one per extra test-time scale.
     """
 
     model_name: str
@@ -282,8 +272,12 @@ class RunPlan:
     wanted: tuple[int, ...]
     min_confidence: float
     work: tuple[int, int]
-    passes: tuple[tuple[int, int], ...]
+    layouts: tuple[PassLayout, ...]
     threads: int | None = None
+
+    @property
+    def passes(self) -> tuple[tuple[int, int], ...]:
+        return tuple((lay.height, lay.width) for lay in self.layouts)
 
 
 def check_run(
@@ -335,8 +329,9 @@ def check_run(
     work = working_size(*stack.plane_shape, scale, info.base_size)
     passes = _pass_sizes(work, factors)
     _check_pass_sizes(stack.plane_shape, scale, passes, factors)
+    max_window = WINDOW_PIXELS[0]
     if options.flag(check_memory_first, "check_memory_first"):
-        check_memory(stack, info, scale, tile, factors, len(wanted))
+        max_window = check_memory(stack, info, scale, tile, factors, len(wanted))
     return RunPlan(
         model_name,
         info,
@@ -352,7 +347,7 @@ def check_run(
         wanted,
         min_confidence,
         work,
-        tuple(passes),
+        _layouts(passes, tile, info, max_window),
         threads,
     )
 
@@ -405,8 +400,8 @@ def iter_segment_image(
 
 def _iter_run(plan: RunPlan) -> Generator[Progress, None, SegmentationResult]:
     info, stack, model_name, scheme = plan.info, plan.stack, plan.model_name, plan.scheme
-    tile, factors, wanted = plan.tile, plan.factors, plan.wanted
-    work, passes = plan.work, list(plan.passes)
+    factors, wanted, layouts = plan.factors, plan.wanted, plan.layouts
+    work = plan.work
     subset = None if plan.subset is None else list(plan.subset)  # indexes rows, not axes
     # Rows of the scores after the run: model classes, a subset of them, or a scheme's labels
     # (plus its unmapped group); class_ids maps each to the result's class index (-1: label 0).
@@ -425,9 +420,7 @@ def _iter_run(plan: RunPlan) -> Generator[Progress, None, SegmentationResult]:
         yield Progress("plan", 1, 1, estimate.message)
 
     resolved = yield from iter_resolve_weights(model_name, plan.weights)
-    tiles = [pass_tile(h, w, tile, info) for h, w in passes]
-    # One window: logits at the network's own resolution (native); windows: at the window's.
-    keys = [(*window_size(h, w, t), t is None) for (h, w), t in zip(passes, tiles, strict=True)]
+    keys = [layout.network_key for layout in layouts]
     networks = {}
     for n, key in enumerate(sorted(set(keys))):
         yield Progress("load", n, len(set(keys)), f"loading {model_name} for {key[0]}x{key[1]}")
@@ -436,16 +429,13 @@ def _iter_run(plan: RunPlan) -> Generator[Progress, None, SegmentationResult]:
         )
     yield Progress("load", len(networks), len(networks), f"loaded {model_name}")
     # Tiled at full resolution without extra scales: rows go straight to the outputs.
-    streaming = streaming and tiles[0] is not None
+    streaming = streaming and layouts[0].coverage is Coverage.TILES
 
-    strides = [default_stride(t) if t else 0 for t in tiles]
     shape = stack.spatial_shape
     labels = np.zeros(shape, label_dtype(len(names)))
     confidence = np.zeros(shape, np.float32)
     probs = {k: np.zeros(shape, np.float32) for k in wanted}
-    per_plane = sum(
-        len(tile_windows(h, w, t, st)) for (h, w), t, st in zip(passes, tiles, strides, strict=True)
-    )
+    per_plane = sum(len(layout.windows) for layout in layouts)
     total = stack.n_planes * per_plane
     done = 0
 
@@ -477,26 +467,31 @@ def _iter_run(plan: RunPlan) -> Generator[Progress, None, SegmentationResult]:
             min_confidence=plan.min_confidence,
         )
         grid = rank = None  # probabilities (and logits to rank by) on the main pass's grid
-        for n, ((h, w), t, st, key) in enumerate(zip(passes, tiles, strides, keys, strict=True)):
-            x = normalize_inplace(stack.plane_chw01(i, h, w))
-            forward = _finite_logits(networks[key].logits, resolved.path, model_name)
+        for n, layout in enumerate(layouts):
+            x = normalize_inplace(stack.plane_chw01(i, layout.height, layout.width))
+            net = networks[layout.network_key]
+            forward = _finite_logits(net.logits, resolved.path, model_name)
             forward = _flip_averaged(forward) if plan.flip else forward
             if streaming:
                 if kept is None:
                     grid_shape = (stack.n_planes, len(class_ids), *native_size(*work))
                     kept = np.zeros(grid_shape, np.float16)
                 emit = _emit_outputs(out, kept[i], (height, width), subset, groups)
-                yield from iter_tiled_logits(forward, x, t, st, step, emit)
+                yield from iter_tiled_logits(forward, x, layout.tile, layout.stride, step, emit)
                 continue
-            if t is None:
-                logits = forward(x)[0]
-                yield step()
-                pass_probs = softmax_rows(logits)
-                if len(passes) == 1:
-                    rank = logits  # the reference ranks classes by their upsampled logits
+            if layout.coverage is Coverage.TILES:
+                pass_probs = np.zeros((info.num_classes, layout.height, layout.width), np.float32)
+                emit = _emit_scores(pass_probs)
+                yield from iter_tiled_logits(forward, x, layout.tile, layout.stride, step, emit)
             else:
-                pass_probs = np.zeros((info.num_classes, h, w), np.float32)
-                yield from iter_tiled_logits(forward, x, t, st, step, _emit_scores(pass_probs))
+                if layout.coverage is Coverage.GRID:
+                    logits = yield from iter_grid_logits(forward, x, layout.grid, step)
+                else:
+                    logits = forward(x)[0]
+                    yield step()
+                pass_probs = softmax_rows(logits)
+                if len(layouts) == 1:
+                    rank = logits  # the reference ranks classes by their upsampled logits
             del x
             if n == 0:
                 grid = pass_probs
@@ -504,8 +499,8 @@ def _iter_run(plan: RunPlan) -> Generator[Progress, None, SegmentationResult]:
                 _add_resized(grid, pass_probs)
             del pass_probs
         if grid is not None:
-            if len(passes) > 1:
-                grid /= len(passes)
+            if len(layouts) > 1:
+                grid /= len(layouts)
             if subset is not None:
                 grid = _renormalized(grid[subset])
                 rank = None if rank is None else rank[subset]
@@ -536,8 +531,7 @@ def _iter_run(plan: RunPlan) -> Generator[Progress, None, SegmentationResult]:
             "weights_sha1": resolved.sha1,
             "scale": plan.scale,
             "working_size": list(work),
-            "tile_size": tiles[0],
-            "tile_stride": strides[0] or None,
+            **layouts[0].provenance(),
             "flip": plan.flip,
             "tta_scales": [1.0, *factors] if factors else None,
             "engine": plan.engine,
@@ -560,10 +554,8 @@ def _iter_run(plan: RunPlan) -> Generator[Progress, None, SegmentationResult]:
 def plan_estimate(plan: RunPlan) -> RunEstimate:
     """The planned run's forward passes (padded windows) and their expected time."""
     sizes = []
-    for h, w in plan.passes:
-        tile = pass_tile(h, w, plan.tile, plan.info)
-        windows = tile_windows(h, w, tile, default_stride(tile) if tile else 0)
-        sizes += [padded_size(plan.info, wh, ww) for _, _, wh, ww in windows]
+    for layout in plan.layouts:
+        sizes += [padded_size(plan.info, wh, ww) for _, _, wh, ww in layout.windows]
     sizes *= plan.stack.n_planes * (2 if plan.flip else 1)
     return estimate_windows(plan.model_name, plan.engine, plan.stack.plane_shape, plan.work, sizes)
 
