@@ -49,6 +49,7 @@ def cases_for(h: int, w: int, reference_12mp: bool) -> list[tuple[str, object, o
         ("mxnet", "auto", "auto"),
         ("onnxruntime", "auto", "auto"),
         ("mxnet", 1.0, "auto"),
+        ("onnxruntime", 1.0, 480),  # GluonCV's windows: what tile_size="auto" ran before grids
         ("onnxruntime", 1.0, "auto"),
     ]
 
@@ -128,7 +129,26 @@ def run_case(engine: str, scale, tile, params: str, h: int, w: int, repeat: int)
         t1 = time.perf_counter()
         once()
         times.append(time.perf_counter() - t1)
-    return {"seconds": min(times), "setup_s": setup, "peak_rss_mb": peak_rss_mb()}
+    return {
+        "seconds": min(times),
+        "setup_s": setup,
+        "peak_rss_mb": peak_rss_mb(),
+        "guard_mb": guard_estimate_mb(image, engine, scale, tile),
+    }
+
+
+def guard_estimate_mb(image, engine: str, scale, tile) -> float | None:
+    """What the memory guard expected this run to need at its peak."""
+    if engine in ("reference", "ort_forward"):
+        return None
+    from napari_gluonseg.core.layout import WINDOW_PIXELS
+    from napari_gluonseg.core.preprocess import as_image_stack
+    from napari_gluonseg.core.registry import model_info
+    from napari_gluonseg.core.segment import peak_bytes
+
+    stack = as_image_stack(image)
+    need = peak_bytes(stack, model_info(MODEL), scale, tile, (), 1, WINDOW_PIXELS[0])
+    return need / (1 << 20)
 
 
 def peak_rss_mb() -> float:
@@ -227,7 +247,8 @@ def main() -> None:
     )
     header = (
         f"{'size':>10s} {'engine':12s} {'scale':>5s} {'tile':>5s} {'windows':>7s} {'GMAC':>6s} "
-        f"{'seconds':>8s} {'GFLOP/s':>8s} {'vs ref':>7s} {'vs fwd':>7s} {'peak RSS':>9s}"
+        f"{'seconds':>8s} {'GFLOP/s':>8s} {'vs ref':>7s} {'vs fwd':>7s} {'peak RSS':>9s} "
+        f"{'guard est.':>10s}"
     )
     print(header)
     with tempfile.TemporaryDirectory() as tmp:
@@ -276,7 +297,8 @@ def main() -> None:
                 vs_fwd = f"{s / floor:6.2f}x" if floor and engine != "ort_forward" else "      -"
                 print(
                     f"{lead} {s:8.2f} {2 * gmac / s:8.1f} {vs_ref:>7s} {vs_fwd:>7s} "
-                    f"{r['peak_rss_mb']:6.0f} MB",
+                    f"{r['peak_rss_mb']:6.0f} MB "
+                    + (f"{r['guard_mb']:7.0f} MB" if r["guard_mb"] else f"{'-':>10s}"),
                     flush=True,
                 )
 

@@ -107,8 +107,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         "--tile-size",
         type=_tile,
         default="auto",
-        help="sliding-window size: 'auto' (whole image when small, else the model's "
-        "crop size), 'none' (whole image at once) or pixels",
+        help="windows: 'auto' (the whole image up to 2 MP, else a few large windows on the "
+        "network's grid, sized to the memory available), 'none' (whole image at once) or "
+        "pixels (GluonCV's sliding windows of that size, 2/3 stride)",
     )
     p.add_argument("--flip", action="store_true", help="test-time augmentation: mirrored pass")
     p.add_argument(

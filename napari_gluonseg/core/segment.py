@@ -179,33 +179,39 @@ def peak_bytes(stack, info, scale, tile, factors, n_maps, max_window=WINDOW_PIXE
     return estimate_peak_bytes(_run_shape(stack, info, scale, tile, factors, n_maps, max_window))
 
 
+def _fitting_window(stack, info, scale, tile, factors, n_maps, available) -> tuple[int, int]:
+    """(largest window of ``WINDOW_PIXELS`` whose run fits ``available``, or the smallest;
+    that run's estimated peak)."""
+    for max_window in WINDOW_PIXELS:
+        need = peak_bytes(stack, info, scale, tile, factors, n_maps, max_window)
+        if available is None or need <= available:
+            break
+    return max_window, need
+
+
 def check_memory(stack, info: ModelInfo, scale, tile, factors, n_maps, available=None) -> int:
     """Refuse a run whose estimated peak exceeds the available memory; return the largest
     window (pixels, of ``WINDOW_PIXELS``) whose run fits."""
     available = available_bytes() if available is None else available
-    for max_window in WINDOW_PIXELS:
-        need = peak_bytes(stack, info, scale, tile, factors, n_maps, max_window)
-        if available is None or need <= available:
-            return max_window
-    fits = []
+    max_window, need = _fitting_window(stack, info, scale, tile, factors, n_maps, available)
+    if available is None or need <= available:
+        return max_window
+    hint = " Fewer planes or probability maps, or a smaller image, would be needed."
     for alt_scale, alt_tile, alt_factors in (
         (scale, "auto", factors),
         (scale, info.crop_size, factors),
         (scale, info.crop_size, ()),
         ("auto", "auto", ()),
     ):
-        alt = peak_bytes(stack, info, alt_scale, alt_tile, alt_factors, n_maps, max_window)
-        if alt <= available and (alt_scale, alt_tile, alt_factors) != (scale, tile, factors):
+        alt = (alt_scale, alt_tile, alt_factors)
+        _, alt_need = _fitting_window(stack, info, *alt, n_maps, available)
+        if alt_need <= available and alt != (scale, tile, factors):
             extra = f", tta_scales={list(alt_factors)}" if alt_factors else ""
-            fits.append(
-                f"scale={alt_scale!r}, tile_size={alt_tile!r}{extra} (~{format_bytes(alt)})"
+            hint = (
+                f" Try scale={alt_scale!r}, tile_size={alt_tile!r}{extra} "
+                f"(~{format_bytes(alt_need)})."
             )
             break
-    hint = (
-        f" Try {fits[0]}."
-        if fits
-        else " Fewer planes or probability maps, or a smaller image, would be needed."
-    )
     raise InsufficientMemoryError(
         f"This run would need about {format_bytes(need)} of memory but only "
         f"{format_bytes(available)} is available (scale={scale!r}, tile_size={tile!r}, "

@@ -138,7 +138,8 @@ class RunControls:
             choices=list(RESOLUTIONS),
             value=next(iter(RESOLUTIONS)),
             tooltip="auto: the network sees the image at the model's own size (fast, bounded "
-            "memory); outputs always have the image's full size. full: every pixel, tiled.",
+            "memory); outputs always have the image's full size. full: every pixel, in a few "
+            "large windows beyond 2 MP.",
         )
         self.augment = ComboBox(
             label="augment",
