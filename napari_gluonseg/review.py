@@ -13,6 +13,7 @@ import json
 import os
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -22,8 +23,9 @@ import numpy as np
 
 from .core.batch import BATCH_KEY, CORRECTED_KEY, SUMMARY_NAME, stored_provenance
 from .core.errors import OptionError
-from .core.export import read_export, write_labels
+from .core.export import LabelsExport, read_export, write_labels
 from .core.files import write_files
+from .core.images import read_image
 from .core.inputs import BatchItem, collect_inputs
 from .core.merge import Region
 
@@ -156,6 +158,78 @@ class ReviewSession:
         if index is None:
             raise OptionError(f"{key!r} is not an image of {self.images_dir}.")
         return index
+
+
+@dataclass(frozen=True)
+class OpenedItem:
+    """An image of the review and its labels export as read from disk: what Next shows.
+
+    ``stamps``: (path, modification time, size) of each file read, so a copy read ahead is used
+    only while the files are unchanged (a batch may rewrite them meanwhile).
+    """
+
+    key: str
+    image: np.ndarray
+    export: LabelsExport | None
+    stamps: tuple[tuple[Path, int, int], ...]
+
+    def is_current(self) -> bool:
+        return all(_stamp(path) == (path, mtime, size) for path, mtime, size in self.stamps)
+
+
+def open_item(item: ReviewItem) -> OpenedItem:
+    """Read ``item``'s image and labels export (raises the package's errors, naming the file)."""
+    paths = [item.image] if item.labels is None else [item.image, item.labels]
+    stamps = tuple(stamp for stamp in map(_stamp, paths) if stamp is not None)
+    export = None if item.labels is None else read_export(item.labels)
+    return OpenedItem(item.key, read_image(item.image), export, stamps)
+
+
+def _stamp(path: Path) -> tuple[Path, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return path, st.st_mtime_ns, st.st_size
+
+
+class ReadAhead:
+    """Reads the images a person is likely to open next while they work on this one, in one
+    background thread, so that Next shows a large photo at once instead of decoding it then.
+    """
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="gluonseg-review")
+        self._pending: dict[str, Future[OpenedItem]] = {}
+
+    def read_ahead(self, items: Sequence[ReviewItem]) -> None:
+        """Keep ``items`` read (in this order), forgetting any other read ahead."""
+        keep = {item.key for item in items}
+        for key in [k for k in self._pending if k not in keep]:
+            self._pending.pop(key).cancel()
+        for item in items:
+            if item.key not in self._pending:
+                self._pending[item.key] = self._pool.submit(open_item, item)
+
+    def take(self, item: ReviewItem) -> OpenedItem:
+        """``item`` opened: the copy read ahead if it is done or under way and still current,
+        else read now (so errors are raised here, in the caller's thread)."""
+        future = self._pending.pop(item.key, None)
+        if future is not None and not future.cancelled():
+            try:
+                opened = future.result()
+            except Exception:  # read again below: the error is raised to the caller
+                opened = None
+            same_files = opened is not None and (opened.export is None) == (item.labels is None)
+            if opened is not None and same_files and opened.is_current():
+                return opened
+        return open_item(item)
+
+    def close(self) -> None:
+        for future in self._pending.values():
+            future.cancel()
+        self._pending.clear()
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def unlabeled_regions(labels: np.ndarray) -> list[Region]:

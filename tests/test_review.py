@@ -8,10 +8,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from napari_gluonseg import review
 from napari_gluonseg.core.batch import CORRECTED_KEY, segment_folder
+from napari_gluonseg.core.errors import ImageError
 from napari_gluonseg.core.export import read_export
 from napari_gluonseg.review import (
     CORRECTIONS_KEY,
+    ReadAhead,
     ReviewSession,
     ReviewStatus,
     unlabeled_regions,
@@ -120,3 +123,68 @@ def test_unlabeled_regions_largest_first():
         (slice(0, 2), slice(0, 2)),
     ]
     assert unlabeled_regions(np.ones((3, 3), np.uint8)) == []
+
+
+def _copied(annotated, tmp_path):
+    images, shared = annotated
+    results = tmp_path / "results"
+    results.mkdir()
+    for path in shared.iterdir():
+        (results / path.name).write_bytes(path.read_bytes())
+    return ReviewSession(images, results)
+
+
+def _counting_reads(monkeypatch) -> list:
+    reads = []
+    real = review.read_image
+
+    def counted(path):
+        reads.append(path)
+        return real(path)
+
+    monkeypatch.setattr(review, "read_image", counted)
+    return reads
+
+
+def test_read_ahead_copy_is_what_opens_while_its_files_are_unchanged(
+    tmp_path, annotated, monkeypatch
+):
+    session = _copied(annotated, tmp_path)
+    item = next(i for i in session.items if i.labels is not None)
+    reads = _counting_reads(monkeypatch)
+    ahead = ReadAhead()
+    try:
+        ahead.read_ahead([item])
+        opened = ahead.take(item)
+        assert reads == [item.image]  # read once, in the background
+        np.testing.assert_array_equal(opened.export.labels, read_export(item.labels).labels)
+
+        # A batch (or another save) rewrites the labels after they were read ahead: read again.
+        ahead.read_ahead([item])
+        ahead._pending[item.key].result()
+        corrected = opened.export.labels.copy()
+        corrected[:4, :4] = 1 if corrected[0, 0] != 1 else 2
+        export = opened.export
+        session.save_corrections(
+            item.key, corrected, export.class_names, export.colors, export.provenance
+        )
+        item = session.items[session.index_of(item.key)]
+        np.testing.assert_array_equal(ahead.take(item).export.labels, corrected)
+        assert len(reads) == 3
+    finally:
+        ahead.close()
+
+
+def test_a_file_that_cannot_be_read_ahead_fails_when_opened_naming_it(tmp_path, annotated):
+    session = _copied(annotated, tmp_path)
+    item = session.items[0]
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a png")
+    item = review.ReviewItem(item.key, broken, item.labels, item.status)
+    ahead = ReadAhead()
+    try:
+        ahead.read_ahead([item])
+        with pytest.raises(ImageError, match=r"broken\.png"):
+            ahead.take(item)
+    finally:
+        ahead.close()

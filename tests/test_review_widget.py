@@ -91,3 +91,23 @@ def test_walk_correct_save_resume_and_batch_keeps_it(viewer, folder, untrained_p
     kept = {r.key: r for r in summary.reports}[first.key]
     assert kept.status == "skipped" and "corrected by hand" in kept.error
     np.testing.assert_array_equal(read_export(first.labels).labels, painted)
+
+
+def test_next_shows_the_image_read_ahead_in_the_background(viewer, folder, monkeypatch):
+    from napari_gluonseg import review
+
+    images, results = folder
+    widget = ReviewWidget(viewer)
+    viewer.window.add_dock_widget(widget)
+    widget.open_folder(images, results)
+    widget._next.clicked.emit()
+    following = widget.session.items[1]
+    pending = widget._read_ahead._pending
+    assert list(pending) == [following.key]  # the first image has no previous one
+    pending[following.key].result(timeout=30)  # the person looks at the first image meanwhile
+    reads = []
+    monkeypatch.setattr(review, "read_image", lambda path: reads.append(path))
+    widget._next.clicked.emit()
+    assert widget.current.key == following.key and reads == []  # nothing read on Next
+    assert viewer.layers[0].data.shape == (64, 80, 3)
+    assert set(pending) == {widget.session.items[2].key, widget.session.items[0].key}

@@ -15,11 +15,10 @@ from napari.layers import Layer
 from napari.utils.notifications import show_error
 
 from ..core.errors import GluonsegError
-from ..core.export import LabelsExport, read_export
-from ..core.images import read_image
+from ..core.export import LabelsExport
 from ..layer_data import METADATA_KEY, data_digest, labels_layer_data, labels_layer_name
 from ..result_layers import is_unedited_output
-from ..review import ReviewItem, ReviewSession, unlabeled_regions
+from ..review import ReadAhead, ReviewItem, ReviewSession, unlabeled_regions
 from .lifetime import watch_removal
 from .regions import _canvas_size
 
@@ -60,6 +59,7 @@ class ReviewWidget(Container):
         self._regions: list[tuple[slice, ...]] | None = None
         self._region_index = -1
         self._choosing = False  # the list is being set by the widget, not by the person
+        self._read_ahead = ReadAhead()  # the neighbours of the image open, read in the background
         self._connect()
 
     def _layout(self) -> list:
@@ -158,13 +158,17 @@ class ReviewWidget(Container):
         self.session.remember(item.key)
         self._show_choices()
         self._status.value = item.describe() + (f"\n{item.error}" if item.error else "")
+        items = self.session.items
+        nearby = [items[k] for k in (index + 1, index - 1) if 0 <= k < len(items)]
+        self._read_ahead.read_ahead(nearby)  # Next, then Previous
 
     def _open_layers(self, item: ReviewItem) -> None:
-        image = self._viewer.add_image(read_image(item.image), name=Path(item.key).name)
+        opened = self._read_ahead.take(item)
+        image = self._viewer.add_image(opened.image, name=Path(item.key).name)
         self._layers = [image]
-        if item.labels is None:
+        export = opened.export
+        if export is None or item.labels is None:
             return
-        export = read_export(item.labels)
         meta = {
             "role": "labels",
             "source_file": str(item.labels),
@@ -251,6 +255,7 @@ class ReviewWidget(Container):
             return
         self._closed = True
         self._leave()
+        self._read_ahead.close()
         for key in self._keys:
             self._viewer.bind_key(key, None)
         self._keys = {}
