@@ -12,7 +12,7 @@ import csv
 import json
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
@@ -201,6 +201,7 @@ class ReadAhead:
     def __init__(self) -> None:
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="gluonseg-review")
         self._pending: dict[str, Future[OpenedItem]] = {}
+        self._calls: list[Future[Any]] = []
 
     def read_ahead(self, items: Sequence[ReviewItem]) -> None:
         """Keep ``items`` read (in this order), forgetting any other read ahead."""
@@ -225,11 +226,27 @@ class ReadAhead:
                 return opened
         return open_item(item)
 
+    def call(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn(*args)`` in the background thread, after what was asked before it (small
+        synced writes that need not hold up the person; :meth:`flush` waits for them)."""
+        self._calls = [f for f in self._calls if not f.done()]
+        self._calls.append(self._pool.submit(fn, *args))
+
+    def flush(self) -> None:
+        """Wait for every :meth:`call` (raising the first error)."""
+        calls, self._calls = self._calls, []
+        for future in calls:
+            future.result()
+
     def close(self) -> None:
+        """Forget what was read ahead; finish the calls."""
         for future in self._pending.values():
             future.cancel()
         self._pending.clear()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        try:
+            self.flush()
+        finally:
+            self._pool.shutdown(wait=False)
 
 
 def unlabeled_regions(labels: np.ndarray) -> list[Region]:

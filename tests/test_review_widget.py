@@ -111,3 +111,50 @@ def test_next_shows_the_image_read_ahead_in_the_background(viewer, folder, monke
     assert widget.current.key == following.key and reads == []  # nothing read on Next
     assert viewer.layers[0].data.shape == (64, 80, 3)
     assert set(pending) == {widget.session.items[2].key, widget.session.items[0].key}
+
+
+def test_next_reuses_the_layers_without_the_previous_images_undo_history(viewer, folder):
+    images, results = folder
+    widget = ReviewWidget(viewer)
+    viewer.window.add_dock_widget(widget)
+    widget.open_folder(images, results)
+    widget._next.clicked.emit()
+    image, labels = viewer.layers
+    labels.mode = "paint"
+    used = set(np.unique(labels.data))
+    for item in widget.session.items:
+        used |= set(np.unique(read_export(item.labels).labels))
+    first_value, second_value = [v for v in range(1, 151) if v not in used][:2]
+    labels.paint((5, 7), first_value, refresh=True)
+    labels.paint((5, 7), second_value, refresh=True)  # undoing it would bring first_value back
+    widget._next.clicked.emit()  # saves the first image's edits, shows the second
+    assert list(viewer.layers) == [image, labels]  # the same layers, new contents
+    export = read_export(results / f"{widget.current.key}_labels.png")
+    assert image.name == widget.current.key and labels.name == f"{widget.current.key} classes"
+    np.testing.assert_array_equal(labels.data, export.labels)
+    assert labels.mode == "paint"
+    labels.undo()  # Ctrl+Z: nothing of the first image's edits reaches the second image
+    np.testing.assert_array_equal(labels.data, export.labels)
+    assert first_value not in labels.data
+    assert labels.features["class_name"][1] == export.class_names[0]
+
+
+def test_corrections_that_cannot_be_saved_keep_the_image_open(viewer, folder, monkeypatch):
+    images, results = folder
+    widget = ReviewWidget(viewer)
+    viewer.window.add_dock_widget(widget)
+    widget.open_folder(images, results)
+    widget._next.clicked.emit()
+    first = widget.current.key
+    labels = widget.labels_layer
+    labels.paint((5, 7), 3 if labels.data[5, 7] != 3 else 4, refresh=True)
+    painted = labels.data.copy()
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(widget.session, "save_corrections", full_disk)
+    widget._next.clicked.emit()
+    assert widget.current.key == first and widget.labels_layer is labels
+    np.testing.assert_array_equal(labels.data, painted)
+    assert "could not be saved" in widget._status.value

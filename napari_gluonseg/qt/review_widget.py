@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from magicgui.widgets import ComboBox, Container, FileEdit, Label, PushButton
-from napari.layers import Layer
+from napari.layers import Image, Labels, Layer
+from napari.types import LayerDataTuple
 from napari.utils.notifications import show_error
 
 from ..core.errors import GluonsegError
@@ -94,7 +95,9 @@ class ReviewWidget(Container):
         self._on_open_folder()
 
     def _on_open_folder(self, _value: Any = None) -> None:
-        self._leave()
+        if self._leave() is None:
+            return
+        self._flush_calls()  # where the person is, written before it is read back
         try:
             self.session = ReviewSession(self._images_dir.value, self._results_dir.value)
         except GluonsegError as exc:
@@ -148,26 +151,33 @@ class ReviewWidget(Container):
     def open_index(self, index: int) -> None:
         """Save the current image's corrections, close its layers, open image ``index``."""
         key = self.session.items[index].key
-        self._leave()
+        kept = self._leave(keep_layers=True)
+        if kept is None:
+            return
         index = self.session.index_of(key)  # leaving may have saved and re-sorted
         self.current = item = self.session.items[index]
         try:
-            self._open_layers(item)
+            self._open_layers(item, kept)
         except GluonsegError as exc:
+            self._remove_layers(kept)
             show_error(str(exc))
-        self.session.remember(item.key)
+        self._read_ahead.call(self.session.remember, item.key)  # a synced write: off the GUI
         self._show_choices()
         self._status.value = item.describe() + (f"\n{item.error}" if item.error else "")
         items = self.session.items
         nearby = [items[k] for k in (index + 1, index - 1) if 0 <= k < len(items)]
         self._read_ahead.read_ahead(nearby)  # Next, then Previous
 
-    def _open_layers(self, item: ReviewItem) -> None:
+    def _open_layers(self, item: ReviewItem, kept: list[Layer]) -> None:
+        """Show ``item`` in the layers ``kept`` from the previous image where they can take it
+        (napari collects garbage for each layer removed, ~0.2 s each), else in new ones."""
         opened = self._read_ahead.take(item)
-        image = self._viewer.add_image(opened.image, name=Path(item.key).name)
+        old_image, old_labels = [*kept, None, None][:2]
+        image = self._show_image(opened.image, Path(item.key).name, old_image)
         self._layers = [image]
         export = opened.export
         if export is None or item.labels is None:
+            self._remove_layers([old_labels] if old_labels is not None else [])
             return
         meta = {
             "role": "labels",
@@ -178,27 +188,80 @@ class ReviewWidget(Container):
         name = labels_layer_name(image.name)
         data = labels_layer_data(export.labels, name, export.class_names, export.colors, meta, {})
         self._export = export
-        self._layers.append(self._viewer.add_layer(Layer.create(*data)))
+        self._layers.append(self._show_labels(data, old_labels))
         self._viewer.layers.selection.active = self._layers[-1]
 
     @property
     def labels_layer(self) -> Layer | None:
         return self._layers[1] if len(self._layers) > 1 else None
 
-    def _leave(self) -> None:
-        """Save the current labels if edited, then remove the current layers."""
-        self.save()
-        for layer in self._layers:
-            if layer in self._viewer.layers:
-                self._viewer.layers.remove(layer)
+    def _show_image(self, pixels: np.ndarray, name: str, old: Layer | None) -> Layer:
+        if isinstance(old, Image) and old in self._viewer.layers:
+            rgb = pixels.ndim == 3 and pixels.shape[-1] in (3, 4)
+            same_kind = pixels.ndim == old.data.ndim and old.rgb == rgb
+            if same_kind and pixels.dtype == old.data.dtype:
+                old.data = pixels
+                old.name = name
+                old.reset_contrast_limits()
+                self._viewer.reset_view()
+                return old
+        self._remove_layers([old] if old is not None else [])
+        return self._viewer.add_image(pixels, name=name)
+
+    def _show_labels(self, data: LayerDataTuple, old: Layer | None) -> Layer:
+        labels, kwargs, _ = data
+        if isinstance(old, Labels) and old in self._viewer.layers and old.ndim == labels.ndim:
+            mode = old.mode
+            # A layer made read-only forgets its undo history: Ctrl+Z must never reach back
+            # into the previous image's edits.
+            old.editable = False
+            old.data = labels
+            for attribute in ("colormap", "features", "metadata", "name", "opacity"):
+                setattr(old, attribute, kwargs[attribute])
+            old.editable = True
+            old.mode = mode
+            return old
+        self._remove_layers([old] if old is not None else [])
+        return self._viewer.add_layer(Layer.create(*data))
+
+    def _leave(self, keep_layers: bool = False) -> list[Layer] | None:
+        """Save the current labels if edited, then remove the current layers (with
+        ``keep_layers``, return them for the next image instead). None: the corrections could
+        not be saved, so nothing was closed."""
+        if not self._saved_or_unedited():
+            return None
+        kept = list(self._layers) if keep_layers else []
+        self._remove_layers([layer for layer in self._layers if layer not in kept])
         self._layers, self._regions, self._region_index = [], None, -1
         self.current = None
+        return kept
+
+    def _flush_calls(self) -> None:
+        try:
+            self._read_ahead.flush()
+        except (OSError, GluonsegError) as exc:
+            show_error(f"Could not record where the review stopped: {exc}")
+
+    def _remove_layers(self, layers: list[Layer]) -> None:
+        for layer in layers:
+            if layer in self._viewer.layers:
+                self._viewer.layers.remove(layer)
 
     # -- saving ---------------------------------------------------------------------------------
 
     def _on_save(self, _value: Any = None) -> None:
         if not self.save():
             self._status.value = "Nothing to save: the labels are as opened."
+
+    def _saved_or_unedited(self) -> bool:
+        """Whether the labels open may be closed: unedited, or their edits saved now."""
+        layer = self.labels_layer
+        if layer is None or self.current is None or is_unedited_output(layer):
+            return True
+        if self.save():
+            return True
+        self._status.value = "The corrections could not be saved: the image stays open."
+        return False
 
     def save(self) -> bool:
         """Save the labels if they were edited since opened or saved; True if saved."""
@@ -249,13 +312,17 @@ class ReviewWidget(Container):
 
     def _on_closed(self) -> None:
         """Save what was edited, close the image's layers (edits to them would not be saved) and
-        give the keys back: the dock was closed."""
+        give the keys back: the dock was closed. Corrections that cannot be saved stay open."""
         # Once: closing, then deleting, both call back (the latter maybe while being collected).
         if self.__dict__.get("_closed", True):
             return
         self._closed = True
-        self._leave()
-        self._read_ahead.close()
+        if self._leave() is None:
+            show_error("The review's corrections could not be saved: their layers stay open.")
+        try:
+            self._read_ahead.close()
+        except (OSError, GluonsegError) as exc:
+            show_error(f"Could not record where the review stopped: {exc}")
         for key in self._keys:
             self._viewer.bind_key(key, None)
         self._keys = {}

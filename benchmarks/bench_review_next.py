@@ -1,0 +1,94 @@
+"""The time from pressing Next in the "Review folder" dock to the image and its labels drawn.
+
+A folder of 12 MP photos (the reference photo enlarged to 3000x4000, JPEG) with labels exports of
+150 classes, reviewed in a real viewer (shown, under a display):
+
+    xvfb-run -a -s "-screen 0 1600x1200x24" .venv/bin/python benchmarks/bench_review_next.py \
+        [--size 3000x4000] [--images 4] [--think 3]
+
+Each Next is timed from the click until the layers are added and the canvas has drawn them
+(the event queue emptied twice). ``cold``: the first image, read when Next is pressed;
+``read ahead``: the next ones, after ``--think`` seconds on the previous image (the person
+looking at it), during which the dock reads them in the background. Goal: under 0.5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+PHOTO = ROOT / "tests" / "data" / "dog.jpg"
+
+
+def make_folder(root: Path, n: int, height: int, width: int) -> tuple[Path, Path]:
+    from PIL import Image
+
+    from napari_gluonseg.core.export import write_labels
+    from napari_gluonseg.core.registry import model_info
+
+    info = model_info("fcn_resnet50_ade")
+    images, results = root / "images", root / "results"
+    images.mkdir()
+    photo = Image.open(PHOTO).convert("RGB").resize((width, height), Image.BILINEAR)
+    yy, xx = np.mgrid[:height, :width]
+    for k in range(n):
+        photo.save(images / f"photo{k}.jpg", quality=90)
+        labels = ((yy // 150 + xx // 200 + k) % info.num_classes + 1).astype(np.uint8)
+        write_labels(labels, info.class_names, info.colors, {}, results, f"photo{k}")
+    return images, results
+
+
+def drawn() -> None:
+    from qtpy.QtWidgets import QApplication
+
+    for _ in range(2):
+        QApplication.processEvents()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size", default="3000x4000")
+    parser.add_argument("--images", type=int, default=4)
+    parser.add_argument("--think", type=float, default=3.0)
+    args = parser.parse_args()
+    height, width = (int(v) for v in args.size.split("x"))
+
+    import napari
+
+    from napari_gluonseg.qt.review_widget import ReviewWidget
+
+    with tempfile.TemporaryDirectory() as tmp:
+        images, results = make_folder(Path(tmp), args.images, height, width)
+        viewer = napari.Viewer(show=True)
+        widget = ReviewWidget(viewer)
+        viewer.window.add_dock_widget(widget)
+        widget.open_folder(images, results)
+        drawn()
+        times = []
+        for _ in range(args.images):
+            start = time.perf_counter()
+            widget._next.clicked.emit()
+            drawn()
+            times.append(time.perf_counter() - start)
+            end = time.perf_counter() + args.think
+            while time.perf_counter() < end:  # the person looks; the dock reads ahead
+                drawn()
+                time.sleep(0.02)
+        viewer.close()
+    print(f"{args.images} photos of {height}x{width}, labels of 150 classes")
+    print(f"Next, cold (read when pressed): {times[0]:.2f} s")
+    ahead = times[1:]
+    print(
+        f"Next, read ahead: median {statistics.median(ahead):.2f} s, max {max(ahead):.2f} s "
+        f"({', '.join(f'{t:.2f}' for t in ahead)})"
+    )
+
+
+if __name__ == "__main__":
+    main()
