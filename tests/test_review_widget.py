@@ -93,14 +93,18 @@ def test_walk_correct_save_resume_and_batch_keeps_it(viewer, folder, untrained_p
     np.testing.assert_array_equal(read_export(first.labels).labels, painted)
 
 
+def _first_image_open(viewer, folder) -> ReviewWidget:
+    widget = ReviewWidget(viewer)
+    viewer.window.add_dock_widget(widget)
+    widget.open_folder(*folder)
+    widget._next.clicked.emit()
+    return widget
+
+
 def test_next_shows_the_image_read_ahead_in_the_background(viewer, folder, monkeypatch):
     from napari_gluonseg import review
 
-    images, results = folder
-    widget = ReviewWidget(viewer)
-    viewer.window.add_dock_widget(widget)
-    widget.open_folder(images, results)
-    widget._next.clicked.emit()
+    widget = _first_image_open(viewer, folder)
     following = widget.session.items[1]
     pending = widget._read_ahead._pending
     assert list(pending) == [following.key]  # the first image has no previous one
@@ -114,11 +118,7 @@ def test_next_shows_the_image_read_ahead_in_the_background(viewer, folder, monke
 
 
 def test_next_reuses_the_layers_without_the_previous_images_undo_history(viewer, folder):
-    images, results = folder
-    widget = ReviewWidget(viewer)
-    viewer.window.add_dock_widget(widget)
-    widget.open_folder(images, results)
-    widget._next.clicked.emit()
+    widget = _first_image_open(viewer, folder)
     image, labels = viewer.layers
     labels.mode = "paint"
     used = set(np.unique(labels.data))
@@ -129,7 +129,7 @@ def test_next_reuses_the_layers_without_the_previous_images_undo_history(viewer,
     labels.paint((5, 7), second_value, refresh=True)  # undoing it would bring first_value back
     widget._next.clicked.emit()  # saves the first image's edits, shows the second
     assert list(viewer.layers) == [image, labels]  # the same layers, new contents
-    export = read_export(results / f"{widget.current.key}_labels.png")
+    export = read_export(folder[1] / f"{widget.current.key}_labels.png")
     assert image.name == widget.current.key and labels.name == f"{widget.current.key} classes"
     np.testing.assert_array_equal(labels.data, export.labels)
     assert labels.mode == "paint"
@@ -140,11 +140,7 @@ def test_next_reuses_the_layers_without_the_previous_images_undo_history(viewer,
 
 
 def test_corrections_that_cannot_be_saved_keep_the_image_open(viewer, folder, monkeypatch):
-    images, results = folder
-    widget = ReviewWidget(viewer)
-    viewer.window.add_dock_widget(widget)
-    widget.open_folder(images, results)
-    widget._next.clicked.emit()
+    widget = _first_image_open(viewer, folder)
     first = widget.current.key
     labels = widget.labels_layer
     labels.paint((5, 7), 3 if labels.data[5, 7] != 3 else 4, refresh=True)
