@@ -129,3 +129,40 @@ def test_missing_weights_fail_before_any_image_is_read(photos, tmp_path, monkeyp
     with pytest.raises(WeightsUnavailableError):
         batch.segment_folder(photos, tmp_path / "out", recursive=True, **RUN)
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"probability_classes": ["wall"], "classes": ["wall", "sky", "floor"], "overlay": True},
+        {"scheme": "street_ade20k.csv", "probability_classes": ["road"], "min_confidence": 0.02},
+    ],
+)
+def test_the_options_an_export_was_made_with_redo_the_folder_the_same_way(
+    options, tmp_path, untrained_params
+):
+    from importlib.resources import files
+
+    if "scheme" in options:
+        options = {**options, "scheme": files("napari_gluonseg") / "schemes" / options["scheme"]}
+    images = tmp_path / "images"
+    write_png(images / "one.png", 1)
+    out = tmp_path / "out"
+    batch.segment_folder(images, out, weights=untrained_params, **RUN, **options)
+    write_png(images / "two.png", 2)  # added later: done the same way from the dock
+
+    again = batch.options_of(read_export(out / "one_labels.png").provenance)
+    summary = batch.segment_folder(images, out, **again)
+    # The same settings record: the first image is recognised as done, not refused as changed.
+    assert {r.key: r.status for r in summary.reports} == {"one": "skipped", "two": "done"}
+    settings = [read_export(out / f"{k}_labels.png").provenance["batch"]["settings"]
+                for k in ("one", "two")]  # fmt: skip
+    assert settings[0] == settings[1]
+
+
+def test_options_of_an_export_not_made_by_a_batch_or_without_its_weights(tmp_path):
+    with pytest.raises(batch.OptionError, match="not made by a batch"):
+        batch.options_of({"model": "fcn_resnet50_ade"})
+    record = {"batch": {"settings": {"model": "fcn_resnet50_ade"}}, "weights": "/gone/w.params"}
+    with pytest.raises(batch.OptionError, match=r"/gone/w\.params"):
+        batch.options_of(record)

@@ -19,7 +19,7 @@ import io
 import json
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -32,8 +32,9 @@ from .export import existing_export_files, read_provenance, write_result
 from .files import write_files
 from .images import decode_image
 from .inputs import BatchItem, collect_inputs
-from .registry import DEFAULT_MODEL
+from .registry import DEFAULT_MODEL, model_info
 from .result import SegmentationResult
+from .scheme import LabelScheme, SchemeLabel
 from .segment import check_run, run_to_end, segment_image
 from .weights import iter_resolve_weights
 
@@ -193,6 +194,47 @@ def prepare_settings(model_name: str, overlay: bool, segment_kwargs: dict) -> Ba
     return BatchSettings(kwargs, bool(overlay), record)
 
 
+def options_of(provenance: dict[str, Any]) -> dict[str, Any]:
+    """The :func:`segment_folder` options an export was made with, read back from its
+    provenance (the record :func:`prepare_settings` wrote and the weights file), so that more
+    images of the folder can be done the same way. Raises :class:`OptionError` naming what is
+    missing (an export not made by a batch, weights no longer where they were)."""
+    batch = provenance.get(BATCH_KEY)
+    record = batch.get("settings") if isinstance(batch, dict) else None
+    if not isinstance(record, dict) or "model" not in record:
+        raise OptionError("These results were not made by a batch: no settings to repeat.")
+    weights = Path(str(provenance.get("weights", "")))
+    if not weights.is_file():
+        raise OptionError(
+            f"The weights these results were made with, {weights}, are no longer there."
+        )
+    scheme = _scheme_of(record.get("scheme"))
+    names = scheme.class_names if scheme is not None else model_info(record["model"]).class_names
+    options = {
+        "model_name": record["model"],
+        "weights": weights,
+        "scheme": scheme,
+        "probability_classes": [names[k] for k in record.get("probability_classes") or ()],
+        "overlay": bool(record.get("overlay")),
+    }
+    for key in ("engine", "scale", "tile_size", "flip", "min_confidence", "rgb", "classes"):
+        options[key] = record.get(key)
+    options["tta_scales"] = record.get("tta_scales") or ()
+    if record.get("intensity_range") is not None:
+        options["intensity_range"] = tuple(record["intensity_range"])
+    return options
+
+
+def _scheme_of(record: Any) -> LabelScheme | None:
+    if not isinstance(record, dict):
+        return None
+    labels = tuple(
+        SchemeLabel(lab["value"], lab["name"], tuple(lab["color"]), tuple(lab["classes"]))
+        for lab in record["labels"]
+    )
+    return LabelScheme(record["name"], labels)
+
+
 def run_batch(
     plan: BatchPlan,
     on_image: Callable[[ImageReport], None] | None = None,
@@ -201,12 +243,27 @@ def run_batch(
     """Segment the plan's images; ``on_image`` hears of each as it ends, ``should_stop`` is
     asked before each (True: start no other image; those running finish). Writes
     ``summary.csv`` (also when stopped or failing) and returns the summary."""
+    events = iter_batch(plan, should_stop)
+    while True:
+        try:
+            report = next(events)
+        except StopIteration as done:
+            return done.value
+        if on_image is not None:
+            on_image(report)
+
+
+def iter_batch(
+    plan: BatchPlan, should_stop: Callable[[], bool] | None = None
+) -> Generator[ImageReport, None, BatchSummary]:
+    """:func:`run_batch` as a generator of each image's report (for a napari thread worker);
+    returns the summary. Closing it stops after the images running, summary written."""
     task = partial(
         process_image, out_dir=plan.out_dir, settings=plan.settings, overwrite=plan.overwrite
     )
     stop = should_stop if should_stop is not None else lambda: False
     if plan.workers is None and plan.scheduler is None:
-        runner: Iterator[ImageReport] = _run_here(plan.items, task, stop)
+        runner: Generator[ImageReport, None, None] = _run_here(plan.items, task, stop)
     else:
         from .cluster import run_on_dask
 
@@ -216,8 +273,7 @@ def run_batch(
     try:
         for report in runner:
             reports.append(report)
-            if on_image is not None:
-                on_image(report)
+            yield report
     finally:
         runner.close()
         order = {item.key: n for n, item in enumerate(plan.items)}
@@ -231,7 +287,7 @@ def run_batch(
 
 def _run_here(
     items: Iterable[BatchItem], task: Callable, should_stop: Callable[[], bool]
-) -> Iterator[ImageReport]:
+) -> Generator[ImageReport, None, None]:
     for item in items:
         if should_stop():
             return
