@@ -243,14 +243,7 @@ def run_batch(
     """Segment the plan's images; ``on_image`` hears of each as it ends, ``should_stop`` is
     asked before each (True: start no other image; those running finish). Writes
     ``summary.csv`` (also when stopped or failing) and returns the summary."""
-    events = iter_batch(plan, should_stop)
-    while True:
-        try:
-            report = next(events)
-        except StopIteration as done:
-            return done.value
-        if on_image is not None:
-            on_image(report)
+    return run_to_end(iter_batch(plan, should_stop), on_image)
 
 
 def iter_batch(

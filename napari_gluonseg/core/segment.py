@@ -52,6 +52,7 @@ from .tiling import EmitRows, iter_tiled_logits
 from .weights import iter_resolve_weights
 
 T = TypeVar("T")
+Y = TypeVar("Y")
 
 
 def working_size(height: int, width: int, scale: float | str, base_size: int) -> tuple[int, int]:
@@ -667,11 +668,12 @@ def _emit_scores(scores: np.ndarray) -> EmitRows:
 
 
 def run_to_end(
-    events: Generator[Progress, None, T],
-    on_progress: Callable[[Progress], None] | None = None,
+    events: Generator[Y, None, T],
+    on_progress: Callable[[Y], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
 ) -> T:
-    """Drive a progress generator to its result; raise SegmentationCancelled if asked to stop."""
+    """Drive a generator of events (progress, image reports) to its result; raise
+    SegmentationCancelled if asked to stop."""
     while True:
         try:
             event = next(events)
