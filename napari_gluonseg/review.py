@@ -12,7 +12,7 @@ import csv
 import json
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
@@ -21,9 +21,19 @@ from typing import Any
 
 import numpy as np
 
-from .core.batch import BATCH_KEY, CORRECTED_KEY, SUMMARY_NAME, stored_provenance
+from .core.batch import (
+    BATCH_KEY,
+    CORRECTED_KEY,
+    SUMMARY_NAME,
+    BatchSummary,
+    ImageReport,
+    iter_batch,
+    options_of,
+    plan_batch,
+    stored_provenance,
+)
 from .core.errors import OptionError
-from .core.export import LabelsExport, read_export, write_labels
+from .core.export import LabelsExport, export_stem, read_export, write_labels
 from .core.files import write_files
 from .core.images import read_image
 from .core.inputs import BatchItem, collect_inputs
@@ -152,6 +162,26 @@ class ReviewSession:
         write_labels(labels, class_names, colors, record, folder, stem, overwrite=True)
         self.refresh()
         return record
+
+    def batch_options(self) -> dict[str, Any]:
+        """The options this folder's results were made with (:func:`~.core.batch.options_of`),
+        to pre-annotate the other images the same way; the defaults where none has results."""
+        for item in self.items:
+            found = export_stem(item.labels) if item.labels is not None else None
+            if found is not None:
+                folder, stem = found
+                return options_of(stored_provenance(folder / f"{stem}_provenance.json"))
+        return {}
+
+    def iter_pre_annotate(
+        self, should_stop: Callable[[], bool]
+    ) -> Generator[ImageReport, None, BatchSummary]:
+        """Pre-annotate the images without results (and those that failed) as the batch did
+        the others, one report per image; results already made, and corrections, are kept."""
+        plan = plan_batch(
+            [self.images_dir], self.results_dir, recursive=self._recursive, **self.batch_options()
+        )
+        return (yield from iter_batch(plan, should_stop))
 
     def _index(self, key: str) -> int:
         index = self.index_of(key)

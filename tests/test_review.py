@@ -33,13 +33,17 @@ def make_folder(folder, n=3, shape=(64, 80)):
 @pytest.fixture(scope="module")
 def annotated(tmp_path_factory, untrained_params):
     """3 images, 2 pre-annotated (min_confidence leaves unlabeled pixels), 1 not yet run."""
-    root = tmp_path_factory.mktemp("review")
+    return annotate_two(tmp_path_factory.mktemp("review"), untrained_params)
+
+
+def annotate_two(root, params):
+    """images/img0..2.png, the first two pre-annotated into results/ (min_confidence 0.02)."""
     images = make_folder(root / "images")
     results = root / "results"
     segment_folder(
         [images / "img0.png", images / "img1.png"],
         results,
-        weights=untrained_params,
+        weights=params,
         scale=1.0,
         engine="mxnet",
         min_confidence=0.02,

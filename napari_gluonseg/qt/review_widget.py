@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from magicgui.widgets import ComboBox, Container, FileEdit, Label, PushButton
 from napari.layers import Image, Labels, Layer
+from napari.qt.threading import GeneratorWorker, create_worker
 from napari.types import LayerDataTuple
 from napari.utils.notifications import show_error
 
+from ..core.batch import BatchSummary, ImageReport
 from ..core.errors import GluonsegError
 from ..core.export import LabelsExport
 from ..layer_data import METADATA_KEY, data_digest, labels_layer_data, labels_layer_name
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     import napari
 
 NEXT_KEY, PREVIOUS_KEY, REGION_KEY = "Alt-Right", "Alt-Left", "Alt-Down"
+ANNOTATE_TEXT = "Pre-annotate missing"
 # How much of the view an uncertain region fills when the view is zoomed onto it.
 REGION_FILL = 0.5
 
@@ -45,6 +48,11 @@ class ReviewWidget(Container):
         self._images_dir = FileEdit(mode="d", label="images")
         self._results_dir = FileEdit(mode="d", label="results")
         self._open_folder = PushButton(text="Open folder")
+        self._annotate = PushButton(
+            text=ANNOTATE_TEXT,
+            tooltip="Pre-annotate the images without results (or whose run failed) in the "
+            "background, with the settings of this folder's results; corrections are kept.",
+        )
         self._images = ComboBox(label="image", choices=[], nullable=True)
         self._previous = PushButton(text="< Previous")
         self._next = PushButton(text="Next >")
@@ -60,6 +68,8 @@ class ReviewWidget(Container):
         self._regions: list[tuple[slice, ...]] | None = None
         self._region_index = -1
         self._choosing = False  # the list is being set by the widget, not by the person
+        self._annotating: GeneratorWorker | None = None
+        self._stop_annotating = False
         self._read_ahead = ReadAhead()  # the neighbours of the image open, read in the background
         self._connect()
 
@@ -67,11 +77,12 @@ class ReviewWidget(Container):
         moves = Container(
             widgets=[self._previous, self._next, self._save], layout="horizontal", labels=False
         )
-        return [self._images_dir, self._results_dir, self._open_folder, self._images, moves,
-                self._region, self._status]  # fmt: skip
+        return [self._images_dir, self._results_dir, self._open_folder, self._annotate,
+                self._images, moves, self._region, self._status]  # fmt: skip
 
     def _connect(self) -> None:
         self._open_folder.changed.connect(self._on_open_folder)
+        self._annotate.changed.connect(self._on_annotate)
         self._images.changed.connect(self._on_image_chosen)
         self._previous.changed.connect(self._on_previous)
         self._next.changed.connect(self._on_next)
@@ -95,6 +106,9 @@ class ReviewWidget(Container):
         self._on_open_folder()
 
     def _on_open_folder(self, _value: Any = None) -> None:
+        if self._annotating is not None:
+            self._status.value = "Stop pre-annotating before opening another folder."
+            return
         if self._leave() is None:
             return
         self._flush_calls()  # where the person is, written before it is read back
@@ -119,6 +133,57 @@ class ReviewWidget(Container):
             self._images.value = None if self.current is None else self.current.key
         finally:
             self._choosing = False
+
+    # -- pre-annotating the rest ----------------------------------------------------------------
+
+    def _on_annotate(self, _value: Any = None) -> None:
+        """Start pre-annotating the images without results, or stop after the current one."""
+        if self._annotating is not None:
+            self._stop_annotating = True
+            self._annotate.text = "Stopping after this image..."
+            return
+        if self.session is None:
+            self._status.value = "Open a folder first."
+            return
+        self._stop_annotating = False
+        # Planning may fetch weights: it runs in the worker too.
+        self._annotating = create_worker(
+            self.session.iter_pre_annotate,
+            lambda: self._stop_annotating,
+            _start_thread=False,
+            _connect={
+                "yielded": self._on_annotated,
+                "returned": self._on_annotation_done,
+                "errored": self._on_annotation_error,
+                "finished": self._on_annotation_finished,
+            },
+        )
+        self._annotate.text = "Stop pre-annotating"
+        self._status.value = "Pre-annotating the images without results..."
+        self._annotating.start()
+
+    def _on_annotated(self, report: ImageReport) -> None:
+        if self._closed or self.session is None:
+            return
+        self.session.refresh()
+        self._show_choices()
+        why = f": {report.error}" if report.error else ""
+        self._status.value = f"{report.key}: {report.status}{why}"
+
+    def _on_annotation_done(self, summary: BatchSummary) -> None:
+        if self._closed:
+            return
+        counts = ", ".join(f"{summary.count(s)} {s}" for s in ("done", "skipped", "failed"))
+        stopped = "Stopped: " if summary.stopped else "Pre-annotated: "
+        self._status.value = f"{stopped}{counts}."
+
+    def _on_annotation_error(self, exc: BaseException) -> None:
+        show_error(f"Pre-annotating failed: {exc}")
+
+    def _on_annotation_finished(self) -> None:
+        self._annotating = None
+        if not self._closed:
+            self._annotate.text = ANNOTATE_TEXT
 
     # -- moving ---------------------------------------------------------------------------------
 
@@ -317,6 +382,7 @@ class ReviewWidget(Container):
         if self.__dict__.get("_closed", True):
             return
         self._closed = True
+        self._stop_annotating = True  # the image running finishes, written whole
         if self._leave() is None:
             show_error("The review's corrections could not be saved: their layers stay open.")
         try:
