@@ -12,6 +12,7 @@ run: setup
 # pytest exit 5 means "no tests collected": not a failure of the code, but say so.
 test: setup
 	.venv/bin/ruff check .
+	.venv/bin/mypy
 	xvfb-run -a -s "-screen 0 1600x1200x24" .venv/bin/python -m pytest; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 

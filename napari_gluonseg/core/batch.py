@@ -23,7 +23,7 @@ from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -58,8 +58,6 @@ INPUT_KEY = "input"
 BATCH_KEY = "batch"
 # Set by a person's review: such labels are never replaced by a batch, overwrite or not.
 CORRECTED_KEY = "corrected_by_hand"
-# What an export's provenance keeps of its report, for the summary of a later run.
-_RECORDED = ("height", "width", "mean_confidence", "uncertain_fraction")
 # Options are checked on a stand-in image this large (no memory: a broadcast zero).
 _PROBE_SHAPE = (4096, 4096, 3)
 
@@ -355,7 +353,8 @@ def process_image(
         data = item.path.read_bytes()
     except OSError as exc:
         return report("failed", f"{item.path}: cannot read it: {exc.strerror or exc}")
-    source = {"file": item.key, "bytes": len(data), "blake2b": hashlib.blake2b(data).hexdigest()}
+    file_bytes = len(data)
+    source = {"file": item.key, "bytes": file_bytes, "blake2b": hashlib.blake2b(data).hexdigest()}
     folder = item.out_folder(out_dir)
     existing = existing_export_files(folder, item.stem)
     if existing:
@@ -381,13 +380,16 @@ def process_image(
         raise
     except (GluonsegError, MemoryError, OSError) as exc:
         seconds = time.perf_counter() - started
-        return report("failed", _reason(item, exc), file_bytes=source["bytes"], seconds=seconds)
+        return report("failed", _reason(item, exc), file_bytes=file_bytes, seconds=seconds)
     return report(
         "done",
         outputs=_relative(paths.values(), out_dir),
-        file_bytes=source["bytes"],
+        file_bytes=file_bytes,
         seconds=time.perf_counter() - started,
-        **{k: quality[k] for k in _RECORDED},
+        height=quality["height"],
+        width=quality["width"],
+        mean_confidence=quality["mean_confidence"],
+        uncertain_fraction=quality["uncertain_fraction"],
     )
 
 
@@ -399,17 +401,22 @@ def _kept_export(
     settings: BatchSettings,
     overwrite: bool,
 ) -> ImageReport | None:
-    """The report for an image whose results are already there, or None to (re)do it."""
+    """The report for an image whose results are already there, or None to (re)do it; its
+    figures are those the export's provenance recorded (:func:`_quality`)."""
     folder = item.out_folder(out_dir)
     provenance = stored_provenance(folder / f"{item.stem}_provenance.json")
-    earlier = provenance.get(BATCH_KEY) if isinstance(provenance.get(BATCH_KEY), dict) else {}
+    batch = provenance.get(BATCH_KEY)
+    earlier: dict[str, Any] = batch if isinstance(batch, dict) else {}
     report = partial(
         ImageReport,
         str(item.path),
         item.key,
         outputs=_relative(existing, out_dir),
         file_bytes=source["bytes"],
-        **{k: earlier.get(k) for k in _RECORDED},
+        height=earlier.get("height"),
+        width=earlier.get("width"),
+        mean_confidence=earlier.get("mean_confidence"),
+        uncertain_fraction=earlier.get("uncertain_fraction"),
     )
     if provenance.get(CORRECTED_KEY):
         return report("skipped", f"{item.path}: its labels were corrected by hand; kept.")
@@ -445,7 +452,17 @@ def _reason(item: BatchItem, exc: BaseException) -> str:
     return text if str(item.path) in text else f"{item.path}: {text}"
 
 
-def _quality(result: SegmentationResult, min_confidence: float) -> dict[str, float]:
+class Quality(TypedDict):
+    """What :func:`_quality` measures, kept in the export's provenance."""
+
+    height: int
+    width: int
+    mean_confidence: float
+    uncertain_fraction: float
+    margin_threshold: float
+
+
+def _quality(result: SegmentationResult, min_confidence: float) -> Quality:
     """Mean confidence, and the fraction of pixels below ``min_confidence`` or whose two best
     classes are within MARGIN_THRESHOLD (where a person should look first)."""
     confidence = result.confidence

@@ -15,10 +15,14 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from .errors import OptionError
 from .inputs import BatchItem
+
+if TYPE_CHECKING:  # batch imports this module
+    from .batch import ImageReport
 
 _CONNECT_TIMEOUT_S = 30
 
@@ -35,7 +39,7 @@ def run_on_dask(
     should_stop: Callable[[], bool],
     workers: int | None,
     scheduler: str | None,
-) -> Iterator:
+) -> Generator[ImageReport, None, None]:
     """Run ``task(item)`` for every item on Dask, yielding the results as they finish.
 
     Each worker thread gets one image at a time; once ``should_stop()``, no other image is
@@ -52,6 +56,7 @@ def run_on_dask(
             except OSError as exc:
                 raise OptionError(f"Cannot reach the Dask scheduler {scheduler}: {exc}") from exc
         else:
+            assert workers is not None  # plan_batch: no scheduler means a local cluster
             client = stack.enter_context(Client(stack.enter_context(_local_cluster(workers))))
         pending = iter(items)
         running: dict = {}
@@ -107,7 +112,7 @@ def _submit(client, task: Callable, item: BatchItem, running: dict, finished) ->
     finished.add(future)
 
 
-def _result(future, item: BatchItem):
+def _result(future, item: BatchItem) -> ImageReport:
     from distributed import KilledWorker
 
     from .batch import ImageReport

@@ -56,7 +56,7 @@ def decode_image(data: bytes, path: Path) -> np.ndarray:
 
     plugin = "tifffile" if suffix in TIFF_SUFFIXES else "pillow"
     try:
-        with strict_image_reads(), iio.imopen(io.BytesIO(data), "r", plugin=plugin) as file:
+        with strict_image_reads(), iio.imopen(io.BytesIO(data), "r", plugin=plugin) as file:  # type: ignore[call-overload]  # imageio's stubs take only literal plugin names
             if plugin == "tifffile":
                 _check_fits(file.properties(), path)
                 return np.asarray(file.read())

@@ -49,7 +49,8 @@ class SegmentationNetwork:
         height: int,
         width: int,
         native: bool = False,
-        model_file: Path | None = None,
+        *,
+        model_file: Path,
     ) -> None:
         self.model_name = model_name
         self.model_file = model_file
@@ -97,7 +98,7 @@ def iter_mxnet_network(
     def build() -> Generator[Progress, None, SegmentationNetwork]:
         yield from ()  # nothing to report: building takes a second or two
         net = build_network(model_name, weights.path, height, width, native)
-        return SegmentationNetwork(model_name, net, height, width, native, weights.path)
+        return SegmentationNetwork(model_name, net, height, width, native, model_file=weights.path)
 
     return (yield from iter_cached(key, build))
 

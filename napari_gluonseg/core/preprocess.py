@@ -120,7 +120,9 @@ class ImageStack:
         if (lo, hi) == (0.0, 1.0) and not window:
             return plane.astype(np.float32)
         # float32 holds 8- and 16-bit values exactly; wider types are scaled in float64.
-        out = plane.astype(np.float32 if plane.dtype in (np.uint8, np.uint16) else np.float64)
+        out: np.ndarray = plane.astype(
+            np.float32 if plane.dtype in (np.uint8, np.uint16) else np.float64
+        )
         if lo:
             out -= lo
         out /= hi - lo

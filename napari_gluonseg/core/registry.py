@@ -125,8 +125,9 @@ class ModelInfo:
     def class_index(self, name: str | int) -> int:
         """Index of a class given by index, full name or first synonym ('bicycle')."""
         if is_integer(name):
-            if 0 <= name < self.num_classes:
-                return int(name)
+            index = int(name)
+            if 0 <= index < self.num_classes:
+                return index
             raise OptionError(f"Class index {name} out of range 0..{self.num_classes - 1}.")
         for i, full in enumerate(self.class_names):
             if name == full or name == short_class_name(full):

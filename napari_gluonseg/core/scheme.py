@@ -93,7 +93,9 @@ def load_scheme(path: str | os.PathLike, info: ModelInfo) -> LabelScheme:
         raise SchemeError(f"{path}: a label scheme is a .yaml, .yml or .csv file.")
     if not raw:
         raise SchemeError(f"{path}: the scheme defines no labels.")
-    labels, seen_values, owner = [], set(), {}
+    labels: list[SchemeLabel] = []
+    seen_values: set[int] = set()
+    owner: dict[int, object] = {}  # class index -> the name of the label that has it
     for where, value, label_name, color, classes in raw:
         value = _label_value(value, path, where)
         if not 1 <= value <= 65535:

@@ -322,7 +322,9 @@ def check_run(
     factors = tuple(f for f in options.factors(tta_scales, "tta_scales", 0.25, 4) if f != 1.0)
     if scheme is not None and not isinstance(scheme, LabelScheme):
         what = "a .yaml or .csv scheme file, a LabelScheme,"
-        scheme = load_scheme(options.optional_path(scheme, "scheme", what), info)
+        scheme_file = options.optional_path(scheme, "scheme", what)
+        assert scheme_file is not None  # scheme is not None here
+        scheme = load_scheme(scheme_file, info)
     if scheme is not None and classes is not None:
         raise OptionError("Use either a class subset or a label scheme, not both.")
     index_of = scheme.index_of if scheme is not None else info.class_index
@@ -480,6 +482,7 @@ def _iter_run(plan: RunPlan) -> Generator[Progress, None, SegmentationResult]:
             forward = _finite_logits(net.logits, resolved.path, model_name)
             forward = _flip_averaged(forward) if plan.flip else forward
             if streaming:
+                assert layout.tile is not None and layout.stride is not None  # a TILES pass
                 if kept is None:
                     grid_shape = (stack.n_planes, len(class_ids), *native_size(*work))
                     kept = np.zeros(grid_shape, np.float16)
@@ -487,11 +490,13 @@ def _iter_run(plan: RunPlan) -> Generator[Progress, None, SegmentationResult]:
                 yield from iter_tiled_logits(forward, x, layout.tile, layout.stride, step, emit)
                 continue
             if layout.coverage is Coverage.TILES:
+                assert layout.tile is not None and layout.stride is not None
                 pass_probs = np.zeros((info.num_classes, layout.height, layout.width), np.float32)
                 emit = _emit_scores(pass_probs)
                 yield from iter_tiled_logits(forward, x, layout.tile, layout.stride, step, emit)
             else:
                 if layout.coverage is Coverage.GRID:
+                    assert layout.grid is not None
                     logits = yield from iter_grid_logits(forward, x, layout.grid, step)
                 else:
                     logits = forward(x)[0]
@@ -503,6 +508,7 @@ def _iter_run(plan: RunPlan) -> Generator[Progress, None, SegmentationResult]:
             if n == 0:
                 grid = pass_probs
             else:
+                assert grid is not None  # set by the first pass
                 _add_resized(grid, pass_probs)
             del pass_probs
         if grid is not None:
@@ -523,6 +529,7 @@ def _iter_run(plan: RunPlan) -> Generator[Progress, None, SegmentationResult]:
             del grid, rank
         yield Progress("postprocess", i + 1, stack.n_planes, "labels and probabilities")
 
+    assert kept is not None  # every plane sets its row; a stack has at least one plane
     return SegmentationResult(
         labels=labels,
         probabilities={names[k]: p for k, p in probs.items()},
@@ -644,6 +651,7 @@ def _emit_outputs(
     """Finished full-resolution rows of logits -> labels, confidence, probability maps, and the
     rows of the stride-8 grid ``kept`` (C, gh, gw) that fall on them. With a subset of classes,
     the softmax over their logits is their renormalized probability."""
+    _, grid_h, grid_w = kept.shape
 
     def emit(row0: int, logits: np.ndarray) -> None:
         # In place: at 12 MP a band of logits is ~0.8 GB; a subset is a (smaller) copy anyway.
@@ -651,7 +659,7 @@ def _emit_outputs(
         if groups is not None:
             probs = group_probabilities(probs, groups)
         write_rows(probs, out, row0)
-        rows, values = sample_grid_rows(probs, row0, image_shape, kept.shape[1:])
+        rows, values = sample_grid_rows(probs, row0, image_shape, (grid_h, grid_w))
         kept[:, rows] = values
 
     return emit

@@ -60,12 +60,13 @@ class DownloadLimits:
     @classmethod
     def from_env(cls) -> DownloadLimits:
         """The defaults, with the ``GLUONSEG_DOWNLOAD_*`` environment variables applied."""
-        values = {}
+        defaults = cls()
+        values: dict[str, float] = {}
         for field in fields(cls):
             name = _LIMIT_VARIABLES[field.name]
             text = os.environ.get(name, "").strip()
             try:
-                values[field.name] = float(text) if text else field.default
+                values[field.name] = float(text) if text else getattr(defaults, field.name)
             except ValueError:
                 values[field.name] = -1.0
             if not values[field.name] >= 0:  # also refuses nan

@@ -11,7 +11,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Generator, Hashable
 from pathlib import Path
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import Protocol, TypeVar, cast, runtime_checkable
 
 import numpy as np
 
@@ -64,7 +64,7 @@ def iter_cached(
     with _cache_lock:
         if key in _cache:
             _cache.move_to_end(key)
-            return _cache[key]  # type: ignore[return-value]
+            return cast(T, _cache[key])  # what load() gave for this key
     value = yield from load()
     with _cache_lock:
         _cache[key] = value

@@ -15,7 +15,7 @@ import importlib.util
 import logging
 import os
 import threading
-from collections.abc import Generator
+from collections.abc import Generator, Hashable
 from pathlib import Path
 
 import numpy as np
@@ -149,7 +149,7 @@ def iter_onnx_network(
 ) -> Generator[Progress, None, OnnxNetwork]:
     """The onnxruntime network for (model, weights, size), exporting it on first use."""
     if is_onnx_file(weights.path):
-        key = ("onnxruntime", "file", str(weights.path), weights.sha1, threads)
+        key: Hashable = ("onnxruntime", "file", str(weights.path), weights.sha1, threads)
         session = yield from iter_cached(key, lambda: _iter_user_file(model_name, weights, threads))
         return OnnxNetwork(session, native and supports_native(model_name), height, width)
     spec = export_spec(model_name, weights.sha1, height, width, native)
@@ -158,7 +158,7 @@ def iter_onnx_network(
     return OnnxNetwork(session, spec.native or (spec.dynamic and native), height, width)
 
 
-def is_onnx_file(path: Path | str) -> bool:
+def is_onnx_file(path: str | os.PathLike) -> bool:
     return str(path).lower().endswith(".onnx")
 
 

@@ -156,7 +156,9 @@ def export_to(spec: ExportSpec, weights_path: Path, out: Path) -> None:
     if spec.dynamic:
         # An identity resize whose size follows the input: rewired to ``out_size`` below.
         net._up_kwargs = {"scale_height": 1.0, "scale_width": 1.0}
-    SegmentationNetwork(spec.model, net, h, w).logits(np.zeros((1, 3, h, w), np.float32))
+    SegmentationNetwork(spec.model, net, h, w, model_file=weights_path).logits(
+        np.zeros((1, 3, h, w), np.float32)
+    )
     prefix = str(out.parent / "net")
     net.export(prefix)
     raw = out.parent / "raw.onnx"
