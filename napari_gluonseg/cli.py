@@ -47,7 +47,8 @@ _SEGMENT_HELP = """Segment images into --out, one at a time (per worker).
 
 Each image's results keep its path relative to the folder given, the glob's folders before
 its first wildcard, or (a file) its own folder: photos/a/x.jpg -> OUT/a/x_labels.png with
-x_classes.csv and x_provenance.json (x_overlay.png with --overlay, x_P(class).png with --prob).
+x_classes.csv and x_provenance.json (x_overlay.png with --overlay, x_P(class).png with --prob,
+x_scores.npz with --keep-scores).
 A bad image is reported and the batch goes on. A rerun skips the images whose results were
 made from the same file (size, blake2b) with the same settings; --overwrite redoes them.
 Ctrl-C stops after the running image(s); rerun to resume. OUT/{summary} has one row per
@@ -165,6 +166,12 @@ def _add_batch_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--recursive", action="store_true", help="descend into sub-folders")
     p.add_argument("--overlay", action="store_true", help="also write the image with its labels")
+    p.add_argument(
+        "--keep-scores",
+        action="store_true",
+        help="also write the probabilities on the network's coarse grid (x_scores.npz, float16): "
+        "the review dock then shows any class's probability and the doubtful places",
+    )
     where = p.add_mutually_exclusive_group()
     where.add_argument(
         "--workers", type=int, metavar="N", help="run on a local Dask cluster of N processes"
@@ -315,6 +322,7 @@ def _segment_batch(args: argparse.Namespace) -> int:
             scheduler=args.scheduler,
             overwrite=args.overwrite,
             overlay=args.overlay,
+            keep_scores=args.keep_scores,
             model_name=args.model,
             **_run_kwargs(args),
         )

@@ -5,7 +5,8 @@ import pytest
 
 from napari_gluonseg import segment_image
 from napari_gluonseg._reader import get_reader
-from napari_gluonseg.core.export import read_export, write_labels, write_result
+from napari_gluonseg.core.errors import ExportError
+from napari_gluonseg.core.export import read_export, read_scores, write_labels, write_result
 from napari_gluonseg.layer_data import METADATA_KEY
 
 from .conftest import BICYCLE
@@ -235,3 +236,43 @@ def test_an_opened_export_can_be_painted(tmp_path):
     layer = viewer.add_labels(data, **kwargs)
     layer.paint((5, 5), 2, refresh=False)  # a person corrects the reopened labels
     assert layer.data[5, 5] == 2
+
+
+@pytest.fixture
+def stack_result(small_dog, untrained_params):
+    """A 2-plane stack's result with its kept scores (odd size, a class subset)."""
+    stack = np.stack([small_dog[:71, :93], small_dog[1:, 3:]])
+    return segment_image(
+        stack, weights=untrained_params, engine="mxnet", scale=1.0, classes=["wall", "sky", "tree"]
+    )
+
+
+def test_kept_scores_round_trip_and_answer_as_the_run_did(tmp_path, stack_result):
+    paths = write_result(stack_result, tmp_path, "s", keep_scores=True)
+    assert paths["scores"].name == "s_scores.npz"
+    labels = read_export(paths["labels"]).labels
+    back = read_scores(paths["labels"], labels.shape)
+    kept = stack_result.scores
+    np.testing.assert_array_equal(back.probs, kept.probs)
+    assert (back.leading_shape, back.image_shape, back.class_ids) == (
+        kept.leading_shape,
+        kept.image_shape,
+        kept.class_ids,
+    )
+    np.testing.assert_array_equal(back.margin_map(), kept.margin_map())
+    # Written again without scores: the old scores file goes with the old set.
+    write_result(stack_result, tmp_path, "s", overwrite=True)
+    assert not paths["scores"].exists()
+    assert read_scores(paths["labels"], labels.shape) is None
+
+
+def test_kept_scores_that_do_not_belong_are_refused_naming_the_file(tmp_path, stack_result):
+    paths = write_result(stack_result, tmp_path, "s", keep_scores=True)
+    labels = read_export(paths["labels"]).labels
+    with pytest.raises(ExportError, match=r"s_scores\.npz: scores of shape .* do not belong"):
+        read_scores(paths["labels"], labels.shape[1:])  # another image's labels
+    data = bytearray(paths["scores"].read_bytes())
+    data[-30] ^= 0xFF
+    paths["scores"].write_bytes(bytes(data))
+    with pytest.raises(ExportError, match=r"s_scores\.npz was changed after export"):
+        read_scores(paths["labels"], labels.shape)

@@ -27,6 +27,7 @@ from typing import Any, TypedDict
 
 import numpy as np
 
+from . import options
 from .errors import ExportError, GluonsegError, OptionError, WeightsError
 from .export import existing_export_files, read_provenance, write_result
 from .files import write_files
@@ -88,6 +89,7 @@ class BatchSettings:
     segment_kwargs: dict[str, Any]
     overlay: bool
     record: dict[str, Any]
+    keep_scores: bool = False
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,7 @@ def plan_batch(
     scheduler: str | None = None,
     overwrite: bool = False,
     overlay: bool = False,
+    keep_scores: bool = False,
     model_name: str = DEFAULT_MODEL,
     **segment_kwargs: Any,
 ) -> BatchPlan:
@@ -151,11 +154,13 @@ def plan_batch(
         raise OptionError("Give either workers (a local cluster) or a scheduler address.")
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise OptionError(f"workers must be a whole number >= 1; got {workers!r}.")
-    settings = prepare_settings(model_name, overlay, segment_kwargs)
+    settings = prepare_settings(model_name, overlay, segment_kwargs, keep_scores)
     return BatchPlan(tuple(items), out, settings, overwrite, workers, scheduler)
 
 
-def prepare_settings(model_name: str, overlay: bool, segment_kwargs: dict) -> BatchSettings:
+def prepare_settings(
+    model_name: str, overlay: bool, segment_kwargs: dict, keep_scores: bool = False
+) -> BatchSettings:
     """Check the options on a stand-in image and resolve the weights (fetched if missing).
 
     Workers get absolute paths and the loaded scheme: they may run in other folders, or on
@@ -184,12 +189,14 @@ def prepare_settings(model_name: str, overlay: bool, segment_kwargs: dict) -> Ba
         "scheme": scheme,
         "overlay": bool(overlay),
     }
+    if options.flag(keep_scores, "keep_scores"):  # only then: older records stay matches
+        record["keep_scores"] = True
     # Tuples become lists: the form the provenance file gives back.
     record = json.loads(json.dumps(record, default=str, sort_keys=True))
     kwargs = {**segment_kwargs, "model_name": model_name, "scheme": plan.scheme}
     if plan.weights is not None:
         kwargs["weights"] = Path(plan.weights).absolute()
-    return BatchSettings(kwargs, bool(overlay), record)
+    return BatchSettings(kwargs, bool(overlay), record, keep_scores)
 
 
 def options_of(provenance: dict[str, Any]) -> dict[str, Any]:
@@ -208,19 +215,20 @@ def options_of(provenance: dict[str, Any]) -> dict[str, Any]:
         )
     scheme = _scheme_of(record.get("scheme"))
     names = scheme.class_names if scheme is not None else model_info(record["model"]).class_names
-    options = {
+    kwargs = {
         "model_name": record["model"],
         "weights": weights,
         "scheme": scheme,
         "probability_classes": [names[k] for k in record.get("probability_classes") or ()],
         "overlay": bool(record.get("overlay")),
+        "keep_scores": bool(record.get("keep_scores")),
     }
     for key in ("engine", "scale", "tile_size", "flip", "min_confidence", "rgb", "classes"):
-        options[key] = record.get(key)
-    options["tta_scales"] = record.get("tta_scales") or ()
+        kwargs[key] = record.get(key)
+    kwargs["tta_scales"] = record.get("tta_scales") or ()
     if record.get("intensity_range") is not None:
-        options["intensity_range"] = tuple(record["intensity_range"])
-    return options
+        kwargs["intensity_range"] = tuple(record["intensity_range"])
+    return kwargs
 
 
 def _scheme_of(record: Any) -> LabelScheme | None:
@@ -294,6 +302,7 @@ def segment_folder(
     scheduler: str | None = None,
     overwrite: bool = False,
     overlay: bool = False,
+    keep_scores: bool = False,
     **segment_kwargs: Any,
 ) -> BatchSummary:
     """Segment image files, folders or globs into ``out_dir``, as the command line does.
@@ -317,6 +326,9 @@ def segment_folder(
         with the same settings, and failed otherwise). Hand-corrected labels are never redone.
     overlay : bool
         Also write the image blended with its labels.
+    keep_scores : bool
+        Also write the run's probabilities on its coarse grid (``_scores.npz``): the review
+        dock shows any class's probability and the model's doubtful places from them.
     **segment_kwargs
         ``model_name`` and the options of :func:`~.segment.segment_image`.
 
@@ -334,6 +346,7 @@ def segment_folder(
         scheduler=scheduler,
         overwrite=overwrite,
         overlay=overlay,
+        keep_scores=keep_scores,
         **segment_kwargs,
     )
     return run_batch(plan)
@@ -375,6 +388,7 @@ def process_image(
             image=image if settings.overlay else None,
             overwrite=overwrite,
             probability_maps=True,
+            keep_scores=settings.keep_scores,
         )
     except WeightsError:
         raise

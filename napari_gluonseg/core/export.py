@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import re
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ from .files import TEMP_MARK, remove_stale_temps, strict_image_reads, write_file
 from .preprocess import as_image_stack
 from .registry import short_class_name
 from .result import SegmentationResult, class_table_rows
+from .scores import ScoreGrid
 
 OVERLAY_ALPHA = 0.5
 EXPORT_FORMATS = ("png", "tif")
@@ -37,6 +39,7 @@ _SET_SUFFIXES = (
     "_labels.tiff",
     "_classes.csv",
     "_overlay.png",
+    "_scores.npz",
     "_provenance.json",
 )
 _TABLE_COLUMNS = ("index", "class_name", "color", "pixels")
@@ -77,10 +80,13 @@ def write_result(
     fmt: str = "png",
     overwrite: bool = False,
     probability_maps: bool = False,
+    keep_scores: bool = False,
 ) -> dict[str, Path]:
     """Write ``{stem}_labels.png|tif``, ``{stem}_classes.csv``, ``{stem}_provenance.json``, with
-    ``image`` (2D) ``{stem}_overlay.png`` and with ``probability_maps`` one
-    ``{stem}_P(class).png`` per probability of the result, into ``out_dir``; return the paths.
+    ``image`` (2D) ``{stem}_overlay.png``, with ``probability_maps`` one ``{stem}_P(class).png``
+    per probability of the result, and with ``keep_scores`` the run's probabilities on its
+    coarse grid as ``{stem}_scores.npz`` (float16; :func:`read_scores` gives them back), into
+    ``out_dir``; return the paths.
 
     Raises :class:`ExportExistsError` if any export under ``stem`` is there, unless
     ``overwrite``, which replaces it (its files that the new set lacks are removed).
@@ -92,6 +98,8 @@ def write_result(
         for name, prob in result.probabilities.items():
             kind = f"P({short_class_name(name)})"
             extras[kind] = (f"{stem}_{kind}.png", _png_bytes((prob * 255).round().astype("uint8")))
+    if keep_scores and result.scores is not None:
+        extras["scores"] = (f"{stem}_scores.npz", _scores_bytes(result.scores))
     return _write_set(
         result.labels,
         result.class_names,
@@ -137,6 +145,8 @@ def _write_set(
     _check_label_values(np.asarray(labels), len(class_names), labels_name, table_name)
     table_bytes = _table_bytes(class_table_rows(labels, class_names, colors))
     checksums = {"labels": _sha256(labels_bytes), "classes": _sha256(table_bytes)}
+    if "scores" in extras:
+        checksums["scores"] = _sha256(extras["scores"][1])
     prov = {**provenance, CHECKSUMS_KEY: checksums}
     contents = {
         "labels": (labels_name, labels_bytes),
@@ -159,6 +169,59 @@ def _write_set(
     for old in set(existing) - set(paths.values()):
         old.unlink(missing_ok=True)  # e.g. the PNG of a set now written as TIFF
     return paths
+
+
+def _scores_bytes(scores: ScoreGrid) -> bytes:
+    buffer = io.BytesIO()
+    np.savez_compressed(
+        buffer,
+        probs=scores.probs.astype(np.float16),
+        leading_shape=np.array(scores.leading_shape, np.int64),
+        image_shape=np.array(scores.image_shape, np.int64),
+        class_ids=np.array(scores.class_ids, np.int64),
+    )
+    return buffer.getvalue()
+
+
+def read_scores(labels_path: str | Path, labels_shape: tuple[int, ...]) -> ScoreGrid | None:
+    """The kept scores of the export whose labels file is ``labels_path`` (``{stem}_scores.npz``
+    beside it), checked against its provenance and the labels' shape (as read with
+    :func:`read_export`); None where none were kept.
+
+    Raises :class:`ExportError` naming the file for a damaged, changed or mismatched file.
+    """
+    found = export_stem(labels_path)
+    if found is None:
+        raise ExportError(f"{labels_path} is not a labels export ({{stem}}_labels.png or .tif).")
+    folder, stem = found
+    path = folder / f"{stem}_scores.npz"
+    if not path.is_file():
+        return None
+    prov_path = folder / f"{stem}_provenance.json"
+    checksums = read_provenance(prov_path).get(CHECKSUMS_KEY, {})
+    _check_checksum(path, checksums.get("scores") if isinstance(checksums, dict) else None,
+                    prov_path, "scores")  # fmt: skip
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            probs = data["probs"]
+            leading = tuple(int(n) for n in data["leading_shape"])
+            image_shape = tuple(int(n) for n in data["image_shape"])
+            class_ids = tuple(int(n) for n in data["class_ids"])
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise ExportError(f"Cannot read the kept scores {path}: {exc}") from exc
+    shape, labels_shape = labels_shape, (*leading, *image_shape)
+    if (
+        probs.ndim != 4
+        or len(image_shape) != 2
+        or probs.shape[0] != int(np.prod(leading))
+        or probs.shape[1] != len(class_ids)
+        or labels_shape != tuple(shape)
+    ):
+        raise ExportError(
+            f"{path}: scores of shape {probs.shape} for an image of {labels_shape} do not "
+            f"belong to {Path(labels_path).name}."
+        )
+    return ScoreGrid(probs, leading, (image_shape[0], image_shape[1]), class_ids)
 
 
 def _labels_file(labels: np.ndarray, stem: str, fmt: str) -> tuple[str, bytes]:
