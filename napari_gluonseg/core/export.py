@@ -183,6 +183,13 @@ def _scores_bytes(scores: ScoreGrid) -> bytes:
     return buffer.getvalue()
 
 
+def _export_stem_of(labels_path: str | Path) -> tuple[Path, str]:
+    found = export_stem(labels_path)
+    if found is None:
+        raise ExportError(f"{labels_path} is not a labels export ({{stem}}_labels.png or .tif).")
+    return found
+
+
 def read_scores(labels_path: str | Path, labels_shape: tuple[int, ...]) -> ScoreGrid | None:
     """The kept scores of the export whose labels file is ``labels_path`` (``{stem}_scores.npz``
     beside it), checked against its provenance and the labels' shape (as read with
@@ -190,10 +197,7 @@ def read_scores(labels_path: str | Path, labels_shape: tuple[int, ...]) -> Score
 
     Raises :class:`ExportError` naming the file for a damaged, changed or mismatched file.
     """
-    found = export_stem(labels_path)
-    if found is None:
-        raise ExportError(f"{labels_path} is not a labels export ({{stem}}_labels.png or .tif).")
-    folder, stem = found
+    folder, stem = _export_stem_of(labels_path)
     path = folder / f"{stem}_scores.npz"
     if not path.is_file():
         return None
@@ -301,10 +305,7 @@ def read_export(path: str | Path) -> LabelsExport:
     not match the checksums in its provenance (mixed from two exports, changed since).
     """
     path = Path(path)
-    found = export_stem(path)
-    if found is None:
-        raise ExportError(f"{path} is not a labels export ({{stem}}_labels.png or .tif).")
-    folder, stem = found
+    folder, stem = _export_stem_of(path)
     table = folder / f"{stem}_classes.csv"
     if not table.is_file():
         raise ExportError(f"{path}: its class table {table.name} is missing beside it.")
