@@ -33,11 +33,11 @@ from .core.batch import (
     stored_provenance,
 )
 from .core.errors import OptionError
-from .core.export import LabelsExport, export_stem, read_export, write_labels
+from .core.export import LabelsExport, export_stem, read_export, read_scores, write_labels
 from .core.files import write_files
 from .core.images import read_image
 from .core.inputs import BatchItem, collect_inputs
-from .core.merge import Region
+from .core.scores import ScoreGrid
 
 REVIEW_FILE = "review.json"
 # Where a review records each save: how many pixels it changed against the labels it replaced.
@@ -202,6 +202,7 @@ class OpenedItem:
     image: np.ndarray
     export: LabelsExport | None
     stamps: tuple[tuple[Path, int, int], ...]
+    scores: ScoreGrid | None = None  # kept by the batch (--keep-scores)
 
     def is_current(self) -> bool:
         return all(_stamp(path) == (path, mtime, size) for path, mtime, size in self.stamps)
@@ -210,9 +211,15 @@ class OpenedItem:
 def open_item(item: ReviewItem) -> OpenedItem:
     """Read ``item``'s image and labels export (raises the package's errors, naming the file)."""
     paths = [item.image] if item.labels is None else [item.image, item.labels]
+    export = scores = None
+    if item.labels is not None:
+        export = read_export(item.labels)
+        scores = read_scores(item.labels, export.labels.shape)
+        found = export_stem(item.labels)
+        if found is not None:  # a scores file that appears or changes makes this copy stale
+            paths.append(found[0] / f"{found[1]}_scores.npz")
     stamps = tuple(stamp for stamp in map(_stamp, paths) if stamp is not None)
-    export = None if item.labels is None else read_export(item.labels)
-    return OpenedItem(item.key, read_image(item.image), export, stamps)
+    return OpenedItem(item.key, read_image(item.image), export, stamps, scores)
 
 
 def _stamp(path: Path) -> tuple[Path, int, int] | None:
@@ -277,20 +284,6 @@ class ReadAhead:
             self.flush()
         finally:
             self._pool.shutdown(wait=False)
-
-
-def unlabeled_regions(labels: np.ndarray) -> list[Region]:
-    """Bounding boxes of the connected regions of label 0 (no class sure enough), largest first:
-    where a person should look first."""
-    from scipy import ndimage
-
-    components, count = ndimage.label(np.asarray(labels) == 0)
-    if not count:
-        return []
-    sizes = np.bincount(components.ravel())[1:]
-    boxes = ndimage.find_objects(components)
-    order = sorted(range(count), key=lambda n: (-sizes[n], n))
-    return [tuple(boxes[n]) for n in order]
 
 
 def _review_item(item: BatchItem, results_dir: Path, failure: str | None) -> ReviewItem:

@@ -17,7 +17,6 @@ from napari_gluonseg.review import (
     ReadAhead,
     ReviewSession,
     ReviewStatus,
-    unlabeled_regions,
 )
 
 
@@ -116,17 +115,6 @@ def test_corrections_saved_marked_and_kept_by_a_later_batch(tmp_path, annotated,
     kept = {r.key: r for r in summary.reports}["img0"]
     assert kept.status == "skipped" and "corrected by hand" in kept.error
     np.testing.assert_array_equal(read_export(results / "img0_labels.png").labels, corrected)
-
-
-def test_unlabeled_regions_largest_first():
-    labels = np.ones((10, 12), np.uint8)
-    labels[0:2, 0:2] = 0  # 4 pixels
-    labels[5:9, 6:10] = 0  # 16 pixels
-    assert unlabeled_regions(labels) == [
-        (slice(5, 9), slice(6, 10)),
-        (slice(0, 2), slice(0, 2)),
-    ]
-    assert unlabeled_regions(np.ones((3, 3), np.uint8)) == []
 
 
 def _copied(annotated, tmp_path):

@@ -53,8 +53,8 @@ def test_walk_correct_save_resume_and_batch_keeps_it(viewer, folder, untrained_p
     # "Next uncertain region" moves the view onto the largest unlabeled region
     assert widget._regions is None
     widget._region.clicked.emit()
-    assert widget._regions, "min_confidence should leave unlabeled pixels"
-    box = widget._regions[0]
+    assert len(widget._regions), "min_confidence should leave unlabeled pixels"
+    _, box, _ = widget._regions.regions[0]
     centre = [(s.start + s.stop - 1) / 2 for s in box]
     np.testing.assert_allclose(viewer.scene.camera.center[-2:], centre)
 
@@ -197,3 +197,33 @@ def test_stop_pre_annotating_ends_after_the_image_running(
     done = [item for item in widget.session.items if item.status is ReviewStatus.PRE_ANNOTATED]
     assert 1 <= len(done) <= 2  # img0 before; img1 only if it was already running
     assert widget._annotate.text == "Pre-annotate missing"
+
+
+def test_probabilities_and_doubtful_places_from_the_kept_scores(viewer, tmp_path, untrained_params):
+    from napari_gluonseg.core.export import read_scores
+
+    images = make_folder(tmp_path / "images")
+    results = tmp_path / "results"
+    segment_folder(images, results, weights=untrained_params, keep_scores=True, **RUN)
+    widget = _first_image_open(viewer, (images, results))
+    image, labels = viewer.layers
+    export = read_export(widget.current.labels)
+    scores = read_scores(widget.current.labels, export.labels.shape)
+    assert widget._probability.choices == (None, *range(150)) and widget._probability.enabled
+    viewer.add_points()  # napari resets a dock's lists when a layer is added: they must hold
+    assert widget._probability.choices == (None, *range(150))
+    assert len(widget._images.choices) == 1 + 3
+    viewer.layers.remove(viewer.layers[-1])
+    viewer.layers.selection.active = labels
+    widget._probability.value = 12  # the person picks a class
+    prob = viewer.layers[-1]
+    assert prob.name == f"{image.name} P({export.class_names[12].split(',')[0]})"
+    np.testing.assert_array_equal(prob.data, scores.probability_map(12))
+    assert viewer.layers.selection.active is labels  # painting goes on in the labels
+
+    widget._region.clicked.emit()  # small margins count: an untrained network hesitates
+    assert len(widget._regions) > 0 and widget._status.value.startswith("Uncertain region 1 of")
+
+    widget._next.clicked.emit()
+    assert prob not in viewer.layers and list(viewer.layers) == [image, labels]
+    assert widget._probability.value is None

@@ -37,6 +37,7 @@ from .registry import DEFAULT_MODEL, model_info
 from .result import SegmentationResult
 from .scheme import LabelScheme, SchemeLabel
 from .segment import check_run, run_to_end, segment_image
+from .uncertain import MARGIN_THRESHOLD
 from .weights import iter_resolve_weights
 
 SUMMARY_NAME = "summary.csv"
@@ -52,8 +53,6 @@ SUMMARY_COLUMNS = (
     "mean_confidence",
     "uncertain_fraction",
 )
-# A pixel is uncertain below this margin between its two most probable classes.
-MARGIN_THRESHOLD = 0.1
 # Provenance keys of a batch export: the input file, and the settings it was made with.
 INPUT_KEY = "input"
 BATCH_KEY = "batch"

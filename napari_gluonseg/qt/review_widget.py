@@ -19,9 +19,17 @@ from napari.utils.notifications import show_error
 from ..core.batch import BatchSummary, ImageReport
 from ..core.errors import GluonsegError
 from ..core.export import LabelsExport
-from ..layer_data import METADATA_KEY, data_digest, labels_layer_data, labels_layer_name
+from ..core.scores import ScoreGrid
+from ..core.uncertain import UncertainRegions
+from ..layer_data import (
+    METADATA_KEY,
+    data_digest,
+    labels_layer_data,
+    labels_layer_name,
+    probability_layer_data,
+)
 from ..result_layers import is_unedited_output
-from ..review import ReadAhead, ReviewItem, ReviewSession, unlabeled_regions
+from ..review import ReadAhead, ReviewItem, ReviewSession
 from .lifetime import watch_removal
 from .regions import _canvas_size
 
@@ -53,7 +61,15 @@ class ReviewWidget(Container):
             tooltip="Pre-annotate the images without results (or whose run failed) in the "
             "background, with the settings of this folder's results; corrections are kept.",
         )
-        self._images = ComboBox(label="image", choices=[], nullable=True)
+        # Choices from callables: napari resets a dock's combo boxes whenever a layer is added.
+        self._images = ComboBox(label="image", choices=self._image_choices, nullable=True)
+        self._probability = ComboBox(
+            label="probability",
+            choices=self._probability_choices,
+            nullable=True,
+            tooltip="Show the model's probability of a class over the image, from the scores "
+            "the batch kept (--keep-scores).",
+        )
         self._previous = PushButton(text="< Previous")
         self._next = PushButton(text="Next >")
         self._save = PushButton(text="Save")
@@ -65,8 +81,9 @@ class ReviewWidget(Container):
         self.current: ReviewItem | None = None
         self._layers: list[Layer] = []  # the image and labels layers of ``current``
         self._export: LabelsExport | None = None  # the labels as opened (class table)
-        self._regions: list[tuple[slice, ...]] | None = None
-        self._region_index = -1
+        self._scores: ScoreGrid | None = None  # kept by the batch, if it was asked to
+        self._regions: UncertainRegions | None = None
+        self._prob_layer: Layer | None = None
         self._choosing = False  # the list is being set by the widget, not by the person
         self._annotating: GeneratorWorker | None = None
         self._stop_annotating = False
@@ -78,12 +95,14 @@ class ReviewWidget(Container):
             widgets=[self._previous, self._next, self._save], layout="horizontal", labels=False
         )
         return [self._images_dir, self._results_dir, self._open_folder, self._annotate,
-                self._images, moves, self._region, self._status]  # fmt: skip
+                self._images, moves, self._probability, self._region,
+                self._status]  # fmt: skip
 
     def _connect(self) -> None:
         self._open_folder.changed.connect(self._on_open_folder)
         self._annotate.changed.connect(self._on_annotate)
         self._images.changed.connect(self._on_image_chosen)
+        self._probability.changed.connect(self._on_probability)
         self._previous.changed.connect(self._on_previous)
         self._next.changed.connect(self._on_next)
         self._save.changed.connect(self._on_save)
@@ -125,11 +144,14 @@ class ReviewWidget(Container):
         else:
             self._status.value = f"{len(self.session.items)} images; Next opens the first."
 
+    def _image_choices(self, _widget: Any = None) -> list[tuple[str, str]]:
+        items = self.session.items if getattr(self, "session", None) is not None else []
+        return [(item.describe(), item.key) for item in items]
+
     def _show_choices(self) -> None:
         self._choosing = True
         try:
-            items = self.session.items if self.session is not None else []
-            self._images.choices = [(item.describe(), item.key) for item in items]
+            self._images.reset_choices()
             self._images.value = None if self.current is None else self.current.key
         finally:
             self._choosing = False
@@ -252,7 +274,8 @@ class ReviewWidget(Container):
         }
         name = labels_layer_name(image.name)
         data = labels_layer_data(export.labels, name, export.class_names, export.colors, meta, {})
-        self._export = export
+        self._export, self._scores = export, opened.scores
+        self._show_probability_choices()
         self._layers.append(self._show_labels(data, old_labels))
         self._viewer.layers.selection.active = self._layers[-1]
 
@@ -297,7 +320,9 @@ class ReviewWidget(Container):
             return None
         kept = list(self._layers) if keep_layers else []
         self._remove_layers([layer for layer in self._layers if layer not in kept])
-        self._layers, self._regions, self._region_index = [], None, -1
+        self._remove_layers([self._prob_layer] if self._prob_layer is not None else [])
+        self._layers, self._regions, self._scores, self._prob_layer = [], None, None, None
+        self._show_probability_choices()
         self.current = None
         return kept
 
@@ -352,26 +377,66 @@ class ReviewWidget(Container):
     # -- uncertain regions ----------------------------------------------------------------------
 
     def _on_next_region(self, _value: Any = None) -> None:
-        """Centre and zoom the view on the next unlabeled region, largest first."""
+        """Centre and zoom the view on the next uncertain region you have not edited, largest
+        first: unlabeled pixels, and small margins where the batch kept its scores."""
         layer = self.labels_layer
-        if layer is None:
+        if layer is None or self._export is None:
             self._status.value = "No labels open."
             return
         if self._regions is None:
-            self._regions = unlabeled_regions(np.asarray(layer.data))
-        if not self._regions:
+            self._regions = UncertainRegions(self._export.labels, self._scores)
+        if not len(self._regions):
             self._status.value = (
-                "No unlabeled region: these labels were made without --min-confidence."
+                "No uncertain region: these labels were made without --min-confidence"
+                + (" or --keep-scores." if self._scores is None else ".")
             )
             return
-        self._region_index = (self._region_index + 1) % len(self._regions)
-        box = self._regions[self._region_index]
+        found = self._regions.next_unedited(np.asarray(layer.data))
+        if found is None:
+            self._status.value = "You have edited every uncertain region of this image."
+            return
+        rank, box, size = found
         show_region(self._viewer, layer, box)
-        size = int(np.prod([s.stop - s.start for s in box]))
-        self._status.value = (
-            f"Unlabeled region {self._region_index + 1} of {len(self._regions)} "
-            f"(box of {size} pixels)."
+        self._status.value = f"Uncertain region {rank + 1} of {len(self._regions)} ({size} pixels)."
+
+    # -- probabilities ----------------------------------------------------------------------------
+
+    def _probability_choices(self, _widget: Any = None) -> list[tuple[str, int]]:
+        """The classes whose probability the kept scores can show (none without scores)."""
+        export, scores = getattr(self, "_export", None), getattr(self, "_scores", None)
+        if export is None or scores is None:
+            return []
+        names = export.class_names
+        return [(names[k], k) for k in scores.class_ids if 0 <= k < len(names)]
+
+    def _show_probability_choices(self) -> None:
+        self._choosing = True
+        try:
+            self._probability.reset_choices()
+            self._probability.value = None
+        finally:
+            self._choosing = False
+        self._probability.enabled = self._scores is not None
+
+    def _on_probability(self, class_index: int | None) -> None:
+        if self._choosing or self._scores is None or not self._layers:
+            return
+        if class_index is None:
+            self._remove_layers([self._prob_layer] if self._prob_layer is not None else [])
+            self._prob_layer = None
+            return
+        image_name = self._layers[0].name
+        class_name = self._export.class_names[class_index] if self._export else str(class_index)
+        data = probability_layer_data(
+            self._scores.probability_map(class_index), image_name, class_name, {}
         )
+        if self._prob_layer is not None and self._prob_layer in self._viewer.layers:
+            self._prob_layer.data = data[0]
+            self._prob_layer.name = data[1]["name"]
+        else:
+            active = self._viewer.layers.selection.active
+            self._prob_layer = self._viewer.add_layer(Layer.create(*data))
+            self._viewer.layers.selection.active = active  # keep painting the labels
 
     # -- closing --------------------------------------------------------------------------------
 
