@@ -211,14 +211,15 @@ class OpenedItem:
 def open_item(item: ReviewItem) -> OpenedItem:
     """Read ``item``'s image and labels export (raises the package's errors, naming the file)."""
     paths = [item.image] if item.labels is None else [item.image, item.labels]
+    found = export_stem(item.labels) if item.labels is not None else None
+    if found is not None:  # a scores file that changes makes this copy stale too
+        paths.append(found[0] / f"{found[1]}_scores.npz")
+    # Stamped before reading: a file rewritten meanwhile no longer matches its stamp.
+    stamps = tuple(stamp for stamp in map(_stamp, paths) if stamp is not None)
     export = scores = None
     if item.labels is not None:
         export = read_export(item.labels)
         scores = read_scores(item.labels, export.labels.shape)
-        found = export_stem(item.labels)
-        if found is not None:  # a scores file that appears or changes makes this copy stale
-            paths.append(found[0] / f"{found[1]}_scores.npz")
-    stamps = tuple(stamp for stamp in map(_stamp, paths) if stamp is not None)
     return OpenedItem(item.key, read_image(item.image), export, stamps, scores)
 
 
