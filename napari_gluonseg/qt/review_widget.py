@@ -321,7 +321,8 @@ class ReviewWidget(Container):
         kept = list(self._layers) if keep_layers else []
         self._remove_layers([layer for layer in self._layers if layer not in kept])
         self._remove_layers([self._prob_layer] if self._prob_layer is not None else [])
-        self._layers, self._regions, self._scores, self._prob_layer = [], None, None, None
+        self._layers, self._regions, self._prob_layer = [], None, None
+        self._export, self._scores = None, None
         self._show_probability_choices()
         self.current = None
         return kept
