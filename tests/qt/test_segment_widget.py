@@ -14,7 +14,7 @@ from napari_gluonseg.qt import dialogs, segment_widget
 from napari_gluonseg.qt.regions import image_region
 from napari_gluonseg.qt.segment_widget import SegmentWidget
 
-from .conftest import BICYCLE
+from ..conftest import BICYCLE
 
 BICYCLE_NAME = "bicycle, bike, wheel, cycle"
 

@@ -20,7 +20,7 @@ from napari_gluonseg import WeightsError, WeightsUnavailableError, segment_image
 from napari_gluonseg.core import network, weights
 from napari_gluonseg.core.segment import run_to_end
 
-from .conftest import MODEL
+from ..conftest import MODEL
 
 
 def sha1(path: Path) -> str:

@@ -47,7 +47,7 @@ def test_class_tables_match_gluoncv():
     import importlib.util
     from pathlib import Path
 
-    script = Path(__file__).resolve().parents[1] / "scripts" / "gen_class_tables.py"
+    script = Path(__file__).resolve().parents[2] / "scripts" / "gen_class_tables.py"
     spec = importlib.util.spec_from_file_location("gen_class_tables", script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -17,7 +17,7 @@ from napari_gluonseg.core.registry import model_info
 from napari_gluonseg.core.resize import resize
 from napari_gluonseg.core.segment import check_memory, peak_bytes
 
-from .conftest import MODEL
+from ..conftest import MODEL
 
 
 def upsample_everything(probs, out_h, out_w):

@@ -11,7 +11,7 @@ from napari_gluonseg.core.export import read_export
 from napari_gluonseg.qt.review_widget import ReviewWidget
 from napari_gluonseg.review import CORRECTIONS_KEY, ReviewStatus
 
-from .test_review import annotate_two, make_folder
+from ..test_review import annotate_two, make_folder
 
 RUN = {"scale": 1.0, "engine": "mxnet"}
 

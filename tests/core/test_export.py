@@ -9,7 +9,7 @@ from napari_gluonseg.core.errors import ExportError
 from napari_gluonseg.core.export import read_export, read_scores, write_labels, write_result
 from napari_gluonseg.layer_data import METADATA_KEY
 
-from .conftest import BICYCLE
+from ..conftest import BICYCLE
 
 
 def test_round_trip_png_and_tif(tmp_path, small_dog, bicycle_params):

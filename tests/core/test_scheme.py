@@ -7,7 +7,7 @@ from napari_gluonseg import SchemeError, segment_image
 from napari_gluonseg.core.registry import model_info
 from napari_gluonseg.core.scheme import EXAMPLES, load_scheme
 
-from .conftest import MODEL
+from ..conftest import MODEL
 
 INFO = model_info(MODEL)
 

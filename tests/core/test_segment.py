@@ -17,7 +17,7 @@ from napari_gluonseg.core import _mxnet, network
 from napari_gluonseg.core.preprocess import as_image_stack
 from napari_gluonseg.core.segment import check_run, run_to_end
 
-from .conftest import BICYCLE, MODEL
+from ..conftest import BICYCLE, MODEL
 
 
 def gluoncv_reference(image: np.ndarray, params) -> np.ndarray:
