@@ -1,5 +1,5 @@
 # The two commands of the README. Both set everything up first (idempotent).
-.PHONY: setup run test test-models bench
+.PHONY: setup run test test-models test-compat bench
 
 setup:
 	bash scripts/setup.sh
@@ -19,6 +19,12 @@ test: setup
 # Every registry model, untrained, at odd photo sizes through every engine it offers (slow).
 test-models: setup
 	.venv/bin/python -m pytest -m models -v --durations=0 tests/test_models.py
+
+# The widget and layer tests on another napari release (NAPARI=0.5.6, the oldest supported, by
+# default), in a venv of their own.
+NAPARI ?= 0.5.6
+test-compat: setup
+	bash scripts/test_compat.sh $(NAPARI)
 
 bench: setup
 	.venv/bin/python benchmarks/bench_speed_memory.py

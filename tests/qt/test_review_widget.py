@@ -12,6 +12,7 @@ from napari_gluonseg.qt.review_widget import ReviewWidget
 from napari_gluonseg.review import CORRECTIONS_KEY, ReviewStatus
 
 from ..test_review import annotate_two, make_folder
+from .helpers import camera_of
 
 RUN = {"scale": 1.0, "engine": "mxnet"}
 
@@ -56,7 +57,7 @@ def test_walk_correct_save_resume_and_batch_keeps_it(viewer, folder, untrained_p
     assert len(widget._regions), "min_confidence should leave unlabeled pixels"
     _, box, _ = widget._regions.regions[0]
     centre = [(s.start + s.stop - 1) / 2 for s in box]
-    np.testing.assert_allclose(viewer.scene.camera.center[-2:], centre)
+    np.testing.assert_allclose(camera_of(viewer).center[-2:], centre)
 
     value = 1 if labels.data[5, 7] != 1 else 2
     labels.paint((5, 7), value, refresh=True)  # brush size 10 paints a disc

@@ -15,6 +15,7 @@ from napari_gluonseg.qt.regions import image_region
 from napari_gluonseg.qt.segment_widget import SegmentWidget
 
 from ..conftest import BICYCLE
+from .helpers import camera_of, canvas_size
 
 BICYCLE_NAME = "bicycle, bike, wheel, cycle"
 
@@ -323,8 +324,8 @@ def test_current_slice_and_field_of_view(qtbot, viewer, small_dog, bicycle_param
 
     # Field of view: zoom in on the middle of plane 0; only what the canvas shows is written.
     viewer.dims.set_current_step(0, 0)
-    viewer.scene.camera.center = (36.0, 48.0)
-    viewer.scene.camera.zoom = viewer.canvas.size[0] / 30.0  # 30 image rows visible
+    camera_of(viewer).center = (36.0, 48.0)
+    camera_of(viewer).zoom = canvas_size(viewer)[0] / 30.0  # 30 image rows visible
     widget.controls.region.value = "field of view"
     region = image_region(viewer, stack, "field of view")
     assert region[0] == slice(0, 1) and region[1].stop - region[1].start <= 32
