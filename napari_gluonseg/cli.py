@@ -27,7 +27,7 @@ from .core.errors import (
     GluonsegError,
     WeightsUnavailableError,
 )
-from .core.events import Progress
+from .core.events import Progress, Stage
 from .core.export import existing_export_files, write_result
 from .core.registry import (
     DATASET_TITLES,
@@ -122,7 +122,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--engine",
-        choices=["auto", *ENGINES],
+        choices=["auto", *(e.value for e in ENGINES)],  # argparse's errors list them by repr
         default="auto",
         help="auto: onnxruntime when installed, else mxnet",
     )
@@ -289,9 +289,9 @@ def _run_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 def _segment_one(stem: str, image, args: argparse.Namespace) -> None:
     def report(event: Progress) -> None:
-        if event.stage == "plan":  # a long run: working size and estimated time, kept on screen
+        if event.stage == Stage.PLAN:  # a long run: working size and estimated time, kept on screen
             print(f"{stem}: {event.message}", flush=True)
-        elif event.stage in ("infer", "load") or event.done == event.total:
+        elif event.stage in (Stage.INFER, Stage.LOAD) or event.done == event.total:
             line = f"{stem}: {event.message}"
             print(f"\r{line:<72}", end="", flush=True)
 

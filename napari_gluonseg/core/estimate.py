@@ -12,6 +12,8 @@ from functools import cache
 
 import numpy as np
 
+from .engines import Engine
+
 # GMAC per megapixel of network input, and per megapixel squared (DANet's position attention
 # compares every pixel of the stride-8 grid with every other), counted from each network's
 # Convolution, FullyConnected and batch_dot layers by scripts/count_macs.py at 256 and 512 pixels.
@@ -49,7 +51,7 @@ _GMAC: dict[str, tuple[float, float]] = {
 # cores); MXNet's at ~40% of that (FCN, and psp_resnet101_citys in issue 9: 7.1 TMAC in 170 s).
 # The probe could not be timed on an idle machine here: rerun benchmarks/calibrate_estimate.py
 # on one. An estimate, meant to tell seconds from minutes from hours.
-ENGINE_EFFICIENCY = {"onnxruntime": 1.0, "mxnet": 0.4}
+ENGINE_EFFICIENCY = {Engine.ONNXRUNTIME: 1.0, Engine.MXNET: 0.4}
 # A run is "long" (and says so before it starts) from this many seconds, or when the network
 # sees this many times the image's own pixels.
 LONG_RUN_SECONDS = 20.0
@@ -124,7 +126,7 @@ def machine_gmacs() -> float:
 
 def estimate_windows(
     model_name: str,
-    engine: str,
+    engine: Engine,
     image_size: tuple[int, int],
     work_size: tuple[int, int],
     window_sizes: list[tuple[int, int]],

@@ -3,6 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Stage(StrEnum):
+    """The stages of a run, in the order they start (a stack interleaves INFER and POSTPROCESS).
+
+    ``PLAN`` only before a long run: working size and estimated time (see
+    :class:`~napari_gluonseg.core.estimate.RunEstimate`); ``WEIGHTS``: finding or downloading
+    them; ``LOAD``: building the network; ``INFER``: its forward passes; ``POSTPROCESS``: labels
+    and probabilities; ``LAYERS``: the widget making napari layers of the result.
+    """
+
+    PLAN = "plan"
+    WEIGHTS = "weights"
+    LOAD = "load"
+    INFER = "infer"
+    POSTPROCESS = "postprocess"
+    LAYERS = "layers"
 
 
 @dataclass(frozen=True)
@@ -11,18 +29,15 @@ class Progress:
 
     Parameters
     ----------
-    stage : str
-        ``"plan"`` (only before a long run: working size and estimated time, see
-        :class:`~napari_gluonseg.core.estimate.RunEstimate`), ``"weights"`` (finding or
-        downloading), ``"load"`` (building the network),
-        ``"infer"`` (network forward passes) or ``"postprocess"``.
+    stage : Stage
+        Which part of the run this is (equal to its string value, e.g. ``"infer"``).
     done, total : int
         Steps finished so far out of ``total`` within the stage (bytes while downloading).
     message : str
         A short human-readable description.
     """
 
-    stage: str
+    stage: Stage
     done: int
     total: int
     message: str
@@ -33,7 +48,14 @@ class Progress:
 
 
 # Each stage's share of a whole run (percent), in the order the stages start.
-STAGE_SHARES = {"plan": 0, "weights": 10, "load": 10, "infer": 70, "postprocess": 5, "layers": 5}
+STAGE_SHARES = {
+    Stage.PLAN: 0,
+    Stage.WEIGHTS: 10,
+    Stage.LOAD: 10,
+    Stage.INFER: 70,
+    Stage.POSTPROCESS: 5,
+    Stage.LAYERS: 5,
+}
 
 
 class ProgressTracker:
@@ -44,7 +66,7 @@ class ProgressTracker:
     """
 
     def __init__(self) -> None:
-        self._reached: dict[str, float] = {}
+        self._reached: dict[Stage, float] = {}
 
     def update(self, event: Progress) -> int:
         """Record ``event``; return the run's percentage (0..100)."""

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _mxnet
-from .engines import iter_cached
+from .engines import Engine, iter_cached
 from .errors import OptionError, WeightsError
 from .events import Progress
 from .registry import model_info
@@ -40,7 +40,7 @@ class SegmentationNetwork:
         The weights file it was loaded from.
     """
 
-    engine = "mxnet"
+    engine = Engine.MXNET
 
     def __init__(
         self,
@@ -93,7 +93,7 @@ def iter_mxnet_network(
     upsampled to the input size, where the architecture allows it.
     """
     native = native and supports_native(model_name)
-    key = ("mxnet", model_name, str(weights.path), weights.sha1, height, width, native)
+    key = (Engine.MXNET, model_name, str(weights.path), weights.sha1, height, width, native)
 
     def build() -> Generator[Progress, None, SegmentationNetwork]:
         yield from ()  # nothing to report: building takes a second or two

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from .engines import Engine
 from .errors import OptionError, UnknownModelError
 from .options import is_integer
 
@@ -70,17 +71,17 @@ class Family:
 
     size_multiple: int
     least_side: int
-    engines: tuple[str, ...]
+    engines: tuple[Engine, ...]
 
 
-_BOTH = ("onnxruntime", "mxnet")
+_BOTH = (Engine.ONNXRUNTIME, Engine.MXNET)
 _FAMILIES: dict[str, Family] = {
     "fcn": Family(1, 1, _BOTH),
-    "psp": Family(8, 8, ("mxnet",)),
+    "psp": Family(8, 8, (Engine.MXNET,)),
     "deeplab": Family(8, 8, _BOTH),  # the ResNet, ResNeSt and WideResNet (v3b+) variants
-    "icnet": Family(16, 32, ("mxnet",)),
-    "fastscnn": Family(32, 32, ("mxnet",)),
-    "danet": Family(1, 1, ("mxnet",)),
+    "icnet": Family(16, 32, (Engine.MXNET,)),
+    "fastscnn": Family(32, 32, (Engine.MXNET,)),
+    "danet": Family(1, 1, (Engine.MXNET,)),
 }
 
 DATASET_TITLES = {
@@ -118,7 +119,7 @@ class ModelInfo:
         return DATASET_SIZES[self.dataset][1]
 
     @property
-    def engines(self) -> tuple[str, ...]:
+    def engines(self) -> tuple[Engine, ...]:
         """The engines that can run this model, preferred first."""
         return self.family.engines
 

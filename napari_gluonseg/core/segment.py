@@ -19,11 +19,11 @@ from typing import Any, TypeVar
 import numpy as np
 
 from . import options
-from .engines import ENGINES, iter_load_network
+from .engines import ENGINES, Engine, iter_load_network
 from .engines.onnx import is_onnx_file, onnxruntime_available, onnxruntime_installed
 from .errors import InsufficientMemoryError, OptionError, SegmentationCancelled, WeightsError
 from .estimate import RunEstimate, estimate_windows
-from .events import Progress
+from .events import Progress, Stage
 from .grid import iter_grid_logits
 from .layout import WINDOW_PIXELS, Coverage, PassLayout, largest_window, pass_layout
 from .memory import (
@@ -100,7 +100,7 @@ def _check_pass_sizes(
             )
 
 
-def _check_engine(engine: Any, info: ModelInfo, weights: str | os.PathLike | None = None) -> str:
+def _check_engine(engine: Any, info: ModelInfo, weights: str | os.PathLike | None = None) -> Engine:
     """The engine to run ``info``'s model with: a .onnx weights file runs with onnxruntime;
     "auto" is the first of the model's engines that is installed (:attr:`ModelInfo.engines`)."""
     if not (isinstance(engine, str) and engine in ("auto", *ENGINES)):
@@ -108,24 +108,24 @@ def _check_engine(engine: Any, info: ModelInfo, weights: str | os.PathLike | Non
     if weights is not None and is_onnx_file(weights):
         return _check_onnx_file_engine(engine, weights)
     if engine == "auto":
-        return next(e for e in info.engines if e != "onnxruntime" or onnxruntime_available())
+        return next(e for e in info.engines if e != Engine.ONNXRUNTIME or onnxruntime_available())
     if engine not in info.engines:
-        works = " or ".join(f"engine={e!r}" for e in info.engines)
+        works = " or ".join(f"engine='{e}'" for e in info.engines)
         raise OptionError(
             f"{info.name} cannot run with engine={engine!r}: its graph cannot be exported to "
             f"ONNX. Use {works} (or 'auto')."
         )
-    if engine == "onnxruntime" and not onnxruntime_available():
+    if engine == Engine.ONNXRUNTIME and not onnxruntime_available():
         raise OptionError(
             "engine='onnxruntime' needs onnx==1.14.1 and onnxruntime: "
             "pip install 'napari-gluonseg[onnx]', or use engine='mxnet'."
         )
-    return engine
+    return Engine(engine)
 
 
-def _check_onnx_file_engine(engine: str, weights: str | os.PathLike) -> str:
+def _check_onnx_file_engine(engine: str, weights: str | os.PathLike) -> Engine:
     """An exported .onnx file runs with onnxruntime alone."""
-    if engine == "mxnet":
+    if engine == Engine.MXNET:
         raise OptionError(
             f"weights={os.fspath(weights)!r} is an ONNX file: it runs with engine='onnxruntime' "
             "(or 'auto'), not 'mxnet'."
@@ -134,7 +134,7 @@ def _check_onnx_file_engine(engine: str, weights: str | os.PathLike) -> str:
         raise OptionError(
             f"Running {os.fspath(weights)} needs onnxruntime: pip install onnxruntime."
         )
-    return "onnxruntime"
+    return Engine.ONNXRUNTIME
 
 
 def _check_threads(threads: Any) -> int | None:
@@ -269,7 +269,7 @@ class RunPlan:
     info: ModelInfo
     stack: ImageStack
     weights: str | os.PathLike | None
-    engine: str
+    engine: Engine
     scale: float | str
     tile: int | str | None
     flip: bool
@@ -426,17 +426,17 @@ def _iter_run(plan: RunPlan) -> Generator[Progress, None, SegmentationResult]:
     streaming = work == (height, width) and not factors
     estimate = plan_estimate(plan)
     if estimate.long:
-        yield Progress("plan", 1, 1, estimate.message)
+        yield Progress(Stage.PLAN, 1, 1, estimate.message)
 
     resolved = yield from iter_resolve_weights(model_name, plan.weights)
     keys = [layout.network_key for layout in layouts]
     networks = {}
     for n, key in enumerate(sorted(set(keys))):
-        yield Progress("load", n, len(set(keys)), f"loading {model_name} for {key[0]}x{key[1]}")
+        yield Progress(Stage.LOAD, n, len(set(keys)), f"loading {model_name} for {key[0]}x{key[1]}")
         networks[key] = yield from iter_load_sized(
             partial(iter_load_network, plan.engine, threads=plan.threads), info, resolved, *key
         )
-    yield Progress("load", len(networks), len(networks), f"loaded {model_name}")
+    yield Progress(Stage.LOAD, len(networks), len(networks), f"loaded {model_name}")
     # Tiled at full resolution without extra scales: rows go straight to the outputs.
     streaming = streaming and layouts[0].coverage is Coverage.TILES
 
@@ -461,9 +461,9 @@ def _iter_run(plan: RunPlan) -> Generator[Progress, None, SegmentationResult]:
     def step() -> Progress:
         nonlocal done
         done += 1
-        return Progress("infer", done, total, running(done))
+        return Progress(Stage.INFER, done, total, running(done))
 
-    yield Progress("infer", 0, total, running(0))
+    yield Progress(Stage.INFER, 0, total, running(0))
 
     kept = None  # every plane's probabilities on its grid, for answers after the run
     for i in range(stack.n_planes):
@@ -527,7 +527,7 @@ def _iter_run(plan: RunPlan) -> Generator[Progress, None, SegmentationResult]:
                 kept = np.zeros((stack.n_planes, *coarse.shape), np.float16)
             kept[i] = coarse
             del grid, rank
-        yield Progress("postprocess", i + 1, stack.n_planes, "labels and probabilities")
+        yield Progress(Stage.POSTPROCESS, i + 1, stack.n_planes, "labels and probabilities")
 
     assert kept is not None  # every plane sets its row; a stack has at least one plane
     return SegmentationResult(
@@ -548,7 +548,7 @@ def _iter_run(plan: RunPlan) -> Generator[Progress, None, SegmentationResult]:
             **layouts[0].provenance(),
             "flip": plan.flip,
             "tta_scales": [1.0, *factors] if factors else None,
-            "engine": plan.engine,
+            "engine": plan.engine.value,  # a plain string: the record is written as JSON
             "threads": plan.threads,
             "providers": next(iter(networks.values())).providers,
             "model_file": str(next(iter(networks.values())).model_file),

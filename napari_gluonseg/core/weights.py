@@ -24,7 +24,7 @@ from pathlib import Path
 
 from . import _mxnet
 from .errors import WeightsError, WeightsUnavailableError
-from .events import Progress
+from .events import Progress, Stage
 from .files import remove_stale_temps, sync_file, temp_dir
 from .registry import model_info
 
@@ -238,7 +238,7 @@ def _download(
                         f"(GLUONSEG_DOWNLOAD_MIN_RATE={limits.min_rate:g} bytes/s)"
                     )
                 window_start, window_done = now, done
-            yield Progress("weights", done, total, f"downloading {model_name} weights")
+            yield Progress(Stage.WEIGHTS, done, total, f"downloading {model_name} weights")
     if total and done != total:
         raise ValueError(f"connection closed after {done} of {total} bytes")
 
@@ -266,5 +266,5 @@ def iter_resolve_weights(
     """``weights=None``: the zoo's pretrained weights; otherwise a local ``.params`` file."""
     if weights is None:
         return (yield from iter_zoo_weights(model_name))
-    yield Progress("weights", 0, 1, f"reading {Path(weights).name}")
+    yield Progress(Stage.WEIGHTS, 0, 1, f"reading {Path(weights).name}")
     return resolve_local_weights(weights)

@@ -18,7 +18,7 @@ from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtCore import QTimer
 
 from ..core.errors import GluonsegError
-from ..core.events import Progress, ProgressTracker
+from ..core.events import Progress, ProgressTracker, Stage
 from ..core.export import existing_export_files
 from ..core.registry import short_class_name
 from ..core.segment import iter_segment_image
@@ -183,7 +183,7 @@ class SegmentWidget(Container):
     def _on_progress(self, event: Progress) -> None:
         if self._closed or self._request is None:  # late events of a stopped run
             return
-        if event.stage == "plan":  # a long run says so first; the note stays for the run
+        if event.stage == Stage.PLAN:  # a long run says so first; the note stays for the run
             self._plan_note = f"{event.message}\n"
         self._progress.value = self._tracker.update(event)
         self._status.value = self._plan_note + event.message
@@ -213,7 +213,7 @@ class SegmentWidget(Container):
             self._steps = None
             self._end_run(f"failed: {exc}", error=True)
             return
-        self._progress.value = self._tracker.update(Progress("layers", 1, 2, message))
+        self._progress.value = self._tracker.update(Progress(Stage.LAYERS, 1, 2, message))
         self._status.value = message
         # A short delay, not 0: zero timers run before other timers and could starve them.
         QTimer.singleShot(STEP_DELAY_MS, self._apply_next_step)
@@ -353,7 +353,7 @@ class SegmentWidget(Container):
 def _compute(request: RunRequest, crop: Any, kwargs: dict[str, Any]):
     """The worker: the core's run, then the layer data built here rather than in the GUI."""
     result = yield from iter_segment_image(crop, **kwargs)
-    yield Progress("layers", 0, 2, "preparing layers")
+    yield Progress(Stage.LAYERS, 0, 2, "preparing layers")
     return prepare_result(request, result)
 
 

@@ -10,15 +10,26 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Generator, Hashable
+from enum import StrEnum
 from pathlib import Path
-from typing import Protocol, TypeVar, cast, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, TypeVar, cast, runtime_checkable
 
 import numpy as np
 
 from ..events import Progress
-from ..weights import ResolvedWeights
 
-ENGINES = ("mxnet", "onnxruntime")
+if TYPE_CHECKING:  # weights imports the registry, which imports Engine from here
+    from ..weights import ResolvedWeights
+
+
+class Engine(StrEnum):
+    """What runs a network; equal to its string value (``engine="mxnet"`` works too)."""
+
+    MXNET = "mxnet"
+    ONNXRUNTIME = "onnxruntime"
+
+
+ENGINES = tuple(Engine)
 # Each loaded entry holds its own copy of the weights (~130 MB for FCN-ResNet50) and, for MXNet,
 # static activation buffers of its input size.
 CACHE_SIZE = 3
@@ -32,8 +43,8 @@ class Network(Protocol):
 
     Attributes
     ----------
-    engine : str
-        ``"mxnet"`` or ``"onnxruntime"``.
+    engine : Engine
+        Which engine runs it.
     providers : list of str
         Where it runs (onnxruntime's execution providers, e.g. ``["CUDAExecutionProvider",
         "CPUExecutionProvider"]``; ``["cpu"]`` for MXNet).
@@ -41,7 +52,7 @@ class Network(Protocol):
         The file the network was loaded from (weights or ONNX model), for provenance.
     """
 
-    engine: str
+    engine: Engine
     model_file: Path
 
     @property
@@ -80,7 +91,7 @@ def clear_cache() -> None:
 
 
 def iter_load_network(
-    engine: str,
+    engine: Engine,
     model_name: str,
     weights: ResolvedWeights,
     height: int,
@@ -95,7 +106,7 @@ def iter_load_network(
     where the architecture allows it. ``threads``: onnxruntime's intra-op threads (None: all
     cores); MXNet's OpenMP threads for the process.
     """
-    if engine == "onnxruntime":
+    if engine == Engine.ONNXRUNTIME:
         from .onnx import iter_onnx_network
 
         return (yield from iter_onnx_network(model_name, weights, height, width, native, threads))
@@ -108,7 +119,7 @@ def iter_load_network(
 
 
 def load_network(
-    engine: str,
+    engine: Engine,
     model_name: str,
     weights: ResolvedWeights,
     height: int,

@@ -21,12 +21,12 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EngineError, OptionError, WeightsError
-from ..events import Progress
+from ..events import Progress, Stage
 from ..files import write_files
 from ..network import native_size, supports_native
 from ..registry import model_info
 from ..weights import ResolvedWeights, cache_dir
-from . import iter_cached
+from . import Engine, iter_cached
 from .metadata import ExportSpec, check_model_file, read_metadata, stale_reason
 from .onnx_export import OUT_SIZE_INPUT, iter_export
 
@@ -112,7 +112,7 @@ class OnnxNetwork:
     ``native``; a per-size export only for the size it was made for.
     """
 
-    engine = "onnxruntime"
+    engine = Engine.ONNXRUNTIME
 
     def __init__(self, session: OnnxSession, native: bool, height: int, width: int) -> None:
         self._session = session
@@ -149,11 +149,11 @@ def iter_onnx_network(
 ) -> Generator[Progress, None, OnnxNetwork]:
     """The onnxruntime network for (model, weights, size), exporting it on first use."""
     if is_onnx_file(weights.path):
-        key: Hashable = ("onnxruntime", "file", str(weights.path), weights.sha1, threads)
+        key: Hashable = (Engine.ONNXRUNTIME, "file", str(weights.path), weights.sha1, threads)
         session = yield from iter_cached(key, lambda: _iter_user_file(model_name, weights, threads))
         return OnnxNetwork(session, native and supports_native(model_name), height, width)
     spec = export_spec(model_name, weights.sha1, height, width, native)
-    key = ("onnxruntime", str(onnx_path(spec)), spec, threads)
+    key = (Engine.ONNXRUNTIME, str(onnx_path(spec)), spec, threads)
     session = yield from iter_cached(key, lambda: _iter_prepared(spec, weights, threads))
     return OnnxNetwork(session, spec.native or (spec.dynamic and native), height, width)
 
@@ -165,7 +165,7 @@ def is_onnx_file(path: str | os.PathLike) -> bool:
 def _iter_user_file(
     model_name: str, weights: ResolvedWeights, threads: int | None
 ) -> Generator[Progress, None, OnnxSession]:
-    yield Progress("load", 0, 1, f"opening {weights.path.name} with onnxruntime")
+    yield Progress(Stage.LOAD, 0, 1, f"opening {weights.path.name} with onnxruntime")
     try:
         session = OnnxSession(weights.path, threads)
     except _load_errors() as exc:
@@ -189,7 +189,9 @@ def _iter_prepared(
     with _export_locks_lock:
         lock = _export_locks.setdefault(path, threading.Lock())
     while not lock.acquire(timeout=0.25):
-        yield Progress("load", 0, 1, "waiting for the preparation of the weights in another run")
+        yield Progress(
+            Stage.LOAD, 0, 1, "waiting for the preparation of the weights in another run"
+        )
     try:
         session = _open_cached(path, spec, threads)
         if session is None:

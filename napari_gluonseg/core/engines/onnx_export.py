@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EngineError, WeightsError
-from ..events import Progress
+from ..events import Progress, Stage
 from ..files import TEMP_MARK, remove_stale_temps, sync_file, temp_dir
 from .metadata import ExportSpec, metadata_for
 
@@ -93,7 +93,7 @@ def iter_export(
         try:
             while child.poll() is None:
                 elapsed = time.monotonic() - start
-                yield Progress("load", min(int(elapsed), estimate - 1), estimate, message)
+                yield Progress(Stage.LOAD, min(int(elapsed), estimate - 1), estimate, message)
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     child.wait(_POLL_S)
         finally:
@@ -101,7 +101,7 @@ def iter_export(
         _raise_child_error(child.returncode, Path(tmp), spec)
         sync_file(out)
         os.replace(out, dest)
-    yield Progress("load", estimate, estimate, message)
+    yield Progress(Stage.LOAD, estimate, estimate, message)
     return dest
 
 
