@@ -1,7 +1,8 @@
 """Regenerate napari_gluonseg/core/class_tables.json from gluoncv's datasets and palettes.
 
 The widget lists class names before any network is loaded; reading them from this file keeps
-mxnet out of widget start-up. tests/core/test_registry.py checks the file still equals gluoncv's tables.
+mxnet out of widget start-up. tests/core/test_registry.py checks the file still equals
+gluoncv's tables.
 """
 
 import json
