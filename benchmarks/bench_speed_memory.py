@@ -63,8 +63,8 @@ def _image(h: int, w: int):
 def _window_shapes(h: int, w: int, scale, tile) -> list[tuple[tuple[int, int, bool], int]]:
     """((window h, w, native), number of windows) of a run of ours."""
     from napari_gluonseg.core.layout import pass_layout
+    from napari_gluonseg.core.plan import working_size
     from napari_gluonseg.core.registry import model_info
-    from napari_gluonseg.core.segment import working_size
 
     info = model_info(MODEL)
     layout = pass_layout(*working_size(h, w, scale, info.base_size), tile, info)
@@ -142,9 +142,9 @@ def guard_estimate_mb(image, engine: str, scale, tile) -> float | None:
     if engine in ("reference", "ort_forward"):
         return None
     from napari_gluonseg.core.layout import WINDOW_PIXELS
+    from napari_gluonseg.core.plan import peak_bytes
     from napari_gluonseg.core.preprocess import as_image_stack
     from napari_gluonseg.core.registry import model_info
-    from napari_gluonseg.core.segment import peak_bytes
 
     stack = as_image_stack(image)
     need = peak_bytes(stack, model_info(MODEL), scale, tile, (), 1, WINDOW_PIXELS[0])

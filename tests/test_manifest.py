@@ -52,7 +52,8 @@ def test_writer_and_reader_round_trip_a_labels_layer(tmp_path, npe2pm):
     viewer.add_labels(layer_data, **kwargs)
     path = str(tmp_path / "dog_labels.png")
     written = save_layers(path, list(viewer.layers), plugin="napari-gluonseg")
-    assert sorted(Path(p).name for p in written) == [
+    assert path in written  # napari < 0.6 reports the path asked for, later ones every file
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
         "dog_classes.csv",
         "dog_labels.png",
         "dog_provenance.json",

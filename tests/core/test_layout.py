@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from napari_gluonseg import segment_image
-from napari_gluonseg.core import segment
+from napari_gluonseg.core import plan
 from napari_gluonseg.core.layout import WINDOW_PIXELS, Coverage, pass_layout
 from napari_gluonseg.core.memory import estimate_peak_bytes
 from napari_gluonseg.core.preprocess import as_image_stack
@@ -51,10 +51,10 @@ def test_the_memory_guard_takes_smaller_windows_before_refusing():
     info = model_info(MODEL)
 
     def window_for(available):
-        return segment.check_memory(stack, info, 1.0, "auto", (), 0, available=available)
+        return plan.check_memory(stack, info, 1.0, "auto", (), 0, available=available)
 
     def need(window):
-        shape = segment._run_shape(stack, info, 1.0, "auto", (), 0, window)
+        shape = plan._run_shape(stack, info, 1.0, "auto", (), 0, window)
         return estimate_peak_bytes(shape)
 
     needs = [need(window) for window in WINDOW_PIXELS]
@@ -62,7 +62,7 @@ def test_the_memory_guard_takes_smaller_windows_before_refusing():
     assert window_for(needs[0]) == WINDOW_PIXELS[0]
     assert window_for(needs[1]) == WINDOW_PIXELS[1]
     assert window_for(needs[2]) == WINDOW_PIXELS[2]
-    with pytest.raises(segment.InsufficientMemoryError, match="scale='auto'"):
+    with pytest.raises(plan.InsufficientMemoryError, match="scale='auto'"):
         window_for(needs[2] - 1)
 
 
@@ -74,7 +74,7 @@ def test_grid_windows_agree_with_the_whole_image(engine, dog, untrained_params, 
     kwargs = {"weights": untrained_params, "scale": 1.0, "engine": engine}
     whole = segment_image(image, tile_size=None, **kwargs)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(segment, "WINDOW_PIXELS", (150_000,))  # windows ~385 px: six of them
+        mp.setattr(plan, "WINDOW_PIXELS", (150_000,))  # windows ~385 px: six of them
         grid = segment_image(image, tile_size="auto", **kwargs)
     assert grid.provenance["coverage"] == "grid" and grid.provenance["windows"] == 6
     assert whole.provenance["coverage"] == "whole"

@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from napari_gluonseg import InsufficientMemoryError, segment_image
+from napari_gluonseg.core.plan import check_memory, peak_bytes
 from napari_gluonseg.core.postprocess import (
     PlaneOutputs,
     candidate_classes,
@@ -15,7 +16,6 @@ from napari_gluonseg.core.postprocess import (
 from napari_gluonseg.core.preprocess import as_image_stack, to_chw
 from napari_gluonseg.core.registry import model_info
 from napari_gluonseg.core.resize import resize
-from napari_gluonseg.core.segment import check_memory, peak_bytes
 
 from ..conftest import MODEL
 
@@ -130,7 +130,7 @@ def test_memory_guard_refuses_with_a_setting_that_fits():
 
 
 def test_memory_guard_runs_before_any_work(small_dog, monkeypatch):
-    monkeypatch.setattr("napari_gluonseg.core.segment.available_bytes", lambda: 1 << 20)
+    monkeypatch.setattr("napari_gluonseg.core.plan.available_bytes", lambda: 1 << 20)
     with pytest.raises(InsufficientMemoryError, match="would need about"):
         segment_image(small_dog, weights="/does/not/exist.params")
 
@@ -192,12 +192,12 @@ def test_score_grid_of_a_tiled_downscaled_run_is_kept_coarse(small_dog, untraine
 
 
 def test_extra_passes_are_added_strip_by_strip_as_a_whole_resize_would(monkeypatch):
-    from napari_gluonseg.core import postprocess, segment
+    from napari_gluonseg.core import postprocess, run
 
     rng = np.random.default_rng(5)
     grid = rng.random((4, 37, 53), dtype=np.float32)
     probs = rng.random((4, 20, 31), dtype=np.float32)
     expected = grid + resize(probs, 37, 53)
     monkeypatch.setattr(postprocess, "STRIP_BYTES", 4 * 4 * 53 * 5)  # 5-row strips
-    segment._add_resized(grid, probs)
+    run._add_resized(grid, probs)
     np.testing.assert_allclose(grid, expected, rtol=1e-6)

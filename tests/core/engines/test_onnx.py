@@ -14,8 +14,8 @@ from napari_gluonseg.core.engines import Network, iter_load_network, load_networ
 from napari_gluonseg.core.engines.metadata import EXPORT_FORMAT, read_metadata
 from napari_gluonseg.core.engines.onnx import ExportSpec, onnx_path
 from napari_gluonseg.core.network import native_size
+from napari_gluonseg.core.plan import _check_engine
 from napari_gluonseg.core.resize import resize
-from napari_gluonseg.core.segment import _check_engine
 
 from ...conftest import MODEL
 
