@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from . import options
+from . import options as options_check
 from .engines import ENGINES, Engine
 from .engines.onnx import is_onnx_file, onnxruntime_available, onnxruntime_installed
 from .errors import InsufficientMemoryError, OptionError
@@ -25,6 +24,7 @@ from .padding import padded_size
 from .postprocess import label_dtype
 from .preprocess import MIN_SIDE, ImageStack, as_image_stack
 from .registry import DEFAULT_MODEL, ModelInfo, model_info
+from .run_options import RunOptions
 from .scheme import LabelScheme, load_scheme
 
 
@@ -42,7 +42,7 @@ def working_size(height: int, width: int, scale: float | str, base_size: int) ->
 def _check_scale(scale: Any) -> float | str:
     if isinstance(scale, str) and scale == "auto":
         return scale
-    if options.is_real(scale) and 0 < float(scale) <= 8:
+    if options_check.is_real(scale) and 0 < float(scale) <= 8:
         return float(scale)
     raise OptionError(f"scale must be 'auto' or a number in (0, 8]; got {scale!r}.")
 
@@ -111,13 +111,17 @@ def _check_onnx_file_engine(engine: str, weights: str | os.PathLike) -> Engine:
 
 
 def _check_threads(threads: Any) -> int | None:
-    return None if threads is None else options.integer_at_least(threads, "threads", 1, "None or ")
+    return (
+        None
+        if threads is None
+        else options_check.integer_at_least(threads, "threads", 1, "None or ")
+    )
 
 
 def _check_tile(tile_size: Any) -> int | str | None:
     if tile_size is None or (isinstance(tile_size, str) and tile_size == "auto"):
         return tile_size
-    return options.integer_at_least(tile_size, "tile_size", 64, "'auto', None or ")
+    return options_check.integer_at_least(tile_size, "tile_size", 64, "'auto', None or ")
 
 
 def _pass_sizes(work: tuple[int, int], factors: tuple[float, ...]) -> list[tuple[int, int]]:
@@ -224,78 +228,66 @@ class RunPlan:
         return tuple((lay.height, lay.width) for lay in self.layouts)
 
 
-def check_run(
-    image: Any,
-    model_name: str = DEFAULT_MODEL,
-    *,
-    weights: str | os.PathLike | None = None,
-    scale: float | str = "auto",
-    tile_size: int | str | None = "auto",
-    engine: str = "auto",
-    flip: bool = False,
-    tta_scales: Iterable[float] = (),
-    probability_classes: Iterable[str | int] = (),
-    classes: Iterable[str | int] | None = None,
-    min_confidence: float = 0.0,
-    scheme: str | os.PathLike | LabelScheme | None = None,
-    rgb: bool | None = None,
-    intensity_range: tuple[float, float] | None = None,
-    check_memory_first: bool = True,
-    threads: int | None = None,
-) -> RunPlan:
-    """Check every argument of :func:`segment_image` and plan the run, loading nothing.
+def check_run(image: Any, model_name: str = DEFAULT_MODEL, **options: Any) -> RunPlan:
+    """Check every argument of :func:`~.segment.segment_image` (the fields of
+    :class:`~.run_options.RunOptions`) and plan the run, loading nothing.
 
     Raises the package's errors (:class:`OptionError`, :class:`ImageError`,
     :class:`SchemeError`, :class:`InsufficientMemoryError`...) naming the argument and value.
     """
-    info = model_info(model_name)
-    stack = as_image_stack(image, rgb, intensity_range)
-    weights = options.optional_path(weights, "weights", "a .params or .onnx file")
-    scale = _check_scale(scale)
-    tile = _check_tile(tile_size)
-    engine = _check_engine(engine, info, weights)
-    threads = _check_threads(threads)
-    flip = options.flag(flip, "flip")
-    factors = tuple(f for f in options.factors(tta_scales, "tta_scales", 0.25, 4) if f != 1.0)
+    given = RunOptions.of(model_name, **options)
+    info = model_info(given.model_name)
+    stack = as_image_stack(image, given.rgb, given.intensity_range)
+    weights = options_check.optional_path(given.weights, "weights", "a .params or .onnx file")
+    scale = _check_scale(given.scale)
+    tile = _check_tile(given.tile_size)
+    factors = options_check.factors(given.tta_scales, "tta_scales", 0.25, 4)
+    factors = tuple(f for f in factors if f != 1.0)
+    scheme, subset, wanted = _label_space(given, info)
+    work = working_size(*stack.plane_shape, scale, info.base_size)
+    passes = _pass_sizes(work, factors)
+    _check_pass_sizes(stack.plane_shape, scale, passes, factors)
+    max_window = WINDOW_PIXELS[0]
+    if options_check.flag(given.check_memory_first, "check_memory_first"):
+        max_window = check_memory(stack, info, scale, tile, factors, len(wanted))
+    return RunPlan(
+        given.model_name,
+        info,
+        stack,
+        weights,
+        _check_engine(given.engine, info, weights),
+        scale,
+        tile,
+        options_check.flag(given.flip, "flip"),
+        factors,
+        scheme,
+        subset,
+        wanted,
+        options_check.real_in(given.min_confidence, "min_confidence", 0, 1),
+        work,
+        _layouts(passes, tile, info, max_window),
+        _check_threads(given.threads),
+    )
+
+
+def _label_space(
+    given: RunOptions, info: ModelInfo
+) -> tuple[LabelScheme | None, tuple[int, ...] | None, tuple[int, ...]]:
+    """(the scheme loaded, the model classes predicted among, the result classes whose
+    probability maps are asked for)."""
+    scheme, classes = given.scheme, given.classes
     if scheme is not None and not isinstance(scheme, LabelScheme):
         what = "a .yaml or .csv scheme file, a LabelScheme,"
-        scheme_file = options.optional_path(scheme, "scheme", what)
+        scheme_file = options_check.optional_path(scheme, "scheme", what)
         assert scheme_file is not None  # scheme is not None here
         scheme = load_scheme(scheme_file, info)
     if scheme is not None and classes is not None:
         raise OptionError("Use either a class subset or a label scheme, not both.")
     index_of = scheme.index_of if scheme is not None else info.class_index
-    wanted = tuple(
-        sorted({index_of(c) for c in options.names(probability_classes, "probability_classes")})
-    )
-    subset = _check_subset(
-        options.names(classes, "classes") if classes is not None else None, wanted, info
-    )
-    min_confidence = options.real_in(min_confidence, "min_confidence", 0, 1)
-    work = working_size(*stack.plane_shape, scale, info.base_size)
-    passes = _pass_sizes(work, factors)
-    _check_pass_sizes(stack.plane_shape, scale, passes, factors)
-    max_window = WINDOW_PIXELS[0]
-    if options.flag(check_memory_first, "check_memory_first"):
-        max_window = check_memory(stack, info, scale, tile, factors, len(wanted))
-    return RunPlan(
-        model_name,
-        info,
-        stack,
-        weights,
-        engine,
-        scale,
-        tile,
-        flip,
-        factors,
-        scheme,
-        subset,
-        wanted,
-        min_confidence,
-        work,
-        _layouts(passes, tile, info, max_window),
-        threads,
-    )
+    asked = options_check.names(given.probability_classes, "probability_classes")
+    wanted = tuple(sorted({index_of(c) for c in asked}))
+    names = options_check.names(classes, "classes") if classes is not None else None
+    return scheme, _check_subset(names, wanted, info), wanted
 
 
 def plan_estimate(plan: RunPlan) -> RunEstimate:
@@ -307,31 +299,11 @@ def plan_estimate(plan: RunPlan) -> RunEstimate:
     return estimate_windows(plan.model_name, plan.engine, plan.stack.plane_shape, plan.work, sizes)
 
 
-def estimate_run(
-    image: Any,
-    model_name: str = DEFAULT_MODEL,
-    *,
-    scale: float | str = "auto",
-    tile_size: int | str | None = "auto",
-    engine: str = "auto",
-    flip: bool = False,
-    tta_scales: Iterable[float] = (),
-    rgb: bool | None = None,
-) -> RunEstimate:
+def estimate_run(image: Any, model_name: str = DEFAULT_MODEL, **options: Any) -> RunEstimate:
     """Working size, forward passes, multiply-accumulates and expected seconds of
-    :func:`segment_image` with these arguments, loading nothing (arguments as there)."""
-    plan = check_run(
-        image,
-        model_name,
-        scale=scale,
-        tile_size=tile_size,
-        engine=engine,
-        flip=flip,
-        tta_scales=tta_scales,
-        rgb=rgb,
-        check_memory_first=False,
-    )
-    return plan_estimate(plan)
+    :func:`~.segment.segment_image` with these options, loading nothing (the memory guard is
+    not asked: an estimate of a run too large for this machine is still an answer)."""
+    return plan_estimate(check_run(image, model_name, **{**options, "check_memory_first": False}))
 
 
 def _check_subset(
