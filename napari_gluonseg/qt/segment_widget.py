@@ -7,6 +7,7 @@ in a worker, and applies the prepared result one small step per turn of the even
 
 from __future__ import annotations
 
+import os
 from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +22,7 @@ from ..core.errors import GluonsegError
 from ..core.events import Progress, ProgressTracker, Stage
 from ..core.export import existing_export_files
 from ..core.registry import short_class_name
-from ..core.segment import iter_segment_image
+from ..core.segment import iter_segment_image, run_to_end
 from ..layer_data import METADATA_KEY, probability_layer_data, probability_layer_name
 from ..result_layers import (
     EditedChoice,
@@ -41,6 +42,9 @@ if TYPE_CHECKING:
     import napari
 
 STEP_DELAY_MS = 5  # between steps of applying a result: napari paints and handles input
+# Set (to anything but ""), runs compute in the GUI thread: widget tests where threading is not
+# the point, as stardist-napari's STARDIST_NAPARI_NOTHREADS.
+NOTHREADS_VARIABLE = "NAPARI_GLUONSEG_NOTHREADS"
 
 
 class SegmentWidget(Container):
@@ -143,6 +147,13 @@ class SegmentWidget(Container):
         self._request = request
         self._tracker = ProgressTracker()
         self._plan_note = ""
+        self._run.enabled = False
+        self._cancel.enabled = True
+        self._progress.value = 0
+        self._status.value = f"segmenting {request.image.name}..."
+        if os.environ.get(NOTHREADS_VARIABLE):
+            self._compute_here(request, crop, kwargs)
+            return
         # Passing "errored" here also stops superqt from re-raising the error in the GUI thread.
         self._worker = create_worker(
             _compute,
@@ -158,11 +169,18 @@ class SegmentWidget(Container):
                 "finished": self._on_worker_finished,
             },
         )
-        self._run.enabled = False
-        self._cancel.enabled = True
-        self._progress.value = 0
-        self._status.value = f"segmenting {request.image.name}..."
         self._worker.start()
+
+    def _compute_here(self, request: RunRequest, crop: Any, kwargs: dict[str, Any]) -> None:
+        """The worker's job in the GUI thread (NOTHREADS_VARIABLE set: scripts and tests where
+        threading is not the point), with the same handlers in the same order."""
+        try:
+            prepared = run_to_end(_compute(request, crop, kwargs), self._on_progress)
+        except Exception as exc:  # what the worker's "errored" would carry
+            self._on_error(exc)
+        else:
+            self._on_computed(prepared)
+        self._on_worker_finished()
 
     def _on_cancel_clicked(self, _value: Any = None) -> None:
         self._stop("cancelled")

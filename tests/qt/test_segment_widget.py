@@ -673,3 +673,29 @@ def test_a_long_run_says_so_in_the_status_line(
     qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
     notes = [s for s in seen if s.startswith("working size 390x520")]
     assert notes and any("segmenting" in s for s in notes)  # the note stays during the run
+
+
+def test_nothreads_runs_the_core_in_the_gui_thread_with_the_same_outcome(
+    qtbot, viewer, dog_layer, bicycle_params, monkeypatch
+):
+    import threading
+
+    from napari_gluonseg.qt import segment_widget
+
+    monkeypatch.setenv(segment_widget.NOTHREADS_VARIABLE, "1")
+    threads = set()
+    real = segment_widget._compute
+
+    def recording(*args):
+        threads.add(threading.current_thread())
+        return (yield from real(*args))
+
+    monkeypatch.setattr(segment_widget, "_compute", recording)
+    widget = SegmentWidget(viewer)
+    viewer.window.add_dock_widget(widget)
+    widget.controls.weights.value = bicycle_params
+    widget._run.clicked.emit()
+    assert widget._worker is None  # computed before the click returned; applying goes on
+    qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
+    assert threads == {threading.main_thread()}
+    assert np.all(viewer.layers["dog classes"].data == BICYCLE + 1)
