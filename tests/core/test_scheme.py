@@ -25,7 +25,11 @@ def test_shipped_examples_load(name):
 def test_street_scheme_merges_classes_and_follows_names_and_colours(small_dog, bicycle_params):
     scheme = load_scheme(EXAMPLES / "street_ade20k.csv", INFO)
     r = segment_image(
-        small_dog, weights=bicycle_params, scheme=scheme, probability_classes=["bicycle", "car"]
+        small_dog,
+        weights=bicycle_params,
+        scheme=scheme,
+        probability_classes=["bicycle", "car"],
+        engine="mxnet",  # not about the engine: no ONNX export for this test
     )
     assert np.all(r.labels == 12)  # ADE20K 'bicycle' is the scheme's label 12
     assert r.class_names[11] == "bicycle" and r.colors[11] == (0x77, 0x0B, 0x20)
@@ -33,14 +37,16 @@ def test_street_scheme_merges_classes_and_follows_names_and_colours(small_dog, b
     np.testing.assert_allclose(p_car, 2 / (np.exp(10) + 149), rtol=1e-4)
     assert r.provenance["label_scheme"]["name"] == "street_ade20k"
     assert r.class_table()[12]["class_name"] == "bicycle"
-    tiled = segment_image(small_dog, weights=bicycle_params, scheme=scheme, scale=1.0, tile_size=64)
+    tiled = segment_image(
+        small_dog, weights=bicycle_params, scheme=scheme, scale=1.0, tile_size=64, engine="mxnet"
+    )
     assert np.all(tiled.labels == 12)  # the tiled full-resolution path groups the same way
 
 
 def test_unmapped_classes_stay_unlabeled(tmp_path, small_dog, bicycle_params):
     path = tmp_path / "walls.yaml"
     path.write_text("labels:\n  - {value: 3, name: wall, color: '#ff0000', classes: [wall, 1]}\n")
-    r = segment_image(small_dog, weights=bicycle_params, scheme=path)
+    r = segment_image(small_dog, weights=bicycle_params, scheme=path, engine="mxnet")
     assert np.all(r.labels == 0)  # bicycle wins everywhere, and it is not in the scheme
     assert r.class_names == ("(unused)", "(unused)", "wall")
     assert r.scores.class_ids == (2, -1)
