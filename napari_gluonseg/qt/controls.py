@@ -8,6 +8,7 @@ model, weights, engine, resolution, augmentation, thresholds and intensity sit i
 from __future__ import annotations
 
 from collections.abc import Callable
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -30,14 +31,26 @@ from ..core.segment import ENGINES
 from ..layer_data import spatial_shape
 from ..result_layers import MergeMode, RunRequest
 from .class_picker import ClassPicker
-from .regions import REGIONS, WHOLE, image_region
+from .regions import RegionChoice, image_region
 
 NEW_LAYER = "new layer (asks before replacing edits)"
 MERGE_MODES = {
     "fill unlabeled pixels only": MergeMode.FILL_UNLABELED,
     "overwrite the region": MergeMode.OVERWRITE,
 }
-RESOLUTIONS = {"auto (model size)": "auto", "full (image size, tiled)": 1.0}
+
+
+class Resolution(StrEnum):
+    """What the network sees (the values are what the dock shows)."""
+
+    AUTO = "auto (model size)"
+    FULL = "full (image size, tiled)"
+
+    @property
+    def scale(self) -> float | str:
+        return "auto" if self is Resolution.AUTO else 1.0
+
+
 AUGMENTATIONS = {
     "none": {},
     "flip": {"flip": True},
@@ -64,8 +77,8 @@ class RunControls:
         )
         self.region = ComboBox(
             label="region",
-            choices=list(REGIONS),
-            value=WHOLE,
+            choices=list(RegionChoice),
+            value=RegionChoice.WHOLE,
             tooltip="What to segment: the whole image, the current slice of a stack, what the "
             "canvas shows, or the bounding box of the selected (else last) shape of a Shapes "
             "layer. Nothing outside it changes.",
@@ -135,8 +148,8 @@ class RunControls:
         )
         self.resolution = ComboBox(
             label="resolution",
-            choices=list(RESOLUTIONS),
-            value=next(iter(RESOLUTIONS)),
+            choices=list(Resolution),
+            value=Resolution.AUTO,
             tooltip="auto: the network sees the image at the model's own size (fast, bounded "
             "memory); outputs always have the image's full size. full: every pixel, in a few "
             "large windows beyond 2 MP.",
@@ -242,10 +255,7 @@ class RunControls:
                 f"'{target.name}' has shape {tuple(target.data.shape)} but '{layer.name}' "
                 f"has {spatial_shape(layer)}: choose labels of the image's shape."
             )
-        try:
-            region = image_region(viewer, layer, self.region.value)
-        except ValueError as exc:
-            raise RunSetupError(str(exc)) from exc
+        region = image_region(viewer, layer, self.region.value)
         whole = region == tuple(slice(0, n) for n in spatial_shape(layer))
         crop = layer.data if whole else layer.data[region + ((slice(None),) if layer.rgb else ())]
         boxes = (("confidence", self.show_confidence), ("margin", self.show_margin))
@@ -265,7 +275,7 @@ class RunControls:
             "model_name": self.model.value,
             "weights": self.weights.value,
             "engine": self.engine.value,
-            "scale": RESOLUTIONS[self.resolution.value],
+            "scale": Resolution(self.resolution.value).scale,
             **AUGMENTATIONS[self.augment.value],
             "rgb": layer.rgb,
             "probability_classes": self.classes.value,

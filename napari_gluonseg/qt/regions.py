@@ -5,40 +5,43 @@ labels' shape); leading axes of stacks are fixed to the current slice except for
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 import numpy as np
 from napari.layers import Image, Shapes
 
+from ..core.errors import RunSetupError
 from ..core.merge import Region
 from ..layer_data import spatial_shape
 
 if TYPE_CHECKING:
     import napari
 
-WHOLE, SLICE, VIEW, RECTANGLE = (
-    "whole image",
-    "current slice",
-    "field of view",
-    "rectangle (Shapes layer)",
-)
-REGIONS = (WHOLE, SLICE, VIEW, RECTANGLE)
+
+class RegionChoice(StrEnum):
+    """The part of the image a run covers (the values are what the dock shows)."""
+
+    WHOLE = "whole image"
+    SLICE = "current slice"
+    VIEW = "field of view"
+    RECTANGLE = "rectangle (Shapes layer)"
 
 
 def image_region(viewer: napari.Viewer, image: Image, choice: str) -> Region:
-    """The slices of ``image`` (spatial axes) that ``choice`` covers; ValueError if none."""
+    """The slices of ``image`` (spatial axes) that ``choice`` (a :class:`RegionChoice`)
+    covers; :class:`RunSetupError` saying why where it covers none."""
     shape = spatial_shape(image)
-    if choice == WHOLE:
+    try:
+        choice = RegionChoice(choice)
+    except ValueError:
+        raise RunSetupError(f"Unknown region {choice!r}.") from None
+    if choice is RegionChoice.WHOLE:
         return tuple(slice(0, n) for n in shape)
     lead = _current_slice(viewer, image, shape)
-    if choice == SLICE:
+    if choice is RegionChoice.SLICE:
         return (*lead, *(slice(0, n) for n in shape[-2:]))
-    if choice == VIEW:
-        corners = _view_corners(viewer)
-    elif choice == RECTANGLE:
-        corners = _shape_corners(viewer)
-    else:
-        raise ValueError(f"Unknown region {choice!r}.")
+    corners = _view_corners(viewer) if choice is RegionChoice.VIEW else _shape_corners(viewer)
     data = np.array([image.world_to_data(c)[-2:] for c in corners])
     # Pixel i covers [i - 0.5, i + 0.5): take the pixels whose centres are inside.
     lo = np.floor(data.min(axis=0) + 0.5).astype(int)
@@ -47,7 +50,7 @@ def image_region(viewer: napari.Viewer, image: Image, choice: str) -> Region:
     for a, b, n in zip(lo, hi, shape[-2:], strict=True):
         a, b = max(0, int(a)), min(n, int(b))
         if b - a < 16:
-            raise ValueError(
+            raise RunSetupError(
                 f"The {choice} covers {max(b - a, 0)} pixels of the image along an axis; "
                 "it needs at least 16 (is it over the image?)."
             )
@@ -70,7 +73,7 @@ def _current_slice(viewer: napari.Viewer, image: Image, shape: tuple[int, ...]) 
 def _view_corners(viewer: napari.Viewer) -> list[np.ndarray]:
     """World coordinates of the canvas corners (2D view)."""
     if viewer.dims.ndisplay != 2:
-        raise ValueError("The field of view works in the 2D view only.")
+        raise RunSetupError("The field of view works in the 2D view only.")
     # napari >= 0.9 keeps the camera in viewer.scene; older versions in viewer.camera.
     camera = viewer.scene.camera if hasattr(viewer, "scene") else viewer.camera
     center = np.asarray(camera.center[-2:], float)
@@ -90,7 +93,7 @@ def _shape_corners(viewer: napari.Viewer) -> list[np.ndarray]:
     """World coordinates of the vertices of the selected (else the last) shape."""
     layers = [layer for layer in viewer.layers if isinstance(layer, Shapes) and len(layer.data)]
     if not layers:
-        raise ValueError("Draw a rectangle in a Shapes layer first (no shapes found).")
+        raise RunSetupError("Draw a rectangle in a Shapes layer first (no shapes found).")
     active = viewer.layers.selection.active
     layer = active if active in layers else layers[-1]
     chosen = sorted(layer.selected_data) or [len(layer.data) - 1]
