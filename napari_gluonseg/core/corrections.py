@@ -1,0 +1,153 @@
+"""Corrections in one gesture, from the scores a run kept: relabel a region to one of the
+classes most likely over it, and clean speckles. Qt-free; each function says which pixels change
+and to what, and the dock writes them as one undoable edit.
+
+A *region* is a connected component (4-connected) of equal label values in one plane.
+:class:`Components` labels them all once per version of the labels, so a click only looks one
+up. Pixels the person set by hand (``protected``) are never changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .merge import Region
+from .scores import ScoreGrid
+
+
+class Components:
+    """The connected regions of equal value of a 2D labels plane, labelled once."""
+
+    def __init__(self, labels: np.ndarray) -> None:
+        from skimage.measure import label
+
+        self.labels = np.asarray(labels)
+        # +1: unlabeled pixels (0) form regions too, which a click may fill.
+        self.ids = label(self.labels.astype(np.int64) + 1, background=0, connectivity=1)
+        self.sizes = np.bincount(self.ids.ravel())
+        self._boxes: list[Region | None] | None = None
+
+    def at(self, y: int, x: int) -> tuple[Region, np.ndarray]:
+        """The region containing pixel (y, x): (bounding box, its mask within the box)."""
+        component = int(self.ids[y, x])
+        box = self.boxes[component - 1]
+        assert box is not None  # every id from label() has pixels
+        return box, self.ids[box] == component
+
+    @property
+    def boxes(self) -> list[Region | None]:
+        if self._boxes is None:
+            from scipy import ndimage
+
+            self._boxes = ndimage.find_objects(self.ids)
+        return self._boxes
+
+
+def likely_classes(
+    scores: ScoreGrid, plane: tuple[int, ...], box: Region, mask: np.ndarray, k: int = 5
+) -> list[tuple[int, float]]:
+    """The ``k`` classes most probable on average over the ``mask`` pixels of ``box`` (2D, in
+    ``plane`` of the image the scores were kept for): [(result class index, mean probability)],
+    best first. The probabilities are interpolated from the kept grid as the maps are
+    (align-corners bilinear), so this is the mean of what a probability map would show."""
+    h, w = scores.image_shape
+    gh, gw = scores.grid_shape
+    ys, xs = np.nonzero(mask)
+    if not ys.size:
+        return []
+    weights = _grid_weights(ys + box[0].start, h, gh)
+    cols = _grid_weights(xs + box[1].start, w, gw)
+    cell = np.zeros(gh * gw, np.float64)
+    for rows, wy in weights:
+        for cs, wx in cols:
+            cell += np.bincount(rows * gw + cs, wy * wx, minlength=gh * gw)
+    index = int(np.ravel_multi_index(plane, scores.leading_shape)) if plane else 0
+    probs = scores.probs[index].reshape(len(scores.class_ids), -1).astype(np.float64)
+    mean = probs @ cell / ys.size
+    best = np.argsort(-mean, kind="stable")[:k]
+    return [(scores.class_ids[int(j)], float(mean[j])) for j in best]
+
+
+def _grid_weights(pixels: np.ndarray, n: int, cells: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The two grid cells each pixel of an axis of ``n`` interpolates between, with weights."""
+    if n <= 1 or cells <= 1:
+        return [(np.zeros_like(pixels), np.ones(pixels.shape, np.float64))]
+    f = pixels * ((cells - 1) / (n - 1))
+    lo = np.minimum(np.floor(f).astype(np.int64), cells - 1)
+    hi = np.minimum(lo + 1, cells - 1)
+    frac = f - lo
+    return [(lo, 1 - frac), (hi, frac)]
+
+
+@dataclass(frozen=True)
+class Change:
+    """Pixels of one plane to set: ``mask`` within ``box``, to ``value``."""
+
+    box: Region
+    mask: np.ndarray
+    value: int
+
+    @property
+    def pixels(self) -> int:
+        return int(np.count_nonzero(self.mask))
+
+
+def relabel(
+    labels: np.ndarray, box: Region, mask: np.ndarray, value: int, protected: np.ndarray | None
+) -> Change:
+    """The change that gives the region ``mask`` (in ``box``) the label ``value``, leaving the
+    ``protected`` pixels (set by hand) and those already ``value`` as they are."""
+    change = mask & (labels[box] != value)
+    if protected is not None:
+        change &= ~protected[box]
+    return Change(box, change, int(value))
+
+
+def speckles(
+    components: Components, min_size: int, protected: np.ndarray | None = None
+) -> list[Change]:
+    """Every region smaller than ``min_size`` pixels, each given the label that borders it most
+    (its 4-neighbours outside it); regions touching a pixel set by hand are left alone, and so
+    is a region whose only neighbours are hand-set pixels."""
+    labels = components.labels
+    small = np.nonzero(components.sizes[1:] < min_size)[0]
+    changes = []
+    for n in small:
+        box = components.boxes[n]
+        if box is None:
+            continue
+        grown = tuple(slice(max(s.start - 1, 0), s.stop + 1) for s in box)
+        inside = components.ids[grown] == n + 1
+        if protected is not None and protected[grown][inside].any():
+            continue
+        ring = _four_neighbours(inside) & ~inside
+        if protected is not None:
+            ring &= ~protected[grown]
+        around = labels[grown][ring]
+        if not around.size:
+            continue
+        values, counts = np.unique(around, return_counts=True)
+        changes.append(Change(grown, inside, int(values[np.argmax(counts)])))
+    return changes
+
+
+def _four_neighbours(mask: np.ndarray) -> np.ndarray:
+    out = mask.copy()
+    out[1:] |= mask[:-1]
+    out[:-1] |= mask[1:]
+    out[:, 1:] |= mask[:, :-1]
+    out[:, :-1] |= mask[:, 1:]
+    return out
+
+
+def apply(labels: np.ndarray, changes: list[Change]) -> int:
+    """Write ``changes`` into ``labels`` (in place, for scripts and tests; the dock writes them
+    as one undoable edit instead); returns the pixels changed."""
+    total = 0
+    for change in changes:
+        view = labels[change.box]
+        total += int(np.count_nonzero(view[change.mask] != change.value))
+        view[change.mask] = change.value
+    return total

@@ -1,0 +1,98 @@
+"""One-gesture corrections: regions, their likely classes, relabelling, speckles."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from napari_gluonseg.core.corrections import Components, apply, likely_classes, relabel, speckles
+from napari_gluonseg.core.scores import ScoreGrid
+
+
+def _scores(h=40, w=60):
+    """Four classes on an 11x16 grid: class 2 likely on the left, class 3 on the right."""
+    gh, gw = 11, 16
+    p = np.full((1, 4, gh, gw), 0.1, np.float32)
+    p[0, 2, :, : gw // 2] = 0.7
+    p[0, 3, :, gw // 2 :] = 0.7
+    p[0, 1, :, gw // 2 :] = 0.15
+    p /= p.sum(axis=1, keepdims=True)
+    return ScoreGrid(p.astype(np.float16), (), (h, w), (0, 1, 2, 3))
+
+
+def test_a_click_finds_its_connected_region_unlabeled_ones_too():
+    labels = np.zeros((8, 10), np.uint8)
+    labels[1:4, 1:4] = 5
+    labels[5:7, 1:4] = 5  # same value, not connected
+    parts = Components(labels)
+    box, mask = parts.at(2, 2)
+    assert box == (slice(1, 4), slice(1, 4)) and mask.all()
+    box, mask = parts.at(0, 9)  # the unlabeled background is one region
+    assert mask.sum() == 80 - 9 - 6
+
+
+def test_likely_classes_are_the_mean_of_what_the_maps_show():
+    scores = _scores()
+    labels = np.zeros((40, 60), np.uint8)
+    labels[5:30, 3:25] = 1
+    box, mask = Components(labels).at(10, 10)
+    top = likely_classes(scores, (), box, mask, k=3)
+    assert [k for k, _ in top][:1] == [2]
+    for k, mean in top:
+        expected = scores.probability_map(k)[box][mask].mean()
+        assert abs(mean - expected) < 1e-4
+    right = Components(labels).at(35, 55)
+    assert likely_classes(scores, (), *right, k=2)[0][0] == 3
+
+
+def test_relabel_changes_the_region_only_and_never_a_hand_set_pixel():
+    labels = np.zeros((20, 20), np.uint8)
+    labels[2:12, 2:12] = 4
+    protected = np.zeros(labels.shape, bool)
+    protected[5, 5] = True
+    box, mask = Components(labels).at(3, 3)
+    change = relabel(labels, box, mask, 9, protected)
+    assert change.pixels == 100 - 1
+    out = labels.copy()
+    apply(out, [change])
+    assert out[5, 5] == 4 and (out[2:12, 2:12] == 9).sum() == 99 and (out[12:] == 0).all()
+
+
+def test_speckles_take_the_label_around_them_and_leave_hand_set_ones():
+    labels = np.full((30, 30), 3, np.uint8)
+    labels[5:7, 5:7] = 7  # a 4-pixel speckle inside 3
+    labels[20:22, 20:22] = 8  # another, next to hand-set pixels
+    labels[10:25, 0:5] = 6  # a large region stays
+    protected = np.zeros(labels.shape, bool)
+    protected[20, 20] = True
+    out = labels.copy()
+    changed = apply(out, speckles(Components(labels), 10, protected))
+    assert changed == 4 and (out[5:7, 5:7] == 3).all()
+    assert (out[20:22, 20:22] == 8).all() and (out[10:25, 0:5] == 6).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    labels=arrays(np.uint8, (12, 14), elements=st.integers(0, 3)),
+    protected=arrays(bool, (12, 14)),
+    point=st.tuples(st.integers(0, 11), st.integers(0, 13)),
+    value=st.integers(0, 5),
+    min_size=st.integers(1, 8),
+)
+def test_no_tool_changes_a_hand_set_pixel_or_anything_outside_its_region(
+    labels, protected, point, value, min_size
+):
+    parts = Components(labels)
+    box, mask = parts.at(*point)
+    region = np.zeros(labels.shape, bool)
+    region[box] = mask
+    out = labels.copy()
+    apply(out, [relabel(labels, box, mask, value, protected)])
+    changed = out != labels
+    assert not (changed & protected).any() and not (changed & ~region).any()
+
+    out = labels.copy()
+    apply(out, speckles(parts, min_size, protected))
+    changed = out != labels
+    small = parts.sizes[parts.ids] < min_size
+    assert not (changed & protected).any() and not (changed & ~small).any()
