@@ -111,6 +111,12 @@ def model_gmac(model_name: str, height: int, width: int) -> float:
     return linear * mp + quadratic * mp * mp
 
 
+def activation_scale(model_name: str) -> float:
+    """How many times FCN-ResNet50's activations per pixel the model holds, from its work per
+    pixel (measured: ResNet101 PSP windows under MXNet ~1.5 KB per pixel, FCN-ResNet50 ~0.8)."""
+    return max(1.0, _GMAC[model_name][0] / _GMAC["fcn_resnet50_ade"][0])
+
+
 @cache
 def machine_gmacs() -> float:
     """This machine's float32 GEMM speed in GMAC/s, measured once per process (~0.2 s)."""

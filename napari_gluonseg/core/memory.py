@@ -36,6 +36,8 @@ class RunShape:
     streaming: bool  # tiled at full resolution: rows handed on band by band
     n_maps: int  # full-resolution probability maps asked for
     label_bytes: int
+    # The model's activations per pixel against FCN-ResNet50's (deeper networks hold more).
+    activation_scale: float = 1.0
 
 
 def estimate_peak_bytes(s: RunShape) -> int:
@@ -49,7 +51,7 @@ def estimate_peak_bytes(s: RunShape) -> int:
     plane_in = 2 * 3 * 4 * (full if s.work == (s.height, s.width) else biggest_pass)
     window = s.window[0] * s.window[1]
     per_pixel = NATIVE_BYTES_PER_PIXEL if s.native else UPSAMPLED_BYTES_PER_PIXEL
-    network = RUNTIME_BASE_BYTES + per_pixel * window
+    network = RUNTIME_BASE_BYTES + int(per_pixel * s.activation_scale) * window
     if s.native:
         scores = 3 * 4 * c * biggest_pass // 64  # probabilities, logits, one more pass
     else:

@@ -100,7 +100,7 @@ def iter_mxnet_network(
         net = build_network(model_name, weights.path, height, width, native)
         return SegmentationNetwork(model_name, net, height, width, native, model_file=weights.path)
 
-    return (yield from iter_cached(key, build))
+    return (yield from iter_cached(key, build, pixels=height * width))
 
 
 def build_untrained(model_name: str, height: int = 480, width: int = 480):

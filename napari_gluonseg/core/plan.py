@@ -17,7 +17,7 @@ from . import options as options_check
 from .engines import ENGINES, Engine
 from .engines.onnx import is_onnx_file, onnxruntime_available, onnxruntime_installed
 from .errors import InsufficientMemoryError, OptionError
-from .estimate import RunEstimate, estimate_windows
+from .estimate import RunEstimate, activation_scale, estimate_windows
 from .layout import WINDOW_PIXELS, Coverage, PassLayout, largest_window, pass_layout
 from .memory import RunShape, available_bytes, estimate_peak_bytes, format_bytes
 from .padding import padded_size
@@ -149,6 +149,7 @@ def _run_shape(stack, info: ModelInfo, scale, tile, factors, n_maps, max_window)
         streaming=work == (height, width) and not factors and layouts[0].coverage is Coverage.TILES,
         n_maps=n_maps,
         label_bytes=label_dtype(info.num_classes).itemsize,
+        activation_scale=activation_scale(info.name),
     )
 
 

@@ -64,22 +64,31 @@ class Network(Protocol):
         ...
 
 
-_cache: OrderedDict[Hashable, object] = OrderedDict()
+# Input pixels of the MXNet networks kept: each holds static activation buffers for its size
+# (~0.8 KB per pixel for FCN-ResNet50, ~1.5 KB for the ResNet101 PSP), so a few grid-window
+# shapes of 2 MP would otherwise keep gigabytes.
+CACHE_PIXELS = 2_500_000
+
+_cache: OrderedDict[Hashable, tuple[object, int]] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
 def iter_cached(
-    key: Hashable, load: Callable[[], Generator[Progress, None, T]]
+    key: Hashable, load: Callable[[], Generator[Progress, None, T]], pixels: int = 0
 ) -> Generator[Progress, None, T]:
-    """The entry loaded for ``key``: from memory, or from ``load()`` (then kept, LRU)."""
+    """The entry loaded for ``key``: from memory, or from ``load()`` (then kept, LRU: at most
+    CACHE_SIZE entries, whose ``pixels`` (the static buffers they hold) sum to at most
+    CACHE_PIXELS besides the newest)."""
     with _cache_lock:
         if key in _cache:
             _cache.move_to_end(key)
-            return cast(T, _cache[key])  # what load() gave for this key
+            return cast(T, _cache[key][0])  # what load() gave for this key
     value = yield from load()
     with _cache_lock:
-        _cache[key] = value
-        while len(_cache) > CACHE_SIZE:
+        _cache[key] = (value, pixels)
+        while len(_cache) > CACHE_SIZE or (
+            len(_cache) > 1 and sum(p for _, p in _cache.values()) > CACHE_PIXELS
+        ):
             _cache.popitem(last=False)
     return value
 

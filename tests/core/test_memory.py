@@ -1,0 +1,41 @@
+"""The memory guard's estimate follows the model's depth; the network cache stays bounded."""
+
+import numpy as np
+
+from napari_gluonseg.core import engines
+from napari_gluonseg.core.layout import WINDOW_PIXELS
+from napari_gluonseg.core.plan import check_memory, peak_bytes
+from napari_gluonseg.core.preprocess import as_image_stack
+from napari_gluonseg.core.registry import model_info
+
+
+def test_deeper_models_are_estimated_to_need_more_and_get_smaller_windows():
+    photo = as_image_stack(np.zeros((1536, 2048, 3), np.uint8))
+    fcn, psp = model_info("fcn_resnet50_ade"), model_info("psp_resnet101_ade")
+    light = peak_bytes(photo, fcn, 1.0, "auto", (), 0)
+    heavy = peak_bytes(photo, psp, 1.0, "auto", (), 0)
+    assert heavy > light + (1 << 30)  # ~1.8x the activations of 2 MP windows
+    # With memory for FCN's 2 MP windows only, the ResNet101 PSP takes smaller ones.
+    assert check_memory(photo, fcn, 1.0, "auto", (), 0, available=light) == WINDOW_PIXELS[0]
+    assert check_memory(photo, psp, 1.0, "auto", (), 0, available=light) < WINDOW_PIXELS[0]
+
+
+def _load(value):
+    def load():
+        yield from ()
+        return value
+
+    return load
+
+
+def test_networks_kept_in_memory_are_bounded_by_their_pixels(monkeypatch):
+    monkeypatch.setattr(engines, "_cache", type(engines._cache)())
+
+    for key, pixels in (("a", 1_000_000), ("b", 1_000_000), ("c", 1_000_000)):
+        for _ in engines.iter_cached(key, _load(key), pixels):
+            pass
+    assert list(engines._cache) == ["b", "c"]  # 3 MP would exceed the budget: "a" went
+    events = engines.iter_cached("d", _load("d"), 0)  # sessions hold no static buffers
+    for _ in events:
+        pass
+    assert list(engines._cache) == ["b", "c", "d"]
