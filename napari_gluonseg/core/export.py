@@ -394,9 +394,8 @@ def _table_row(cells: dict, line: int, table: Path, before: list[_TableRow]) -> 
             f"{where}: index and pixels must be whole numbers; got {cells['index']!r}, "
             f"{cells['pixels']!r}."
         ) from None
-    first = next((row.line for row in before if row.index == index), None)
-    if first is not None:
-        raise ExportError(f"{where}: index {index} again (first on row {first}).")
+    if 0 <= index < len(before):  # rows so far are 0, 1, 2, ... in order: before[index] has it
+        raise ExportError(f"{where}: index {index} again (first on row {before[index].line}).")
     if index != len(before):
         raise ExportError(
             f"{where}: index {index}, expected {len(before)} (rows run 0, 1, 2, ... in order)."
