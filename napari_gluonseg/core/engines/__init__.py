@@ -65,7 +65,7 @@ class Network(Protocol):
 
 
 # Input pixels of the MXNet networks kept: each holds static activation buffers for its size
-# (~0.8 KB per pixel for FCN-ResNet50, ~1.5 KB for the ResNet101 PSP), so a few grid-window
+# (~0.85 KB per pixel for FCN-ResNet50, roughly 1.5 KB for the ResNet101 PSP), so a few grid-window
 # shapes of 2 MP would otherwise keep gigabytes.
 CACHE_PIXELS = 2_500_000
 
