@@ -4,7 +4,8 @@ and to what, and the dock writes them as one undoable edit.
 
 A *region* is a connected component (4-connected) of equal label values in one plane.
 :class:`Components` labels them all once per version of the labels, so a click only looks one
-up. Pixels the person set by hand (``protected``) are never changed.
+up. Pixels the person set by hand (``protected``, kept by :class:`HandEdits`) are never changed.
+Label value ``k + 1`` is class ``k`` (0 is unlabeled), as everywhere in the package.
 """
 
 from __future__ import annotations
@@ -70,15 +71,52 @@ def likely_classes(
     return [(scores.class_ids[int(j)], float(mean[j])) for j in best]
 
 
+def runner_up(
+    scores: ScoreGrid, plane: tuple[int, ...], box: Region, mask: np.ndarray, value: int
+) -> tuple[int, float] | None:
+    """The most likely class over the region other than the one its label ``value`` names:
+    (class index, mean probability), or None where the scores know no other class."""
+    for k, p in likely_classes(scores, plane, box, mask, k=3):
+        if k + 1 != value and k >= 0:
+            return k, p
+    return None
+
+
+def class_probability(
+    scores: ScoreGrid, plane: tuple[int, ...], class_index: int, box: Region
+) -> np.ndarray:
+    """P(class) over the pixels of ``box`` only (float32, the box's shape), interpolated as the
+    full probability map is: a brush stroke reads its box, not a 12 MP map."""
+    h, w = scores.image_shape
+    gh, gw = scores.grid_shape
+    row = scores.row(class_index)
+    index = int(np.ravel_multi_index(plane, scores.leading_shape)) if plane else 0
+    grid = scores.probs[index, row].astype(np.float32)
+    ylo, yhi, fy = _axis_weights(np.arange(box[0].start, box[0].stop), h, gh)
+    xlo, xhi, fx = _axis_weights(np.arange(box[1].start, box[1].stop), w, gw)
+    top = grid[np.ix_(ylo, xlo)] * (1 - fx) + grid[np.ix_(ylo, xhi)] * fx
+    bottom = grid[np.ix_(yhi, xlo)] * (1 - fx) + grid[np.ix_(yhi, xhi)] * fx
+    return (top * (1 - fy)[:, None] + bottom * fy[:, None]).astype(np.float32)
+
+
 def _grid_weights(pixels: np.ndarray, n: int, cells: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """The two grid cells each pixel of an axis of ``n`` interpolates between, with weights."""
+    lo, hi, frac = _axis_weights(pixels, n, cells)
+    return [(lo, 1 - frac), (hi, frac)]
+
+
+def _axis_weights(
+    pixels: np.ndarray, n: int, cells: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(lower cell, upper cell, weight of the upper) for each pixel of an axis of ``n`` pixels
+    over ``cells`` grid cells whose ends are the axis' ends (align corners)."""
     if n <= 1 or cells <= 1:
-        return [(np.zeros_like(pixels), np.ones(pixels.shape, np.float64))]
+        zero = np.zeros(pixels.shape, np.int64)
+        return zero, zero, np.zeros(pixels.shape, np.float64)
     f = pixels * ((cells - 1) / (n - 1))
     lo = np.minimum(np.floor(f).astype(np.int64), cells - 1)
     hi = np.minimum(lo + 1, cells - 1)
-    frac = f - lo
-    return [(lo, 1 - frac), (hi, frac)]
+    return lo, hi, f - lo
 
 
 @dataclass(frozen=True)
@@ -106,11 +144,16 @@ def relabel(
 
 
 def speckles(
-    components: Components, min_size: int, protected: np.ndarray | None = None
+    components: Components,
+    min_size: int,
+    protected: np.ndarray | None = None,
+    scores: ScoreGrid | None = None,
+    plane: tuple[int, ...] = (),
 ) -> list[Change]:
     """Every region smaller than ``min_size`` pixels, each given the label that borders it most
-    (its 4-neighbours outside it); regions touching a pixel set by hand are left alone, and so
-    is a region whose only neighbours are hand-set pixels."""
+    (its 4-neighbours outside it) or, with the run's ``scores``, the bordering class the scores
+    find most likely over the speckle (often its runner-up); regions touching a pixel set by
+    hand are left alone, and so is a region whose only neighbours are hand-set pixels."""
     labels = components.labels
     small = np.nonzero(components.sizes[1:] < min_size)[0]
     changes = []
@@ -129,8 +172,85 @@ def speckles(
         if not around.size:
             continue
         values, counts = np.unique(around, return_counts=True)
-        changes.append(Change(grown, inside, int(values[np.argmax(counts)])))
+        value = int(values[np.argmax(counts)])
+        if scores is not None and len(values) > 1:
+            value = _most_likely(scores, plane, grown, inside, values, value)
+        changes.append(Change(grown, inside, value))
     return changes
+
+
+def _most_likely(
+    scores: ScoreGrid,
+    plane: tuple[int, ...],
+    box: Region,
+    mask: np.ndarray,
+    values: np.ndarray,
+    default: int,
+) -> int:
+    """Of the label ``values``, the one whose class is most probable on average over ``mask``
+    (``default`` where the scores know none of them)."""
+    best, best_p = default, -1.0
+    for v in values:
+        if v < 1 or int(v) - 1 not in scores.class_ids:
+            continue
+        p = float(class_probability(scores, plane, int(v) - 1, box)[mask].mean())
+        if p > best_p:
+            best, best_p = int(v), p
+    return best
+
+
+def class_brush(
+    labels: np.ndarray,
+    box: Region,
+    stroke: np.ndarray,
+    probability: np.ndarray,
+    threshold: float,
+    value: int,
+    protected: np.ndarray | None = None,
+) -> Change:
+    """A brush that follows the model: the pixels of ``stroke`` (a mask within ``box``) where
+    the class ``value`` names has at least ``threshold`` probability (``probability``, over
+    ``box``) take ``value``; hand-set pixels and those already ``value`` stay."""
+    change = stroke & (probability >= threshold) & (labels[box] != value)
+    if protected is not None:
+        change &= ~protected[box]
+    return Change(box, change, int(value))
+
+
+class HandEdits:
+    """Which pixels of a labels image a person set, and how many pixels each tool changed.
+
+    Later runs, fills and cleans leave the ``mask`` pixels alone. Automatic tools (a clean)
+    are counted without protecting what they wrote.
+    """
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.mask = np.zeros(shape, bool)
+        self.by_tool: dict[str, int] = {}
+
+    def record(
+        self, tool: str, key: tuple, where: np.ndarray | None = None, protect: bool = True
+    ) -> None:
+        """An edit by ``tool`` of the pixels ``key`` selects (slices, with ``where`` the
+        changed pixels within them, or index arrays)."""
+        if all(isinstance(k, slice) for k in key):
+            selected = np.ones(self.mask[key].shape, bool) if where is None else where
+            n = int(np.count_nonzero(selected))
+            if protect:
+                self.mask[key] |= selected
+        else:
+            n = len(key[0]) if len(key) else 0
+            if protect:
+                self.mask[key] = True
+        if n:
+            self.by_tool[tool] = self.by_tool.get(tool, 0) + n
+
+    def provenance(self) -> dict[str, object]:
+        """What an export says about the hand edits."""
+        return {
+            "pixels_set_by_hand": int(np.count_nonzero(self.mask)),
+            "pixels_changed_by_tool": dict(sorted(self.by_tool.items())),
+        }
 
 
 def _four_neighbours(mask: np.ndarray) -> np.ndarray:

@@ -35,7 +35,8 @@ class ScoreGrid:
     def grid_shape(self) -> tuple[int, int]:
         return int(self.probs.shape[2]), int(self.probs.shape[3])
 
-    def _row(self, class_index: int) -> int:
+    def row(self, class_index: int) -> int:
+        """The row of ``probs`` holding ``class_index``; OptionError where the run kept none."""
         try:
             return self.class_ids.index(class_index)
         except ValueError:
@@ -45,7 +46,7 @@ class ScoreGrid:
 
     def probability_map(self, class_index: int) -> np.ndarray:
         """P(class) at full resolution, float32 shaped like the labels (bilinear upsampling)."""
-        row = self._row(class_index)
+        row = self.row(class_index)
         out = np.empty((*self.leading_shape, *self.image_shape), np.float32)
         flat = out.reshape(-1, *self.image_shape)
         for i in range(self.probs.shape[0]):

@@ -5,7 +5,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from napari_gluonseg.core.corrections import Components, apply, likely_classes, relabel, speckles
+from napari_gluonseg.core.corrections import (
+    Components,
+    HandEdits,
+    apply,
+    class_brush,
+    class_probability,
+    likely_classes,
+    relabel,
+    runner_up,
+    speckles,
+)
 from napari_gluonseg.core.scores import ScoreGrid
 
 
@@ -71,6 +81,74 @@ def test_speckles_take_the_label_around_them_and_leave_hand_set_ones():
     assert (out[20:22, 20:22] == 8).all() and (out[10:25, 0:5] == 6).all()
 
 
+def test_the_runner_up_is_the_best_class_other_than_the_regions_own():
+    scores = _scores()
+    labels = np.zeros((40, 60), np.uint8)
+    labels[:, 35:] = 4  # class 3, the most likely on the right
+    box, mask = Components(labels).at(20, 50)
+    k, p = runner_up(scores, (), box, mask, 4)
+    assert k == 1 and 0.1 < p < 0.2  # class 1 is second on the right
+    labels[:, 35:] = 1  # labelled with the wrong class: the runner-up is the most likely
+    assert runner_up(scores, (), box, mask, 1)[0] == 3
+
+
+def test_a_class_probability_over_a_box_equals_the_full_map_cut_to_it():
+    scores = _scores(41, 67)
+    box = (slice(3, 29), slice(17, 66))
+    full = scores.probability_map(2)
+    assert np.abs(class_probability(scores, (), 2, box) - full[box]).max() < 1e-5
+
+
+def test_the_class_brush_paints_only_where_the_class_is_likely_and_not_over_hand_set_pixels():
+    scores = _scores()
+    labels = np.zeros((40, 60), np.uint8)
+    protected = np.zeros(labels.shape, bool)
+    protected[20, 10] = True
+    box = (slice(15, 25), slice(0, 60))
+    stroke = np.ones((10, 60), bool)  # a stroke across both halves
+    probability = class_probability(scores, (), 2, box)
+    change = class_brush(labels, box, stroke, probability, 0.5, 3, protected)
+    out = labels.copy()
+    apply(out, [change])
+    painted = out == 3
+    assert painted[15:25, :25].sum() == 10 * 25 - 1 and not painted[:, 35:].any()
+    assert not painted[20, 10] and not painted[:15].any() and not painted[25:].any()
+
+
+def test_hand_edits_protect_what_a_person_set_and_count_every_tool():
+    edits = HandEdits((10, 12))
+    where = np.zeros((3, 4), bool)
+    where[1, 1:3] = True
+    edits.record("brush", (slice(2, 5), slice(0, 4)), where)
+    edits.record("fill", (np.array([0, 0, 9]), np.array([0, 1, 11])))
+    edits.record("clean", (slice(6, 8), slice(6, 8)), protect=False)
+    assert edits.mask.sum() == 5 and edits.mask[3, 1] and edits.mask[9, 11]
+    assert not edits.mask[6:8, 6:8].any()
+    assert edits.provenance() == {
+        "pixels_set_by_hand": 5,
+        "pixels_changed_by_tool": {"brush": 2, "clean": 4, "fill": 3},
+    }
+
+
+def test_with_scores_a_speckle_takes_the_bordering_class_the_model_prefers_over_it():
+    scores = _scores()
+    labels = np.full((40, 60), 2, np.uint8)  # class 1 on the left ...
+    labels[:, 30:] = 4  # ... class 3 on the right
+    labels[10:13, 28:31] = 7  # a speckle bordering both, mostly class 1 (2) around it
+    out = labels.copy()
+    apply(out, speckles(Components(labels), 20))
+    assert (out[10:13, 28:31] == 2).sum() >= 6  # without scores: the label around it most
+    out = labels.copy()
+    apply(out, speckles(Components(labels), 20, scores=_scores_preferring_3()))
+    assert (out[10:13, 28:31] == 4).all()
+
+
+def _scores_preferring_3():
+    p = np.full((1, 4, 11, 16), 0.1, np.float32)
+    p[0, 3] = 0.7
+    return ScoreGrid(p.astype(np.float16), (), (40, 60), (0, 1, 2, 3))
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     labels=arrays(np.uint8, (12, 14), elements=st.integers(0, 3)),
@@ -96,3 +174,12 @@ def test_no_tool_changes_a_hand_set_pixel_or_anything_outside_its_region(
     changed = out != labels
     small = parts.sizes[parts.ids] < min_size
     assert not (changed & protected).any() and not (changed & ~small).any()
+
+    stroke = np.zeros(labels.shape, bool)
+    stroke[box] = mask  # the class brush over the clicked region, where P >= 0.3
+    probability = np.linspace(0, 1, labels.size).reshape(labels.shape)
+    full = (slice(0, 12), slice(0, 14))
+    out = labels.copy()
+    apply(out, [class_brush(labels, full, stroke, probability, 0.3, value, protected)])
+    changed = out != labels
+    assert not (changed & protected).any() and not (changed & ~stroke).any()
