@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from .core.export import export_stem, read_export
+from .core.export import export_stem, read_export, read_scores
+from .layer_corrections import SCORES_KEY, KeptScores
 from .layer_data import LayerDataTuple, labels_layer_data, labels_layer_name
 
 
@@ -32,7 +33,10 @@ def read_labels_export(path: str | list[str]) -> list[LayerDataTuple]:
         "provenance": export.provenance,
         # No written_digest: an export may hold hand corrections, so a later run asks first.
     }
-    layer = labels_layer_data(
+    data, kwargs, kind = labels_layer_data(
         export.labels, labels_layer_name(stem), export.class_names, export.colors, meta, {}
     )
-    return [layer]
+    scores = read_scores(path, export.labels.shape)  # kept beside it (--keep-scores)
+    if scores is not None:  # the Correct dock's likely classes and class brush use them
+        kwargs["metadata"][SCORES_KEY] = KeptScores(scores, (0,) * export.labels.ndim)
+    return [(data, kwargs, kind)]

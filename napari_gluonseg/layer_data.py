@@ -31,9 +31,10 @@ def probability_layer_name(image_name: str, class_name: str) -> str:
 
 
 def spatial_shape(image: Any) -> tuple[int, ...]:
-    """The labels' shape for an image layer: its data's shape without the colour axis."""
+    """The labels' shape for an image layer: its data's shape without the colour axis (any
+    other layer: its data's shape)."""
     shape = tuple(int(n) for n in image.data.shape)
-    return shape[:-1] if image.rgb else shape
+    return shape[:-1] if getattr(image, "rgb", False) else shape
 
 
 def data_digest(data: np.ndarray) -> str:

@@ -10,6 +10,7 @@ every write into a labels layer is one undoable edit.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 from pathlib import Path
@@ -21,6 +22,7 @@ from .core.errors import GluonsegError
 from .core.export import write_labels
 from .core.merge import Region, merge_changes
 from .core.result import SegmentationResult
+from .layer_corrections import HAND_KEY, SCORES_KEY, hand_tracker, keep_scores, kept_scores
 from .layer_data import (
     METADATA_KEY,
     data_digest,
@@ -47,6 +49,7 @@ class EditedChoice(Enum):
     """The user's answer when a write would replace labels they may have set by hand."""
 
     OVERWRITE = "overwrite"
+    KEEP_HAND_SET = "keep hand-set"  # write the rest, leave the pixels a person set
     NEW_LAYER = "new layer"
     CANCEL = "cancel"
 
@@ -155,7 +158,7 @@ def set_or_add_layer(viewer: Any, new: Any) -> str:
 def adopt_settings(layer: Any, new: Any) -> None:
     """Give ``layer`` the placement, metadata, class table and colours of ``new``, setting only
     what differs (each change can make napari redraw the whole layer)."""
-    layer.metadata = new.metadata
+    layer.metadata = {**_kept_metadata(layer), **new.metadata}
     for key in ("scale", "translate", "contrast_limits"):
         if hasattr(new, key) and not np.array_equal(getattr(layer, key), getattr(new, key)):
             setattr(layer, key, getattr(new, key))
@@ -176,7 +179,7 @@ def _write_labels(
     own = request.target is None
     target = plugin_labels_layer(viewer, request.image) if own else request.target
     if target is None:  # nothing to protect: the plugin's layer, new
-        layer = viewer.add_layer(prepared.labels)
+        layer = _add_labels(viewer, prepared)
         yield layer.name
         if request.whole:
             return layer.name
@@ -202,22 +205,51 @@ def _write_labels(
         choice = ask(target.name, at_risk)
         if choice is EditedChoice.CANCEL:
             return None
+        if choice is EditedChoice.KEEP_HAND_SET:
+            indices, values = _leaving_hand_set_pixels(target, indices, values)
         if choice is EditedChoice.NEW_LAYER:
             retire_plugin_layer(target)
-            layer = viewer.add_layer(prepared.labels)
+            layer = _add_labels(viewer, prepared)
             yield layer.name
             if request.whole:
                 return layer.name
             target, old = layer, np.asarray(layer.data)
             indices, values = merge_changes(old, result.labels, request.region, mode.value)
     was_unedited_output = is_unedited_output(target)
-    yield from write_undoable(target, indices, values)
+    tracker = hand_tracker(target, create=False)
+    with tracker.tool(None) if tracker is not None else nullcontext():  # a run, not a hand
+        yield from write_undoable(target, indices, values)
     if replace:
         adopt_settings(target, prepared.labels)
     else:
         _record_merge(target, prepared, mode, was_unedited_output)
+    keep_scores(target, result.scores, tuple(s.start for s in request.region))
     yield f"{target.name}: {len(values)} pixels written"
     return target.name
+
+
+def _add_labels(viewer: Any, prepared: PreparedResult) -> Any:
+    """Add the plugin's labels layer, tracking hand edits from its first pixel on."""
+    layer = viewer.add_layer(prepared.labels)
+    result, region = prepared.result, prepared.request.region
+    hand_tracker(layer)
+    keep_scores(layer, result.scores, tuple(s.start for s in region))
+    return layer
+
+
+def _leaving_hand_set_pixels(
+    target: Any, indices: tuple[np.ndarray, ...], values: np.ndarray
+) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """The write without the pixels a person set (tracked since the Correct dock or a run
+    first saw the layer; without tracking, every labelled pixel counts as set by hand)."""
+    tracker = hand_tracker(target, create=False)
+    if tracker is not None and tracker.complete:
+        keep = ~tracker.edits.mask[indices]
+    else:
+        keep = np.asarray(target.data)[indices] == 0
+        if tracker is not None:
+            keep &= ~tracker.edits.mask[indices]
+    return tuple(i[keep] for i in indices), values[keep]
 
 
 def pixels_at_risk(layer: Any, old: np.ndarray, indices: tuple[np.ndarray, ...]) -> int:
@@ -329,11 +361,22 @@ def layer_class_names(layer: Any, top: int) -> list[str]:
 # -- export ---------------------------------------------------------------------------------------
 
 
+def _kept_metadata(layer: Any) -> dict[str, Any]:
+    """What of a layer's metadata outlives a run's update: its hand edits and kept scores."""
+    return {k: v for k, v in layer.metadata.items() if k in (HAND_KEY, SCORES_KEY)}
+
+
 def export_layer(
-    layer: Any, folder: str | Path, fmt: str, stem: str | None = None, **kwargs: Any
+    layer: Any,
+    folder: str | Path,
+    fmt: str,
+    stem: str | None = None,
+    keep_scores: bool = False,
+    **kwargs: Any,
 ) -> dict[str, Path]:
     """Write ``layer`` as it is now (hand corrections included) for training, as ``stem``
-    (default: the layer's name); see :func:`napari_gluonseg.core.export.write_labels`."""
+    (default: the layer's name), with its kept scores if asked and they cover the whole layer;
+    see :func:`napari_gluonseg.core.export.write_labels`."""
     data = np.asarray(layer.data)
     names = layer_class_names(layer, int(data.max(initial=0)))
     colors = [
@@ -345,8 +388,13 @@ def export_layer(
         "exported_layer": layer.name,
         "edited_by_hand": not is_unedited_output(layer),
     }
+    tracker = hand_tracker(layer, create=False)
+    if tracker is not None:
+        provenance.update(tracker.edits.provenance(), hand_tracking_complete=tracker.complete)
     stem = stem or export_stem_of(layer)
-    return write_labels(data, names, colors, provenance, folder, stem, fmt, **kwargs)
+    kept = kept_scores(layer) if keep_scores else None
+    scores = kept.grid if kept is not None and kept.whole(data.shape) else None
+    return write_labels(data, names, colors, provenance, folder, stem, fmt, scores=scores, **kwargs)
 
 
 def export_stem_of(layer: Any) -> str:

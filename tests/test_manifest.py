@@ -22,6 +22,7 @@ def test_manifest_contributions():
     assert [w.display_name for w in manifest.contributions.widgets] == [
         "Semantic segmentation",
         "Review folder",
+        "Correct labels",
     ]
     assert [s.key for s in manifest.contributions.sample_data] == ["chelsea"]
 
@@ -32,6 +33,7 @@ def test_widgets_in_the_layers_segment_menu():
     assert [i.command for i in items] == [
         "napari-gluonseg.segment_widget",
         "napari-gluonseg.review_widget",
+        "napari-gluonseg.correct_widget",
     ]
 
 

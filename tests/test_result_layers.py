@@ -9,6 +9,7 @@ from napari.components import ViewerModel
 
 from napari_gluonseg import result_layers
 from napari_gluonseg.core.result import SegmentationResult
+from napari_gluonseg.layer_corrections import hand_tracker
 from napari_gluonseg.layer_data import METADATA_KEY
 from napari_gluonseg.result_layers import (
     EditedChoice,
@@ -94,6 +95,25 @@ def test_edited_layer_is_only_overwritten_when_the_user_says_so(viewer):
     assert np.all(labels.data == 2)
     labels.undo()  # overwriting edits can be undone, in one step
     np.testing.assert_array_equal(labels.data, edited)
+
+
+def test_keeping_hand_set_pixels_updates_the_rest_and_tracking_knows_its_limits(viewer):
+    run(viewer, 1)
+    labels = viewer.layers["photo classes"]
+    tracker = hand_tracker(labels, create=False)
+    assert tracker is not None and tracker.complete  # tracked from the run's output on
+    labels.data_setitem((np.array([3, 3]), np.array([4, 5])), 3)  # by hand (a paint event)
+    labels.data_setitem((np.array([7]), np.array([7])), 0)  # erased by hand
+    labels.data_setitem((np.array([9]), np.array([9])), 4)
+    labels.undo()  # an undone edit: its pixel stays marked (a tracker errs on keeping)
+    assert tracker.complete and tracker.edits.pixels == 4
+    asker = Asker(EditedChoice.KEEP_HAND_SET)
+    run(viewer, 2, asker, mode=MergeMode.OVERWRITE)
+    assert asker.asked and labels.data[3, 4] == labels.data[3, 5] == 3 and labels.data[7, 7] == 0
+    assert labels.data[9, 9] == 1 and (labels.data == 2).sum() == SHAPE[0] * SHAPE[1] - 4
+    assert tracker.complete  # the run's output is the new reference
+    labels.data[0, 0] = 4  # a script's write, no paint event: edits are no longer all known
+    assert not tracker.complete
 
 
 def test_new_layer_choice_makes_one_copy_that_later_runs_update(viewer):

@@ -161,7 +161,10 @@ def speckles(
         box = components.boxes[n]
         if box is None:
             continue
-        grown = tuple(slice(max(s.start - 1, 0), s.stop + 1) for s in box)
+        grown = tuple(
+            slice(max(s.start - 1, 0), min(s.stop + 1, n))
+            for s, n in zip(box, labels.shape, strict=True)
+        )
         inside = components.ids[grown] == n + 1
         if protected is not None and protected[grown][inside].any():
             continue
@@ -245,10 +248,15 @@ class HandEdits:
         if n:
             self.by_tool[tool] = self.by_tool.get(tool, 0) + n
 
+    @property
+    def pixels(self) -> int:
+        """How many pixels a person set."""
+        return int(np.count_nonzero(self.mask))
+
     def provenance(self) -> dict[str, object]:
         """What an export says about the hand edits."""
         return {
-            "pixels_set_by_hand": int(np.count_nonzero(self.mask)),
+            "pixels_set_by_hand": self.pixels,
             "pixels_changed_by_tool": dict(sorted(self.by_tool.items())),
         }
 

@@ -122,6 +122,7 @@ def write_labels(
     stem: str,
     fmt: str = "png",
     overwrite: bool = False,
+    scores: ScoreGrid | None = None,
 ) -> dict[str, Path]:
     """Training data: labels (value k + 1 = ``class_names[k]``, 0 = unlabeled) as PNG (8 or 16
     bit, whichever the values need; 2D only) or TIFF (any number of axes), the class table as
@@ -129,9 +130,11 @@ def write_labels(
 
     Raises :class:`ExportExistsError` if any export under ``stem`` is there, unless
     ``overwrite``, which replaces it (its files that the new set lacks are removed).
+    ``scores`` (a run's kept scores for these labels) go beside as ``{stem}_scores.npz``.
     """
+    extras = {} if scores is None else {"scores": (f"{stem}_scores.npz", _scores_bytes(scores))}
     return _write_set(
-        labels, class_names, colors, provenance, Path(out_dir), stem, fmt, {}, overwrite
+        labels, class_names, colors, provenance, Path(out_dir), stem, fmt, extras, overwrite
     )
 
 

@@ -115,6 +115,12 @@ class RunControls:
             tooltip="png: 8 or 16 bit as the values need (2D); tif: any stack. Always with the "
             "class table (CSV) and the provenance (JSON).",
         )
+        self.export_scores = CheckBox(
+            text="with scores",
+            value=False,
+            tooltip="Also write the run's class probabilities on its coarse grid (float16, "
+            "{name}_scores.npz), so the export reopens with likely classes and the class brush",
+        )
 
     def _build_advanced(self) -> None:
         self.model = ComboBox(

@@ -9,8 +9,11 @@ from qtpy.QtWidgets import QMessageBox, QWidget
 from ..result_layers import EditedChoice
 
 
-def ask_about_edited_labels(parent: QWidget | None, layer_name: str, pixels: int) -> EditedChoice:
-    """Ask whether to overwrite labels a person may have set; the safe answer is the default."""
+def ask_about_edited_labels(
+    parent: QWidget | None, layer_name: str, pixels: int, hand_set: int | None = None
+) -> EditedChoice:
+    """Ask whether to overwrite labels a person may have set; the safe answer is the default.
+    ``hand_set``: the pixels known to be set by hand (tracked edits), offered to keep."""
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Question)
     box.setWindowTitle("Labels edited by hand")
@@ -18,12 +21,19 @@ def ask_about_edited_labels(parent: QWidget | None, layer_name: str, pixels: int
         f"This run would change {pixels} pixels of '{layer_name}' that may have been set by "
         "hand. Overwriting them can be undone with Ctrl+Z."
     )
+    keep = None
+    if hand_set is not None:
+        keep = box.addButton(
+            f"Update, keeping the {hand_set} pixels set by hand", QMessageBox.ButtonRole.YesRole
+        )
     new = box.addButton("Add as a new layer", QMessageBox.ButtonRole.AcceptRole)
     overwrite = box.addButton("Overwrite my edits", QMessageBox.ButtonRole.DestructiveRole)
     box.addButton("Discard this result", QMessageBox.ButtonRole.RejectRole)
-    box.setDefaultButton(new)
+    box.setDefaultButton(keep or new)
     box.exec()
     clicked = box.clickedButton()
+    if keep is not None and clicked is keep:
+        return EditedChoice.KEEP_HAND_SET
     if clicked is new:
         return EditedChoice.NEW_LAYER
     if clicked is overwrite:

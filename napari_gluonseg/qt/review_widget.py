@@ -21,6 +21,7 @@ from ..core.errors import GluonsegError
 from ..core.export import LabelsExport
 from ..core.scores import ScoreGrid
 from ..core.uncertain import UncertainRegions
+from ..layer_corrections import hand_tracker, keep_scores
 from ..layer_data import (
     METADATA_KEY,
     data_digest,
@@ -276,8 +277,11 @@ class ReviewWidget(Container):
         data = labels_layer_data(export.labels, name, export.class_names, export.colors, meta, {})
         self._export, self._scores = export, opened.scores
         self._show_probability_choices()
-        self._layers.append(self._show_labels(data, old_labels))
-        self._viewer.layers.selection.active = self._layers[-1]
+        labels = self._show_labels(data, old_labels)
+        hand_tracker(labels)  # from the saved labels on: what the person sets is known
+        keep_scores(labels, opened.scores, (0,) * labels.ndim)
+        self._layers.append(labels)
+        self._viewer.layers.selection.active = labels
 
     @property
     def labels_layer(self) -> Layer | None:

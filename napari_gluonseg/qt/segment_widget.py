@@ -23,6 +23,7 @@ from ..core.events import Progress, ProgressTracker, Stage
 from ..core.export import existing_export_files
 from ..core.registry import short_class_name
 from ..core.segment import iter_segment_image, run_to_end
+from ..layer_corrections import hand_tracker
 from ..layer_data import METADATA_KEY, probability_layer_data, probability_layer_name
 from ..result_layers import (
     EditedChoice,
@@ -77,7 +78,9 @@ class SegmentWidget(Container):
     def _layout(self) -> list:
         c = self.controls
         buttons = Container(widgets=[self._run, self._cancel], layout="horizontal", labels=False)
-        export = Container(widgets=[c.export_format, self._export], layout="horizontal")
+        export = Container(
+            widgets=[c.export_format, c.export_scores, self._export], layout="horizontal"
+        )
         return [*c.main_widgets(), buttons, self._progress, self._status, self._probe,
                 *c.advanced_widgets(), export]  # fmt: skip
 
@@ -248,7 +251,14 @@ class SegmentWidget(Container):
             self._last = None
 
     def _ask_about_edits(self, layer_name: str, pixels: int) -> EditedChoice:
-        return dialogs.ask_about_edited_labels(self.native, layer_name, pixels)
+        """Ask before a run replaces pixels a person may have set; where the layer's hand edits
+        were tracked from the run's output on, offer to keep exactly those."""
+        layer = self._viewer.layers.get(layer_name, None)
+        tracker = hand_tracker(layer, create=False) if layer is not None else None
+        if tracker is None or not tracker.complete:
+            return dialogs.ask_about_edited_labels(self.native, layer_name, pixels)
+        hand = tracker.edits.pixels
+        return dialogs.ask_about_edited_labels(self.native, layer_name, pixels, hand_set=hand)
 
     def _on_error(self, exc: Exception) -> None:
         if not self._closed and self._request is not None:
@@ -325,7 +335,8 @@ class SegmentWidget(Container):
             return {}
         try:
             fmt = self.controls.export_format.value
-            paths = export_layer(layer, folder, fmt, overwrite=bool(clash))
+            keep = bool(self.controls.export_scores.value)
+            paths = export_layer(layer, folder, fmt, keep_scores=keep, overwrite=bool(clash))
         except (GluonsegError, OSError) as exc:
             self._status.value = f"export failed: {exc}"
             show_error(f"Export failed: {exc}")

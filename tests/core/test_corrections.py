@@ -131,7 +131,6 @@ def test_hand_edits_protect_what_a_person_set_and_count_every_tool():
 
 
 def test_with_scores_a_speckle_takes_the_bordering_class_the_model_prefers_over_it():
-    scores = _scores()
     labels = np.full((40, 60), 2, np.uint8)  # class 1 on the left ...
     labels[:, 30:] = 4  # ... class 3 on the right
     labels[10:13, 28:31] = 7  # a speckle bordering both, mostly class 1 (2) around it
@@ -141,6 +140,16 @@ def test_with_scores_a_speckle_takes_the_bordering_class_the_model_prefers_over_
     out = labels.copy()
     apply(out, speckles(Components(labels), 20, scores=_scores_preferring_3()))
     assert (out[10:13, 28:31] == 4).all()
+
+
+def test_speckles_on_the_bottom_and_right_edges_are_cleaned_with_scores():
+    labels = np.full((40, 60), 2, np.uint8)
+    labels[:, 50:] = 4
+    labels[38:, 49:51] = 7  # touches the bottom edge, borders 2 and 4
+    labels[20:22, 58:] = 7  # touches the right edge
+    out = labels.copy()
+    apply(out, speckles(Components(labels), 20, scores=_scores_preferring_3()))
+    assert (out[38:, 49:51] == 4).all() and (out[20:22, 58:] == 4).all()
 
 
 def _scores_preferring_3():

@@ -1,0 +1,335 @@
+"""The "Correct labels" dock: one-gesture corrections of the selected labels layer from the
+scores its run kept (see :mod:`napari_gluonseg.layer_corrections`).
+
+Gestures on the selected labels layer (in napari's move-camera mode, key 6 or Z, or with the
+dock's mouse set to "click relabels" / "class brush", which take that mode for you):
+
+- Ctrl+click (Cmd+click on macOS) a region, or a plain click in "click relabels": a menu of its
+  five likely classes with their mean probability; keys 1-5 choose.
+- R: the region under the cursor takes its runner-up class.
+- "Clean speckles": regions under N pixels take the class around them (preview count first).
+- "class brush": a drag paints the selected label only where the model gives that class at
+  least the threshold probability.
+
+Each gesture is one undoable edit (Ctrl+Z); pixels a person set by hand are never changed.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from magicgui.widgets import ComboBox, Container, FloatSlider, Label, PushButton, SpinBox
+from napari.layers import Labels
+
+from ..core.errors import GluonsegError
+from ..core.registry import short_class_name
+from ..layer_corrections import LayerCorrector, hand_tracker, kept_scores
+from ..result_layers import layer_class_names
+from .regions import RegionChoice, image_region
+
+if TYPE_CHECKING:
+    import napari
+    from qtpy.QtWidgets import QMenu
+
+RUNNER_UP_KEY = "r"
+CLICK_MODIFIERS = {"Control", "Meta"}
+
+
+class MouseTool(StrEnum):
+    """What a left click or drag on the selected labels layer does."""
+
+    NAPARI = "napari's tools"
+    RELABEL = "click relabels"
+    CLASS_BRUSH = "class brush"
+
+
+class Within(StrEnum):
+    """The part of a clicked region a relabel changes."""
+
+    REGION = "whole region"
+    VIEW = RegionChoice.VIEW.value
+    RECTANGLE = RegionChoice.RECTANGLE.value
+
+
+class CorrectWidget(Container):
+    """Relabel regions, clean speckles and paint with the class brush on the selected labels
+    layer, from the scores its run kept.
+
+    Parameters
+    ----------
+    viewer : napari.viewer.Viewer
+        The viewer whose selected labels layer is corrected.
+    """
+
+    def __init__(self, viewer: napari.viewer.Viewer) -> None:
+        self._viewer = viewer
+        self._help = Label(
+            value="Ctrl+click a region: its likely classes (1-5 choose). "
+            f"{RUNNER_UP_KEY.upper()}: the region under the cursor takes its runner-up. "
+            "Ctrl+Z undoes."
+        )
+        self._help.native.setWordWrap(True)
+        self._mouse = ComboBox(label="mouse", choices=[t.value for t in MouseTool])
+        self._within = ComboBox(label="relabel", choices=[w.value for w in Within])
+        self._min_size = SpinBox(label="speckles under", value=64, min=2, max=1_000_000)
+        self._preview = Label(value="")
+        self._clean = PushButton(text="Clean speckles")
+        self._threshold = FloatSlider(label="brush threshold", value=0.5, min=0.05, max=0.95)
+        self._hand = Label(value="")
+        self._status = Label(value="")
+        for label in (self._preview, self._hand, self._status):
+            label.native.setWordWrap(True)
+        super().__init__(
+            widgets=[
+                self._help, self._mouse, self._within, self._min_size, self._preview,
+                self._clean, self._threshold, self._hand, self._status,
+            ],
+            labels=True,
+        )  # fmt: skip
+        self._correctors: dict[int, LayerCorrector] = {}
+        self.menu: QMenu | None = None  # the open likely-classes menu
+        self._mouse.changed.connect(self._on_mouse_tool)
+        self._min_size.changed.connect(self.update_preview)
+        self._clean.changed.connect(self.clean_speckles)
+        viewer.layers.selection.events.active.connect(self._on_active)
+        self._on_active()
+
+    # -- the layer ------------------------------------------------------------------------------
+
+    @property
+    def layer(self) -> Labels | None:
+        active = self._viewer.layers.selection.active
+        return active if isinstance(active, Labels) and active.ndim >= 2 else None
+
+    def corrector(self, layer: Labels) -> LayerCorrector:
+        """The layer's corrector, its gestures attached on first use."""
+        found = self._correctors.get(id(layer))
+        if found is None or found.layer is not layer:
+            found = self._correctors[id(layer)] = LayerCorrector(layer)
+            layer.mouse_drag_callbacks.append(self._on_press)
+            layer.bind_key(RUNNER_UP_KEY, self._on_runner_up_key, overwrite=True)
+            layer.events.paint.connect(self._on_paint)
+            layer.events.mode.connect(self._on_layer_mode)
+        return found
+
+    def _on_active(self, _event: Any = None) -> None:
+        layer = self.layer
+        if layer is not None:
+            self.corrector(layer)
+            self._on_mouse_tool()
+        self.update_preview()
+        self._show_hand_edits()
+        scores = layer is not None and kept_scores(layer) is not None
+        self._status.value = (
+            ""
+            if layer is None or scores
+            else f"'{layer.name}' has no kept scores: likely "
+            "classes and the class brush need a run's scores (run it again, or export with "
+            "--keep-scores)"
+        )
+
+    def _on_mouse_tool(self, _value: Any = None) -> None:
+        layer = self.layer
+        if layer is None or self._mouse.value == MouseTool.NAPARI:
+            return
+        layer.mode = "pan_zoom"  # a click must not paint; our gesture takes it
+        layer.mouse_pan = False
+
+    def _on_layer_mode(self, event: Any) -> None:
+        if str(event.mode) != "pan_zoom" and self._mouse.value != MouseTool.NAPARI:
+            self._mouse.value = MouseTool.NAPARI.value  # the person took a napari tool
+
+    def _on_paint(self, _event: Any = None) -> None:
+        self._show_hand_edits()
+
+    # -- gestures -------------------------------------------------------------------------------
+
+    def _position(self, layer: Labels, world: Any) -> tuple[tuple[int, ...], int, int] | None:
+        """(plane, y, x) of the layer pixel at a world position; None outside the layer."""
+        data = np.round(np.asarray(layer.world_to_data(world), float)).astype(int)
+        data = data[-layer.ndim :]
+        if any(not 0 <= d < n for d, n in zip(data, layer.data.shape, strict=True)):
+            return None
+        *plane, y, x = (int(d) for d in data)
+        return tuple(plane), y, x
+
+    def _on_press(self, layer: Labels, event: Any):
+        mode = MouseTool(self._mouse.value)
+        clicking = bool(CLICK_MODIFIERS & set(event.modifiers)) or mode is MouseTool.RELABEL
+        if str(layer.mode) not in ("pan_zoom", "pick") or layer is not self.layer:
+            return
+        if mode is MouseTool.CLASS_BRUSH and not clicking:
+            yield from self._stroke(layer, event)
+            return
+        if not clicking:
+            return
+        press = np.asarray(event.position, float)
+        yield
+        dragged = False
+        while event.type == "mouse_move":
+            dragged = dragged or bool(np.abs(np.asarray(event.position) - press).max() > 0)
+            yield
+        if not dragged:
+            self.open_menu(layer, press)
+
+    def open_menu(self, layer: Labels, world: Any) -> QMenu | None:
+        """The likely classes of the region at ``world`` as a menu (keys 1-5 choose)."""
+        from qtpy.QtGui import QCursor
+        from qtpy.QtWidgets import QMenu
+
+        found = self._region(layer, world)
+        if found is None:
+            return None
+        corrector, plane, box, mask = found
+        likely = corrector.likely(plane, box, mask)
+        if not likely:
+            self._status.value = "no kept scores over this region"
+            return None
+        names = layer_class_names(layer, max(k for k, _ in likely) + 1)
+        menu = QMenu(self.native)
+        for i, (k, p) in enumerate(likely, start=1):
+            name = short_class_name(names[k]) if 0 <= k < len(names) else f"class {k}"
+            action = menu.addAction(f"&{i}  {name}  {p:.0%}")
+            action.triggered.connect(
+                lambda _=False, k=k: self._relabel(corrector, plane, box, mask, k, "relabel")
+            )
+        self.menu = menu
+        menu.popup(QCursor.pos())
+        return menu
+
+    def _on_runner_up_key(self, layer: Labels) -> None:
+        found = self._region(layer, self._viewer.cursor.position)
+        if found is None:
+            return
+        corrector, plane, box, mask = found
+        k = corrector.runner_up(plane, box, mask)
+        if k is None:
+            self._status.value = "no kept scores over this region"
+            return
+        self._relabel(corrector, plane, box, mask, k, "runner-up")
+
+    def _region(self, layer: Labels, world: Any):
+        at = self._position(layer, world)
+        if at is None:
+            return None
+        plane, y, x = at
+        corrector = self.corrector(layer)
+        try:
+            within = self._within_box(layer)
+        except GluonsegError as exc:
+            self._status.value = str(exc)
+            return None
+        box, mask = corrector.region_at(plane, y, x, within)
+        if not mask.any():
+            self._status.value = f"the clicked region is outside the {self._within.value}"
+            return None
+        return corrector, plane, box, mask
+
+    def _within_box(self, layer: Labels):
+        choice = Within(self._within.value)
+        if choice is Within.REGION:
+            return None
+        return image_region(self._viewer, layer, RegionChoice(choice.value))[-2:]
+
+    def _relabel(self, corrector, plane, box, mask, k: int, tool: str) -> None:
+        changed = corrector.relabel(plane, box, mask, k, tool)
+        names = layer_class_names(corrector.layer, k + 1)
+        self._status.value = f"{changed} pixels relabelled {short_class_name(names[k])}"
+        self.update_preview()
+
+    def _stroke(self, layer: Labels, event: Any):
+        """A class-brush drag: discs of the brush size along the path (each segment between
+        two mouse positions filled); one edit on release."""
+        at = self._position(layer, event.position)
+        if at is None:
+            return
+        plane, y0, x0 = at
+        stroke = np.zeros(layer.data.shape[-2:], bool)
+        radius = max(int(layer.brush_size) // 2, 0)
+        _disc_segment(stroke, (y0, x0), (y0, x0), radius)
+        while True:
+            yield
+            at = self._position(layer, event.position)
+            if at is not None:
+                _disc_segment(stroke, (y0, x0), at[1:], radius)
+                y0, x0 = at[1:]
+            if event.type != "mouse_move":
+                break
+        self.paint_class(layer, plane, stroke)
+
+    def paint_class(self, layer: Labels, plane: tuple[int, ...], stroke: np.ndarray) -> int:
+        """The class brush over the ``stroke`` mask of ``plane`` (the selected label's class)."""
+        ys, xs = np.nonzero(stroke)
+        if not ys.size or layer.selected_label < 1:
+            return 0
+        box = (slice(int(ys.min()), int(ys.max()) + 1), slice(int(xs.min()), int(xs.max()) + 1))
+        corrector = self.corrector(layer)
+        k = int(layer.selected_label) - 1
+        change = corrector.class_stroke(plane, box, stroke[box], k, float(self._threshold.value))
+        if change is None:
+            self._status.value = "no kept scores of this class here: nothing painted"
+            return 0
+        changed = corrector.write(plane, [change], "class brush")
+        self._status.value = f"class brush: {changed} pixels"
+        return changed
+
+    # -- speckles -------------------------------------------------------------------------------
+
+    def _plane(self, layer: Labels) -> tuple[int, ...]:
+        point = layer.world_to_data(self._viewer.dims.point)[-layer.ndim :]
+        lead = point[:-2]
+        return tuple(
+            int(np.clip(round(float(p)), 0, n - 1))
+            for p, n in zip(lead, layer.data.shape, strict=False)
+        )
+
+    def update_preview(self, _value: Any = None) -> None:
+        layer = self.layer
+        if layer is None:
+            self._preview.value = ""
+            return
+        changes = self.corrector(layer).speckles(self._plane(layer), int(self._min_size.value))
+        pixels = sum(c.pixels for c in changes)
+        self._preview.value = f"{len(changes)} speckles, {pixels} pixels would change"
+
+    def clean_speckles(self, _value: Any = None) -> int:
+        """Clean the speckles of the plane shown: one undoable edit; returns pixels changed."""
+        layer = self.layer
+        if layer is None:
+            return 0
+        corrector, plane = self.corrector(layer), self._plane(layer)
+        changes = corrector.speckles(plane, int(self._min_size.value))
+        changed = corrector.write(plane, changes, "clean")
+        self._status.value = f"cleaned {len(changes)} speckles ({changed} pixels)"
+        self.update_preview()
+        return changed
+
+    def _show_hand_edits(self) -> None:
+        layer = self.layer
+        tracker = hand_tracker(layer, create=False) if layer is not None else None
+        if tracker is None:
+            self._hand.value = ""
+            return
+        summary = tracker.edits.provenance()
+        tools = summary["pixels_changed_by_tool"]
+        assert isinstance(tools, dict)
+        detail = ", ".join(f"{tool} {n}" for tool, n in tools.items())
+        self._hand.value = f"set by hand: {summary['pixels_set_by_hand']} pixels" + (
+            f" ({detail})" if detail else ""
+        )
+
+
+def _disc_segment(mask: np.ndarray, a: tuple[int, int], b: tuple[int, int], radius: int) -> None:
+    """Mark the pixels within ``radius`` of the segment from ``a`` to ``b`` (a brush's path)."""
+    h, w = mask.shape
+    steps = max(abs(b[0] - a[0]), abs(b[1] - a[1]), 1)
+    box = (
+        slice(max(min(a[0], b[0]) - radius, 0), min(max(a[0], b[0]) + radius + 1, h)),
+        slice(max(min(a[1], b[1]) - radius, 0), min(max(a[1], b[1]) + radius + 1, w)),
+    )
+    yy, xx = np.ogrid[box[0], box[1]]
+    for t in np.linspace(0.0, 1.0, steps + 1):
+        cy, cx = a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1])
+        mask[box] |= (yy - cy) ** 2 + (xx - cx) ** 2 <= radius * radius

@@ -1,0 +1,225 @@
+"""The "Correct labels" dock in a real napari viewer, driven with the mouse and keys on the
+canvas (needs an X server): likely-classes menu, runner-up key, clean speckles, class brush,
+hand-edit tracking, Ctrl+Z."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from napari.layers import Labels
+from qtpy.QtCore import QPoint, Qt
+
+from napari_gluonseg.core.corrections import likely_classes
+from napari_gluonseg.core.export import read_provenance
+from napari_gluonseg.core.scores import ScoreGrid
+from napari_gluonseg.layer_corrections import hand_tracker, keep_scores, kept_scores
+from napari_gluonseg.layer_data import class_features, label_colormap
+from napari_gluonseg.qt.correct_widget import CorrectWidget, MouseTool
+from napari_gluonseg.result_layers import export_layer
+
+from .helpers import camera_of
+
+NAMES = ["wall", "building", "sky", "floor", "tree"]
+COLORS = [(120, 120, 120), (180, 120, 120), (6, 230, 230), (80, 50, 50), (4, 200, 3)]
+SHAPE = (40, 60)
+
+
+def scores(leading=()) -> ScoreGrid:
+    """Five classes on an 11x16 grid: left half sky 60% > building 30%; right half tree 70%."""
+    p = np.full((max(1, int(np.prod(leading))), 5, 11, 16), 0.025, np.float32)
+    p[:, 2, :, :8], p[:, 1, :, :8] = 0.6, 0.3
+    p[:, 4, :, 8:] = 0.7
+    p /= p.sum(axis=1, keepdims=True)
+    return ScoreGrid(p.astype(np.float16), tuple(leading), SHAPE, tuple(range(5)))
+
+
+def plugin_labels(viewer, data: np.ndarray, grid: ScoreGrid | None) -> Labels:
+    """A labels layer as a run leaves it: class names, colours, kept scores, tracked edits."""
+    layer = viewer.add_labels(
+        data, name="photo classes", features=class_features(NAMES),
+        colormap=_colormap(), opacity=0.6,
+    )  # fmt: skip
+    keep_scores(layer, grid, (0,) * data.ndim)
+    hand_tracker(layer)
+    return layer
+
+
+def _colormap():
+    from napari.utils.colormaps import DirectLabelColormap
+
+    return DirectLabelColormap(color_dict=label_colormap(COLORS))
+
+
+@pytest.fixture
+def viewer(make_napari_viewer):
+    return make_napari_viewer(show=True)  # shown: the canvas maps the mouse as on a desktop
+
+
+@pytest.fixture
+def dock(viewer):
+    widget = CorrectWidget(viewer)
+    viewer.window.add_dock_widget(widget, name="Correct labels")
+    return widget
+
+
+def canvas(viewer):
+    return viewer.window._qt_viewer.canvas.native
+
+
+def look_at(viewer, y: float, x: float, zoom: float = 8.0) -> QPoint:
+    """Centre the view on data pixel (y, x): the canvas' centre is then that pixel."""
+    camera = camera_of(viewer)
+    camera.center = (0, y, x)  # (z, y, x) on every napari version
+    camera.zoom = zoom
+    native = canvas(viewer)
+    return QPoint(native.width() // 2, native.height() // 2)
+
+
+def drag_to(native, at: QPoint) -> None:
+    """A mouse move with the left button held (qtbot's mouseMove holds none)."""
+    from qtpy.QtCore import QEvent, QPointF
+    from qtpy.QtGui import QMouseEvent
+    from qtpy.QtWidgets import QApplication
+
+    event = QMouseEvent(
+        QEvent.Type.MouseMove, QPointF(at), QPointF(native.mapToGlobal(at)),
+        Qt.MouseButton.NoButton, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+    )  # fmt: skip
+    QApplication.sendEvent(native, event)
+
+
+def ctrl_click(qtbot, viewer, y: int, x: int) -> None:
+    at = look_at(viewer, y, x)
+    qtbot.mouseClick(
+        canvas(viewer), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier, at
+    )
+
+
+def test_ctrl_click_lists_likely_classes_a_key_relabels_and_ctrl_z_restores(
+    qtbot, viewer, dock
+):
+    data = np.full(SHAPE, 4, np.int32)  # "floor" everywhere: wrong
+    data[:, 30:] = 5
+    layer = plugin_labels(viewer, data.copy(), scores())
+    layer.mode = "pan_zoom"
+    ctrl_click(qtbot, viewer, 20, 10)
+    menu = dock.menu
+    assert menu is not None
+    items = [a.text() for a in menu.actions()]
+    region = (slice(0, 40), slice(0, 30)), np.ones((40, 30), bool)
+    (k1, p1), (k2, p2) = likely_classes(scores(), (), *region, k=2)
+    assert (k1, k2) == (2, 1) and items[:2] == [f"&1  sky  {p1:.0%}", f"&2  building  {p2:.0%}"]
+    qtbot.keyClick(menu, Qt.Key.Key_2)  # the second choice: building
+    assert (layer.data[:, :30] == 2).all() and (layer.data[:, 30:] == 5).all()
+    # Hover text follows: napari's status names the class under the cursor.
+    status = layer.get_status((20, 10), view_direction=None, dims_displayed=[0, 1])
+    assert "building" in str(status)
+    qtbot.keyClick(canvas(viewer), Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    np.testing.assert_array_equal(layer.data, data)  # one undoable edit
+
+
+def test_r_gives_the_region_under_the_cursor_its_runner_up(qtbot, viewer, dock):
+    data = np.full(SHAPE, 3, np.int32)  # sky on the left: the model's top class there
+    data[:, 30:] = 5
+    layer = plugin_labels(viewer, data.copy(), scores())
+    viewer.cursor.position = (20, 5)
+    look_at(viewer, 20, 5)
+    qtbot.keyClick(canvas(viewer), Qt.Key.Key_R)
+    assert (layer.data[:, :30] == 2).all() and (layer.data[:, 30:] == 5).all()
+    assert hand_tracker(layer).edits.by_tool == {"runner-up": 30 * 40}
+
+
+def test_a_relabel_leaves_hand_set_pixels_and_can_stop_at_the_field_of_view(
+    qtbot, viewer, dock
+):
+    layer = plugin_labels(viewer, np.full(SHAPE, 4, np.int32), scores())
+    layer.mode = "paint"
+    layer.paint((5, 5), 1)  # napari's brush, size 10: a disc of hand-set pixels
+    painted = layer.data == 1
+    assert hand_tracker(layer).edits.mask.sum() == painted.sum() > 0
+    dock._within.value = "field of view"
+    layer.mode = "pan_zoom"
+    ctrl_click(qtbot, viewer, 30, 40)  # zoom 8: the view shows rows ~[-8, 68), cols [-10, 90)
+    camera_of(viewer).zoom = 8.0
+    qtbot.keyClick(dock.menu, Qt.Key.Key_1)  # tree, the top class on the right
+    assert (layer.data[painted] == 1).all()
+    assert (layer.data[~painted] == 5).sum() > 0
+
+
+def test_clean_speckles_previews_then_cleans_in_one_undo_leaving_hand_set_ones(
+    qtbot, viewer, dock
+):
+    data = np.full(SHAPE, 3, np.int32)
+    data[5:7, 5:7] = 1  # a speckle
+    data[20:23, 40:43] = 2  # another
+    layer = plugin_labels(viewer, data.copy(), scores())
+    layer.selected_label, layer.mode = 4, "paint"
+    layer.paint((30, 10), 4)  # a hand-painted disc: small, but the person's
+    hand = layer.data == 4
+    before = layer.data.copy()
+    dock._min_size.value = 20
+    assert dock._preview.value == "2 speckles, 13 pixels would change"
+    dock._clean.native.click()
+    assert (layer.data[5:7, 5:7] == 3).all() and (layer.data[20:23, 40:43] == 3).all()
+    assert (layer.data[hand] == 4).all()
+    assert dock._preview.value.startswith("0 speckles")
+    layer.undo()
+    np.testing.assert_array_equal(layer.data, before)
+
+
+def test_the_class_brush_paints_only_where_the_class_is_likely(qtbot, viewer, dock):
+    layer = plugin_labels(viewer, np.zeros(SHAPE, np.int32), scores())
+    layer.selected_label = 3  # sky: likely on the left half only
+    layer.brush_size = 6
+    dock._mouse.value = MouseTool.CLASS_BRUSH.value
+    assert layer.mode == "pan_zoom"
+    start = look_at(viewer, 20, 30, zoom=8.0)
+    native = canvas(viewer)
+    qtbot.mousePress(native, Qt.MouseButton.LeftButton, pos=start - QPoint(8 * 20, 0))
+    for dx in range(-20, 21, 5):  # a stroke along row 20 from column 10 to 50
+        drag_to(native, start + QPoint(8 * dx, 0))
+        qtbot.wait(5)
+    qtbot.mouseRelease(native, Qt.MouseButton.LeftButton, pos=start + QPoint(8 * 20, 0))
+    painted = layer.data == 3
+    assert painted[:, 10:26].any() and not painted[:, 34:].any()
+    assert not painted[:15].any() and not painted[26:].any()
+    assert hand_tracker(layer).edits.by_tool == {"class brush": int(painted.sum())}
+    layer.undo()
+    assert not layer.data.any()  # one stroke, one undo
+
+
+def test_a_stack_is_corrected_in_the_plane_shown(qtbot, viewer, dock):
+    data = np.full((3, *SHAPE), 4, np.int32)
+    data[..., 30:] = 5
+    layer = plugin_labels(viewer, data.copy(), scores((3,)))
+    viewer.dims.set_point(0, 1)
+    layer.mode = "pan_zoom"
+    ctrl_click(qtbot, viewer, 20, 10)
+    qtbot.keyClick(dock.menu, Qt.Key.Key_1)
+    assert (layer.data[1, :, :30] == 3).all()
+    np.testing.assert_array_equal(layer.data[[0, 2]], data[[0, 2]])
+
+
+def test_exports_say_what_was_set_by_hand_and_reopen_with_their_scores(
+    qtbot, viewer, dock, tmp_path
+):
+    from napari_gluonseg._reader import read_labels_export
+
+    data = np.full(SHAPE, 4, np.int32)
+    data[:, 30:] = 5
+    layer = plugin_labels(viewer, data, scores())
+    layer.mode = "paint"
+    layer.paint((5, 5), 1)
+    paths = export_layer(layer, tmp_path, "png", keep_scores=True)
+    provenance = read_provenance(paths["provenance"])
+    assert provenance["pixels_set_by_hand"] == int((layer.data == 1).sum())
+    assert provenance["pixels_changed_by_tool"] == {"paint": int((layer.data == 1).sum())}
+    (data, kwargs, _), = read_labels_export(str(paths["labels"]))
+    reopened = viewer.add_layer(Labels(data, **kwargs))
+    grid = kept_scores(reopened)
+    assert grid is not None and np.array_equal(grid.grid.probs, scores().probs)
+    reopened.mode = "pan_zoom"
+    ctrl_click(qtbot, viewer, 20, 45)
+    region = (slice(0, 40), slice(30, 60)), np.ones((40, 30), bool)
+    (k, p), = likely_classes(scores(), (), *region, k=1)
+    assert dock.menu.actions()[0].text() == f"&1  tree  {p:.0%}" and k == 4
