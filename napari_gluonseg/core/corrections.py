@@ -58,15 +58,20 @@ def likely_classes(
     ys, xs = np.nonzero(mask)
     if not ys.size:
         return []
-    weights = _grid_weights(ys + box[0].start, h, gh)
-    cols = _grid_weights(xs + box[1].start, w, gw)
-    cell = np.zeros(gh * gw, np.float64)
-    for rows, wy in weights:
-        for cs, wx in cols:
-            cell += np.bincount(rows * gw + cs, wy * wx, minlength=gh * gw)
+    ylo, yhi, fy = _axis_weights(ys + box[0].start, h, gh)
+    xlo, xhi, fx = _axis_weights(xs + box[1].start, w, gw)
+    # Only the grid cells under the region, in float32: a 12 MP plane's grid is 28M values.
+    y0, x0 = int(ylo.min()), int(xlo.min())
+    near_h, near_w = int(yhi.max()) + 1 - y0, int(xhi.max()) + 1 - x0
+    cell = np.zeros(near_h * near_w, np.float64)
+    for rows, wy in ((ylo - y0, 1 - fy), (yhi - y0, fy)):
+        for cols, wx in ((xlo - x0, 1 - fx), (xhi - x0, fx)):
+            cell += np.bincount(rows * near_w + cols, wy * wx, minlength=cell.size)
     index = int(np.ravel_multi_index(plane, scores.leading_shape)) if plane else 0
-    probs = scores.probs[index].reshape(len(scores.class_ids), -1).astype(np.float64)
-    mean = probs @ cell / ys.size
+    near = scores.probs[index][:, y0 : y0 + near_h, x0 : x0 + near_w]
+    used = np.nonzero(cell)[0]
+    near = near.reshape(len(scores.class_ids), -1)[:, used].astype(np.float32)
+    mean = near @ cell[used].astype(np.float32) / ys.size
     best = np.argsort(-mean, kind="stable")[:k]
     return [(scores.class_ids[int(j)], float(mean[j])) for j in best]
 
@@ -89,20 +94,16 @@ def class_probability(
     full probability map is: a brush stroke reads its box, not a 12 MP map."""
     h, w = scores.image_shape
     gh, gw = scores.grid_shape
-    row = scores.row(class_index)
     index = int(np.ravel_multi_index(plane, scores.leading_shape)) if plane else 0
-    grid = scores.probs[index, row].astype(np.float32)
-    ylo, yhi, fy = _axis_weights(np.arange(box[0].start, box[0].stop), h, gh)
-    xlo, xhi, fx = _axis_weights(np.arange(box[1].start, box[1].stop), w, gw)
+    ylo, yhi, fy = _axis_weights(np.arange(box[0].start, min(box[0].stop, h)), h, gh)
+    xlo, xhi, fx = _axis_weights(np.arange(box[1].start, min(box[1].stop, w)), w, gw)
+    y0, x0 = int(ylo.min()), int(xlo.min())  # only the cells under the box
+    grid = scores.probs[index, scores.row(class_index), y0 : yhi.max() + 1, x0 : xhi.max() + 1]
+    grid = grid.astype(np.float32)
+    ylo, yhi, xlo, xhi = ylo - y0, yhi - y0, xlo - x0, xhi - x0
     top = grid[np.ix_(ylo, xlo)] * (1 - fx) + grid[np.ix_(ylo, xhi)] * fx
     bottom = grid[np.ix_(yhi, xlo)] * (1 - fx) + grid[np.ix_(yhi, xhi)] * fx
     return (top * (1 - fy)[:, None] + bottom * fy[:, None]).astype(np.float32)
-
-
-def _grid_weights(pixels: np.ndarray, n: int, cells: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The two grid cells each pixel of an axis of ``n`` interpolates between, with weights."""
-    lo, hi, frac = _axis_weights(pixels, n, cells)
-    return [(lo, 1 - frac), (hi, frac)]
 
 
 def _axis_weights(
