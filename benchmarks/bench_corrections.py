@@ -2,7 +2,8 @@
 the one-gesture tools of ``core/corrections.py``; then the tools' latency on a 12 MP image.
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/bench_corrections.py \
-        [--size 1200x1600] [--classes 150] [--seed 0] [--target 0.98] [--latency-size 3000x4000]
+        [--size 1200x1600] [--classes 150] [--seed 0] [--target 0.98] [--stroke-length 300] \
+        [--threshold 0.3] [--latency-size 3000x4000] [--repeat 5] [--skip simulation|latency]
 
 The task (seeded, deterministic)
     Ground truth: a warped, weighted Voronoi partition (regions of varied sizes and shapes, each
@@ -34,6 +35,9 @@ The annotator (an oracle: it knows the ground truth; greedy, stops at ``--target
     Relabel, fill and strokes in tools mode mark the pixels they change as set by hand
     (``HandEdits``); later relabels and cleans leave them alone.
 An action whose area changed since the annotator looked is looked at again before it is taken.
+Limits, both in favour of the brush: the plain brush is an oracle's (exact path and width), so
+the class brush, whose gain is a hand that may be sloppy, can only lose to it here; and the
+annotator does not group its work by class to save label picks (neither mode does).
 Reported: actions by tool, pixels changed, accuracy reached, the ratio of actions; and the
 error pixels of the pre-annotation by kind (in a component under 300 px: speckle; in a region
 given a wrong class: wrong class; the rest: boundary).
