@@ -1,0 +1,702 @@
+"""Correcting a pre-annotation: a simulated annotator with napari's brush and fill only, and with
+the one-gesture tools of ``core/corrections.py``; then the tools' latency on a 12 MP image.
+
+    PYTHONPATH=$PWD .venv/bin/python benchmarks/bench_corrections.py \
+        [--size 1200x1600] [--classes 150] [--seed 0] [--target 0.98] [--stroke-length 300] \
+        [--threshold 0.3] [--latency-size 3000x4000] [--repeat 5] [--skip simulation|latency]
+
+The task (seeded, deterministic)
+    Ground truth: a warped, weighted Voronoi partition (regions of varied sizes and shapes, each
+    given one of ``--palette`` classes out of ``--classes``) plus small true objects (discs of
+    radius 4-12). Kept scores on the stride-8 grid (corners on the image's corners), float16,
+    softmax of ``8 * (class fraction in a 13x13 window) + noise``, computed from a ground truth in
+    which a third of the regions grew 2-6 px (shifted boundaries). Known confusions: 20% of the
+    regions over 2000 px get a wrong top class whose second is the truth (a third of them: the
+    truth third); ``size / 8000`` grid points get a stray class on top (speckles). The
+    pre-annotation is the argmax of the bilinearly upsampled scores, + 1, as the plugin makes it.
+
+The annotator (an oracle: it knows the ground truth; greedy, stops at ``--target`` accuracy)
+    Takes, again and again, the available action that fixes the most pixels (net: fixed minus
+    broken) per action, until the target is reached or nothing helps. Actions counted:
+    - pick a label to paint: 1, unless it is the one selected (napari's label spin box / picker);
+    - napari fill: 1 click; contiguous, it replaces the clicked label's 4-connected component
+      (``Labels.fill`` with ``contiguous=True``), so a fill is the region of the clicked value;
+    - a brush stroke: 1 per ``--stroke-length`` px of path. A stroke fixes one connected patch of
+      wrong pixels whose true class is one class: its path is the patch's skeleton and its brush
+      as wide as the patch (radius = max distance to its edge, at most 20: napari's discs), so it
+      paints the skeleton dilated by that disc, overwriting whatever is there;
+    tools mode, in addition (fill and brush stay available):
+    - relabel a region (the clicked component) to one of its top-5 likely classes: 2 (click,
+      choice), 1 where it is the runner-up (one key over the region); no label pick;
+    - clean speckles: 1, with the oracle's best N of 16..512 (set in the dock, not counted);
+      the scores pick among bordering classes; hand-set pixels stay;
+    - class brush: the plain brush's stroke (same path, same count) 2 px wider, painting only
+      where P(class) >= ``--threshold``; needs the class picked like the brush.
+    Relabel, fill and strokes in tools mode mark the pixels they change as set by hand
+    (``HandEdits``); later relabels and cleans leave them alone.
+An action whose area changed since the annotator looked is looked at again before it is taken.
+Limits, both in favour of the brush: the plain brush is an oracle's (exact path and width), so
+the class brush, whose gain is a hand that may be sloppy, can only lose to it here; and the
+annotator does not group its work by class to save label picks (neither mode does).
+Reported: actions by tool, pixels changed, accuracy reached, the ratio of actions; and the
+error pixels of the pre-annotation by kind (in a component under 300 px: speckle; in a region
+given a wrong class: wrong class; the rest: boundary).
+
+Latency (``--latency-size``, 150 classes on the stride-8 grid): labelling the components (once
+per edit version), one relabel click (at + likely_classes + relabel + apply), runner_up, clean
+speckles with and without scores, one class-brush stroke; best of ``--repeat`` runs. Rows
+marked "proposed" time the helpers below that read only the grid cells a region or box
+interpolates from (the core converts a whole grid per call), a change proposed for the core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import itertools
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import ndimage
+
+from napari_gluonseg.core import corrections
+from napari_gluonseg.core.corrections import (
+    Change,
+    Components,
+    HandEdits,
+    apply,
+    class_brush,
+    class_probability,
+    likely_classes,
+    relabel,
+    runner_up,
+    speckles,
+)
+from napari_gluonseg.core.resize import resize_rows
+from napari_gluonseg.core.scores import ScoreGrid, grid_positions
+
+
+def _clipped_class_probability(scores, plane, class_index, box):
+    """``speckles`` grows a speckle's box by 1 without clipping it to the image, so the
+    probability of a speckle on the bottom or right edge is read over one row or column too
+    many (IndexError). Until core/corrections.py clips it, clip here."""
+    h, w = scores.image_shape
+    box = (slice(box[0].start, min(box[0].stop, h)), slice(box[1].start, min(box[1].stop, w)))
+    return class_probability(scores, plane, class_index, box)
+
+
+@contextmanager
+def _reading(probability: Callable = _clipped_class_probability) -> Iterator[None]:
+    """``speckles`` with scores reading probabilities through ``probability``."""
+    core = corrections.class_probability
+    corrections.class_probability = probability
+    try:
+        yield
+    finally:
+        corrections.class_probability = core
+
+
+def likely_classes_near(
+    scores: ScoreGrid, plane: tuple[int, ...], box, mask: np.ndarray, k: int = 5
+) -> list[tuple[int, float]]:
+    """``likely_classes`` reading only the grid cells under the box, in float32: the core
+    converts the plane's whole grid (classes x gh x gw) to float64 on every click, and weighs
+    every pixel with four bincounts. The weight of each cell is separable, Wy' M Wx (M the
+    mask, Wy and Wx the interpolation matrices of the box's rows and columns)."""
+    h, w = scores.image_shape
+    gh, gw = scores.grid_shape
+    n = int(np.count_nonzero(mask))
+    if not n:
+        return []
+    wy, y0 = _interpolation(box[0].start, box[0].stop, h, gh)
+    wx, x0 = _interpolation(box[1].start, box[1].stop, w, gw)
+    cell = np.asarray(wy.T @ (wx.T @ mask.astype(np.float32).T).T).ravel()
+    index = int(np.ravel_multi_index(plane, scores.leading_shape)) if plane else 0
+    near = scores.probs[index][:, y0 : y0 + wy.shape[1], x0 : x0 + wx.shape[1]]
+    near = near.reshape(len(scores.class_ids), -1)
+    used = np.nonzero(cell)[0]
+    mean = near[:, used].astype(np.float32) @ cell[used].astype(np.float32) / n
+    best = np.argsort(-mean, kind="stable")[:k]
+    return [(scores.class_ids[int(j)], float(mean[j])) for j in best]
+
+
+def _interpolation(start: int, stop: int, n: int, cells: int):
+    """The (pixels, cells) sparse matrix interpolating pixels ``start..stop`` of an axis of
+    ``n`` from the grid cells they fall between, and the first of those cells."""
+    from scipy import sparse
+
+    lo, hi, f = corrections._axis_weights(np.arange(start, stop), n, cells)
+    first = int(lo.min())
+    pixels = np.arange(stop - start)
+    weights = (np.concatenate([1 - f, f]), (np.tile(pixels, 2), np.concatenate([lo, hi]) - first))
+    return sparse.csr_matrix(weights, shape=(stop - start, int(hi.max()) + 1 - first)), first
+
+
+def class_probability_near(scores: ScoreGrid, plane, class_index: int, box) -> np.ndarray:
+    """``class_probability`` converting only the grid cells under ``box`` (clipped to the
+    image): the core converts the class's whole grid, for every speckle a clean looks at."""
+    h, w = scores.image_shape
+    box = (slice(box[0].start, min(box[0].stop, h)), slice(box[1].start, min(box[1].stop, w)))
+    gh, gw = scores.grid_shape
+    index = int(np.ravel_multi_index(plane, scores.leading_shape)) if plane else 0
+    ylo, yhi, fy = corrections._axis_weights(np.arange(box[0].start, box[0].stop), h, gh)
+    xlo, xhi, fx = corrections._axis_weights(np.arange(box[1].start, box[1].stop), w, gw)
+    y0, x0 = int(ylo.min()), int(xlo.min())
+    grid = scores.probs[index, scores.row(class_index), y0 : yhi.max() + 1, x0 : xhi.max() + 1]
+    grid = grid.astype(np.float32)
+    ylo, yhi, xlo, xhi = ylo - y0, yhi - y0, xlo - x0, xhi - x0
+    top = grid[np.ix_(ylo, xlo)] * (1 - fx) + grid[np.ix_(ylo, xhi)] * fx
+    bottom = grid[np.ix_(yhi, xlo)] * (1 - fx) + grid[np.ix_(yhi, xhi)] * fx
+    return (top * (1 - fy)[:, None] + bottom * fy[:, None]).astype(np.float32)
+
+
+STRIDE = 8
+MAX_RADIUS = 20
+CLEAN_SIZES = (16, 32, 64, 128, 256, 512)
+SPECKLE_KIND_MAX = 300
+
+
+@dataclass
+class Task:
+    gt: np.ndarray  # label values (class + 1)
+    scores: ScoreGrid
+    pre: np.ndarray  # the pre-annotation
+    wrong_regions: np.ndarray  # bool: pixels of regions given a wrong top class
+
+
+# ---------------------------------------------------------------- the synthetic task
+
+
+def smooth_noise(rng: np.random.Generator, shape: tuple[int, int], cell: int) -> np.ndarray:
+    """Smooth noise in [-1, 1] (a random grid every ``cell`` px, bilinearly upsampled)."""
+    h, w = shape
+    grid = rng.uniform(-1, 1, (1, h // cell + 2, w // cell + 2)).astype(np.float32)
+    return resize_rows(grid, h, w, 0, h)[0]
+
+
+def ground_truth(
+    rng: np.random.Generator, shape: tuple[int, int], palette: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(region ids from 1, label values): a warped weighted Voronoi partition and small objects."""
+    h, w = shape
+    n = max(8, h * w // 15000)
+    seeds = rng.uniform((0, 0), (h, w), (n, 2)).astype(np.float32)
+    weights = rng.lognormal(0, 0.5, n).astype(np.float32)
+    amp = 0.02 * max(h, w)
+    yy = np.arange(h, dtype=np.float32)[:, None] + amp * smooth_noise(rng, shape, h // 6)
+    xx = np.arange(w, dtype=np.float32)[None, :] + amp * smooth_noise(rng, shape, w // 6)
+    best = np.full(shape, np.inf, np.float32)
+    regions = np.zeros(shape, np.int32)
+    for k, ((sy, sx), wk) in enumerate(zip(seeds, weights, strict=True)):
+        d = np.hypot(yy - sy, xx - sx) / wk
+        closer = d < best
+        best[closer] = d[closer]
+        regions[closer] = k + 1
+    classes = rng.choice(palette, n + 1)
+    for k in range(h * w // 40000):  # small true objects
+        r = int(rng.integers(4, 13))
+        cy, cx = int(rng.integers(r, h - r)), int(rng.integers(r, w - r))
+        disc = np.hypot(*np.mgrid[-r : r + 1, -r : r + 1]) <= r
+        regions[cy - r : cy + r + 1, cx - r : cx + r + 1][disc] = n + 1 + k
+        classes = np.append(classes, rng.choice(palette))
+    return regions, (classes[regions] + 1).astype(np.uint8)
+
+
+def shifted(rng: np.random.Generator, regions: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """The labels the scores are made from: a third of the regions grown by 2-6 px."""
+    out = gt.copy()
+    for n, box in enumerate(ndimage.find_objects(regions)):
+        if box is None or rng.random() > 1 / 3:
+            continue
+        d = int(rng.integers(2, 7))
+        grown = tuple(slice(max(s.start - d, 0), s.stop + d) for s in box)
+        inside = regions[grown] == n + 1
+        out[grown][ndimage.distance_transform_edt(~inside) <= d] = gt[grown][inside][0]
+    return out
+
+
+def make_scores(
+    rng: np.random.Generator,
+    regions: np.ndarray,
+    gt: np.ndarray,
+    n_classes: int,
+    image_shape: tuple[int, int],
+) -> tuple[ScoreGrid, list[int]]:
+    """Scores on the stride-8 grid of ``image_shape`` from ``gt`` (any size with the same
+    corners), with the known confusions; and the regions given a wrong top class."""
+    h, w = gt.shape
+    gh, gw = -(-image_shape[0] // STRIDE), -(-image_shape[1] // STRIDE)
+    rows, cols = grid_positions(h, gh), grid_positions(w, gw)
+    window = max(3, 13 * h // image_shape[0]) | 1
+    target = shifted(rng, regions, gt)
+    logits = rng.normal(0, 0.5, (n_classes, gh, gw)).astype(np.float32)
+    for v in np.unique(target):
+        frac = ndimage.uniform_filter((target == v).astype(np.float32), window)
+        logits[v - 1] += 8 * frac[np.ix_(rows, cols)]
+    at = regions[np.ix_(rows, cols)]
+    wrong = []
+    sizes = np.bincount(regions.ravel()) * (image_shape[0] * image_shape[1] / (h * w))
+    palette = np.unique(gt) - 1
+    for n in np.nonzero(sizes > 2000)[0]:
+        if rng.random() > 0.2 or not (at == n).any():
+            continue
+        cells = at == n
+        true = int(gt[regions == n][0]) - 1
+        others = rng.choice(palette[palette != true], 2, replace=False)
+        logits[others[0], cells] = logits[true, cells] + rng.uniform(0.5, 1.5)
+        if rng.random() < 1 / 3:  # the truth third
+            logits[others[1], cells] = logits[true, cells] + 0.3
+        wrong.append(int(n))
+    for _ in range(gh * gw * STRIDE * STRIDE // 8000):  # speckles
+        y, x = int(rng.integers(gh)), int(rng.integers(gw))
+        logits[rng.integers(n_classes), y, x] = logits[:, y, x].max() + rng.uniform(0.3, 2)
+    p = np.exp(logits - logits.max(axis=0))
+    p /= p.sum(axis=0)
+    scores = ScoreGrid(p[None].astype(np.float16), (), image_shape, tuple(range(n_classes)))
+    return scores, wrong
+
+
+def pre_annotation(scores: ScoreGrid, classes: np.ndarray | None = None) -> np.ndarray:
+    """argmax + 1 of the bilinearly upsampled scores, in strips (over ``classes`` only, where
+    given: the latency image uses the classes on top somewhere on the grid)."""
+    h, w = scores.image_shape
+    rows = np.arange(len(scores.class_ids)) if classes is None else classes
+    grid = scores.probs[0, rows].astype(np.float32)
+    out = np.empty((h, w), np.uint8)
+    step = max(1, (1 << 22) // (w * len(rows)))
+    for r0 in range(0, h, step):
+        r1 = min(h, r0 + step)
+        out[r0:r1] = rows[resize_rows(grid, h, w, r0, r1).argmax(axis=0)] + 1
+    return out
+
+
+def make_task(shape: tuple[int, int], n_classes: int, palette: int, seed: int) -> Task:
+    rng = np.random.default_rng(seed)
+    colours = rng.choice(n_classes, palette, replace=False)
+    regions, gt = ground_truth(rng, shape, colours)
+    scores, wrong = make_scores(rng, regions, gt, n_classes, shape)
+    return Task(gt, scores, pre_annotation(scores), np.isin(regions, wrong))
+
+
+def error_kinds(task: Task) -> dict[str, int]:
+    wrong = task.pre != task.gt
+    parts = Components(task.pre)
+    speckle = wrong & (parts.sizes[parts.ids] < SPECKLE_KIND_MAX)
+    region = wrong & ~speckle & task.wrong_regions
+    return {
+        "speckle": int(speckle.sum()),
+        "wrong class": int(region.sum()),
+        "boundary": int((wrong & ~speckle & ~region).sum()),
+    }
+
+
+# ---------------------------------------------------------------- the simulated annotator
+
+
+@dataclass
+class Action:
+    """One thing the annotator may do: ``changes`` for ``clicks`` actions, after picking
+    ``label`` (0: no label to pick); ``box`` is the area whose change makes it stale."""
+
+    tool: str
+    changes: list[Change]
+    clicks: int
+    label: int
+    box: tuple[slice, slice]
+    gain: int = 0
+
+
+@dataclass
+class Later:
+    """Actions looked at only when they could win: ``gain`` is the most they can fix with one
+    action; ``expand`` gives them, exactly counted."""
+
+    box: tuple[slice, slice]
+    gain: int
+    expand: Callable[[], list[Action]]
+
+
+@dataclass
+class Annotator:
+    task: Task
+    tools: bool
+    target: float
+    stroke_length: int
+    threshold: float
+    labels: np.ndarray = field(init=False)
+    counts: dict[str, int] = field(default_factory=dict)
+    fixed: dict[str, int] = field(default_factory=dict)
+    pixels: int = 0
+    selected: int = 1  # napari's default label
+
+    def __post_init__(self) -> None:
+        self.labels = self.task.pre.copy()
+        self.gt = self.task.gt
+        self.correct = int((self.labels == self.gt).sum())
+        self.hand = HandEdits(self.labels.shape) if self.tools else None
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.gt.size
+
+    @property
+    def actions(self) -> int:
+        return sum(self.counts.values())
+
+    def run(self) -> Annotator:
+        while self.accuracy < self.target and self._round():
+            pass
+        return self
+
+    # -- one round: look at everything, act until something looked at has changed
+
+    def _round(self) -> bool:
+        tie = itertools.count()
+        heap = [(-a.gain / self._cost(a), next(tie), a) for a in self._candidates()]
+        heapq.heapify(heap)
+        dirty = np.zeros(self.labels.shape, bool)
+        acted = False
+        while heap and self.accuracy < self.target:
+            key, _, a = heapq.heappop(heap)
+            if dirty[a.box].any():
+                return True
+            if isinstance(a, Later):
+                for b in a.expand():
+                    heapq.heappush(heap, (-b.gain / self._cost(b), next(tie), b))
+                continue
+            ratio = a.gain / self._cost(a)
+            if a.gain <= 0:
+                continue
+            if ratio < -key - 1e-12:  # the label selected since makes it dearer
+                heapq.heappush(heap, (-ratio, next(tie), a))
+                continue
+            self._take(a, dirty)
+            acted = True
+        return acted
+
+    def _cost(self, a: Action | Later) -> int:
+        if isinstance(a, Later):
+            return 1
+        return a.clicks + (a.label not in (0, self.selected))
+
+    def _gain(self, changes: list[Change]) -> int:
+        total = 0
+        for c in changes:
+            truth = self.gt[c.box][c.mask]
+            total += int((truth == c.value).sum() - (self.labels[c.box][c.mask] == truth).sum())
+        return total
+
+    def _take(self, a: Action, dirty: np.ndarray) -> None:
+        gain = self._gain(a.changes)
+        self.correct += gain
+        self.fixed[a.tool] = self.fixed.get(a.tool, 0) + gain
+        if a.label not in (0, self.selected):
+            self.counts["pick label"] = self.counts.get("pick label", 0) + 1
+            self.selected = a.label
+        self.counts[a.tool] = self.counts.get(a.tool, 0) + a.clicks
+        for c in a.changes:
+            changed = c.mask & (self.labels[c.box] != c.value)
+            dirty[c.box] |= changed
+            if self.hand is not None:
+                self.hand.record(a.tool, c.box, changed, protect=a.tool != "clean")
+        self.pixels += apply(self.labels, a.changes)
+
+    # -- what there is to do
+
+    def _candidates(self) -> list[Action | Later]:
+        parts = Components(self.labels)
+        out: list[Action | Later] = self._region_fixes(parts)
+        out += self._patches()
+        if self.tools:
+            out.append(self._clean(parts))
+        return out
+
+    def _region_fixes(self, parts: Components) -> list[Action | Later]:
+        """Fill (and, with the tools, relabel) each region whose true class is mostly another."""
+        n = parts.sizes.size
+        counts = np.bincount(parts.ids.ravel() * 256 + self.gt.ravel(), minlength=n * 256)
+        counts = counts.reshape(n, 256)
+        value = np.zeros(n, np.int64)
+        value[parts.ids.ravel()] = self.labels.ravel()
+        best = counts.argmax(axis=1)
+        out: list[Action | Later] = []
+        for i in np.nonzero(counts[np.arange(n), best] > counts[np.arange(n), value])[0]:
+            box = parts.boxes[i - 1]
+            mask = parts.ids[box] == i
+            grown = _grow(box, 1, self.labels.shape)
+            fill = Change(box, mask, int(best[i]))
+            gain = self._gain([fill])
+            out.append(Action("fill", [fill], 1, fill.value, grown, gain))
+            if self.tools:
+                args = (box, mask, fill.value, int(value[i]), grown)
+                out.append(Later(grown, gain, lambda args=args: self._relabel(*args)))
+        return out
+
+    def _relabel(self, box, mask, target: int, value: int, grown) -> list[Action]:
+        scores = self.task.scores
+        if target - 1 not in [k for k, _ in likely_classes(scores, (), box, mask, 5)]:
+            return []
+        change = relabel(self.labels, box, mask, target, self.hand.mask)
+        second = runner_up(scores, (), box, mask, value)
+        tool, clicks = (
+            ("runner-up key", 1) if second and second[0] == target - 1 else ("relabel", 2)
+        )
+        return [Action(tool, [change], clicks, 0, grown, self._gain([change]))]
+
+    def _patches(self) -> list[Action | Later]:
+        from skimage.measure import label
+
+        wrong = np.where(self.labels != self.gt, self.gt, 0)
+        ids = label(wrong, background=0, connectivity=2)
+        out: list[Action | Later] = []
+        for i, box in enumerate(ndimage.find_objects(ids)):
+            patch = ids[box] == i + 1
+            value = int(wrong[box][patch][0])
+            stale = _grow(box, MAX_RADIUS + 3, self.labels.shape)
+            brush = lambda a=(box, patch, value): self._strokes(*a)  # noqa: E731
+            out.append(Later(stale, int(patch.sum()), brush))
+        return out
+
+    def _strokes(self, where, patch: np.ndarray, value: int) -> list[Action]:
+        """Brushing a patch along its skeleton: with the plain brush, and the class brush."""
+        from skimage.morphology import skeletonize
+
+        edge = ndimage.distance_transform_edt(np.pad(patch, 1))[1:-1, 1:-1]
+        radius = int(min(MAX_RADIUS, max(0, round(edge.max()) - 1)))
+        path = skeletonize(patch)
+        if not path.any():
+            path = patch
+        strokes = max(1, -(-int(path.sum()) // self.stroke_length))
+        out = []
+        for tool, r in (("brush", radius), ("class brush", radius + 2)):
+            if tool == "class brush" and not self.tools:
+                continue
+            box = _grow(where, r, self.labels.shape)
+            on_path = np.zeros([b.stop - b.start for b in box], bool)
+            inner = tuple(
+                slice(a.start - b.start, a.stop - b.start) for a, b in zip(where, box, strict=True)
+            )
+            on_path[inner] = path
+            disc = ndimage.distance_transform_edt(~on_path) <= r + 0.5
+            if tool == "brush":
+                change = Change(box, disc, value)
+            else:
+                p = class_probability(self.task.scores, (), value - 1, box)
+                hand = self.hand.mask
+                change = class_brush(self.labels, box, disc, p, self.threshold, value, hand)
+            stale = _grow(box, 1, self.labels.shape)
+            out.append(Action(tool, [change], strokes, value, stale, self._gain([change])))
+        return out
+
+    def _clean(self, parts: Components) -> Action:
+        """Clean speckles with the N that fixes the most."""
+        full = (slice(0, self.labels.shape[0]), slice(0, self.labels.shape[1]))
+        best = Action("clean", [], 1, 0, full, 0)
+        for n in CLEAN_SIZES:
+            with _reading():
+                changes = speckles(parts, n, self.hand.mask, self.task.scores)
+            gain = self._gain(changes)
+            if gain > best.gain:
+                best = Action("clean", changes, 1, 0, full, gain)
+        return best
+
+
+def _grow(box: tuple[slice, ...], r: int, shape: tuple[int, ...]) -> tuple[slice, ...]:
+    return tuple(
+        slice(max(s.start - r, 0), min(s.stop + r, n)) for s, n in zip(box, shape, strict=True)
+    )
+
+
+# ---------------------------------------------------------------- latency on a 12 MP image
+
+
+def best_of(repeat: int, step: Callable[[], object], undo: Callable[[], object] = lambda: None):
+    """Best wall time (ms) of ``repeat`` runs of ``step``, ``undo`` (untimed) after each."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+        undo()
+    return 1000 * min(times)
+
+
+def latency(shape: tuple[int, int], n_classes: int, seed: int, repeat: int) -> list[tuple]:
+    """(step, ms, goal) rows for the tools on a ``shape`` pre-annotation with realistic speckles;
+    its ground truth is drawn at a quarter of the size (the scores only see the stride-8 grid)."""
+    rng = np.random.default_rng(seed)
+    work = (shape[0] // 4, shape[1] // 4)
+    regions, gt = ground_truth(rng, work, rng.choice(n_classes, 24, replace=False))
+    scores, _ = make_scores(rng, regions, gt, n_classes, shape)
+    labels = pre_annotation(scores, np.unique(scores.probs[0].argmax(axis=0)))
+    protected = np.zeros(shape, bool)
+    rows = [("labels", f"{shape[0]}x{shape[1]}, {n_classes} classes, grid {scores.grid_shape}")]
+
+    def components() -> Components:
+        parts = Components(labels)
+        parts.boxes  # noqa: B018 - the boxes are part of labelling once
+        return parts
+
+    rows.append(("Components (once per edit version)", best_of(repeat, components), None))
+    parts = components()
+    n_speckles = int((parts.sizes[1:] < 100).sum())
+    for name, i in (("largest", int(np.argmax(parts.sizes[1:]))), ("median", _median(parts))):
+        rows += _click_rows(parts, scores, protected, i, name, repeat)
+    for with_scores, near in ((False, False), (True, False), (True, True)):
+        kept = scores if with_scores else None
+        reading = class_probability_near if near else _clipped_class_probability
+        saved = labels.copy()
+
+        def clean(kept=kept, reading=reading):
+            with _reading(reading):
+                apply(labels, speckles(parts, 100, protected, kept))
+
+        def undo(saved=saved):
+            labels[:] = saved
+
+        name = f"clean speckles < 100 px ({n_speckles}), {'with' if with_scores else 'no'} scores"
+        name += ", class_probability_near (proposed)" if near else ""
+        rows.append((name, best_of(repeat, clean, undo), 1000))
+    rows.append(_stroke_row(labels, scores, protected, repeat))
+    return rows
+
+
+def _median(parts: Components) -> int:
+    """The median of the regions worth a click (1000 px or more)."""
+    big = np.nonzero(parts.sizes[1:] >= 1000)[0]
+    return int(big[np.argsort(parts.sizes[1:][big])[len(big) // 2]])
+
+
+def _click_rows(parts: Components, scores, protected, i: int, name: str, repeat: int) -> list:
+    """A relabel click on region ``i`` (at + likely_classes + relabel + apply), its steps, and
+    runner_up."""
+    labels = parts.labels
+    box = parts.boxes[i]
+    y, x = (int(v[0]) for v in np.nonzero(parts.ids[box] == i + 1))
+    y, x = y + box[0].start, x + box[1].start
+    box, mask = parts.at(y, x)
+    old = labels[box].copy()
+    value = likely_classes(scores, (), box, mask, 5)[1][0] + 1
+
+    def click(likely=likely_classes):
+        box, mask = parts.at(y, x)
+        top = likely(scores, (), box, mask, 5)
+        apply(labels, [relabel(labels, box, mask, top[1][0] + 1, protected)])
+
+    def undo():
+        labels[box] = old
+
+    def write():
+        apply(labels, [relabel(labels, box, mask, value, protected)])
+
+    return [
+        (f"relabel click, {name} region ({mask.sum()} px)", best_of(repeat, click, undo), 150),
+        ("  of which at", best_of(repeat, lambda: parts.at(y, x)), None),
+        (
+            "  of which likely_classes",
+            best_of(repeat, lambda: likely_classes(scores, (), box, mask, 5)),
+            None,
+        ),
+        ("  of which relabel + apply", best_of(repeat, write, undo), None),
+        (
+            "  click with likely_classes_near (proposed)",
+            best_of(repeat, lambda: click(likely_classes_near), undo),
+            150,
+        ),
+        (
+            f"runner_up, {name} region",
+            best_of(repeat, lambda: runner_up(scores, (), box, mask, int(labels[y, x]))),
+            None,
+        ),
+    ]
+
+
+def _stroke_row(labels, scores, protected, repeat) -> tuple:
+    """One class-brush stroke: a 300 px diagonal drag with a 21 px brush in the middle."""
+    h, w = labels.shape
+    box = (slice(h // 2 - 120, h // 2 + 120), slice(w // 2 - 120, w // 2 + 120))
+    yy, xx = np.mgrid[:240, :240]
+    stroke = np.abs(yy - xx) <= 10 * np.sqrt(2)
+    value = int(labels[h // 2, w // 2]) % len(scores.class_ids) + 1
+    saved = labels[box].copy()
+
+    def brush():
+        p = class_probability(scores, (), value - 1, box)
+        apply(labels, [class_brush(labels, box, stroke, p, 0.3, value, protected)])
+
+    def undo():
+        labels[box] = saved
+
+    return (
+        "class brush stroke (class_probability + class_brush)",
+        best_of(repeat, brush, undo),
+        None,
+    )
+
+
+# ---------------------------------------------------------------- the report
+
+
+def simulate(args) -> None:
+    shape = tuple(int(v) for v in args.size.split("x"))
+    start = time.perf_counter()
+    task = make_task(shape, args.classes, args.palette, args.seed)
+    kinds = error_kinds(task)
+    print(
+        f"task {shape[0]}x{shape[1]}, {args.classes} classes ({args.palette} used), seed"
+        f" {args.seed}: pre-annotation {100 * (task.pre == task.gt).mean():.2f}% right;"
+        f" error pixels by kind: {kinds} ({time.perf_counter() - start:.1f} s)"
+    )
+    runs = {}
+    for tools in (False, True):
+        start = time.perf_counter()
+        runs[tools] = Annotator(task, tools, args.target, args.stroke_length, args.threshold).run()
+        runs[tools].seconds = time.perf_counter() - start
+    print("\n| mode | actions | by tool | pixels changed | accuracy | pixels fixed by tool |")
+    print("|---|---:|---|---:|---:|---|")
+    for tools, a in runs.items():
+        name = "corrections tools" if tools else "napari brush + fill"
+        print(
+            f"| {name} | {a.actions} | {_tally(a.counts)} | {a.pixels} |"
+            f" {100 * a.accuracy:.2f}% | {_tally(a.fixed)} |"
+        )
+    print(f"\nactions, brush + fill / tools: {runs[False].actions / runs[True].actions:.2f}x")
+
+
+def _tally(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--size", default="1200x1600")
+    parser.add_argument("--classes", type=int, default=150)
+    parser.add_argument("--palette", type=int, default=24, help="classes in the ground truth")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--target", type=float, default=0.98)
+    parser.add_argument("--stroke-length", type=int, default=300, help="px of path per stroke")
+    parser.add_argument("--threshold", type=float, default=0.3, help="class brush's P(class)")
+    parser.add_argument("--latency-size", default="3000x4000")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--skip", choices=("simulation", "latency"))
+    args = parser.parse_args()
+    print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
+    if args.skip != "simulation":
+        simulate(args)
+    if args.skip != "latency":
+        shape = tuple(int(v) for v in args.latency_size.split("x"))
+        rows = latency(shape, args.classes, args.seed, args.repeat)
+        print(f"\n{rows[0][0]}: {rows[0][1]}; best of {args.repeat}\n")
+        print("| step | ms | goal ms |")
+        print("|---|---:|---:|")
+        for name, ms, goal in rows[1:]:
+            print(f"| {name} | {ms:.1f} | {goal or ''} |")
+    print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
