@@ -44,9 +44,7 @@ given a wrong class: wrong class; the rest: boundary).
 
 Latency (``--latency-size``, 150 classes on the stride-8 grid): labelling the components (once
 per edit version), one relabel click (at + likely_classes + relabel + apply), runner_up, clean
-speckles with and without scores, one class-brush stroke; best of ``--repeat`` runs. Rows
-marked "proposed" time the helpers below that read only the grid cells a region or box
-interpolates from (the core converts a whole grid per call), a change proposed for the core.
+speckles with and without scores, one class-brush stroke; best of ``--repeat`` runs.
 """
 
 from __future__ import annotations
@@ -56,14 +54,12 @@ import heapq
 import itertools
 import os
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage
 
-from napari_gluonseg.core import corrections
 from napari_gluonseg.core.corrections import (
     Change,
     Components,
@@ -78,81 +74,6 @@ from napari_gluonseg.core.corrections import (
 )
 from napari_gluonseg.core.resize import resize_rows
 from napari_gluonseg.core.scores import ScoreGrid, grid_positions
-
-
-def _clipped_class_probability(scores, plane, class_index, box):
-    """``speckles`` grows a speckle's box by 1 without clipping it to the image, so the
-    probability of a speckle on the bottom or right edge is read over one row or column too
-    many (IndexError). Until core/corrections.py clips it, clip here."""
-    h, w = scores.image_shape
-    box = (slice(box[0].start, min(box[0].stop, h)), slice(box[1].start, min(box[1].stop, w)))
-    return class_probability(scores, plane, class_index, box)
-
-
-@contextmanager
-def _reading(probability: Callable = _clipped_class_probability) -> Iterator[None]:
-    """``speckles`` with scores reading probabilities through ``probability``."""
-    core = corrections.class_probability
-    corrections.class_probability = probability
-    try:
-        yield
-    finally:
-        corrections.class_probability = core
-
-
-def likely_classes_near(
-    scores: ScoreGrid, plane: tuple[int, ...], box, mask: np.ndarray, k: int = 5
-) -> list[tuple[int, float]]:
-    """``likely_classes`` reading only the grid cells under the box, in float32: the core
-    converts the plane's whole grid (classes x gh x gw) to float64 on every click, and weighs
-    every pixel with four bincounts. The weight of each cell is separable, Wy' M Wx (M the
-    mask, Wy and Wx the interpolation matrices of the box's rows and columns)."""
-    h, w = scores.image_shape
-    gh, gw = scores.grid_shape
-    n = int(np.count_nonzero(mask))
-    if not n:
-        return []
-    wy, y0 = _interpolation(box[0].start, box[0].stop, h, gh)
-    wx, x0 = _interpolation(box[1].start, box[1].stop, w, gw)
-    cell = np.asarray(wy.T @ (wx.T @ mask.astype(np.float32).T).T).ravel()
-    index = int(np.ravel_multi_index(plane, scores.leading_shape)) if plane else 0
-    near = scores.probs[index][:, y0 : y0 + wy.shape[1], x0 : x0 + wx.shape[1]]
-    near = near.reshape(len(scores.class_ids), -1)
-    used = np.nonzero(cell)[0]
-    mean = near[:, used].astype(np.float32) @ cell[used].astype(np.float32) / n
-    best = np.argsort(-mean, kind="stable")[:k]
-    return [(scores.class_ids[int(j)], float(mean[j])) for j in best]
-
-
-def _interpolation(start: int, stop: int, n: int, cells: int):
-    """The (pixels, cells) sparse matrix interpolating pixels ``start..stop`` of an axis of
-    ``n`` from the grid cells they fall between, and the first of those cells."""
-    from scipy import sparse
-
-    lo, hi, f = corrections._axis_weights(np.arange(start, stop), n, cells)
-    first = int(lo.min())
-    pixels = np.arange(stop - start)
-    weights = (np.concatenate([1 - f, f]), (np.tile(pixels, 2), np.concatenate([lo, hi]) - first))
-    return sparse.csr_matrix(weights, shape=(stop - start, int(hi.max()) + 1 - first)), first
-
-
-def class_probability_near(scores: ScoreGrid, plane, class_index: int, box) -> np.ndarray:
-    """``class_probability`` converting only the grid cells under ``box`` (clipped to the
-    image): the core converts the class's whole grid, for every speckle a clean looks at."""
-    h, w = scores.image_shape
-    box = (slice(box[0].start, min(box[0].stop, h)), slice(box[1].start, min(box[1].stop, w)))
-    gh, gw = scores.grid_shape
-    index = int(np.ravel_multi_index(plane, scores.leading_shape)) if plane else 0
-    ylo, yhi, fy = corrections._axis_weights(np.arange(box[0].start, box[0].stop), h, gh)
-    xlo, xhi, fx = corrections._axis_weights(np.arange(box[1].start, box[1].stop), w, gw)
-    y0, x0 = int(ylo.min()), int(xlo.min())
-    grid = scores.probs[index, scores.row(class_index), y0 : yhi.max() + 1, x0 : xhi.max() + 1]
-    grid = grid.astype(np.float32)
-    ylo, yhi, xlo, xhi = ylo - y0, yhi - y0, xlo - x0, xhi - x0
-    top = grid[np.ix_(ylo, xlo)] * (1 - fx) + grid[np.ix_(ylo, xhi)] * fx
-    bottom = grid[np.ix_(yhi, xlo)] * (1 - fx) + grid[np.ix_(yhi, xhi)] * fx
-    return (top * (1 - fy)[:, None] + bottom * fy[:, None]).astype(np.float32)
-
 
 STRIDE = 8
 MAX_RADIUS = 20
@@ -497,8 +418,7 @@ class Annotator:
         full = (slice(0, self.labels.shape[0]), slice(0, self.labels.shape[1]))
         best = Action("clean", [], 1, 0, full, 0)
         for n in CLEAN_SIZES:
-            with _reading():
-                changes = speckles(parts, n, self.hand.mask, self.task.scores)
+            changes = speckles(parts, n, self.hand.mask, self.task.scores)
             gain = self._gain(changes)
             if gain > best.gain:
                 best = Action("clean", changes, 1, 0, full, gain)
@@ -546,20 +466,17 @@ def latency(shape: tuple[int, int], n_classes: int, seed: int, repeat: int) -> l
     n_speckles = int((parts.sizes[1:] < 100).sum())
     for name, i in (("largest", int(np.argmax(parts.sizes[1:]))), ("median", _median(parts))):
         rows += _click_rows(parts, scores, protected, i, name, repeat)
-    for with_scores, near in ((False, False), (True, False), (True, True)):
+    for with_scores in (False, True):
         kept = scores if with_scores else None
-        reading = class_probability_near if near else _clipped_class_probability
         saved = labels.copy()
 
-        def clean(kept=kept, reading=reading):
-            with _reading(reading):
-                apply(labels, speckles(parts, 100, protected, kept))
+        def clean(kept=kept):
+            apply(labels, speckles(parts, 100, protected, kept))
 
         def undo(saved=saved):
             labels[:] = saved
 
         name = f"clean speckles < 100 px ({n_speckles}), {'with' if with_scores else 'no'} scores"
-        name += ", class_probability_near (proposed)" if near else ""
         rows.append((name, best_of(repeat, clean, undo), 1000))
     rows.append(_stroke_row(labels, scores, protected, repeat))
     return rows
@@ -582,9 +499,9 @@ def _click_rows(parts: Components, scores, protected, i: int, name: str, repeat:
     old = labels[box].copy()
     value = likely_classes(scores, (), box, mask, 5)[1][0] + 1
 
-    def click(likely=likely_classes):
+    def click():
         box, mask = parts.at(y, x)
-        top = likely(scores, (), box, mask, 5)
+        top = likely_classes(scores, (), box, mask, 5)
         apply(labels, [relabel(labels, box, mask, top[1][0] + 1, protected)])
 
     def undo():
@@ -602,11 +519,6 @@ def _click_rows(parts: Components, scores, protected, i: int, name: str, repeat:
             None,
         ),
         ("  of which relabel + apply", best_of(repeat, write, undo), None),
-        (
-            "  click with likely_classes_near (proposed)",
-            best_of(repeat, lambda: click(likely_classes_near), undo),
-            150,
-        ),
         (
             f"runner_up, {name} region",
             best_of(repeat, lambda: runner_up(scores, (), box, mask, int(labels[y, x]))),
