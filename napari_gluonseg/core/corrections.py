@@ -154,17 +154,22 @@ def speckles(
     """Every region smaller than ``min_size`` pixels, each given the label that borders it most
     (its 4-neighbours outside it) or, with the run's ``scores``, the bordering class the scores
     find most likely over the speckle (often its runner-up); regions touching a pixel set by
-    hand are left alone, and so is a region whose only neighbours are hand-set pixels."""
+    hand are left alone, and so is a region whose only neighbours are hand-set pixels.
+
+    Larger speckles go first and later ones see their new labels, so a speckle inside a speckle
+    takes what the outer one became: one clean leaves none under ``min_size`` behind (but for
+    speckles beside hand-set pixels)."""
     labels = components.labels
+    work = labels.copy()
     small = np.nonzero(components.sizes[1:] < min_size)[0]
     changes = []
-    for n in small:
+    for n in small[np.argsort(-components.sizes[1:][small], kind="stable")]:
         box = components.boxes[n]
         if box is None:
             continue
         grown = tuple(
-            slice(max(s.start - 1, 0), min(s.stop + 1, n))
-            for s, n in zip(box, labels.shape, strict=True)
+            slice(max(s.start - 1, 0), min(s.stop + 1, size))
+            for s, size in zip(box, labels.shape, strict=True)
         )
         inside = components.ids[grown] == n + 1
         if protected is not None and protected[grown][inside].any():
@@ -172,13 +177,14 @@ def speckles(
         ring = _four_neighbours(inside) & ~inside
         if protected is not None:
             ring &= ~protected[grown]
-        around = labels[grown][ring]
+        around = work[grown][ring]
         if not around.size:
             continue
         values, counts = np.unique(around, return_counts=True)
         value = int(values[np.argmax(counts)])
         if scores is not None and len(values) > 1:
             value = _most_likely(scores, plane, grown, inside, values, value)
+        work[grown][inside] = value
         changes.append(Change(grown, inside, value))
     return changes
 

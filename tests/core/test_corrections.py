@@ -142,6 +142,15 @@ def test_with_scores_a_speckle_takes_the_bordering_class_the_model_prefers_over_
     assert (out[10:13, 28:31] == 4).all()
 
 
+def test_a_speckle_inside_a_speckle_takes_what_the_outer_one_becomes():
+    labels = np.full((30, 30), 3, np.uint8)
+    labels[10:15, 10:15] = 7  # a 25-pixel speckle ...
+    labels[12, 12] = 9  # ... around a one-pixel one
+    out = labels.copy()
+    apply(out, speckles(Components(labels), 30))
+    assert (out == 3).all()
+
+
 def test_speckles_on_the_bottom_and_right_edges_are_cleaned_with_scores():
     labels = np.full((40, 60), 2, np.uint8)
     labels[:, 50:] = 4
