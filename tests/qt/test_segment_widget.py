@@ -242,7 +242,7 @@ def test_non_image_layer_cannot_be_run(qtbot, viewer):
 def test_core_error_shown_as_notification(qtbot, viewer, dog_layer, tmp_path):
     bad = tmp_path / "broken.params"
     bad.write_bytes(b"not weights")
-    widget = SegmentWidget(viewer)
+    widget = fast_widget(viewer)
     widget.controls.weights.value = bad
     start = len(notification_manager.records)
     run_and_wait(qtbot, widget)
@@ -708,7 +708,7 @@ def test_nothreads_runs_the_core_in_the_gui_thread_with_the_same_outcome(
         return (yield from real(*args))
 
     monkeypatch.setattr(segment_widget, "_compute", recording)
-    widget = SegmentWidget(viewer)
+    widget = fast_widget(viewer)
     viewer.window.add_dock_widget(widget)
     widget.controls.weights.value = bicycle_params
     widget._run.clicked.emit()
