@@ -14,11 +14,33 @@ MODEL = "fcn_resnet50_ade"
 BICYCLE = 127  # 'bicycle, bike, wheel, cycle'
 
 
+@pytest.fixture(scope="session")
+def model_home(tmp_path_factory) -> Path:
+    """The session's MXNET_HOME: an ONNX export made by one test serves every later test (an
+    export takes ~10 s). Only exports may be kept there (checked after every test)."""
+    return tmp_path_factory.mktemp("mxnet_home")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_model_cache(tmp_path, monkeypatch):
+def _isolated_model_cache(model_home, monkeypatch):
     """No test reads or writes the user's ~/.mxnet, and no test reaches the internet."""
-    monkeypatch.setenv("MXNET_HOME", str(tmp_path / "mxnet_home"))
+    monkeypatch.setenv("MXNET_HOME", str(model_home))
     monkeypatch.setenv("MXNET_GLUON_REPO", "http://127.0.0.1:9/")  # discard port: refused
+    yield
+    models = model_home / "models"
+    kept = sorted(p.relative_to(models).as_posix() for p in models.rglob("*"))
+    assert all(k == "onnx" or (k.startswith("onnx/") and k.endswith(".onnx")) for k in kept), (
+        f"the shared model cache may hold only ONNX exports, found {kept}: "
+        "a test that writes weights or damages exports uses fresh_model_cache"
+    )
+
+
+@pytest.fixture
+def fresh_model_cache(tmp_path, monkeypatch) -> Path:
+    """An empty MXNET_HOME of this test's own: for tests that write or inspect the cache."""
+    home = tmp_path / "mxnet_home"
+    monkeypatch.setenv("MXNET_HOME", str(home))
+    return home
 
 
 @pytest.fixture(scope="session")
@@ -57,22 +79,21 @@ def small_dog(dog) -> np.ndarray:
 
 
 @pytest.fixture(scope="session")
-def onnx_home(tmp_path_factory, untrained_params) -> Path:
-    """An MXNET_HOME whose cache holds the dynamic ONNX export of ``untrained_params``, made
-    once for the session (an export takes ~10 s). Tests that change the cache copy it."""
+def onnx_home(model_home, untrained_params) -> Path:
+    """The session's MXNET_HOME with the dynamic ONNX export of ``untrained_params`` in it
+    (made once; tests that change the cache use ``fresh_model_cache`` and copy it)."""
     from napari_gluonseg.core.engines import load_network
     from napari_gluonseg.core.weights import resolve_local_weights
 
-    home = tmp_path_factory.mktemp("onnx_home")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MXNET_HOME", str(home))
+        mp.setenv("MXNET_HOME", str(model_home))
         load_network("onnxruntime", MODEL, resolve_local_weights(untrained_params), 64, 64)
-    return home
+    return model_home
 
 
 @pytest.fixture
 def use_onnx_home(onnx_home, monkeypatch) -> Path:
-    """This test's cache is the session's one with the export in it (read only)."""
+    """This test's cache is the session's one, with the export of ``untrained_params`` in it."""
     monkeypatch.setenv("MXNET_HOME", str(onnx_home))
     return onnx_home
 
@@ -80,7 +101,9 @@ def use_onnx_home(onnx_home, monkeypatch) -> Path:
 @pytest.fixture(scope="session")
 def exported_onnx(onnx_home, untrained_params) -> Path:
     """The session's dynamic export of ``untrained_params``: a portable model file."""
-    return next((onnx_home / "models" / "onnx").glob("*.onnx"))
+    from napari_gluonseg.core.weights import file_sha1
+
+    return onnx_home / "models" / "onnx" / f"{MODEL}-{file_sha1(untrained_params)[:12]}.onnx"
 
 
 @pytest.fixture(scope="session")

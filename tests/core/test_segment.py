@@ -19,6 +19,9 @@ from napari_gluonseg.core.segment import check_run, run_to_end
 
 from ..conftest import BICYCLE, MODEL
 
+RUN = {"scale": 1.0, "engine": "mxnet"}  # where neither is the point (test_bicycle_everywhere
+# runs the defaults: onnxruntime at the model's size)
+
 
 def gluoncv_reference(image: np.ndarray, params) -> np.ndarray:
     """The reference workflow with gluoncv's own calls: transforms, net.predict, softmax."""
@@ -66,6 +69,7 @@ def test_equals_gluoncv_predict(small_dog, untrained_params):
 
 def test_bicycle_everywhere(small_dog, bicycle_params):
     result = segment_image(small_dog, weights=bicycle_params, probability_classes=["bicycle"])
+    assert result.provenance["engine"] == "onnxruntime" and result.provenance["scale"] == "auto"
     assert np.all(result.labels == BICYCLE + 1)
     assert result.labels.dtype == np.uint8
     p = result.probabilities["bicycle, bike, wheel, cycle"]
@@ -79,25 +83,25 @@ def test_bicycle_everywhere(small_dog, bicycle_params):
 
 def test_stack_processed_plane_by_plane(small_dog, untrained_params):
     stack = np.stack([small_dog, small_dog[::-1].copy()])
-    result = segment_image(stack, weights=untrained_params, probability_classes=[0])
+    result = segment_image(stack, weights=untrained_params, probability_classes=[0], **RUN)
     assert result.labels.shape == (2, *small_dog.shape[:2])
-    single = segment_image(small_dog, weights=untrained_params, probability_classes=[0])
+    single = segment_image(small_dog, weights=untrained_params, probability_classes=[0], **RUN)
     np.testing.assert_array_equal(result.labels[0], single.labels)
     np.testing.assert_allclose(result.probabilities["wall"][0], single.probabilities["wall"])
 
 
 def test_grey_uint16_and_float_inputs(small_dog, untrained_params):
     grey = small_dog[..., 0]
-    a = segment_image(grey, weights=untrained_params)
-    b = segment_image(grey.astype(np.uint16) * 257, weights=untrained_params)
-    c = segment_image(grey / 255.0, weights=untrained_params)
+    a = segment_image(grey, weights=untrained_params, **RUN)
+    b = segment_image(grey.astype(np.uint16) * 257, weights=untrained_params, **RUN)
+    c = segment_image(grey / 255.0, weights=untrained_params, **RUN)
     np.testing.assert_allclose(a.confidence, b.confidence, atol=1e-5)
     np.testing.assert_allclose(a.confidence, c.confidence, atol=1e-5)
 
 
 def test_tiled_run_covers_the_image(small_dog, untrained_params):
     tiled = segment_image(
-        small_dog, weights=untrained_params, tile_size=64, probability_classes=[3]
+        small_dog, weights=untrained_params, tile_size=64, probability_classes=[3], **RUN
     )
     assert tiled.labels.shape == small_dog.shape[:2]
     assert tiled.labels.min() >= 1  # every pixel got a class from some window
@@ -106,7 +110,7 @@ def test_tiled_run_covers_the_image(small_dog, untrained_params):
 
 def test_progress_events_and_cancel(small_dog, untrained_params):
     stack = np.stack([small_dog] * 4)
-    gen = iter_segment_image(stack, weights=untrained_params, scale=1.0, tile_size=None)
+    gen = iter_segment_image(stack, weights=untrained_params, tile_size=None, **RUN)
     events = []
     for event in gen:
         events.append(event)
@@ -118,7 +122,7 @@ def test_progress_events_and_cancel(small_dog, untrained_params):
     calls = []
     with pytest.raises(SegmentationCancelled):
         run_to_end(
-            iter_segment_image(stack, weights=untrained_params, scale=1.0, tile_size=None),
+            iter_segment_image(stack, weights=untrained_params, tile_size=None, **RUN),
             on_progress=calls.append,
             should_cancel=lambda: any(e.stage == "infer" for e in calls),
         )
@@ -144,7 +148,7 @@ def test_bad_arguments_fail_before_any_work(small_dog, kwargs, error, message):
 
 def test_bad_image_fails_fast(untrained_params):
     with pytest.raises(ImageError, match="at least"):
-        segment_image(np.zeros((4, 4, 3), np.uint8), weights=untrained_params)
+        segment_image(np.zeros((4, 4, 3), np.uint8), weights=untrained_params, **RUN)
 
 
 def test_scale_too_small_for_the_network_names_one_that_works(tmp_path):

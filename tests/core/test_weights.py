@@ -22,6 +22,8 @@ from napari_gluonseg.core.segment import run_to_end
 
 from ..conftest import MODEL
 
+pytestmark = pytest.mark.usefixtures("fresh_model_cache")  # these tests write into the cache
+
 
 def sha1(path: Path) -> str:
     return hashlib.sha1(path.read_bytes()).hexdigest()
@@ -66,7 +68,8 @@ def test_download_good_file(zoo_server, small_dog, untrained_params):
     assert resolved.sha1 == expected and resolved.source == "zoo"
     assert events and events[-1].done == events[-1].total > 0  # byte progress
     assert _cache_files() == [resolved.path.name]  # no temp files left behind
-    result = segment_image(small_dog)  # weights=None: the zoo path, now cached
+    # weights=None: the zoo path, now cached (the engine and the size are not the point here)
+    result = segment_image(small_dog, engine="mxnet", scale=1.0)
     assert result.provenance["weights_source"] == "zoo"
 
 
@@ -133,7 +136,7 @@ def test_corrupt_local_file(small_dog, tmp_path):
     bad = tmp_path / "corrupt.params"
     bad.write_bytes(np.random.default_rng(0).bytes(4096))
     with pytest.raises(WeightsError, match=r"not a readable mxnet \.params file") as err:
-        segment_image(small_dog, weights=bad)
+        segment_image(small_dog, weights=bad)  # engine auto: the export's child process says it
     assert str(bad) in str(err.value)
 
 
@@ -141,7 +144,7 @@ def test_truncated_local_file(small_dog, tmp_path, untrained_params):
     bad = tmp_path / "truncated.params"
     bad.write_bytes(untrained_params.read_bytes()[:100_000])
     with pytest.raises(WeightsError, match="Cannot load weights file") as err:
-        segment_image(small_dog, weights=bad)
+        segment_image(small_dog, weights=bad, engine="mxnet")  # the same message in process
     assert str(bad) in str(err.value)
 
 
@@ -149,15 +152,14 @@ def test_weights_of_another_class_count(small_dog, tmp_path):
     path = tmp_path / "fcn_voc.params"  # FCN-ResNet50 with VOC's 21 classes
     network.build_untrained("fcn_resnet50_voc", 64, 64).save_parameters(str(path))
     with pytest.raises(WeightsError, match="other shapes") as err:
-        segment_image(small_dog, weights=path)
+        segment_image(small_dog, weights=path, engine="mxnet")
     assert "150 classes" in str(err.value) and str(path) in str(err.value)
 
 
-def test_weights_of_another_architecture(small_dog, tmp_path):
-    path = tmp_path / "psp.params"
-    network.build_untrained("psp_resnet50_ade", 480, 480).save_parameters(str(path))
+def test_weights_of_another_architecture(small_dog, untrained_weights):
+    path = untrained_weights("psp_resnet50_ade")  # the session's, shared with test_models
     with pytest.raises(WeightsError, match="Cannot load weights file") as err:
-        segment_image(small_dog, weights=path)
+        segment_image(small_dog, weights=path, engine="mxnet")
     assert "another architecture" in str(err.value) or "other shapes" in str(err.value)
 
 

@@ -11,6 +11,7 @@ from qtpy.QtCore import Qt
 
 from napari_gluonseg.layer_data import METADATA_KEY
 from napari_gluonseg.qt import dialogs, segment_widget
+from napari_gluonseg.qt.controls import Resolution
 from napari_gluonseg.qt.regions import image_region
 from napari_gluonseg.qt.segment_widget import SegmentWidget
 
@@ -30,9 +31,21 @@ def dog_layer(viewer, small_dog):
     return viewer.add_image(small_dog, name="dog", scale=(0.5, 0.5), translate=(10, 20))
 
 
+def fast_widget(viewer) -> SegmentWidget:
+    """A dock for runs that are not about the engine or the resolution: MXNet at the image's
+    own size (72x96), not onnxruntime at 390x520 (the defaults: see the tests marked threads)."""
+    widget = SegmentWidget(viewer)
+    widget.controls.engine.value = "mxnet"
+    widget.controls.resolution.value = Resolution.FULL
+    return widget
+
+
 def run_and_wait(qtbot, widget: SegmentWidget, timeout_ms: int = 120_000) -> None:
+    widget._status.value = ""
     widget._run.clicked.emit()
-    assert widget.running
+    # The click started a run (no pre-run refusal): it is going, or (computed in the GUI
+    # thread) already said how it ended.
+    assert widget.running or widget._status.value
     qtbot.waitUntil(lambda: not widget.running, timeout=timeout_ms)
 
 
@@ -40,6 +53,7 @@ def errors_since(start: int) -> list[str]:
     return [str(n.message) for n in notification_manager.records[start:]]
 
 
+@pytest.mark.threads  # the defaults end to end: a worker, onnxruntime, resolution auto
 def test_run_adds_labels_and_probability_layers(qtbot, viewer, dog_layer, bicycle_params):
     widget = SegmentWidget(viewer)
     viewer.window.add_dock_widget(widget)
@@ -85,7 +99,7 @@ def test_resolution_and_augmentation_choices_reach_the_run(
 
 
 def test_probe_and_probabilities_on_demand_without_rerun(qtbot, viewer, dog_layer, bicycle_params):
-    widget = SegmentWidget(viewer)
+    widget = fast_widget(viewer)
     widget.controls.weights.value = bicycle_params
     widget.controls.show_confidence.value = True
     widget.controls.show_margin.value = True
@@ -115,9 +129,8 @@ def test_probe_and_probabilities_on_demand_without_rerun(qtbot, viewer, dog_laye
 
 
 def test_threshold_and_subset_from_the_widget(qtbot, viewer, dog_layer, untrained_params):
-    widget = SegmentWidget(viewer)
+    widget = fast_widget(viewer)
     widget.controls.weights.value = untrained_params
-    widget.controls.engine.value = "mxnet"
     widget.controls.classes.value = ["wall", "sky"]
     widget.controls.only_picked.value = True
     widget.controls.min_confidence.value = 0.55
@@ -135,7 +148,7 @@ def widget_colors():
 
 
 def test_rerun_updates_layers_in_place(qtbot, viewer, dog_layer, untrained_params, bicycle_params):
-    widget = SegmentWidget(viewer)
+    widget = fast_widget(viewer)
     widget.controls.weights.value = untrained_params
     run_and_wait(qtbot, widget)
     first = viewer.layers["dog classes"]
@@ -151,7 +164,7 @@ def test_rerun_updates_layers_in_place(qtbot, viewer, dog_layer, untrained_param
 def test_hand_edits_are_kept_unless_user_says_overwrite(
     qtbot, viewer, dog_layer, untrained_params, bicycle_params, monkeypatch, choice
 ):
-    widget = SegmentWidget(viewer)
+    widget = fast_widget(viewer)
     widget.controls.weights.value = untrained_params
     run_and_wait(qtbot, widget)
     labels = viewer.layers["dog classes"]
@@ -182,7 +195,7 @@ def test_hand_edits_are_kept_unless_user_says_overwrite(
 def test_overwrite_only_when_chosen(
     qtbot, viewer, dog_layer, untrained_params, bicycle_params, monkeypatch
 ):
-    widget = SegmentWidget(viewer)
+    widget = fast_widget(viewer)
     widget.controls.weights.value = untrained_params
     run_and_wait(qtbot, widget)
     labels = viewer.layers["dog classes"]
@@ -200,10 +213,12 @@ def test_overwrite_only_when_chosen(
     np.testing.assert_array_equal(labels.data, edited)
 
 
+@pytest.mark.threads
 def test_cancel_mid_run_adds_nothing(qtbot, viewer, small_dog, untrained_params):
     viewer.add_image(np.stack([small_dog] * 8), name="movie", rgb=True)
-    widget = SegmentWidget(viewer)
+    widget = SegmentWidget(viewer)  # resolution auto: planes long enough to cancel between
     widget.controls.weights.value = untrained_params
+    widget.controls.engine.value = "mxnet"
     widget._run.clicked.emit()
     widget._worker.yielded.connect(
         lambda e: widget._cancel.clicked.emit() if e.stage == "infer" else None
@@ -227,7 +242,7 @@ def test_non_image_layer_cannot_be_run(qtbot, viewer):
 def test_core_error_shown_as_notification(qtbot, viewer, dog_layer, tmp_path):
     bad = tmp_path / "broken.params"
     bad.write_bytes(b"not weights")
-    widget = SegmentWidget(viewer)
+    widget = fast_widget(viewer)
     widget.controls.weights.value = bad
     start = len(notification_manager.records)
     run_and_wait(qtbot, widget)
@@ -274,7 +289,7 @@ def test_fill_unlabeled_keeps_hand_labels_and_undo_restores(
     mine = viewer.add_labels(
         hand.copy(), name="mine", scale=dog_layer.scale, translate=dog_layer.translate
     )
-    widget = SegmentWidget(viewer)
+    widget = fast_widget(viewer)
     widget.controls.image.value = dog_layer
     widget.controls.weights.value = bicycle_params
     widget.controls.target.value = mine
@@ -296,7 +311,7 @@ def test_fill_unlabeled_keeps_hand_labels_and_undo_restores(
 def test_rectangle_in_shapes_layer_limits_the_run(qtbot, viewer, dog_layer, bicycle_params):
     # World (15..30, 25..40) is data rows/cols 10..40 of the image (scale 0.5, translate 10, 20).
     viewer.add_shapes([np.array([[15, 25], [15, 40], [30, 40], [30, 25]])], shape_type="rectangle")
-    widget = SegmentWidget(viewer)
+    widget = fast_widget(viewer)
     widget.controls.image.value = dog_layer
     widget.controls.weights.value = bicycle_params
     widget.controls.region.value = "rectangle (Shapes layer)"
@@ -314,7 +329,7 @@ def test_rectangle_in_shapes_layer_limits_the_run(qtbot, viewer, dog_layer, bicy
 def test_current_slice_and_field_of_view(qtbot, viewer, small_dog, bicycle_params):
     stack = viewer.add_image(np.stack([small_dog, small_dog]), name="stack", rgb=True)
     viewer.dims.set_current_step(0, 1)
-    widget = SegmentWidget(viewer)
+    widget = fast_widget(viewer)
     widget.controls.image.value = stack
     widget.controls.weights.value = bicycle_params
     widget.controls.region.value = "current slice"
@@ -357,7 +372,7 @@ def test_region_errors_are_notified_and_nothing_runs(qtbot, viewer, dog_layer):
 def test_label_scheme_drives_labels_names_and_colours(qtbot, viewer, dog_layer, bicycle_params):
     from napari_gluonseg.core.scheme import EXAMPLES
 
-    widget = SegmentWidget(viewer)
+    widget = fast_widget(viewer)
     widget.controls.weights.value = bicycle_params
     widget.controls.scheme.value = EXAMPLES / "street_ade20k.csv"
     picker = widget.controls.classes
@@ -384,7 +399,7 @@ def test_export_from_widget_keeps_hand_corrections(
 ):
     from napari_gluonseg.core.export import read_export
 
-    widget = SegmentWidget(viewer)
+    widget = fast_widget(viewer)
     widget.controls.weights.value = bicycle_params
     run_and_wait(qtbot, widget)
     labels = viewer.layers["dog classes"]
@@ -406,6 +421,7 @@ def test_export_from_widget_keeps_hand_corrections(
     np.testing.assert_array_equal(read_export(paths["labels"]).labels[0:5, 0:5], 4)
 
 
+@pytest.mark.threads
 def test_closing_the_dock_with_its_close_button_stops_the_run(
     qtbot, viewer, small_dog, untrained_params
 ):
@@ -432,6 +448,7 @@ def test_closing_the_dock_with_its_close_button_stops_the_run(
     viewer.add_points([[1, 1]])  # and so did the layer-list handlers
 
 
+@pytest.mark.threads
 def test_removing_the_image_mid_run_stops_it_and_adds_nothing(
     qtbot, viewer, small_dog, untrained_params
 ):
@@ -452,6 +469,7 @@ def test_removing_the_image_mid_run_stops_it_and_adds_nothing(
     assert widget._run.enabled and "removed" in widget._status.value
 
 
+@pytest.mark.threads
 def test_progress_only_moves_forward_and_names_the_running_step(
     qtbot, viewer, small_dog, untrained_params
 ):
@@ -476,6 +494,7 @@ def test_progress_only_moves_forward_and_names_the_running_step(
     assert "stack P(sky)" in viewer.layers
 
 
+@pytest.mark.threads
 def test_applying_a_result_gives_the_event_loop_turns(qtbot, viewer, untrained_params):
     from qtpy.QtCore import QTimer
 
@@ -526,7 +545,7 @@ def test_region_run_adds_its_maps_and_refuses_foreign_class_tables(
     from napari_gluonseg.core.scheme import EXAMPLES
 
     viewer.add_shapes([np.array([[15, 25], [15, 40], [30, 40], [30, 25]])], shape_type="rectangle")
-    widget = SegmentWidget(viewer)
+    widget = fast_widget(viewer)
     widget.controls.image.value = dog_layer
     widget.controls.weights.value = bicycle_params
     widget.controls.region.value = "rectangle (Shapes layer)"
@@ -576,7 +595,7 @@ def test_reopened_export_counts_as_edited(
         "ask_about_edited_labels",
         lambda *a: asked.append(a) or dialogs.EditedChoice.CANCEL,
     )
-    widget = SegmentWidget(viewer)
+    widget = fast_widget(viewer)
     widget.controls.image.value = dog_layer
     widget.controls.weights.value = bicycle_params
     run_and_wait(qtbot, widget)
@@ -591,16 +610,15 @@ def test_rectangle_takes_the_pixels_whose_centres_it_contains(viewer, small_dog)
     assert region == (slice(11, 50), slice(11, 50))
 
 
-def test_closing_the_viewer_mid_run_stops_the_run(qtbot, make_napari_viewer, small_dog, tmp_path):
-    from napari_gluonseg.core import network
-
-    params = tmp_path / "untrained.params"
-    network.build_untrained("fcn_resnet50_ade", 64, 64).save_parameters(str(params))
+@pytest.mark.threads
+def test_closing_the_viewer_mid_run_stops_the_run(
+    qtbot, make_napari_viewer, small_dog, untrained_params
+):
     viewer = make_napari_viewer()
     viewer.add_image(np.stack([small_dog] * 8), name="movie", rgb=True)
     widget = SegmentWidget(viewer)
     viewer.window.add_dock_widget(widget)
-    widget.controls.weights.value = params
+    widget.controls.weights.value = untrained_params
     widget.controls.engine.value = "mxnet"
     widget._run.clicked.emit()
     worker = widget._worker
@@ -619,9 +637,8 @@ def test_closing_the_viewer_mid_run_stops_the_run(qtbot, make_napari_viewer, sma
 def test_the_network_sees_what_napari_shows(qtbot, viewer, small_dog, bicycle_params):
     twelve = np.round(small_dog.astype(np.float64) * 4095 / 255).astype(np.uint16)
     layer = viewer.add_image(twelve, name="scan", rgb=True, contrast_limits=(0, 4095))
-    widget = SegmentWidget(viewer)
+    widget = fast_widget(viewer)
     widget.controls.weights.value = bicycle_params
-    widget.controls.engine.value = "mxnet"
     run_and_wait(qtbot, widget)
     provenance = viewer.layers["scan classes"].metadata[METADATA_KEY]["provenance"]
     assert provenance["intensity_range"] == [0.0, 4095.0]  # not / 65535: near black
@@ -635,9 +652,8 @@ def test_the_network_sees_what_napari_shows(qtbot, viewer, small_dog, bicycle_pa
 def test_region_overwrite_asks_before_replacing_hand_edits(
     qtbot, viewer, dog_layer, untrained_params, bicycle_params, monkeypatch
 ):
-    widget = SegmentWidget(viewer)
+    widget = fast_widget(viewer)
     widget.controls.weights.value = untrained_params
-    widget.controls.engine.value = "mxnet"
     run_and_wait(qtbot, widget)
     labels = viewer.layers["dog classes"]
     labels.paint((20, 20), 3, refresh=True)  # a hand correction inside the rectangle
@@ -658,6 +674,7 @@ def test_region_overwrite_asks_before_replacing_hand_edits(
     np.testing.assert_array_equal(labels.data, edited)
 
 
+@pytest.mark.threads
 def test_a_long_run_says_so_in_the_status_line(
     qtbot, viewer, dog_layer, untrained_params, monkeypatch
 ):
@@ -691,7 +708,7 @@ def test_nothreads_runs_the_core_in_the_gui_thread_with_the_same_outcome(
         return (yield from real(*args))
 
     monkeypatch.setattr(segment_widget, "_compute", recording)
-    widget = SegmentWidget(viewer)
+    widget = fast_widget(viewer)
     viewer.window.add_dock_widget(widget)
     widget.controls.weights.value = bicycle_params
     widget._run.clicked.emit()
