@@ -11,6 +11,7 @@ Label value ``k + 1`` is class ``k`` (0 is unlabeled), as everywhere in the pack
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -55,25 +56,34 @@ def likely_classes(
     (align-corners bilinear), so this is the mean of what a probability map would show."""
     h, w = scores.image_shape
     gh, gw = scores.grid_shape
-    ys, xs = np.nonzero(mask)
-    if not ys.size:
+    n = int(np.count_nonzero(mask))
+    if not n:
         return []
-    ylo, yhi, fy = _axis_weights(ys + box[0].start, h, gh)
-    xlo, xhi, fx = _axis_weights(xs + box[1].start, w, gw)
-    # Only the grid cells under the region, in float32: a 12 MP plane's grid is 28M values.
-    y0, x0 = int(ylo.min()), int(xlo.min())
-    near_h, near_w = int(yhi.max()) + 1 - y0, int(xhi.max()) + 1 - x0
-    cell = np.zeros(near_h * near_w, np.float64)
-    for rows, wy in ((ylo - y0, 1 - fy), (yhi - y0, fy)):
-        for cols, wx in ((xlo - x0, 1 - fx), (xhi - x0, fx)):
-            cell += np.bincount(rows * near_w + cols, wy * wx, minlength=cell.size)
+    # Each grid cell's weight is separable: Wy' M Wx (M the mask, Wy and Wx the sparse
+    # interpolation matrices of the box's rows and columns); only the cells under the box are
+    # read, in float32 (a 12 MP plane's grid is 28M values).
+    wy, y0 = _interpolation(box[0].start, box[0].stop, h, gh)
+    wx, x0 = _interpolation(box[1].start, box[1].stop, w, gw)
+    cell = np.asarray(wy.T @ (wx.T @ mask.astype(np.float32).T).T).ravel()
     index = int(np.ravel_multi_index(plane, scores.leading_shape)) if plane else 0
-    near = scores.probs[index][:, y0 : y0 + near_h, x0 : x0 + near_w]
+    near = scores.probs[index][:, y0 : y0 + wy.shape[1], x0 : x0 + wx.shape[1]]
     used = np.nonzero(cell)[0]
     near = near.reshape(len(scores.class_ids), -1)[:, used].astype(np.float32)
-    mean = near @ cell[used].astype(np.float32) / ys.size
+    mean = near @ cell[used].astype(np.float32) / n
     best = np.argsort(-mean, kind="stable")[:k]
     return [(scores.class_ids[int(j)], float(mean[j])) for j in best]
+
+
+def _interpolation(start: int, stop: int, n: int, cells: int) -> tuple[Any, int]:
+    """The sparse (pixels, cells) matrix interpolating pixels ``start..stop`` of an axis of
+    ``n`` from the grid cells they fall between, and the first of those cells."""
+    from scipy import sparse
+
+    lo, hi, f = _axis_weights(np.arange(start, stop), n, cells)
+    first = int(lo.min())
+    pixels = np.arange(stop - start)
+    entries = (np.concatenate([1 - f, f]), (np.tile(pixels, 2), np.concatenate([lo, hi]) - first))
+    return sparse.csr_matrix(entries, shape=(stop - start, int(hi.max()) + 1 - first)), first
 
 
 def runner_up(
