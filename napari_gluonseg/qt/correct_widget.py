@@ -27,6 +27,7 @@ from ..core.errors import GluonsegError
 from ..core.registry import short_class_name
 from ..layer_corrections import LayerCorrector, hand_tracker, kept_scores
 from ..result_layers import layer_class_names
+from .lifetime import watch_removal
 from .regions import RegionChoice, image_region
 
 if TYPE_CHECKING:
@@ -94,6 +95,8 @@ class CorrectWidget(Container):
         self._min_size.changed.connect(self.update_preview)
         self._clean.changed.connect(self.clean_speckles)
         viewer.layers.selection.events.active.connect(self._on_active)
+        # napari's dock close button takes the widget out without deleting it: detach then.
+        self._watcher = watch_removal(self.native, self.detach)
         self._on_active()
 
     # -- the layer ------------------------------------------------------------------------------
@@ -113,6 +116,19 @@ class CorrectWidget(Container):
             layer.events.paint.connect(self._on_paint)
             layer.events.mode.connect(self._on_layer_mode)
         return found
+
+    def detach(self) -> None:
+        """Take the gestures off every layer (the dock was closed)."""
+        self._viewer.layers.selection.events.active.disconnect(self._on_active)
+        for corrector in self._correctors.values():
+            layer = corrector.layer
+            if self._on_press in layer.mouse_drag_callbacks:
+                layer.mouse_drag_callbacks.remove(self._on_press)
+            layer.bind_key(RUNNER_UP_KEY, None)
+            layer.events.paint.disconnect(self._on_paint)
+            layer.events.mode.disconnect(self._on_layer_mode)
+            layer.mouse_pan = True
+        self._correctors = {}
 
     def _on_active(self, _event: Any = None) -> None:
         layer = self.layer
@@ -188,10 +204,11 @@ class CorrectWidget(Container):
             self._status.value = "no kept scores over this region"
             return None
         names = layer_class_names(layer, max(k for k, _ in likely) + 1)
+        now = int(corrector.components(plane).labels[box][mask][0]) - 1  # the region's class
         menu = QMenu(self.native)
         for i, (k, p) in enumerate(likely, start=1):
             name = short_class_name(names[k]) if 0 <= k < len(names) else f"class {k}"
-            action = menu.addAction(f"&{i}  {name}  {p:.0%}")
+            action = menu.addAction(f"&{i}  {name}  {p:.0%}" + ("  (now)" if k == now else ""))
             action.triggered.connect(
                 lambda _=False, k=k: self._relabel(corrector, plane, box, mask, k, "relabel")
             )

@@ -253,7 +253,8 @@ class SegmentWidget(Container):
     def _ask_about_edits(self, layer_name: str, pixels: int) -> EditedChoice:
         """Ask before a run replaces pixels a person may have set; where the layer's hand edits
         were tracked from the run's output on, offer to keep exactly those."""
-        layer = self._viewer.layers.get(layer_name, None)
+        layers = self._viewer.layers  # a LayerList: no .get()
+        layer = layers[layer_name] if layer_name in layers else None  # noqa: SIM401
         tracker = hand_tracker(layer, create=False) if layer is not None else None
         if tracker is None or not tracker.complete:
             return dialogs.ask_about_edited_labels(self.native, layer_name, pixels)

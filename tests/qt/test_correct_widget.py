@@ -222,4 +222,18 @@ def test_exports_say_what_was_set_by_hand_and_reopen_with_their_scores(
     ctrl_click(qtbot, viewer, 20, 45)
     region = (slice(0, 40), slice(30, 60)), np.ones((40, 30), bool)
     (k, p), = likely_classes(scores(), (), *region, k=1)
-    assert dock.menu.actions()[0].text() == f"&1  tree  {p:.0%}" and k == 4
+    assert dock.menu.actions()[0].text() == f"&1  tree  {p:.0%}  (now)" and k == 4
+
+
+def test_closing_the_dock_takes_its_gestures_off_the_layers(qtbot, viewer):
+    widget = CorrectWidget(viewer)
+    dock = viewer.window.add_dock_widget(widget, name="Correct labels")
+    layer = plugin_labels(viewer, np.full(SHAPE, 4, np.int32), scores())
+    assert widget._on_press in layer.mouse_drag_callbacks
+    dock.titleBarWidget().close_button.click()  # napari's own close button
+    qtbot.wait(50)
+    assert widget._on_press not in layer.mouse_drag_callbacks
+    viewer.cursor.position = (20, 5)
+    look_at(viewer, 20, 5)
+    qtbot.keyClick(canvas(viewer), Qt.Key.Key_R)
+    assert (layer.data == 4).all()  # R no longer relabels

@@ -9,6 +9,7 @@ from napari.layers import Image, Labels
 from napari.utils.notifications import notification_manager
 from qtpy.QtCore import Qt
 
+from napari_gluonseg.layer_corrections import hand_tracker, kept_scores
 from napari_gluonseg.layer_data import METADATA_KEY
 from napari_gluonseg.qt import dialogs, segment_widget
 from napari_gluonseg.qt.controls import Resolution
@@ -174,7 +175,7 @@ def test_hand_edits_are_kept_unless_user_says_overwrite(
     monkeypatch.setattr(
         segment_widget.dialogs,
         "ask_about_edited_labels",
-        lambda parent, name, pixels: asked.append(name) or choice,
+        lambda parent, name, pixels, **_: asked.append(name) or choice,
     )
     widget.controls.weights.value = bicycle_params
     run_and_wait(qtbot, widget)
@@ -192,6 +193,30 @@ def test_hand_edits_are_kept_unless_user_says_overwrite(
         assert extra == []
 
 
+def test_a_rerun_can_keep_exactly_the_pixels_set_by_hand(
+    qtbot, viewer, dog_layer, untrained_params, bicycle_params, monkeypatch
+):
+    widget = fast_widget(viewer)
+    widget.controls.weights.value = untrained_params
+    run_and_wait(qtbot, widget)
+    labels = viewer.layers["dog classes"]
+    assert kept_scores(labels) is not None  # the run's scores travel with its layer
+    labels.mode = "paint"
+    labels.paint((5, 5), 3, refresh=True)
+    hand = hand_tracker(labels).edits.mask.copy()
+    offered = []
+    monkeypatch.setattr(
+        segment_widget.dialogs,
+        "ask_about_edited_labels",
+        lambda parent, name, pixels, hand_set=None: offered.append(hand_set)
+        or dialogs.EditedChoice.KEEP_HAND_SET,
+    )
+    widget.controls.weights.value = bicycle_params
+    run_and_wait(qtbot, widget)
+    assert offered == [int(hand.sum())] and hand.sum() > 0
+    assert (labels.data[hand] == 3).all() and (labels.data[~hand] == BICYCLE + 1).all()
+
+
 def test_overwrite_only_when_chosen(
     qtbot, viewer, dog_layer, untrained_params, bicycle_params, monkeypatch
 ):
@@ -203,7 +228,7 @@ def test_overwrite_only_when_chosen(
     monkeypatch.setattr(
         segment_widget.dialogs,
         "ask_about_edited_labels",
-        lambda parent, name, pixels: dialogs.EditedChoice.OVERWRITE,
+        lambda parent, name, pixels, **_: dialogs.EditedChoice.OVERWRITE,
     )
     edited = labels.data.copy()
     widget.controls.weights.value = bicycle_params
@@ -593,7 +618,7 @@ def test_reopened_export_counts_as_edited(
     monkeypatch.setattr(
         dialogs,
         "ask_about_edited_labels",
-        lambda *a: asked.append(a) or dialogs.EditedChoice.CANCEL,
+        lambda *a, **_: asked.append(a) or dialogs.EditedChoice.CANCEL,
     )
     widget = fast_widget(viewer)
     widget.controls.image.value = dog_layer
@@ -663,7 +688,7 @@ def test_region_overwrite_asks_before_replacing_hand_edits(
     monkeypatch.setattr(
         dialogs,
         "ask_about_edited_labels",
-        lambda parent, name, pixels: asked.append(pixels) or dialogs.EditedChoice.CANCEL,
+        lambda parent, name, pixels, **_: asked.append(pixels) or dialogs.EditedChoice.CANCEL,
     )
     widget.controls.image.value = dog_layer
     widget.controls.weights.value = bicycle_params
