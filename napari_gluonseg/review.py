@@ -32,7 +32,7 @@ from .core.batch import (
     plan_batch,
     stored_provenance,
 )
-from .core.errors import OptionError
+from .core.errors import ExportError, OptionError
 from .core.export import LabelsExport, export_stem, read_export, read_scores, write_labels
 from .core.files import write_files
 from .core.images import read_image
@@ -140,26 +140,32 @@ class ReviewSession:
         class_names: Sequence[str],
         colors: Sequence[Sequence[int]],
         provenance: dict[str, Any],
+        hand_edits: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Replace ``key``'s export with corrected ``labels``, atomically, marked as corrected by
-        hand with the number of pixels changed against the labels replaced.
+        hand with the number of pixels changed against the labels replaced (and ``hand_edits``,
+        what the hand-edit tracker counted: pixels set by hand, pixels by tool).
 
         Returns the provenance written (pass it to the next save of the same image).
         """
         item = self.items[self._index(key)]
         labels = np.asarray(labels)
-        changed = labels.size
+        changed, scores = labels.size, None
         if item.labels is not None:
             before = read_export(item.labels).labels
             if before.shape == labels.shape:
                 changed = int(np.count_nonzero(before != labels))
+                scores = _kept_scores_of(item.labels, labels.shape)
         history = list(provenance.get(CORRECTIONS_KEY, []))
-        history.append({"pixels_changed": changed, "saved": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+        saved = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        history.append({"pixels_changed": changed, "saved": saved, **(hand_edits or {})})
         record = {**provenance, CORRECTED_KEY: True, CORRECTIONS_KEY: history}
         batch_item = BatchItem(item.image, key)
         folder = batch_item.out_folder(self.results_dir)
         stem = batch_item.stem
-        write_labels(labels, class_names, colors, record, folder, stem, overwrite=True)
+        write_labels(
+            labels, class_names, colors, record, folder, stem, overwrite=True, scores=scores
+        )
         self.refresh()
         return record
 
@@ -328,3 +334,12 @@ def _failures(summary_csv: Path) -> dict[str, str]:
     except (OSError, UnicodeDecodeError, csv.Error):
         return {}
     return {r.get("input", ""): r.get("error", "") for r in rows if r.get("status") == "failed"}
+
+
+def _kept_scores_of(labels_path: Path, shape: tuple[int, ...]) -> ScoreGrid | None:
+    """The scores kept beside an export, to keep beside its corrected labels too (a damaged
+    file is not worth refusing the corrections for: it is left out)."""
+    try:
+        return read_scores(labels_path, shape)
+    except ExportError:
+        return None

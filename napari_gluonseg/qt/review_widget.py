@@ -366,9 +366,11 @@ class ReviewWidget(Container):
         meta = layer.metadata[METADATA_KEY]
         labels = np.asarray(layer.data)
         key, export = self.current.key, self._export
+        tracker = hand_tracker(layer, create=False)
+        counts = tracker.edits.provenance() if tracker is not None else None
         try:
             meta["provenance"] = self.session.save_corrections(
-                key, labels, export.class_names, export.colors, meta.get("provenance", {})
+                key, labels, export.class_names, export.colors, meta.get("provenance", {}), counts
             )
         except (GluonsegError, OSError) as exc:
             show_error(f"Could not save the corrections of {key}: {exc}")

@@ -228,3 +228,49 @@ def test_probabilities_and_doubtful_places_from_the_kept_scores(viewer, tmp_path
     widget._next.clicked.emit()
     assert prob not in viewer.layers and list(viewer.layers) == [image, labels]
     assert widget._probability.value is None
+
+
+def test_the_correct_dock_works_in_the_review_loop_and_its_edits_are_saved(
+    qtbot, make_napari_viewer, tmp_path, untrained_params
+):
+    from qtpy.QtCore import QPoint, Qt
+
+    from napari_gluonseg.layer_corrections import hand_tracker, kept_scores
+    from napari_gluonseg.qt.correct_widget import CorrectWidget
+
+    viewer = make_napari_viewer(show=True)  # shown: the canvas maps the mouse as on a desktop
+    images = make_folder(tmp_path / "images", n=2)
+    results = tmp_path / "results"
+    segment_folder(images, results, weights=untrained_params, scale=1.0, engine="mxnet",
+                   keep_scores=True)  # fmt: skip
+    review = ReviewWidget(viewer)
+    viewer.window.add_dock_widget(review)
+    correct = CorrectWidget(viewer)
+    viewer.window.add_dock_widget(correct)
+    review.open_folder(images, results)
+    review._next.clicked.emit()
+    first = review.current.key
+    labels = review.labels_layer
+    assert kept_scores(labels) is not None and hand_tracker(labels).complete
+    before = labels.data.copy()
+    labels.mode = "pan_zoom"
+    camera = camera_of(viewer)
+    camera.center, camera.zoom = (0, 32, 40), 6.0  # the canvas' centre is pixel (32, 40)
+    canvas = viewer.window._qt_viewer.canvas.native
+    centre = QPoint(canvas.width() // 2, canvas.height() // 2)
+    qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier, centre)
+    actions = correct.menu.actions()
+    assert 1 <= len(actions) <= 5
+    pick = next(i for i, a in enumerate(actions) if "(now)" not in a.text())
+    qtbot.keyClick(correct.menu, getattr(Qt.Key, f"Key_{pick + 1}"))
+    changed = int(np.count_nonzero(labels.data != before))
+    assert changed > 0 and hand_tracker(labels).edits.by_tool == {"relabel": changed}
+    review._next.clicked.emit()  # leaving the image saves the relabelled labels
+    saved = read_export(results / f"{first}_labels.png")
+    assert int(np.count_nonzero(saved.labels != before)) == changed
+    assert saved.provenance[CORRECTED_KEY] is True
+    assert saved.provenance[CORRECTIONS_KEY][-1]["pixels_changed_by_tool"] == {"relabel": changed}
+    assert (results / f"{first}_scores.npz").is_file()  # kept beside the corrected labels
+    assert kept_scores(review.labels_layer) is not None  # the next image's scores
+    review._previous.clicked.emit()
+    assert kept_scores(review.labels_layer) is not None  # and the first's, reopened
