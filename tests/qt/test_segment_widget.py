@@ -422,7 +422,7 @@ def test_label_scheme_drives_labels_names_and_colours(qtbot, viewer, dog_layer, 
 def test_export_from_widget_keeps_hand_corrections(
     qtbot, viewer, dog_layer, bicycle_params, tmp_path, monkeypatch
 ):
-    from napari_gluonseg.core.export import read_export
+    from napari_gluonseg.core.export import read_export, read_scores
 
     widget = fast_widget(viewer)
     widget.controls.weights.value = bicycle_params
@@ -444,6 +444,14 @@ def test_export_from_widget_keeps_hand_corrections(
     np.testing.assert_array_equal(read_export(paths["labels"]).labels[0:5, 0:5], 3)
     widget.export_labels(labels, tmp_path)
     np.testing.assert_array_equal(read_export(paths["labels"]).labels[0:5, 0:5], 4)
+    assert "scores" not in paths
+
+    # "with scores": the run's kept scores go beside, and come back when the file is opened.
+    widget.controls.export_scores.value = True
+    answers.append(True)
+    paths = widget.export_labels(labels, tmp_path)
+    opened = read_scores(paths["labels"], labels.data.shape)
+    assert "scores" in paths and np.array_equal(opened.probs, kept_scores(labels).grid.probs)
 
 
 @pytest.mark.threads
