@@ -42,9 +42,10 @@ Reported: actions by tool, pixels changed, accuracy reached, the ratio of action
 error pixels of the pre-annotation by kind (in a component under 300 px: speckle; in a region
 given a wrong class: wrong class; the rest: boundary).
 
-Latency (``--latency-size``, 150 classes on the stride-8 grid): labelling the components (once
-per edit version), one relabel click (at + likely_classes + relabel + apply), runner_up, clean
-speckles with and without scores, one class-brush stroke; best of ``--repeat`` runs.
+Latency (``--latency-size``, 150 classes on the stride-8 grid): labelling the components (what
+clean speckles starts with), one relabel click (region_at + likely_classes + relabel + apply),
+runner_up, clean speckles with and without scores, one class-brush stroke; best of
+``--repeat`` runs.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ from napari_gluonseg.core.corrections import (
     class_brush,
     class_probability,
     likely_classes,
+    region_at,
     relabel,
     runner_up,
     speckles,
@@ -461,7 +463,7 @@ def latency(shape: tuple[int, int], n_classes: int, seed: int, repeat: int) -> l
         parts.boxes  # noqa: B018 - the boxes are part of labelling once
         return parts
 
-    rows.append(("Components (once per edit version)", best_of(repeat, components), None))
+    rows.append(("Components (labelling, for clean speckles)", best_of(repeat, components), None))
     parts = components()
     n_speckles = int((parts.sizes[1:] < 100).sum())
     for name, i in (("largest", int(np.argmax(parts.sizes[1:]))), ("median", _median(parts))):
@@ -500,7 +502,7 @@ def _click_rows(parts: Components, scores, protected, i: int, name: str, repeat:
     value = likely_classes(scores, (), box, mask, 5)[1][0] + 1
 
     def click():
-        box, mask = parts.at(y, x)
+        box, mask = region_at(labels, y, x)
         top = likely_classes(scores, (), box, mask, 5)
         apply(labels, [relabel(labels, box, mask, top[1][0] + 1, protected)])
 
@@ -512,7 +514,7 @@ def _click_rows(parts: Components, scores, protected, i: int, name: str, repeat:
 
     return [
         (f"relabel click, {name} region ({mask.sum()} px)", best_of(repeat, click, undo), 150),
-        ("  of which at", best_of(repeat, lambda: parts.at(y, x)), None),
+        ("  of which region_at (flood)", best_of(repeat, lambda: region_at(labels, y, x)), None),
         (
             "  of which likely_classes",
             best_of(repeat, lambda: likely_classes(scores, (), box, mask, 5)),

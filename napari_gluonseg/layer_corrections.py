@@ -23,6 +23,7 @@ from .core.corrections import (
     class_brush,
     class_probability,
     likely_classes,
+    region_at,
     relabel,
     runner_up,
     speckles,
@@ -170,9 +171,13 @@ class LayerCorrector:
         self.tracker = hand_tracker(layer)
         self._components: dict[tuple[int, ...], Components] = {}
 
+    def labels(self, plane: tuple[int, ...]) -> np.ndarray:
+        """The labels of ``plane`` (2D) as they are now."""
+        return np.asarray(self.layer.data[plane])
+
     def components(self, plane: tuple[int, ...]) -> Components:
-        """The plane's regions, labelled again only when its labels changed (any way: gesture,
-        brush, undo)."""
+        """The plane's regions (for cleaning speckles), labelled again only when its labels
+        changed (any way: gesture, brush, undo)."""
         labels = np.asarray(self.layer.data[plane])
         cached = self._components.get(plane)
         if cached is None or not np.array_equal(cached.labels, labels):
@@ -184,7 +189,7 @@ class LayerCorrector:
         self, plane: tuple[int, ...], y: int, x: int, within: Region | None = None
     ) -> tuple[Region, np.ndarray]:
         """The connected region at (y, x) of ``plane``, cut to ``within`` (a 2D box) if given."""
-        box, mask = self.components(plane).at(y, x)
+        box, mask = region_at(self.labels(plane), y, x)
         if within is None:
             return box, mask
         cut = tuple(
@@ -224,7 +229,7 @@ class LayerCorrector:
         scored = self._scored(plane, box, mask)
         if scored is None:
             return None
-        value = int(self.components(plane).labels[box][mask][0])
+        value = int(self.labels(plane)[box][mask][0])
         found = runner_up(*scored, value)
         return None if found is None else found[0]
 
@@ -232,7 +237,7 @@ class LayerCorrector:
         self, plane: tuple[int, ...], box: Region, mask: np.ndarray, class_index: int, tool: str
     ) -> int:
         """Give the region the class; returns the pixels changed (one undoable edit)."""
-        labels = self.components(plane).labels
+        labels = self.labels(plane)
         change = relabel(labels, box, mask, class_index + 1, self._protected(plane))
         return self.write(plane, [change], tool)
 
@@ -273,7 +278,7 @@ class LayerCorrector:
             slice(s.start - b.start, s.stop - b.start) for s, b in zip(layer_box, box, strict=True)
         )
         probability = class_probability(grid, rel, class_index, sub)
-        labels = self.components(plane).labels
+        labels = self.labels(plane)
         return class_brush(
             labels,
             layer_box,

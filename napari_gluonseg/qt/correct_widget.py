@@ -204,7 +204,7 @@ class CorrectWidget(Container):
             self._status.value = "no kept scores over this region"
             return None
         names = layer_class_names(layer, max(k for k, _ in likely) + 1)
-        now = int(corrector.components(plane).labels[box][mask][0]) - 1  # the region's class
+        now = int(corrector.labels(plane)[box][mask][0]) - 1  # the region's class
         menu = QMenu(self.native)
         for i, (k, p) in enumerate(likely, start=1):
             name = short_class_name(names[k]) if 0 <= k < len(names) else f"class {k}"

@@ -12,6 +12,7 @@ from napari_gluonseg.core.corrections import (
     class_brush,
     class_probability,
     likely_classes,
+    region_at,
     relabel,
     runner_up,
     speckles,
@@ -39,6 +40,17 @@ def test_a_click_finds_its_connected_region_unlabeled_ones_too():
     assert box == (slice(1, 4), slice(1, 4)) and mask.all()
     box, mask = parts.at(0, 9)  # the unlabeled background is one region
     assert mask.sum() == 80 - 9 - 6
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    labels=arrays(np.uint8, (9, 11), elements=st.integers(0, 2)),
+    point=st.tuples(st.integers(0, 8), st.integers(0, 10)),
+)
+def test_a_click_floods_the_same_region_the_labelling_finds(labels, point):
+    box, mask = region_at(labels, *point)
+    expected_box, expected_mask = Components(labels).at(*point)
+    assert box == expected_box and np.array_equal(mask, expected_mask)
 
 
 def test_likely_classes_are_the_mean_of_what_the_maps_show():
