@@ -165,6 +165,10 @@ def test_clean_speckles_previews_then_cleans_in_one_undo_leaving_hand_set_ones(
     assert dock._preview.value.startswith("0 speckles")
     layer.undo()
     np.testing.assert_array_equal(layer.data, before)
+    layer.selected_label, layer.brush_size = 1, 3
+    layer.paint((6, 8), 1)  # by hand, onto the first speckle: now the person's, left alone
+    # counted again once the edits pause
+    qtbot.waitUntil(lambda: dock._preview.value == "1 speckles, 9 pixels would change")
 
 
 def test_the_class_brush_paints_only_where_the_class_is_likely(qtbot, viewer, dock):
