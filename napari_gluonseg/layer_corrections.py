@@ -303,9 +303,11 @@ class LayerCorrector:
         where = tuple(np.concatenate(axis) for axis in zip(*indices, strict=True))
         value = np.concatenate(values).astype(self.layer.data.dtype)
         protect = tool != "clean"  # automatic: what a clean wrote is not the person's
+        # A speckle may border one that already took its value: those pixels stay as they are.
+        changed = int(np.count_nonzero(np.asarray(self.layer.data)[where] != value))
         with self.tracker.tool(tool, protect), self.layer.block_history():
             self.layer.data_setitem(where, value)
-        return int(value.size)
+        return changed
 
     def _protected(self, plane: tuple[int, ...]) -> np.ndarray:
         return self.tracker.edits.mask[plane]

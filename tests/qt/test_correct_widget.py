@@ -160,6 +160,7 @@ def test_clean_speckles_previews_then_cleans_in_one_undo_leaving_hand_set_ones(
     dock._min_size.value = 20
     assert dock._preview.value == "2 speckles, 13 pixels would change"
     dock._clean.native.click()
+    assert dock._status.value == "cleaned 2 speckles (13 pixels)"
     assert (layer.data[5:7, 5:7] == 3).all() and (layer.data[20:23, 40:43] == 3).all()
     assert (layer.data[hand] == 4).all()
     assert dock._preview.value.startswith("0 speckles")
