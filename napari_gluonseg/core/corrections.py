@@ -175,12 +175,13 @@ def speckles(
 ) -> list[Change]:
     """Every region smaller than ``min_size`` pixels, each given the label that borders it most
     (its 4-neighbours outside it) or, with the run's ``scores``, the bordering class the scores
-    find most likely over the speckle (often its runner-up); regions touching a pixel set by
-    hand are left alone, and so is a region whose only neighbours are hand-set pixels.
+    find most likely over the speckle (often its runner-up); a region holding a pixel set by
+    hand is left alone (its neighbours may be hand-set: a speckle inside a region the person
+    relabelled takes that region's class).
 
     Larger speckles go first and later ones see their new labels, so a speckle inside a speckle
-    takes what the outer one became: one clean leaves none under ``min_size`` behind (but for
-    speckles beside hand-set pixels)."""
+    takes what the outer one became. Speckles that take the same class side by side can make a
+    region still under ``min_size``: a second clean takes it (the dock counts what is left)."""
     labels = components.labels
     work = labels.copy()
     small = np.nonzero(components.sizes[1:] < min_size)[0]
@@ -196,9 +197,7 @@ def speckles(
         inside = components.ids[grown] == n + 1
         if protected is not None and protected[grown][inside].any():
             continue
-        ring = _four_neighbours(inside) & ~inside
-        if protected is not None:
-            ring &= ~protected[grown]
+        ring = _four_neighbours(inside) & ~inside  # hand-set neighbours count: they are read
         around = work[grown][ring]
         if not around.size:
             continue

@@ -163,6 +163,15 @@ def test_a_speckle_inside_a_speckle_takes_what_the_outer_one_becomes():
     assert (out == 3).all()
 
 
+def test_a_speckle_inside_a_hand_set_region_takes_its_class():
+    labels = np.full((20, 20), 3, np.uint8)
+    labels[8:10, 8:10] = 7
+    protected = labels == 3  # the person relabelled the big region
+    out = labels.copy()
+    apply(out, speckles(Components(labels), 10, protected))
+    assert (out == 3).all()
+
+
 def test_speckles_on_the_bottom_and_right_edges_are_cleaned_with_scores():
     labels = np.full((40, 60), 2, np.uint8)
     labels[:, 50:] = 4
