@@ -103,6 +103,7 @@ class CorrectWidget(Container):
         self._recount.timeout.connect(self.update_preview)
         self._clean.changed.connect(self.clean_speckles)
         viewer.layers.selection.events.active.connect(self._on_active)
+        viewer.layers.events.removed.connect(self._on_removed)
         # napari's dock close button takes the widget out without deleting it: detach then.
         self._watcher = watch_removal(self.native, self.detach)
         self._on_active()
@@ -128,6 +129,7 @@ class CorrectWidget(Container):
     def detach(self) -> None:
         """Take the gestures off every layer (the dock was closed)."""
         self._viewer.layers.selection.events.active.disconnect(self._on_active)
+        self._viewer.layers.events.removed.disconnect(self._on_removed)
         for corrector in self._correctors.values():
             layer = corrector.layer
             if self._on_press in layer.mouse_drag_callbacks:
@@ -137,6 +139,9 @@ class CorrectWidget(Container):
             layer.events.mode.disconnect(self._on_layer_mode)
             layer.mouse_pan = True
         self._correctors = {}
+
+    def _on_removed(self, event: Any) -> None:
+        self._correctors.pop(id(event.value), None)  # the layer, its tracker and scores go
 
     def _on_active(self, _event: Any = None) -> None:
         layer = self.layer
@@ -156,10 +161,12 @@ class CorrectWidget(Container):
 
     def _on_mouse_tool(self, _value: Any = None) -> None:
         layer = self.layer
-        if layer is None or self._mouse.value == MouseTool.NAPARI:
+        if layer is None:
             return
-        layer.mode = "pan_zoom"  # a click must not paint; our gesture takes it
-        layer.mouse_pan = False
+        ours = self._mouse.value != MouseTool.NAPARI
+        if ours:
+            layer.mode = "pan_zoom"  # a click must not paint; our gesture takes it
+        layer.mouse_pan = not ours  # a drag is ours, not the camera's
 
     def _on_layer_mode(self, event: Any) -> None:
         if str(event.mode) != "pan_zoom" and self._mouse.value != MouseTool.NAPARI:

@@ -191,6 +191,8 @@ def test_the_class_brush_paints_only_where_the_class_is_likely(qtbot, viewer, do
     assert hand_tracker(layer).edits.by_tool == {"class brush": int(painted.sum())}
     layer.undo()
     assert not layer.data.any()  # one stroke, one undo
+    dock._mouse.value = MouseTool.NAPARI.value
+    assert layer.mouse_pan  # napari's tools: a drag moves the camera again
 
 
 def test_a_stack_is_corrected_in_the_plane_shown(qtbot, viewer, dock):
