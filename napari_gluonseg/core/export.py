@@ -46,14 +46,14 @@ _TABLE_COLUMNS = ("index", "class_name", "color", "pixels")
 _HEX_COLOR = re.compile(r"#([0-9a-fA-F]{6})([0-9a-fA-F]{2})?")
 
 
-def colorize(labels: np.ndarray, colors) -> np.ndarray:
+def colorize(labels: np.ndarray, colors: Sequence[Sequence[int]]) -> np.ndarray:
     """RGB uint8 image of ``labels`` in the class colours (0 = black)."""
     lut = np.zeros((len(colors) + 1, 3), np.uint8)
     lut[1:] = np.asarray(colors, np.uint8)
     return lut[labels]
 
 
-def overlay(image, result: SegmentationResult) -> np.ndarray:
+def overlay(image: Any, result: SegmentationResult) -> np.ndarray:
     """The 2D image blended with its class colours (RGB uint8)."""
     stack = as_image_stack(image)
     base = (stack.plane_rgb01(0) * 255).round().astype(np.uint8)
@@ -76,7 +76,7 @@ def write_result(
     result: SegmentationResult,
     out_dir: str | Path,
     stem: str,
-    image=None,
+    image: Any = None,
     fmt: str = "png",
     overwrite: bool = False,
     probability_maps: bool = False,
@@ -139,7 +139,15 @@ def write_labels(
 
 
 def _write_set(
-    labels, class_names, colors, provenance, out: Path, stem, fmt, extras, overwrite
+    labels: np.ndarray,
+    class_names: Sequence[str],
+    colors: Sequence[Sequence[int]],
+    provenance: dict[str, Any],
+    out: Path,
+    stem: str,
+    fmt: str,
+    extras: dict[str, tuple[str, bytes]],
+    overwrite: bool,
 ) -> dict[str, Path]:
     if fmt not in EXPORT_FORMATS:
         raise OptionError(f"Unknown export format {fmt!r}; valid: {', '.join(EXPORT_FORMATS)}.")
