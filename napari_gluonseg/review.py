@@ -301,7 +301,8 @@ def _review_item(item: BatchItem, results_dir: Path, failure: str | None) -> Rev
         status = ReviewStatus.MISSING if failure is None else ReviewStatus.FAILED
         return ReviewItem(item.key, item.path, None, status, error=failure or "")
     provenance = stored_provenance(folder / f"{item.stem}_provenance.json")
-    batch = provenance.get(BATCH_KEY) if isinstance(provenance.get(BATCH_KEY), dict) else {}
+    batch = provenance.get(BATCH_KEY)
+    batch = batch if isinstance(batch, dict) else {}
     reviewed = bool(provenance.get(CORRECTED_KEY))
     return ReviewItem(
         item.key,

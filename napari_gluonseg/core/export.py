@@ -194,7 +194,8 @@ def _scores_bytes(scores: ScoreGrid) -> bytes:
     return buffer.getvalue()
 
 
-def _export_stem_of(labels_path: str | Path) -> tuple[Path, str]:
+def checked_export_stem(labels_path: str | Path) -> tuple[Path, str]:
+    """(folder, stem) of a labels export's file; :class:`ExportError` for other names."""
     found = export_stem(labels_path)
     if found is None:
         raise ExportError(f"{labels_path} is not a labels export ({{stem}}_labels.png or .tif).")
@@ -208,7 +209,7 @@ def read_scores(labels_path: str | Path, labels_shape: tuple[int, ...]) -> Score
 
     Raises :class:`ExportError` naming the file for a damaged, changed or mismatched file.
     """
-    folder, stem = _export_stem_of(labels_path)
+    folder, stem = checked_export_stem(labels_path)
     path = folder / f"{stem}_scores.npz"
     if not path.is_file():
         return None
@@ -316,7 +317,7 @@ def read_export(path: str | Path) -> LabelsExport:
     not match the checksums in its provenance (mixed from two exports, changed since).
     """
     path = Path(path)
-    folder, stem = _export_stem_of(path)
+    folder, stem = checked_export_stem(path)
     table = folder / f"{stem}_classes.csv"
     if not table.is_file():
         raise ExportError(f"{path}: its class table {table.name} is missing beside it.")
