@@ -23,14 +23,8 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from .core.batch import (
-    SUMMARY_COLUMNS,
-    BatchPlan,
-    BatchSummary,
-    ImageReport,
-    plan_batch,
-    run_batch,
-)
+from .core.batch import BatchPlan, plan_batch, run_batch
+from .core.batch_summary import SUMMARY_COLUMNS, BatchSummary, ImageReport
 from .core.errors import (
     ExportError,
     ExportExistsError,

@@ -18,13 +18,12 @@ import signal
 from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import TYPE_CHECKING
 
+from .batch_summary import ImageReport
 from .errors import OptionError
 from .inputs import BatchItem
 
-if TYPE_CHECKING:  # batch imports this module; distributed loads only when a batch uses it
+if TYPE_CHECKING:  # distributed loads only when a batch uses it
     from distributed import Client, Future, LocalCluster, Worker, as_completed
-
-    from .batch import ImageReport
 
 _CONNECT_TIMEOUT_S = 30
 
@@ -122,8 +121,6 @@ def _submit(
 
 def _result(future: Future, item: BatchItem) -> ImageReport:
     from distributed import KilledWorker
-
-    from .batch import ImageReport
 
     try:
         return future.result()

@@ -16,7 +16,7 @@ from napari.qt.threading import GeneratorWorker, create_worker
 from napari.types import LayerDataTuple
 from napari.utils.notifications import show_error
 
-from ..core.batch import BatchSummary, ImageReport
+from ..core.batch_summary import BatchSummary, ImageReport
 from ..core.errors import GluonsegError
 from ..core.export import LabelsExport
 from ..core.scores import ScoreGrid

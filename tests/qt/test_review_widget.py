@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from napari.layers import Image, Labels
 
-from napari_gluonseg.core.batch import CORRECTED_KEY, segment_folder
+from napari_gluonseg.core.batch import segment_folder
+from napari_gluonseg.core.batch_settings import CORRECTED_KEY
 from napari_gluonseg.core.export import read_export
 from napari_gluonseg.qt.review_widget import ReviewWidget
 from napari_gluonseg.review import CORRECTIONS_KEY, ReviewStatus
