@@ -252,7 +252,7 @@ def test_segment_offline_exits_3_before_reading_any_image(tmp_path, capsys, monk
     def never(*args):
         raise AssertionError("an image was read")
 
-    monkeypatch.setattr(batch, "decode_image", never)
+    monkeypatch.setattr(batch_image, "decode_image", never)
     rc = cli.main(["segment", str(DATA), "--out", str(tmp_path / "out")])
     assert rc == cli.EXIT_NO_WEIGHTS and "MXNET_HOME" in capsys.readouterr().err
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from napari_gluonseg.core import batch
+from napari_gluonseg.core import batch, batch_image
 from napari_gluonseg.core.batch_settings import CORRECTED_KEY
 from napari_gluonseg.core.batch_summary import SUMMARY_NAME
 from napari_gluonseg.core.errors import WeightsUnavailableError
@@ -127,7 +127,7 @@ def test_missing_weights_fail_before_any_image_is_read(photos, tmp_path, monkeyp
     def never(*args):
         raise AssertionError("an image was read")
 
-    monkeypatch.setattr(batch, "decode_image", never)
+    monkeypatch.setattr(batch_image, "decode_image", never)
     with pytest.raises(WeightsUnavailableError):
         batch.segment_folder(photos, tmp_path / "out", recursive=True, **RUN)
     assert not (tmp_path / "out").exists()
