@@ -3,7 +3,8 @@
 Importing the package loads neither mxnet nor Qt; the network is imported on first use.
 """
 
-from .core.batch import BatchSummary, segment_folder
+from .core.batch import segment_folder
+from .core.batch_summary import BatchSummary
 from .core.errors import (
     ExportError,
     ExportExistsError,

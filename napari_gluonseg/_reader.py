@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from .core.export import export_stem, read_export, read_scores
+from .core.export import checked_export_stem, export_stem, read_export, read_scores
 from .layer_corrections import SCORES_KEY, KeptScores
 from .layer_data import LayerDataTuple, labels_layer_data, labels_layer_name
 
@@ -26,7 +26,7 @@ def get_reader(path: str | list[str]) -> Callable[[str], list[LayerDataTuple]] |
 def read_labels_export(path: str | list[str]) -> list[LayerDataTuple]:
     path = path[0] if isinstance(path, list) else path
     export = read_export(path)
-    _, stem = export_stem(path)
+    _, stem = checked_export_stem(path)
     meta = {
         "role": "labels",
         "source_file": str(Path(path).resolve()),

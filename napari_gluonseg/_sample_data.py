@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 SAMPLE_NAME = "chelsea"
 
 
-def sample_image():
+def sample_image() -> np.ndarray:
     """Chelsea the cat, 300x451 RGB uint8, from scikit-image's bundled data."""
     from skimage import data
 

@@ -15,12 +15,16 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
+import numpy as np
+
 from . import __version__
-from .core.batch import SUMMARY_COLUMNS, BatchSummary, ImageReport, plan_batch, run_batch
+from .core.batch import BatchPlan, plan_batch, run_batch
+from .core.batch_summary import SUMMARY_COLUMNS, BatchSummary, ImageReport
 from .core.errors import (
     ExportError,
     ExportExistsError,
@@ -287,7 +291,7 @@ def _run_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _segment_one(stem: str, image, args: argparse.Namespace) -> None:
+def _segment_one(stem: str, image: np.ndarray, args: argparse.Namespace) -> None:
     def report(event: Progress) -> None:
         if event.stage == Stage.PLAN:  # a long run: working size and estimated time, kept on screen
             print(f"{stem}: {event.message}", flush=True)
@@ -340,7 +344,7 @@ def _segment_batch(args: argparse.Namespace) -> int:
     return EXIT_SOME_FAILED if summary.count("failed") else 0
 
 
-def _run_with_progress(plan, stop: threading.Event, quiet: bool) -> BatchSummary:
+def _run_with_progress(plan: BatchPlan, stop: threading.Event, quiet: bool) -> BatchSummary:
     from tqdm import tqdm
 
     with tqdm(total=len(plan.items), unit="image", disable=quiet, file=sys.stderr) as bar:
@@ -359,7 +363,7 @@ def _stop_on_ctrl_c() -> Iterator[threading.Event]:
     raises KeyboardInterrupt at once. Results are written atomically either way."""
     stop = threading.Event()
 
-    def on_sigint(signum, frame) -> None:
+    def on_sigint(signum: int, frame: FrameType | None) -> None:
         if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
@@ -432,7 +436,7 @@ def _export_onnx(model: str, weights: Path | None, out: Path, overwrite: bool) -
     if out.exists() and not overwrite:
         raise ExportExistsError(f"{out} exists.")
 
-    def export():
+    def export() -> Generator[Progress, None, Path]:
         resolved = yield from iter_resolve_weights(model, weights)
         return (yield from iter_export_model_file(model, resolved, out))
 

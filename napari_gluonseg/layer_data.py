@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .core.registry import short_class_name
 from .core.result import SegmentationResult
+
+if TYPE_CHECKING:  # pandas loads when a layer is made
+    import pandas as pd
 
 METADATA_KEY = "napari_gluonseg"
 LABELS_OPACITY = 0.6
@@ -51,7 +54,7 @@ def label_colormap(colors: Sequence[Sequence[int]]) -> dict[int | None, Any]:
     return cmap
 
 
-def class_features(class_names: Sequence[str]):
+def class_features(class_names: Sequence[str]) -> pd.DataFrame:
     """The labels layer's ``features``: row per label value, so hovering shows the class name."""
     import pandas as pd
 

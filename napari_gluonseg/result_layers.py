@@ -278,7 +278,9 @@ def write_undoable(
                 yield f"{layer.name}: {b} of {len(values)} pixels written"
 
 
-def _record_merge(target: Any, prepared: PreparedResult, mode: MergeMode, was_unedited) -> None:
+def _record_merge(
+    target: Any, prepared: PreparedResult, mode: MergeMode, was_unedited: bool
+) -> None:
     request, result = prepared.request, prepared.result
     meta = dict(target.metadata.get(METADATA_KEY, {}))
     meta.setdefault("role", "merged into")  # a layer of the user's stays theirs

@@ -3,7 +3,8 @@ where the person stopped, and saving their corrections. Qt-free (the dock is an 
 
 The images are listed with the batch's keys (:func:`~.core.inputs.collect_inputs`), so
 ``images/a/x.jpg`` pairs with ``results/a/x_labels.png``. Corrections replace the export
-atomically and mark its provenance :data:`~.core.batch.CORRECTED_KEY`: a later batch keeps them.
+atomically and mark its provenance :data:`~.core.batch_settings.CORRECTED_KEY`: a later batch
+keeps them.
 """
 
 from __future__ import annotations
@@ -21,17 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from .core.batch import (
-    BATCH_KEY,
-    CORRECTED_KEY,
-    SUMMARY_NAME,
-    BatchSummary,
-    ImageReport,
-    iter_batch,
-    options_of,
-    plan_batch,
-    stored_provenance,
-)
+from .core.batch import iter_batch, plan_batch
+from .core.batch_image import stored_provenance
+from .core.batch_settings import BATCH_KEY, CORRECTED_KEY, options_of
+from .core.batch_summary import SUMMARY_NAME, BatchSummary, ImageReport
 from .core.errors import ExportError, OptionError
 from .core.export import LabelsExport, export_stem, read_export, read_scores, write_labels
 from .core.files import write_files
@@ -170,8 +164,9 @@ class ReviewSession:
         return record
 
     def batch_options(self) -> dict[str, Any]:
-        """The options this folder's results were made with (:func:`~.core.batch.options_of`),
-        to pre-annotate the other images the same way; the defaults where none has results."""
+        """The options this folder's results were made with
+        (:func:`~.core.batch_settings.options_of`), to pre-annotate the other images the same
+        way; the defaults where none has results."""
         for item in self.items:
             found = export_stem(item.labels) if item.labels is not None else None
             if found is not None:
@@ -301,7 +296,8 @@ def _review_item(item: BatchItem, results_dir: Path, failure: str | None) -> Rev
         status = ReviewStatus.MISSING if failure is None else ReviewStatus.FAILED
         return ReviewItem(item.key, item.path, None, status, error=failure or "")
     provenance = stored_provenance(folder / f"{item.stem}_provenance.json")
-    batch = provenance.get(BATCH_KEY) if isinstance(provenance.get(BATCH_KEY), dict) else {}
+    batch = provenance.get(BATCH_KEY)
+    batch = batch if isinstance(batch, dict) else {}
     reviewed = bool(provenance.get(CORRECTED_KEY))
     return ReviewItem(
         item.key,

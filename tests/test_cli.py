@@ -6,7 +6,8 @@ import pytest
 from PIL import Image
 
 from napari_gluonseg import __version__, cli
-from napari_gluonseg.core import batch
+from napari_gluonseg.core import batch, batch_image
+from napari_gluonseg.core.batch_settings import BatchSettings
 
 from .conftest import BICYCLE, DATA
 
@@ -190,8 +191,8 @@ def test_only_the_package_errors_are_caught(tmp_path, monkeypatch):
     monkeypatch.setattr(cli, "iter_segment_image", broken)
     with pytest.raises(ValueError, match="a bug"):
         cli.main(["demo", "--headless", "--out", str(tmp_path / "o")])
-    monkeypatch.setattr(batch, "segment_image", broken)
-    monkeypatch.setattr(batch, "prepare_settings", lambda *a: batch.BatchSettings({}, False, {}))
+    monkeypatch.setattr(batch_image, "segment_image", broken)
+    monkeypatch.setattr(batch, "prepare_settings", lambda *a: BatchSettings({}, False, {}))
     with pytest.raises(ValueError, match="a bug"):
         cli.main(["segment", str(DATA / "dog.jpg"), "--out", str(tmp_path / "o")])
 
@@ -230,14 +231,14 @@ def test_ctrl_c_stops_after_the_image_and_the_rerun_resumes(
     out = tmp_path / "out"
     args = ["segment", f"{photos}/*/*.png", "--weights", str(untrained_params), "--out", str(out)]
     args += ["--scale", "1.0", "--engine", "mxnet"]
-    segment = batch.segment_image
+    segment = batch_image.segment_image
 
     def interrupted_once(*a, **k):
-        monkeypatch.setattr(batch, "segment_image", segment)
+        monkeypatch.setattr(batch_image, "segment_image", segment)
         signal.raise_signal(signal.SIGINT)  # as a terminal's Ctrl-C, in the middle of the image
         return segment(*a, **k)
 
-    monkeypatch.setattr(batch, "segment_image", interrupted_once)
+    monkeypatch.setattr(batch_image, "segment_image", interrupted_once)
     assert cli.main(args) == cli.EXIT_STOPPED
     captured = capsys.readouterr()
     assert "Stopping after the running image" in captured.err and "rerun" in captured.out
@@ -251,7 +252,7 @@ def test_segment_offline_exits_3_before_reading_any_image(tmp_path, capsys, monk
     def never(*args):
         raise AssertionError("an image was read")
 
-    monkeypatch.setattr(batch, "decode_image", never)
+    monkeypatch.setattr(batch_image, "decode_image", never)
     rc = cli.main(["segment", str(DATA), "--out", str(tmp_path / "out")])
     assert rc == cli.EXIT_NO_WEIGHTS and "MXNET_HOME" in capsys.readouterr().err
 

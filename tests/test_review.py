@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from napari_gluonseg import review
-from napari_gluonseg.core.batch import CORRECTED_KEY, segment_folder
+from napari_gluonseg.core.batch import segment_folder
+from napari_gluonseg.core.batch_settings import CORRECTED_KEY
 from napari_gluonseg.core.errors import ImageError
 from napari_gluonseg.core.export import read_export
 from napari_gluonseg.review import (

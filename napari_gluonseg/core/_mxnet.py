@@ -14,8 +14,12 @@ import sys
 import threading
 import warnings
 from types import ModuleType
+from typing import Any, TypeAlias
 
 import numpy as np
+
+# mxnet ships no type information: to mypy a gluon network is Any; the alias says what is meant.
+HybridBlock: TypeAlias = Any
 
 # Aliases removed in numpy 1.24 that mxnet 1.9.1 still reads.
 _REMOVED_NUMPY_ALIASES = ("bool", "int", "float", "complex", "object", "str")

@@ -18,11 +18,12 @@ import signal
 from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import TYPE_CHECKING
 
+from .batch_summary import ImageReport
 from .errors import OptionError
 from .inputs import BatchItem
 
-if TYPE_CHECKING:  # batch imports this module
-    from .batch import ImageReport
+if TYPE_CHECKING:  # distributed loads only when a batch uses it
+    from distributed import Client, Future, LocalCluster, Worker, as_completed
 
 _CONNECT_TIMEOUT_S = 30
 
@@ -35,7 +36,7 @@ def worker_threads(workers: int) -> int:
 
 def run_on_dask(
     items: Sequence[BatchItem],
-    task: Callable,
+    task: Callable[[BatchItem], ImageReport],
     should_stop: Callable[[], bool],
     workers: int | None,
     scheduler: str | None,
@@ -59,7 +60,7 @@ def run_on_dask(
             assert workers is not None  # plan_batch: no scheduler means a local cluster
             client = stack.enter_context(Client(stack.enter_context(_local_cluster(workers))))
         pending = iter(items)
-        running: dict = {}
+        running: dict[Future, BatchItem] = {}
         finished = as_completed()
         for item in _take(pending, max(1, sum(client.nthreads().values()))):
             _submit(client, task, item, running, finished)
@@ -73,7 +74,7 @@ def run_on_dask(
             client.cancel(list(running))
 
 
-def dask_setup(worker) -> None:
+def dask_setup(worker: Worker) -> None:
     """Run by each local worker process as it starts (a Dask preload).
 
     Ctrl-C in a terminal reaches every process of the group: the workers ignore it and finish
@@ -82,7 +83,7 @@ def dask_setup(worker) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _local_cluster(workers: int):
+def _local_cluster(workers: int) -> LocalCluster:
     import dask
     from distributed import LocalCluster
 
@@ -106,16 +107,20 @@ def _take(items: Iterator[BatchItem], n: int) -> list[BatchItem]:
     return [item for _, item in zip(range(n), items, strict=False)]
 
 
-def _submit(client, task: Callable, item: BatchItem, running: dict, finished) -> None:
+def _submit(
+    client: Client,
+    task: Callable[[BatchItem], ImageReport],
+    item: BatchItem,
+    running: dict[Future, BatchItem],
+    finished: as_completed,
+) -> None:
     future = client.submit(task, item, pure=False)
     running[future] = item
     finished.add(future)
 
 
-def _result(future, item: BatchItem) -> ImageReport:
+def _result(future: Future, item: BatchItem) -> ImageReport:
     from distributed import KilledWorker
-
-    from .batch import ImageReport
 
     try:
         return future.result()

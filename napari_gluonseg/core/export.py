@@ -46,14 +46,14 @@ _TABLE_COLUMNS = ("index", "class_name", "color", "pixels")
 _HEX_COLOR = re.compile(r"#([0-9a-fA-F]{6})([0-9a-fA-F]{2})?")
 
 
-def colorize(labels: np.ndarray, colors) -> np.ndarray:
+def colorize(labels: np.ndarray, colors: Sequence[Sequence[int]]) -> np.ndarray:
     """RGB uint8 image of ``labels`` in the class colours (0 = black)."""
     lut = np.zeros((len(colors) + 1, 3), np.uint8)
     lut[1:] = np.asarray(colors, np.uint8)
     return lut[labels]
 
 
-def overlay(image, result: SegmentationResult) -> np.ndarray:
+def overlay(image: Any, result: SegmentationResult) -> np.ndarray:
     """The 2D image blended with its class colours (RGB uint8)."""
     stack = as_image_stack(image)
     base = (stack.plane_rgb01(0) * 255).round().astype(np.uint8)
@@ -76,7 +76,7 @@ def write_result(
     result: SegmentationResult,
     out_dir: str | Path,
     stem: str,
-    image=None,
+    image: Any = None,
     fmt: str = "png",
     overwrite: bool = False,
     probability_maps: bool = False,
@@ -139,7 +139,15 @@ def write_labels(
 
 
 def _write_set(
-    labels, class_names, colors, provenance, out: Path, stem, fmt, extras, overwrite
+    labels: np.ndarray,
+    class_names: Sequence[str],
+    colors: Sequence[Sequence[int]],
+    provenance: dict[str, Any],
+    out: Path,
+    stem: str,
+    fmt: str,
+    extras: dict[str, tuple[str, bytes]],
+    overwrite: bool,
 ) -> dict[str, Path]:
     if fmt not in EXPORT_FORMATS:
         raise OptionError(f"Unknown export format {fmt!r}; valid: {', '.join(EXPORT_FORMATS)}.")
@@ -186,7 +194,8 @@ def _scores_bytes(scores: ScoreGrid) -> bytes:
     return buffer.getvalue()
 
 
-def _export_stem_of(labels_path: str | Path) -> tuple[Path, str]:
+def checked_export_stem(labels_path: str | Path) -> tuple[Path, str]:
+    """(folder, stem) of a labels export's file; :class:`ExportError` for other names."""
     found = export_stem(labels_path)
     if found is None:
         raise ExportError(f"{labels_path} is not a labels export ({{stem}}_labels.png or .tif).")
@@ -200,7 +209,7 @@ def read_scores(labels_path: str | Path, labels_shape: tuple[int, ...]) -> Score
 
     Raises :class:`ExportError` naming the file for a damaged, changed or mismatched file.
     """
-    folder, stem = _export_stem_of(labels_path)
+    folder, stem = checked_export_stem(labels_path)
     path = folder / f"{stem}_scores.npz"
     if not path.is_file():
         return None
@@ -308,7 +317,7 @@ def read_export(path: str | Path) -> LabelsExport:
     not match the checksums in its provenance (mixed from two exports, changed since).
     """
     path = Path(path)
-    folder, stem = _export_stem_of(path)
+    folder, stem = checked_export_stem(path)
     table = folder / f"{stem}_classes.csv"
     if not table.is_file():
         raise ExportError(f"{path}: its class table {table.name} is missing beside it.")

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _mxnet
+from ._mxnet import HybridBlock
 from .engines import Engine, iter_cached
 from .errors import OptionError, WeightsError
 from .events import Progress
@@ -45,7 +46,7 @@ class SegmentationNetwork:
     def __init__(
         self,
         model_name: str,
-        net,
+        net: HybridBlock,
         height: int,
         width: int,
         native: bool = False,
@@ -103,7 +104,7 @@ def iter_mxnet_network(
     return (yield from iter_cached(key, build, pixels=height * width))
 
 
-def build_untrained(model_name: str, height: int = 480, width: int = 480):
+def build_untrained(model_name: str, height: int = 480, width: int = 480) -> HybridBlock:
     """An untrained network of the real architecture (random weights), ready to save.
 
     For tests and benchmarks only: its output is noise, never a segmentation.
@@ -135,7 +136,9 @@ def native_size(height: int, width: int) -> tuple[int, int]:
     return -(-height // OUTPUT_STRIDE), -(-width // OUTPUT_STRIDE)
 
 
-def build_network(model_name: str, path: Path, height: int, width: int, native: bool = False):
+def build_network(
+    model_name: str, path: Path, height: int, width: int, native: bool = False
+) -> HybridBlock:
     """The hybridized network for one input size with weights from ``path`` (aux head off).
 
     ``native``: the final resize goes to the logits' own size (an identity), so the graph never

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -43,7 +43,7 @@ def is_real(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not _is_bool(value)
 
 
-def is_integer(value: Any) -> bool:
+def is_integer(value: Any) -> TypeGuard[numbers.Integral]:
     return isinstance(value, numbers.Integral) and not _is_bool(value)
 
 

@@ -53,7 +53,10 @@ def _least_factor(side: int) -> float:
 
 
 def _check_pass_sizes(
-    plane: tuple[int, int], scale: float | str, passes: list[tuple[int, int]], factors
+    plane: tuple[int, int],
+    scale: float | str,
+    passes: list[tuple[int, int]],
+    factors: tuple[float, ...],
 ) -> None:
     """Refuse a working size (or test-time pass) below the network's minimum, naming one that
     works: at a few pixels the network gives one label for the whole image."""
@@ -129,11 +132,21 @@ def _pass_sizes(work: tuple[int, int], factors: tuple[float, ...]) -> list[tuple
     return [work] + [(round(work[0] * f), round(work[1] * f)) for f in factors]
 
 
-def _layouts(passes, tile, info: ModelInfo, max_window: int) -> tuple[PassLayout, ...]:
+def _layouts(
+    passes: list[tuple[int, int]], tile: int | str | None, info: ModelInfo, max_window: int
+) -> tuple[PassLayout, ...]:
     return tuple(pass_layout(h, w, tile, info, max_window) for h, w in passes)
 
 
-def _run_shape(stack, info: ModelInfo, scale, tile, factors, n_maps, max_window) -> RunShape:
+def _run_shape(
+    stack: ImageStack,
+    info: ModelInfo,
+    scale: float | str,
+    tile: int | str | None,
+    factors: tuple[float, ...],
+    n_maps: int,
+    max_window: int,
+) -> RunShape:
     height, width = stack.plane_shape
     work = working_size(height, width, scale, info.base_size)
     layouts = _layouts(_pass_sizes(work, factors), tile, info, max_window)
@@ -153,12 +166,28 @@ def _run_shape(stack, info: ModelInfo, scale, tile, factors, n_maps, max_window)
     )
 
 
-def peak_bytes(stack, info, scale, tile, factors, n_maps, max_window=WINDOW_PIXELS[0]) -> int:
+def peak_bytes(
+    stack: ImageStack,
+    info: ModelInfo,
+    scale: float | str,
+    tile: int | str | None,
+    factors: tuple[float, ...],
+    n_maps: int,
+    max_window: int = WINDOW_PIXELS[0],
+) -> int:
     """The memory guard's estimate of a run's peak (bytes)."""
     return estimate_peak_bytes(_run_shape(stack, info, scale, tile, factors, n_maps, max_window))
 
 
-def _fitting_window(stack, info, scale, tile, factors, n_maps, available) -> tuple[int, int]:
+def _fitting_window(
+    stack: ImageStack,
+    info: ModelInfo,
+    scale: float | str,
+    tile: int | str | None,
+    factors: tuple[float, ...],
+    n_maps: int,
+    available: int | None,
+) -> tuple[int, int]:
     """(largest window of ``WINDOW_PIXELS`` whose run fits ``available``, or the smallest;
     that run's estimated peak)."""
     for max_window in WINDOW_PIXELS:
@@ -168,7 +197,15 @@ def _fitting_window(stack, info, scale, tile, factors, n_maps, available) -> tup
     return max_window, need
 
 
-def check_memory(stack, info: ModelInfo, scale, tile, factors, n_maps, available=None) -> int:
+def check_memory(
+    stack: ImageStack,
+    info: ModelInfo,
+    scale: float | str,
+    tile: int | str | None,
+    factors: tuple[float, ...],
+    n_maps: int,
+    available: int | None = None,
+) -> int:
     """Refuse a run whose estimated peak exceeds the available memory; return the largest
     window (pixels, of ``WINDOW_PIXELS``) whose run fits."""
     available = available_bytes() if available is None else available

@@ -141,7 +141,16 @@ def write_upsampled(probs: np.ndarray, out: PlaneOutputs, rank: np.ndarray | Non
             prob[r0:r1] = resize_rows(probs[row : row + 1], out_h, out_w, r0, r1)[0]
 
 
-def _interpolate(probs, cls, ly, hy, wy, lx, hx, wx) -> np.ndarray:
+def _interpolate(
+    probs: np.ndarray,
+    cls: np.ndarray,
+    ly: np.ndarray,
+    hy: np.ndarray,
+    wy: np.ndarray,
+    lx: np.ndarray,
+    hx: np.ndarray,
+    wx: np.ndarray,
+) -> np.ndarray:
     """Bilinear value of class ``cls`` at output pixels; same operation order as resize_rows,
     so the result is bit-identical to interpolating every class. Indexes the flat array: ~2x
     faster than 3-D fancy indexing."""
@@ -181,7 +190,7 @@ def candidate_classes(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return cand, count
 
 
-def _corner_extreme(plane: np.ndarray, op) -> np.ndarray:
+def _corner_extreme(plane: np.ndarray, op: np.ufunc) -> np.ndarray:
     """``op`` (np.minimum/np.maximum) over the four corners of every cell of a (h, w) plane."""
     padded = np.pad(plane, ((0, 1), (0, 1)), mode="edge")
     vertical = op(padded[:-1], padded[1:])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,7 +52,9 @@ class SegmentationResult:
         return class_table_rows(self.labels, self.class_names, self.colors)
 
 
-def class_table_rows(labels: np.ndarray, class_names, colors) -> list[dict[str, Any]]:
+def class_table_rows(
+    labels: np.ndarray, class_names: Sequence[str], colors: Sequence[Sequence[int]]
+) -> list[dict[str, Any]]:
     """Rows (index, class_name, color, pixels) for label values 0..len(class_names)."""
     counts = np.bincount(
         np.asarray(labels).ravel().astype(np.int64), minlength=len(class_names) + 1

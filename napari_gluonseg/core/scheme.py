@@ -18,6 +18,7 @@ import csv
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeAlias
 
 import numpy as np
 
@@ -27,6 +28,10 @@ from .registry import ModelInfo
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "schemes"
 UNUSED = "(unused)"
+
+# One label as read, before any check: (where, value, name, colour, classes). The values are as
+# the file holds them: YAML gives any type, CSV text.
+_RawLabel: TypeAlias = tuple[str, Any, Any, Any, list[Any]]
 
 
 @dataclass(frozen=True)
@@ -127,7 +132,7 @@ def load_scheme(path: str | os.PathLike, info: ModelInfo) -> LabelScheme:
     return LabelScheme(name=name, labels=tuple(labels), source=str(path))
 
 
-def _label_value(value, path: Path, where: str) -> int:
+def _label_value(value: object, path: Path, where: str) -> int:
     """An integer (YAML) or the text of one (CSV); 1.9 or true are not label values."""
     if is_integer(value):
         return int(value)
@@ -150,7 +155,7 @@ def _read_text(path: Path) -> str:
         ) from None
 
 
-def _read_yaml(path: Path):
+def _read_yaml(path: Path) -> tuple[list[_RawLabel], str]:
     import yaml
 
     try:
@@ -159,7 +164,7 @@ def _read_yaml(path: Path):
         raise SchemeError(f"{path} is not valid YAML: {exc}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("labels"), list):
         raise SchemeError(f"{path}: expected a mapping with a 'labels' list.")
-    raw = []
+    raw: list[_RawLabel] = []
     for i, item in enumerate(doc["labels"]):
         if not isinstance(item, dict) or not {"value", "name", "classes"} <= set(item):
             raise SchemeError(f"{path}, label {i + 1}: needs value, name and classes.")
@@ -168,7 +173,7 @@ def _read_yaml(path: Path):
     return raw, str(doc.get("name", path.stem))
 
 
-def _read_csv(path: Path):
+def _read_csv(path: Path) -> list[_RawLabel]:
     text = _read_text(path)
     lines = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
     try:
@@ -178,7 +183,7 @@ def _read_csv(path: Path):
     need = {"source_class", "value", "name"}
     if not rows or not need <= set(rows[0]):
         raise SchemeError(f"{path}: needs the columns source_class, value, name (and color).")
-    by_value: dict[str, list] = {}
+    by_value: dict[str, list[Any]] = {}
     for n, row in enumerate(rows, start=2):
         missing = [k for k in ("source_class", "value", "name") if not (row.get(k) or "").strip()]
         if missing:
@@ -192,7 +197,7 @@ def _read_csv(path: Path):
     return [tuple(e) for e in by_value.values()]
 
 
-def _same_label(entry: list, name: str, color: str, where: str) -> None:
+def _same_label(entry: list[Any], name: str, color: str, where: str) -> None:
     """Rows of one value are one label: they must not name or colour it differently."""
     first_row, _, first_name, first_color, _ = entry
     if name != first_name:
@@ -203,7 +208,7 @@ def _same_label(entry: list, name: str, color: str, where: str) -> None:
         entry[3] = color
 
 
-def _color(text, path: Path, where: str) -> tuple[int, int, int]:
+def _color(text: object, path: Path, where: str) -> tuple[int, int, int]:
     if text is None or str(text).strip() == "":
         return (128, 128, 128)
     s = str(text).strip().lstrip("#")

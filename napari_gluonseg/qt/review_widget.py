@@ -2,6 +2,8 @@
 
 The rules (which images, their order, where the person stopped, how corrections are saved) live
 in the Qt-free :mod:`napari_gluonseg.review`; this widget opens the layers and saves on leaving.
+Pre-annotating in the background is :mod:`.review_annotate`; what the kept scores show
+(probabilities, uncertain regions) is :mod:`.review_scores`.
 """
 
 from __future__ import annotations
@@ -12,35 +14,23 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from magicgui.widgets import ComboBox, Container, FileEdit, Label, PushButton
 from napari.layers import Image, Labels, Layer
-from napari.qt.threading import GeneratorWorker, create_worker
 from napari.types import LayerDataTuple
 from napari.utils.notifications import show_error
 
-from ..core.batch import BatchSummary, ImageReport
 from ..core.errors import GluonsegError
 from ..core.export import LabelsExport
-from ..core.scores import ScoreGrid
-from ..core.uncertain import UncertainRegions
 from ..layer_corrections import hand_tracker, keep_scores
-from ..layer_data import (
-    METADATA_KEY,
-    data_digest,
-    labels_layer_data,
-    labels_layer_name,
-    probability_layer_data,
-)
+from ..layer_data import METADATA_KEY, data_digest, labels_layer_data, labels_layer_name
 from ..result_layers import is_unedited_output
 from ..review import ReadAhead, ReviewItem, ReviewSession
 from .lifetime import watch_removal
-from .regions import _canvas_size
+from .review_annotate import PreAnnotation
+from .review_scores import ScoresView
 
 if TYPE_CHECKING:
     import napari
 
 NEXT_KEY, PREVIOUS_KEY, REGION_KEY = "Alt-Right", "Alt-Left", "Alt-Down"
-ANNOTATE_TEXT = "Pre-annotate missing"
-# How much of the view an uncertain region fills when the view is zoomed onto it.
-REGION_FILL = 0.5
 
 
 class ReviewWidget(Container):
@@ -57,24 +47,15 @@ class ReviewWidget(Container):
         self._images_dir = FileEdit(mode="d", label="images")
         self._results_dir = FileEdit(mode="d", label="results")
         self._open_folder = PushButton(text="Open folder")
-        self._annotate = PushButton(
-            text=ANNOTATE_TEXT,
-            tooltip="Pre-annotate the images without results (or whose run failed) in the "
-            "background, with the settings of this folder's results; corrections are kept.",
-        )
-        # Choices from callables: napari resets a dock's combo boxes whenever a layer is added.
+        self._annotator = PreAnnotation(lambda: self.session, self._show_choices, self._say)
+        self._annotate = self._annotator.button
+        # Choices from a callable: napari resets a dock's combo boxes whenever a layer is added.
         self._images = ComboBox(label="image", choices=self._image_choices, nullable=True)
-        self._probability = ComboBox(
-            label="probability",
-            choices=self._probability_choices,
-            nullable=True,
-            tooltip="Show the model's probability of a class over the image, from the scores "
-            "the batch kept (--keep-scores).",
-        )
+        self._scores_view = ScoresView(viewer, self._say)
+        self._probability, self._region = self._scores_view.probability, self._scores_view.region
         self._previous = PushButton(text="< Previous")
         self._next = PushButton(text="Next >")
         self._save = PushButton(text="Save")
-        self._region = PushButton(text="Next uncertain region")
         self._status = Label(value="")
         self._status.native.setWordWrap(True)
         super().__init__(widgets=self._layout(), labels=True)
@@ -82,12 +63,7 @@ class ReviewWidget(Container):
         self.current: ReviewItem | None = None
         self._layers: list[Layer] = []  # the image and labels layers of ``current``
         self._export: LabelsExport | None = None  # the labels as opened (class table)
-        self._scores: ScoreGrid | None = None  # kept by the batch, if it was asked to
-        self._regions: UncertainRegions | None = None
-        self._prob_layer: Layer | None = None
         self._choosing = False  # the list is being set by the widget, not by the person
-        self._annotating: GeneratorWorker | None = None
-        self._stop_annotating = False
         self._read_ahead = ReadAhead()  # the neighbours of the image open, read in the background
         self._connect()
 
@@ -101,17 +77,14 @@ class ReviewWidget(Container):
 
     def _connect(self) -> None:
         self._open_folder.changed.connect(self._on_open_folder)
-        self._annotate.changed.connect(self._on_annotate)
         self._images.changed.connect(self._on_image_chosen)
-        self._probability.changed.connect(self._on_probability)
         self._previous.changed.connect(self._on_previous)
         self._next.changed.connect(self._on_next)
         self._save.changed.connect(self._on_save)
-        self._region.changed.connect(self._on_next_region)
         self._keys = {
             NEXT_KEY: lambda _viewer: self._on_next(),
             PREVIOUS_KEY: lambda _viewer: self._on_previous(),
-            REGION_KEY: lambda _viewer: self._on_next_region(),
+            REGION_KEY: lambda _viewer: self._scores_view.next_region(),
         }
         for key, action in self._keys.items():
             self._viewer.bind_key(key, action, overwrite=True)
@@ -126,7 +99,7 @@ class ReviewWidget(Container):
         self._on_open_folder()
 
     def _on_open_folder(self, _value: Any = None) -> None:
-        if self._annotating is not None:
+        if self._annotator.running:
             self._status.value = "Stop pre-annotating before opening another folder."
             return
         if self._leave() is None:
@@ -157,56 +130,8 @@ class ReviewWidget(Container):
         finally:
             self._choosing = False
 
-    # -- pre-annotating the rest ----------------------------------------------------------------
-
-    def _on_annotate(self, _value: Any = None) -> None:
-        """Start pre-annotating the images without results, or stop after the current one."""
-        if self._annotating is not None:
-            self._stop_annotating = True
-            self._annotate.text = "Stopping after this image..."
-            return
-        if self.session is None:
-            self._status.value = "Open a folder first."
-            return
-        self._stop_annotating = False
-        # Planning may fetch weights: it runs in the worker too.
-        self._annotating = create_worker(
-            self.session.iter_pre_annotate,
-            lambda: self._stop_annotating,
-            _start_thread=False,
-            _connect={
-                "yielded": self._on_annotated,
-                "returned": self._on_annotation_done,
-                "errored": self._on_annotation_error,
-                "finished": self._on_annotation_finished,
-            },
-        )
-        self._annotate.text = "Stop pre-annotating"
-        self._status.value = "Pre-annotating the images without results..."
-        self._annotating.start()
-
-    def _on_annotated(self, report: ImageReport) -> None:
-        if self._closed or self.session is None:
-            return
-        self.session.refresh()
-        self._show_choices()
-        why = f": {report.error}" if report.error else ""
-        self._status.value = f"{report.key}: {report.status}{why}"
-
-    def _on_annotation_done(self, summary: BatchSummary) -> None:
-        if self._closed:
-            return
-        counts = ", ".join(f"{summary.count(s)} {s}" for s in ("done", "skipped", "failed"))
-        stopped = "Stopped: " if summary.stopped else "Pre-annotated: "
-        self._status.value = f"{stopped}{counts}."
-
-    def _on_annotation_error(self, exc: BaseException) -> None:
-        show_error(f"Pre-annotating failed: {exc}")
-
-    def _on_annotation_finished(self) -> None:
-        self._annotating = None
-        if not self._closed:
-            self._annotate.text = ANNOTATE_TEXT
+    def _say(self, text: str) -> None:
+        self._status.value = text
 
     # -- moving ---------------------------------------------------------------------------------
 
@@ -275,12 +200,12 @@ class ReviewWidget(Container):
         }
         name = labels_layer_name(image.name)
         data = labels_layer_data(export.labels, name, export.class_names, export.colors, meta, {})
-        self._export, self._scores = export, opened.scores
-        self._show_probability_choices()
+        self._export = export
         labels = self._show_labels(data, old_labels)
         hand_tracker(labels)  # from the saved labels on: what the person sets is known
         keep_scores(labels, opened.scores, (0,) * labels.ndim)
         self._layers.append(labels)
+        self._scores_view.show(image.name, labels, export, opened.scores)
         self._viewer.layers.selection.active = labels
 
     @property
@@ -324,10 +249,8 @@ class ReviewWidget(Container):
             return None
         kept = list(self._layers) if keep_layers else []
         self._remove_layers([layer for layer in self._layers if layer not in kept])
-        self._remove_layers([self._prob_layer] if self._prob_layer is not None else [])
-        self._layers, self._regions, self._prob_layer = [], None, None
-        self._export, self._scores = None, None
-        self._show_probability_choices()
+        self._scores_view.clear()
+        self._layers, self._export = [], None
         self.current = None
         return kept
 
@@ -381,70 +304,6 @@ class ReviewWidget(Container):
         self._show_choices()
         return True
 
-    # -- uncertain regions ----------------------------------------------------------------------
-
-    def _on_next_region(self, _value: Any = None) -> None:
-        """Centre and zoom the view on the next uncertain region you have not edited, largest
-        first: unlabeled pixels, and small margins where the batch kept its scores."""
-        layer = self.labels_layer
-        if layer is None or self._export is None:
-            self._status.value = "No labels open."
-            return
-        if self._regions is None:
-            self._regions = UncertainRegions(self._export.labels, self._scores)
-        if not len(self._regions):
-            self._status.value = (
-                "No uncertain region: these labels were made without --min-confidence"
-                + (" or --keep-scores." if self._scores is None else ".")
-            )
-            return
-        found = self._regions.next_unedited(np.asarray(layer.data))
-        if found is None:
-            self._status.value = "You have edited every uncertain region of this image."
-            return
-        rank, box, size = found
-        show_region(self._viewer, layer, box)
-        self._status.value = f"Uncertain region {rank + 1} of {len(self._regions)} ({size} pixels)."
-
-    # -- probabilities ----------------------------------------------------------------------------
-
-    def _probability_choices(self, _widget: Any = None) -> list[tuple[str, int]]:
-        """The classes whose probability the kept scores can show (none without scores)."""
-        export, scores = getattr(self, "_export", None), getattr(self, "_scores", None)
-        if export is None or scores is None:
-            return []
-        names = export.class_names
-        return [(names[k], k) for k in scores.class_ids if 0 <= k < len(names)]
-
-    def _show_probability_choices(self) -> None:
-        self._choosing = True
-        try:
-            self._probability.reset_choices()
-            self._probability.value = None
-        finally:
-            self._choosing = False
-        self._probability.enabled = self._scores is not None
-
-    def _on_probability(self, class_index: int | None) -> None:
-        if self._choosing or self._scores is None or not self._layers:
-            return
-        if class_index is None:
-            self._remove_layers([self._prob_layer] if self._prob_layer is not None else [])
-            self._prob_layer = None
-            return
-        image_name = self._layers[0].name
-        class_name = self._export.class_names[class_index] if self._export else str(class_index)
-        data = probability_layer_data(
-            self._scores.probability_map(class_index), image_name, class_name, {}
-        )
-        if self._prob_layer is not None and self._prob_layer in self._viewer.layers:
-            self._prob_layer.data = data[0]
-            self._prob_layer.name = data[1]["name"]
-        else:
-            active = self._viewer.layers.selection.active
-            self._prob_layer = self._viewer.add_layer(Layer.create(*data))
-            self._viewer.layers.selection.active = active  # keep painting the labels
-
     # -- closing --------------------------------------------------------------------------------
 
     def _on_closed(self) -> None:
@@ -454,7 +313,7 @@ class ReviewWidget(Container):
         if self.__dict__.get("_closed", True):
             return
         self._closed = True
-        self._stop_annotating = True  # the image running finishes, written whole
+        self._annotator.close()  # the image running finishes, written whole
         if self._leave() is None:
             show_error("The review's corrections could not be saved: their layers stay open.")
         try:
@@ -464,17 +323,3 @@ class ReviewWidget(Container):
         for key in self._keys:
             self._viewer.bind_key(key, None)
         self._keys = {}
-
-
-def show_region(viewer: napari.viewer.Viewer, layer: Layer, box: tuple[slice, ...]) -> None:
-    """Centre the 2D view on ``box`` (data slices of ``layer``), zoomed so that it fills about
-    REGION_FILL of the canvas."""
-    start = np.array([s.start for s in box], float)
-    stop = np.array([s.stop for s in box], float)
-    corners = [np.asarray(layer.data_to_world(p))[-2:] for p in (start, stop)]
-    extent = np.maximum(np.abs(corners[1] - corners[0]), 1e-9)
-    # napari >= 0.9 keeps the camera in viewer.scene; older versions in viewer.camera.
-    camera = viewer.scene.camera if hasattr(viewer, "scene") else viewer.camera
-    centre = layer.data_to_world((start + stop - 1) / 2)
-    camera.center = tuple(centre[-2:])
-    camera.zoom = float(min(np.asarray(_canvas_size(viewer), float) / extent) * REGION_FILL)

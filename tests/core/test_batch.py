@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from napari_gluonseg.core import batch
+from napari_gluonseg.core import batch, batch_image
+from napari_gluonseg.core.batch_settings import CORRECTED_KEY
+from napari_gluonseg.core.batch_summary import SUMMARY_NAME
 from napari_gluonseg.core.errors import WeightsUnavailableError
 from napari_gluonseg.core.export import read_export
 
@@ -31,7 +33,7 @@ def photos(tmp_path):
 
 
 def read_summary(out):
-    with open(out / batch.SUMMARY_NAME, newline="") as f:
+    with open(out / SUMMARY_NAME, newline="") as f:
         return {row["input"]: row for row in csv.DictReader(f)}
 
 
@@ -91,11 +93,11 @@ def test_labels_corrected_by_hand_are_kept_even_with_overwrite(photos, tmp_path,
     batch.segment_folder(photos / "b", out, weights=untrained_params, **RUN)
     provenance_path = out / "x_provenance.json"
     provenance = json.loads(provenance_path.read_text())
-    provenance[batch.CORRECTED_KEY] = True
+    provenance[CORRECTED_KEY] = True
     provenance_path.write_text(json.dumps(provenance))
     again = batch.segment_folder(photos / "b", out, weights=untrained_params, overwrite=True, **RUN)
     assert again.reports[0].status == "skipped" and "corrected by hand" in again.reports[0].error
-    assert json.loads(provenance_path.read_text())[batch.CORRECTED_KEY] is True
+    assert json.loads(provenance_path.read_text())[CORRECTED_KEY] is True
 
 
 def test_stopping_lets_the_image_finish_and_a_rerun_resumes(photos, tmp_path, untrained_params):
@@ -125,7 +127,7 @@ def test_missing_weights_fail_before_any_image_is_read(photos, tmp_path, monkeyp
     def never(*args):
         raise AssertionError("an image was read")
 
-    monkeypatch.setattr(batch, "decode_image", never)
+    monkeypatch.setattr(batch_image, "decode_image", never)
     with pytest.raises(WeightsUnavailableError):
         batch.segment_folder(photos, tmp_path / "out", recursive=True, **RUN)
     assert not (tmp_path / "out").exists()

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from napari.layers import Image, Labels
 
-from napari_gluonseg.core.batch import CORRECTED_KEY, segment_folder
+from napari_gluonseg.core.batch import segment_folder
+from napari_gluonseg.core.batch_settings import CORRECTED_KEY
 from napari_gluonseg.core.export import read_export
 from napari_gluonseg.qt.review_widget import ReviewWidget
 from napari_gluonseg.review import CORRECTIONS_KEY, ReviewStatus
@@ -52,10 +53,10 @@ def test_walk_correct_save_resume_and_batch_keeps_it(viewer, folder, untrained_p
     assert labels.features["class_name"][1] == export.class_names[0]
 
     # "Next uncertain region" moves the view onto the largest unlabeled region
-    assert widget._regions is None
+    assert widget._scores_view.regions is None
     widget._region.clicked.emit()
-    assert len(widget._regions), "min_confidence should leave unlabeled pixels"
-    _, box, _ = widget._regions.regions[0]
+    assert len(widget._scores_view.regions), "min_confidence should leave unlabeled pixels"
+    _, box, _ = widget._scores_view.regions.regions[0]
     centre = [(s.start + s.stop - 1) / 2 for s in box]
     np.testing.assert_allclose(camera_of(viewer).center[-2:], centre)
 
@@ -170,7 +171,7 @@ def test_pre_annotates_the_missing_images_in_the_background_as_the_folder_was(
     assert statuses["img2"] is ReviewStatus.MISSING
     widget._annotate.clicked.emit()
     assert widget._annotate.text == "Stop pre-annotating"
-    qtbot.waitUntil(lambda: widget._annotating is None, timeout=120_000)
+    qtbot.waitUntil(lambda: not widget._annotator.running, timeout=120_000)
     assert widget._status.value == "Pre-annotated: 1 done, 2 skipped, 0 failed."
     statuses = {item.key: item.status for item in widget.session.items}
     assert statuses["img2"] is ReviewStatus.PRE_ANNOTATED
@@ -193,7 +194,7 @@ def test_stop_pre_annotating_ends_after_the_image_running(
     widget._annotate.clicked.emit()
     widget._annotate.clicked.emit()  # Stop: at most the image running is finished
     assert widget._annotate.text == "Stopping after this image..."
-    qtbot.waitUntil(lambda: widget._annotating is None, timeout=120_000)
+    qtbot.waitUntil(lambda: not widget._annotator.running, timeout=120_000)
     assert widget._status.value.startswith("Stopped: ")
     done = [item for item in widget.session.items if item.status is ReviewStatus.PRE_ANNOTATED]
     assert 1 <= len(done) <= 2  # img0 before; img1 only if it was already running
@@ -223,7 +224,8 @@ def test_probabilities_and_doubtful_places_from_the_kept_scores(viewer, tmp_path
     assert viewer.layers.selection.active is labels  # painting goes on in the labels
 
     widget._region.clicked.emit()  # small margins count: an untrained network hesitates
-    assert len(widget._regions) > 0 and widget._status.value.startswith("Uncertain region 1 of")
+    assert len(widget._scores_view.regions) > 0
+    assert widget._status.value.startswith("Uncertain region 1 of")
 
     widget._next.clicked.emit()
     assert prob not in viewer.layers and list(viewer.layers) == [image, labels]

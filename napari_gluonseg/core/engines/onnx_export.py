@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Generator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,6 +31,9 @@ from ..errors import EngineError, WeightsError
 from ..events import Progress, Stage
 from ..files import TEMP_MARK, remove_stale_temps, sync_file, temp_dir
 from .metadata import ExportSpec, metadata_for
+
+if TYPE_CHECKING:  # onnx loads only when a model is exported
+    from onnx import GraphProto
 
 EXPORT_PREFIX = ".export-"
 OUT_SIZE_INPUT = "out_size"
@@ -182,7 +186,7 @@ def export_to(spec: ExportSpec, weights_path: Path, out: Path) -> None:
         f.write(model.SerializeToString())
 
 
-def _weights_not_inputs(graph) -> None:
+def _weights_not_inputs(graph: GraphProto) -> None:
     """Weights listed as graph inputs stop onnxruntime from folding BatchNorm into the convs."""
     constants = {init.name for init in graph.initializer}
     inputs = [i for i in graph.input if i.name not in constants]
@@ -190,7 +194,7 @@ def _weights_not_inputs(graph) -> None:
     graph.input.extend(inputs)
 
 
-def _resize_to_out_size(graph) -> None:
+def _resize_to_out_size(graph: GraphProto) -> None:
     """Make the final Resize take its spatial size from a new ``out_size`` input."""
     from onnx import TensorProto, helper
 
@@ -216,7 +220,7 @@ def _resize_to_out_size(graph) -> None:
     _remove_unused(graph)
 
 
-def _remove_unused(graph) -> None:
+def _remove_unused(graph: GraphProto) -> None:
     """Drop the nodes and constants that computed the old, fixed-scale size."""
     while True:
         used = {i for n in graph.node for i in n.input} | {o.name for o in graph.output}
