@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -146,6 +146,10 @@ def _assign(array: np.ndarray, key: tuple, where: np.ndarray | None, value: Any)
         array[key][where] = value  # a box (basic slicing): a view
 
 
+@overload
+def hand_tracker(layer: Any, create: Literal[True] = ...) -> HandTracker: ...
+@overload
+def hand_tracker(layer: Any, create: bool) -> HandTracker | None: ...
 def hand_tracker(layer: Any, create: bool = True) -> HandTracker | None:
     """The layer's tracker; made on first use, complete only if the layer then holds exactly
     what a run wrote (else edits made before it are unknown)."""
@@ -244,7 +248,8 @@ class LayerCorrector:
     def speckles(self, plane: tuple[int, ...], min_size: int) -> list[Change]:
         """What cleaning speckles under ``min_size`` pixels would change (the preview)."""
         kept = kept_scores(self.layer)
-        grid, rel = None, ()
+        grid: ScoreGrid | None = None
+        rel: tuple[int, ...] = ()
         whole = tuple(self.layer.data.shape[-2:])
         if kept is not None and kept.origin[-2:] == (0, 0) and kept.grid.image_shape == whole:
             found = kept.covers(plane, tuple(slice(0, n) for n in whole))
