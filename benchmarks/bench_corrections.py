@@ -77,6 +77,8 @@ from napari_gluonseg.core.scores import ScoreGrid, grid_positions
 
 STRIDE = 8
 MAX_RADIUS = 20
+SESSION_RADII = (3, 5, 8, 12)  # napari's default brush size 10 is radius 5
+JITTER_CELL = 16  # px along which a hand's deviation from the intended path changes
 CLEAN_SIZES = (16, 32, 64, 128, 256, 512)
 SPECKLE_KIND_MAX = 300
 
@@ -87,6 +89,21 @@ class Task:
     scores: ScoreGrid
     pre: np.ndarray  # the pre-annotation
     wrong_regions: np.ndarray  # bool: pixels of regions given a wrong top class
+
+
+@dataclass(frozen=True)
+class Hand:
+    """Where a brush stroke lands. ``radius`` None: an oracle's hand (each patch brushed along
+    its skeleton, as wide as the patch, the class brush 2 px wider); otherwise one brush radius
+    for the session, the patch covered by strokes of that radius, each drawn ``jitter`` px at
+    most off its intended path (smooth, seeded by ``seed`` and the patch)."""
+
+    radius: int | None = None
+    jitter: float = 0.0
+    seed: int = 0
+
+
+EXACT = Hand()
 
 
 # ---------------------------------------------------------------- the synthetic task
@@ -248,17 +265,20 @@ class Annotator:
     target: float
     stroke_length: int
     threshold: float
+    hand: Hand = EXACT
+    by_class: bool = False
     labels: np.ndarray = field(init=False)
     counts: dict[str, int] = field(default_factory=dict)
     fixed: dict[str, int] = field(default_factory=dict)
     pixels: int = 0
+    broken: int = 0  # right pixels made wrong
     selected: int = 1  # napari's default label
 
     def __post_init__(self) -> None:
         self.labels = self.task.pre.copy()
         self.gt = self.task.gt
         self.correct = int((self.labels == self.gt).sum())
-        self.hand = HandEdits(self.labels.shape) if self.tools else None
+        self.hand_set = HandEdits(self.labels.shape) if self.tools else None
 
     @property
     def accuracy(self) -> float:
@@ -295,8 +315,12 @@ class Annotator:
             if ratio < -key - 1e-12:  # the label selected since makes it dearer
                 heapq.heappush(heap, (-ratio, next(tie), a))
                 continue
+            picked = a.label not in (0, self.selected)
             self._take(a, dirty)
             acted = True
+            if picked and self.by_class:  # the new label's work is cheaper now: ask again
+                heap = [(-b.gain / self._cost(b), t, b) for _, t, b in heap]
+                heapq.heapify(heap)
         return acted
 
     def _cost(self, a: Action | Later) -> int:
@@ -321,9 +345,10 @@ class Annotator:
         self.counts[a.tool] = self.counts.get(a.tool, 0) + a.clicks
         for c in a.changes:
             changed = c.mask & (self.labels[c.box] != c.value)
+            self.broken += int((changed & (self.labels[c.box] == self.gt[c.box])).sum())
             dirty[c.box] |= changed
-            if self.hand is not None:
-                self.hand.record(a.tool, c.box, changed, protect=a.tool != "clean")
+            if self.hand_set is not None:
+                self.hand_set.record(a.tool, c.box, changed, protect=a.tool != "clean")
         self.pixels += apply(self.labels, a.changes)
 
     # -- what there is to do
@@ -361,7 +386,7 @@ class Annotator:
         scores = self.task.scores
         if target - 1 not in [k for k, _ in likely_classes(scores, (), box, mask, 5)]:
             return []
-        change = relabel(self.labels, box, mask, target, self.hand.mask)
+        change = relabel(self.labels, box, mask, target, self.hand_set.mask)
         second = runner_up(scores, (), box, mask, value)
         tool, clicks = (
             ("runner-up key", 1) if second and second[0] == target - 1 else ("relabel", 2)
@@ -383,46 +408,103 @@ class Annotator:
         return out
 
     def _strokes(self, where, patch: np.ndarray, value: int) -> list[Action]:
-        """Brushing a patch along its skeleton: with the plain brush, and the class brush."""
+        """Brushing a patch: with the plain brush, and (tools) the class brush."""
         from skimage.morphology import skeletonize
 
-        edge = ndimage.distance_transform_edt(np.pad(patch, 1))[1:-1, 1:-1]
-        radius = int(min(MAX_RADIUS, max(0, round(edge.max()) - 1)))
-        path = skeletonize(patch)
-        if not path.any():
-            path = patch
+        if self.hand.radius is None:
+            path = skeletonize(patch)
+            if not path.any():
+                path = patch
+            edge = ndimage.distance_transform_edt(np.pad(patch, 1))[1:-1, 1:-1]
+            radius = int(min(MAX_RADIUS, max(0, round(edge.max()) - 1)))
+            tools = (("brush", radius), ("class brush", radius + 2))
+            drawn = {r: (where, path) for _, r in tools}
+        else:
+            radius = self.hand.radius
+            at, path = self._intended(where, patch, value, radius)
+            tools = (("brush", radius), ("class brush", radius))
+            drawn = {radius: self._drawn(at, path, value)}
         strokes = max(1, -(-int(path.sum()) // self.stroke_length))
         out = []
-        for tool, r in (("brush", radius), ("class brush", radius + 2)):
+        for tool, r in tools:
             if tool == "class brush" and not self.tools:
                 continue
-            box = _grow(where, r, self.labels.shape)
+            at, line = drawn[r]
+            box = _grow(at, r, self.labels.shape)
             on_path = np.zeros([b.stop - b.start for b in box], bool)
-            inner = tuple(
-                slice(a.start - b.start, a.stop - b.start) for a, b in zip(where, box, strict=True)
-            )
-            on_path[inner] = path
+            on_path[_inside(at, box)] = line
             disc = ndimage.distance_transform_edt(~on_path) <= r + 0.5
             if tool == "brush":
                 change = Change(box, disc, value)
             else:
                 p = class_probability(self.task.scores, (), value - 1, box)
-                hand = self.hand.mask
+                hand = self.hand_set.mask
                 change = class_brush(self.labels, box, disc, p, self.threshold, value, hand)
             stale = _grow(box, 1, self.labels.shape)
             out.append(Action(tool, [change], strokes, value, stale, self._gain([change])))
         return out
+
+    def _intended(
+        self, where, patch: np.ndarray, value: int, r: int
+    ) -> tuple[tuple[slice, ...], np.ndarray]:
+        """Where a careful person means to put a radius-``r`` brush's centre to cover ``patch``
+        (within ``where``) with ``value``: as near the patch as keeps the disc inside the true
+        region of ``value`` (its edge on the true boundary), rows ``2 r`` apart where that
+        region is wider, and the skeleton of what that cannot reach (a true region narrower than
+        the brush: the disc spills). (A box, the centres in it.)"""
+        from skimage.morphology import skeletonize
+
+        box = _grow(where, 2 * r + 2, self.labels.shape)
+        mine = np.zeros([b.stop - b.start for b in box], bool)
+        mine[_inside(where, box)] = patch
+        allowed = np.pad(self.gt[box] == value, 1, constant_values=True)  # outside: harmless
+        depth = ndimage.distance_transform_edt(allowed)[1:-1, 1:-1]
+        near = (depth > r + 0.5) & (ndimage.distance_transform_edt(~mine) <= r + 0.5)
+        rim = near & (depth <= r + 1.5)
+        rows = near & (depth > 2 * r + 1) & (np.arange(mine.shape[0])[:, None] % (2 * r) == r)
+        centres = rim | rows
+        covered = ndimage.distance_transform_edt(~centres) <= r + 0.5 if centres.any() else False
+        rest = mine & ~covered
+        if rest.any():
+            line = skeletonize(rest)
+            centres |= line if line.any() else rest
+        return box, centres
+
+    def _drawn(self, where, path: np.ndarray, value: int) -> tuple[tuple[slice, ...], np.ndarray]:
+        """The ``path`` (within ``where``) as a hand draws it: each point moved by a smooth
+        seeded offset of at most ``jitter`` px in y and x; (its box, the drawn path in it)."""
+        j = int(np.ceil(self.hand.jitter))
+        box = _grow(where, j, self.labels.shape)
+        shape = tuple(b.stop - b.start for b in box)
+        key = (self.hand.seed, where[0].start, where[1].start, value)
+        rng = np.random.default_rng(key)
+        ys, xs = np.nonzero(path)
+        ys, xs = ys + where[0].start - box[0].start, xs + where[1].start - box[1].start
+        drawn = np.zeros(shape, bool)
+        moved = []
+        for axis, at in enumerate((ys, xs)):
+            offset = self.hand.jitter * smooth_noise(rng, shape, JITTER_CELL)[ys, xs]
+            moved.append(np.clip(np.rint(at + offset).astype(int), 0, shape[axis] - 1))
+        drawn[tuple(moved)] = True
+        return box, drawn
 
     def _clean(self, parts: Components) -> Action:
         """Clean speckles with the N that fixes the most."""
         full = (slice(0, self.labels.shape[0]), slice(0, self.labels.shape[1]))
         best = Action("clean", [], 1, 0, full, 0)
         for n in CLEAN_SIZES:
-            changes = speckles(parts, n, self.hand.mask, self.task.scores)
+            changes = speckles(parts, n, self.hand_set.mask, self.task.scores)
             gain = self._gain(changes)
             if gain > best.gain:
                 best = Action("clean", changes, 1, 0, full, gain)
         return best
+
+
+def _inside(box: tuple[slice, ...], outer: tuple[slice, ...]) -> tuple[slice, ...]:
+    """``box`` in the coordinates of ``outer``, which contains it."""
+    return tuple(
+        slice(a.start - b.start, a.stop - b.start) for a, b in zip(box, outer, strict=True)
+    )
 
 
 def _grow(box: tuple[slice, ...], r: int, shape: tuple[int, ...]) -> tuple[slice, ...]:
@@ -563,20 +645,54 @@ def simulate(args) -> None:
         f" {args.seed}: pre-annotation {100 * (task.pre == task.gt).mean():.2f}% right;"
         f" error pixels by kind: {kinds} ({time.perf_counter() - start:.1f} s)"
     )
-    runs = {}
-    for tools in (False, True):
-        start = time.perf_counter()
-        runs[tools] = Annotator(task, tools, args.target, args.stroke_length, args.threshold).run()
-        runs[tools].seconds = time.perf_counter() - start
-    print("\n| mode | actions | by tool | pixels changed | accuracy | pixels fixed by tool |")
-    print("|---|---:|---|---:|---:|---|")
+    print(f"hand {args.hand}, order {args.order}", end="")
+    print(f", jitter {args.jitter} px" if args.hand == "realistic" else "")
+    runs = {tools: session(task, tools, args) for tools in (False, True)}
+    print(
+        "\n| mode | radius | actions | by tool | pixels changed | of which broken | accuracy |"
+        " pixels fixed by tool |"
+    )
+    print("|---|---:|---:|---|---:|---:|---:|---|")
     for tools, a in runs.items():
         name = "corrections tools" if tools else "napari brush + fill"
+        radius = "exact" if a.hand.radius is None else a.hand.radius
         print(
-            f"| {name} | {a.actions} | {_tally(a.counts)} | {a.pixels} |"
+            f"| {name} | {radius} | {a.actions} | {_tally(a.counts)} | {a.pixels} | {a.broken} |"
             f" {100 * a.accuracy:.2f}% | {_tally(a.fixed)} |"
         )
     print(f"\nactions, brush + fill / tools: {runs[False].actions / runs[True].actions:.2f}x")
+
+
+def session(task: Task, tools: bool, args) -> Annotator:
+    """The annotator of one mode; with a realistic hand and no ``--radius``, the one of the
+    session radii that reaches the target in the fewest actions (each printed)."""
+    radii: tuple[int | None, ...] = (None,)
+    if args.hand == "realistic":
+        radii = (args.radius,) if args.radius else SESSION_RADII
+    best = None
+    for r in radii:
+        hand = EXACT if r is None else Hand(r, args.jitter, args.seed)
+        start = time.perf_counter()
+        a = Annotator(
+            task,
+            tools,
+            args.target,
+            args.stroke_length,
+            args.threshold,
+            hand,
+            args.order == "class",
+        ).run()
+        if len(radii) > 1:
+            print(
+                f"  {'tools' if tools else 'brush + fill'}, radius {r}: {a.actions} actions,"
+                f" {100 * a.accuracy:.2f}% ({time.perf_counter() - start:.0f} s)"
+            )
+        if best is None or (a.accuracy < args.target, a.actions) < (
+            best.accuracy < args.target,
+            best.actions,
+        ):
+            best = a
+    return best
 
 
 def _tally(counts: dict[str, int]) -> str:
@@ -592,6 +708,19 @@ def main() -> None:
     parser.add_argument("--target", type=float, default=0.98)
     parser.add_argument("--stroke-length", type=int, default=300, help="px of path per stroke")
     parser.add_argument("--threshold", type=float, default=0.3, help="class brush's P(class)")
+    parser.add_argument("--hand", choices=("exact", "realistic"), default="realistic")
+    parser.add_argument(
+        "--radius",
+        type=int,
+        help=f"the session's brush radius (realistic; default: best of {SESSION_RADII})",
+    )
+    parser.add_argument("--jitter", type=float, default=2.0, help="px a drawn path strays")
+    parser.add_argument(
+        "--order",
+        choices=("gain", "class"),
+        default="class",
+        help="class: a label pick makes that label's work cheaper at once",
+    )
     parser.add_argument("--latency-size", default="3000x4000")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--skip", choices=("simulation", "latency"))
