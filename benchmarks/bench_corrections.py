@@ -3,7 +3,8 @@ the one-gesture tools of ``core/corrections.py``; then the tools' latency on a 1
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/bench_corrections.py \
         [--size 1200x1600] [--classes 150] [--seed 0] [--target 0.98] [--stroke-length 300] \
-        [--threshold 0.3] [--latency-size 3000x4000] [--repeat 5] [--skip simulation|latency]
+        [--threshold 0.3] [--hand exact|realistic] [--radius R] [--jitter 2] [--order gain|class]
+        [--latency-size 3000x4000] [--repeat 5] [--skip simulation|latency]
 
 The task (seeded, deterministic)
     Ground truth: a warped, weighted Voronoi partition (regions of varied sizes and shapes, each
@@ -22,25 +23,38 @@ The annotator (an oracle: it knows the ground truth; greedy, stops at ``--target
     - napari fill: 1 click; contiguous, it replaces the clicked label's 4-connected component
       (``Labels.fill`` with ``contiguous=True``), so a fill is the region of the clicked value;
     - a brush stroke: 1 per ``--stroke-length`` px of path. A stroke fixes one connected patch of
-      wrong pixels whose true class is one class: its path is the patch's skeleton and its brush
-      as wide as the patch (radius = max distance to its edge, at most 20: napari's discs), so it
-      paints the skeleton dilated by that disc, overwriting whatever is there;
+      wrong pixels whose true class is one class, painting a disc along its path over whatever
+      is there. How the hand moves (``--hand``):
+      exact: an oracle's; the path is the patch's skeleton and the brush as wide as the patch
+      (radius = max distance to its edge, at most 20: napari's discs);
+      realistic (default): one brush radius for the session (``--radius``, or whichever of
+      3, 5, 8, 12 reaches the target in the fewest actions, each mode its own; napari's
+      default size 10 is radius 5); the intended path keeps the disc's edge on the true
+      boundary (the disc inside the true region of the class), rows 2 r apart where that
+      region is wider, the patch's skeleton where it is narrower than the brush (it spills);
+      the path as drawn strays from it by a smooth seeded offset of at most ``--jitter`` px
+      in y and x, so the brush also paints right pixels (counted as broken);
     tools mode, in addition (fill and brush stay available):
     - relabel a region (the clicked component) to one of its top-5 likely classes: 2 (click,
       choice), 1 where it is the runner-up (one key over the region); no label pick;
     - clean speckles: 1, with the oracle's best N of 16..512 (set in the dock, not counted);
       the scores pick among bordering classes; hand-set pixels stay;
-    - class brush: the plain brush's stroke (same path, same count) 2 px wider, painting only
-      where P(class) >= ``--threshold``; needs the class picked like the brush.
+    - class brush: the plain brush's stroke (same path, same count; exact: 2 px wider),
+      painting only where P(class) >= ``--threshold``, never hand-set pixels; needs the class
+      picked like the brush.
     Relabel, fill and strokes in tools mode mark the pixels they change as set by hand
     (``HandEdits``); later relabels and cleans leave them alone.
 An action whose area changed since the annotator looked is looked at again before it is taken.
-Limits, both in favour of the brush: the plain brush is an oracle's (exact path and width), so
-the class brush, whose gain is a hand that may be sloppy, can only lose to it here; and the
-annotator does not group its work by class to save label picks (neither mode does).
-Reported: actions by tool, pixels changed, accuracy reached, the ratio of actions; and the
-error pixels of the pre-annotation by kind (in a component under 300 px: speckle; in a region
-given a wrong class: wrong class; the rest: boundary).
+``--order class`` (default): picking a label makes that label's waiting work cheaper at once (the
+queue is weighed again), so work is grouped by class where that saves picks; ``gain``: not
+(with ``--hand exact`` it reproduces the first version's numbers).
+Limits: the annotator is an oracle of the truth and chooses each stroke by what it will fix as
+drawn (it foresees its own jitter); the realistic intent is careful (the disc's edge on the true
+boundary), so the class brush can win only where the jitter spills or a true region is narrower
+than the brush.
+Reported: actions by tool, pixels changed (and of them, right ones broken), accuracy reached, the
+ratio of actions; and the error pixels of the pre-annotation by kind (in a component under 300 px:
+speckle; in a region given a wrong class: wrong class; the rest: boundary).
 
 Latency (``--latency-size``, 150 classes on the stride-8 grid): labelling the components (once
 per edit version), one relabel click (at + likely_classes + relabel + apply), runner_up, clean
