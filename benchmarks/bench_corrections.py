@@ -287,6 +287,7 @@ class Annotator:
     pixels: int = 0
     broken: int = 0  # right pixels made wrong
     selected: int = 1  # napari's default label
+    budget: int | None = None
 
     def __post_init__(self) -> None:
         self.labels = self.task.pre.copy()
@@ -302,10 +303,17 @@ class Annotator:
     def actions(self) -> int:
         return sum(self.counts.values())
 
-    def run(self) -> Annotator:
-        while self.accuracy < self.target and self._round():
+    def run(self, budget: int | None = None) -> Annotator:
+        """Act until the target is reached, nothing helps, or (where given) more than
+        ``budget`` actions were spent."""
+        self.budget = budget
+        while not self._done() and self._round():
             pass
         return self
+
+    def _done(self) -> bool:
+        over = self.budget is not None and self.actions > self.budget
+        return over or self.accuracy >= self.target
 
     # -- one round: look at everything, act until something looked at has changed
 
@@ -315,7 +323,7 @@ class Annotator:
         heapq.heapify(heap)
         dirty = np.zeros(self.labels.shape, bool)
         acted = False
-        while heap and self.accuracy < self.target:
+        while heap and not self._done():
             key, _, a = heapq.heappop(heap)
             if dirty[a.box].any():
                 return True
@@ -679,7 +687,8 @@ def simulate(args) -> None:
 
 def session(task: Task, tools: bool, args) -> Annotator:
     """The annotator of one mode; with a realistic hand and no ``--radius``, the one of the
-    session radii that reaches the target in the fewest actions (each printed)."""
+    session radii that reaches the target in the fewest actions (each printed; a radius is
+    stopped once it has spent more than the best so far: it cannot win)."""
     radii: tuple[int | None, ...] = (None,)
     if args.hand == "realistic":
         radii = (args.radius,) if args.radius else SESSION_RADII
@@ -687,6 +696,7 @@ def session(task: Task, tools: bool, args) -> Annotator:
     for r in radii:
         hand = EXACT if r is None else Hand(r, args.jitter, args.seed)
         start = time.perf_counter()
+        budget = best.actions if best and best.accuracy >= args.target else None
         a = Annotator(
             task,
             tools,
@@ -695,10 +705,11 @@ def session(task: Task, tools: bool, args) -> Annotator:
             args.threshold,
             hand,
             args.order == "class",
-        ).run()
+        ).run(budget)
         if len(radii) > 1:
+            spent = f"stopped past {budget}" if budget and a.actions > budget else a.actions
             print(
-                f"  {'tools' if tools else 'brush + fill'}, radius {r}: {a.actions} actions,"
+                f"  {'tools' if tools else 'brush + fill'}, radius {r}: {spent} actions,"
                 f" {100 * a.accuracy:.2f}% ({time.perf_counter() - start:.0f} s)"
             )
         if best is None or (a.accuracy < args.target, a.actions) < (
