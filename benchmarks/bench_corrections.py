@@ -724,7 +724,8 @@ def _tally(counts: dict[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
 
 
-def main() -> None:
+def options(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line's options (``argv``; default: the process's)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", default="1200x1600")
     parser.add_argument("--classes", type=int, default=150)
@@ -749,7 +750,11 @@ def main() -> None:
     parser.add_argument("--latency-size", default="3000x4000")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--skip", choices=("simulation", "latency"))
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    args = options()
     print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
     if args.skip != "simulation":
         simulate(args)
