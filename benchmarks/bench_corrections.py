@@ -3,7 +3,8 @@ the one-gesture tools of ``core/corrections.py``; then the tools' latency on a 1
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/bench_corrections.py \
         [--size 1200x1600] [--classes 150] [--seed 0] [--target 0.98] [--stroke-length 300] \
-        [--threshold 0.3] [--latency-size 3000x4000] [--repeat 5] [--skip simulation|latency]
+        [--threshold 0.3] [--hand exact|realistic] [--radius R] [--jitter 2] [--order gain|class]
+        [--latency-size 3000x4000] [--repeat 5] [--skip simulation|latency]
 
 The task (seeded, deterministic)
     Ground truth: a warped, weighted Voronoi partition (regions of varied sizes and shapes, each
@@ -22,25 +23,38 @@ The annotator (an oracle: it knows the ground truth; greedy, stops at ``--target
     - napari fill: 1 click; contiguous, it replaces the clicked label's 4-connected component
       (``Labels.fill`` with ``contiguous=True``), so a fill is the region of the clicked value;
     - a brush stroke: 1 per ``--stroke-length`` px of path. A stroke fixes one connected patch of
-      wrong pixels whose true class is one class: its path is the patch's skeleton and its brush
-      as wide as the patch (radius = max distance to its edge, at most 20: napari's discs), so it
-      paints the skeleton dilated by that disc, overwriting whatever is there;
+      wrong pixels whose true class is one class, painting a disc along its path over whatever
+      is there. How the hand moves (``--hand``):
+      exact: an oracle's; the path is the patch's skeleton and the brush as wide as the patch
+      (radius = max distance to its edge, at most 20: napari's discs);
+      realistic (default): one brush radius for the session (``--radius``, or whichever of
+      3, 5, 8, 12 reaches the target in the fewest actions, each mode its own; napari's
+      default size 10 is radius 5); the intended path keeps the disc's edge on the true
+      boundary (the disc inside the true region of the class), rows 2 r apart where that
+      region is wider, the patch's skeleton where it is narrower than the brush (it spills);
+      the path as drawn strays from it by a smooth seeded offset of at most ``--jitter`` px
+      in y and x, so the brush also paints right pixels (counted as broken);
     tools mode, in addition (fill and brush stay available):
     - relabel a region (the clicked component) to one of its top-5 likely classes: 2 (click,
       choice), 1 where it is the runner-up (one key over the region); no label pick;
     - clean speckles: 1, with the oracle's best N of 16..512 (set in the dock, not counted);
       the scores pick among bordering classes; hand-set pixels stay;
-    - class brush: the plain brush's stroke (same path, same count) 2 px wider, painting only
-      where P(class) >= ``--threshold``; needs the class picked like the brush.
+    - class brush: the plain brush's stroke (same path, same count; exact: 2 px wider),
+      painting only where P(class) >= ``--threshold``, never hand-set pixels; needs the class
+      picked like the brush.
     Relabel, fill and strokes in tools mode mark the pixels they change as set by hand
     (``HandEdits``); later relabels and cleans leave them alone.
 An action whose area changed since the annotator looked is looked at again before it is taken.
-Limits, both in favour of the brush: the plain brush is an oracle's (exact path and width), so
-the class brush, whose gain is a hand that may be sloppy, can only lose to it here; and the
-annotator does not group its work by class to save label picks (neither mode does).
-Reported: actions by tool, pixels changed, accuracy reached, the ratio of actions; and the
-error pixels of the pre-annotation by kind (in a component under 300 px: speckle; in a region
-given a wrong class: wrong class; the rest: boundary).
+``--order class`` (default): picking a label makes that label's waiting work cheaper at once (the
+queue is weighed again), so work is grouped by class where that saves picks; ``gain``: not
+(with ``--hand exact`` it reproduces the first version's numbers).
+Limits: the annotator is an oracle of the truth and chooses each stroke by what it will fix as
+drawn (it foresees its own jitter); the realistic intent is careful (the disc's edge on the true
+boundary), so the class brush can win only where the jitter spills or a true region is narrower
+than the brush.
+Reported: actions by tool, pixels changed (and of them, right ones broken), accuracy reached, the
+ratio of actions; and the error pixels of the pre-annotation by kind (in a component under 300 px:
+speckle; in a region given a wrong class: wrong class; the rest: boundary).
 
 Latency (``--latency-size``, 150 classes on the stride-8 grid): labelling the components (what
 clean speckles starts with), one relabel click (region_at + likely_classes + relabel + apply),
@@ -79,6 +93,8 @@ from napari_gluonseg.core.scores import ScoreGrid, grid_positions
 
 STRIDE = 8
 MAX_RADIUS = 20
+SESSION_RADII = (3, 5, 8, 12)  # napari's default brush size 10 is radius 5
+JITTER_CELL = 16  # px along which a hand's deviation from the intended path changes
 CLEAN_SIZES = (16, 32, 64, 128, 256, 512)
 SPECKLE_KIND_MAX = 300
 
@@ -89,6 +105,21 @@ class Task:
     scores: ScoreGrid
     pre: np.ndarray  # the pre-annotation
     wrong_regions: np.ndarray  # bool: pixels of regions given a wrong top class
+
+
+@dataclass(frozen=True)
+class Hand:
+    """Where a brush stroke lands. ``radius`` None: an oracle's hand (each patch brushed along
+    its skeleton, as wide as the patch, the class brush 2 px wider); otherwise one brush radius
+    for the session, the patch covered by strokes of that radius, each drawn ``jitter`` px at
+    most off its intended path (smooth, seeded by ``seed`` and the patch)."""
+
+    radius: int | None = None
+    jitter: float = 0.0
+    seed: int = 0
+
+
+EXACT = Hand()
 
 
 # ---------------------------------------------------------------- the synthetic task
@@ -250,17 +281,21 @@ class Annotator:
     target: float
     stroke_length: int
     threshold: float
+    hand: Hand = EXACT
+    by_class: bool = False
     labels: np.ndarray = field(init=False)
     counts: dict[str, int] = field(default_factory=dict)
     fixed: dict[str, int] = field(default_factory=dict)
     pixels: int = 0
+    broken: int = 0  # right pixels made wrong
     selected: int = 1  # napari's default label
+    budget: int | None = None
 
     def __post_init__(self) -> None:
         self.labels = self.task.pre.copy()
         self.gt = self.task.gt
         self.correct = int((self.labels == self.gt).sum())
-        self.hand = HandEdits(self.labels.shape) if self.tools else None
+        self.hand_set = HandEdits(self.labels.shape) if self.tools else None
 
     @property
     def accuracy(self) -> float:
@@ -270,10 +305,17 @@ class Annotator:
     def actions(self) -> int:
         return sum(self.counts.values())
 
-    def run(self) -> Annotator:
-        while self.accuracy < self.target and self._round():
+    def run(self, budget: int | None = None) -> Annotator:
+        """Act until the target is reached, nothing helps, or (where given) more than
+        ``budget`` actions were spent."""
+        self.budget = budget
+        while not self._done() and self._round():
             pass
         return self
+
+    def _done(self) -> bool:
+        over = self.budget is not None and self.actions > self.budget
+        return over or self.accuracy >= self.target
 
     # -- one round: look at everything, act until something looked at has changed
 
@@ -283,7 +325,7 @@ class Annotator:
         heapq.heapify(heap)
         dirty = np.zeros(self.labels.shape, bool)
         acted = False
-        while heap and self.accuracy < self.target:
+        while heap and not self._done():
             key, _, a = heapq.heappop(heap)
             if dirty[a.box].any():
                 return True
@@ -297,8 +339,12 @@ class Annotator:
             if ratio < -key - 1e-12:  # the label selected since makes it dearer
                 heapq.heappush(heap, (-ratio, next(tie), a))
                 continue
+            picked = a.label not in (0, self.selected)
             self._take(a, dirty)
             acted = True
+            if picked and self.by_class:  # the new label's work is cheaper now: ask again
+                heap = [(-b.gain / self._cost(b), t, b) for _, t, b in heap]
+                heapq.heapify(heap)
         return acted
 
     def _cost(self, a: Action | Later) -> int:
@@ -323,9 +369,10 @@ class Annotator:
         self.counts[a.tool] = self.counts.get(a.tool, 0) + a.clicks
         for c in a.changes:
             changed = c.mask & (self.labels[c.box] != c.value)
+            self.broken += int((changed & (self.labels[c.box] == self.gt[c.box])).sum())
             dirty[c.box] |= changed
-            if self.hand is not None:
-                self.hand.record(a.tool, c.box, changed, protect=a.tool != "clean")
+            if self.hand_set is not None:
+                self.hand_set.record(a.tool, c.box, changed, protect=a.tool != "clean")
         self.pixels += apply(self.labels, a.changes)
 
     # -- what there is to do
@@ -363,7 +410,7 @@ class Annotator:
         scores = self.task.scores
         if target - 1 not in [k for k, _ in likely_classes(scores, (), box, mask, 5)]:
             return []
-        change = relabel(self.labels, box, mask, target, self.hand.mask)
+        change = relabel(self.labels, box, mask, target, self.hand_set.mask)
         second = runner_up(scores, (), box, mask, value)
         tool, clicks = (
             ("runner-up key", 1) if second and second[0] == target - 1 else ("relabel", 2)
@@ -385,46 +432,103 @@ class Annotator:
         return out
 
     def _strokes(self, where, patch: np.ndarray, value: int) -> list[Action]:
-        """Brushing a patch along its skeleton: with the plain brush, and the class brush."""
+        """Brushing a patch: with the plain brush, and (tools) the class brush."""
         from skimage.morphology import skeletonize
 
-        edge = ndimage.distance_transform_edt(np.pad(patch, 1))[1:-1, 1:-1]
-        radius = int(min(MAX_RADIUS, max(0, round(edge.max()) - 1)))
-        path = skeletonize(patch)
-        if not path.any():
-            path = patch
+        if self.hand.radius is None:
+            path = skeletonize(patch)
+            if not path.any():
+                path = patch
+            edge = ndimage.distance_transform_edt(np.pad(patch, 1))[1:-1, 1:-1]
+            radius = int(min(MAX_RADIUS, max(0, round(edge.max()) - 1)))
+            tools = (("brush", radius), ("class brush", radius + 2))
+            drawn = {r: (where, path) for _, r in tools}
+        else:
+            radius = self.hand.radius
+            at, path = self._intended(where, patch, value, radius)
+            tools = (("brush", radius), ("class brush", radius))
+            drawn = {radius: self._drawn(at, path, value)}
         strokes = max(1, -(-int(path.sum()) // self.stroke_length))
         out = []
-        for tool, r in (("brush", radius), ("class brush", radius + 2)):
+        for tool, r in tools:
             if tool == "class brush" and not self.tools:
                 continue
-            box = _grow(where, r, self.labels.shape)
+            at, line = drawn[r]
+            box = _grow(at, r, self.labels.shape)
             on_path = np.zeros([b.stop - b.start for b in box], bool)
-            inner = tuple(
-                slice(a.start - b.start, a.stop - b.start) for a, b in zip(where, box, strict=True)
-            )
-            on_path[inner] = path
+            on_path[_inside(at, box)] = line
             disc = ndimage.distance_transform_edt(~on_path) <= r + 0.5
             if tool == "brush":
                 change = Change(box, disc, value)
             else:
                 p = class_probability(self.task.scores, (), value - 1, box)
-                hand = self.hand.mask
+                hand = self.hand_set.mask
                 change = class_brush(self.labels, box, disc, p, self.threshold, value, hand)
             stale = _grow(box, 1, self.labels.shape)
             out.append(Action(tool, [change], strokes, value, stale, self._gain([change])))
         return out
+
+    def _intended(
+        self, where, patch: np.ndarray, value: int, r: int
+    ) -> tuple[tuple[slice, ...], np.ndarray]:
+        """Where a careful person means to put a radius-``r`` brush's centre to cover ``patch``
+        (within ``where``) with ``value``: as near the patch as keeps the disc inside the true
+        region of ``value`` (its edge on the true boundary), rows ``2 r`` apart where that
+        region is wider, and the skeleton of what that cannot reach (a true region narrower than
+        the brush: the disc spills). (A box, the centres in it.)"""
+        from skimage.morphology import skeletonize
+
+        box = _grow(where, 2 * r + 2, self.labels.shape)
+        mine = np.zeros([b.stop - b.start for b in box], bool)
+        mine[_inside(where, box)] = patch
+        allowed = np.pad(self.gt[box] == value, 1, constant_values=True)  # outside: harmless
+        depth = ndimage.distance_transform_edt(allowed)[1:-1, 1:-1]
+        near = (depth > r + 0.5) & (ndimage.distance_transform_edt(~mine) <= r + 0.5)
+        rim = near & (depth <= r + 1.5)
+        rows = near & (depth > 2 * r + 1) & (np.arange(mine.shape[0])[:, None] % (2 * r) == r)
+        centres = rim | rows
+        covered = ndimage.distance_transform_edt(~centres) <= r + 0.5 if centres.any() else False
+        rest = mine & ~covered
+        if rest.any():
+            line = skeletonize(rest)
+            centres |= line if line.any() else rest
+        return box, centres
+
+    def _drawn(self, where, path: np.ndarray, value: int) -> tuple[tuple[slice, ...], np.ndarray]:
+        """The ``path`` (within ``where``) as a hand draws it: each point moved by a smooth
+        seeded offset of at most ``jitter`` px in y and x; (its box, the drawn path in it)."""
+        j = int(np.ceil(self.hand.jitter))
+        box = _grow(where, j, self.labels.shape)
+        shape = tuple(b.stop - b.start for b in box)
+        key = (self.hand.seed, where[0].start, where[1].start, value)
+        rng = np.random.default_rng(key)
+        ys, xs = np.nonzero(path)
+        ys, xs = ys + where[0].start - box[0].start, xs + where[1].start - box[1].start
+        drawn = np.zeros(shape, bool)
+        moved = []
+        for axis, at in enumerate((ys, xs)):
+            offset = self.hand.jitter * smooth_noise(rng, shape, JITTER_CELL)[ys, xs]
+            moved.append(np.clip(np.rint(at + offset).astype(int), 0, shape[axis] - 1))
+        drawn[tuple(moved)] = True
+        return box, drawn
 
     def _clean(self, parts: Components) -> Action:
         """Clean speckles with the N that fixes the most."""
         full = (slice(0, self.labels.shape[0]), slice(0, self.labels.shape[1]))
         best = Action("clean", [], 1, 0, full, 0)
         for n in CLEAN_SIZES:
-            changes = speckles(parts, n, self.hand.mask, self.task.scores)
+            changes = speckles(parts, n, self.hand_set.mask, self.task.scores)
             gain = self._gain(changes)
             if gain > best.gain:
                 best = Action("clean", changes, 1, 0, full, gain)
         return best
+
+
+def _inside(box: tuple[slice, ...], outer: tuple[slice, ...]) -> tuple[slice, ...]:
+    """``box`` in the coordinates of ``outer``, which contains it."""
+    return tuple(
+        slice(a.start - b.start, a.stop - b.start) for a, b in zip(box, outer, strict=True)
+    )
 
 
 def _grow(box: tuple[slice, ...], r: int, shape: tuple[int, ...]) -> tuple[slice, ...]:
@@ -565,27 +669,65 @@ def simulate(args) -> None:
         f" {args.seed}: pre-annotation {100 * (task.pre == task.gt).mean():.2f}% right;"
         f" error pixels by kind: {kinds} ({time.perf_counter() - start:.1f} s)"
     )
-    runs = {}
-    for tools in (False, True):
-        start = time.perf_counter()
-        runs[tools] = Annotator(task, tools, args.target, args.stroke_length, args.threshold).run()
-        runs[tools].seconds = time.perf_counter() - start
-    print("\n| mode | actions | by tool | pixels changed | accuracy | pixels fixed by tool |")
-    print("|---|---:|---|---:|---:|---|")
+    print(f"hand {args.hand}, order {args.order}", end="")
+    print(f", jitter {args.jitter} px" if args.hand == "realistic" else "")
+    runs = {tools: session(task, tools, args) for tools in (False, True)}
+    print(
+        "\n| mode | radius | actions | by tool | pixels changed | of which broken | accuracy |"
+        " pixels fixed by tool |"
+    )
+    print("|---|---:|---:|---|---:|---:|---:|---|")
     for tools, a in runs.items():
         name = "corrections tools" if tools else "napari brush + fill"
+        radius = "exact" if a.hand.radius is None else a.hand.radius
         print(
-            f"| {name} | {a.actions} | {_tally(a.counts)} | {a.pixels} |"
+            f"| {name} | {radius} | {a.actions} | {_tally(a.counts)} | {a.pixels} | {a.broken} |"
             f" {100 * a.accuracy:.2f}% | {_tally(a.fixed)} |"
         )
     print(f"\nactions, brush + fill / tools: {runs[False].actions / runs[True].actions:.2f}x")
+
+
+def session(task: Task, tools: bool, args) -> Annotator:
+    """The annotator of one mode; with a realistic hand and no ``--radius``, the one of the
+    session radii that reaches the target in the fewest actions (each printed; a radius is
+    stopped once it has spent more than the best so far: it cannot win)."""
+    radii: tuple[int | None, ...] = (None,)
+    if args.hand == "realistic":
+        radii = (args.radius,) if args.radius else SESSION_RADII
+    best = None
+    for r in radii:
+        hand = EXACT if r is None else Hand(r, args.jitter, args.seed)
+        start = time.perf_counter()
+        budget = best.actions if best and best.accuracy >= args.target else None
+        a = Annotator(
+            task,
+            tools,
+            args.target,
+            args.stroke_length,
+            args.threshold,
+            hand,
+            args.order == "class",
+        ).run(budget)
+        if len(radii) > 1:
+            spent = f"stopped past {budget}" if budget and a.actions > budget else a.actions
+            print(
+                f"  {'tools' if tools else 'brush + fill'}, radius {r}: {spent} actions,"
+                f" {100 * a.accuracy:.2f}% ({time.perf_counter() - start:.0f} s)"
+            )
+        if best is None or (a.accuracy < args.target, a.actions) < (
+            best.accuracy < args.target,
+            best.actions,
+        ):
+            best = a
+    return best
 
 
 def _tally(counts: dict[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
 
 
-def main() -> None:
+def options(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line's options (``argv``; default: the process's)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", default="1200x1600")
     parser.add_argument("--classes", type=int, default=150)
@@ -594,10 +736,27 @@ def main() -> None:
     parser.add_argument("--target", type=float, default=0.98)
     parser.add_argument("--stroke-length", type=int, default=300, help="px of path per stroke")
     parser.add_argument("--threshold", type=float, default=0.3, help="class brush's P(class)")
+    parser.add_argument("--hand", choices=("exact", "realistic"), default="realistic")
+    parser.add_argument(
+        "--radius",
+        type=int,
+        help=f"the session's brush radius (realistic; default: best of {SESSION_RADII})",
+    )
+    parser.add_argument("--jitter", type=float, default=2.0, help="px a drawn path strays")
+    parser.add_argument(
+        "--order",
+        choices=("gain", "class"),
+        default="class",
+        help="class: a label pick makes that label's work cheaper at once",
+    )
     parser.add_argument("--latency-size", default="3000x4000")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--skip", choices=("simulation", "latency"))
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    args = options()
     print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
     if args.skip != "simulation":
         simulate(args)
