@@ -248,6 +248,56 @@ def class_brush(
     return Change(box, change, int(value))
 
 
+def superpixels(image: np.ndarray, cell_pixels: int = 400) -> np.ndarray:
+    """SLIC superpixels of a 2D image (greyscale, or RGB(A) with the colour last): int32 cell
+    ids from 0, cells of about ``cell_pixels`` pixels whose edges follow the image's edges."""
+    from skimage.segmentation import slic
+
+    image = np.asarray(image)
+    rgb = image.ndim == 3
+    pixels = image[..., :3] if rgb else image
+    pixels = pixels.astype(np.float32)
+    span = float(pixels.max() - pixels.min())
+    pixels = (pixels - pixels.min()) / (span or 1.0)
+    n_cells = max(1, pixels.shape[0] * pixels.shape[1] // cell_pixels)
+    # Not forced connected: that step merges small cells into a neighbour across an edge, and
+    # a vote needs cells that stay on one side, not connected ones.
+    cells = slic(
+        pixels, n_segments=n_cells, compactness=10 if rgb else 0.1,
+        channel_axis=-1 if rgb else None, start_label=0, enforce_connectivity=False,
+    )  # fmt: skip
+    return cells.astype(np.int32)
+
+
+def snap_to_cells(
+    labels: np.ndarray,
+    cells: np.ndarray,
+    protected: np.ndarray | None = None,
+    min_share: float = 0.5,
+) -> list[Change]:
+    """Boundaries snapped to the image's edges: every superpixel (``cells``, same shape as the
+    2D ``labels``) where one label holds more than ``min_share`` of its pixels gives that label
+    to the rest of it. A boundary a few pixels off crosses cells whose majority is right, so it
+    moves onto the cell edges, i.e. the image's edges. Hand-set pixels stay; cells near a tie
+    stay. One :class:`Change` per label written."""
+    labels = np.asarray(labels)
+    values, index = np.unique(labels, return_inverse=True)
+    index = index.reshape(labels.shape)
+    n_cells = int(cells.max()) + 1
+    counts = np.bincount(
+        (cells.astype(np.int64) * len(values) + index).ravel(), minlength=n_cells * len(values)
+    ).reshape(n_cells, len(values))
+    top = counts.argmax(axis=1)
+    share = counts[np.arange(n_cells), top] / np.maximum(counts.sum(axis=1), 1)
+    sure = share > min_share
+    new = values[top][cells]
+    change = sure[cells] & (new != labels)
+    if protected is not None:
+        change &= ~protected
+    full = tuple(slice(0, n) for n in labels.shape)
+    return [Change(full, change & (new == v), int(v)) for v in np.unique(new[change])]
+
+
 class HandEdits:
     """Which pixels of a labels image a person set, and how many pixels each tool changed.
 

@@ -1,6 +1,7 @@
 """One-gesture corrections: regions, their likely classes, relabelling, speckles."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -15,7 +16,9 @@ from napari_gluonseg.core.corrections import (
     region_at,
     relabel,
     runner_up,
+    snap_to_cells,
     speckles,
+    superpixels,
 )
 from napari_gluonseg.core.scores import ScoreGrid
 
@@ -170,6 +173,33 @@ def test_a_speckle_inside_a_hand_set_region_takes_its_class():
     out = labels.copy()
     apply(out, speckles(Components(labels), 10, protected))
     assert (out == 3).all()
+
+
+@pytest.mark.parametrize("grey", [False, True])
+def test_superpixels_follow_the_image_edges_and_snapping_moves_a_boundary_onto_them(grey):
+    rng = np.random.default_rng(0)
+    truth = np.zeros((60, 80), np.uint8)
+    truth[:, 37:] = 1  # the true boundary at column 37
+    image = np.where(truth[..., None] == 1, (200, 40, 40), (30, 90, 200)).astype(np.float32)
+    image += rng.normal(0, 8, image.shape)
+    cells = superpixels(image[..., 0] if grey else image, cell_pixels=100)  # red: 200 vs 30
+    assert 30 <= cells.max() + 1 <= 70
+    for cell in np.unique(cells):  # no cell straddles the edge
+        assert len(np.unique(truth[cells == cell])) == 1
+    labels = truth + 1
+    labels[:, 33:37] = 2  # the pre-annotation's boundary 4 px off
+    protected = np.zeros(labels.shape, bool)
+    protected[10, 35] = True
+    out = labels.copy()
+    apply(out, snap_to_cells(labels, cells, protected))
+    assert out[10, 35] == 2 and (out != truth + 1).sum() == 1
+
+
+def test_snapping_leaves_cells_near_a_tie():
+    labels = np.zeros((4, 4), np.uint8)
+    labels[:, 2:] = 1
+    cells = np.zeros((4, 4), np.int32)  # one cell, half and half
+    assert snap_to_cells(labels, cells) == []
 
 
 def test_speckles_on_the_bottom_and_right_edges_are_cleaned_with_scores():
