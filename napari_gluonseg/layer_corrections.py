@@ -26,12 +26,15 @@ from .core.corrections import (
     region_at,
     relabel,
     runner_up,
+    snap_to_cells,
     speckles,
 )
 from .core.merge import Region
 from .core.scores import ScoreGrid
 
 SCORES_KEY = "napari_gluonseg_scores"
+# Tools that decide pixels themselves: counted, but what they write is not protected.
+AUTOMATIC_TOOLS = frozenset({"clean", "snap"})
 HAND_KEY = "napari_gluonseg_hand"
 
 
@@ -257,6 +260,10 @@ class LayerCorrector:
                 grid, rel = kept.grid, found[0]
         return speckles(self.components(plane), min_size, self._protected(plane), grid, rel)
 
+    def snap(self, plane: tuple[int, ...], cells: np.ndarray) -> list[Change]:
+        """What snapping the plane's labels to the superpixels ``cells`` would change."""
+        return snap_to_cells(self.labels(plane), cells, self._protected(plane))
+
     def class_stroke(
         self,
         plane: tuple[int, ...],
@@ -307,7 +314,7 @@ class LayerCorrector:
             return 0
         where = tuple(np.concatenate(axis) for axis in zip(*indices, strict=True))
         value = np.concatenate(values).astype(self.layer.data.dtype)
-        protect = tool != "clean"  # automatic: what a clean wrote is not the person's
+        protect = tool not in AUTOMATIC_TOOLS  # what they wrote is not the person's
         # A speckle may border one that already took its value: those pixels stay as they are.
         changed = int(np.count_nonzero(np.asarray(self.layer.data)[where] != value))
         with self.tracker.tool(tool, protect), self.layer.block_history():

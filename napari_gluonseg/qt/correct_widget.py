@@ -10,6 +10,7 @@ dock's mouse set to "click relabels" / "class brush", which take that mode for y
 - "Clean speckles": regions under N pixels take the class around them (preview count first).
 - "class brush": a drag paints the selected label only where the model gives that class at
   least the threshold probability.
+- "Snap to image edges": superpixels of the image; each takes the label holding most of it.
 
 Each gesture is one undoable edit (Ctrl+Z); pixels a person set by hand are never changed.
 """
@@ -28,6 +29,7 @@ from ..core.errors import GluonsegError
 from ..core.registry import short_class_name
 from ..layer_corrections import LayerCorrector, hand_tracker, kept_scores
 from ..result_layers import layer_class_names
+from .edge_snap import EdgeSnap
 from .lifetime import watch_removal
 from .regions import RegionChoice, image_region
 
@@ -82,12 +84,13 @@ class CorrectWidget(Container):
         self._threshold = FloatSlider(label="brush threshold", value=0.5, min=0.05, max=0.95)
         self._hand = Label(value="")
         self._status = Label(value="")
+        self._snap = EdgeSnap(viewer, self._say)
         for label in (self._preview, self._hand, self._status):
             label.native.setWordWrap(True)
         super().__init__(
             widgets=[
                 self._help, self._mouse, self._within, self._min_size, self._preview,
-                self._clean, self._threshold, self._hand, self._status,
+                self._clean, self._snap.button, self._threshold, self._hand, self._status,
             ],
             labels=True,
         )  # fmt: skip
@@ -102,9 +105,11 @@ class CorrectWidget(Container):
         self._recount.setInterval(RECOUNT_DELAY_MS)
         self._recount.timeout.connect(self.update_preview)
         self._clean.changed.connect(self.clean_speckles)
+        self._snap.button.changed.connect(self.snap_to_edges)
         viewer.layers.selection.events.active.connect(self._on_active)
         viewer.layers.events.removed.connect(self._on_removed)
         # napari's dock close button takes the widget out without deleting it: detach then.
+        self._detached = False
         self._watcher = watch_removal(self.native, self.detach)
         self._on_active()
 
@@ -127,7 +132,11 @@ class CorrectWidget(Container):
         return found
 
     def detach(self) -> None:
-        """Take the gestures off every layer (the dock was closed)."""
+        """Take the gestures off every layer (the dock was closed); once."""
+        # Called again when Qt deletes the widget, by then perhaps without its attributes.
+        if getattr(self, "_detached", True):
+            return
+        self._detached = True
         self._viewer.layers.selection.events.active.disconnect(self._on_active)
         self._viewer.layers.events.removed.disconnect(self._on_removed)
         for corrector in self._correctors.values():
@@ -338,6 +347,16 @@ class CorrectWidget(Container):
         self._status.value = f"cleaned {len(changes)} speckles ({changed} pixels)"
         self.update_preview()
         return changed
+
+    def snap_to_edges(self, _value: Any = None) -> None:
+        """Snap the plane shown to the image's edges (superpixels, computed once per plane)."""
+        layer = self.layer
+        if layer is not None:
+            self._snap.snap(self.corrector(layer), self._plane(layer))
+
+    def _say(self, text: str) -> None:
+        self._status.value = text
+        self._recount.start()
 
     def _show_hand_edits(self) -> None:
         layer = self.layer

@@ -244,3 +244,28 @@ def test_closing_the_dock_takes_its_gestures_off_the_layers(qtbot, viewer):
     look_at(viewer, 20, 5)
     qtbot.keyClick(canvas(viewer), Qt.Key.Key_R)
     assert (layer.data == 4).all()  # R no longer relabels
+
+
+@pytest.mark.parametrize("threads", [False, pytest.param(True, marks=pytest.mark.threads)])
+def test_snap_to_image_edges_moves_a_boundary_onto_the_edge_in_one_undoable_edit(
+    qtbot, viewer, dock, threads
+):
+    rng = np.random.default_rng(0)
+    truth = np.full(SHAPE, 3, np.int32)
+    truth[:, 37:] = 5  # sky | tree, the edge at column 37
+    photo = np.where(truth[..., None] == 5, (40, 160, 40), (120, 180, 250)).astype(np.float32)
+    photo = np.clip(photo + rng.normal(0, 6, photo.shape), 0, 255).astype(np.uint8)
+    viewer.add_image(photo, name="photo")
+    labels = truth.copy()
+    labels[:, 33:37] = 5  # the pre-annotation's boundary 4 px off
+    layer = plugin_labels(viewer, labels.copy(), scores())
+    layer.selected_label, layer.brush_size, layer.mode = 4, 1, "paint"
+    layer.paint((10, 35), 4)  # a pixel set by hand (floor): it stays
+    before = layer.data.copy()
+    dock._snap.button.native.click()
+    qtbot.waitUntil(lambda: dock._status.value.startswith("snapped"), timeout=60_000)
+    wrong = layer.data != truth
+    assert wrong.sum() == 1 and wrong[10, 35]
+    assert hand_tracker(layer).edits.by_tool["snap"] == 4 * 40 - 1
+    layer.undo()
+    np.testing.assert_array_equal(layer.data, before)  # one undo takes the snap back

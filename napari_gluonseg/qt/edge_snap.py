@@ -1,0 +1,74 @@
+"""The Correct dock's "Snap to image edges": superpixels of the image under the labels
+(computed once per image plane, in a worker: SLIC takes seconds on a large photo), then every
+cell takes the label holding most of it, as one undoable edit (hand-set pixels stay)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from magicgui.widgets import PushButton
+from napari.layers import Image, Labels
+from napari.qt.threading import create_worker
+
+from ..core.corrections import superpixels
+from ..layer_corrections import LayerCorrector
+from ..layer_data import spatial_shape
+from .segment_widget import NOTHREADS_VARIABLE
+
+if TYPE_CHECKING:
+    import napari
+
+
+class EdgeSnap:
+    """The button and its superpixel cache; ``say`` shows a line in the dock."""
+
+    def __init__(self, viewer: napari.viewer.Viewer, say: Callable[[str], None]) -> None:
+        self._viewer = viewer
+        self._say = say
+        self.button = PushButton(
+            text="Snap to image edges",
+            tooltip="Superpixels of the image (SLIC) follow its edges: each takes the label "
+            "holding most of it, so boundaries a few pixels off move onto the edges. Pixels "
+            "set by hand stay.",
+        )
+        self._cells: dict[tuple[int, int, tuple[int, ...]], np.ndarray] = {}
+        self._worker: Any = None
+
+    def image_under(self, layer: Labels) -> Image | None:
+        """The image the labels annotate: the topmost image layer of the labels' shape."""
+        for candidate in reversed(self._viewer.layers):
+            if isinstance(candidate, Image) and spatial_shape(candidate) == layer.data.shape:
+                return candidate
+        return None
+
+    def snap(self, corrector: LayerCorrector, plane: tuple[int, ...]) -> None:
+        """Snap ``plane`` of the corrector's layer (the cells computed first if need be)."""
+        image = self.image_under(corrector.layer)
+        if image is None:
+            self._say(f"no image layer of the shape of '{corrector.layer.name}' to snap to")
+            return
+        key = (id(image), id(image.data), plane)
+        if key in self._cells:
+            self._apply(corrector, plane, self._cells[key])
+            return
+        pixels = np.asarray(image.data[plane])
+
+        def done(cells: np.ndarray) -> None:
+            self._cells = {key: cells}  # one plane's cells at a time: bounded memory
+            self._worker = None
+            self._apply(corrector, plane, cells)
+
+        if os.environ.get(NOTHREADS_VARIABLE):
+            done(superpixels(pixels))
+            return
+        self._say(f"computing the superpixels of '{image.name}'...")
+        self._worker = create_worker(superpixels, pixels, _connect={"returned": done})
+
+    def _apply(self, corrector: LayerCorrector, plane: tuple[int, ...], cells: np.ndarray) -> None:
+        if corrector.layer not in self._viewer.layers:
+            return  # removed while the cells were computed
+        changed = corrector.write(plane, corrector.snap(plane, cells), "snap")
+        self._say(f"snapped to the image's edges: {changed} pixels changed")
