@@ -281,8 +281,12 @@ def snap_to_cells(
     moves onto the cell edges, i.e. the image's edges. Hand-set pixels stay; cells near a tie
     stay. One :class:`Change` per label written."""
     labels = np.asarray(labels)
-    values, index = np.unique(labels, return_inverse=True)
-    index = index.reshape(labels.shape)
+    if labels.min(initial=0) >= 0 and labels.max(initial=0) < 4096:  # class labels: no sort
+        values = np.arange(int(labels.max(initial=0)) + 1, dtype=labels.dtype)
+        index = labels.astype(np.int64)
+    else:
+        values, index = np.unique(labels, return_inverse=True)
+        index = index.reshape(labels.shape)
     n_cells = int(cells.max()) + 1
     counts = np.bincount(
         (cells.astype(np.int64) * len(values) + index).ravel(), minlength=n_cells * len(values)

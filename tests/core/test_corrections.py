@@ -225,9 +225,10 @@ def _scores_preferring_3():
     point=st.tuples(st.integers(0, 11), st.integers(0, 13)),
     value=st.integers(0, 5),
     min_size=st.integers(1, 8),
+    cells=arrays(np.int32, (12, 14), elements=st.integers(0, 5)),
 )
 def test_no_tool_changes_a_hand_set_pixel_or_anything_outside_its_region(
-    labels, protected, point, value, min_size
+    labels, protected, point, value, min_size, cells
 ):
     parts = Components(labels)
     box, mask = parts.at(*point)
@@ -252,3 +253,11 @@ def test_no_tool_changes_a_hand_set_pixel_or_anything_outside_its_region(
     apply(out, [class_brush(labels, full, stroke, probability, 0.3, value, protected)])
     changed = out != labels
     assert not (changed & protected).any() and not (changed & ~stroke).any()
+
+    out = labels.copy()  # snapping: only to a cell's majority label, never a hand-set pixel
+    apply(out, snap_to_cells(labels, cells, protected))
+    changed = out != labels
+    assert not (changed & protected).any()
+    for cell in np.unique(cells[changed]):
+        inside = labels[cells == cell]
+        assert (out[changed & (cells == cell)] == np.bincount(inside).argmax()).all()
