@@ -15,6 +15,13 @@ The task (seeded, deterministic)
     regions over 2000 px get a wrong top class whose second is the truth (a third of them: the
     truth third); ``size / 8000`` grid points get a stray class on top (speckles). The
     pre-annotation is the argmax of the bilinearly upsampled scores, + 1, as the plugin makes it.
+    The image (for the superpixels): the ground truth as a camera sees it, with its own seeded
+    stream (so the task above is the same as without it): each class a random fixed colour, each
+    region x 0.75-1.25 brighter, a smooth shading, a texture, pixel noise and a 1.5 px blur
+    (edges 3-4 px soft). In real photos object boundaries lie on visible edges only partly, so
+    ``LOW_CONTRAST`` (a quarter, chosen, not fitted) of the regions take the colour of a touching
+    region of another class (x 0.95-1.05): SLIC cannot follow those boundaries. Reported: the
+    share of touching class pairs whose colours end up under 0.1 apart.
 
 The annotator (an oracle: it knows the ground truth; greedy, stops at ``--target`` accuracy)
     Takes, again and again, the available action that fixes the most pixels (net: fixed minus
@@ -41,9 +48,13 @@ The annotator (an oracle: it knows the ground truth; greedy, stops at ``--target
       the scores pick among bordering classes; hand-set pixels stay;
     - class brush: the plain brush's stroke (same path, same count; exact: 2 px wider),
       painting only where P(class) >= ``--threshold``, never hand-set pixels; needs the class
-      picked like the brush.
+      picked like the brush;
+    - snap to edges: 1, over the whole plane: ``snap_to_cells`` with the task's superpixels
+      (``superpixels(image)`` at the default cell size, computed once per task, timed), each
+      cell where one label holds most of it giving that label to the rest; hand-set pixels stay.
     Relabel, fill and strokes in tools mode mark the pixels they change as set by hand
-    (``HandEdits``); later relabels and cleans leave them alone.
+    (``HandEdits``); later relabels, cleans and snaps leave them alone (clean and snap, being
+    automatic, do not protect what they write).
 An action whose area changed since the annotator looked is looked at again before it is taken.
 ``--order class`` (default): picking a label makes that label's waiting work cheaper at once (the
 queue is weighed again), so work is grouped by class where that saves picks; ``gain``: not
@@ -51,10 +62,14 @@ queue is weighed again), so work is grouped by class where that saves picks; ``g
 Limits: the annotator is an oracle of the truth and chooses each stroke by what it will fix as
 drawn (it foresees its own jitter); the realistic intent is careful (the disc's edge on the true
 boundary), so the class brush can win only where the jitter spills or a true region is narrower
-than the brush.
+than the brush. The oracle snaps when the net gain pays best, knowing it (a person would try it
+and undo it where it breaks more than it fixes: one action more). The image is kinder than a
+photo apart from its low-contrast pairs: regions nearly flat in colour, no shadows, highlights,
+reflections or textured objects whose inner edges SLIC follows instead.
 Reported: actions by tool, pixels changed (and of them, right ones broken), accuracy reached, the
 ratio of actions; and the error pixels of the pre-annotation by kind (in a component under 300 px:
-speckle; in a region given a wrong class: wrong class; the rest: boundary).
+speckle; in a region given a wrong class: wrong class; the rest: boundary), with how many of the
+boundary ones each tool fixed, and the right pixels each tool broke.
 
 Latency (``--latency-size``, 150 classes on the stride-8 grid): labelling the components (what
 clean speckles starts with), one relabel click (region_at + likely_classes + relabel + apply),
@@ -86,7 +101,9 @@ from napari_gluonseg.core.corrections import (
     region_at,
     relabel,
     runner_up,
+    snap_to_cells,
     speckles,
+    superpixels,
 )
 from napari_gluonseg.core.resize import resize_rows
 from napari_gluonseg.core.scores import ScoreGrid, grid_positions
@@ -97,6 +114,8 @@ SESSION_RADII = (3, 5, 8, 12)  # napari's default brush size 10 is radius 5
 JITTER_CELL = 16  # px along which a hand's deviation from the intended path changes
 CLEAN_SIZES = (16, 32, 64, 128, 256, 512)
 SPECKLE_KIND_MAX = 300
+LOW_CONTRAST = 0.25  # the share of regions that take a neighbour's colour (chosen, not fitted)
+SNAP = "snap to edges"
 
 
 @dataclass
@@ -105,6 +124,10 @@ class Task:
     scores: ScoreGrid
     pre: np.ndarray  # the pre-annotation
     wrong_regions: np.ndarray  # bool: pixels of regions given a wrong top class
+    image: np.ndarray  # RGB uint8: the ground truth as a camera sees it
+    low_contrast: float  # share of the touching pairs of classes barely told apart in it
+    cells: np.ndarray  # superpixels(image), computed once per task
+    cells_seconds: float  # how long superpixels(image) took
 
 
 @dataclass(frozen=True)
@@ -228,24 +251,75 @@ def pre_annotation(scores: ScoreGrid, classes: np.ndarray | None = None) -> np.n
     return out
 
 
+def neighbours(regions: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """(a, b) rows: the pairs of touching regions (4-connected) of different classes, a < b."""
+    n = int(regions.max()) + 1
+    keys = []
+    for a, b in ((regions[1:], regions[:-1]), (regions[:, 1:], regions[:, :-1])):
+        edge = a != b
+        keys.append(np.minimum(a, b)[edge].astype(np.int64) * n + np.maximum(a, b)[edge])
+    keys = np.unique(np.concatenate(keys))
+    pairs = np.stack([keys // n, keys % n], 1)
+    classes = np.zeros(n, np.int64)
+    classes[regions.ravel()] = gt.ravel()
+    return pairs[classes[pairs[:, 0]] != classes[pairs[:, 1]]]
+
+
+def camera_image(
+    rng: np.random.Generator, regions: np.ndarray, gt: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """The ground truth as a camera sees it (RGB uint8), and the share of the touching region
+    pairs of different classes whose colours differ by under 0.1 (of 1) in every channel.
+    Each class a random fixed colour, each region brighter or darker (x 0.75-1.25),
+    ``LOW_CONTRAST`` of the regions the colour of a touching region of another class
+    (x 0.95-1.05: a boundary barely visible), a smooth shading over the image (+-10%), a texture
+    (+-0.04, 6 px grain) and pixel noise (sd 0.02), blurred (sigma 1.5 px: edges 3-4 px soft).
+    ``LOW_CONTRAST`` and the spreads are chosen, not fitted to any result."""
+    n = int(regions.max()) + 1
+    classes = np.zeros(n, np.int64)
+    classes[regions.ravel()] = gt.ravel()
+    colour = rng.uniform(0.1, 0.9, (256, 3))[classes] * rng.uniform(0.75, 1.25, (n, 1))
+    pairs = neighbours(regions, gt)
+    for k in rng.permutation(n):
+        touching = pairs[(pairs == k).any(axis=1)]
+        if len(touching) == 0 or rng.random() >= LOW_CONTRAST:
+            continue
+        other = touching[rng.integers(len(touching))]
+        other = other[other != k][0]
+        colour[k] = colour[other] * rng.uniform(0.95, 1.05)
+    shape = regions.shape
+    image = colour[regions] * (1 + 0.1 * smooth_noise(rng, shape, max(shape) // 4))[..., None]
+    for c in range(3):
+        image[..., c] += 0.04 * smooth_noise(rng, shape, 6) + rng.normal(0, 0.02, shape)
+        image[..., c] = ndimage.gaussian_filter(image[..., c], 1.5)
+    low = np.abs(colour[pairs[:, 0]] - colour[pairs[:, 1]]).max(axis=1) < 0.1
+    return (np.clip(image, 0, 1) * 255).round().astype(np.uint8), float(low.mean())
+
+
 def make_task(shape: tuple[int, int], n_classes: int, palette: int, seed: int) -> Task:
     rng = np.random.default_rng(seed)
     colours = rng.choice(n_classes, palette, replace=False)
     regions, gt = ground_truth(rng, shape, colours)
     scores, wrong = make_scores(rng, regions, gt, n_classes, shape)
-    return Task(gt, scores, pre_annotation(scores), np.isin(regions, wrong))
+    image, low = camera_image(np.random.default_rng((seed, 1)), regions, gt)  # own stream
+    start = time.perf_counter()
+    cells = superpixels(image)
+    took = time.perf_counter() - start
+    pre = pre_annotation(scores)
+    return Task(gt, scores, pre, np.isin(regions, wrong), image, low, cells, took)
 
 
-def error_kinds(task: Task) -> dict[str, int]:
+def error_masks(task: Task) -> dict[str, np.ndarray]:
+    """The pre-annotation's error pixels by kind."""
     wrong = task.pre != task.gt
     parts = Components(task.pre)
     speckle = wrong & (parts.sizes[parts.ids] < SPECKLE_KIND_MAX)
     region = wrong & ~speckle & task.wrong_regions
-    return {
-        "speckle": int(speckle.sum()),
-        "wrong class": int(region.sum()),
-        "boundary": int((wrong & ~speckle & ~region).sum()),
-    }
+    return {"speckle": speckle, "wrong class": region, "boundary": wrong & ~speckle & ~region}
+
+
+def error_kinds(task: Task) -> dict[str, int]:
+    return {kind: int(mask.sum()) for kind, mask in error_masks(task).items()}
 
 
 # ---------------------------------------------------------------- the simulated annotator
@@ -288,6 +362,8 @@ class Annotator:
     fixed: dict[str, int] = field(default_factory=dict)
     pixels: int = 0
     broken: int = 0  # right pixels made wrong
+    broken_by: dict[str, int] = field(default_factory=dict)
+    boundary_fixed: dict[str, int] = field(default_factory=dict)  # of the boundary errors
     selected: int = 1  # napari's default label
     budget: int | None = None
 
@@ -296,6 +372,7 @@ class Annotator:
         self.gt = self.task.gt
         self.correct = int((self.labels == self.gt).sum())
         self.hand_set = HandEdits(self.labels.shape) if self.tools else None
+        self.boundary = error_masks(self.task)["boundary"]
 
     @property
     def accuracy(self) -> float:
@@ -362,17 +439,22 @@ class Annotator:
     def _take(self, a: Action, dirty: np.ndarray) -> None:
         gain = self._gain(a.changes)
         self.correct += gain
-        self.fixed[a.tool] = self.fixed.get(a.tool, 0) + gain
+        _add(self.fixed, a.tool, gain)
         if a.label not in (0, self.selected):
-            self.counts["pick label"] = self.counts.get("pick label", 0) + 1
+            _add(self.counts, "pick label", 1)
             self.selected = a.label
-        self.counts[a.tool] = self.counts.get(a.tool, 0) + a.clicks
+        _add(self.counts, a.tool, a.clicks)
         for c in a.changes:
             changed = c.mask & (self.labels[c.box] != c.value)
-            self.broken += int((changed & (self.labels[c.box] == self.gt[c.box])).sum())
+            broken = int((changed & (self.labels[c.box] == self.gt[c.box])).sum())
+            fixed = changed & (self.gt[c.box] == c.value) & self.boundary[c.box]
+            self.broken += broken
+            _add(self.broken_by, a.tool, broken)
+            _add(self.boundary_fixed, a.tool, int(fixed.sum()))
             dirty[c.box] |= changed
-            if self.hand_set is not None:
-                self.hand_set.record(a.tool, c.box, changed, protect=a.tool != "clean")
+            if self.hand_set is not None:  # automatic tools do not protect what they wrote
+                protect = a.tool not in ("clean", SNAP)
+                self.hand_set.record(a.tool, c.box, changed, protect=protect)
         self.pixels += apply(self.labels, a.changes)
 
     # -- what there is to do
@@ -382,7 +464,7 @@ class Annotator:
         out: list[Action | Later] = self._region_fixes(parts)
         out += self._patches()
         if self.tools:
-            out.append(self._clean(parts))
+            out += [self._clean(parts), self._snap()]
         return out
 
     def _region_fixes(self, parts: Components) -> list[Action | Later]:
@@ -522,6 +604,16 @@ class Annotator:
             if gain > best.gain:
                 best = Action("clean", changes, 1, 0, full, gain)
         return best
+
+    def _snap(self) -> Action:
+        """Snap to image edges: one click over the whole plane; hand-set pixels stay."""
+        full = (slice(0, self.labels.shape[0]), slice(0, self.labels.shape[1]))
+        changes = snap_to_cells(self.labels, self.task.cells, self.hand_set.mask)
+        return Action(SNAP, changes, 1, 0, full, self._gain(changes))
+
+
+def _add(tally: dict[str, int], key: str, n: int) -> None:
+    tally[key] = tally.get(key, 0) + n
 
 
 def _inside(box: tuple[slice, ...], outer: tuple[slice, ...]) -> tuple[slice, ...]:
@@ -669,6 +761,11 @@ def simulate(args) -> None:
         f" {args.seed}: pre-annotation {100 * (task.pre == task.gt).mean():.2f}% right;"
         f" error pixels by kind: {kinds} ({time.perf_counter() - start:.1f} s)"
     )
+    print(
+        f"image: {100 * task.low_contrast:.0f}% of the touching pairs of classes in colours"
+        f" under 0.1 apart; superpixels(image): {task.cells.max() + 1} cells in"
+        f" {task.cells_seconds:.2f} s"
+    )
     print(f"hand {args.hand}, order {args.order}", end="")
     print(f", jitter {args.jitter} px" if args.hand == "realistic" else "")
     runs = {tools: session(task, tools, args) for tools in (False, True)}
@@ -685,6 +782,12 @@ def simulate(args) -> None:
             f" {100 * a.accuracy:.2f}% | {_tally(a.fixed)} |"
         )
     print(f"\nactions, brush + fill / tools: {runs[False].actions / runs[True].actions:.2f}x")
+    for tools, a in runs.items():
+        print(
+            f"{'tools' if tools else 'brush + fill'}: of the {kinds['boundary']} boundary error"
+            f" pixels, fixed by tool: {_tally(a.boundary_fixed)}; right pixels broken by tool:"
+            f" {_tally(a.broken_by)}"
+        )
 
 
 def session(task: Task, tools: bool, args) -> Annotator:
