@@ -677,6 +677,24 @@ def latency(shape: tuple[int, int], n_classes: int, seed: int, repeat: int) -> l
         name = f"clean speckles < 100 px ({n_speckles}), {'with' if with_scores else 'no'} scores"
         rows.append((name, best_of(repeat, clean, undo), 1000))
     rows.append(_stroke_row(labels, scores, protected, repeat))
+    rows += _snap_rows(rng, regions, gt, labels, protected, repeat)
+    return rows
+
+
+def _snap_rows(rng, regions, gt, labels, protected, repeat: int) -> list:
+    """Snap to edges on the full-size labels: the superpixels of a camera image of the
+    (quarter-size) ground truth blown up to the labels' size (once, as the dock computes them
+    once per plane in a worker), then the snap itself."""
+    up = (labels.shape[0] // regions.shape[0], labels.shape[1] // regions.shape[1])
+
+    def blown_up(a: np.ndarray) -> np.ndarray:
+        return np.repeat(np.repeat(a, up[0], axis=0), up[1], axis=1)
+
+    image, _ = camera_image(rng, blown_up(regions), blown_up(gt))
+    cells: list[np.ndarray] = []
+    rows = [("superpixels (SLIC, once per plane, in a worker)",
+             best_of(1, lambda: cells.append(superpixels(image))), None)]  # fmt: skip
+    rows.append(("snap to edges", best_of(repeat, lambda: snap_to_cells(labels, cells[0])), None))
     return rows
 
 
