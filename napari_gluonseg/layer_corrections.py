@@ -165,11 +165,6 @@ def hand_tracker(layer: Any, create: bool = True) -> HandTracker | None:
     return tracker
 
 
-def protected_pixels(layer: Any) -> np.ndarray | None:
-    tracker = hand_tracker(layer, create=False)
-    return None if tracker is None else tracker.edits.mask
-
-
 class LayerCorrector:
     """One-gesture corrections of a labels layer, plane by plane (the plane shown)."""
 
