@@ -50,8 +50,10 @@ The annotator (an oracle: it knows the ground truth; greedy, stops at ``--target
       painting only where P(class) >= ``--threshold``, never hand-set pixels; needs the class
       picked like the brush;
     - snap to edges: 1, over the whole plane: ``snap_to_cells`` with the task's superpixels
-      (``superpixels(image)`` at the default cell size, computed once per task, timed), each
-      cell where one label holds most of it giving that label to the rest; hand-set pixels stay.
+      (``superpixels(image)`` at the default cell size and their ``cell_colours``, computed
+      once per task, timed), each cell where one label holds most of it giving that label to
+      the rest where the image shows the edge (the dock's default contrast, 0.1); hand-set
+      pixels stay.
     Relabel, fill and strokes in tools mode mark the pixels they change as set by hand
     (``HandEdits``); later relabels, cleans and snaps leave them alone (clean and snap, being
     automatic, do not protect what they write).
@@ -95,6 +97,7 @@ from napari_gluonseg.core.corrections import (
     Components,
     HandEdits,
     apply,
+    cell_colours,
     class_brush,
     class_probability,
     likely_classes,
@@ -127,7 +130,8 @@ class Task:
     image: np.ndarray  # RGB uint8: the ground truth as a camera sees it
     low_contrast: float  # share of the touching pairs of classes barely told apart in it
     cells: np.ndarray  # superpixels(image), computed once per task
-    cells_seconds: float  # how long superpixels(image) took
+    colours: np.ndarray  # cell_colours(image, cells)
+    cells_seconds: float  # how long superpixels(image) and cell_colours took
 
 
 @dataclass(frozen=True)
@@ -304,9 +308,10 @@ def make_task(shape: tuple[int, int], n_classes: int, palette: int, seed: int) -
     image, low = camera_image(np.random.default_rng((seed, 1)), regions, gt)  # own stream
     start = time.perf_counter()
     cells = superpixels(image)
+    colours = cell_colours(image, cells)
     took = time.perf_counter() - start
     pre = pre_annotation(scores)
-    return Task(gt, scores, pre, np.isin(regions, wrong), image, low, cells, took)
+    return Task(gt, scores, pre, np.isin(regions, wrong), image, low, cells, colours, took)
 
 
 def error_masks(task: Task) -> dict[str, np.ndarray]:
@@ -608,7 +613,8 @@ class Annotator:
     def _snap(self) -> Action:
         """Snap to image edges: one click over the whole plane; hand-set pixels stay."""
         full = (slice(0, self.labels.shape[0]), slice(0, self.labels.shape[1]))
-        changes = snap_to_cells(self.labels, self.task.cells, self.hand_set.mask)
+        task = self.task
+        changes = snap_to_cells(self.labels, task.cells, self.hand_set.mask, colours=task.colours)
         return Action(SNAP, changes, 1, 0, full, self._gain(changes))
 
 
@@ -694,7 +700,12 @@ def _snap_rows(rng, regions, gt, labels, protected, repeat: int) -> list:
     cells: list[np.ndarray] = []
     rows = [("superpixels (SLIC, once per plane, in a worker)",
              best_of(1, lambda: cells.append(superpixels(image))), None)]  # fmt: skip
-    rows.append(("snap to edges", best_of(repeat, lambda: snap_to_cells(labels, cells[0])), None))
+    colours = cell_colours(image, cells[0])
+
+    def snap() -> None:
+        snap_to_cells(labels, cells[0], colours=colours)
+
+    rows.append(("snap to edges (the edges the image shows)", best_of(repeat, snap), None))
     return rows
 
 

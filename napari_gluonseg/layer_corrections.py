@@ -255,9 +255,12 @@ class LayerCorrector:
                 grid, rel = kept.grid, found[0]
         return speckles(self.components(plane), min_size, self._protected(plane), grid, rel)
 
-    def snap(self, plane: tuple[int, ...], cells: np.ndarray) -> list[Change]:
-        """What snapping the plane's labels to the superpixels ``cells`` would change."""
-        return snap_to_cells(self.labels(plane), cells, self._protected(plane))
+    def snap(
+        self, plane: tuple[int, ...], cells: np.ndarray, colours: np.ndarray | None = None
+    ) -> list[Change]:
+        """What snapping the plane's labels to the superpixels ``cells`` would change (with
+        their mean ``colours``: only at edges the image shows)."""
+        return snap_to_cells(self.labels(plane), cells, self._protected(plane), colours=colours)
 
     def class_stroke(
         self,

@@ -248,25 +248,52 @@ def class_brush(
     return Change(box, change, int(value))
 
 
+def _unit_pixels(image: np.ndarray) -> np.ndarray:
+    """The colour channels of a 2D image (greyscale, or RGB(A) with the colour last) as float32
+    in units of the image's own range (0 to 1), channels last."""
+    image = np.asarray(image)
+    pixels = (image[..., :3] if image.ndim == 3 else image[..., None]).astype(np.float32)
+    span = float(pixels.max() - pixels.min())
+    return (pixels - pixels.min()) / (span or 1.0)
+
+
 def superpixels(image: np.ndarray, cell_pixels: int = 400) -> np.ndarray:
     """SLIC superpixels of a 2D image (greyscale, or RGB(A) with the colour last): int32 cell
     ids from 0, cells of about ``cell_pixels`` pixels whose edges follow the image's edges."""
     from skimage.segmentation import slic
 
-    image = np.asarray(image)
-    rgb = image.ndim == 3
-    pixels = image[..., :3] if rgb else image
-    pixels = pixels.astype(np.float32)
-    span = float(pixels.max() - pixels.min())
-    pixels = (pixels - pixels.min()) / (span or 1.0)
+    rgb = np.asarray(image).ndim == 3
+    pixels = _unit_pixels(image)
     n_cells = max(1, pixels.shape[0] * pixels.shape[1] // cell_pixels)
     # Not forced connected: that step merges small cells into a neighbour across an edge, and
     # a vote needs cells that stay on one side, not connected ones.
     cells = slic(
-        pixels, n_segments=n_cells, compactness=10 if rgb else 0.1,
+        pixels if rgb else pixels[..., 0], n_segments=n_cells, compactness=10 if rgb else 0.1,
         channel_axis=-1 if rgb else None, start_label=0, enforce_connectivity=False,
     )  # fmt: skip
     return cells.astype(np.int32)
+
+
+def cell_colours(image: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """The mean colour of each superpixel, (cells, channels), in units of the image's range."""
+    pixels = _unit_pixels(image)
+    ids = np.asarray(cells).ravel()
+    n = int(ids.max(initial=0)) + 1
+    sizes = np.maximum(np.bincount(ids, minlength=n), 1)
+    channels = [
+        np.bincount(ids, pixels[..., c].ravel(), minlength=n) for c in range(pixels.shape[-1])
+    ]
+    return np.stack(channels, axis=1) / sizes[:, None]
+
+
+def _touching_cells(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every ordered pair (a, b) of superpixels that touch (4-neighbours), each pair once."""
+    n = int(cells.max(initial=0)) + 1
+    a = np.concatenate([cells[:, :-1].ravel(), cells[:-1, :].ravel()]).astype(np.int64)
+    b = np.concatenate([cells[:, 1:].ravel(), cells[1:, :].ravel()]).astype(np.int64)
+    apart = a != b
+    pairs = np.unique(np.concatenate([a[apart] * n + b[apart], b[apart] * n + a[apart]]))
+    return pairs // n, pairs % n
 
 
 def snap_to_cells(
@@ -274,12 +301,21 @@ def snap_to_cells(
     cells: np.ndarray,
     protected: np.ndarray | None = None,
     min_share: float = 0.5,
+    colours: np.ndarray | None = None,
+    min_contrast: float = 0.1,
 ) -> list[Change]:
     """Boundaries snapped to the image's edges: every superpixel (``cells``, same shape as the
     2D ``labels``) where one label holds more than ``min_share`` of its pixels gives that label
     to the rest of it. A boundary a few pixels off crosses cells whose majority is right, so it
     moves onto the cell edges, i.e. the image's edges. Hand-set pixels stay; cells near a tie
-    stay. One :class:`Change` per label written."""
+    stay.
+
+    With ``colours`` (:func:`cell_colours`), only edges the image shows: a cell's pixels of
+    label M change only where the touching cells that M holds most of differ from it in mean
+    colour by ``min_contrast`` (of the image's range) or more, on average. Where neighbouring
+    classes look alike, SLIC's cell edges are arbitrary, and snapping would move a boundary the
+    scores placed a few pixels off onto an edge ten pixels off. One :class:`Change` per label
+    written."""
     labels = np.asarray(labels)
     if labels.min(initial=0) >= 0 and labels.max(initial=0) < 4096:  # class labels: no sort
         values = np.arange(int(labels.max(initial=0)) + 1, dtype=labels.dtype)
@@ -287,15 +323,22 @@ def snap_to_cells(
     else:
         values, index = np.unique(labels, return_inverse=True)
         index = index.reshape(labels.shape)
-    n_cells = int(cells.max()) + 1
-    counts = np.bincount(
-        (cells.astype(np.int64) * len(values) + index).ravel(), minlength=n_cells * len(values)
-    ).reshape(n_cells, len(values))
+    n_cells, n_values = int(cells.max(initial=0)) + 1, len(values)
+    at = cells.astype(np.int64) * n_values + index  # (cell, label) of each pixel
+    counts = np.bincount(at.ravel(), minlength=n_cells * n_values).reshape(n_cells, n_values)
     top = counts.argmax(axis=1)
     share = counts[np.arange(n_cells), top] / np.maximum(counts.sum(axis=1), 1)
-    sure = share > min_share
     new = values[top][cells]
-    change = sure[cells] & (new != labels)
+    change = (share > min_share)[cells] & (new != labels)
+    if colours is not None:
+        a, b = _touching_cells(cells)
+        neighbour = a * n_values + top[b]  # (cell, the label its neighbour holds most of)
+        contrast = np.linalg.norm(colours[a] - colours[b], axis=1)
+        total = np.bincount(neighbour, contrast, minlength=n_cells * n_values)
+        seen = np.bincount(neighbour, minlength=n_cells * n_values)
+        # No neighbour held by the label (a blot inside the cell): nothing to look alike.
+        shown = (seen == 0) | (total >= min_contrast * seen)
+        change &= shown[at]
     if protected is not None:
         change &= ~protected
     full = tuple(slice(0, n) for n in labels.shape)

@@ -1,6 +1,7 @@
-"""The Correct dock's "Snap to image edges": superpixels of the image under the labels
-(computed once per image plane, in a worker: SLIC takes seconds on a large photo), then every
-cell takes the label holding most of it, as one undoable edit (hand-set pixels stay)."""
+"""The Correct dock's "Snap to image edges": superpixels of the image under the labels and
+their mean colours (computed once per image plane, in a worker: SLIC takes seconds on a large
+photo), then every cell takes the label holding most of it where the image shows the edge, as
+one undoable edit (hand-set pixels stay)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,21 @@ from magicgui.widgets import PushButton
 from napari.layers import Image, Labels
 from napari.qt.threading import create_worker
 
-from ..core.corrections import superpixels
+from ..core.corrections import cell_colours, superpixels
 from ..layer_corrections import LayerCorrector
 from ..layer_data import spatial_shape
 from .segment_widget import NOTHREADS_VARIABLE
 
 if TYPE_CHECKING:
     import napari
+
+
+Cells = tuple[np.ndarray, np.ndarray]  # superpixel ids and their mean colours
+
+
+def _cells(pixels: np.ndarray) -> Cells:
+    cells = superpixels(pixels)
+    return cells, cell_colours(pixels, cells)
 
 
 class EdgeSnap:
@@ -31,10 +40,11 @@ class EdgeSnap:
         self.button = PushButton(
             text="Snap to image edges",
             tooltip="Superpixels of the image (SLIC) follow its edges: each takes the label "
-            "holding most of it, so boundaries a few pixels off move onto the edges. Pixels "
-            "set by hand stay.",
+            "holding most of it, so boundaries a few pixels off move onto the edges. Where "
+            "neighbouring classes look alike (mean colours under a tenth of the image's range "
+            "apart) the boundary stays. Pixels set by hand stay.",
         )
-        self._cells: dict[tuple[int, int, tuple[int, ...]], np.ndarray] = {}
+        self._cells: dict[tuple[int, int, tuple[int, ...]], Cells] = {}
         self._worker: Any = None
 
     def image_under(self, layer: Labels) -> Image | None:
@@ -56,19 +66,19 @@ class EdgeSnap:
             return
         pixels = np.asarray(image.data[plane])
 
-        def done(cells: np.ndarray) -> None:
+        def done(cells: Cells) -> None:
             self._cells = {key: cells}  # one plane's cells at a time: bounded memory
             self._worker = None
             self._apply(corrector, plane, cells)
 
         if os.environ.get(NOTHREADS_VARIABLE):
-            done(superpixels(pixels))
+            done(_cells(pixels))
             return
         self._say(f"computing the superpixels of '{image.name}'...")
-        self._worker = create_worker(superpixels, pixels, _connect={"returned": done})
+        self._worker = create_worker(_cells, pixels, _connect={"returned": done})
 
-    def _apply(self, corrector: LayerCorrector, plane: tuple[int, ...], cells: np.ndarray) -> None:
+    def _apply(self, corrector: LayerCorrector, plane: tuple[int, ...], cells: Cells) -> None:
         if corrector.layer not in self._viewer.layers:
             return  # removed while the cells were computed
-        changed = corrector.write(plane, corrector.snap(plane, cells), "snap")
+        changed = corrector.write(plane, corrector.snap(plane, *cells), "snap")
         self._say(f"snapped to the image's edges: {changed} pixels changed")

@@ -10,6 +10,7 @@ from napari_gluonseg.core.corrections import (
     Components,
     HandEdits,
     apply,
+    cell_colours,
     class_brush,
     class_probability,
     likely_classes,
@@ -195,6 +196,28 @@ def test_superpixels_follow_the_image_edges_and_snapping_moves_a_boundary_onto_t
     assert out[10, 35] == 2 and (out != truth + 1).sum() == 1
 
 
+def test_snapping_with_colours_leaves_boundaries_the_image_does_not_show():
+    rng = np.random.default_rng(1)
+    truth = np.zeros((60, 120), np.uint8)
+    truth[:, 37:] = 1  # visible edge at column 37 (blue | red)
+    truth[:, 83:] = 2  # invisible edge at column 83: class 2 is red like class 1
+    colour = np.array([(30, 90, 200), (200, 40, 40), (202, 41, 40)], np.float32)
+    image = colour[truth] + rng.normal(0, 4, (*truth.shape, 3))
+    cells = superpixels(image, cell_pixels=100)
+    labels = truth + 1
+    labels[:, 33:37] = 2  # both boundaries 4 px off
+    labels[:, 83:87] = 2
+    colours = cell_colours(image, cells)
+    assert colours.shape == (cells.max() + 1, 3) and colours.min() >= 0 and colours.max() <= 1
+    out = labels.copy()
+    apply(out, snap_to_cells(labels, cells, colours=colours))
+    assert (out[:, :37] == 1).all()  # the visible edge: snapped onto it
+    np.testing.assert_array_equal(out[:, 60:], labels[:, 60:])  # the invisible one: left alone
+    blind = labels.copy()
+    apply(blind, snap_to_cells(labels, cells))  # without colours every cell votes
+    assert (blind[:, 60:] != labels[:, 60:]).any()
+
+
 def test_snapping_leaves_cells_near_a_tie():
     labels = np.zeros((4, 4), np.uint8)
     labels[:, 2:] = 1
@@ -254,10 +277,12 @@ def test_no_tool_changes_a_hand_set_pixel_or_anything_outside_its_region(
     changed = out != labels
     assert not (changed & protected).any() and not (changed & ~stroke).any()
 
-    out = labels.copy()  # snapping: only to a cell's majority label, never a hand-set pixel
-    apply(out, snap_to_cells(labels, cells, protected))
-    changed = out != labels
-    assert not (changed & protected).any()
-    for cell in np.unique(cells[changed]):
-        inside = labels[cells == cell]
-        assert (out[changed & (cells == cell)] == np.bincount(inside).argmax()).all()
+    colours = np.linspace(0, 1, 3 * (cells.max() + 1)).reshape(-1, 3)[::-1]
+    for edges_seen in (None, colours):  # snapping: only to a cell's majority, never by hand
+        out = labels.copy()
+        apply(out, snap_to_cells(labels, cells, protected, colours=edges_seen, min_contrast=0.2))
+        changed = out != labels
+        assert not (changed & protected).any()
+        for cell in np.unique(cells[changed]):
+            inside = labels[cells == cell]
+            assert (out[changed & (cells == cell)] == np.bincount(inside).argmax()).all()
