@@ -236,12 +236,24 @@ class LayerCorrector:
         return None if found is None else found[0]
 
     def relabel(
-        self, plane: tuple[int, ...], box: Region, mask: np.ndarray, class_index: int, tool: str
+        self,
+        plane: tuple[int, ...],
+        box: Region,
+        mask: np.ndarray,
+        class_index: int,
+        tool: str,
+        threshold: float | None = None,
     ) -> int:
-        """Give the region the class; returns the pixels changed (one undoable edit)."""
-        labels = self.labels(plane)
-        change = relabel(labels, box, mask, class_index + 1, self._protected(plane))
-        return self.write(plane, [change], tool)
+        """Give the region the class (with a ``threshold``: only its pixels where the kept
+        probability of the class reaches it, as the class brush paints); returns the pixels
+        changed (one undoable edit)."""
+        if threshold is None:
+            change: Change | None = relabel(
+                self.labels(plane), box, mask, class_index + 1, self._protected(plane)
+            )
+        else:
+            change = self.class_stroke(plane, box, mask, class_index, threshold)
+        return 0 if change is None else self.write(plane, [change], tool)
 
     def speckles(self, plane: tuple[int, ...], min_size: int) -> list[Change]:
         """What cleaning speckles under ``min_size`` pixels would change (the preview)."""

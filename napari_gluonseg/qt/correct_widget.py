@@ -7,6 +7,9 @@ dock's mouse set to "click relabels" / "class brush", which take that mode for y
 - Ctrl+click (Cmd+click on macOS) a region, or a plain click in "click relabels": a menu of its
   five likely classes with their mean probability; keys 1-5 choose.
 - R: the region under the cursor takes its runner-up class.
+- "relabel": the whole region, only where the chosen class is likely (the class threshold: a
+  region that merged two classes splits along the scores), or its part in the view or a
+  rectangle.
 - "Clean speckles": regions under N pixels take the class around them (preview count first).
 - "class brush": a drag paints the selected label only where the model gives that class at
   least the threshold probability.
@@ -54,6 +57,7 @@ class Within(StrEnum):
     """The part of a clicked region a relabel changes."""
 
     REGION = "whole region"
+    LIKELY = "where the class is likely"  # P(class) >= the class threshold
     VIEW = RegionChoice.VIEW.value
     RECTANGLE = RegionChoice.RECTANGLE.value
 
@@ -81,7 +85,11 @@ class CorrectWidget(Container):
         self._min_size = SpinBox(label="speckles under", value=64, min=2, max=1_000_000)
         self._preview = Label(value="")
         self._clean = PushButton(text="Clean speckles")
-        self._threshold = FloatSlider(label="brush threshold", value=0.5, min=0.05, max=0.95)
+        self._threshold = FloatSlider(
+            label="class threshold", value=0.5, min=0.05, max=0.95,
+            tooltip="The class brush, and a relabel 'where the class is likely', change only "
+            "pixels whose kept probability of the class is at least this.",
+        )  # fmt: skip
         self._hand = Label(value="")
         self._status = Label(value="")
         self._snap = EdgeSnap(viewer, self._say)
@@ -271,14 +279,17 @@ class CorrectWidget(Container):
 
     def _within_box(self, layer: Labels):
         choice = Within(self._within.value)
-        if choice is Within.REGION:
+        if choice in (Within.REGION, Within.LIKELY):
             return None
         return image_region(self._viewer, layer, RegionChoice(choice.value))[-2:]
 
     def _relabel(self, corrector, plane, box, mask, k: int, tool: str) -> None:
-        changed = corrector.relabel(plane, box, mask, k, tool)
+        likely = Within(self._within.value) is Within.LIKELY
+        threshold = self._threshold.value if likely else None
+        changed = corrector.relabel(plane, box, mask, k, tool, threshold)
         names = layer_class_names(corrector.layer, k + 1)
-        self._status.value = f"{changed} pixels relabelled {short_class_name(names[k])}"
+        where = f" (where its probability is {threshold:.2f} or more)" if likely else ""
+        self._status.value = f"{changed} pixels relabelled {short_class_name(names[k])}{where}"
         self._recount.start()
 
     def _stroke(self, layer: Labels, event: Any):

@@ -14,7 +14,7 @@ from napari_gluonseg.core.export import read_provenance
 from napari_gluonseg.core.scores import ScoreGrid
 from napari_gluonseg.layer_corrections import hand_tracker, keep_scores, kept_scores
 from napari_gluonseg.layer_data import class_features, label_colormap
-from napari_gluonseg.qt.correct_widget import CorrectWidget, MouseTool
+from napari_gluonseg.qt.correct_widget import CorrectWidget, MouseTool, Within
 from napari_gluonseg.result_layers import export_layer
 
 from .helpers import camera_of
@@ -93,6 +93,29 @@ def ctrl_click(qtbot, viewer, y: int, x: int) -> None:
     qtbot.mouseClick(
         canvas(viewer), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier, at
     )
+
+
+def test_relabel_where_the_class_is_likely_splits_a_merged_region_along_the_scores(
+    qtbot, viewer, dock
+):
+    data = np.full(SHAPE, 4, np.int32)  # one "floor" region over sky (left), tree (right)
+    layer = plugin_labels(viewer, data.copy(), scores())
+    layer.mode = "pan_zoom"
+    dock._within.value = Within.LIKELY.value
+    dock._threshold.value = 0.5
+    ctrl_click(qtbot, viewer, 20, 10)
+    assert dock.menu.actions()[0].text().startswith("&1  tree")  # 35% over the region
+    qtbot.keyClick(dock.menu, Qt.Key.Key_1)  # tree: likely on the right half only
+    assert (layer.data[:, 34:] == 5).all() and (layer.data[:, :26] == 4).all()
+    assert "where its probability is 0.50 or more" in dock._status.value
+    qtbot.keyClick(canvas(viewer), Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    np.testing.assert_array_equal(layer.data, data)  # one undoable edit
+    dock._within.value = Within.REGION.value
+    ctrl_click(qtbot, viewer, 20, 10)
+    qtbot.keyClick(dock.menu, Qt.Key.Key_1)
+    # The whole region, but the right half: relabelled and undone, it stays marked as set by
+    # hand (undone edits err on the side of keeping).
+    assert (layer.data[:, :30] == 5).all() and (layer.data[:, 30:] == 4).all()
 
 
 def test_ctrl_click_lists_likely_classes_a_key_relabels_and_ctrl_z_restores(
