@@ -4,7 +4,7 @@ the one-gesture tools of ``core/corrections.py``; then the tools' latency on a 1
     PYTHONPATH=$PWD .venv/bin/python benchmarks/bench_corrections.py \
         [--size 1200x1600] [--classes 150] [--seed 0] [--target 0.98] [--stroke-length 300] \
         [--threshold 0.3] [--hand exact|realistic] [--radius R] [--jitter 2] [--order gain|class]
-        [--latency-size 3000x4000] [--repeat 5] [--skip simulation|latency]
+        [--care 1] [--latency-size 3000x4000] [--repeat 5] [--skip simulation|latency]
 
 The task (seeded, deterministic)
     Ground truth: a warped, weighted Voronoi partition (regions of varied sizes and shapes, each
@@ -43,7 +43,10 @@ The annotator (an oracle: it knows the ground truth; greedy, stops at ``--target
       in y and x, so the brush also paints right pixels (counted as broken);
     tools mode, in addition (fill and brush stay available):
     - relabel a region (the clicked component) to one of its top-5 likely classes: 2 (click,
-      choice), 1 where it is the runner-up (one key over the region); no label pick;
+      choice), 1 where it is the runner-up (one key over the region); no label pick; with the
+      dock's "relabel" setting either the whole region (where that class is most of its truth)
+      or only where the class is likely (P >= ``--threshold``; for any region with 500 px or
+      more of that true class): 1 more action each time the setting changes;
     - clean speckles: 1, with the oracle's best N of 16..512 (set in the dock, not counted);
       the scores pick among bordering classes; hand-set pixels stay;
     - class brush: the plain brush's stroke (same path, same count; exact: 2 px wider),
@@ -58,6 +61,9 @@ The annotator (an oracle: it knows the ground truth; greedy, stops at ``--target
     (``HandEdits``); later relabels, cleans and snaps leave them alone (clean and snap, being
     automatic, do not protect what they write).
 An action whose area changed since the annotator looked is looked at again before it is taken.
+``--care K``: the annotator chooses by pixels fixed minus K times the right pixels an action
+breaks (default 1: the net gain; a careful person avoids a fill that wipes out a right region,
+as each broken pixel is work later); counts and accuracy are always the true ones.
 ``--order class`` (default): picking a label makes that label's waiting work cheaper at once (the
 queue is weighed again), so work is grouped by class where that saves picks; ``gain``: not
 (with ``--hand exact`` it reproduces the first version's numbers).
@@ -119,6 +125,8 @@ CLEAN_SIZES = (16, 32, 64, 128, 256, 512)
 SPECKLE_KIND_MAX = 300
 LOW_CONTRAST = 0.25  # the share of regions that take a neighbour's colour (chosen, not fitted)
 SNAP = "snap to edges"
+WHOLE, LIKELY = "whole region", "where the class is likely"  # the dock's "relabel" settings
+SPLIT_MIN = 500  # px of a region's wrong part worth a relabel "where the class is likely"
 
 
 @dataclass
@@ -340,7 +348,8 @@ class Action:
     clicks: int
     label: int
     box: tuple[slice, slice]
-    gain: int = 0
+    gain: float = 0
+    within: str | None = None  # the dock's "relabel" setting it needs (None: any)
 
 
 @dataclass
@@ -349,7 +358,7 @@ class Later:
     action; ``expand`` gives them, exactly counted."""
 
     box: tuple[slice, slice]
-    gain: int
+    gain: float
     expand: Callable[[], list[Action]]
 
 
@@ -362,6 +371,7 @@ class Annotator:
     threshold: float
     hand: Hand = EXACT
     by_class: bool = False
+    care: float = 1.0  # how much a right pixel broken weighs against one fixed, in choosing
     labels: np.ndarray = field(init=False)
     counts: dict[str, int] = field(default_factory=dict)
     fixed: dict[str, int] = field(default_factory=dict)
@@ -370,6 +380,7 @@ class Annotator:
     broken_by: dict[str, int] = field(default_factory=dict)
     boundary_fixed: dict[str, int] = field(default_factory=dict)  # of the boundary errors
     selected: int = 1  # napari's default label
+    within: str = WHOLE  # the dock's "relabel" setting
     budget: int | None = None
 
     def __post_init__(self) -> None:
@@ -432,22 +443,31 @@ class Annotator:
     def _cost(self, a: Action | Later) -> int:
         if isinstance(a, Later):
             return 1
-        return a.clicks + (a.label not in (0, self.selected))
+        switch = a.within is not None and a.within != self.within
+        return a.clicks + (a.label not in (0, self.selected)) + switch
 
-    def _gain(self, changes: list[Change]) -> int:
-        total = 0
+    def _gain(self, changes: list[Change], care: float | None = None) -> float:
+        """Pixels fixed minus right pixels broken (weighed by ``care``, default the
+        annotator's: what it chooses by; 1: the net change of right pixels)."""
+        care = self.care if care is None else care
+        total = 0.0
         for c in changes:
             truth = self.gt[c.box][c.mask]
-            total += int((truth == c.value).sum() - (self.labels[c.box][c.mask] == truth).sum())
+            now = self.labels[c.box][c.mask]
+            fixed = int(((truth == c.value) & (now != truth)).sum())
+            total += fixed - care * int(((now == truth) & (c.value != truth)).sum())
         return total
 
     def _take(self, a: Action, dirty: np.ndarray) -> None:
-        gain = self._gain(a.changes)
+        gain = int(self._gain(a.changes, care=1.0))
         self.correct += gain
         _add(self.fixed, a.tool, gain)
         if a.label not in (0, self.selected):
             _add(self.counts, "pick label", 1)
             self.selected = a.label
+        if a.within is not None and a.within != self.within:
+            _add(self.counts, "relabel setting", 1)
+            self.within = a.within
         _add(self.counts, a.tool, a.clicks)
         for c in a.changes:
             changed = c.mask & (self.labels[c.box] != c.value)
@@ -479,30 +499,49 @@ class Annotator:
         counts = counts.reshape(n, 256)
         value = np.zeros(n, np.int64)
         value[parts.ids.ravel()] = self.labels.ravel()
+        rows = np.arange(n)
         best = counts.argmax(axis=1)
+        others = counts.copy()
+        others[rows, value] = 0
+        other = others.argmax(axis=1)  # the true class most wrongly labelled in each region
         out: list[Action | Later] = []
-        for i in np.nonzero(counts[np.arange(n), best] > counts[np.arange(n), value])[0]:
+        wanted = counts[rows, best] > counts[rows, value]
+        if self.tools:
+            wanted |= counts[rows, other] >= SPLIT_MIN
+        for i in np.nonzero(wanted)[0]:
             box = parts.boxes[i - 1]
             mask = parts.ids[box] == i
             grown = _grow(box, 1, self.labels.shape)
             fill = Change(box, mask, int(best[i]))
             gain = self._gain([fill])
-            out.append(Action("fill", [fill], 1, fill.value, grown, gain))
+            if best[i] != value[i]:
+                out.append(Action("fill", [fill], 1, fill.value, grown, gain))
             if self.tools:
-                args = (box, mask, fill.value, int(value[i]), grown)
-                out.append(Later(grown, gain, lambda args=args: self._relabel(*args)))
+                whole = best[i] == other[i]
+                args = (box, mask, int(other[i]), int(value[i]), grown, whole)
+                bound = int(counts[i, other[i]])
+                out.append(Later(grown, bound, lambda args=args: self._relabel(*args)))
         return out
 
-    def _relabel(self, box, mask, target: int, value: int, grown) -> list[Action]:
+    def _relabel(self, box, mask, target: int, value: int, grown, whole: bool) -> list[Action]:
+        """The region relabelled ``target``: whole (where that is its true class mostly), and
+        only where the class is likely (the dock's other "relabel" setting)."""
         scores = self.task.scores
         if target - 1 not in [k for k, _ in likely_classes(scores, (), box, mask, 5)]:
             return []
-        change = relabel(self.labels, box, mask, target, self.hand_set.mask)
+        hand = self.hand_set.mask
         second = runner_up(scores, (), box, mask, value)
         tool, clicks = (
             ("runner-up key", 1) if second and second[0] == target - 1 else ("relabel", 2)
         )
-        return [Action(tool, [change], clicks, 0, grown, self._gain([change]))]
+        p = class_probability(scores, (), target - 1, box)
+        changes = {LIKELY: class_brush(self.labels, box, mask, p, self.threshold, target, hand)}
+        if whole:
+            changes[WHOLE] = relabel(self.labels, box, mask, target, hand)
+        return [
+            Action(tool, [change], clicks, 0, grown, self._gain([change]), within)
+            for within, change in changes.items()
+        ]
 
     def _patches(self) -> list[Action | Later]:
         from skimage.measure import label
@@ -839,6 +878,7 @@ def session(task: Task, tools: bool, args) -> Annotator:
             args.threshold,
             hand,
             args.order == "class",
+            args.care,
         ).run(budget)
         if len(radii) > 1:
             spent = f"stopped past {budget}" if budget and a.actions > budget else a.actions
@@ -880,6 +920,12 @@ def options(argv: list[str] | None = None) -> argparse.Namespace:
         choices=("gain", "class"),
         default="class",
         help="class: a label pick makes that label's work cheaper at once",
+    )
+    parser.add_argument(
+        "--care",
+        type=float,
+        default=1.0,
+        help="a right pixel broken weighs this many fixed ones when choosing (1: net gain)",
     )
     parser.add_argument("--latency-size", default="3000x4000")
     parser.add_argument("--repeat", type=int, default=5)
