@@ -53,7 +53,7 @@ The annotator (an oracle: it knows the ground truth; greedy, stops at ``--target
       painting only where P(class) >= ``--threshold``, never hand-set pixels; needs the class
       picked like the brush;
     - snap to edges: 1, over the whole plane: ``snap_to_cells`` with the task's superpixels
-      (``superpixels(image)`` at the default cell size and their ``cell_colours``, computed
+      (``superpixels(image)`` at the default cell size and their ``cell_edges``, computed
       once per task, timed), each cell where one label holds most of it giving that label to
       the rest where the image shows the edge (the dock's default contrast, 0.1); hand-set
       pixels stay.
@@ -99,11 +99,12 @@ import numpy as np
 from scipy import ndimage
 
 from napari_gluonseg.core.corrections import (
+    CellEdges,
     Change,
     Components,
     HandEdits,
     apply,
-    cell_colours,
+    cell_edges,
     class_brush,
     class_probability,
     likely_classes,
@@ -138,8 +139,8 @@ class Task:
     image: np.ndarray  # RGB uint8: the ground truth as a camera sees it
     low_contrast: float  # share of the touching pairs of classes barely told apart in it
     cells: np.ndarray  # superpixels(image), computed once per task
-    colours: np.ndarray  # cell_colours(image, cells)
-    cells_seconds: float  # how long superpixels(image) and cell_colours took
+    edges: CellEdges  # cell_edges(image, cells)
+    cells_seconds: float  # how long superpixels(image) and cell_edges took
 
 
 @dataclass(frozen=True)
@@ -316,10 +317,10 @@ def make_task(shape: tuple[int, int], n_classes: int, palette: int, seed: int) -
     image, low = camera_image(np.random.default_rng((seed, 1)), regions, gt)  # own stream
     start = time.perf_counter()
     cells = superpixels(image)
-    colours = cell_colours(image, cells)
+    edges = cell_edges(image, cells)
     took = time.perf_counter() - start
     pre = pre_annotation(scores)
-    return Task(gt, scores, pre, np.isin(regions, wrong), image, low, cells, colours, took)
+    return Task(gt, scores, pre, np.isin(regions, wrong), image, low, cells, edges, took)
 
 
 def error_masks(task: Task) -> dict[str, np.ndarray]:
@@ -653,7 +654,7 @@ class Annotator:
         """Snap to image edges: one click over the whole plane; hand-set pixels stay."""
         full = (slice(0, self.labels.shape[0]), slice(0, self.labels.shape[1]))
         task = self.task
-        changes = snap_to_cells(self.labels, task.cells, self.hand_set.mask, colours=task.colours)
+        changes = snap_to_cells(self.labels, task.cells, self.hand_set.mask, edges=task.edges)
         return Action(SNAP, changes, 1, 0, full, self._gain(changes))
 
 
@@ -739,10 +740,10 @@ def _snap_rows(rng, regions, gt, labels, protected, repeat: int) -> list:
     cells: list[np.ndarray] = []
     rows = [("superpixels (SLIC, once per plane, in a worker)",
              best_of(1, lambda: cells.append(superpixels(image))), None)]  # fmt: skip
-    colours = cell_colours(image, cells[0])
+    edges = cell_edges(image, cells[0])
 
     def snap() -> None:
-        snap_to_cells(labels, cells[0], colours=colours)
+        snap_to_cells(labels, cells[0], edges=edges)
 
     rows.append(("snap to edges (the edges the image shows)", best_of(repeat, snap), None))
     return rows

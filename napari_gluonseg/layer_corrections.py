@@ -17,6 +17,7 @@ from typing import Any, Literal, overload
 import numpy as np
 
 from .core.corrections import (
+    CellEdges,
     Change,
     Components,
     HandEdits,
@@ -268,11 +269,11 @@ class LayerCorrector:
         return speckles(self.components(plane), min_size, self._protected(plane), grid, rel)
 
     def snap(
-        self, plane: tuple[int, ...], cells: np.ndarray, colours: np.ndarray | None = None
+        self, plane: tuple[int, ...], cells: np.ndarray, edges: CellEdges | None = None
     ) -> list[Change]:
         """What snapping the plane's labels to the superpixels ``cells`` would change (with
-        their mean ``colours``: only at edges the image shows)."""
-        return snap_to_cells(self.labels(plane), cells, self._protected(plane), colours=colours)
+        their ``edges``: only at edges the image shows)."""
+        return snap_to_cells(self.labels(plane), cells, self._protected(plane), edges=edges)
 
     def class_stroke(
         self,

@@ -274,26 +274,31 @@ def superpixels(image: np.ndarray, cell_pixels: int = 400) -> np.ndarray:
     return cells.astype(np.int32)
 
 
-def cell_colours(image: np.ndarray, cells: np.ndarray) -> np.ndarray:
-    """The mean colour of each superpixel, (cells, channels), in units of the image's range."""
+@dataclass(frozen=True)
+class CellEdges:
+    """Which superpixels touch (4-neighbours; each ordered pair ``(a[i], b[i])`` once) and how
+    far apart their mean colours are, in units of the image's range: computed once per image
+    plane, with its superpixels."""
+
+    a: np.ndarray
+    b: np.ndarray
+    contrast: np.ndarray
+
+
+def cell_edges(image: np.ndarray, cells: np.ndarray) -> CellEdges:
+    """The :class:`CellEdges` of the superpixels ``cells`` of ``image``."""
     pixels = _unit_pixels(image)
     ids = np.asarray(cells).ravel()
     n = int(ids.max(initial=0)) + 1
     sizes = np.maximum(np.bincount(ids, minlength=n), 1)
-    channels = [
-        np.bincount(ids, pixels[..., c].ravel(), minlength=n) for c in range(pixels.shape[-1])
-    ]
-    return np.stack(channels, axis=1) / sizes[:, None]
-
-
-def _touching_cells(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Every ordered pair (a, b) of superpixels that touch (4-neighbours), each pair once."""
-    n = int(cells.max(initial=0)) + 1
+    sums = [np.bincount(ids, pixels[..., c].ravel(), minlength=n) for c in range(pixels.shape[-1])]
+    colours = np.stack(sums, axis=1) / sizes[:, None]
     a = np.concatenate([cells[:, :-1].ravel(), cells[:-1, :].ravel()]).astype(np.int64)
     b = np.concatenate([cells[:, 1:].ravel(), cells[1:, :].ravel()]).astype(np.int64)
     apart = a != b
     pairs = np.unique(np.concatenate([a[apart] * n + b[apart], b[apart] * n + a[apart]]))
-    return pairs // n, pairs % n
+    a, b = pairs // n, pairs % n
+    return CellEdges(a, b, np.linalg.norm(colours[a] - colours[b], axis=1))
 
 
 def snap_to_cells(
@@ -301,7 +306,7 @@ def snap_to_cells(
     cells: np.ndarray,
     protected: np.ndarray | None = None,
     min_share: float = 0.5,
-    colours: np.ndarray | None = None,
+    edges: CellEdges | None = None,
     min_contrast: float = 0.1,
 ) -> list[Change]:
     """Boundaries snapped to the image's edges: every superpixel (``cells``, same shape as the
@@ -310,7 +315,7 @@ def snap_to_cells(
     moves onto the cell edges, i.e. the image's edges. Hand-set pixels stay; cells near a tie
     stay.
 
-    With ``colours`` (:func:`cell_colours`), only edges the image shows: a cell's pixels of
+    With ``edges`` (:func:`cell_edges`), only edges the image shows: a cell's pixels of
     label M change only where the touching cells that M holds most of differ from it in mean
     colour by ``min_contrast`` (of the image's range) or more, on average. Where neighbouring
     classes look alike, SLIC's cell edges are arbitrary, and snapping would move a boundary the
@@ -330,11 +335,9 @@ def snap_to_cells(
     share = counts[np.arange(n_cells), top] / np.maximum(counts.sum(axis=1), 1)
     new = values[top][cells]
     change = (share > min_share)[cells] & (new != labels)
-    if colours is not None:
-        a, b = _touching_cells(cells)
-        neighbour = a * n_values + top[b]  # (cell, the label its neighbour holds most of)
-        contrast = np.linalg.norm(colours[a] - colours[b], axis=1)
-        total = np.bincount(neighbour, contrast, minlength=n_cells * n_values)
+    if edges is not None:
+        neighbour = edges.a * n_values + top[edges.b]  # (cell, the label its neighbour holds)
+        total = np.bincount(neighbour, edges.contrast, minlength=n_cells * n_values)
         seen = np.bincount(neighbour, minlength=n_cells * n_values)
         # No neighbour held by the label (a blot inside the cell): nothing to look alike.
         shown = (seen == 0) | (total >= min_contrast * seen)

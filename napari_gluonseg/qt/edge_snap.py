@@ -14,7 +14,7 @@ from magicgui.widgets import PushButton
 from napari.layers import Image, Labels
 from napari.qt.threading import create_worker
 
-from ..core.corrections import cell_colours, superpixels
+from ..core.corrections import CellEdges, cell_edges, superpixels
 from ..layer_corrections import LayerCorrector
 from ..layer_data import spatial_shape
 from .segment_widget import NOTHREADS_VARIABLE
@@ -23,12 +23,12 @@ if TYPE_CHECKING:
     import napari
 
 
-Cells = tuple[np.ndarray, np.ndarray]  # superpixel ids and their mean colours
+Cells = tuple[np.ndarray, CellEdges]  # superpixel ids, and which touch how
 
 
 def _cells(pixels: np.ndarray) -> Cells:
     cells = superpixels(pixels)
-    return cells, cell_colours(pixels, cells)
+    return cells, cell_edges(pixels, cells)
 
 
 class EdgeSnap:

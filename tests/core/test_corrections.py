@@ -10,7 +10,7 @@ from napari_gluonseg.core.corrections import (
     Components,
     HandEdits,
     apply,
-    cell_colours,
+    cell_edges,
     class_brush,
     class_probability,
     likely_classes,
@@ -196,7 +196,7 @@ def test_superpixels_follow_the_image_edges_and_snapping_moves_a_boundary_onto_t
     assert out[10, 35] == 2 and (out != truth + 1).sum() == 1
 
 
-def test_snapping_with_colours_leaves_boundaries_the_image_does_not_show():
+def test_snapping_with_edges_leaves_boundaries_the_image_does_not_show():
     rng = np.random.default_rng(1)
     truth = np.zeros((60, 120), np.uint8)
     truth[:, 37:] = 1  # visible edge at column 37 (blue | red)
@@ -207,14 +207,15 @@ def test_snapping_with_colours_leaves_boundaries_the_image_does_not_show():
     labels = truth + 1
     labels[:, 33:37] = 2  # both boundaries 4 px off
     labels[:, 83:87] = 2
-    colours = cell_colours(image, cells)
-    assert colours.shape == (cells.max() + 1, 3) and colours.min() >= 0 and colours.max() <= 1
+    edges = cell_edges(image, cells)
+    assert len(np.unique(edges.a * 10_000 + edges.b)) == len(edges.a)  # each pair once
+    assert ((edges.a != edges.b) & (edges.contrast >= 0) & (edges.contrast <= 3**0.5)).all()
     out = labels.copy()
-    apply(out, snap_to_cells(labels, cells, colours=colours))
+    apply(out, snap_to_cells(labels, cells, edges=edges))
     assert (out[:, :37] == 1).all()  # the visible edge: snapped onto it
     np.testing.assert_array_equal(out[:, 60:], labels[:, 60:])  # the invisible one: left alone
     blind = labels.copy()
-    apply(blind, snap_to_cells(labels, cells))  # without colours every cell votes
+    apply(blind, snap_to_cells(labels, cells))  # without edges every cell votes
     assert (blind[:, 60:] != labels[:, 60:]).any()
 
 
@@ -277,10 +278,10 @@ def test_no_tool_changes_a_hand_set_pixel_or_anything_outside_its_region(
     changed = out != labels
     assert not (changed & protected).any() and not (changed & ~stroke).any()
 
-    colours = np.linspace(0, 1, 3 * (cells.max() + 1)).reshape(-1, 3)[::-1]
-    for edges_seen in (None, colours):  # snapping: only to a cell's majority, never by hand
+    photo = (cells * 37 % 256).astype(np.uint8)  # any image: the cells need not follow it
+    for edges in (None, cell_edges(photo, cells)):  # only to a cell's majority, never by hand
         out = labels.copy()
-        apply(out, snap_to_cells(labels, cells, protected, colours=edges_seen, min_contrast=0.2))
+        apply(out, snap_to_cells(labels, cells, protected, edges=edges, min_contrast=0.2))
         changed = out != labels
         assert not (changed & protected).any()
         for cell in np.unique(cells[changed]):
