@@ -740,7 +740,10 @@ def _snap_rows(rng, regions, gt, labels, protected, repeat: int) -> list:
     cells: list[np.ndarray] = []
     rows = [("superpixels (SLIC, once per plane, in a worker)",
              best_of(1, lambda: cells.append(superpixels(image))), None)]  # fmt: skip
-    edges = cell_edges(image, cells[0])
+    found: list[CellEdges] = []
+    rows.append(("cell edges (once per plane, in the worker)",
+                 best_of(1, lambda: found.append(cell_edges(image, cells[0]))), None))  # fmt: skip
+    edges = found[0]
 
     def snap() -> None:
         snap_to_cells(labels, cells[0], edges=edges)
