@@ -5,7 +5,6 @@ one undoable edit (hand-set pixels stay)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +16,7 @@ from napari.qt.threading import create_worker
 from ..core.corrections import CellEdges, cell_edges, superpixels
 from ..layer_corrections import LayerCorrector
 from ..layer_data import spatial_shape
-from .segment_widget import NOTHREADS_VARIABLE
+from .threads import no_threads
 
 if TYPE_CHECKING:
     import napari
@@ -71,7 +70,7 @@ class EdgeSnap:
             self._worker = None
             self._apply(corrector, plane, cells)
 
-        if os.environ.get(NOTHREADS_VARIABLE):
+        if no_threads():
             done(_cells(pixels))
             return
         self._say(f"computing the superpixels of '{image.name}'...")

@@ -7,7 +7,6 @@ in a worker, and applies the prepared result one small step per turn of the even
 
 from __future__ import annotations
 
-import os
 from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,14 +37,12 @@ from ..result_layers import (
 from . import dialogs
 from .controls import NEW_LAYER, RunControls
 from .lifetime import watch_removal
+from .threads import no_threads
 
 if TYPE_CHECKING:
     import napari
 
 STEP_DELAY_MS = 5  # between steps of applying a result: napari paints and handles input
-# Set (to anything but ""), runs compute in the GUI thread: widget tests where threading is not
-# the point, as stardist-napari's STARDIST_NAPARI_NOTHREADS.
-NOTHREADS_VARIABLE = "NAPARI_GLUONSEG_NOTHREADS"
 
 
 class SegmentWidget(Container):
@@ -154,7 +151,7 @@ class SegmentWidget(Container):
         self._cancel.enabled = True
         self._progress.value = 0
         self._status.value = f"segmenting {request.image.name}..."
-        if os.environ.get(NOTHREADS_VARIABLE):
+        if no_threads():
             self._compute_here(request, crop, kwargs)
             return
         # Passing "errored" here also stops superqt from re-raising the error in the GUI thread.

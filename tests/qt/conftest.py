@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from napari_gluonseg.qt.segment_widget import NOTHREADS_VARIABLE
+from napari_gluonseg.qt.threads import NOTHREADS_VARIABLE
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ from qtpy.QtCore import Qt
 
 from napari_gluonseg.layer_corrections import hand_tracker, kept_scores
 from napari_gluonseg.layer_data import METADATA_KEY
-from napari_gluonseg.qt import dialogs, segment_widget
+from napari_gluonseg.qt import dialogs, segment_widget, threads
 from napari_gluonseg.qt.controls import Resolution
 from napari_gluonseg.qt.regions import image_region
 from napari_gluonseg.qt.segment_widget import SegmentWidget
@@ -718,8 +718,14 @@ def test_a_long_run_says_so_in_the_status_line(
     widget.controls.weights.value = untrained_params
     widget.controls.engine.value = "mxnet"
     seen = []
+    on_progress = widget._on_progress
+
+    def progress(event):  # every step's status line (the worker may yield before the click
+        on_progress(event)  # returns: connecting to it afterwards can miss the first steps)
+        seen.append(widget._status.value)
+
+    widget._on_progress = progress
     widget._run.clicked.emit()
-    widget._worker.yielded.connect(lambda e: seen.append(widget._status.value))
     qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
     notes = [s for s in seen if s.startswith("working size 390x520")]
     assert notes and any("segmenting" in s for s in notes)  # the note stays during the run
@@ -730,14 +736,12 @@ def test_nothreads_runs_the_core_in_the_gui_thread_with_the_same_outcome(
 ):
     import threading
 
-    from napari_gluonseg.qt import segment_widget
-
-    monkeypatch.setenv(segment_widget.NOTHREADS_VARIABLE, "1")
-    threads = set()
+    monkeypatch.setenv(threads.NOTHREADS_VARIABLE, "1")
+    seen = set()
     real = segment_widget._compute
 
     def recording(*args):
-        threads.add(threading.current_thread())
+        seen.add(threading.current_thread())
         return (yield from real(*args))
 
     monkeypatch.setattr(segment_widget, "_compute", recording)
@@ -747,5 +751,5 @@ def test_nothreads_runs_the_core_in_the_gui_thread_with_the_same_outcome(
     widget._run.clicked.emit()
     assert widget._worker is None  # computed before the click returned; applying goes on
     qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
-    assert threads == {threading.main_thread()}
+    assert seen == {threading.main_thread()}
     assert np.all(viewer.layers["dog classes"].data == BICYCLE + 1)
