@@ -514,12 +514,16 @@ def test_progress_only_moves_forward_and_names_the_running_step(
     widget.controls.resolution.value = "full (image size, tiled)"
     values, messages = [], []
     widget._progress.changed.connect(values.append)
+    on_progress = widget._on_progress
+
+    def progress(event):  # each step, from the first (connected before the worker starts)
+        on_progress(event)
+        messages.append(widget._status.value)
+        if event.done == 2:  # a class picked during the run gets its map when the run ends
+            widget.controls.classes.value = ["sky"]
+
+    widget._on_progress = progress
     widget._run.clicked.emit()
-    widget._worker.yielded.connect(lambda e: messages.append(widget._status.value))
-    # A class picked during the run gets its map when the run ends.
-    widget._worker.yielded.connect(
-        lambda e: setattr(widget.controls.classes, "value", ["sky"]) if e.done == 2 else None
-    )
     qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
     assert values == sorted(values) and values[-1] == 100
     infer = [m for m in messages if m.startswith("segmenting")]
