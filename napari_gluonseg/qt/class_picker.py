@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from magicgui.widgets import Container, LineEdit, Select
 
@@ -46,7 +47,7 @@ class ClassPicker(Container):
         self._all = list(class_names)
         self.value = self._chosen
 
-    def reset_choices(self, *_args) -> None:
+    def reset_choices(self, *_args: Any) -> None:
         """napari resets every docked widget's choices when layers change; a Select would fall
         back to the names it was built with, so keep ours (and the user's choice)."""
         self._refresh()

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+from magicgui.types import FileDialogMode
 from magicgui.widgets import (
     CheckBox,
     ComboBox,
@@ -51,7 +53,7 @@ class Resolution(StrEnum):
         return "auto" if self is Resolution.AUTO else 1.0
 
 
-AUGMENTATIONS = {
+AUGMENTATIONS: dict[str, dict[str, Any]] = {
     "none": {},
     "flip": {"flip": True},
     "flip + scales 0.75, 1.25": {"flip": True, "tta_scales": (0.75, 1.25)},
@@ -131,7 +133,7 @@ class RunControls:
         )
         self.weights = FileEdit(
             label="weights file",
-            mode="r",
+            mode=FileDialogMode.EXISTING_FILE,
             filter="*.params *.onnx",
             nullable=True,
             tooltip="Empty: the model zoo's pretrained weights (downloaded once into "
@@ -140,7 +142,7 @@ class RunControls:
         )
         self.scheme = FileEdit(
             label="label scheme",
-            mode="r",
+            mode=FileDialogMode.EXISTING_FILE,
             filter="*.yaml *.yml *.csv",
             nullable=True,
             tooltip="Your own labels as groups of the model's classes (YAML or CSV; examples "
@@ -227,7 +229,7 @@ class RunControls:
         """The picker lists the labels the run will make: the scheme's, else the model's."""
         info = model_info(self.model.value)
         names = info.class_names
-        if self.scheme.value is not None:
+        if isinstance(self.scheme.value, Path):
             try:
                 scheme = load_scheme(self.scheme.value, info)
             except GluonsegError as exc:

@@ -20,6 +20,7 @@ Each gesture is one undoable edit (Ctrl+Z); pixels a person set by hand are neve
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,7 @@ from napari.layers import Labels
 from qtpy.QtCore import QTimer
 
 from ..core.errors import GluonsegError
+from ..core.merge import Region
 from ..core.registry import short_class_name
 from ..layer_corrections import LayerCorrector, hand_tracker, kept_scores
 from ..result_layers import layer_class_names
@@ -43,6 +45,8 @@ if TYPE_CHECKING:
 RUNNER_UP_KEY = "r"
 RECOUNT_DELAY_MS = 400
 CLICK_MODIFIERS = {"Control", "Meta"}
+# A clicked region: its layer's corrector, the plane, the region's box and mask in it.
+Found = tuple[LayerCorrector, tuple[int, ...], Region, np.ndarray]
 
 
 class MouseTool(StrEnum):
@@ -204,7 +208,7 @@ class CorrectWidget(Container):
         *plane, y, x = (int(d) for d in data)
         return tuple(plane), y, x
 
-    def _on_press(self, layer: Labels, event: Any):
+    def _on_press(self, layer: Labels, event: Any) -> Generator[None, None, None]:
         mode = MouseTool(self._mouse.value)
         clicking = bool(CLICK_MODIFIERS & set(event.modifiers)) or mode is MouseTool.RELABEL
         if str(layer.mode) not in ("pan_zoom", "pick") or layer is not self.layer:
@@ -242,6 +246,7 @@ class CorrectWidget(Container):
         for i, (k, p) in enumerate(likely, start=1):
             name = short_class_name(names[k]) if 0 <= k < len(names) else f"class {k}"
             action = menu.addAction(f"&{i}  {name}  {p:.0%}" + ("  (now)" if k == now else ""))
+            assert action is not None  # Qt returns the action it added
             action.triggered.connect(
                 lambda _=False, k=k: self._relabel(corrector, plane, box, mask, k, "relabel")
             )
@@ -260,7 +265,7 @@ class CorrectWidget(Container):
             return
         self._relabel(corrector, plane, box, mask, k, "runner-up")
 
-    def _region(self, layer: Labels, world: Any):
+    def _region(self, layer: Labels, world: Any) -> Found | None:
         at = self._position(layer, world)
         if at is None:
             return None
@@ -277,13 +282,21 @@ class CorrectWidget(Container):
             return None
         return corrector, plane, box, mask
 
-    def _within_box(self, layer: Labels):
+    def _within_box(self, layer: Labels) -> Region | None:
         choice = Within(self._within.value)
         if choice in (Within.REGION, Within.LIKELY):
             return None
         return image_region(self._viewer, layer, RegionChoice(choice.value))[-2:]
 
-    def _relabel(self, corrector, plane, box, mask, k: int, tool: str) -> None:
+    def _relabel(
+        self,
+        corrector: LayerCorrector,
+        plane: tuple[int, ...],
+        box: Region,
+        mask: np.ndarray,
+        k: int,
+        tool: str,
+    ) -> None:
         likely = Within(self._within.value) is Within.LIKELY
         threshold = self._threshold.value if likely else None
         changed = corrector.relabel(plane, box, mask, k, tool, threshold)
@@ -292,7 +305,7 @@ class CorrectWidget(Container):
         self._status.value = f"{changed} pixels relabelled {short_class_name(names[k])}{where}"
         self._recount.start()
 
-    def _stroke(self, layer: Labels, event: Any):
+    def _stroke(self, layer: Labels, event: Any) -> Generator[None, None, None]:
         """A class-brush drag: discs of the brush size along the path (each segment between
         two mouse positions filled); one edit on release."""
         at = self._position(layer, event.position)

@@ -19,8 +19,8 @@ class _RemovalWatcher(QObject):
         widget.installEventFilter(self)
         widget.destroyed.connect(lambda *_: on_removed())
 
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.ParentChange:
+    def eventFilter(self, obj: QObject | None, event: QEvent | None) -> bool:
+        if obj is not None and event is not None and event.type() == QEvent.Type.ParentChange:
             if obj.parent() is not None:
                 self._was_docked = True
             elif self._was_docked:

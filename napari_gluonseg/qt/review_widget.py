@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from magicgui.types import FileDialogMode
 from magicgui.widgets import ComboBox, Container, FileEdit, Label, PushButton
 from napari.layers import Image, Labels, Layer
 from napari.types import LayerDataTuple
@@ -44,8 +45,8 @@ class ReviewWidget(Container):
 
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         self._viewer = viewer
-        self._images_dir = FileEdit(mode="d", label="images")
-        self._results_dir = FileEdit(mode="d", label="results")
+        self._images_dir = FileEdit(mode=FileDialogMode.EXISTING_DIRECTORY, label="images")
+        self._results_dir = FileEdit(mode=FileDialogMode.EXISTING_DIRECTORY, label="results")
         self._open_folder = PushButton(text="Open folder")
         self._annotator = PreAnnotation(lambda: self.session, self._show_choices, self._say)
         self._annotate = self._annotator.button
@@ -58,7 +59,7 @@ class ReviewWidget(Container):
         self._save = PushButton(text="Save")
         self._status = Label(value="")
         self._status.native.setWordWrap(True)
-        super().__init__(widgets=self._layout(), labels=True)
+        super().__init__(widgets=self._arranged(), labels=True)
         self.session: ReviewSession | None = None
         self.current: ReviewItem | None = None
         self._layers: list[Layer] = []  # the image and labels layers of ``current``
@@ -67,7 +68,7 @@ class ReviewWidget(Container):
         self._read_ahead = ReadAhead()  # the neighbours of the image open, read in the background
         self._connect()
 
-    def _layout(self) -> list:
+    def _arranged(self) -> list:
         moves = Container(
             widgets=[self._previous, self._next, self._save], layout="horizontal", labels=False
         )
@@ -95,7 +96,7 @@ class ReviewWidget(Container):
 
     def open_folder(self, images_dir: str | Path, results_dir: str | Path) -> None:
         """Open a folder and its results; resume at the image opened last, if any."""
-        self._images_dir.value, self._results_dir.value = images_dir, results_dir
+        self._images_dir.value, self._results_dir.value = Path(images_dir), Path(results_dir)
         self._on_open_folder()
 
     def _on_open_folder(self, _value: Any = None) -> None:
@@ -106,20 +107,22 @@ class ReviewWidget(Container):
             return
         self._flush_calls()  # where the person is, written before it is read back
         try:
-            self.session = ReviewSession(self._images_dir.value, self._results_dir.value)
+            session = ReviewSession(_folder(self._images_dir), _folder(self._results_dir))
         except GluonsegError as exc:
             show_error(str(exc))
             return
+        self.session = session
         self._show_choices()
-        last = self.session.last_key()
-        index = self.session.index_of(last) if last is not None else None
+        last = session.last_key()
+        index = session.index_of(last) if last is not None else None
         if index is not None:
             self.open_index(index)
         else:
-            self._status.value = f"{len(self.session.items)} images; Next opens the first."
+            self._status.value = f"{len(session.items)} images; Next opens the first."
 
     def _image_choices(self, _widget: Any = None) -> list[tuple[str, str]]:
-        items = self.session.items if getattr(self, "session", None) is not None else []
+        session = getattr(self, "session", None)  # napari may ask before __init__ set it
+        items = session.items if session is not None else []
         return [(item.describe(), item.key) for item in items]
 
     def _show_choices(self) -> None:
@@ -142,14 +145,16 @@ class ReviewWidget(Container):
         self._step(-1)
 
     def _step(self, delta: int) -> None:
-        if self.session is None or not self.session.items:
+        session = self.session
+        if session is None or not session.items:
             self._status.value = "Open a folder first."
             return
-        here = -1 if self.current is None else self.session.index_of(self.current.key)
+        found = None if self.current is None else session.index_of(self.current.key)
+        here = -1 if found is None else found
         if here == -1 and delta < 0:
-            here = len(self.session.items)
+            here = len(session.items)
         target = here + delta
-        if not 0 <= target < len(self.session.items):
+        if not 0 <= target < len(session.items):
             self._status.value = "No more images this way."
             return
         self.open_index(target)
@@ -163,21 +168,30 @@ class ReviewWidget(Container):
 
     def open_index(self, index: int) -> None:
         """Save the current image's corrections, close its layers, open image ``index``."""
-        key = self.session.items[index].key
+        session = self.session
+        if session is None:
+            return
+        key = session.items[index].key
         kept = self._leave(keep_layers=True)
         if kept is None:
             return
-        index = self.session.index_of(key)  # leaving may have saved and re-sorted
-        self.current = item = self.session.items[index]
+        found = session.index_of(key)  # leaving may have saved and re-sorted
+        if found is None:  # gone from the folder meanwhile
+            self._remove_layers(kept)
+            self.current = None
+            self._status.value = f"{key} is no longer in the folder."
+            return
+        index = found
+        self.current = item = session.items[index]
         try:
             self._open_layers(item, kept)
         except GluonsegError as exc:
             self._remove_layers(kept)
             show_error(str(exc))
-        self._read_ahead.call(self.session.remember, item.key)  # a synced write: off the GUI
+        self._read_ahead.call(session.remember, item.key)  # a synced write: off the GUI
         self._show_choices()
         self._status.value = item.describe() + (f"\n{item.error}" if item.error else "")
-        items = self.session.items
+        items = session.items
         nearby = [items[k] for k in (index + 1, index - 1) if 0 <= k < len(items)]
         self._read_ahead.read_ahead(nearby)  # Next, then Previous
 
@@ -283,24 +297,28 @@ class ReviewWidget(Container):
 
     def save(self) -> bool:
         """Save the labels if they were edited since opened or saved; True if saved."""
-        layer = self.labels_layer
-        if layer is None or self.current is None or is_unedited_output(layer):
+        layer, session, export = self.labels_layer, self.session, self._export
+        if layer is None or session is None or export is None or self.current is None:
+            return False
+        if is_unedited_output(layer):
             return False
         meta = layer.metadata[METADATA_KEY]
         labels = np.asarray(layer.data)
-        key, export = self.current.key, self._export
+        key = self.current.key
         tracker = hand_tracker(layer, create=False)
         counts = tracker.edits.provenance() if tracker is not None else None
         try:
-            meta["provenance"] = self.session.save_corrections(
+            meta["provenance"] = session.save_corrections(
                 key, labels, export.class_names, export.colors, meta.get("provenance", {}), counts
             )
         except (GluonsegError, OSError) as exc:
             show_error(f"Could not save the corrections of {key}: {exc}")
             return False
         meta["written_digest"] = data_digest(labels)
-        self.current = self.session.items[self.session.index_of(key)]
-        self._status.value = f"Saved the corrections of {self.current.key}."
+        index = session.index_of(key)
+        if index is not None:  # saving re-sorts the list
+            self.current = session.items[index]
+        self._status.value = f"Saved the corrections of {key}."
         self._show_choices()
         return True
 
@@ -323,3 +341,11 @@ class ReviewWidget(Container):
         for key in self._keys:
             self._viewer.bind_key(key, None)
         self._keys = {}
+
+
+def _folder(edit: FileEdit) -> Path:
+    """The folder a directory field names."""
+    value = edit.value
+    if not isinstance(value, Path):
+        raise GluonsegError(f"choose a folder for '{edit.label}'")
+    return value

@@ -63,7 +63,7 @@ class SegmentWidget(Container):
         self._progress = ProgressBar(min=0, max=100, value=0, label="progress")
         self._status = _text_label()
         self._probe = _text_label()
-        super().__init__(widgets=self._layout(), labels=True)
+        super().__init__(widgets=self._arranged(), labels=True)
         self._worker: GeneratorWorker | None = None
         self._steps: Generator[str, None, list[str]] | None = None
         self._request: RunRequest | None = None  # the run in progress
@@ -72,7 +72,7 @@ class SegmentWidget(Container):
         self._closed = False
         self._connect()
 
-    def _layout(self) -> list:
+    def _arranged(self) -> list:
         c = self.controls
         buttons = Container(widgets=[self._run, self._cancel], layout="horizontal", labels=False)
         export = Container(
@@ -357,15 +357,15 @@ class SegmentWidget(Container):
         busy = self._request is not None  # picked during a run: added when it ends
         if last is None or busy or last.result.model_name != self.controls.model.value:
             return
-        image, result = last.request.image, last.result
+        image, result, grid = last.request.image, last.result, last.result.scores
         for name in names:
             if probability_layer_name(image.name, name) in self._viewer.layers:
                 continue
             k = result.class_names.index(name) if name in result.class_names else -2
-            if k not in result.scores.class_ids:
+            if grid is None or k not in grid.class_ids:
                 self._status.value = f"{name} was not among the classes of the last run"
                 continue
-            data = result.scores.probability_map(k)
+            data = grid.probability_map(k)
             placement = last.request.placement()
             self._viewer.add_layer(
                 Layer.create(*probability_layer_data(data, image.name, name, placement))
@@ -377,7 +377,9 @@ class SegmentWidget(Container):
         self._probe.value = "" if last is None else probe_text(last, self._viewer.cursor.position)
 
 
-def _compute(request: RunRequest, crop: Any, kwargs: dict[str, Any]):
+def _compute(
+    request: RunRequest, crop: Any, kwargs: dict[str, Any]
+) -> Generator[Progress, None, PreparedResult]:
     """The worker: the core's run, then the layer data built here rather than in the GUI."""
     result = yield from iter_segment_image(crop, **kwargs)
     yield Progress(Stage.LAYERS, 0, 2, "preparing layers")
@@ -388,6 +390,8 @@ def probe_text(last: PreparedResult, world_position: Any) -> str:
     """'at (y, x): class p%, ...' for the top-5 classes at a world position (or '')."""
     image, result = last.request.image, last.result
     grid = result.scores
+    if grid is None:  # the run kept no scores
+        return ""
     position = image.world_to_data(world_position)
     starts = [s.start for s in last.request.region]
     coords = [float(p) - a for p, a in zip(position[-len(starts) :], starts, strict=True)]
