@@ -513,10 +513,9 @@ class Annotator:
             box = parts.boxes[i - 1]
             mask = parts.ids[box] == i
             grown = _grow(box, 1, self.labels.shape)
-            fill = Change(box, mask, int(best[i]))
-            gain = self._gain([fill])
             if best[i] != value[i]:
-                out.append(Action("fill", [fill], 1, fill.value, grown, gain))
+                fill = Change(box, mask, int(best[i]))
+                out.append(Action("fill", [fill], 1, fill.value, grown, self._gain([fill])))
             if self.tools:
                 whole = best[i] == other[i]
                 args = (box, mask, int(other[i]), int(value[i]), grown, whole)

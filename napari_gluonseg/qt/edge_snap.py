@@ -1,7 +1,7 @@
 """The Correct dock's "Snap to image edges": superpixels of the image under the labels and
-their mean colours (computed once per image plane, in a worker: SLIC takes seconds on a large
-photo), then every cell takes the label holding most of it where the image shows the edge, as
-one undoable edit (hand-set pixels stay)."""
+which of them touch how different in colour (computed once per image plane, in a worker: SLIC
+takes seconds on a large photo), then every cell takes the label holding most of it where the
+image shows the edge, as one undoable edit (hand-set pixels stay)."""
 
 from __future__ import annotations
 
