@@ -10,12 +10,15 @@ run: setup
 	.venv/bin/napari-gluonseg demo --out out --overwrite
 
 # pytest exit 5 means "no tests collected": not a failure of the code, but say so.
-# Two pytest processes share the X server (TEST_WORKERS=0: one process).
+# Two pytest processes share the X server (TEST_WORKERS=0: one process); the tests that share
+# the ONNX export run in one of them (loadgroup). PYTHONDONTWRITEBYTECODE is cleared so that pytest
+# keeps its assertion-rewritten copies of napari and the other pytest plugins (~7 s per process).
 TEST_WORKERS ?= 2
 test: setup
 	.venv/bin/ruff check .
 	.venv/bin/mypy
-	xvfb-run -a -s "-screen 0 1600x1200x24" .venv/bin/python -m pytest -n $(TEST_WORKERS); rc=$$?; \
+	PYTHONDONTWRITEBYTECODE= xvfb-run -a -s "-screen 0 1600x1200x24" \
+	  .venv/bin/python -m pytest -n $(TEST_WORKERS) --dist loadgroup; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 
 # Every registry model, untrained, at odd photo sizes through every engine it offers (slow).

@@ -121,3 +121,24 @@ def untrained_weights(tmp_path_factory):
         return made[model_name]
 
     return get
+
+
+# Fixtures that hand out the session's ONNX export (see onnx_home).
+_ONNX_FIXTURES = {"onnx_home", "use_onnx_home", "exported_onnx"}
+
+
+def pytest_itemcollected(item):
+    """Under make test's two processes (``--dist loadgroup``) the tests that use the ONNX
+    export run in one of them, so the export is made once, not once per process. (Marked as
+    each test is collected: pytest-xdist reads the groups before other conftest hooks run.)"""
+    if _ONNX_FIXTURES & set(getattr(item, "fixturenames", ())):
+        item.add_marker(pytest.mark.xdist_group("onnx"))
+
+
+def pytest_collection_finish(session):
+    """Everything imported so far lives for the whole run: napari's viewer fixture collects
+    garbage two or three times per test, and frozen objects are not scanned again."""
+    import gc
+
+    gc.collect()
+    gc.freeze()

@@ -33,6 +33,8 @@ def test_segment_writes_labels_overlay_and_table(tmp_path, bicycle_params, capsy
             str(bicycle_params),
             "--scale",
             "0.125",
+            "--engine",
+            "mxnet",  # neither is the point here
             "--prob",
             "bicycle",
             "--overlay",
@@ -153,7 +155,8 @@ def test_intensity_range_option_reaches_the_run(tmp_path, small_dog, bicycle_par
     Image.fromarray(twelve).save(tmp_path / "scan.png")
     out = tmp_path / "out"
     args = ["segment", str(tmp_path / "scan.png"), "--weights", str(bicycle_params)]
-    rc = cli.main([*args, "--scale", "1.0", "--intensity-range", "0,4095", "--out", str(out)])
+    args += ["--scale", "1.0", "--engine", "mxnet"]  # neither is the point here
+    rc = cli.main([*args, "--intensity-range", "0,4095", "--out", str(out)])
     assert rc == 0
     provenance = json.loads((out / "scan_provenance.json").read_text())
     assert provenance["intensity_range"] == [0.0, 4095.0]

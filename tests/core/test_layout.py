@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from napari_gluonseg import segment_image
 from napari_gluonseg.core import plan
@@ -70,13 +71,15 @@ def test_the_memory_guard_takes_smaller_windows_before_refusing():
 def test_grid_windows_agree_with_the_whole_image(engine, dog, untrained_params, request):
     if engine == "onnxruntime":
         request.getfixturevalue("use_onnx_home")
-    image = dog[:571, :763]  # odd sizes: windows of odd length, last ones at the edges
+    # The whole photo at 2/3 size, cut to odd sides: windows of odd length, last ones at the edges.
+    image = np.asarray(Image.fromarray(dog).resize((512, 384), Image.BILINEAR))[:379, :507]
     kwargs = {"weights": untrained_params, "scale": 1.0, "engine": engine}
     whole = segment_image(image, tile_size=None, **kwargs)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(plan, "WINDOW_PIXELS", (150_000,))  # windows ~385 px: six of them
+        mp.setattr(plan, "WINDOW_PIXELS", (90_000,))  # 2 x 3 windows of 291x299: a middle one
         grid = segment_image(image, tile_size="auto", **kwargs)
     assert grid.provenance["coverage"] == "grid" and grid.provenance["windows"] == 6
+    assert grid.provenance["window_size"] == [291, 299]
     assert whole.provenance["coverage"] == "whole"
     assert (grid.labels == whole.labels).mean() >= 0.995
     assert np.abs(grid.confidence - whole.confidence).mean() < 1e-3

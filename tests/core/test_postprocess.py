@@ -78,11 +78,10 @@ def test_plane_resized_while_reading_equals_resizing_the_whole_plane(dog):
     )
 
 
+@pytest.mark.usefixtures("use_onnx_home")  # the session's export of these weights
 def test_default_run_outputs_full_resolution(small_dog, untrained_params):
-    result = segment_image(
-        small_dog, weights=untrained_params, probability_classes=["sky"], engine="mxnet"
-    )
-    assert result.provenance["scale"] == "auto"
+    result = segment_image(small_dog, weights=untrained_params, probability_classes=["sky"])
+    assert result.provenance["engine"] == "onnxruntime" and result.provenance["scale"] == "auto"
     assert result.provenance["working_size"] == [390, 520]  # long side at ADE20K's base size
     assert result.provenance["tile_size"] is None  # "auto": small enough for one window
     assert result.labels.shape == result.confidence.shape == small_dog.shape[:2]

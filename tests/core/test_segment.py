@@ -19,8 +19,8 @@ from napari_gluonseg.core.segment import check_run, run_to_end
 
 from ..conftest import BICYCLE, MODEL
 
-RUN = {"scale": 1.0, "engine": "mxnet"}  # where neither is the point (test_bicycle_everywhere
-# runs the defaults: onnxruntime at the model's size)
+RUN = {"scale": 1.0, "engine": "mxnet"}  # where neither is the point (the defaults, onnxruntime
+# at the model's size: test_postprocess.py::test_default_run_outputs_full_resolution)
 
 
 def gluoncv_reference(image: np.ndarray, params) -> np.ndarray:
@@ -68,8 +68,9 @@ def test_equals_gluoncv_predict(small_dog, untrained_params):
 
 
 def test_bicycle_everywhere(small_dog, bicycle_params):
-    result = segment_image(small_dog, weights=bicycle_params, probability_classes=["bicycle"])
-    assert result.provenance["engine"] == "onnxruntime" and result.provenance["scale"] == "auto"
+    result = segment_image(
+        small_dog, weights=bicycle_params, probability_classes=["bicycle"], **RUN
+    )
     assert np.all(result.labels == BICYCLE + 1)
     assert result.labels.dtype == np.uint8
     p = result.probabilities["bicycle, bike, wheel, cycle"]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import threading
+
 import pytest
 
 from napari_gluonseg.qt.threads import NOTHREADS_VARIABLE
@@ -15,3 +18,47 @@ def _compute_in_the_gui_thread(request, monkeypatch):
         monkeypatch.setenv(NOTHREADS_VARIABLE, "1")
     else:
         monkeypatch.delenv(NOTHREADS_VARIABLE, raising=False)
+
+
+class HeldRun:
+    """A run's worker held inside a network call until :meth:`release`: the run is surely
+    mid-way when the test acts, on a fast machine or a busy one (see :func:`held_run`)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, after_calls: int) -> None:
+        from napari_gluonseg.core.network import SegmentationNetwork
+
+        self.entered = threading.Event()  # the worker is waiting inside a network call
+        self._released = threading.Event()
+        calls = itertools.count()
+        logits = SegmentationNetwork.logits
+
+        def held(net: SegmentationNetwork, batch):
+            if next(calls) >= after_calls and not self._released.is_set():
+                self.entered.set()
+                if not self._released.wait(HOLD_LIMIT_S):
+                    raise AssertionError(f"the test never released the run ({HOLD_LIMIT_S} s)")
+            return logits(net, batch)
+
+        monkeypatch.setattr(SegmentationNetwork, "logits", held)
+
+    def release(self) -> None:
+        self._released.set()
+
+
+HOLD_LIMIT_S = 60.0
+
+
+@pytest.fixture
+def held_run(monkeypatch):
+    """``held_run(after_calls=1)``: MXNet runs of this test stop in their network call number
+    ``after_calls + 1`` (planes before it are done) until the test calls ``release()``; a test
+    that fails before releasing frees the worker at teardown."""
+    made: list[HeldRun] = []
+
+    def hold(after_calls: int = 1) -> HeldRun:
+        made.append(HeldRun(monkeypatch, after_calls))
+        return made[-1]
+
+    yield hold
+    for run in made:
+        run.release()

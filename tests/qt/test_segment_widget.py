@@ -54,29 +54,33 @@ def errors_since(start: int) -> list[str]:
     return [str(n.message) for n in notification_manager.records[start:]]
 
 
-@pytest.mark.threads  # the defaults end to end: a worker, onnxruntime, resolution auto
-def test_run_adds_labels_and_probability_layers(qtbot, viewer, dog_layer, bicycle_params):
+# The defaults end to end: a worker, onnxruntime (the session's export of the untrained weights),
+# resolution auto. Bicycle everywhere in the dock: test_probe_and_probabilities_on_demand_*.
+@pytest.mark.threads
+@pytest.mark.usefixtures("use_onnx_home")
+def test_run_adds_labels_and_probability_layers(qtbot, viewer, dog_layer, untrained_params):
     widget = SegmentWidget(viewer)
     viewer.window.add_dock_widget(widget)
     assert widget.controls.image.value is dog_layer  # the active image layer by default
-    widget.controls.weights.value = bicycle_params
+    widget.controls.weights.value = untrained_params
     widget.controls.classes.value = [BICYCLE_NAME]
     run_and_wait(qtbot, widget)
 
     labels = viewer.layers["dog classes"]
-    assert isinstance(labels, Labels)
-    assert np.all(labels.data == BICYCLE + 1) and labels.data.shape == dog_layer.data.shape[:2]
+    assert isinstance(labels, Labels) and labels.data.shape == dog_layer.data.shape[:2]
+    provenance = labels.metadata[METADATA_KEY]["provenance"]
+    assert provenance["engine"] == "onnxruntime" and provenance["scale"] == "auto"
     np.testing.assert_array_equal(labels.scale, dog_layer.scale)
     np.testing.assert_array_equal(labels.translate, dog_layer.translate)
-    # the palette colour of class 127 (gluoncv row 128), and the name on hover
+    # World (12, 22) is pixel (4, 4): its label has its class's palette colour and name on hover.
+    label = int(labels.data[4, 4])
+    info = widget_info()
     np.testing.assert_allclose(
-        labels.colormap.map(BICYCLE + 1)[:3],
-        np.array(widget_colors()[BICYCLE]) / 255,
-        atol=1e-6,
+        labels.colormap.map(label)[:3], np.array(info.colors[label - 1]) / 255, atol=1e-6
     )
     status = labels.get_status(position=(12.0, 22.0), world=True)
     text = status["coordinates"] if isinstance(status, dict) else str(status)
-    assert f"{BICYCLE + 1}" in text and f"class_name: {BICYCLE_NAME}" in text
+    assert f"{label}" in text and f"class_name: {info.class_names[label - 1]}" in text
 
     prob = viewer.layers["dog P(bicycle)"]
     assert isinstance(prob, Image) and prob.blending == "additive"
@@ -142,10 +146,10 @@ def test_threshold_and_subset_from_the_widget(qtbot, viewer, dog_layer, untraine
     assert provenance["classes"] == ["wall", "sky"] and provenance["min_confidence"] == 0.55
 
 
-def widget_colors():
+def widget_info():
     from napari_gluonseg import model_info
 
-    return model_info("fcn_resnet50_ade").colors
+    return model_info("fcn_resnet50_ade")
 
 
 def test_rerun_updates_layers_in_place(qtbot, viewer, dog_layer, untrained_params, bicycle_params):
@@ -239,16 +243,16 @@ def test_overwrite_only_when_chosen(
 
 
 @pytest.mark.threads
-def test_cancel_mid_run_adds_nothing(qtbot, viewer, small_dog, untrained_params):
+def test_cancel_mid_run_adds_nothing(qtbot, viewer, small_dog, untrained_params, held_run):
     viewer.add_image(np.stack([small_dog] * 8), name="movie", rgb=True)
-    widget = SegmentWidget(viewer)  # resolution auto: planes long enough to cancel between
+    widget = fast_widget(viewer)
     widget.controls.weights.value = untrained_params
-    widget.controls.engine.value = "mxnet"
+    held = held_run(after_calls=1)
     widget._run.clicked.emit()
-    widget._worker.yielded.connect(
-        lambda e: widget._cancel.clicked.emit() if e.stage == "infer" else None
-    )
-    qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
+    qtbot.waitUntil(held.entered.is_set, timeout=60_000)  # the second plane is being inferred
+    widget._cancel.clicked.emit()
+    held.release()
+    qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
     assert widget._status.value == "cancelled"
     assert [ly.name for ly in viewer.layers] == ["movie"]
     assert widget._run.enabled and not widget._cancel.enabled
@@ -433,7 +437,7 @@ def test_export_from_widget_keeps_hand_corrections(
     back = read_export(paths["labels"])
     np.testing.assert_array_equal(back.labels, labels.data)
     assert back.class_names[2] == "sky" and back.provenance["edited_by_hand"] is True
-    assert back.colors[BICYCLE] == widget_colors()[BICYCLE]
+    assert back.colors[BICYCLE] == widget_info().colors[BICYCLE]
 
     # Exporting again asks before replacing the earlier files; "keep them" keeps them.
     labels.data[0:5, 0:5] = 4
@@ -456,23 +460,23 @@ def test_export_from_widget_keeps_hand_corrections(
 
 @pytest.mark.threads
 def test_closing_the_dock_with_its_close_button_stops_the_run(
-    qtbot, viewer, small_dog, untrained_params
+    qtbot, viewer, small_dog, untrained_params, held_run
 ):
     viewer.add_image(np.stack([small_dog] * 8), name="movie", rgb=True)
-    widget = SegmentWidget(viewer)
+    widget = fast_widget(viewer)
     dock = viewer.window.add_dock_widget(widget, name="seg")
     widget.controls.weights.value = untrained_params
-    widget.controls.engine.value = "mxnet"
+    held = held_run(after_calls=1)
     widget._run.clicked.emit()
     worker = widget._worker
-    finished = []
+    finished, aborted = [], []
     worker.finished.connect(lambda: finished.append(True))
-    qtbot.waitUntil(lambda: widget._progress.value >= 20, timeout=120_000)  # inferring
+    worker.aborted.connect(lambda: aborted.append(True))
+    qtbot.waitUntil(held.entered.is_set, timeout=60_000)  # the second plane is being inferred
     start = len(notification_manager.records)
     dock.titleBarWidget().close_button.click()  # napari's X: the widget is not deleted
-    aborted = []
-    worker.aborted.connect(lambda: aborted.append(True))
-    qtbot.waitUntil(lambda: bool(finished), timeout=120_000)
+    held.release()
+    qtbot.waitUntil(lambda: bool(finished), timeout=60_000)
     assert aborted and not widget.running  # stopped at the next window, not run to the end
     qtbot.wait(50)
     assert [layer.name for layer in viewer.layers] == ["movie"]
@@ -483,19 +487,24 @@ def test_closing_the_dock_with_its_close_button_stops_the_run(
 
 @pytest.mark.threads
 def test_removing_the_image_mid_run_stops_it_and_adds_nothing(
-    qtbot, viewer, small_dog, untrained_params
+    qtbot, viewer, small_dog, untrained_params, held_run
 ):
     movie = viewer.add_image(np.stack([small_dog] * 8), name="movie", rgb=True)
     viewer.add_image(small_dog, name="other")
-    widget = SegmentWidget(viewer)
+    widget = fast_widget(viewer)
     widget.controls.image.value = movie
     widget.controls.weights.value = untrained_params
-    widget.controls.engine.value = "mxnet"
+    held = held_run(after_calls=1)
     start = len(notification_manager.records)
     widget._run.clicked.emit()
-    qtbot.waitUntil(lambda: widget._progress.value >= 20, timeout=120_000)
+    worker = widget._worker
+    aborted = []
+    worker.aborted.connect(lambda: aborted.append(True))
+    qtbot.waitUntil(held.entered.is_set, timeout=60_000)  # the second plane is being inferred
     viewer.layers.remove(movie)
-    qtbot.waitUntil(lambda: widget._worker is None, timeout=120_000)
+    held.release()
+    qtbot.waitUntil(lambda: widget._worker is None, timeout=60_000)
+    assert aborted  # stopped at the next plane, not run to the end
     qtbot.wait(50)
     assert [layer.name for layer in viewer.layers] == ["other"]
     assert any("'movie' was removed" in m for m in errors_since(start))
@@ -624,7 +633,7 @@ def test_reopened_export_counts_as_edited(
 
     labels = np.full(dog_layer.data.shape[:2], 3, np.uint8)  # 'sky', which the run changes
     names = model_info("fcn_resnet50_ade").class_names
-    paths = write_labels(labels, names, widget_colors(), {}, tmp_path, "dog")
+    paths = write_labels(labels, names, widget_info().colors, {}, tmp_path, "dog")
     viewer.open(str(paths["labels"]), plugin="napari-gluonseg")
     asked = []
     monkeypatch.setattr(
@@ -649,24 +658,25 @@ def test_rectangle_takes_the_pixels_whose_centres_it_contains(viewer, small_dog)
 
 @pytest.mark.threads
 def test_closing_the_viewer_mid_run_stops_the_run(
-    qtbot, make_napari_viewer, small_dog, untrained_params
+    qtbot, make_napari_viewer, small_dog, untrained_params, held_run
 ):
     viewer = make_napari_viewer()
     viewer.add_image(np.stack([small_dog] * 8), name="movie", rgb=True)
-    widget = SegmentWidget(viewer)
+    widget = fast_widget(viewer)
     viewer.window.add_dock_widget(widget)
     widget.controls.weights.value = untrained_params
-    widget.controls.engine.value = "mxnet"
+    held = held_run(after_calls=1)
     widget._run.clicked.emit()
     worker = widget._worker
     finished, aborted = [], []
     worker.finished.connect(lambda: finished.append(True))
     worker.aborted.connect(lambda: aborted.append(True))
-    qtbot.waitUntil(lambda: widget._progress.value >= 20, timeout=120_000)
+    qtbot.waitUntil(held.entered.is_set, timeout=60_000)  # the second plane is being inferred
     added = []
     viewer.layers.events.inserted.connect(lambda e: added.append(e.value.name))
     viewer.close()
-    qtbot.waitUntil(lambda: bool(finished), timeout=120_000)  # stopped, not run to the end
+    held.release()
+    qtbot.waitUntil(lambda: bool(finished), timeout=60_000)  # stopped, not run to the end
     qtbot.wait(50)
     assert aborted and added == [] and not widget.running
 
@@ -717,10 +727,9 @@ def test_a_long_run_says_so_in_the_status_line(
 ):
     from napari_gluonseg.core import estimate
 
-    monkeypatch.setattr(estimate, "machine_gmacs", lambda: 0.5)  # a very slow machine
-    widget = SegmentWidget(viewer)
+    monkeypatch.setattr(estimate, "machine_gmacs", lambda: 0.01)  # a very slow machine
+    widget = fast_widget(viewer)
     widget.controls.weights.value = untrained_params
-    widget.controls.engine.value = "mxnet"
     seen = []
     on_progress = widget._on_progress
 
@@ -731,7 +740,7 @@ def test_a_long_run_says_so_in_the_status_line(
     widget._on_progress = progress
     widget._run.clicked.emit()
     qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
-    notes = [s for s in seen if s.startswith("working size 390x520")]
+    notes = [s for s in seen if s.startswith("working size 72x96")]
     assert notes and any("segmenting" in s for s in notes)  # the note stays during the run
 
 

@@ -24,7 +24,9 @@ def _no_export(*args, **kwargs):
     raise AssertionError("exported again")
 
 
-@pytest.mark.parametrize("size", [(61, 83), (200, 150), (390, 520)])
+# Odd and even sides (390x520, the default working size of a small photo, runs through both engines
+# in test_segment_with_onnxruntime_equals_mxnet).
+@pytest.mark.parametrize("size", [(61, 83), (200, 150)])
 def test_one_dynamic_export_matches_mxnet_at_odd_sizes(
     size, untrained_params, use_onnx_home, monkeypatch
 ):
