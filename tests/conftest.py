@@ -136,9 +136,21 @@ def pytest_itemcollected(item):
 
 
 def pytest_collection_finish(session):
-    """Everything imported so far lives for the whole run: napari's viewer fixture collects
-    garbage two or three times per test, and frozen objects are not scanned again."""
+    """napari's viewer fixture collects garbage two or three times per test, each a scan of
+    every live object: the modules most tests load (MXNet, GluonCV, napari's Qt viewer, the
+    docks) are imported now and frozen with the rest, so those scans skip them."""
     import gc
+
+    from napari_gluonseg.core import _mxnet
+
+    _mxnet.gluoncv()  # and mxnet
+    if any(item.path.parent.name == "qt" for item in session.items):
+        import napari.viewer  # noqa: F401  (the Qt window comes with the first viewer)
+        from napari._qt import qt_main_window  # noqa: F401
+
+        import napari_gluonseg.qt.correct_widget
+        import napari_gluonseg.qt.review_widget
+        import napari_gluonseg.qt.segment_widget  # noqa: F401
 
     gc.collect()
     gc.freeze()
