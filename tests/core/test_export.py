@@ -13,7 +13,7 @@ from ..conftest import BICYCLE
 
 
 def test_round_trip_png_and_tif(tmp_path, small_dog, bicycle_params):
-    result = segment_image(small_dog, weights=bicycle_params, engine="mxnet")
+    result = segment_image(small_dog, weights=bicycle_params, scale=1.0, engine="mxnet")
     paths = write_result(result, tmp_path, "dog", image=small_dog)
     back = read_export(paths["labels"])
     np.testing.assert_array_equal(back.labels, result.labels)
@@ -50,7 +50,7 @@ def test_bad_exports_and_reads_say_why(tmp_path):
 def test_reader_opens_export_with_names_and_colours(
     make_napari_viewer, tmp_path, small_dog, bicycle_params
 ):
-    result = segment_image(small_dog, weights=bicycle_params, engine="mxnet")
+    result = segment_image(small_dog, weights=bicycle_params, scale=1.0, engine="mxnet")
     paths = write_result(result, tmp_path, "dog")
     viewer = make_napari_viewer()
     [layer] = viewer.open(str(paths["labels"]), plugin="napari-gluonseg")
@@ -160,7 +160,7 @@ def test_export_never_replaces_a_set_without_overwrite(tmp_path):
 
 
 def test_overwrite_removes_a_stale_overlay(tmp_path, small_dog, bicycle_params):
-    result = segment_image(small_dog, weights=bicycle_params, engine="mxnet")
+    result = segment_image(small_dog, weights=bicycle_params, scale=1.0, engine="mxnet")
     write_result(result, tmp_path, "dog", image=small_dog)
     assert "dog_overlay.png" in _names(tmp_path)
     write_result(result, tmp_path, "dog", overwrite=True)  # no image: no overlay now
