@@ -67,7 +67,11 @@ def test_the_memory_guard_takes_smaller_windows_before_refusing():
         window_for(needs[2] - 1)
 
 
-@pytest.mark.parametrize("engine", ["onnxruntime", "mxnet"])
+# The onnxruntime case asks for the session's export when it runs: grouped with the other tests
+# that use it by hand (tests/conftest.py groups those that name the fixtures).
+@pytest.mark.parametrize(
+    "engine", [pytest.param("onnxruntime", marks=pytest.mark.xdist_group("onnx")), "mxnet"]
+)
 def test_grid_windows_agree_with_the_whole_image(engine, dog, untrained_params, request):
     if engine == "onnxruntime":
         request.getfixturevalue("use_onnx_home")
