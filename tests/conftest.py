@@ -130,15 +130,17 @@ _ONNX_FIXTURES = {"onnx_home", "use_onnx_home", "exported_onnx"}
 def pytest_itemcollected(item):
     """Under make test's two processes (``--dist loadgroup``) the tests that use the ONNX
     export run in one of them, so the export is made once, not once per process. (Marked as
-    each test is collected: pytest-xdist reads the groups before other conftest hooks run.)"""
+    each test is collected, before pytest_collection_modifyitems, where pytest-xdist reads
+    the groups.)"""
     if _ONNX_FIXTURES & set(getattr(item, "fixturenames", ())):
         item.add_marker(pytest.mark.xdist_group("onnx"))
 
 
 def pytest_collection_finish(session):
-    """napari's viewer fixture collects garbage two or three times per test, each a scan of
-    every live object: the modules most tests load (MXNet, GluonCV, napari's Qt viewer, the
-    docks) are imported now and frozen with the rest, so those scans skip them."""
+    """napari collects garbage whenever a viewer closes (and its viewer fixture twice more per
+    test), each a scan of every live object: the modules most tests load (MXNet, GluonCV,
+    napari's Qt viewer, the docks) are imported now and frozen with the rest, so those scans
+    skip them."""
     import gc
 
     from napari_gluonseg.core import _mxnet

@@ -1,4 +1,5 @@
-"""Widget tests compute in the GUI thread unless threading is what they test."""
+"""Widget tests compute in the GUI thread unless threading is what they test; those that act
+while a run is going hold its worker (``held_run``)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ def _compute_in_the_gui_thread(request, monkeypatch):
         monkeypatch.setenv(NOTHREADS_VARIABLE, "1")
     else:
         monkeypatch.delenv(NOTHREADS_VARIABLE, raising=False)
+
+
+HOLD_LIMIT_S = 60.0  # a held worker gives up (failing its run) if the test never releases it
 
 
 class HeldRun:
@@ -43,9 +47,6 @@ class HeldRun:
 
     def release(self) -> None:
         self._released.set()
-
-
-HOLD_LIMIT_S = 60.0
 
 
 @pytest.fixture
