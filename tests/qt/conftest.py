@@ -1,5 +1,6 @@
-"""Widget tests compute in the GUI thread unless threading is what they test; those that act
-while a run is going hold its worker (``held_run``)."""
+"""Widget tests take their viewer from a pool kept across tests (``make_viewer``), compute in the
+GUI thread unless threading is what they test, and hold the worker of a run they act on
+mid-way (``held_run``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,50 @@ import threading
 import pytest
 
 from napari_gluonseg.qt.threads import NOTHREADS_VARIABLE
+
+from .viewers import ViewerPool
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.stash[_CALL_PASSED] = report.passed
+    return report
+
+
+_CALL_PASSED = pytest.StashKey[bool]()
+
+
+@pytest.fixture(scope="session")
+def _viewer_pool(qapp):
+    with pytest.MonkeyPatch.context() as mp:
+        try:  # as napari's make_napari_viewer does: no status thread in tests
+            from napari._qt.threads.status_checker import StatusChecker
+
+            mp.setattr(StatusChecker, "start", lambda *_, **__: None)
+        except ImportError:  # napari < 0.6 has none
+            pass
+        pool = ViewerPool()
+        yield pool
+        pool.close_all()
+
+
+@pytest.fixture
+def make_viewer(_viewer_pool, qtbot, request):
+    """``make_viewer(show=False)``: a hidden napari viewer, perhaps one an earlier test used and
+    handed back empty (:mod:`.viewers`); ``show=True``: a new shown one, where the canvas must
+    map the mouse as on a desktop."""
+    taken = []
+
+    def make(show: bool = False):
+        taken.append(_viewer_pool.take(show))
+        return taken[-1]
+
+    yield make
+    passed = request.node.stash.get(_CALL_PASSED, False)
+    for viewer in taken:
+        _viewer_pool.give_back(viewer, reuse=passed)
 
 
 @pytest.fixture(autouse=True)

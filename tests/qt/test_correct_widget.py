@@ -51,8 +51,8 @@ def _colormap():
 
 
 @pytest.fixture
-def viewer(make_napari_viewer):
-    return make_napari_viewer(show=True)  # shown: the canvas maps the mouse as on a desktop
+def viewer(make_viewer):
+    return make_viewer(show=True)  # shown: the canvas maps the mouse as on a desktop
 
 
 @pytest.fixture

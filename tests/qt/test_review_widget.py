@@ -19,8 +19,8 @@ RUN = {"scale": 1.0, "engine": "mxnet"}
 
 
 @pytest.fixture
-def viewer(make_napari_viewer):
-    return make_napari_viewer()
+def viewer(make_viewer):
+    return make_viewer()
 
 
 @pytest.fixture
@@ -233,14 +233,14 @@ def test_probabilities_and_doubtful_places_from_the_kept_scores(viewer, tmp_path
 
 
 def test_the_correct_dock_works_in_the_review_loop_and_its_edits_are_saved(
-    qtbot, make_napari_viewer, tmp_path, untrained_params
+    qtbot, make_viewer, tmp_path, untrained_params
 ):
     from qtpy.QtCore import QPoint, Qt
 
     from napari_gluonseg.layer_corrections import hand_tracker, kept_scores
     from napari_gluonseg.qt.correct_widget import CorrectWidget
 
-    viewer = make_napari_viewer(show=True)  # shown: the canvas maps the mouse as on a desktop
+    viewer = make_viewer(show=True)  # shown: the canvas maps the mouse as on a desktop
     images = make_folder(tmp_path / "images", n=2)
     results = tmp_path / "results"
     segment_folder(images, results, weights=untrained_params, scale=1.0, engine="mxnet",

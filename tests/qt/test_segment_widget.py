@@ -23,8 +23,8 @@ BICYCLE_NAME = "bicycle, bike, wheel, cycle"
 
 
 @pytest.fixture
-def viewer(make_napari_viewer):
-    return make_napari_viewer()
+def viewer(make_viewer):
+    return make_viewer()
 
 
 @pytest.fixture
@@ -658,9 +658,9 @@ def test_rectangle_takes_the_pixels_whose_centres_it_contains(viewer, small_dog)
 
 @pytest.mark.threads
 def test_closing_the_viewer_mid_run_stops_the_run(
-    qtbot, make_napari_viewer, small_dog, untrained_params, held_run
+    qtbot, make_viewer, small_dog, untrained_params, held_run
 ):
-    viewer = make_napari_viewer()
+    viewer = make_viewer()
     viewer.add_image(np.stack([small_dog] * 8), name="movie", rgb=True)
     widget = fast_widget(viewer)
     viewer.window.add_dock_widget(widget)
