@@ -123,6 +123,17 @@ def untrained_weights(tmp_path_factory):
     return get
 
 
+@pytest.fixture
+def our_plugin(npe2pm):
+    """npe2's plugin manager for this test (napari's test fixtures block plugin discovery)
+    with this package's manifest registered: readers and writers as napari finds them."""
+    import npe2
+
+    if "napari-gluonseg" not in npe2pm:
+        npe2pm.register(npe2.PluginManifest.from_distribution("napari-gluonseg"))
+    return npe2pm
+
+
 # Fixtures that hand out the session's ONNX export (see onnx_home).
 _ONNX_FIXTURES = {"onnx_home", "use_onnx_home", "exported_onnx"}
 

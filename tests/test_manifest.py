@@ -3,6 +3,7 @@ import sys
 from pathlib import Path
 
 import npe2
+import pytest
 
 
 def test_npe2_validate_with_imports():
@@ -37,15 +38,14 @@ def test_widgets_in_the_layers_segment_menu():
     ]
 
 
-def test_writer_and_reader_round_trip_a_labels_layer(tmp_path, npe2pm):
+@pytest.mark.usefixtures("our_plugin")
+def test_writer_and_reader_round_trip_a_labels_layer(tmp_path):
     import numpy as np
     from napari.components import ViewerModel
     from napari.plugins.io import save_layers
 
     from napari_gluonseg.layer_data import labels_layer_data
 
-    if "napari-gluonseg" not in npe2pm:  # napari's test fixtures block plugin discovery
-        npe2pm.register(npe2.PluginManifest.from_distribution("napari-gluonseg"))
     data = np.zeros((20, 30), np.uint8)
     data[5:10, 5:10] = 2
     names, colors = ["wall", "sky"], [(10, 20, 30), (40, 50, 60)]

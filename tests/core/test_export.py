@@ -47,12 +47,13 @@ def test_bad_exports_and_reads_say_why(tmp_path):
     assert get_reader(str(tmp_path / "photo.jpg")) is None
 
 
-def test_reader_opens_export_with_names_and_colours(
-    make_napari_viewer, tmp_path, small_dog, bicycle_params
-):
+@pytest.mark.usefixtures("our_plugin")
+def test_reader_opens_export_with_names_and_colours(tmp_path, small_dog, bicycle_params):
+    from napari.components import ViewerModel
+
     result = segment_image(small_dog, weights=bicycle_params, scale=1.0, engine="mxnet")
     paths = write_result(result, tmp_path, "dog")
-    viewer = make_napari_viewer()
+    viewer = ViewerModel()  # napari's File > Open, without a window
     [layer] = viewer.open(str(paths["labels"]), plugin="napari-gluonseg")
     assert layer.name == "dog classes" and layer._type_string == "labels"
     np.testing.assert_array_equal(layer.data, result.labels)
