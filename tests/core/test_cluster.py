@@ -74,7 +74,8 @@ def scheduler(tmp_path):
             subprocess.Popen(
                 [
                     *(sys.executable, "-m", "distributed.cli.dask_worker", address),
-                    *("--nthreads", "1", "--host", "127.0.0.1", *common),
+                    # No nanny: a nanny's worker that ran MXNet took 8 s to stop on SIGTERM.
+                    *("--nthreads", "1", "--no-nanny", "--host", "127.0.0.1", *common),
                 ],
                 env=env,
                 stdout=subprocess.DEVNULL,
