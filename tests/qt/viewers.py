@@ -5,7 +5,6 @@ closed instead, and the next test gets a new one."""
 
 from __future__ import annotations
 
-import gc
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any
@@ -130,7 +129,4 @@ def _empty(viewer: Any, taken: _Taken) -> bool:
             widget.deleteLater()
     QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     QApplication.processEvents()
-    # What is left is the viewer's and what napari keeps per test (menus, actions): napari
-    # collects garbage at every layer removal, and frozen objects are not scanned again.
-    gc.freeze()
     return _state(viewer) == taken.fresh
