@@ -1,11 +1,11 @@
 """A hidden napari viewer kept across tests: making and closing one costs ~1.3 s, more than most
-dock tests take. A test hands it back emptied (no layers, no docks, no windows of its own, the
-view and settings as new, checked); a viewer that cannot be emptied, or whose test failed, is
-closed instead, and the next test gets a new one."""
+dock tests take. A test hands it back emptied: no layers, docks or windows of its own, the view,
+key bindings and mouse callbacks as new (checked), settings reset. A viewer that cannot be
+emptied, or whose test failed, is closed instead, and the next test gets a new one."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
 
@@ -25,7 +25,7 @@ _MODELS = (
 class _Taken:
     show: bool
     fresh: dict[str, Any]  # the viewer's state when it was made
-    windows_before: set = field(default_factory=set)  # top-level widgets before the test
+    windows_before: set  # top-level widgets before the test
 
 
 class ViewerPool:
@@ -103,6 +103,10 @@ def _state(viewer: Any) -> dict[str, Any]:
     state = {places[-1]: _model(viewer, places).dict() for places in _MODELS}
     state["size"] = window.size()
     state["docks"] = sorted(d.objectName() for d in window.findChildren(QDockWidget))
+    state["keys"] = sorted(map(str, viewer.keymap))  # the review dock binds keys on the viewer
+    state["mouse"] = [
+        list(getattr(viewer, f"mouse_{kind}_callbacks")) for kind in ("drag", "move", "wheel")
+    ]
     return state
 
 
