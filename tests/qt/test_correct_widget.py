@@ -118,9 +118,7 @@ def test_relabel_where_the_class_is_likely_splits_a_merged_region_along_the_scor
     assert (layer.data[:, :30] == 5).all() and (layer.data[:, 30:] == 4).all()
 
 
-def test_ctrl_click_lists_likely_classes_a_key_relabels_and_ctrl_z_restores(
-    qtbot, viewer, dock
-):
+def test_ctrl_click_lists_likely_classes_a_key_relabels_and_ctrl_z_restores(qtbot, viewer, dock):
     data = np.full(SHAPE, 4, np.int32)  # "floor" everywhere: wrong
     data[:, 30:] = 5
     layer = plugin_labels(viewer, data.copy(), scores())
@@ -152,9 +150,7 @@ def test_r_gives_the_region_under_the_cursor_its_runner_up(qtbot, viewer, dock):
     assert hand_tracker(layer).edits.by_tool == {"runner-up": 30 * 40}
 
 
-def test_a_relabel_leaves_hand_set_pixels_and_can_stop_at_the_field_of_view(
-    qtbot, viewer, dock
-):
+def test_a_relabel_leaves_hand_set_pixels_and_can_stop_at_the_field_of_view(qtbot, viewer, dock):
     layer = plugin_labels(viewer, np.full(SHAPE, 4, np.int32), scores())
     layer.mode = "paint"
     layer.paint((5, 5), 1)  # napari's brush, size 10: a disc of hand-set pixels
@@ -169,9 +165,7 @@ def test_a_relabel_leaves_hand_set_pixels_and_can_stop_at_the_field_of_view(
     assert (layer.data[~painted] == 5).sum() > 0
 
 
-def test_clean_speckles_previews_then_cleans_in_one_undo_leaving_hand_set_ones(
-    qtbot, viewer, dock
-):
+def test_clean_speckles_previews_then_cleans_in_one_undo_leaving_hand_set_ones(qtbot, viewer, dock):
     data = np.full(SHAPE, 3, np.int32)
     data[5:7, 5:7] = 1  # a speckle
     data[20:23, 40:43] = 2  # another
@@ -244,14 +238,14 @@ def test_exports_say_what_was_set_by_hand_and_reopen_with_their_scores(
     provenance = read_provenance(paths["provenance"])
     assert provenance["pixels_set_by_hand"] == int((layer.data == 1).sum())
     assert provenance["pixels_changed_by_tool"] == {"paint": int((layer.data == 1).sum())}
-    (data, kwargs, _), = read_labels_export(str(paths["labels"]))
+    ((data, kwargs, _),) = read_labels_export(str(paths["labels"]))
     reopened = viewer.add_layer(Labels(data, **kwargs))
     grid = kept_scores(reopened)
     assert grid is not None and np.array_equal(grid.grid.probs, scores().probs)
     reopened.mode = "pan_zoom"
     ctrl_click(qtbot, viewer, 20, 45)
     region = (slice(0, 40), slice(30, 60)), np.ones((40, 30), bool)
-    (k, p), = likely_classes(scores(), (), *region, k=1)
+    ((k, p),) = likely_classes(scores(), (), *region, k=1)
     assert dock.menu.actions()[0].text() == f"&1  tree  {p:.0%}  (now)" and k == 4
 
 

@@ -212,8 +212,9 @@ def test_a_rerun_can_keep_exactly_the_pixels_set_by_hand(
     monkeypatch.setattr(
         segment_widget.dialogs,
         "ask_about_edited_labels",
-        lambda parent, name, pixels, hand_set=None: offered.append(hand_set)
-        or dialogs.EditedChoice.KEEP_HAND_SET,
+        lambda parent, name, pixels, hand_set=None: (
+            offered.append(hand_set) or dialogs.EditedChoice.KEEP_HAND_SET
+        ),
     )
     widget.controls.weights.value = bicycle_params
     run_and_wait(qtbot, widget)
