@@ -1,0 +1,7 @@
+"""Fast-SCNN (``gluoncv/model_zoo/fastscnn.py``). Not built yet: runs with MXNet."""
+
+from __future__ import annotations
+
+from . import Builder
+
+BUILDERS: dict[str, Builder] = {}

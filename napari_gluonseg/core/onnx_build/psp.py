@@ -1,0 +1,7 @@
+"""PSPNet (``gluoncv/model_zoo/pspnet.py``). Not built yet: runs with MXNet."""
+
+from __future__ import annotations
+
+from . import Builder
+
+BUILDERS: dict[str, Builder] = {}
