@@ -69,13 +69,13 @@ def test_segment_tiling_and_augmentation_options(tmp_path, untrained_params, cap
         "--tta-scales",
         "1.5",
         "--engine",
-        "mxnet",
+        "onnxruntime",
     ]
     assert cli.main([*args, *opts]) == 0, capsys.readouterr().err
     prov = json.loads((out / "dog_provenance.json").read_text())
     assert prov["working_size"] == [72, 96] and prov["tile_size"] == 64
     assert prov["flip"] is True and prov["tta_scales"] == [1.0, 1.5]
-    assert prov["engine"] == "mxnet"
+    assert prov["engine"] == "onnxruntime"
     assert cli.main([*args, "--tile-size", "7", "--overwrite"]) == cli.EXIT_BAD_INPUT
     assert "tile_size must be" in capsys.readouterr().err
 
@@ -85,7 +85,7 @@ def test_segment_with_scheme_subset_and_threshold(tmp_path, bicycle_params, caps
 
     out = tmp_path / "out"
     base = ["segment", str(DATA / "dog.jpg"), "--weights", str(bicycle_params), "--out", str(out)]
-    base += ["--scale", "0.125", "--engine", "mxnet"]  # neither is the point here
+    base += ["--scale", "0.125", "--engine", "onnxruntime"]  # neither is the point here
     assert cli.main([*base, "--scheme", str(EXAMPLES / "street_ade20k.csv")]) == 0
     labels = np.asarray(Image.open(out / "dog_labels.png"))
     assert np.all(labels == 12)
@@ -128,7 +128,7 @@ def test_segment_reruns_skip_done_images_and_never_replace_others(
 ):
     out = tmp_path / "out"
     args = ["segment", str(DATA / "dog.jpg"), "--weights", str(untrained_params)]
-    args += ["--scale", "0.125", "--engine", "mxnet", "--prob", "sky", "--out", str(out)]
+    args += ["--scale", "0.125", "--engine", "onnxruntime", "--prob", "sky", "--out", str(out)]
     assert cli.main(args) == 0, capsys.readouterr().err
     before = {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.name != "summary.csv"}
     assert cli.main(args) == 0
@@ -155,7 +155,7 @@ def test_intensity_range_option_reaches_the_run(tmp_path, small_dog, bicycle_par
     Image.fromarray(twelve).save(tmp_path / "scan.png")
     out = tmp_path / "out"
     args = ["segment", str(tmp_path / "scan.png"), "--weights", str(bicycle_params)]
-    args += ["--scale", "1.0", "--engine", "mxnet"]  # neither is the point here
+    args += ["--scale", "1.0", "--engine", "onnxruntime"]  # neither is the point here
     rc = cli.main([*args, "--intensity-range", "0,4095", "--out", str(out)])
     assert rc == 0
     provenance = json.loads((out / "scan_provenance.json").read_text())
@@ -213,7 +213,9 @@ def test_a_folder_with_a_bad_image_exits_1_naming_it(tmp_path, untrained_params,
     photos = small_photos(tmp_path / "photos")
     out = tmp_path / "out"
     args = ["segment", str(photos), "--recursive", "--weights", str(untrained_params)]
-    rc = cli.main([*args, "--scale", "1.0", "--engine", "mxnet", "--out", str(out), "--quiet"])
+    rc = cli.main(
+        [*args, "--scale", "1.0", "--engine", "onnxruntime", "--out", str(out), "--quiet"]
+    )
     captured = capsys.readouterr()
     assert rc == cli.EXIT_SOME_FAILED and captured.out == ""
     assert f"failed: {photos / 'a' / 'broken.png'}" in captured.err
@@ -233,7 +235,7 @@ def test_ctrl_c_stops_after_the_image_and_the_rerun_resumes(
     (photos / "a" / "broken.png").unlink()
     out = tmp_path / "out"
     args = ["segment", f"{photos}/*/*.png", "--weights", str(untrained_params), "--out", str(out)]
-    args += ["--scale", "1.0", "--engine", "mxnet"]
+    args += ["--scale", "1.0", "--engine", "onnxruntime"]
     segment = batch_image.segment_image
 
     def interrupted_once(*a, **k):

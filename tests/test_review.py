@@ -45,7 +45,7 @@ def annotate_two(root, params):
         results,
         weights=params,
         scale=1.0,
-        engine="mxnet",
+        engine="onnxruntime",
         min_confidence=0.02,
     )
     return images, results
@@ -111,7 +111,7 @@ def test_corrections_saved_marked_and_kept_by_a_later_batch(tmp_path, annotated,
     assert {i.key: i.status for i in session.items}["img0"] is ReviewStatus.REVIEWED
 
     summary = segment_folder(
-        images, results, weights=untrained_params, scale=1.0, engine="mxnet", overwrite=True
+        images, results, weights=untrained_params, scale=1.0, engine="onnxruntime", overwrite=True
     )
     kept = {r.key: r for r in summary.reports}["img0"]
     assert kept.status == "skipped" and "corrected by hand" in kept.error

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import importlib
+import importlib.util
 import sys
 import threading
 import warnings
@@ -56,8 +57,24 @@ def _import(name: str) -> ModuleType:
             ImageFile.LOAD_TRUNCATED_IMAGES = truncated_images
 
 
+MISSING = (
+    "MXNet is not installed: it comes with the [mxnet] extra (pip install "
+    "'napari-gluonseg[mxnet]'), which installs where mxnet 1.9.1 does (Python 3.11, numpy<2; "
+    "Linux and Intel macOS). Without it every zoo model runs with engine='onnxruntime'."
+)
+
+
+def installed() -> bool:
+    """mxnet and gluoncv are both installed (never imports them)."""
+    return all(importlib.util.find_spec(m) is not None for m in ("mxnet", "gluoncv"))
+
+
 def mxnet() -> ModuleType:
-    """Import and return ``mxnet``."""
+    """Import and return ``mxnet``; without the ``[mxnet]`` extra, the package's error."""
+    if not installed():
+        from .errors import EngineError
+
+        raise EngineError(MISSING)
     return _import("mxnet")
 
 

@@ -22,6 +22,7 @@ from ._mxnet import HybridBlock
 from .engines import Engine, iter_cached
 from .errors import OptionError, WeightsError
 from .events import Progress
+from .params_file import read_params
 from .registry import model_info
 from .weights import ResolvedWeights
 
@@ -154,6 +155,7 @@ def build_network(
         net = gcv.model_zoo.get_model(
             model_name, pretrained=False, pretrained_base=False, height=height, width=width
         )
+    read_params(path)  # refuses a damaged file, and NaN/inf weights by name, as the builder does
     try:
         net.load_parameters(str(path), ctx=mx.cpu())
     except (mx.base.MXNetError, AssertionError, ValueError, RuntimeError, OSError) as exc:

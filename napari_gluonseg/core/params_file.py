@@ -52,7 +52,8 @@ class _Reader:
     def take(self, n: int, what: str) -> bytes:
         if n < 0 or self.at + n > len(self.data):
             raise WeightsError(
-                f"{self.path} is not a complete MXNet .params file: it ends at byte "
+                f"Cannot load weights file {self.path}: it is not a complete MXNet .params "
+                f"file: it ends at byte "
                 f"{len(self.data)} while reading {what} (truncated or not a weights file)."
             )
         chunk = self.data[self.at : self.at + n]
@@ -78,8 +79,9 @@ def read_params(path: str | os.PathLike) -> dict[str, np.ndarray]:
     magic, _reserved = r.unpack("QQ", "the header")
     if magic != _LIST_MAGIC:
         raise WeightsError(
-            f"{p} is not an MXNet .params file (it starts with {data[:8]!r}, not the "
-            "NDArray list header): give a .params file saved by gluon (net.save_parameters)."
+            f"Cannot load weights file {p}: it is not a readable MXNet .params file (it starts "
+            f"with {data[:8]!r}, not the NDArray list header): give a .params file saved by "
+            "gluon (net.save_parameters)."
         )
     (count,) = r.unpack("Q", "the array count")
     arrays = [_read_array(r, k) for k in range(count)]
@@ -153,7 +155,7 @@ def _check_finite(params: dict[str, np.ndarray], path: Path) -> None:
         raise WeightsError(
             f"{path} holds NaN or infinite values in {len(bad)} parameter(s): {shown}. "
             "A network with them gives no meaningful output (MXNet would label every pixel "
-            "the same); the file is damaged or came from a diverged training run."
+            "the same); the file is corrupt or came from a diverged training run."
         )
 
 

@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from . import _mxnet
 from . import options as options_check
 from .engines import ENGINES, Engine
 from .engines.onnx import is_onnx_file, onnxruntime_available, onnxruntime_installed
@@ -83,20 +84,32 @@ def _check_engine(engine: Any, info: ModelInfo, weights: str | os.PathLike | Non
         raise OptionError(f"Unknown engine {engine!r}. Valid engines: auto, {', '.join(ENGINES)}.")
     if weights is not None and is_onnx_file(weights):
         return _check_onnx_file_engine(engine, weights)
+    usable = [e for e in info.engines if _installed(e)]
     if engine == "auto":
-        return next(e for e in info.engines if e != Engine.ONNXRUNTIME or onnxruntime_available())
+        if not usable:
+            raise OptionError(
+                f"No engine that runs {info.name} is installed: onnxruntime and onnx come with "
+                "napari-gluonseg (pip install napari-gluonseg); " + _mxnet.MISSING
+            )
+        return usable[0]
     if engine not in info.engines:
         works = " or ".join(f"engine='{e}'" for e in info.engines)
         raise OptionError(
-            f"{info.name} cannot run with engine={engine!r}: its graph cannot be exported to "
-            f"ONNX. Use {works} (or 'auto')."
+            f"{info.name} cannot run with engine={engine!r}: napari-gluonseg cannot build its "
+            f"graph for it. Use {works} (or 'auto')."
         )
     if engine == Engine.ONNXRUNTIME and not onnxruntime_available():
         raise OptionError(
-            "engine='onnxruntime' needs onnx==1.14.1 and onnxruntime: "
-            "pip install 'napari-gluonseg[onnx]', or use engine='mxnet'."
+            "engine='onnxruntime' needs onnx and onnxruntime: pip install onnx onnxruntime "
+            "(both are dependencies of napari-gluonseg), or use engine='mxnet'."
         )
+    if engine == Engine.MXNET and not _mxnet.installed():
+        raise OptionError("engine='mxnet': " + _mxnet.MISSING)
     return Engine(engine)
+
+
+def _installed(engine: Engine) -> bool:
+    return onnxruntime_available() if engine == Engine.ONNXRUNTIME else _mxnet.installed()
 
 
 def _check_onnx_file_engine(engine: str, weights: str | os.PathLike) -> Engine:

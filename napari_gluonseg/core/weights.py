@@ -22,10 +22,10 @@ from collections.abc import Generator
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from . import _mxnet
 from .errors import WeightsError, WeightsUnavailableError
 from .events import Progress, Stage
 from .files import remove_stale_temps, sync_file, temp_dir
+from .model_store import ZOO_SHA1
 from .registry import model_info
 
 logger = logging.getLogger(__name__)
@@ -104,9 +104,9 @@ def repo_url() -> str:
 
 
 def zoo_sha1(model_name: str) -> str:
-    """The sha1 of the pretrained weights, from gluoncv's model store."""
-    store = _mxnet.gluoncv_module("gluoncv.model_zoo.model_store")
-    return store._model_sha1[model_name]
+    """The sha1 of the pretrained weights (GluonCV's model store, vendored)."""
+    model_info(model_name)  # unknown names fail here, with the list of valid ones
+    return ZOO_SHA1[model_name]
 
 
 def zoo_file_name(model_name: str) -> str:

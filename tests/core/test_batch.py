@@ -13,7 +13,7 @@ from napari_gluonseg.core.batch_summary import SUMMARY_NAME
 from napari_gluonseg.core.errors import WeightsUnavailableError
 from napari_gluonseg.core.export import read_export
 
-RUN = {"scale": 1.0, "engine": "mxnet"}
+RUN = {"scale": 1.0, "engine": "onnxruntime"}
 
 
 def write_png(path, seed):

@@ -14,7 +14,7 @@ pytest.importorskip("distributed")
 
 from napari_gluonseg.core.batch import segment_folder
 
-RUN = {"scale": 1.0, "engine": "mxnet"}
+RUN = {"scale": 1.0, "engine": "onnxruntime"}
 START_TIMEOUT_S = 60
 
 

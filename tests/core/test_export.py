@@ -9,11 +9,11 @@ from napari_gluonseg.core.errors import ExportError
 from napari_gluonseg.core.export import read_export, read_scores, write_labels, write_result
 from napari_gluonseg.layer_data import METADATA_KEY
 
-from ..conftest import BICYCLE
+from ..conftest import BICYCLE, needs_mxnet
 
 
 def test_round_trip_png_and_tif(tmp_path, small_dog, bicycle_params):
-    result = segment_image(small_dog, weights=bicycle_params, scale=1.0, engine="mxnet")
+    result = segment_image(small_dog, weights=bicycle_params, scale=1.0, engine="onnxruntime")
     paths = write_result(result, tmp_path, "dog", image=small_dog)
     back = read_export(paths["labels"])
     np.testing.assert_array_equal(back.labels, result.labels)
@@ -51,7 +51,7 @@ def test_bad_exports_and_reads_say_why(tmp_path):
 def test_reader_opens_export_with_names_and_colours(tmp_path, small_dog, bicycle_params):
     from napari.components import ViewerModel
 
-    result = segment_image(small_dog, weights=bicycle_params, scale=1.0, engine="mxnet")
+    result = segment_image(small_dog, weights=bicycle_params, scale=1.0, engine="onnxruntime")
     paths = write_result(result, tmp_path, "dog")
     viewer = ViewerModel()  # napari's File > Open, without a window
     [layer] = viewer.open(str(paths["labels"]), plugin="napari-gluonseg")
@@ -91,6 +91,7 @@ def _export(tmp_path, stem="x", fmt="png", **kwargs):
     return write_labels(_labels(), NAMES, COLORS, {"note": "t"}, tmp_path, stem, fmt, **kwargs)
 
 
+@needs_mxnet
 def test_truncated_png_is_refused_after_gluoncv_import(tmp_path):
     from PIL import ImageFile
 
@@ -161,7 +162,7 @@ def test_export_never_replaces_a_set_without_overwrite(tmp_path):
 
 
 def test_overwrite_removes_a_stale_overlay(tmp_path, small_dog, bicycle_params):
-    result = segment_image(small_dog, weights=bicycle_params, scale=1.0, engine="mxnet")
+    result = segment_image(small_dog, weights=bicycle_params, scale=1.0, engine="onnxruntime")
     write_result(result, tmp_path, "dog", image=small_dog)
     assert "dog_overlay.png" in _names(tmp_path)
     write_result(result, tmp_path, "dog", overwrite=True)  # no image: no overlay now
@@ -244,7 +245,11 @@ def stack_result(small_dog, untrained_params):
     """A 2-plane stack's result with its kept scores (odd size, a class subset)."""
     stack = np.stack([small_dog[:71, :93], small_dog[1:, 3:]])
     return segment_image(
-        stack, weights=untrained_params, engine="mxnet", scale=1.0, classes=["wall", "sky", "tree"]
+        stack,
+        weights=untrained_params,
+        engine="onnxruntime",
+        scale=1.0,
+        classes=["wall", "sky", "tree"],
     )
 
 

@@ -6,7 +6,10 @@ import numpy as np
 
 from napari_gluonseg.core import _mxnet
 
+from ..conftest import needs_mxnet
 
+
+@needs_mxnet
 def test_numpy_aliases_restored_and_mxnet_imports():
     mx = _mxnet.mxnet()
     for name in ("bool", "int", "float", "complex", "object", "str"):
@@ -41,6 +44,7 @@ def test_plugin_import_loads_neither_mxnet_nor_qt():
     assert heavy == set()
 
 
+@needs_mxnet
 def test_core_loads_no_qt_even_after_running_mxnet():
     code = "from napari_gluonseg.core import _mxnet; _mxnet.gluoncv()"
     mods = {m.split(".")[0] for m in _modules_after(code)}

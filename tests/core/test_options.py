@@ -67,7 +67,7 @@ def test_a_bare_string_is_one_name(small_dog, untrained_params):
         small_dog,
         weights=untrained_params,
         scale=1.0,
-        engine="mxnet",
+        engine="onnxruntime",
         classes="sky",
         probability_classes="sky",
     )

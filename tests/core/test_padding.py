@@ -9,6 +9,8 @@ from napari_gluonseg.core import _mxnet, engines, padding, weights
 from napari_gluonseg.core.padding import PAD_VALUES, iter_load_sized, pad_batch, padded_size
 from napari_gluonseg.core.segment import run_to_end
 
+from ..conftest import needs_mxnet
+
 
 def test_padded_sizes_per_family():
     assert padded_size(model_info("fcn_resnet50_ade"), 61, 83) == (61, 83)
@@ -29,6 +31,7 @@ def test_pad_is_normalized_black_at_the_bottom_and_right():
     np.testing.assert_allclose(PAD_VALUES, -np.array([0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225])
 
 
+@needs_mxnet
 def test_padded_logits_are_gluoncvs_padded_prediction_cropped(untrained_weights):
     """What GluonCV's evaluation does (pad with black, predict, crop) is what we return."""
     name = "psp_resnet50_ade"
@@ -46,6 +49,7 @@ def test_padded_logits_are_gluoncvs_padded_prediction_cropped(untrained_weights)
     np.testing.assert_allclose(got, expected, atol=1e-4)
 
 
+@needs_mxnet
 def test_an_mxnet_error_becomes_a_network_error_naming_model_and_size(
     untrained_weights, monkeypatch
 ):

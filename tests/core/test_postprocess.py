@@ -57,7 +57,7 @@ def test_pruned_upsampling_equals_interpolating_every_class(c, h, w, out_h, out_
 
 def test_candidate_lists_are_sorted_and_hold_the_argmax(small_dog, untrained_params):
     # (How few candidates remain on a real network's output is measured, not asserted: README.)
-    result = segment_image(small_dog, weights=untrained_params, scale=1.0, engine="mxnet")
+    result = segment_image(small_dog, weights=untrained_params, scale=1.0, engine="onnxruntime")
     assert result.labels.shape == small_dog.shape[:2]
     probs = softmax_rows(np.random.default_rng(0).normal(size=(150, 40, 50)).astype(np.float32))
     cand, count = candidate_classes(probs)
@@ -91,7 +91,7 @@ def test_default_run_outputs_full_resolution(small_dog, untrained_params):
 
 
 def test_flip_is_mirror_symmetric(small_dog, untrained_params):
-    kwargs = {"weights": untrained_params, "scale": 1.0, "tile_size": None, "engine": "mxnet"}
+    kwargs = {"weights": untrained_params, "scale": 1.0, "tile_size": None, "engine": "onnxruntime"}
     a = segment_image(small_dog, flip=True, probability_classes=[5], **kwargs)
     b = segment_image(np.ascontiguousarray(small_dog[:, ::-1]), flip=True, **kwargs)
     np.testing.assert_allclose(a.confidence[:, ::-1], b.confidence, atol=1e-6)
@@ -101,7 +101,7 @@ def test_flip_is_mirror_symmetric(small_dog, untrained_params):
 
 
 def test_multi_scale_averages_probabilities(small_dog, untrained_params):
-    kwargs = {"weights": untrained_params, "scale": 1.0, "engine": "mxnet", "tile_size": None}
+    kwargs = {"weights": untrained_params, "scale": 1.0, "engine": "onnxruntime", "tile_size": None}
     single = segment_image(small_dog, tta_scales=[1.0], **kwargs)
     plain = segment_image(small_dog, **kwargs)
     np.testing.assert_array_equal(single.labels, plain.labels)
@@ -137,7 +137,7 @@ def test_memory_guard_runs_before_any_work(small_dog, monkeypatch):
 
 
 def test_class_subset_and_confidence_threshold(small_dog, untrained_params):
-    kwargs = {"weights": untrained_params, "engine": "mxnet", "scale": 1.0}
+    kwargs = {"weights": untrained_params, "engine": "onnxruntime", "scale": 1.0}
     subset = ["wall", "sky", "floor, flooring"]
     for tile in (None, 64):  # the upsampled path and the tiled full-resolution path
         r = segment_image(
@@ -162,7 +162,7 @@ def test_class_subset_and_confidence_threshold(small_dog, untrained_params):
 
 
 def test_score_grid_answers_without_another_run(small_dog, untrained_params):
-    kwargs = {"weights": untrained_params, "engine": "mxnet", "scale": 1.0}
+    kwargs = {"weights": untrained_params, "engine": "onnxruntime", "scale": 1.0}
     for tile in (None, 64):
         r = segment_image(small_dog, tile_size=tile, probability_classes=["sky"], **kwargs)
         grid = r.scores
@@ -182,7 +182,7 @@ def test_score_grid_of_a_tiled_downscaled_run_is_kept_coarse(small_dog, untraine
     r = segment_image(
         big,
         weights=untrained_params,
-        engine="mxnet",
+        engine="onnxruntime",
         scale=0.5,
         tile_size=64,
         probability_classes=[2],

@@ -5,6 +5,8 @@ from napari_gluonseg import ImageError
 from napari_gluonseg.core import _mxnet
 from napari_gluonseg.core.preprocess import as_image_stack, normalize, to_chw
 
+from ..conftest import needs_mxnet
+
 
 def test_reference_figures_on_dog(dog):
     assert dog.shape == (576, 768, 3) and dog.dtype == np.uint8
@@ -14,6 +16,7 @@ def test_reference_figures_on_dog(dog):
     assert x.max() == pytest.approx(2.64, abs=1e-6)
 
 
+@needs_mxnet
 def test_matches_gluoncv_transforms(small_dog):
     mx = _mxnet.mxnet()
     from mxnet.gluon.data.vision import transforms

@@ -5,6 +5,8 @@ import pytest
 from napari_gluonseg import UnknownModelError, model_info, model_names
 from napari_gluonseg.core import _mxnet, registry
 
+from ..conftest import needs_mxnet
+
 
 def test_default_model_and_class_127():
     info = model_info("fcn_resnet50_ade")
@@ -29,6 +31,7 @@ def test_unknown_class_suggests_names():
         model_info("fcn_resnet50_ade").class_index("anim")
 
 
+@needs_mxnet
 def test_registry_is_exactly_gluoncvs_pretrained_segmentation_zoo():
     gcv = _mxnet.gluoncv()
     store = _mxnet.gluoncv_module("gluoncv.model_zoo.model_store")
@@ -43,6 +46,7 @@ def test_registry_is_exactly_gluoncvs_pretrained_segmentation_zoo():
     assert seg <= zoo
 
 
+@needs_mxnet
 def test_class_tables_match_gluoncv():
     import importlib.util
     from pathlib import Path

@@ -30,7 +30,7 @@ def test_street_scheme_merges_classes_and_follows_names_and_colours(small_dog, b
         scheme=scheme,
         probability_classes=["bicycle", "car"],
         scale=1.0,  # neither the resolution
-        engine="mxnet",  # nor the engine is the point
+        engine="onnxruntime",  # nor the engine is the point
     )
     assert np.all(r.labels == 12)  # ADE20K 'bicycle' is the scheme's label 12
     assert r.class_names[11] == "bicycle" and r.colors[11] == (0x77, 0x0B, 0x20)
@@ -39,7 +39,12 @@ def test_street_scheme_merges_classes_and_follows_names_and_colours(small_dog, b
     assert r.provenance["label_scheme"]["name"] == "street_ade20k"
     assert r.class_table()[12]["class_name"] == "bicycle"
     tiled = segment_image(
-        small_dog, weights=bicycle_params, scheme=scheme, scale=1.0, tile_size=64, engine="mxnet"
+        small_dog,
+        weights=bicycle_params,
+        scheme=scheme,
+        scale=1.0,
+        tile_size=64,
+        engine="onnxruntime",
     )
     assert np.all(tiled.labels == 12)  # the tiled full-resolution path groups the same way
 
@@ -47,7 +52,9 @@ def test_street_scheme_merges_classes_and_follows_names_and_colours(small_dog, b
 def test_unmapped_classes_stay_unlabeled(tmp_path, small_dog, bicycle_params):
     path = tmp_path / "walls.yaml"
     path.write_text("labels:\n  - {value: 3, name: wall, color: '#ff0000', classes: [wall, 1]}\n")
-    r = segment_image(small_dog, weights=bicycle_params, scheme=path, scale=1.0, engine="mxnet")
+    r = segment_image(
+        small_dog, weights=bicycle_params, scheme=path, scale=1.0, engine="onnxruntime"
+    )
     assert np.all(r.labels == 0)  # bicycle wins everywhere, and it is not in the scheme
     assert r.class_names == ("(unused)", "(unused)", "wall")
     assert r.scores.class_ids == (2, -1)

@@ -13,14 +13,16 @@ from napari_gluonseg import (
     iter_segment_image,
     segment_image,
 )
-from napari_gluonseg.core import _mxnet, network
+from napari_gluonseg.core import _mxnet, untrained
+from napari_gluonseg.core.params_file import write_params
 from napari_gluonseg.core.preprocess import as_image_stack
 from napari_gluonseg.core.segment import check_run, run_to_end
 
-from ..conftest import BICYCLE, MODEL
+from ..conftest import BICYCLE, MODEL, needs_mxnet
 
-RUN = {"scale": 1.0, "engine": "mxnet"}  # where neither is the point (the defaults, onnxruntime
-# at the model's size: test_postprocess.py::test_default_run_outputs_full_resolution)
+# Where neither is the point (the defaults, at the model's size:
+# test_postprocess.py::test_default_run_outputs_full_resolution).
+RUN = {"scale": 1.0, "engine": "onnxruntime"}
 
 
 def gluoncv_reference(image: np.ndarray, params) -> np.ndarray:
@@ -40,14 +42,16 @@ def gluoncv_reference(image: np.ndarray, params) -> np.ndarray:
     return net.predict(x)[0].asnumpy()  # (C, H, W) logits
 
 
-def test_equals_gluoncv_predict(small_dog, untrained_params):
+@needs_mxnet
+@pytest.mark.parametrize("engine", ["onnxruntime", "mxnet"])
+def test_equals_gluoncv_predict(small_dog, untrained_params, engine):
     logits = gluoncv_reference(small_dog, untrained_params)
     result = segment_image(
         small_dog,
         weights=untrained_params,
         scale=1.0,
         tile_size=None,
-        engine="mxnet",
+        engine=engine,
         probability_classes=["sky", 127],
     )
     e = np.exp(logits - logits.max(0))
@@ -186,13 +190,10 @@ def test_auto_scale_never_shrinks_a_thin_image_below_the_network_minimum():
 @pytest.fixture(scope="module")
 def nan_params(tmp_path_factory):
     """fcn_resnet50_ade whose last conv has a NaN bias: the network scores NaN everywhere."""
-    net = network.build_untrained(MODEL, 64, 64)
-    last = net.head.block[-1]
-    bias = np.zeros(last.bias.shape, np.float32)
-    bias[3] = np.nan
-    last.bias.set_data(bias)
+    params = untrained.untrained_params(MODEL)
+    params["head.block.4.bias"][3] = np.nan
     path = tmp_path_factory.mktemp("weights") / "nan_fcn_resnet50_ade.params"
-    net.save_parameters(str(path))
+    write_params(path, params)
     return path
 
 
@@ -203,7 +204,7 @@ def nan_params(tmp_path_factory):
 )
 def test_nan_scores_name_the_weights_and_label_nothing(small_dog, nan_params, kwargs):
     with pytest.raises(WeightsError) as caught:
-        segment_image(small_dog, weights=nan_params, scale=1.0, engine="mxnet", **kwargs)
+        segment_image(small_dog, weights=nan_params, scale=1.0, engine="onnxruntime", **kwargs)
     message = str(caught.value)
     assert "NaN" in message and str(nan_params.name) in message and "corrupt" in message
 
@@ -211,7 +212,7 @@ def test_nan_scores_name_the_weights_and_label_nothing(small_dog, nan_params, kw
 def test_12bit_uint16_with_its_intensity_range_labels_like_uint8(small_dog, untrained_params):
     twelve = np.round(small_dog.astype(np.float64) * 4095 / 255).astype(np.uint16)
     as_uint8 = np.round(twelve.astype(np.float64) * 255 / 4095).astype(np.uint8)
-    run = {"weights": untrained_params, "scale": 1.0, "engine": "mxnet"}
+    run = {"weights": untrained_params, "scale": 1.0, "engine": "onnxruntime"}
     ref = segment_image(as_uint8, **run)
     got = segment_image(twelve, intensity_range=(0, 4095), **run)
     assert np.mean(got.labels == ref.labels) >= 0.99

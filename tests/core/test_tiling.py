@@ -126,7 +126,7 @@ def test_tiled_path_equals_whole_image_path_when_one_tile_fits(small_dog, untrai
     kwargs = {
         "weights": untrained_params,
         "scale": 1.0,
-        "engine": "mxnet",
+        "engine": "onnxruntime",
         "probability_classes": [2],
     }
     whole = segment_image(small_dog, tile_size=None, **kwargs)
@@ -138,7 +138,7 @@ def test_tiled_path_equals_whole_image_path_when_one_tile_fits(small_dog, untrai
 
 def test_tiled_real_network_close_to_whole_image(small_dog, untrained_params):
     # Windows see less context than the whole image, so they differ near window borders only.
-    kwargs = {"weights": untrained_params, "scale": 1.0, "engine": "mxnet"}
+    kwargs = {"weights": untrained_params, "scale": 1.0, "engine": "onnxruntime"}
     whole = segment_image(small_dog, tile_size=None, **kwargs)
     tiled = segment_image(small_dog, tile_size=64, **kwargs)
     assert tiled.provenance["tile_size"] == 64 and tiled.provenance["tile_stride"] == 42
@@ -149,7 +149,9 @@ def test_tiled_real_network_close_to_whole_image(small_dog, untrained_params):
 def test_progress_per_plane_and_window(small_dog, untrained_params):
     stack = np.stack([small_dog] * 2)
     events = list(
-        iter_segment_image(stack, weights=untrained_params, scale=1.0, tile_size=64, engine="mxnet")
+        iter_segment_image(
+            stack, weights=untrained_params, scale=1.0, tile_size=64, engine="onnxruntime"
+        )
     )
     infer = [e for e in events if e.stage == "infer"]
     per_plane = len(tile_windows(72, 96, 64, 42))

@@ -15,7 +15,7 @@ from napari_gluonseg.review import CORRECTIONS_KEY, ReviewStatus
 from ..test_review import annotate_two, make_folder
 from .helpers import camera_of
 
-RUN = {"scale": 1.0, "engine": "mxnet"}
+RUN = {"scale": 1.0, "engine": "onnxruntime"}
 
 
 @pytest.fixture
@@ -28,7 +28,12 @@ def folder(tmp_path, untrained_params):
     images = make_folder(tmp_path / "images")
     results = tmp_path / "results"
     segment_folder(
-        images, results, weights=untrained_params, scale=1.0, engine="mxnet", min_confidence=0.02
+        images,
+        results,
+        weights=untrained_params,
+        scale=1.0,
+        engine="onnxruntime",
+        min_confidence=0.02,
     )
     return images, results
 
@@ -90,7 +95,12 @@ def test_walk_correct_save_resume_and_batch_keeps_it(viewer, folder, untrained_p
     assert [layer.name for layer in viewer.layers] == [second, f"{second} classes"]
 
     summary = segment_folder(
-        images, results, weights=untrained_params, scale=1.0, engine="mxnet", min_confidence=0.02
+        images,
+        results,
+        weights=untrained_params,
+        scale=1.0,
+        engine="onnxruntime",
+        min_confidence=0.02,
     )
     kept = {r.key: r for r in summary.reports}[first.key]
     assert kept.status == "skipped" and "corrected by hand" in kept.error
@@ -243,7 +253,7 @@ def test_the_correct_dock_works_in_the_review_loop_and_its_edits_are_saved(
     viewer = make_viewer(show=True)  # shown: the canvas maps the mouse as on a desktop
     images = make_folder(tmp_path / "images", n=2)
     results = tmp_path / "results"
-    segment_folder(images, results, weights=untrained_params, scale=1.0, engine="mxnet",
+    segment_folder(images, results, weights=untrained_params, scale=1.0, engine="onnxruntime",
                    keep_scores=True)  # fmt: skip
     review = ReviewWidget(viewer)
     viewer.window.add_dock_widget(review)

@@ -36,7 +36,7 @@ def fast_widget(viewer) -> SegmentWidget:
     """A dock for runs that are not about the engine or the resolution: MXNet at the image's
     own size (72x96), not onnxruntime at 390x520 (the defaults: see the tests marked threads)."""
     widget = SegmentWidget(viewer)
-    widget.controls.engine.value = "mxnet"
+    widget.controls.engine.value = "onnxruntime"
     widget.controls.resolution.value = Resolution.FULL
     return widget
 
@@ -94,7 +94,7 @@ def test_resolution_and_augmentation_choices_reach_the_run(
 ):
     widget = SegmentWidget(viewer)
     widget.controls.weights.value = untrained_params
-    widget.controls.engine.value = "mxnet"
+    widget.controls.engine.value = "onnxruntime"
     widget.controls.resolution.value = "full (image size, tiled)"
     widget.controls.augment.value = "flip"
     run_and_wait(qtbot, widget)
@@ -520,7 +520,7 @@ def test_progress_only_moves_forward_and_names_the_running_step(
     widget = SegmentWidget(viewer)
     widget.controls.image.value = stack
     widget.controls.weights.value = untrained_params
-    widget.controls.engine.value = "mxnet"
+    widget.controls.engine.value = "onnxruntime"
     widget.controls.resolution.value = "full (image size, tiled)"
     values, messages = [], []
     widget._progress.changed.connect(values.append)
@@ -549,7 +549,7 @@ def test_applying_a_result_gives_the_event_loop_turns(qtbot, viewer, untrained_p
     viewer.add_image(photo, name="photo")
     widget = SegmentWidget(viewer)
     widget.controls.weights.value = untrained_params
-    widget.controls.engine.value = "mxnet"
+    widget.controls.engine.value = "onnxruntime"
     widget.controls.show_confidence.value = True
     widget.controls.classes.value = ["wall"]
     seen = []  # the status line at every heartbeat

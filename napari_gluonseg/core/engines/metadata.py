@@ -16,8 +16,11 @@ from ..errors import WeightsError
 from ..preprocess import IMAGENET_MEAN, IMAGENET_STD
 from ..registry import ModelInfo, model_info
 
+BUILDER = "builder"
+MXNET_EXPORTER = "mxnet"
+EXPORTERS = (BUILDER, MXNET_EXPORTER)
 # Bumped whenever the exported graph changes meaning: older cached files are then rebuilt.
-EXPORT_FORMAT = "2"
+EXPORT_FORMAT = "3"
 _PREFIX = "gluonseg."
 
 
@@ -27,7 +30,8 @@ class ExportSpec:
 
     ``dynamic``: any height and width (``height``/``width``/``native`` unused, 0/False);
     otherwise exactly ``height`` x ``width``, logits at the network's own resolution if
-    ``native``.
+    ``native``. ``exporter``: :data:`BUILDER` (the package's own graph from the ``.params``
+    arrays, no MXNet) or :data:`MXNET_EXPORTER` (MXNet's ONNX exporter, the ``[mxnet]`` extra).
     """
 
     model: str
@@ -36,6 +40,7 @@ class ExportSpec:
     height: int = 0
     width: int = 0
     native: bool = False
+    exporter: str = "builder"
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -71,7 +76,12 @@ def metadata_for(spec: ExportSpec) -> dict[str, str]:
         "input_size": spec.input_size,
         "mean": json.dumps([round(float(v), 6) for v in IMAGENET_MEAN]),
         "std": json.dumps([round(float(v), 6) for v in IMAGENET_STD]),
-        "exporter": json.dumps({p: _version(p) for p in ("mxnet", "gluoncv", "onnx")}),
+        "built_by": spec.exporter,
+        "exporter": json.dumps(
+            {p: _version(p) for p in ("mxnet", "gluoncv", "onnx")}
+            if spec.exporter == MXNET_EXPORTER
+            else {p: _version(p) for p in ("napari-gluonseg", "onnx")}
+        ),
         "napari_gluonseg": _version("napari-gluonseg"),
     }
     return {_PREFIX + k: v for k, v in values.items()}
@@ -85,7 +95,8 @@ def read_metadata(custom: dict[str, str]) -> dict[str, str]:
 def stale_reason(meta: dict[str, str], spec: ExportSpec) -> str | None:
     """Why a cached export does not hold ``spec`` (None: it does)."""
     expected = {k[len(_PREFIX) :]: v for k, v in metadata_for(spec).items()}
-    for key in ("format", "model", "weights_sha1", "input_size", "num_classes", "mean", "std"):
+    keys = ("format", "built_by", "model", "weights_sha1", "input_size", "num_classes", "mean")
+    for key in (*keys, "std"):
         if meta.get(key) != expected[key]:
             return f"its {key} is {meta.get(key)!r}, expected {expected[key]!r}"
     return None

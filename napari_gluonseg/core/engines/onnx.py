@@ -1,12 +1,15 @@
-"""The onnxruntime engine: the GluonCV graph (main head only) exported to ONNX once, then run
-by onnxruntime, ~2.6x faster than hybridized MXNet on CPU (measured: 1.6 s vs 4.2 s at 576x768).
+"""The onnxruntime engine: the GluonCV network (main head only) as an ONNX graph, made once per
+weights file, then run by onnxruntime (~2.6x faster than hybridized MXNet on CPU).
 
-Exports are cached in ``$MXNET_HOME/models/onnx/``: for FCN models one file per (model, weights
-sha1) that takes any height and width; for models whose graphs fix their pooling sizes (PSP,
-DeepLab, ICNet, Fast-SCNN, DANet) one file per input size, at most :data:`MAX_FIXED_EXPORTS`
-per model and weights (the least recently used are removed). A cached file that onnxruntime
-cannot load, or whose metadata does not match (another exporter format, other weights), is
-exported again. A user's own ``.onnx`` file (``weights=FILE.onnx``) runs without mxnet.
+The graph is built by the package itself from the ``.params`` arrays
+(:mod:`napari_gluonseg.core.onnx_build`: no MXNet, about a second, any height and width), or,
+with ``GLUONSEG_ONNX_EXPORTER=mxnet`` and the ``[mxnet]`` extra, exported by MXNet's exporter in
+a child process (~10 s; FCN graphs take any size, the others one file per input size, at most
+:data:`MAX_FIXED_EXPORTS` per model and weights, least recently used removed).
+
+Graphs are cached in ``$MXNET_HOME/models/onnx/``. A cached file that onnxruntime cannot load,
+or whose metadata does not match (another format or exporter, other weights), is made again. A
+user's own ``.onnx`` file (``weights=FILE.onnx``) runs as it is.
 """
 
 from __future__ import annotations
@@ -22,25 +25,47 @@ import numpy as np
 
 from ..errors import EngineError, OptionError, WeightsError
 from ..events import Progress, Stage
-from ..files import write_files
+from ..files import TEMP_MARK, remove_stale_temps, write_files
 from ..network import native_size, supports_native
 from ..registry import model_info
 from ..weights import ResolvedWeights, cache_dir
 from . import Engine, iter_cached
-from .metadata import ExportSpec, check_model_file, read_metadata, stale_reason
+from .metadata import (
+    BUILDER,
+    EXPORTERS,
+    MXNET_EXPORTER,
+    ExportSpec,
+    check_model_file,
+    metadata_for,
+    read_metadata,
+    stale_reason,
+)
 from .onnx_export import OUT_SIZE_INPUT, iter_export
 
 logger = logging.getLogger(__name__)
 
-# Models whose exported graph accepts any height and width (checked by a parity test).
+# Models whose graph from MXNet's exporter accepts any height and width (checked by a parity
+# test); every graph the package builds itself does.
 DYNAMIC_FAMILIES = ("fcn_",)
+EXPORTER_VARIABLE = "GLUONSEG_ONNX_EXPORTER"
 MAX_FIXED_EXPORTS = 4
 _GPU_PROVIDERS = ("CUDAExecutionProvider",)
 
 
 def onnxruntime_available() -> bool:
-    """Both the exporter's onnx (1.14.x) and onnxruntime are installed."""
+    """Both onnx (to build graphs) and onnxruntime are installed."""
     return all(importlib.util.find_spec(m) is not None for m in ("onnx", "onnxruntime"))
+
+
+def chosen_exporter() -> str:
+    """Who makes the ONNX graphs: ``$GLUONSEG_ONNX_EXPORTER`` (``builder``, the default, or
+    ``mxnet``)."""
+    value = os.environ.get(EXPORTER_VARIABLE, "").strip().lower() or BUILDER
+    if value not in EXPORTERS:
+        raise OptionError(
+            f"{EXPORTER_VARIABLE}={value!r}: valid values are {', '.join(EXPORTERS)}."
+        )
+    return value
 
 
 def onnxruntime_installed() -> bool:
@@ -48,23 +73,40 @@ def onnxruntime_installed() -> bool:
     return importlib.util.find_spec("onnxruntime") is not None
 
 
-def exports_dynamic(model_name: str) -> bool:
-    """Whether the model's export takes any input size (else: one export per size)."""
+def exports_dynamic(model_name: str, exporter: str = BUILDER) -> bool:
+    """Whether the model's graph takes any input size (else: one graph per size)."""
+    if exporter == BUILDER:
+        from ..onnx_build import can_build
+
+        return can_build(model_name)
     return model_name.startswith(DYNAMIC_FAMILIES)
 
 
-def export_spec(model_name: str, sha1: str, height: int, width: int, native: bool) -> ExportSpec:
-    if exports_dynamic(model_name):
-        return ExportSpec(model_name, sha1, dynamic=True)
-    return ExportSpec(
-        model_name, sha1, False, height, width, native and supports_native(model_name)
-    )
+def export_spec(
+    model_name: str,
+    sha1: str,
+    height: int,
+    width: int,
+    native: bool,
+    exporter: str | None = None,
+) -> ExportSpec:
+    exporter = exporter or chosen_exporter()
+    if exports_dynamic(model_name, exporter):
+        return ExportSpec(model_name, sha1, dynamic=True, exporter=exporter)
+    if exporter == BUILDER:
+        raise EngineError(
+            f"napari-gluonseg cannot build {model_name}'s graph for onnxruntime; run it with "
+            f"engine='mxnet', or set {EXPORTER_VARIABLE}=mxnet (both need the [mxnet] extra)."
+        )
+    native = native and supports_native(model_name)
+    return ExportSpec(model_name, sha1, False, height, width, native, exporter)
 
 
 def onnx_path(spec: ExportSpec) -> Path:
-    """Where the cache keeps the export of ``spec``."""
+    """Where the cache keeps the graph of ``spec``."""
     size = "" if spec.dynamic else f"-{spec.input_size}"
-    return onnx_dir() / f"{spec.model}-{spec.weights_sha1[:12]}{size}.onnx"
+    made = "-mxnet" if spec.exporter == MXNET_EXPORTER else ""
+    return onnx_dir() / f"{spec.model}-{spec.weights_sha1[:12]}{size}{made}.onnx"
 
 
 def onnx_dir() -> Path:
@@ -194,7 +236,10 @@ def _iter_prepared(
         )
     try:
         session = _open_cached(path, spec, threads)
-        if session is None:
+        if session is None and spec.exporter == BUILDER:
+            build_graph_file(spec, weights.path, path)  # ~1 s; no yield while the lock is held
+            session = _open_built(path, weights.path, threads)
+        elif session is None:
             yield from iter_export(spec, weights.path, path)
             try:
                 session = OnnxSession(path, threads)
@@ -208,6 +253,36 @@ def _iter_prepared(
     if not spec.dynamic:
         _keep_recent_fixed(path, spec)
     return session
+
+
+def build_graph_file(spec: ExportSpec, weights_path: Path, dest: Path) -> None:
+    """Build ``spec``'s graph from the ``.params`` file and write it to ``dest`` (whole or
+    not at all)."""
+    from ..onnx_build import build_model
+    from ..params_file import read_params
+
+    params = read_params(weights_path)  # its errors name the file
+    info = model_info(spec.model)
+    try:
+        model = build_model(spec.model, params, metadata_for(spec))
+    except WeightsError as exc:
+        raise WeightsError(
+            f"Cannot load weights file {weights_path} into model {spec.model} "
+            f"({info.num_classes} classes): {exc}\n"
+            "Choose the model the file was saved from, or another weights file."
+        ) from exc
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(dest.parent, f".*{TEMP_MARK}*")
+    write_files({dest: model.SerializeToString()})
+
+
+def _open_built(path: Path, weights_path: Path, threads: int | None) -> OnnxSession:
+    try:
+        return OnnxSession(path, threads)
+    except _load_errors() as exc:
+        raise WeightsError(
+            f"onnxruntime cannot load {path}, built just now from {weights_path}: {exc}"
+        ) from exc
 
 
 def _open_cached(path: Path, spec: ExportSpec, threads: int | None) -> OnnxSession | None:
@@ -244,24 +319,28 @@ def _load_errors() -> tuple[type[Exception], ...]:
     return (ort_state.InvalidProtobuf, ort_state.InvalidGraph, ort_state.Fail)
 
 
-def check_portable(model_name: str) -> None:
+def check_portable(model_name: str, exporter: str | None = None) -> None:
     """Refuse a model whose ONNX graph holds one image size only (before any download)."""
-    if not exports_dynamic(model_name):
+    exporter = exporter or chosen_exporter()
+    if not exports_dynamic(model_name, exporter):
+        if exporter == BUILDER:
+            raise EngineError(f"napari-gluonseg cannot build {model_name}'s graph for onnxruntime.")
         families = ", ".join(f"{f}*" for f in DYNAMIC_FAMILIES)
         raise EngineError(
-            f"{model_name} fixes its pooling sizes when built, so its ONNX graph holds one image "
-            f"size only; a portable model file can be made for {families} models."
+            f"{model_name} fixes its pooling sizes in MXNet's exporter, so its graph holds one "
+            f"image size only; MXNet's exporter makes a portable file for {families} models "
+            "(the default builder makes one for every model it can build)."
         )
 
 
 def iter_export_model_file(
-    model_name: str, weights: ResolvedWeights, out: Path
+    model_name: str, weights: ResolvedWeights, out: Path, exporter: str | None = None
 ) -> Generator[Progress, None, Path]:
-    """Write the dynamic ONNX export of (model, weights) to ``out``: a portable model file that
+    """Write the dynamic ONNX graph of (model, weights) to ``out``: a portable model file that
     runs with onnxruntime alone (``weights=out``). Made once per weights, then copied from
     the cache."""
-    check_portable(model_name)
-    spec = export_spec(model_name, weights.sha1, 0, 0, False)
+    check_portable(model_name, exporter)
+    spec = export_spec(model_name, weights.sha1, 0, 0, False, exporter)
     yield from _iter_prepared(spec, weights, threads=1)
     write_files({out: onnx_path(spec).read_bytes()})
     return out

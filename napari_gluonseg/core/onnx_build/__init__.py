@@ -73,7 +73,7 @@ def build_model(
     if extra:
         shown = ", ".join(extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
         raise WeightsError(
-            f"The weights file holds {len(extra)} array(s) that {model_name} does not have "
-            f"({shown}): it was saved from another architecture."
+            f"it holds {len(extra)} array(s) that {model_name} does not have ({shown}): it "
+            "was saved from another architecture."
         )
     return g.model(logits, metadata)

@@ -10,7 +10,7 @@ convolution before it, as onnxruntime would otherwise do at every session start.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -54,8 +54,8 @@ class Graph:
         """The array ``name`` of the weights file, checked against ``shape`` (None: any)."""
         if name not in self.params:
             raise WeightsError(
-                f"The weights file lacks {name!r}, which {self.model_name} needs: it holds "
-                "weights of another architecture (or was saved under other names)."
+                f"it lacks {name!r}, which {self.model_name} needs: it holds weights of "
+                "another architecture (or was saved under other names)."
             )
         value = self.params[name]
         if shape is not None and (
@@ -64,9 +64,9 @@ class Graph:
         ):
             want = "x".join("?" if s is None else str(s) for s in shape)
             raise WeightsError(
-                f"{name} has shape {'x'.join(map(str, value.shape))} in the weights file, "
-                f"{self.model_name} needs {want}: was it trained for another model or another "
-                "number of classes?"
+                f"it holds weights of other shapes than {self.model_name} expects ({name} is "
+                f"{'x'.join(map(str, value.shape))}, {self.model_name} needs {want}): was it "
+                "trained for another model or another number of classes?"
             )
         self.used.add(name)
         return value.astype(np.float32, copy=False)
@@ -89,7 +89,7 @@ class Graph:
         self._count += 1
         return f"{op.lower()}_{self._count}"
 
-    def node(self, op: str, inputs: list[str], channels: int | None = None, **attrs: object) -> str:
+    def node(self, op: str, inputs: list[str], channels: int | None = None, **attrs: Any) -> str:
         """Add one node with one output; ``channels``: the output's channel count."""
         out = self._name(op)
         self.nodes.append(self._helper.make_node(op, inputs, [out], **attrs))
@@ -123,7 +123,7 @@ class Graph:
             scale, shift = self.bn_affine(bn, cout)
             w = w * scale[:, None, None, None]
             b = b * scale + shift
-        out = self.node(
+        y = self.node(
             "Conv",
             [x, self.const(w.astype(np.float32)), self.const(b.astype(np.float32))],
             cout,
@@ -133,7 +133,7 @@ class Graph:
             dilations=[dilation, dilation],
             group=groups,
         )
-        return self.relu(out) if relu else out
+        return self.relu(y) if relu else y
 
     def bn_affine(self, prefix: str, channels: int) -> tuple[np.ndarray, np.ndarray]:
         """Inference BatchNorm ``prefix`` as ``x * scale + shift`` (float64 while folding)."""

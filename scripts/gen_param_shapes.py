@@ -1,0 +1,37 @@
+"""Regenerate napari_gluonseg/core/param_shapes.json.gz: the name and shape of every array in
+each zoo model's ``.params`` file, read from GluonCV's own networks (needs the ``[mxnet]``
+extra).
+
+Untrained weights of the real architecture (tests, screenshots, benchmarks) are made from it
+without MXNet (:mod:`napari_gluonseg.core.untrained`); tests/core/test_untrained.py checks the
+file still equals what gluoncv builds.
+"""
+
+import gzip
+import json
+import sys
+from pathlib import Path
+
+from napari_gluonseg.core.network import build_untrained
+from napari_gluonseg.core.registry import model_names
+
+OUT = Path(__file__).resolve().parents[1] / "napari_gluonseg" / "core" / "param_shapes.json.gz"
+
+
+def param_shapes(model_name: str) -> list[list]:
+    """[[name, shape], ...] in the order ``save_parameters`` writes them."""
+    net = build_untrained(model_name, 64, 64)
+    params = net._collect_params_with_prefix()
+    return [[name, list(p.shape)] for name, p in params.items()]
+
+
+def main() -> None:
+    names = sys.argv[1:] or model_names()
+    table = {name: param_shapes(name) for name in names}
+    text = json.dumps(table, separators=(",", ":"))
+    OUT.write_bytes(gzip.compress(text.encode("utf-8"), mtime=0))
+    print(f"wrote {OUT} ({OUT.stat().st_size} bytes, {len(table)} models)")
+
+
+if __name__ == "__main__":
+    main()
