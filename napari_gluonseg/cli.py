@@ -219,10 +219,16 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser(
         "export-onnx", help="write a portable .onnx model file that runs without mxnet"
     )
-    export.add_argument("model", help="model name (see 'models'; FCN models)")
+    export.add_argument("model", help="model name (see 'models')")
     export.add_argument("--weights", type=Path, help="local .params file (default: the zoo's)")
     export.add_argument("-o", "--output", type=Path, required=True, help="the .onnx file")
     export.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    export.add_argument(
+        "--exporter",
+        choices=("builder", "mxnet"),
+        help="who makes the graph: napari-gluonseg's builder (any model, no MXNet; default) or "
+        "MXNet's exporter (FCN models, the [mxnet] extra); default: $GLUONSEG_ONNX_EXPORTER",
+    )
     return parser
 
 
@@ -242,7 +248,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _open_napari()
     try:
         if args.command == "export-onnx":
-            return _export_onnx(args.model, args.weights, args.output, args.overwrite)
+            return _export_onnx(
+                args.model, args.weights, args.output, args.overwrite, args.exporter
+            )
         from ._sample_data import SAMPLE_NAME, sample_image
 
         image = sample_image()
@@ -425,12 +433,14 @@ def _cache(clear: bool, everything: bool) -> int:
     return 0
 
 
-def _export_onnx(model: str, weights: Path | None, out: Path, overwrite: bool) -> int:
+def _export_onnx(
+    model: str, weights: Path | None, out: Path, overwrite: bool, exporter: str | None
+) -> int:
     from .core.engines.onnx import check_portable, iter_export_model_file
     from .core.weights import iter_resolve_weights
 
     model_info(model)  # an unknown name fails before anything loads
-    check_portable(model)
+    check_portable(model, exporter)
     if out.suffix.lower() != ".onnx":
         raise ExportError(f"The output file {out} must end in .onnx.")
     if out.exists() and not overwrite:
@@ -438,7 +448,7 @@ def _export_onnx(model: str, weights: Path | None, out: Path, overwrite: bool) -
 
     def export() -> Generator[Progress, None, Path]:
         resolved = yield from iter_resolve_weights(model, weights)
-        return (yield from iter_export_model_file(model, resolved, out))
+        return (yield from iter_export_model_file(model, resolved, out, exporter))
 
     def report(event: Progress) -> None:
         print(f"\r{event.message:<72}", end="", flush=True)

@@ -34,7 +34,7 @@ def test_segment_writes_labels_overlay_and_table(tmp_path, bicycle_params, capsy
             "--scale",
             "0.125",
             "--engine",
-            "mxnet",  # neither is the point here
+            "onnxruntime",  # neither is the point here
             "--prob",
             "bicycle",
             "--overlay",
@@ -324,9 +324,27 @@ def test_export_onnx_writes_a_portable_file_that_runs(
     assert prov["model_file"] == str(out.resolve())
 
 
-def test_export_onnx_of_a_fixed_size_model_says_why_not(tmp_path, capsys):
+@pytest.mark.usefixtures("fresh_model_cache")
+def test_export_onnx_of_a_pyramid_pooling_model_runs_at_any_size(
+    tmp_path, untrained_weights, capsys
+):
     out = tmp_path / "psp.onnx"
-    assert cli.main(["export-onnx", "psp_resnet101_voc", "-o", str(out)]) == cli.EXIT_BAD_INPUT
+    weights = str(untrained_weights("psp_resnet50_ade"))
+    args = ["export-onnx", "psp_resnet50_ade", "--weights", weights, "-o", str(out)]
+    assert cli.main(args) == 0, capsys.readouterr().err
+    for scale in ("0.1", "0.125"):  # 58x77 and 72x96: two working sizes, one file
+        res = tmp_path / f"res{scale}"
+        seg = ["segment", str(DATA / "dog.jpg"), "--model", "psp_resnet50_ade", "--weights"]
+        seg += [str(out), "--scale", scale]
+        assert cli.main([*seg, "--out", str(res)]) == 0, capsys.readouterr().err
+        prov = json.loads((res / "dog_provenance.json").read_text())
+        assert prov["engine"] == "onnxruntime" and prov["model"] == "psp_resnet50_ade"
+
+
+def test_export_onnx_by_mxnets_exporter_of_a_fixed_size_model_says_why_not(tmp_path, capsys):
+    out = tmp_path / "psp.onnx"
+    args = ["export-onnx", "psp_resnet101_voc", "--exporter", "mxnet", "-o", str(out)]
+    assert cli.main(args) == cli.EXIT_BAD_INPUT
     err = capsys.readouterr().err
     assert "psp_resnet101_voc fixes its pooling sizes" in err and "fcn_*" in err
     assert not out.exists()

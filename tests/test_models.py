@@ -1,24 +1,18 @@
 """Every registry model runs at every working size with every engine it offers.
 
-The quick subset (one model per family, small odd sizes, MXNet) runs in the normal test run; the
-whole zoo at the issue's photo sizes runs with ``make test-models`` (marker ``models``).
+The quick subset (one model per family, a small odd size, onnxruntime with the graph the package
+builds: no MXNet) runs in the normal test run on both legs; the whole zoo at photo sizes with
+every installed engine runs with ``make test-models`` (marker ``models``).
 """
 
 import numpy as np
 import pytest
 
 from napari_gluonseg import OptionError, model_info, model_names, segment_image
+from napari_gluonseg.core import _mxnet
 from napari_gluonseg.core.engines import onnx as onnx_engine
 
-# One model per family (architecture), the smallest of each.
-QUICK = [
-    "fcn_resnet50_ade",
-    "psp_resnet50_ade",
-    "deeplab_resnet50_ade",
-    "icnet_resnet50_citys",
-    "fastscnn_citys",
-    "danet_resnet50_citys",
-]
+from .core.onnx_build.test_parity import ONE_PER_FAMILY
 
 
 def _photo(height: int, width: int) -> np.ndarray:
@@ -28,7 +22,7 @@ def _photo(height: int, width: int) -> np.ndarray:
 
 def _engines(model_name: str) -> list[str]:
     engines = model_info(model_name).engines
-    return [e for e in engines if e != "onnxruntime" or onnx_engine.onnxruntime_available()]
+    return [e for e in engines if e != "mxnet" or _mxnet.installed()]
 
 
 def _check(model_name, weights, height, width, engine, **kwargs):
@@ -42,9 +36,9 @@ def _check(model_name, weights, height, width, engine, **kwargs):
     return result
 
 
-@pytest.mark.parametrize("model_name", QUICK)
+@pytest.mark.parametrize("model_name", ONE_PER_FAMILY)
 def test_one_model_per_family_at_an_odd_size(model_name, untrained_weights):
-    _check(model_name, untrained_weights(model_name), 61, 83, "mxnet", scale=1.0)
+    _check(model_name, untrained_weights(model_name), 61, 83, "onnxruntime", scale=1.0)
 
 
 @pytest.mark.models
@@ -57,23 +51,14 @@ def test_every_model_every_engine_at_odd_sizes(model_name, untrained_weights):
             _check(model_name, weights, height, width, engine)
 
 
-def test_auto_engine_runs_what_the_export_can_express():
+def test_auto_engine_is_onnxruntime_for_every_model():
     assert onnx_engine.onnxruntime_available()
-    assert model_info("fcn_resnet50_ade").engines[0] == "onnxruntime"
-    assert model_info("deeplab_v3b_plus_wideresnet_citys").engines[0] == "onnxruntime"
-    for name in (
-        "psp_resnet101_voc",
-        "icnet_resnet50_citys",
-        "fastscnn_citys",
-        "danet_resnet50_citys",
-    ):
-        assert model_info(name).engines == ("mxnet",)
+    assert all(model_info(n).engines[0] == "onnxruntime" for n in model_names())
 
 
-def test_onnxruntime_for_a_model_it_cannot_run_names_the_model_and_what_works(small_dog):
+def test_mxnet_engine_without_the_extra_says_how_to_get_it(small_dog, monkeypatch):
+    monkeypatch.setattr(_mxnet, "installed", lambda: False)
     with pytest.raises(OptionError) as caught:
-        segment_image(
-            small_dog, "psp_resnet50_ade", weights="/no/such.params", engine="onnxruntime"
-        )
+        segment_image(small_dog, "psp_resnet50_ade", weights="/no/such.params", engine="mxnet")
     message = str(caught.value)
-    assert "psp_resnet50_ade" in message and "engine='mxnet'" in message
+    assert "[mxnet] extra" in message and "onnxruntime" in message

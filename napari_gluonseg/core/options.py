@@ -20,6 +20,12 @@ from .errors import OptionError
 Name = str | int
 
 
+def shown(value: Any) -> str:
+    """How a value is named in a message: numpy scalars as the plain numbers they are
+    (numpy 2's repr would say ``np.float32(0.0)``)."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
 def _is_bool(value: Any) -> bool:
     return isinstance(value, (bool, np.bool_))
 
@@ -27,14 +33,14 @@ def _is_bool(value: Any) -> bool:
 def flag(value: Any, name: str) -> bool:
     """A bool (Python or numpy)."""
     if not _is_bool(value):
-        raise OptionError(f"{name} must be True or False; got {value!r}.")
+        raise OptionError(f"{name} must be True or False; got {shown(value)}.")
     return bool(value)
 
 
 def optional_flag(value: Any, name: str) -> bool | None:
     """A bool or None (None: guessed by the caller)."""
     if value is not None and not _is_bool(value):
-        raise OptionError(f"{name} must be True, False or None; got {value!r}.")
+        raise OptionError(f"{name} must be True, False or None; got {shown(value)}.")
     return None if value is None else bool(value)
 
 
@@ -54,14 +60,14 @@ def real_in(value: Any, name: str, lo: float, hi: float, *, open_low: bool = Fal
         x = float(value)
         if (lo < x if open_low else lo <= x) and x <= hi:
             return x
-    raise OptionError(f"{name} must be a number in {bounds}; got {value!r}.")
+    raise OptionError(f"{name} must be a number in {bounds}; got {shown(value)}.")
 
 
 def integer_at_least(value: Any, name: str, least: int, allowed: str = "") -> int:
     """An integer >= ``least`` as a Python int; ``allowed`` lists the other accepted values."""
     if is_integer(value) and int(value) >= least:
         return int(value)
-    raise OptionError(f"{name} must be {allowed}an integer >= {least}; got {value!r}.")
+    raise OptionError(f"{name} must be {allowed}an integer >= {least}; got {shown(value)}.")
 
 
 def names(value: Any, name: str) -> tuple[Name, ...]:
@@ -72,18 +78,20 @@ def names(value: Any, name: str) -> tuple[Name, ...]:
     items = [value] if isinstance(value, str) or is_integer(value) else _items(value, what)
     for item in items:
         if not (isinstance(item, str) or is_integer(item)):
-            raise OptionError(f"{what}; got {item!r}.")
+            raise OptionError(f"{what}; got {shown(item)}.")
     return tuple(item if isinstance(item, str) else int(item) for item in items)
 
 
 def factors(value: Any, name: str, lo: float, hi: float) -> tuple[float, ...]:
     """An iterable of real factors in [lo, hi] (a bare number is refused: which list?)."""
     if isinstance(value, str) or is_real(value):
-        raise OptionError(f"{name} must be a list of factors, e.g. (0.75, 1.25); got {value!r}.")
+        raise OptionError(
+            f"{name} must be a list of factors, e.g. (0.75, 1.25); got {shown(value)}."
+        )
     out = []
     for f in _items(value, f"{name} must be a list of factors"):
         if not (is_real(f) and lo <= float(f) <= hi):
-            raise OptionError(f"{name} must be factors in [{lo:g}, {hi:g}]; got {f!r}.")
+            raise OptionError(f"{name} must be factors in [{lo:g}, {hi:g}]; got {shown(f)}.")
         out.append(float(f))
     return tuple(out)
 
@@ -98,14 +106,14 @@ def value_range(value: Any, name: str) -> tuple[float, float] | None:
         lo, hi = float(pair[0]), float(pair[1])
         if math.isfinite(lo) and math.isfinite(hi) and lo < hi:
             return lo, hi
-    raise OptionError(f"{what}; got {value!r}.")
+    raise OptionError(f"{what}; got {shown(value)}.")
 
 
 def optional_path(value: Any, name: str, what: str) -> str | os.PathLike | None:
     """None or a path (str or os.PathLike); ``what`` says what the path is of."""
     if value is None or isinstance(value, (str, os.PathLike)):
         return value
-    raise OptionError(f"{name} must be a path to {what} or None; got {value!r}.")
+    raise OptionError(f"{name} must be a path to {what} or None; got {shown(value)}.")
 
 
 def _items(value: Any, what: str) -> list:
@@ -113,4 +121,4 @@ def _items(value: Any, what: str) -> list:
     try:
         return list(value)
     except TypeError:
-        raise OptionError(f"{what}; got {value!r}.") from None
+        raise OptionError(f"{what}; got {shown(value)}.") from None

@@ -45,7 +45,9 @@ def _check_scale(scale: Any) -> float | str:
         return scale
     if options_check.is_real(scale) and 0 < float(scale) <= 8:
         return float(scale)
-    raise OptionError(f"scale must be 'auto' or a number in (0, 8]; got {scale!r}.")
+    raise OptionError(
+        f"scale must be 'auto' or a number in (0, 8]; got {options_check.shown(scale)}."
+    )
 
 
 def _least_factor(side: int) -> float:

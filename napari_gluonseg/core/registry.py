@@ -64,9 +64,9 @@ class Family:
     while the features are ``ceil(side / k)``, so a side must be a multiple of the largest such
     ``k`` (read from gluoncv's model_zoo and checked at every side 16..160 on the real
     architectures); ``least_side``: below it a branch has no pixel (ICNet's ``side // 32``).
-    ``engines``: what can run it; mxnet's ONNX exporter cannot express PSP's pyramid pooling
-    (``AdaptiveAvgPooling2D`` with output size > 1: PSP, ICNet, Fast-SCNN) nor DANet's attention
-    (an invalid ReduceMax), so those run with MXNet.
+    ``engines``: what can run it, preferred first: onnxruntime runs the graph the package
+    builds from the ``.params`` file (:mod:`napari_gluonseg.core.onnx_build`, every family);
+    MXNet, with the ``[mxnet]`` extra, runs GluonCV's own network.
     """
 
     size_multiple: int
@@ -77,11 +77,11 @@ class Family:
 _BOTH = (Engine.ONNXRUNTIME, Engine.MXNET)
 _FAMILIES: dict[str, Family] = {
     "fcn": Family(1, 1, _BOTH),
-    "psp": Family(8, 8, (Engine.MXNET,)),
+    "psp": Family(8, 8, _BOTH),
     "deeplab": Family(8, 8, _BOTH),  # the ResNet, ResNeSt and WideResNet (v3b+) variants
-    "icnet": Family(16, 32, (Engine.MXNET,)),
-    "fastscnn": Family(32, 32, (Engine.MXNET,)),
-    "danet": Family(1, 1, (Engine.MXNET,)),
+    "icnet": Family(16, 32, _BOTH),
+    "fastscnn": Family(32, 32, _BOTH),
+    "danet": Family(1, 1, _BOTH),
 }
 
 DATASET_TITLES = {

@@ -11,7 +11,7 @@ from napari_gluonseg.core.memory import estimate_peak_bytes
 from napari_gluonseg.core.preprocess import as_image_stack
 from napari_gluonseg.core.registry import model_info
 
-from ..conftest import MODEL
+from ..conftest import MODEL, needs_mxnet
 
 
 def test_auto_runs_whole_images_up_to_the_window_budget_then_grid_windows():
@@ -70,7 +70,11 @@ def test_the_memory_guard_takes_smaller_windows_before_refusing():
 # The onnxruntime case asks for the session's export when it runs: grouped with the other tests
 # that use it by hand (tests/conftest.py groups those that name the fixtures).
 @pytest.mark.parametrize(
-    "engine", [pytest.param("onnxruntime", marks=pytest.mark.xdist_group("onnx")), "mxnet"]
+    "engine",
+    [
+        pytest.param("onnxruntime", marks=pytest.mark.xdist_group("onnx")),
+        pytest.param("mxnet", marks=needs_mxnet),
+    ],
 )
 def test_grid_windows_agree_with_the_whole_image(engine, dog, untrained_params, request):
     if engine == "onnxruntime":

@@ -1,5 +1,7 @@
 """The options object every entry point shares."""
 
+import inspect
+
 import pytest
 
 from napari_gluonseg import segment_image
@@ -19,4 +21,4 @@ def test_the_options_are_one_frozen_object_with_documented_defaults():
     with pytest.raises(AttributeError):
         options.scale = 2.0  # frozen: a run's options do not change under it
     for field in ("weights", "tile_size", "probability_classes", "threads"):
-        assert f"    {field} :" in RunOptions.__doc__
+        assert f"\n{field} :" in inspect.cleandoc(RunOptions.__doc__)  # 3.13 dedents docs
