@@ -74,21 +74,21 @@ class HeldRun:
     mid-way when the test acts, on a fast machine or a busy one (see :func:`held_run`)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, after_calls: int) -> None:
-        from napari_gluonseg.core.network import SegmentationNetwork
+        from napari_gluonseg.core.engines.onnx import OnnxNetwork
 
         self.entered = threading.Event()  # the worker is waiting inside a network call
         self._released = threading.Event()
         calls = itertools.count()
-        logits = SegmentationNetwork.logits
+        logits = OnnxNetwork.logits
 
-        def held(net: SegmentationNetwork, batch):
+        def held(net: OnnxNetwork, batch):
             if next(calls) >= after_calls and not self._released.is_set():
                 self.entered.set()
                 if not self._released.wait(HOLD_LIMIT_S):
                     raise AssertionError(f"the test never released the run ({HOLD_LIMIT_S} s)")
             return logits(net, batch)
 
-        monkeypatch.setattr(SegmentationNetwork, "logits", held)
+        monkeypatch.setattr(OnnxNetwork, "logits", held)
 
     def release(self) -> None:
         self._released.set()
@@ -96,7 +96,7 @@ class HeldRun:
 
 @pytest.fixture
 def held_run(monkeypatch):
-    """``held_run(after_calls=1)``: MXNet runs of this test stop in their network call number
+    """``held_run(after_calls=1)``: onnxruntime runs of this test stop in their network call number
     ``after_calls + 1`` (planes before it are done) until the test calls ``release()``; a test
     that fails before releasing frees the worker at teardown."""
     made: list[HeldRun] = []

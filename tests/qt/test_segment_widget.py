@@ -33,8 +33,8 @@ def dog_layer(viewer, small_dog):
 
 
 def fast_widget(viewer) -> SegmentWidget:
-    """A dock for runs that are not about the engine or the resolution: MXNet at the image's
-    own size (72x96), not onnxruntime at 390x520 (the defaults: see the tests marked threads)."""
+    """A dock for runs that are not about the engine or the resolution: at the image's own size
+    (72x96), not at 390x520 (the default: see the tests marked threads)."""
     widget = SegmentWidget(viewer)
     widget.controls.engine.value = "onnxruntime"
     widget.controls.resolution.value = Resolution.FULL
