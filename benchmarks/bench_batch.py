@@ -96,9 +96,9 @@ def main() -> None:
         d = Path(tmp)
         (d / "in").mkdir()
         make_folder(d / "in", args.images)
-        from napari_gluonseg.core import network
+        from napari_gluonseg.core.untrained import save_untrained
 
-        network.build_untrained(MODEL, 64, 64).save_parameters(str(d / "w.params"))
+        save_untrained(MODEL, d / "w.params")
         results = {}
         for case in args.cases.split(","):
             cmd = [sys.executable, __file__, "--case", case, "--dir", str(d)]

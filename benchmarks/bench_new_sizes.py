@@ -186,11 +186,11 @@ def main() -> None:
         )
         print(json.dumps(result))
         return
-    from napari_gluonseg.core.network import build_untrained
+    from napari_gluonseg.core.untrained import save_untrained
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-new-sizes-"))
     params = str(tmp / "untrained.params")
-    build_untrained(MODEL).save_parameters(params)
+    save_untrained(MODEL, params)
     env = {**os.environ, "MXNET_HOME": str(tmp / "mxnet_home")}
     results = {"cpus": os.cpu_count()}
     for part in ("prepare", "open", "aspects", "cache", "forward"):

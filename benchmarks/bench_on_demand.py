@@ -34,10 +34,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["MXNET_HOME"] = str(Path(tmp) / "mxnet_home")
         from napari_gluonseg import segment_image
-        from napari_gluonseg.core.network import build_untrained
+        from napari_gluonseg.core.untrained import save_untrained
 
         params = str(Path(tmp) / "untrained.params")
-        build_untrained(MODEL, 64, 64).save_parameters(params)
+        save_untrained(MODEL, params)
         image = np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8)
         t = time.perf_counter()
         result = segment_image(image, weights=params)

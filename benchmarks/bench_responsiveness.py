@@ -66,11 +66,11 @@ def main() -> None:
         os.environ["MXNET_HOME"] = str(Path(tmp) / "mxnet_home")
         import napari
 
-        from napari_gluonseg.core.network import build_untrained
+        from napari_gluonseg.core.untrained import save_untrained
         from napari_gluonseg.qt.segment_widget import SegmentWidget
 
         params = Path(tmp) / "untrained.params"
-        build_untrained(MODEL, 64, 64).save_parameters(str(params))
+        save_untrained(MODEL, params)
         viewer = napari.Viewer(show=True)
         image = np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8)
         layer = viewer.add_image(image, name="photo")

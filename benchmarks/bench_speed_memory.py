@@ -236,7 +236,7 @@ def main() -> None:
         print(json.dumps(run_case(engine, scale, tile, args.params, h, w, args.repeat)))
         return
 
-    from napari_gluonseg.core.network import build_untrained
+    from napari_gluonseg.core.untrained import save_untrained
 
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
     gemm = gemm_gflops()
@@ -253,7 +253,7 @@ def main() -> None:
     print(header)
     with tempfile.TemporaryDirectory() as tmp:
         params = str(Path(tmp) / "untrained.params")
-        build_untrained(MODEL, 64, 64).save_parameters(params)
+        save_untrained(MODEL, params)
         os.environ["MXNET_HOME"] = str(Path(tmp) / "mxnet_home")
         env = dict(os.environ)
         gmac_cache: dict[tuple[int, int], float] = {}

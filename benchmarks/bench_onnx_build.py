@@ -1,0 +1,201 @@
+"""The graphs napari-gluonseg builds from ``.params`` files, against MXNet's exporter.
+
+    .venv/bin/python benchmarks/bench_onnx_build.py [--families] [--speed] [--first-result]
+    .venv313/bin/python benchmarks/bench_onnx_build.py --first-result   (the MXNet-free leg)
+
+Untrained weights of the real architecture (timings do not depend on the values). Each part runs
+in the one process, paired and alternating, so a busy machine moves both sides alike; each part
+prints a control beside its figure, a comparison that must come out at ~1.0x:
+
+- ``--families``: preparing one model per family from its ``.params`` file (read, build,
+  serialize, open a session) vs MXNet's exporter (``export-onnx --exporter mxnet``, a child
+  process: per size for the families it cannot make dynamic, refused for PSP/ICNet/Fast-SCNN/
+  DANet); time and file size. Control: the builder timed twice.
+- ``--speed``: FCN-ResNet50 at 576x768, scale 1.0: the built graph vs MXNet's export, both run
+  by onnxruntime, median of ``--repeat`` alternating runs. Control: the built graph against a
+  second session of itself (A/A).
+- ``--first-result``: a fresh process, an empty model cache, the ``.params`` file on disk: the
+  first labels of a 0.44 MP photo at default settings, vs a second (warm) run in that process.
+  Control: the warm run against a third run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+FAMILIES = [
+    "fcn_resnet50_ade",
+    "psp_resnet50_ade",
+    "deeplab_resnet50_ade",
+    "deeplab_resnest50_ade",
+    "deeplab_v3b_plus_wideresnet_citys",
+    "icnet_resnet50_citys",
+    "fastscnn_citys",
+    "danet_resnet50_citys",
+]
+
+
+def _prepare_builder(model: str, params: Path, out: Path) -> float:
+    import onnxruntime as ort
+
+    from napari_gluonseg.core.onnx_build import build_model
+    from napari_gluonseg.core.params_file import read_params
+
+    start = time.perf_counter()
+    model_proto = build_model(model, read_params(params), {})
+    out.write_bytes(model_proto.SerializeToString())
+    ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    return time.perf_counter() - start
+
+
+def _prepare_mxnet(model: str, params: Path, out: Path) -> float | str:
+    start = time.perf_counter()
+    cmd = [sys.executable, "-m", "napari_gluonseg", "export-onnx", model, "--weights", str(params)]
+    done = subprocess.run(
+        [*cmd, "--exporter", "mxnet", "-o", str(out)], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        return "refused (" + done.stderr.strip().splitlines()[-1][:60] + ")"
+    return time.perf_counter() - start
+
+
+def families(tmp: Path) -> None:
+    from napari_gluonseg.core import _mxnet
+    from napari_gluonseg.core.untrained import save_untrained
+
+    print("model preparation from .params (s, MB): builder | builder again (control) | MXNet")
+    for model in FAMILIES:
+        params = tmp / f"{model}.params"
+        save_untrained(model, params)
+        built = tmp / f"{model}-built.onnx"
+        a = _prepare_builder(model, params, built)
+        b = _prepare_builder(model, params, built)
+        mx: float | str = "not installed"
+        mx_mb = ""
+        if _mxnet.installed():
+            exported = tmp / f"{model}-mxnet.onnx"
+            mx = _prepare_mxnet(model, params, exported)
+            mx_mb = f" {exported.stat().st_size / 1e6:.0f} MB" if exported.exists() else ""
+        mx_s = f"{mx:.1f} s{mx_mb} ({mx / a:.1f}x)" if isinstance(mx, float) else mx
+        print(
+            f"  {model:36s} {a:5.2f} s {built.stat().st_size / 1e6:4.0f} MB | {b:5.2f} s "
+            f"({b / a:.2f}x) | {mx_s}"
+        )
+
+
+def _median_run(session, x, size, repeat: int) -> list[float]:
+    import numpy as np
+
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        session.run(None, {"data": x, "out_size": np.array(size, np.int64)})
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def speed(tmp: Path, repeat: int) -> None:
+    import numpy as np
+    import onnxruntime as ort
+
+    from napari_gluonseg.core.untrained import save_untrained
+
+    model = "fcn_resnet50_ade"
+    params = tmp / "fcn.params"
+    save_untrained(model, params)
+    built = tmp / "built.onnx"
+    _prepare_builder(model, params, built)
+    exported = tmp / "mxnet.onnx"
+    mx = _prepare_mxnet(model, params, exported)
+    if not isinstance(mx, float):
+        sys.exit(f"MXNet's export is needed for --speed (the [mxnet] extra): {mx}")
+    x = np.random.default_rng(0).normal(size=(1, 3, 576, 768)).astype(np.float32)
+    sessions = {
+        name: ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        for name, path in (("built", built), ("built again", built), ("mxnet", exported))
+    }
+    for s in sessions.values():
+        _median_run(s, x, (576, 768), 1)  # warm-up
+    times: dict[str, list[float]] = {name: [] for name in sessions}
+    for _ in range(repeat):  # alternating: load changes hit every session alike
+        for name, s in sessions.items():
+            times[name] += _median_run(s, x, (576, 768), 1)
+    med = {name: statistics.median(t) for name, t in times.items()}
+    print(f"576x768, scale 1.0, onnxruntime {ort.__version__}, median of {repeat}:")
+    print(
+        f"  built graph {med['built']:.3f} s, MXNet's export {med['mxnet']:.3f} s: "
+        f"built/export = {med['built'] / med['mxnet']:.2f}x"
+    )
+    print(
+        f"  control, built graph vs a second session of it: "
+        f"{med['built again'] / med['built']:.2f}x"
+    )
+
+
+_FIRST = """
+import json, sys, time
+import numpy as np
+from napari_gluonseg import segment_image
+photo = np.random.default_rng(0).integers(0, 256, (576, 768, 3), dtype=np.uint8)
+runs = []
+for _ in range(3):
+    t = time.perf_counter()
+    segment_image(photo, weights=sys.argv[1])
+    runs.append(time.perf_counter() - t)
+print(json.dumps({"runs": runs}))
+"""
+
+
+def first_result(tmp: Path) -> None:
+    from napari_gluonseg.core.untrained import save_untrained
+
+    params = tmp / "fcn.params"
+    save_untrained("fcn_resnet50_ade", params)
+    env = {**os.environ, "MXNET_HOME": str(tmp / "empty-home")}
+    start = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-c", _FIRST, str(params)], capture_output=True, text=True, env=env
+    )
+    total = time.perf_counter() - start
+    if out.returncode != 0:
+        sys.exit(out.stderr)
+    runs = json.loads(out.stdout.strip().splitlines()[-1])["runs"]
+    print(
+        f"Python {sys.version.split()[0]}: first result in a fresh process (0.44 MP, defaults, "
+        "empty cache, .params on disk)"
+    )
+    print(
+        f"  first run {runs[0]:.2f} s (graph built), warm run {runs[1]:.2f} s: "
+        f"{runs[0] / runs[1]:.2f}x (goal <= 3x); whole process {total:.1f} s"
+    )
+    print(f"  control, warm run vs a third run: {runs[2] / runs[1]:.2f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--families", action="store_true")
+    parser.add_argument("--speed", action="store_true")
+    parser.add_argument("--first-result", action="store_true")
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+    everything = not (args.families or args.speed or args.first_result)
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        if args.first_result or everything:
+            first_result(tmp)
+        if args.families or everything:
+            families(tmp)
+        if args.speed or everything:
+            speed(tmp, args.repeat)
+
+
+if __name__ == "__main__":
+    main()
