@@ -209,6 +209,14 @@ def test_nan_scores_name_the_weights_and_label_nothing(small_dog, nan_params, kw
     assert "NaN" in message and str(nan_params.name) in message and "corrupt" in message
 
 
+@needs_mxnet
+def test_nan_weights_are_refused_before_mxnet_loads_them(small_dog, nan_params):
+    """MXNet's relu turns NaN weights into a uniform output (label 1 everywhere, no error):
+    the file is refused by name when read, for that engine too."""
+    with pytest.raises(WeightsError, match=r"NaN or infinite values in 1 parameter\(s\): head"):
+        segment_image(small_dog, weights=nan_params, scale=1.0, engine="mxnet")
+
+
 def test_12bit_uint16_with_its_intensity_range_labels_like_uint8(small_dog, untrained_params):
     twelve = np.round(small_dog.astype(np.float64) * 4095 / 255).astype(np.uint16)
     as_uint8 = np.round(twelve.astype(np.float64) * 255 / 4095).astype(np.uint8)
