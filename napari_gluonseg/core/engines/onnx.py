@@ -130,7 +130,8 @@ class OnnxSession:
     ``InferenceSession.run`` is thread-safe: no lock.
     """
 
-    def __init__(self, path: Path, threads: int | None = None) -> None:
+    def __init__(self, path: Path, threads: int | None = None, data: bytes | None = None) -> None:
+        """``data``: the file's bytes where they are in memory already (just built)."""
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -140,7 +141,8 @@ class OnnxSession:
         providers = preferred_providers(ort.get_available_providers())
         self.path = path
         self.threads = threads
-        self.session = ort.InferenceSession(str(path), options, providers=providers)
+        model = str(path) if data is None else data
+        self.session = ort.InferenceSession(model, options, providers=providers)
         self.metadata = read_metadata(self.session.get_modelmeta().custom_metadata_map)
         names = [i.name for i in self.session.get_inputs()]
         self.input = names[0]
@@ -197,7 +199,8 @@ def iter_onnx_network(
     spec = export_spec(model_name, weights.sha1, height, width, native)
     key = (Engine.ONNXRUNTIME, str(onnx_path(spec)), spec, threads)
     session = yield from iter_cached(key, lambda: _iter_prepared(spec, weights, threads))
-    return OnnxNetwork(session, spec.native or (spec.dynamic and native), height, width)
+    native = spec.native or (spec.dynamic and native and supports_native(model_name))
+    return OnnxNetwork(session, native, height, width)
 
 
 def is_onnx_file(path: str | os.PathLike) -> bool:
@@ -228,6 +231,8 @@ def _iter_prepared(
     """The cached export of ``spec`` opened, made first if missing, damaged or stale; one
     export at a time per file in this process (a second run waits for the first's)."""
     path = onnx_path(spec)
+    if spec.exporter == BUILDER and not path.is_file():  # said before the lock, never in it
+        yield Progress(Stage.LOAD, 0, 1, "building the network for onnxruntime (once per weights)")
     with _export_locks_lock:
         lock = _export_locks.setdefault(path, threading.Lock())
     while not lock.acquire(timeout=0.25):
@@ -237,8 +242,8 @@ def _iter_prepared(
     try:
         session = _open_cached(path, spec, threads)
         if session is None and spec.exporter == BUILDER:
-            build_graph_file(spec, weights.path, path)  # ~1 s; no yield while the lock is held
-            session = _open_built(path, weights.path, threads)
+            data = build_graph_file(spec, weights.path, path)  # ~1 s; no yield in the lock
+            session = _open_built(path, weights.path, threads, data)
         elif session is None:
             yield from iter_export(spec, weights.path, path)
             try:
@@ -255,9 +260,9 @@ def _iter_prepared(
     return session
 
 
-def build_graph_file(spec: ExportSpec, weights_path: Path, dest: Path) -> None:
+def build_graph_file(spec: ExportSpec, weights_path: Path, dest: Path) -> bytes:
     """Build ``spec``'s graph from the ``.params`` file and write it to ``dest`` (whole or
-    not at all)."""
+    not at all); returns the file's bytes."""
     from ..onnx_build import build_model
     from ..params_file import read_params
 
@@ -273,12 +278,14 @@ def build_graph_file(spec: ExportSpec, weights_path: Path, dest: Path) -> None:
         ) from exc
     dest.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(dest.parent, f".*{TEMP_MARK}*")
-    write_files({dest: model.SerializeToString()})
+    data = model.SerializeToString()
+    write_files({dest: data})
+    return data
 
 
-def _open_built(path: Path, weights_path: Path, threads: int | None) -> OnnxSession:
+def _open_built(path: Path, weights_path: Path, threads: int | None, data: bytes) -> OnnxSession:
     try:
-        return OnnxSession(path, threads)
+        return OnnxSession(path, threads, data)
     except _load_errors() as exc:
         raise WeightsError(
             f"onnxruntime cannot load {path}, built just now from {weights_path}: {exc}"

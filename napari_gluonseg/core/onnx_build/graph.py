@@ -121,7 +121,8 @@ class Graph:
         b = self.param(f"{prefix}.bias", (cout,)) if bias else np.zeros(cout, np.float32)
         if bn is not None:
             scale, shift = self.bn_affine(bn, cout)
-            w = w * scale[:, None, None, None]
+            # float32 products: the weights are float32, and a float64 copy of them is slow.
+            w = w * scale.astype(np.float32)[:, None, None, None]
             b = b * scale + shift
         y = self.node(
             "Conv",

@@ -104,7 +104,7 @@ def _recording_build(made: list):
 
     def recorded(spec, weights_path, dest):
         made.append(dest)
-        build(spec, weights_path, dest)
+        return build(spec, weights_path, dest)
 
     return recorded
 
