@@ -89,6 +89,21 @@ def test_run_adds_labels_and_probability_layers(qtbot, viewer, dog_layer, untrai
     assert "not the zoo's pretrained weights" in widget._status.value  # honest about weights
 
 
+@pytest.mark.usefixtures("fresh_model_cache")
+def test_a_pyramid_pooling_model_runs_in_the_dock_on_onnxruntime(
+    qtbot, viewer, dog_layer, untrained_weights
+):
+    """PSPNet ran with MXNet only before the package built its graphs (no MXNet needed now)."""
+    widget = fast_widget(viewer)
+    widget.controls.model.value = "psp_resnet50_ade"
+    widget.controls.weights.value = untrained_weights("psp_resnet50_ade")
+    run_and_wait(qtbot, widget)
+    labels = viewer.layers["dog classes"]
+    assert labels.data.shape == dog_layer.data.shape[:2] and labels.data.min() >= 1
+    provenance = labels.metadata[METADATA_KEY]["provenance"]
+    assert provenance["engine"] == "onnxruntime" and provenance["model"] == "psp_resnet50_ade"
+
+
 def test_resolution_and_augmentation_choices_reach_the_run(
     qtbot, viewer, dog_layer, untrained_params
 ):
