@@ -66,7 +66,12 @@ def check_parity(model_name: str, tmp_path) -> None:
         clear = ordered[:, -1] - ordered[:, -2] > 1e-4  # float noise may flip only near-ties
         agree = got.argmax(1) == expected.argmax(1)
         assert agree[clear].mean() >= 0.999 and agree.mean() >= 0.99, (h, w, agree.mean())
-        assert len(np.unique(expected.argmax(1))) > 1 or model_name == "fastscnn_citys"
+        # The part that varies over the image, where a bias alone picks one class everywhere
+        # (labels then agree without proving much).
+        varying = expected - expected.mean(axis=(2, 3), keepdims=True)
+        np.testing.assert_allclose(
+            got - got.mean(axis=(2, 3), keepdims=True), varying, atol=1e-4 * np.abs(expected).max()
+        )
 
 
 @pytest.mark.parametrize("model_name", ONE_PER_FAMILY)
