@@ -32,16 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-FAMILIES = [
-    "fcn_resnet50_ade",
-    "psp_resnet50_ade",
-    "deeplab_resnet50_ade",
-    "deeplab_resnest50_ade",
-    "deeplab_v3b_plus_wideresnet_citys",
-    "icnet_resnet50_citys",
-    "fastscnn_citys",
-    "danet_resnet50_citys",
-]
+from napari_gluonseg.core.onnx_build import ONE_PER_FAMILY
 
 
 def _prepare_builder(model: str, params: Path, out: Path) -> float:
@@ -60,7 +51,6 @@ def _prepare_builder(model: str, params: Path, out: Path) -> float:
 _MXNET_EXPORT = """
 import sys
 from pathlib import Path
-from typing import Any
 from napari_gluonseg.core.engines.metadata import ExportSpec
 from napari_gluonseg.core.engines.onnx import exports_dynamic
 from napari_gluonseg.core.engines.onnx_export import export_to
@@ -93,7 +83,7 @@ def families(tmp: Path) -> None:
     from napari_gluonseg.core.untrained import save_untrained
 
     print("model preparation from .params (s, MB): builder | builder again (control) | MXNet")
-    for model in FAMILIES:
+    for model in ONE_PER_FAMILY:
         params = tmp / f"{model}.params"
         save_untrained(model, params)
         built = tmp / f"{model}-built.onnx"

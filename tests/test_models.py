@@ -11,8 +11,7 @@ import pytest
 from napari_gluonseg import OptionError, model_info, model_names, segment_image
 from napari_gluonseg.core import _mxnet
 from napari_gluonseg.core.engines import onnx as onnx_engine
-
-from .core.onnx_build.test_parity import ONE_PER_FAMILY
+from napari_gluonseg.core.onnx_build import ONE_PER_FAMILY
 
 
 def _photo(height: int, width: int) -> np.ndarray:

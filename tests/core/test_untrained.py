@@ -5,9 +5,9 @@ import pytest
 
 from napari_gluonseg import model_names
 from napari_gluonseg.core import untrained
+from napari_gluonseg.core.onnx_build import ONE_PER_FAMILY
 
 from ..conftest import needs_mxnet
-from .onnx_build.test_parity import ONE_PER_FAMILY
 
 
 def test_defaults_are_gluons_and_perturbed_norms_move_off_them():

@@ -30,6 +30,17 @@ Builder = Callable[[Graph, str, int], str]
 _AUX_PREFIXES = ("auxlayer.",)
 
 
+# The smallest model of each family (architecture): what the quick checks and benchmarks run.
+ONE_PER_FAMILY = (
+    "fcn_resnet50_ade",
+    "psp_resnet50_ade",
+    "deeplab_resnet50_ade",
+    "deeplab_resnest50_ade",
+    "deeplab_v3b_plus_wideresnet_citys",
+    "icnet_resnet50_citys",
+    "fastscnn_citys",
+    "danet_resnet50_citys",
+)
 # One module per family; each holds ``BUILDERS``: architecture name -> Builder.
 _FAMILY_MODULES = ("fcn", "deeplab", "resnest", "psp", "icnet", "fastscnn", "danet", "wideresnet")
 

@@ -31,18 +31,7 @@ BLOCKS = 3
 
 def ds_conv(g: Graph, x: str, prefix: str, out: int, stride: int) -> str:
     """``_DSConv`` ``prefix``: depthwise 3x3 (stride), BN, ReLU, pointwise 1x1, BN, ReLU."""
-    c = g.channels[x]
-    x = g.conv(
-        x,
-        f"{prefix}.conv.0",
-        kernel=3,
-        stride=stride,
-        padding=1,
-        groups=c,
-        out=c,
-        bn=f"{prefix}.conv.1",
-        relu=True,
-    )
+    x = dw_conv(g, x, prefix, stride)
     return g.conv(x, f"{prefix}.conv.3", kernel=1, out=out, bn=f"{prefix}.conv.4", relu=True)
 
 

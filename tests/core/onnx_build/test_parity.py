@@ -11,24 +11,12 @@ import pytest
 
 from napari_gluonseg import model_info, model_names
 from napari_gluonseg.core import untrained
-from napari_gluonseg.core.onnx_build import build_model
+from napari_gluonseg.core.onnx_build import ONE_PER_FAMILY, build_model
 from napari_gluonseg.core.params_file import read_params
 
 from ...conftest import needs_mxnet
 
 pytestmark = needs_mxnet
-
-# One model per family (architecture), the smallest of each.
-ONE_PER_FAMILY = [
-    "fcn_resnet50_ade",
-    "psp_resnet50_ade",
-    "deeplab_resnet50_ade",
-    "deeplab_resnest50_ade",
-    "deeplab_v3b_plus_wideresnet_citys",
-    "icnet_resnet50_citys",
-    "fastscnn_citys",
-    "danet_resnet50_citys",
-]
 
 
 def sizes(model_name: str) -> list[tuple[int, int]]:
