@@ -67,17 +67,51 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescrip
 
 
 def _scale(text: str) -> float | str:
-    return text if text == "auto" else float(text)
+    try:
+        return text if text == "auto" else float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or a number; got {text!r}") from None
 
 
 def _tile(text: str) -> int | str | None:
     if text in ("auto", "none"):
         return None if text == "none" else text
-    return int(text)
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected 'auto', 'none' or an integer; got {text!r}"
+        ) from None
 
 
 def _factors(text: str) -> list[float]:
-    return [float(v) for v in text.split(",") if v.strip()]
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected numbers separated by commas, e.g. 0.75,1.25; got {text!r}"
+        ) from None
+
+
+class _ProgressLine:
+    """Progress on one line: rewritten in place on a terminal; in a log (not a terminal),
+    each new message once, on a line of its own."""
+
+    def __init__(self) -> None:
+        self._tty = sys.stdout.isatty()
+        self._last = ""
+
+    def show(self, text: str) -> None:
+        if self._tty:
+            print(f"\r{text:<72}", end="", flush=True)
+        elif text != self._last:
+            print(text, flush=True)
+        self._last = text
+
+    def end(self) -> None:
+        """Close the line (on a terminal)."""
+        if self._tty:
+            print()
 
 
 def _intensity_range(text: str) -> tuple[float, float]:
@@ -300,16 +334,17 @@ def _run_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _segment_one(stem: str, image: np.ndarray, args: argparse.Namespace) -> None:
+    line = _ProgressLine()
+
     def report(event: Progress) -> None:
         if event.stage == Stage.PLAN:  # a long run: working size and estimated time, kept on screen
             print(f"{stem}: {event.message}", flush=True)
         elif event.stage in (Stage.INFER, Stage.LOAD) or event.done == event.total:
-            line = f"{stem}: {event.message}"
-            print(f"\r{line:<72}", end="", flush=True)
+            line.show(f"{stem}: {event.message}")
 
     events = iter_segment_image(image, args.model, **_run_kwargs(args))
     result = run_to_end(events, on_progress=report)
-    print()
+    line.end()
     try:
         paths = write_result(
             result, args.out, stem, image=image, overwrite=args.overwrite, probability_maps=True
@@ -450,11 +485,10 @@ def _export_onnx(
         resolved = yield from iter_resolve_weights(model, weights)
         return (yield from iter_export_model_file(model, resolved, out, exporter))
 
-    def report(event: Progress) -> None:
-        print(f"\r{event.message:<72}", end="", flush=True)
-
-    run_to_end(export(), on_progress=report)
-    print(f"\n{model} written to {out.resolve()}: run it with --weights {out}")
+    line = _ProgressLine()
+    run_to_end(export(), on_progress=lambda event: line.show(event.message))
+    line.end()
+    print(f"{model} written to {out.resolve()}: run it with --weights {out}")
     return 0
 
 

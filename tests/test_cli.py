@@ -348,3 +348,30 @@ def test_export_onnx_by_mxnets_exporter_of_a_fixed_size_model_says_why_not(tmp_p
     err = capsys.readouterr().err
     assert "psp_resnet101_voc fixes its pooling sizes" in err and "fcn_*" in err
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--tile-size", "foo", "--tile-size: expected 'auto', 'none' or an integer; got 'foo'"),
+        ("--tta-scales", "0.75,x", "--tta-scales: expected numbers separated by commas"),
+        ("--scale", "big", "--scale: expected 'auto' or a number; got 'big'"),
+    ],
+)
+def test_bad_option_values_say_what_is_expected(option, value, message, capsys):
+    with pytest.raises(SystemExit) as caught:
+        cli.main(["segment", str(DATA / "dog.jpg"), option, value])
+    assert caught.value.code == cli.EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert message in err and "invalid _" not in err
+
+
+def test_progress_is_one_line_per_step_when_not_a_terminal(tmp_path, untrained_params, capsys):
+    """A log file gets each step once, not a carriage return per update."""
+    out = tmp_path / "model.onnx"
+    args = ["export-onnx", "fcn_resnet50_ade", "--weights", str(untrained_params), "-o", str(out)]
+    assert cli.main(args) == 0, capsys.readouterr().err
+    printed = capsys.readouterr().out
+    assert "\r" not in printed
+    lines = [line for line in printed.splitlines() if line.strip()]
+    assert len(lines) == len(set(lines))  # no step repeated

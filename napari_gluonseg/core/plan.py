@@ -129,11 +129,18 @@ def _check_onnx_file_engine(engine: str, weights: str | os.PathLike) -> Engine:
 
 
 def _check_threads(threads: Any) -> int | None:
-    return (
-        None
-        if threads is None
-        else options_check.integer_at_least(threads, "threads", 1, "None or ")
-    )
+    """None (all cores) or 1..the cores: onnxruntime starts as many threads as asked, and a
+    million of them take all memory."""
+    if threads is None:
+        return None
+    value = options_check.integer_at_least(threads, "threads", 1, "None or ")
+    cores = os.cpu_count() or 1
+    if value > cores:
+        raise OptionError(
+            f"threads must be None or an integer from 1 to {cores} (this machine's cores); "
+            f"got {value}."
+        )
+    return value
 
 
 def _check_tile(tile_size: Any) -> int | str | None:

@@ -124,3 +124,14 @@ def test_class_errors_are_option_errors(small_dog, tmp_path):
         first_event(small_dog, tmp_path, classes=[np.int64(150)])
     with pytest.raises(OptionError, match="not both"):
         check_run(small_dog, classes="sky", scheme=EXAMPLES / "street_ade20k.csv")
+
+
+@pytest.mark.parametrize("threads", [10**6, 100_000])
+def test_threads_beyond_the_cores_are_refused_naming_the_cores(threads):
+    """onnxruntime would start that many threads and take all memory."""
+    import os
+
+    cores = os.cpu_count()
+    with pytest.raises(OptionError, match=f"threads must be .* 1 to {cores} .*; got {threads}"):
+        check_run(np.zeros((32, 32), np.uint8), threads=threads)
+    assert check_run(np.zeros((32, 32), np.uint8), threads=cores).threads == cores
