@@ -13,6 +13,7 @@ from napari.utils.notifications import show_error
 
 from ..core.batch_summary import BatchSummary, ImageReport
 from ..review import ReviewSession
+from .threads import ClosingGeneratorWorker
 
 ANNOTATE_TEXT = "Pre-annotate missing"
 
@@ -75,6 +76,7 @@ class PreAnnotation:
             session.iter_pre_annotate,
             lambda: self._stop,
             _start_thread=False,
+            _worker_class=ClosingGeneratorWorker,
             _connect={
                 "yielded": self._on_annotated,
                 "returned": self._on_done,

@@ -37,7 +37,7 @@ from ..result_layers import (
 from . import dialogs
 from .controls import NEW_LAYER, RunControls
 from .lifetime import watch_removal
-from .threads import no_threads
+from .threads import ClosingGeneratorWorker, no_threads
 
 if TYPE_CHECKING:
     import napari
@@ -161,6 +161,7 @@ class SegmentWidget(Container):
             crop,
             kwargs,
             _start_thread=False,
+            _worker_class=ClosingGeneratorWorker,
             _connect={
                 "yielded": self._on_progress,
                 "returned": self._on_computed,

@@ -1,10 +1,21 @@
-"""The docks' no-thread switch: with ``NAPARI_GLUONSEG_NOTHREADS`` set (to anything but ""),
-they compute in the GUI thread instead of a worker: scripts and widget tests where threading is
-not the point, as stardist-napari's ``STARDIST_NAPARI_NOTHREADS``."""
+"""The docks' workers, and their no-thread switch.
+
+:class:`ClosingGeneratorWorker`: napari's generator worker stops on Cancel (``quit()``) by
+leaving its loop at the next yield *without* closing the generator, so the generator's
+``finally`` blocks (ending a child process, releasing a lock) would wait for garbage
+collection; this worker closes it in its own thread as it stops.
+
+With ``NAPARI_GLUONSEG_NOTHREADS`` set (to anything but ""), the docks compute in the GUI
+thread instead of a worker: scripts and widget tests where threading is not the point, as
+stardist-napari's ``STARDIST_NAPARI_NOTHREADS``.
+"""
 
 from __future__ import annotations
 
 import os
+from typing import Any
+
+from napari.qt.threading import GeneratorWorker
 
 NOTHREADS_VARIABLE = "NAPARI_GLUONSEG_NOTHREADS"
 
@@ -12,3 +23,13 @@ NOTHREADS_VARIABLE = "NAPARI_GLUONSEG_NOTHREADS"
 def no_threads() -> bool:
     """Whether the switch is set."""
     return bool(os.environ.get(NOTHREADS_VARIABLE))
+
+
+class ClosingGeneratorWorker(GeneratorWorker):
+    """A generator worker whose generator is closed when the work ends, however it ends."""
+
+    def work(self) -> Any:
+        try:
+            return super().work()
+        finally:
+            self._gen.close()  # a no-op for a generator that returned or raised

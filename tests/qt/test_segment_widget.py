@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 import pytest
 from magicgui.widgets import Container
@@ -9,6 +12,7 @@ from napari.layers import Image, Labels
 from napari.utils.notifications import notification_manager
 from qtpy.QtCore import Qt
 
+from napari_gluonseg.core.events import Progress, Stage
 from napari_gluonseg.layer_corrections import hand_tracker, kept_scores
 from napari_gluonseg.layer_data import METADATA_KEY
 from napari_gluonseg.qt import dialogs, segment_widget, threads
@@ -272,6 +276,42 @@ def test_cancel_mid_run_adds_nothing(qtbot, viewer, small_dog, untrained_params,
     assert widget._status.value == "cancelled"
     assert [ly.name for ly in viewer.layers] == ["movie"]
     assert widget._run.enabled and not widget._cancel.enabled
+
+
+@pytest.mark.threads
+@pytest.mark.usefixtures("fresh_model_cache")
+def test_cancel_during_the_preparation_ends_it_and_frees_the_next_run(
+    qtbot, viewer, dog_layer, untrained_params, monkeypatch
+):
+    """napari's worker stops a generator on Cancel without closing it: the preparation's
+    ``finally`` (end the exporter's child process, release the per-file lock) must still run,
+    at once, or every later run waits for a preparation that never ends."""
+    from napari_gluonseg.core.engines import onnx
+
+    ended = threading.Event()
+
+    def endless_export(spec, weights_path, dest):
+        try:
+            while True:  # MXNet's exporter, as long as it takes
+                yield Progress(Stage.LOAD, 0, 10, "one-time preparation of the weights (test)")
+                time.sleep(0.05)
+        finally:
+            ended.set()
+
+    monkeypatch.setenv(onnx.EXPORTER_VARIABLE, "mxnet")
+    monkeypatch.setattr(onnx, "iter_export", endless_export)
+    widget = fast_widget(viewer)
+    widget.controls.weights.value = untrained_params
+    widget._run.clicked.emit()
+    qtbot.waitUntil(lambda: "one-time preparation" in widget._status.value, timeout=30_000)
+    widget._cancel.clicked.emit()
+    qtbot.waitUntil(lambda: not widget.running, timeout=10_000)
+    assert ended.wait(5), "the preparation was abandoned, not ended"
+    assert widget._status.value == "cancelled"
+    assert not any(lock.locked() for lock in onnx._export_locks.values())
+    monkeypatch.delenv(onnx.EXPORTER_VARIABLE)  # the next run builds the graph: it must finish
+    run_and_wait(qtbot, widget, timeout_ms=60_000)
+    assert widget._status.value.startswith("done")
 
 
 def test_non_image_layer_cannot_be_run(qtbot, viewer):
