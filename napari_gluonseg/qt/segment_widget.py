@@ -45,6 +45,13 @@ if TYPE_CHECKING:
 STEP_DELAY_MS = 5  # between steps of applying a result: napari paints and handles input
 
 
+# Said when napari, not this dock, stopped the worker (closing any napari window does).
+STOPPED_BY_NAPARI = (
+    "stopped: napari stopped the run (a napari window was closed); nothing was added. "
+    "Press Run to run again."
+)
+
+
 class SegmentWidget(Container):
     """Segment an image layer with a GluonCV model; results become napari layers.
 
@@ -264,13 +271,18 @@ class SegmentWidget(Container):
             self._end_run(f"failed: {exc}", error=True)
 
     def _on_aborted(self) -> None:
-        if not self._closed:
-            self._progress.value = 0
+        if self._closed:
+            return
+        self._progress.value = 0
+        if self._stopping is None and self._request is not None:
+            # Not this dock's Cancel: napari stops every worker when one of its windows closes.
+            self._request = None
+            self._stopping = STOPPED_BY_NAPARI
 
     def _on_worker_finished(self) -> None:
         self._worker = None
         if self._stopping is not None:  # the worker may have finished before it was stopped
-            self._end_run(self._stopping)
+            self._end_run(self._stopping, error=self._stopping == STOPPED_BY_NAPARI)
             self._stopping = None
         elif self._request is None and self._steps is None and not self._closed:
             self._run.enabled, self._cancel.enabled = True, False

@@ -314,6 +314,31 @@ def test_cancel_during_the_preparation_ends_it_and_frees_the_next_run(
     assert widget._status.value.startswith("done")
 
 
+@pytest.mark.threads
+def test_closing_another_viewer_mid_run_ends_this_run_and_says_so(
+    qtbot, viewer, make_viewer, small_dog, untrained_params, held_run
+):
+    """Closing one napari window aborts the workers started from another window's dock: the
+    dock must not stay at "stopping" with Run disabled and Cancel doing nothing."""
+    viewer.add_image(np.stack([small_dog] * 4), name="movie", rgb=True)
+    other = make_viewer()
+    widget = fast_widget(viewer)
+    widget.controls.weights.value = untrained_params
+    held = held_run(after_calls=1)
+    start = len(notification_manager.records)
+    widget._run.clicked.emit()
+    qtbot.waitUntil(held.entered.is_set, timeout=60_000)
+    other.close()
+    held.release()
+    qtbot.waitUntil(lambda: not widget.running, timeout=30_000)
+    assert widget._status.value.startswith("stopped: napari stopped the run")
+    assert any("napari stopped the run" in m for m in errors_since(start))
+    assert [ly.name for ly in viewer.layers] == ["movie"]
+    assert widget._run.enabled and not widget._cancel.enabled
+    run_and_wait(qtbot, widget)  # and the dock runs again
+    assert widget._status.value.startswith("done")
+
+
 def test_non_image_layer_cannot_be_run(qtbot, viewer):
     viewer.add_labels(np.zeros((32, 32), np.uint8), name="masks")
     widget = SegmentWidget(viewer)
