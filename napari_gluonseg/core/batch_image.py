@@ -16,9 +16,9 @@ import numpy as np
 
 from .batch_settings import BATCH_KEY, CORRECTED_KEY, INPUT_KEY, BatchSettings
 from .batch_summary import ImageReport
-from .errors import ExportError, GluonsegError, WeightsError
+from .errors import ExportError, GluonsegError, ImageError, WeightsError
 from .export import existing_export_files, read_provenance, write_result
-from .images import decode_image
+from .images import decode_image, read_file_bytes
 from .inputs import BatchItem
 from .result import SegmentationResult
 from .segment import segment_image
@@ -36,9 +36,9 @@ def process_image(
     started = time.perf_counter()
     report = partial(ImageReport, str(item.path), item.key)
     try:
-        data = item.path.read_bytes()
-    except OSError as exc:
-        return report("failed", f"{item.path}: cannot read it: {exc.strerror or exc}")
+        data = read_file_bytes(item.path)
+    except ImageError as exc:
+        return report("failed", str(exc))
     file_bytes = len(data)
     source = {"file": item.key, "bytes": file_bytes, "blake2b": hashlib.blake2b(data).hexdigest()}
     folder = item.out_folder(out_dir)

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import io
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,8 @@ from .memory import available_bytes, format_bytes
 PILLOW_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 TIFF_SUFFIXES = (".tif", ".tiff")
 IMAGE_SUFFIXES = PILLOW_SUFFIXES + TIFF_SUFFIXES
+# Larger files are refused before reading (a 12 MP TIFF of float32 RGB is ~150 MB).
+MAX_FILE_BYTES = 4 << 30
 # Pillow modes whose channels are not RGB: converted, as napari users expect a colour photo.
 _CONVERT_TO_RGB = ("CMYK", "YCbCr", "LAB", "HSV")
 
@@ -31,11 +34,29 @@ _CONVERT_TO_RGB = ("CMYK", "YCbCr", "LAB", "HSV")
 def read_image(path: str | Path) -> np.ndarray:
     """The pixels of an image file (see the module's notes). Raises :class:`ImageError`."""
     path = Path(path)
+    return decode_image(read_file_bytes(path), path)
+
+
+def read_file_bytes(path: Path) -> bytes:
+    """The bytes of an image file. Only regular files are read (a FIFO would block for ever, a
+    device like /dev/zero grow without end), and only up to :data:`MAX_FILE_BYTES`; raises
+    :class:`ImageError` naming the file."""
     try:
-        data = path.read_bytes()
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise ImageError(f"{path} is not a regular file (a pipe, device or folder).")
+        if info.st_size > MAX_FILE_BYTES:
+            raise ImageError(
+                f"{path} is {info.st_size} bytes, more than the {MAX_FILE_BYTES} bytes an image "
+                "file may have here."
+            )
+        with open(path, "rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)  # a file that grew since stat() stops here
     except OSError as exc:
         raise ImageError(f"Cannot read {path}: {exc.strerror or exc}") from exc
-    return decode_image(data, path)
+    if len(data) > MAX_FILE_BYTES:
+        raise ImageError(f"{path} grew beyond {MAX_FILE_BYTES} bytes while being read.")
+    return data
 
 
 def decode_image(data: bytes, path: Path) -> np.ndarray:

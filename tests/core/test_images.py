@@ -1,5 +1,7 @@
 """Image files read as napari's imageio reads them, strictly, upright."""
 
+import os
+
 import numpy as np
 import pytest
 import tifffile
@@ -88,3 +90,23 @@ def test_image_too_large_for_memory_is_refused_before_decoding(tmp_path, monkeyp
     monkeypatch.setattr(images, "available_bytes", lambda: 1000)
     with pytest.raises(InsufficientMemoryError, match=r"big\.png holds 20x30x3"):
         images.read_image(tmp_path / "big.png")
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_only_regular_files_are_read(tmp_path, kind):
+    """A FIFO named x.png would block for ever; /dev/zero would grow without end."""
+    path = tmp_path / "x.png"
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+    with pytest.raises(ImageError, match=f"{path} is not a regular file"):
+        images.read_image(path)
+
+
+def test_a_file_beyond_the_size_limit_is_refused_before_reading(tmp_path, monkeypatch):
+    path = tmp_path / "big.png"
+    path.write_bytes(b"\0" * 2000)
+    monkeypatch.setattr(images, "MAX_FILE_BYTES", 1000)
+    with pytest.raises(ImageError, match=f"{path} is 2000 bytes, more than the 1000 bytes"):
+        images.read_image(path)
