@@ -14,6 +14,7 @@ run skips the image while both still match, and refuses to replace results that 
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
@@ -79,7 +80,21 @@ def plan_batch(
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise OptionError(f"workers must be a whole number >= 1; got {workers!r}.")
     settings = prepare_settings(model_name, overlay, segment_kwargs, keep_scores)
+    _check_writable(out)
     return BatchPlan(tuple(items), out, settings, overwrite, workers, scheduler)
+
+
+def _check_writable(folder: Path) -> None:
+    """Create ``folder`` and write a file into it, before any image is segmented."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise OptionError(
+            f"Cannot write into the output folder {folder}: {exc.strerror or exc}. "
+            "Give a folder you can write to."
+        ) from exc
 
 
 def run_batch(

@@ -10,7 +10,7 @@ from PIL import Image
 from napari_gluonseg.core import batch, batch_image
 from napari_gluonseg.core.batch_settings import CORRECTED_KEY
 from napari_gluonseg.core.batch_summary import SUMMARY_NAME
-from napari_gluonseg.core.errors import WeightsUnavailableError
+from napari_gluonseg.core.errors import OptionError, WeightsUnavailableError
 from napari_gluonseg.core.export import read_export
 
 RUN = {"scale": 1.0, "engine": "onnxruntime"}
@@ -168,3 +168,16 @@ def test_options_of_an_export_not_made_by_a_batch_or_without_its_weights(tmp_pat
     record = {"batch": {"settings": {"model": "fcn_resnet50_ade"}}, "weights": "/gone/w.params"}
     with pytest.raises(batch.OptionError, match=r"/gone/w\.params"):
         batch.options_of(record)
+
+
+def test_an_output_folder_that_cannot_be_written_is_refused_before_any_image(
+    tmp_path, untrained_params
+):
+    """It used to segment every image, then fail writing summary.csv with a traceback."""
+    images = tmp_path / "images"
+    images.mkdir()
+    (images / "a.png").write_bytes(b"not read")
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    with pytest.raises(OptionError, match=f"Cannot write into the output folder {blocker}/out"):
+        batch.segment_folder(images, blocker / "out", weights=untrained_params, **RUN)
