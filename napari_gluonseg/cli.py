@@ -267,7 +267,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    # Our own messages at INFO; other libraries' (Dask's scheduler logs a few dozen lines per
+    # batch at INFO) only from WARNING up.
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logging.getLogger("napari_gluonseg").setLevel(logging.INFO)
     args = build_parser().parse_args(argv)
     if args.command == "models":
         for name in model_names():

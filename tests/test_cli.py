@@ -375,3 +375,21 @@ def test_progress_is_one_line_per_step_when_not_a_terminal(tmp_path, untrained_p
     assert "\r" not in printed
     lines = [line for line in printed.splitlines() if line.strip()]
     assert len(lines) == len(set(lines))  # no step repeated
+
+
+def test_a_quiet_batch_on_a_local_cluster_prints_nothing(tmp_path, untrained_params):
+    """Dask's scheduler logs dozens of lines and a closed-connection traceback at INFO."""
+    import subprocess
+    import sys
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "a.jpg").write_bytes((DATA / "dog.jpg").read_bytes())
+    args = ["segment", str(photos), "--weights", str(untrained_params), "--scale", "0.125"]
+    args += ["--out", str(tmp_path / "out"), "--workers", "1", "--quiet"]
+    done = subprocess.run(
+        [sys.executable, "-m", "napari_gluonseg", *args], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "" and done.stderr == ""
+    assert (tmp_path / "out" / "a_labels.png").is_file()

@@ -51,6 +51,7 @@ def run_on_dask(
     from distributed import Client, as_completed
 
     with contextlib.ExitStack() as stack:
+        stack.enter_context(_dask_warnings_only())
         if scheduler is not None:
             try:
                 client = stack.enter_context(Client(scheduler, timeout=_CONNECT_TIMEOUT_S))
@@ -72,6 +73,21 @@ def run_on_dask(
                     _submit(client, task, nxt, running, finished)
         finally:
             client.cancel(list(running))
+
+
+@contextlib.contextmanager
+def _dask_warnings_only() -> Iterator[None]:
+    """Dask's own loggers at WARNING while a batch runs: at INFO its scheduler says a few dozen
+    lines per batch, and logs an expected closed connection with a traceback on shutdown."""
+    loggers = [logging.getLogger(name) for name in ("distributed", "tornado")]
+    before = [log.level for log in loggers]
+    for log in loggers:
+        log.setLevel(max(log.getEffectiveLevel(), logging.WARNING))
+    try:
+        yield
+    finally:
+        for log, level in zip(loggers, before, strict=True):
+            log.setLevel(level)
 
 
 def dask_setup(worker: Worker) -> None:
