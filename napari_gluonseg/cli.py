@@ -51,7 +51,7 @@ _SEGMENT_HELP = """Segment images into --out, one at a time (per worker).
 
 Each image's results keep its path relative to the folder given, the glob's folders before
 its first wildcard, or (a file) its own folder: photos/a/x.jpg -> OUT/a/x_labels.png with
-x_classes.csv and x_provenance.json (x_overlay.png with --overlay, x_P(class).png with --prob,
+x_classes.csv and x_provenance.json (x_overlay.png with --overlay, x_prob-class.png with --prob,
 x_scores.npz with --keep-scores).
 A bad image is reported and the batch goes on. A rerun skips the images whose results were
 made from the same file (size, blake2b) with the same settings; --overwrite redoes them.

@@ -53,7 +53,7 @@ def test_segment_writes_labels_overlay_and_table(tmp_path, bicycle_params, capsy
     assert int(rows[BICYCLE + 1]["pixels"]) == 576 * 768
     prov = json.loads((out / "dog_provenance.json").read_text())
     assert prov["model"] == "fcn_resnet50_ade" and prov["weights_source"] == "file"
-    assert (out / "dog_P(bicycle).png").exists()
+    assert (out / "dog_prob-bicycle.png").exists()
     assert "1 done, 0 skipped, 0 failed of 1" in capsys.readouterr().out
 
 

@@ -170,7 +170,7 @@ def segment_folder(
         parent (:mod:`.inputs`).
     out_dir : path
         ``{key}_labels.png``, ``_classes.csv``, ``_provenance.json`` (and ``_overlay.png``,
-        ``_P(class).png``) per image, and ``summary.csv``.
+        ``_prob-class.png``) per image, and ``summary.csv``.
     recursive : bool
         Descend into sub-folders (and let ``**`` in globs match folders).
     workers : int, optional

@@ -33,6 +33,8 @@ OVERLAY_ALPHA = 0.5
 EXPORT_FORMATS = ("png", "tif")
 # The provenance key holding the set's checksums; read_export takes it out again.
 CHECKSUMS_KEY = "export_sha256"
+# A probability map: {stem}_prob-{class}.png.
+MAP_INFIX = "_prob-"
 _SET_SUFFIXES = (
     "_labels.png",
     "_labels.tif",
@@ -68,8 +70,18 @@ def existing_export_files(out_dir: str | Path, stem: str) -> list[Path]:
     provenance, overlay, probability maps): what an export there would replace."""
     out = Path(out_dir)
     found = [out / f"{stem}{suffix}" for suffix in _SET_SUFFIXES]
-    maps = out.glob(f"{glob.escape(stem)}_P(*).png") if out.is_dir() else []
-    return sorted({p for p in found if p.exists()} | set(maps))
+    maps: set[Path] = set()
+    if out.is_dir():  # ``_P(class).png``: the name before 0.1 (it needed quoting in shells)
+        for pattern in (f"{MAP_INFIX}*.png", "_P(*).png"):
+            maps |= set(out.glob(f"{glob.escape(stem)}{pattern}"))
+    return sorted({p for p in found if p.exists()} | maps)
+
+
+def map_file_name(stem: str, class_name: str) -> str:
+    """``dog_prob-bicycle.png``: a probability map's file name, safe in every shell (the
+    class's first synonym, characters other than letters, digits, ``.`` and ``-`` as ``-``)."""
+    slug = re.sub(r"[^A-Za-z0-9.-]+", "-", short_class_name(class_name)).strip("-.") or "class"
+    return f"{stem}{MAP_INFIX}{slug}.png"
 
 
 def write_result(
@@ -83,7 +95,7 @@ def write_result(
     keep_scores: bool = False,
 ) -> dict[str, Path]:
     """Write ``{stem}_labels.png|tif``, ``{stem}_classes.csv``, ``{stem}_provenance.json``, with
-    ``image`` (2D) ``{stem}_overlay.png``, with ``probability_maps`` one ``{stem}_P(class).png``
+    ``image`` (2D) ``{stem}_overlay.png``, with ``probability_maps`` one ``{stem}_prob-class.png``
     per probability of the result, and with ``keep_scores`` the run's probabilities on its
     coarse grid as ``{stem}_scores.npz`` (float16; :func:`read_scores` gives them back), into
     ``out_dir``; return the paths.
@@ -97,7 +109,8 @@ def write_result(
     if probability_maps:
         for name, prob in result.probabilities.items():
             kind = f"P({short_class_name(name)})"
-            extras[kind] = (f"{stem}_{kind}.png", _png_bytes((prob * 255).round().astype("uint8")))
+            png = _png_bytes((prob * 255).round().astype("uint8"))
+            extras[kind] = (map_file_name(stem, name), png)
     if keep_scores and result.scores is not None:
         extras["scores"] = (f"{stem}_scores.npz", _scores_bytes(result.scores))
     return _write_set(
