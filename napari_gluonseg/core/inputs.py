@@ -64,9 +64,25 @@ def collect_inputs(
                 key = PurePosixPath(*rel.parts).as_posix()
                 items[resolved] = BatchItem(path.absolute(), key)
         if not found:
-            raise OptionError(f"No image files found in {entry!r} (looked for {_suffixes()}).")
+            raise OptionError(
+                f"No image files found in {entry!r} (looked for {_suffixes()})."
+                + _recursive_hint(str(entry), recursive)
+            )
     _check_unique(list(items.values()))
     return list(items.values())
+
+
+def _recursive_hint(entry: str, recursive: bool) -> str:
+    """Where a folder holds images only in its sub-folders: say how to take them."""
+    if recursive or not Path(entry).is_dir():
+        return ""
+    deeper = sum(1 for _ in _expand(entry, recursive=True))
+    if not deeper:
+        return ""
+    return (
+        f" Its sub-folders hold {deeper} image file(s): add --recursive (recursive=True) to "
+        "segment them."
+    )
 
 
 def _expand(entry: str, recursive: bool) -> Iterator[tuple[Path, Path]]:

@@ -53,3 +53,17 @@ def test_the_output_folder_is_never_an_input(photos):
 def test_clashing_missing_and_empty_inputs_are_refused(photos, inputs, message):
     with pytest.raises(OptionError, match=message):
         collect_inputs([i.format(p=photos) for i in inputs])
+
+
+def test_a_folder_with_images_only_in_sub_folders_says_to_recurse(tmp_path):
+    (tmp_path / "day1").mkdir()
+    (tmp_path / "day1" / "a.png").write_bytes(b"x")
+    (tmp_path / "day2").mkdir()
+    (tmp_path / "day2" / "b.jpg").write_bytes(b"x")
+    with pytest.raises(OptionError, match=r"sub-folders hold 2 image file\(s\): add --recursive"):
+        collect_inputs([tmp_path])
+    assert len(collect_inputs([tmp_path], recursive=True)) == 2
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(OptionError) as caught:
+        collect_inputs([tmp_path / "empty"])
+    assert "--recursive" not in str(caught.value)
