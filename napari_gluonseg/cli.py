@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -298,9 +299,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+# Options that the package's messages name as Python arguments (``engine='mxnet'``).
+_AS_OPTIONS = ("engine", "scale", "tile_size", "weights", "threads", "min_confidence")
+
+
+def cli_spelling(message: str) -> str:
+    """A message in the command line's words: ``engine='mxnet'`` -> ``--engine mxnet``."""
+    names = "|".join(_AS_OPTIONS)
+    return re.sub(
+        rf"\b({names})=(?:'([^']*)'|([\w.]+))",
+        lambda m: f"--{m[1].replace('_', '-')} {m[2] if m[2] is not None else m[3]}",
+        message,
+    )
+
+
 def _report(exc: GluonsegError) -> int:
     """Tell the user what went wrong; return the exit status it stands for."""
-    print(f"error: {exc}", file=sys.stderr)
+    print(f"error: {cli_spelling(str(exc))}", file=sys.stderr)
     if isinstance(exc, ExportExistsError):
         print("Use --overwrite to replace it.", file=sys.stderr)
     if isinstance(exc, WeightsUnavailableError):

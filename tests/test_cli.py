@@ -393,3 +393,12 @@ def test_a_quiet_batch_on_a_local_cluster_prints_nothing(tmp_path, untrained_par
     assert done.returncode == 0, done.stderr
     assert done.stdout == "" and done.stderr == ""
     assert (tmp_path / "out" / "a_labels.png").is_file()
+
+
+def test_errors_name_options_as_the_command_line_spells_them():
+    message = "engine='mxnet': MXNet is not installed; use engine='onnxruntime' or scale=0.5."
+    assert cli.cli_spelling(message) == (
+        "--engine mxnet: MXNet is not installed; use --engine onnxruntime or --scale 0.5."
+    )
+    kept = "tile_size=64 and model_name='x'"
+    assert cli.cli_spelling(kept) == "--tile-size 64 and model_name='x'"
