@@ -6,8 +6,10 @@ setup:
 
 # With a display: napari with the widget docked and a sample image. Without: a headless
 # segmentation of the sample image into ./out (needs the pretrained weights; says how if missing).
+# WEIGHTS=FILE.params: a local weights file instead of the zoo's download.
+WEIGHTS ?=
 run: setup
-	.venv313/bin/napari-gluonseg demo --out out --overwrite
+	.venv313/bin/napari-gluonseg demo --out out --overwrite $(if $(WEIGHTS),--weights "$(WEIGHTS)")
 
 # Two legs, each in two pytest processes sharing the X server (TEST_WORKERS=0: one process):
 #   .venv     Python 3.11 + the [mxnet] extra: everything, parity with GluonCV included;

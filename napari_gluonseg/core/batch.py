@@ -14,6 +14,7 @@ run skips the image while both still match, and refuses to replace results that 
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Generator, Iterable
@@ -85,10 +86,16 @@ def plan_batch(
 
 
 def _check_writable(folder: Path) -> None:
-    """Create ``folder`` and write a file into it, before any image is segmented."""
+    """Refuse, before any image is segmented, an output folder that cannot be written: a file
+    is written (and removed) in it, or in the folder it would be created in (nothing is
+    created before the first result)."""
+    existing = folder
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
+        if not existing.is_dir():
+            raise NotADirectoryError(f"{existing} is a file")
+        with tempfile.TemporaryFile(dir=existing):
             pass
     except OSError as exc:
         raise OptionError(
@@ -131,12 +138,14 @@ def iter_batch(
             yield report
     finally:
         runner.close()
+        failed = sys.exc_info()[1] is not None  # e.g. weights that no image could load
         order = {item.key: n for n, item in enumerate(plan.items)}
         reports.sort(key=lambda r: order[r.key])
         elapsed = time.perf_counter() - started
         stopped = len(reports) < len(plan.items)
         summary = BatchSummary(plan.out_dir, tuple(reports), len(plan.items), elapsed, stopped)
-        write_summary(summary)
+        if reports or not failed:  # a table of no image beside nothing else says nothing
+            write_summary(summary)
     return summary
 
 

@@ -142,9 +142,11 @@ def offline_help(model_name: str) -> str:
         f"  cache folder: {cache_dir()} (MXNET_HOME, now {home}, moves it to $MXNET_HOME/models)\n"
         f"  download URL: {zoo_url(model_name)}\n"
         f"                (MXNET_GLUON_REPO, now {repo}, points it at a mirror)\n"
-        "To work offline, copy the .params file into the cache folder, "
-        "or use a local weights file:\n"
-        "  command line: --weights PATH; widget: 'weights file'; Python: weights=PATH."
+        f"To work offline, download the .zip elsewhere and unzip it: it holds "
+        f"{zoo_file_name(model_name)}; copy that file into the cache folder, or use it as a "
+        "local weights file:\n"
+        "  command line: --weights PATH; make run WEIGHTS=PATH; widget: 'weights file'; "
+        "Python: weights=PATH."
     )
 
 

@@ -10,7 +10,7 @@ from PIL import Image
 from napari_gluonseg.core import batch, batch_image
 from napari_gluonseg.core.batch_settings import CORRECTED_KEY
 from napari_gluonseg.core.batch_summary import SUMMARY_NAME
-from napari_gluonseg.core.errors import OptionError, WeightsUnavailableError
+from napari_gluonseg.core.errors import OptionError, WeightsError, WeightsUnavailableError
 from napari_gluonseg.core.export import read_export
 
 RUN = {"scale": 1.0, "engine": "onnxruntime"}
@@ -181,3 +181,15 @@ def test_an_output_folder_that_cannot_be_written_is_refused_before_any_image(
     blocker.write_text("x")
     with pytest.raises(OptionError, match=f"Cannot write into the output folder {blocker}/out"):
         batch.segment_folder(images, blocker / "out", weights=untrained_params, **RUN)
+
+
+def test_weights_no_image_can_load_leave_no_output_behind(tmp_path):
+    """Neither a folder nor a summary of no image: nothing was segmented."""
+    images = tmp_path / "images"
+    write_png(images / "a.png", 0)
+    bad = tmp_path / "broken.params"
+    bad.write_bytes(b"not weights at all")
+    out = tmp_path / "out"
+    with pytest.raises(WeightsError, match=r"broken\.params"):
+        batch.segment_folder(images, out, weights=bad, **RUN)
+    assert not out.exists()

@@ -125,6 +125,7 @@ def test_server_down_says_how_to_work_offline(monkeypatch, small_dog):
     assert "fcn_resnet50_ade-3479525a.params" in msg
     assert str(weights.cache_dir()) in msg
     assert "MXNET_HOME" in msg and "MXNET_GLUON_REPO" in msg and "--weights" in msg
+    assert "unzip it" in msg and "make run WEIGHTS=" in msg  # the .zip is not the .params file
     assert _cache_files() == []
 
 
