@@ -7,6 +7,7 @@ in a worker, and applies the prepared result one small step per turn of the even
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ from napari.qt.threading import GeneratorWorker, create_worker
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtCore import QTimer
 
+from ..core.engines.onnx import terminate_calls_in
 from ..core.errors import GluonsegError
 from ..core.events import Progress, ProgressTracker, Stage
 from ..core.export import existing_export_files
@@ -72,6 +74,7 @@ class SegmentWidget(Container):
         self._probe = _text_label()
         super().__init__(widgets=self._arranged(), labels=True)
         self._worker: GeneratorWorker | None = None
+        self._worker_threads: list[int] = []  # the thread the worker runs in, once it runs
         self._steps: Generator[str, None, list[str]] | None = None
         self._request: RunRequest | None = None  # the run in progress
         self._stopping: str | None = None  # why the worker was asked to stop
@@ -162,11 +165,13 @@ class SegmentWidget(Container):
             self._compute_here(request, crop, kwargs)
             return
         # Passing "errored" here also stops superqt from re-raising the error in the GUI thread.
+        self._worker_threads = []
         self._worker = create_worker(
             _compute,
             request,
             crop,
             kwargs,
+            self._worker_threads,
             _start_thread=False,
             _worker_class=ClosingGeneratorWorker,
             _connect={
@@ -183,7 +188,7 @@ class SegmentWidget(Container):
         """The worker's job in the GUI thread (NOTHREADS_VARIABLE set: scripts and tests where
         threading is not the point), with the same handlers in the same order."""
         try:
-            prepared = run_to_end(_compute(request, crop, kwargs), self._on_progress)
+            prepared = run_to_end(_compute(request, crop, kwargs, []), self._on_progress)
         except Exception as exc:  # what the worker's "errored" would carry
             self._on_error(exc)
         else:
@@ -198,8 +203,10 @@ class SegmentWidget(Container):
         if self._request is None:
             return
         if self._worker is not None:
-            self._status.value = f"{why}: stopping after the current step..."
+            self._status.value = f"{why}: stopping..."
             self._worker.quit()
+            for thread in self._worker_threads:  # a network call may take seconds: end it
+                terminate_calls_in(thread)
             self._request = None  # a result that still arrives belongs to no run
             self._stopping = why  # said when the worker has finished
         elif self._steps is not None:
@@ -391,9 +398,11 @@ class SegmentWidget(Container):
 
 
 def _compute(
-    request: RunRequest, crop: Any, kwargs: dict[str, Any]
+    request: RunRequest, crop: Any, kwargs: dict[str, Any], threads: list[int]
 ) -> Generator[Progress, None, PreparedResult]:
-    """The worker: the core's run, then the layer data built here rather than in the GUI."""
+    """The worker: the core's run, then the layer data built here rather than in the GUI.
+    ``threads`` learns the thread it runs in (Cancel ends the network call running there)."""
+    threads.append(threading.get_ident())
     result = yield from iter_segment_image(crop, **kwargs)
     yield Progress(Stage.LAYERS, 0, 2, "preparing layers")
     return prepare_result(request, result)

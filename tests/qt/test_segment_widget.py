@@ -315,6 +315,45 @@ def test_cancel_during_the_preparation_ends_it_and_frees_the_next_run(
 
 
 @pytest.mark.threads
+@pytest.mark.usefixtures("use_onnx_home")
+def test_cancel_ends_the_network_call_running_not_after_it(
+    qtbot, viewer, untrained_params, monkeypatch
+):
+    """At full resolution one window takes seconds: Cancel ends onnxruntime's call at once
+    (RunOptions.terminate) instead of waiting for the window."""
+    from napari_gluonseg.core.engines.onnx import OnnxNetwork
+
+    entered, outcomes = threading.Event(), []
+    logits = OnnxNetwork.logits
+
+    def watched(net, batch):
+        entered.set()
+        try:
+            out = logits(net, batch)
+        except Exception as exc:
+            outcomes.append(str(exc))
+            raise
+        outcomes.append("finished")
+        return out
+
+    monkeypatch.setattr(OnnxNetwork, "logits", watched)
+    rng = np.random.default_rng(0)
+    viewer.add_image(rng.integers(0, 256, (1200, 1600, 3), dtype=np.uint8), name="big")
+    widget = fast_widget(viewer)  # full resolution: one 1200x1600 window
+    widget.controls.weights.value = untrained_params
+    widget._run.clicked.emit()
+    qtbot.waitUntil(entered.is_set, timeout=60_000)
+    time.sleep(0.3)  # well inside the window's forward pass (seconds on any CPU)
+    widget._cancel.clicked.emit()
+    qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
+    assert widget._status.value == "cancelled"
+    assert len(outcomes) == 1 and "terminate" in outcomes[0]
+    assert [ly.name for ly in viewer.layers] == ["big"]
+    run_and_wait(qtbot, widget)  # the next run is not cancelled by the last one's Cancel
+    assert widget._status.value.startswith("done")
+
+
+@pytest.mark.threads
 def test_closing_another_viewer_mid_run_ends_this_run_and_says_so(
     qtbot, viewer, make_viewer, small_dog, untrained_params, held_run
 ):

@@ -14,12 +14,14 @@ user's own ``.onnx`` file (``weights=FILE.onnx``) runs as it is.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import os
 import threading
-from collections.abc import Generator, Hashable
+from collections.abc import Generator, Hashable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -180,7 +182,41 @@ class OnnxNetwork:
             feeds[OUT_SIZE_INPUT] = np.array(size, np.int64)
         elif (h, w) != (self.height, self.width):
             raise OptionError(f"network built for {self.height}x{self.width}, got {batch.shape}")
-        return s.session.run(None, feeds)[0]
+        with _terminable() as run_options:
+            return s.session.run(None, feeds, run_options)[0]
+
+
+# The onnxruntime calls running in each thread, so that Cancel can end them mid-call.
+_running: dict[int, list[Any]] = {}
+_running_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _terminable() -> Iterator[Any]:
+    """onnxruntime RunOptions for one call, findable by :func:`terminate_calls_in`."""
+    import onnxruntime as ort
+
+    options = ort.RunOptions()
+    thread = threading.get_ident()
+    with _running_lock:
+        _running.setdefault(thread, []).append(options)
+    try:
+        yield options
+    finally:
+        with _running_lock:
+            _running[thread].remove(options)
+            if not _running[thread]:
+                del _running[thread]
+
+
+def terminate_calls_in(thread: int) -> int:
+    """End the onnxruntime calls running in thread ``thread`` now (a window at 2 MP takes
+    seconds; Cancel should not wait for it): each raises in its thread. Returns how many."""
+    with _running_lock:
+        calls = list(_running.get(thread, ()))
+    for options in calls:
+        options.terminate = True
+    return len(calls)
 
 
 def iter_onnx_network(
