@@ -101,8 +101,16 @@ def load_scheme(path: str | os.PathLike, info: ModelInfo) -> LabelScheme:
     labels: list[SchemeLabel] = []
     seen_values: set[int] = set()
     owner: dict[int, object] = {}  # class index -> the name of the label that has it
+    named: dict[str, str] = {}  # label name -> where it was defined
     for where, value, label_name, color, classes in raw:
         value = _label_value(value, path, where)
+        label_name = _label_name(label_name, path, where)
+        if label_name in named:
+            raise SchemeError(
+                f"{path}, {where}: the name {label_name!r} is also {named[label_name]}'s; "
+                "each label needs a name of its own (its probability map is named after it)."
+            )
+        named[label_name] = where
         if not 1 <= value <= 65535:
             raise SchemeError(
                 f"{path}, {where}: value {value} must be in 1..65535 (0 = unlabeled)."
@@ -130,6 +138,13 @@ def load_scheme(path: str | os.PathLike, info: ModelInfo) -> LabelScheme:
         )
     labels.sort(key=lambda lab: lab.value)
     return LabelScheme(name=name, labels=tuple(labels), source=str(path))
+
+
+def _label_name(name: object, path: Path, where: str) -> str:
+    """A non-empty name (YAML may give a number: its text)."""
+    if isinstance(name, (str, int, float)) and not isinstance(name, bool) and str(name).strip():
+        return str(name).strip()
+    raise SchemeError(f"{path}, {where}: a label needs a name; got {name!r}.")
 
 
 def _label_value(value: object, path: Path, where: str) -> int:
@@ -175,16 +190,19 @@ def _read_yaml(path: Path) -> tuple[list[_RawLabel], str]:
 
 def _read_csv(path: Path) -> list[_RawLabel]:
     text = _read_text(path)
-    lines = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+    # Comment lines are left out; rows keep the line numbers of the file.
+    kept = [(n, line) for n, line in enumerate(text.splitlines(), start=1)]
+    kept = [(n, line) for n, line in kept if not line.lstrip().startswith("#")]
+    line_numbers = [n for n, _ in kept[1:]]
     try:
-        rows = list(csv.DictReader(lines))
+        rows = list(csv.DictReader(line for _, line in kept))
     except csv.Error as exc:
         raise SchemeError(f"{path} is not a readable CSV file: {exc}") from None
     need = {"source_class", "value", "name"}
     if not rows or not need <= set(rows[0]):
         raise SchemeError(f"{path}: needs the columns source_class, value, name (and color).")
     by_value: dict[str, list[Any]] = {}
-    for n, row in enumerate(rows, start=2):
+    for n, row in zip(line_numbers, rows, strict=False):
         missing = [k for k in ("source_class", "value", "name") if not (row.get(k) or "").strip()]
         if missing:
             raise SchemeError(f"{path}, row {n}: no {', '.join(missing)}.")

@@ -155,3 +155,27 @@ def test_csv_with_a_byte_order_mark_reads_fine(tmp_path):
     path.write_bytes("source_class,value,name,color\r\nsky,1,sky,#0000ff\r\n".encode("utf-8-sig"))
     scheme = load_scheme(path, INFO)
     assert scheme.class_names == ("sky",) and scheme.colors == ((0, 0, 255),)
+
+
+@pytest.mark.parametrize(
+    ("label", "message"),
+    [
+        ("{value: 3, name: '', classes: [wall]}", r"label 2: a label needs a name; got ''"),
+        ("{value: 3, name: , classes: [wall]}", r"label 2: a label needs a name; got None"),
+        ("{value: 3, name: sky, classes: [wall]}", r"label 2: the name 'sky' is also label 1's"),
+    ],
+)
+def test_label_names_are_given_and_unique(tmp_path, label, message):
+    """Each used to be accepted: '' gave an export the reader refuses, a missing name became
+    'None', two labels of one name gave one probability map."""
+    path = tmp_path / "s.yaml"
+    path.write_text(f"labels:\n  - {{value: 1, name: sky, classes: [sky]}}\n  - {label}\n")
+    with pytest.raises(SchemeError, match=message):
+        load_scheme(path, model_info(MODEL))
+
+
+def test_csv_rows_are_numbered_as_the_file_is_after_comment_lines(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_text("# a comment\nsource_class,value,name\n# another\nsky,1,sky\nwall,x,wall\n")
+    with pytest.raises(SchemeError, match=r"s\.csv, row 5: value 'x' is not an integer"):
+        load_scheme(path, model_info(MODEL))
