@@ -24,6 +24,7 @@ import numpy as np
 
 from .errors import ExportError, ExportExistsError, OptionError
 from .files import TEMP_MARK, remove_stale_temps, strict_image_reads, write_files
+from .options import is_integer
 from .preprocess import as_image_stack
 from .registry import short_class_name
 from .result import SegmentationResult, class_table_rows
@@ -151,6 +152,31 @@ def write_labels(
     )
 
 
+def _check_stem(stem: str) -> None:
+    """A stem names files in the output folder: never a path out of it."""
+    if not stem or stem in (".", "..") or any(c in stem for c in "/\\\0"):
+        raise ExportError(
+            f"The export stem {stem!r} must be a file name, not a path (no '/', '\\', '..')."
+        )
+
+
+def _check_class_table(class_names: Sequence[str], colors: Sequence[Sequence[int]]) -> None:
+    if len(class_names) != len(colors):
+        raise ExportError(
+            f"{len(class_names)} class names but {len(colors)} colours: one colour per class."
+        )
+    for k, (name, rgb) in enumerate(zip(class_names, colors, strict=True), start=1):
+        if not isinstance(name, str) or not name.strip():
+            raise ExportError(f"class {k} has no name ({name!r}).")
+        values = tuple(rgb)
+        if len(values) not in (3, 4) or not all(
+            is_integer(v) and 0 <= int(v) <= 255 for v in values
+        ):
+            raise ExportError(
+                f"class {k} ({name!r}): colour {values} is not 3 values in 0..255 (RGB)."
+            )
+
+
 def _write_set(
     labels: np.ndarray,
     class_names: Sequence[str],
@@ -164,6 +190,8 @@ def _write_set(
 ) -> dict[str, Path]:
     if fmt not in EXPORT_FORMATS:
         raise OptionError(f"Unknown export format {fmt!r}; valid: {', '.join(EXPORT_FORMATS)}.")
+    _check_stem(stem)
+    _check_class_table(class_names, colors)
     labels_name, labels_bytes = _labels_file(np.asarray(labels), stem, fmt)
     table_name = f"{stem}_classes.csv"
     _check_label_values(np.asarray(labels), len(class_names), labels_name, table_name)

@@ -308,3 +308,21 @@ def test_maps_named_the_old_way_belong_to_the_set(tmp_path):
     for path in (old, new, tmp_path / "dogs_prob-sky.png"):
         path.write_bytes(b"x")
     assert existing_export_files(tmp_path, "dog") == sorted([old, new])
+
+
+@pytest.mark.parametrize(
+    ("stem", "names", "colors", "message"),
+    [
+        ("../escaped", ["a"], [(1, 2, 3)], r"stem '\.\./escaped' .* a file name, not a path"),
+        ("a/b", ["a"], [(1, 2, 3)], r"stem 'a/b' .* a file name, not a path"),
+        ("", ["a"], [(1, 2, 3)], r"stem '' .* a file name"),
+        ("x", ["a", "b"], [(1, 2, 3)], r"2 class names but 1 colours"),
+        ("x", ["a"], [(300, -1, 0)], r"class 1 \('a'\): colour \(300, -1, 0\) is not 3 values"),
+        ("x", [""], [(1, 2, 3)], r"class 1 has no name"),
+    ],
+)
+def test_bad_export_arguments_are_refused_naming_them(tmp_path, stem, names, colors, message):
+    """Each used to write outside the folder, a colour '#12c-100', or fail with a raw error."""
+    with pytest.raises(ExportError, match=message):
+        write_labels(np.ones((4, 4), np.uint8), names, colors, {}, tmp_path, stem)
+    assert list(tmp_path.iterdir()) == []
