@@ -131,6 +131,19 @@ class ImageStack:
         return out.astype(np.float32, copy=False)
 
 
+def _unmasked(data: np.ma.MaskedArray) -> np.ndarray:
+    """The data of a masked array with nothing masked; a masked value has no pixel for the
+    network to see, and filling it silently would move the intensity scaling."""
+    masked = int(np.ma.count_masked(data))
+    if masked:
+        raise ImageError(
+            f"The image is a masked array with {masked} masked value(s): the network needs a "
+            "value at every pixel. Pass data.filled(value) with the value they should have, "
+            "or the array without its mask."
+        )
+    return np.asarray(data.data)
+
+
 def as_image_stack(
     data: Any, rgb: bool | None = None, intensity_range: tuple[float, float] | None = None
 ) -> ImageStack:
@@ -153,6 +166,8 @@ def as_image_stack(
         data = data[0]  # multiscale: the full-resolution level
     if not (hasattr(data, "shape") and hasattr(data, "dtype")):
         data = np.asarray(data)
+    if isinstance(data, np.ma.MaskedArray):
+        data = _unmasked(data)
     _check_dtype(np.dtype(data.dtype))
     shape = tuple(int(s) for s in data.shape)
     guessed = rgb is None

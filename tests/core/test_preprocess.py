@@ -134,3 +134,16 @@ def test_intensity_range_maps_the_window_to_unit_range():
     plane = as_image_stack(floats, intensity_range=(0.0, 1.0)).plane_rgb01(0)
     assert plane.min() == 0 and plane.max() == 1
     np.testing.assert_allclose(plane[..., 0], np.clip(floats, 0, 1), atol=1e-6)
+
+
+def test_a_masked_array_with_masked_pixels_is_refused_saying_what_to_pass():
+    """Its fill values used to drive the intensity scaling (36% of the labels changed)."""
+    data = np.ma.masked_array(np.zeros((40, 40)), mask=np.zeros((40, 40), bool))
+    data.mask[:5, :5] = True
+    data.data[:5, :5] = np.nan  # hidden under the mask: not the complaint
+    with pytest.raises(ImageError, match=r"masked array with 25 masked value\(s\).*filled\("):
+        as_image_stack(data)
+    unmasked = np.ma.masked_array(np.ones((40, 40)), mask=False)
+    np.testing.assert_array_equal(
+        as_image_stack(unmasked).plane_rgb01(0), as_image_stack(np.ones((40, 40))).plane_rgb01(0)
+    )
