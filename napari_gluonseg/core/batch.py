@@ -27,6 +27,7 @@ from .batch_image import process_image
 from .batch_settings import BatchSettings, options_of, prepare_settings
 from .batch_summary import BatchSummary, ImageReport, write_summary
 from .errors import OptionError
+from .files import folder_lock
 from .inputs import BatchItem, collect_inputs
 from .registry import DEFAULT_MODEL
 from .segment import run_to_end
@@ -119,7 +120,20 @@ def iter_batch(
     plan: BatchPlan, should_stop: Callable[[], bool] | None = None
 ) -> Generator[ImageReport, None, BatchSummary]:
     """:func:`run_batch` as a generator of each image's report (for a napari thread worker);
-    returns the summary. Closing it stops after the images running, summary written."""
+    returns the summary. Closing it stops after the images running, summary written. The
+    output folder is held for this batch alone while it runs (:func:`folder_lock`)."""
+    created = not plan.out_dir.exists()
+    plan.out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with folder_lock(plan.out_dir):
+            return (yield from _iter_locked(plan, should_stop))
+    finally:
+        _remove_if_empty(plan.out_dir, created)
+
+
+def _iter_locked(
+    plan: BatchPlan, should_stop: Callable[[], bool] | None
+) -> Generator[ImageReport, None, BatchSummary]:
     task = partial(
         process_image, out_dir=plan.out_dir, settings=plan.settings, overwrite=plan.overwrite
     )
@@ -138,7 +152,7 @@ def iter_batch(
             yield report
     finally:
         runner.close()
-        failed = sys.exc_info()[1] is not None  # e.g. weights that no image could load
+        failed = isinstance(sys.exc_info()[1], Exception)  # e.g. weights no image could load
         order = {item.key: n for n, item in enumerate(plan.items)}
         reports.sort(key=lambda r: order[r.key])
         elapsed = time.perf_counter() - started
@@ -147,6 +161,12 @@ def iter_batch(
         if reports or not failed:  # a table of no image beside nothing else says nothing
             write_summary(summary)
     return summary
+
+
+def _remove_if_empty(folder: Path, created: bool) -> None:
+    """The output folder this batch made, if it wrote nothing into it."""
+    if created and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
 
 
 def _run_here(

@@ -20,6 +20,8 @@ import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from .errors import ExportError
+
 logger = logging.getLogger(__name__)
 
 TEMP_MARK = ".tmp-"
@@ -100,6 +102,49 @@ def remove_stale_temps(folder: Path, pattern: str) -> list[Path]:
                 path.unlink()
         removed.append(path)
     return removed
+
+
+LOCK_NAME = ".napari-gluonseg.lock"
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """Hold ``folder`` for one writer: a second run into it is refused (two batches into one
+    folder replaced each other's results). A lock left by a process that is gone is taken
+    over. Raises :class:`ExportError` naming the process that holds it."""
+    lock = folder / LOCK_NAME
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            holder = _lock_holder(lock)
+            if holder is not None and _pid_alive(holder):
+                raise ExportError(
+                    f"Another run (process {holder}) is writing into {folder}: wait for it to "
+                    f"end, or give another output folder. (If none is running, remove {lock}.)"
+                ) from None
+            logger.info("Taking over %s, left by a run that ended without removing it.", lock)
+            with contextlib.suppress(FileNotFoundError):
+                lock.unlink()
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(str(os.getpid()))
+        break
+    else:
+        raise ExportError(f"Could not take {lock}: another run keeps making it.")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            lock.unlink()
+
+
+def _lock_holder(lock: Path) -> int | None:
+    try:
+        text = lock.read_text().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdecimal() else None
 
 
 def _pid_alive(pid: int) -> bool:

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import os
 
 import numpy as np
 import pytest
@@ -10,7 +11,12 @@ from PIL import Image
 from napari_gluonseg.core import batch, batch_image
 from napari_gluonseg.core.batch_settings import CORRECTED_KEY
 from napari_gluonseg.core.batch_summary import SUMMARY_NAME
-from napari_gluonseg.core.errors import OptionError, WeightsError, WeightsUnavailableError
+from napari_gluonseg.core.errors import (
+    ExportError,
+    OptionError,
+    WeightsError,
+    WeightsUnavailableError,
+)
 from napari_gluonseg.core.export import read_export
 
 RUN = {"scale": 1.0, "engine": "onnxruntime"}
@@ -193,3 +199,22 @@ def test_weights_no_image_can_load_leave_no_output_behind(tmp_path):
     with pytest.raises(WeightsError, match=r"broken\.params"):
         batch.segment_folder(images, out, weights=bad, **RUN)
     assert not out.exists()
+
+
+def test_a_second_batch_into_a_folder_in_use_is_refused_and_a_stale_lock_taken_over(
+    photos, tmp_path, untrained_params
+):
+    """Two runs into one --out replaced each other's results without --overwrite."""
+    from napari_gluonseg.core.files import LOCK_NAME, folder_lock
+
+    out = tmp_path / "out"
+    out.mkdir()
+    with (
+        folder_lock(out),
+        pytest.raises(ExportError, match=rf"Another run \(process {os.getpid()}\) is writing"),
+    ):
+        batch.segment_folder(photos, out, recursive=True, weights=untrained_params, **RUN)
+    assert sorted(p.name for p in out.iterdir()) == []  # nothing written, the lock released
+    (out / LOCK_NAME).write_text("999999999")  # a run that died without removing it
+    summary = batch.segment_folder(photos, out, recursive=True, weights=untrained_params, **RUN)
+    assert summary.count("done") == 2 and not (out / LOCK_NAME).exists()  # broken.jpg fails
