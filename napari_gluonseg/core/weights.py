@@ -14,6 +14,8 @@ import hashlib
 import logging
 import os
 import shutil
+import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -21,6 +23,7 @@ import zipfile
 from collections.abc import Generator
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 from .errors import WeightsError, WeightsUnavailableError
 from .events import Progress, Stage
@@ -186,9 +189,11 @@ def iter_zoo_weights(
     url = zoo_url(model_name)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=target.parent):  # read-only: say so before downloading
+            pass
     except OSError as exc:
         raise WeightsUnavailableError(
-            f"Cannot create the weights cache folder {target.parent}: {exc}\n"
+            f"Cannot write into the weights cache folder {target.parent}: {exc}\n"
             + offline_help(model_name)
         ) from exc
     remove_stale_temps(target.parent, f"{_DOWNLOAD_PREFIX}*")
@@ -220,7 +225,8 @@ def _download(
 ) -> Generator[Progress, None, None]:
     start = window_start = time.monotonic()
     done = window_done = 0
-    with urllib.request.urlopen(url, timeout=READ_TIMEOUT_S) as response, open(dest, "wb") as f:
+    response = _open_within(url, limits.deadline_s)
+    with response, open(dest, "wb") as f:
         total = int(response.headers.get("Content-Length") or 0)
         # read1: whatever has arrived, so a trickle cannot hold one read open for ever.
         while chunk := response.read1(_CHUNK_BYTES):
@@ -243,6 +249,32 @@ def _download(
             yield Progress(Stage.WEIGHTS, done, total, f"downloading {model_name} weights")
     if total and done != total:
         raise ValueError(f"connection closed after {done} of {total} bytes")
+
+
+def _open_within(url: str, deadline_s: float) -> Any:
+    """``urlopen(url)`` whose connection and headers come within the deadline: each header line
+    only has to come within the read timeout, so a mirror that trickles them would hold the
+    download for ever. The opening runs in a helper thread that is left to its socket's
+    timeout if the deadline passes."""
+    outcome: list[Any] = []
+
+    def open_url() -> None:
+        try:
+            outcome.append(urllib.request.urlopen(url, timeout=READ_TIMEOUT_S))
+        except BaseException as exc:  # handed to the caller's thread
+            outcome.append(exc)
+
+    opener = threading.Thread(target=open_url, daemon=True)
+    opener.start()
+    opener.join(deadline_s or None)
+    if not outcome:
+        raise TimeoutError(
+            f"no complete response headers within {deadline_s:g} s "
+            f"(GLUONSEG_DOWNLOAD_TIMEOUT={deadline_s:g} s)"
+        )
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
 
 
 def _extract_params(zip_path: Path, member: str, url: str, model_name: str) -> Path:

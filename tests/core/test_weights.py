@@ -218,6 +218,41 @@ def test_trickling_mirror_ends_at_the_deadline(trickle_server):
     assert time.monotonic() - start < 8 and _cache_files() == []
 
 
+class _HeaderTrickleHandler(http.server.BaseHTTPRequestHandler):
+    """A mirror that sends one header line every 0.5 s, for ever."""
+
+    def do_GET(self):
+        try:
+            self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+            for k in range(400):
+                self.wfile.write(f"X-Slow-{k}: y\r\n".encode())
+                self.wfile.flush()
+                time.sleep(0.5)
+        except OSError:  # the client gave up: what we want
+            pass
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_mirror_trickling_its_headers_ends_at_the_deadline(monkeypatch):
+    """Each header line came within the read timeout, so nothing ended the download."""
+    monkeypatch.setattr(weights, "zoo_sha1", lambda name: "0" * 40)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _HeaderTrickleHandler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("MXNET_GLUON_REPO", f"http://127.0.0.1:{server.server_port}")
+    limits = weights.DownloadLimits(deadline_s=1.5, min_rate=0)
+    start = time.monotonic()
+    try:
+        with pytest.raises(WeightsUnavailableError, match="GLUONSEG_DOWNLOAD_TIMEOUT"):
+            run_to_end(weights.iter_zoo_weights(MODEL, limits))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert time.monotonic() - start < 8 and _cache_files() == []
+
+
 def test_default_limits_end_a_trickle_within_two_minutes(monkeypatch):
     for name in ("TIMEOUT", "MIN_RATE", "GRACE"):
         monkeypatch.delenv(f"GLUONSEG_DOWNLOAD_{name}", raising=False)
@@ -243,3 +278,13 @@ def test_stale_download_folders_are_cleaned(zoo_server):
     live.mkdir()
     run_to_end(weights.iter_zoo_weights(MODEL))
     assert not stale.exists() and live.exists()
+
+
+def test_a_cache_folder_that_cannot_be_written_says_so_before_downloading(
+    fresh_model_cache, small_dog
+):
+    """A read-only cache gave a raw OSError."""
+    fresh_model_cache.mkdir(parents=True)
+    (fresh_model_cache / "models").write_text("a file where the folder would be")
+    with pytest.raises(WeightsUnavailableError, match="Cannot write into the weights cache"):
+        segment_image(small_dog)

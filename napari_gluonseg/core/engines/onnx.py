@@ -298,7 +298,7 @@ def _iter_prepared(
 
 def build_graph_file(spec: ExportSpec, weights_path: Path, dest: Path) -> bytes:
     """Build ``spec``'s graph from the ``.params`` file and write it to ``dest`` (whole or
-    not at all); returns the file's bytes."""
+    not at all; not at all where the cache cannot be written); returns the file's bytes."""
     from ..onnx_build import build_model
     from ..params_file import read_params
 
@@ -312,10 +312,18 @@ def build_graph_file(spec: ExportSpec, weights_path: Path, dest: Path) -> bytes:
             f"({info.num_classes} classes): {exc}\n"
             "Choose the model the file was saved from, or another weights file."
         ) from exc
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(dest.parent, f".*{TEMP_MARK}*")
     data = model.SerializeToString()
-    write_files({dest: data})
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(dest.parent, f".*{TEMP_MARK}*")
+        write_files({dest: data})
+    except OSError as exc:  # a read-only or shared cache: run from memory, build again next time
+        logger.warning(
+            "Cannot keep the built graph in %s (%s): it runs from memory this time. Set "
+            "MXNET_HOME to a folder you can write to, to keep it.",
+            dest.parent,
+            exc.strerror or exc,
+        )
     return data
 
 

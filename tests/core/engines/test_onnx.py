@@ -280,3 +280,16 @@ def test_a_process_given_a_share_of_the_cores_keeps_onnxruntime_to_it(monkeypatc
     assert onnx._omp_threads() == 1
     monkeypatch.delenv("OMP_NUM_THREADS")
     assert onnx._omp_threads() == 0  # onnxruntime's default: all cores
+
+
+def test_a_cache_that_cannot_be_written_runs_the_graph_from_memory(
+    fresh_model_cache, untrained_params, small_dog, caplog
+):
+    """A read-only or shared cache gave a raw OSError."""
+    models = fresh_model_cache / "models"
+    models.mkdir(parents=True)
+    (models / "onnx").write_text("a file where the folder would be")
+    result = segment_image(small_dog, weights=untrained_params, scale=1.0, engine="onnxruntime")
+    assert result.labels.shape == small_dog.shape[:2]
+    assert "runs from memory this time" in caplog.text
+    engines.clear_cache()
