@@ -135,8 +135,14 @@ def _check_unique(items: list[BatchItem]) -> None:
     clashes = [paths for paths in by_key.values() if len(paths) > 1]
     if clashes:
         listed = "; ".join(" and ".join(map(str, paths)) for paths in clashes[:5])
+        same_folder = any(len({p.parent for p in paths}) == 1 for paths in clashes)
+        advice = (
+            "Files that differ only in their suffix (x.png, x.jpg) get one result name: "
+            "rename one of them."
+            if same_folder
+            else "Give their common folder instead (results keep the sub-folders), or rename them."
+        )
         raise OptionError(
             f"{len(clashes)} result name(s) would be shared by several inputs ({listed}): "
-            "their results would replace each other. Give their common folder instead, "
-            "or rename them."
+            f"their results would replace each other. {advice}"
         )

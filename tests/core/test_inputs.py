@@ -67,3 +67,12 @@ def test_a_folder_with_images_only_in_sub_folders_says_to_recurse(tmp_path):
     with pytest.raises(OptionError) as caught:
         collect_inputs([tmp_path / "empty"])
     assert "--recursive" not in str(caught.value)
+
+
+def test_files_differing_only_in_suffix_are_told_to_rename_not_to_give_their_folder(tmp_path):
+    """The advice was to give their common folder, which was what had been given."""
+    (tmp_path / "x.png").write_bytes(b"x")
+    (tmp_path / "x.jpg").write_bytes(b"x")
+    with pytest.raises(OptionError, match="differ only in their suffix") as caught:
+        collect_inputs([tmp_path])
+    assert "common folder" not in str(caught.value)
