@@ -25,7 +25,12 @@ from ..core.export import existing_export_files
 from ..core.registry import short_class_name
 from ..core.segment import iter_segment_image, run_to_end
 from ..layer_corrections import hand_tracker
-from ..layer_data import METADATA_KEY, probability_layer_data, probability_layer_name
+from ..layer_data import (
+    METADATA_KEY,
+    probability_layer_data,
+    probability_layer_name,
+    uncertainty_layer_data,
+)
 from ..result_layers import (
     EditedChoice,
     PreparedResult,
@@ -94,6 +99,8 @@ class SegmentWidget(Container):
     def _connect(self) -> None:
         c, viewer = self.controls, self._viewer
         c.classes.on_chosen.append(self._on_classes_chosen)
+        c.show_confidence.changed.connect(lambda on: self._on_map_ticked("confidence", on))
+        c.show_margin.changed.connect(lambda on: self._on_map_ticked("margin", on))
         viewer.cursor.events.position.connect(self._on_cursor)
         self._run.changed.connect(self._on_run_clicked)
         self._cancel.changed.connect(self._on_cancel_clicked)
@@ -390,6 +397,26 @@ class SegmentWidget(Container):
             self._viewer.add_layer(
                 Layer.create(*probability_layer_data(data, image.name, name, placement))
             )
+
+    def _on_map_ticked(self, kind: str, on: bool) -> None:
+        """Ticking confidence or margin after a run adds its layer from that run at once."""
+        if not on or self._request is not None:  # during a run: it comes with the run
+            return
+        last = self._last
+        if last is None or last.request.image not in self._viewer.layers:
+            self._status.value = f"The {kind} layer comes with the next run (press Run)."
+            return
+        image = last.request.image
+        if f"{image.name} {kind}" in self._viewer.layers:
+            return
+        placement = last.request.placement()
+        layers = uncertainty_layer_data(last.result, image.name, [kind], placement)
+        if not layers:
+            self._status.value = (
+                f"The last run kept no scores for a {kind} layer: it comes with the next run."
+            )
+            return
+        self._viewer.add_layer(Layer.create(*layers[0]))
 
     def _on_cursor(self, _event: Any = None) -> None:
         """The top-5 classes under the cursor, interpolated from the kept scores."""

@@ -378,6 +378,26 @@ def test_closing_another_viewer_mid_run_ends_this_run_and_says_so(
     assert widget._status.value.startswith("done")
 
 
+def test_ticking_confidence_or_margin_after_a_run_adds_the_layer_at_once(
+    qtbot, viewer, dog_layer, untrained_params
+):
+    """It did nothing until the next run, with no hint."""
+    widget = fast_widget(viewer)
+    widget.controls.show_confidence.value = True  # before any run: said when it comes
+    assert "comes with the next run" in widget._status.value
+    widget.controls.show_confidence.value = False
+    widget.controls.weights.value = untrained_params
+    run_and_wait(qtbot, widget)
+    assert "dog confidence" not in viewer.layers
+    widget.controls.show_confidence.value = True
+    widget.controls.show_margin.value = True
+    confidence, margin = viewer.layers["dog confidence"], viewer.layers["dog margin"]
+    labels = viewer.layers["dog classes"]
+    assert confidence.data.shape == margin.data.shape == labels.data.shape
+    assert margin.data.min() >= 0 and confidence.data.max() <= 1
+    np.testing.assert_array_equal(confidence.scale, dog_layer.scale)
+
+
 def test_non_image_layer_cannot_be_run(qtbot, viewer):
     viewer.add_labels(np.zeros((32, 32), np.uint8), name="masks")
     widget = SegmentWidget(viewer)
