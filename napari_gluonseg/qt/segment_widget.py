@@ -158,7 +158,9 @@ class SegmentWidget(Container):
             return
         try:
             request, crop, kwargs = self.controls.run_request(self._viewer)
-        except GluonsegError as exc:
+        except GluonsegError as exc:  # in the dock too: an earlier "done" must not stand
+            self._status.value = f"not run: {exc}"
+            self._progress.value = 0
             show_error(str(exc))
             return
         self._request = request

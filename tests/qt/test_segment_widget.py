@@ -403,9 +403,12 @@ def test_non_image_layer_cannot_be_run(qtbot, viewer):
     widget = SegmentWidget(viewer)
     assert [c for c in widget.controls.image.choices if c is not None] == []  # labels not offered
     start = len(notification_manager.records)
+    widget._status.value = "done: dog classes"  # what an earlier run said
     widget._run.clicked.emit()
     assert not widget.running
     assert any("Choose an image layer" in m for m in errors_since(start))
+    # The dock says it too: it said "done" while only a notification told why nothing ran.
+    assert widget._status.value.startswith("not run: Choose an image layer")
 
 
 def test_core_error_shown_as_notification(qtbot, viewer, dog_layer, tmp_path):
