@@ -40,9 +40,11 @@ def _prepare_builder(model: str, params: Path, out: Path) -> float:
 
     from napari_gluonseg.core.onnx_build import build_model
     from napari_gluonseg.core.params_file import read_params
+    from napari_gluonseg.core.registry import model_info
 
     start = time.perf_counter()
-    model_proto = build_model(model, read_params(params), {})
+    classes = model_info(model).num_classes
+    model_proto = build_model(model, read_params(params), classes, {})
     out.write_bytes(model_proto.SerializeToString())
     ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     return time.perf_counter() - start

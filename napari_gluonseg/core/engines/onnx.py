@@ -305,7 +305,7 @@ def build_graph_file(spec: ExportSpec, weights_path: Path, dest: Path) -> bytes:
     params = read_params(weights_path)  # its errors name the file
     info = model_info(spec.model)
     try:
-        model = build_model(spec.model, params, metadata_for(spec))
+        model = build_model(spec.model, params, info.num_classes, metadata_for(spec))
     except WeightsError as exc:
         raise WeightsError(
             f"Cannot load weights file {weights_path} into model {spec.model} "

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import EngineError, WeightsError
-from ..registry import model_info
 from .graph import INPUT, Graph
 
 if TYPE_CHECKING:
@@ -71,15 +70,16 @@ def can_build(model_name: str) -> bool:
 
 
 def build_model(
-    model_name: str, params: dict[str, np.ndarray], metadata: dict[str, str]
+    model_name: str, params: dict[str, np.ndarray], num_classes: int, metadata: dict[str, str]
 ) -> ModelProto:
-    """The ONNX model of ``model_name`` with the weights ``params`` (from ``read_params``)."""
-    info = model_info(model_name)
+    """The ONNX model of ``model_name`` (``num_classes`` outputs) with the weights ``params``
+    (from ``read_params``). Takes nothing from the registry: the engines, which the registry
+    names, build on this package, not the other way round."""
     builder = _builders().get(architecture(model_name))
     if builder is None:
         raise EngineError(f"napari-gluonseg cannot build {model_name} for onnxruntime yet.")
     g = Graph(params, model_name)
-    logits = builder(g, INPUT, info.num_classes)
+    logits = builder(g, INPUT, num_classes)
     extra = g.unused(_ignored(model_name))
     if extra:
         shown = ", ".join(extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
