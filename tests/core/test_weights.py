@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import http.server
@@ -188,16 +189,25 @@ class _TrickleHandler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def trickle_server(monkeypatch):
+@contextlib.contextmanager
+def _mirror(handler, monkeypatch):
+    """A mirror on 127.0.0.1 served by ``handler``, for weights whose sha1 nothing matches."""
     monkeypatch.setattr(weights, "zoo_sha1", lambda name: "0" * 40)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _TrickleHandler)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     monkeypatch.setenv("MXNET_GLUON_REPO", f"http://127.0.0.1:{server.server_port}")
-    yield
-    server.shutdown()
-    server.server_close()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def trickle_server(monkeypatch):
+    with _mirror(_TrickleHandler, monkeypatch):
+        yield
 
 
 def test_trickling_mirror_ends_at_the_minimum_rate(trickle_server, monkeypatch):
@@ -237,19 +247,13 @@ class _HeaderTrickleHandler(http.server.BaseHTTPRequestHandler):
 
 def test_a_mirror_trickling_its_headers_ends_at_the_deadline(monkeypatch):
     """Each header line came within the read timeout, so nothing ended the download."""
-    monkeypatch.setattr(weights, "zoo_sha1", lambda name: "0" * 40)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _HeaderTrickleHandler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("MXNET_GLUON_REPO", f"http://127.0.0.1:{server.server_port}")
     limits = weights.DownloadLimits(deadline_s=1.5, min_rate=0)
     start = time.monotonic()
-    try:
-        with pytest.raises(WeightsUnavailableError, match="GLUONSEG_DOWNLOAD_TIMEOUT"):
-            run_to_end(weights.iter_zoo_weights(MODEL, limits))
-    finally:
-        server.shutdown()
-        server.server_close()
+    with (
+        _mirror(_HeaderTrickleHandler, monkeypatch),
+        pytest.raises(WeightsUnavailableError, match="GLUONSEG_DOWNLOAD_TIMEOUT"),
+    ):
+        run_to_end(weights.iter_zoo_weights(MODEL, limits))
     assert time.monotonic() - start < 8 and _cache_files() == []
 
 
