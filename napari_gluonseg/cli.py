@@ -41,6 +41,7 @@ from .core.registry import (
     model_names,
 )
 from .core.segment import ENGINES, iter_segment_image, run_to_end
+from .core.weights import weights_note
 
 EXIT_SOME_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -307,7 +308,7 @@ def cli_spelling(message: str) -> str:
     """A message in the command line's words: ``engine='mxnet'`` -> ``--engine mxnet``."""
     names = "|".join(_AS_OPTIONS)
     return re.sub(
-        rf"\b({names})=(?:'([^']*)'|([\w.]+))",
+        rf"(?<!Python: )\b({names})=(?:'([^']*)'|([\w.]+))",  # a Python line stays Python
         lambda m: f"--{m[1].replace('_', '-')} {m[2] if m[2] is not None else m[3]}",
         message,
     )
@@ -374,6 +375,7 @@ def _segment_one(stem: str, image: np.ndarray, args: argparse.Namespace) -> None
     print(f"{stem}: results written to {args.out.resolve()}/")
     for kind, path in paths.items():
         print(f"  {kind:12s} {path.name}")
+    print(weights_note(result.provenance))  # a local file is not vouched for as trained
 
 
 def _segment_batch(args: argparse.Namespace) -> int:

@@ -400,5 +400,13 @@ def test_errors_name_options_as_the_command_line_spells_them():
     assert cli.cli_spelling(message) == (
         "--engine mxnet: MXNet is not installed; use --engine onnxruntime or --scale 0.5."
     )
+    assert cli.cli_spelling("Python: weights=PATH.") == "Python: weights=PATH."
     kept = "tile_size=64 and model_name='x'"
     assert cli.cli_spelling(kept) == "--tile-size 64 and model_name='x'"
+
+
+def test_demo_with_a_local_weights_file_says_it_is_not_the_zoos(tmp_path, untrained_params, capsys):
+    """make run WEIGHTS=FILE: an untrained file's output is never presented as the model's."""
+    args = ["demo", "--headless", "--weights", str(untrained_params), "--out", str(tmp_path)]
+    assert cli.main([*args, "--scale", "0.25"]) == 0, capsys.readouterr().err
+    assert "not the zoo's pretrained weights" in capsys.readouterr().out

@@ -24,6 +24,7 @@ from ..core.events import Progress, ProgressTracker, Stage
 from ..core.export import existing_export_files
 from ..core.registry import short_class_name
 from ..core.segment import iter_segment_image, run_to_end
+from ..core.weights import weights_note
 from ..layer_corrections import hand_tracker
 from ..layer_data import (
     METADATA_KEY,
@@ -457,15 +458,6 @@ def probe_text(last: PreparedResult, world_position: Any) -> str:
     return f"at ({round(y + starts[-2])}, {round(x + starts[-1])}): " + ", ".join(
         f"{short_class_name(names[k]) if k >= 0 else 'unmapped'} {p:.0%}" for k, p in top
     )
-
-
-def weights_note(provenance: dict[str, Any]) -> str:
-    """Say which weights made a result; a local file is not vouched for as a trained model."""
-    sha1 = str(provenance.get("weights_sha1", ""))[:8]
-    name = Path(str(provenance.get("weights", ""))).name
-    if provenance.get("weights_source") == "zoo":
-        return f"weights: GluonCV model zoo, pretrained ({name})"
-    return f"weights: local file {name} (sha1 {sha1}), not the zoo's pretrained weights"
 
 
 def _text_label() -> Label:
