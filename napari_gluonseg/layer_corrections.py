@@ -20,7 +20,6 @@ from .core.corrections import (
     CellEdges,
     Change,
     Components,
-    HandEdits,
     class_brush,
     class_probability,
     likely_classes,
@@ -30,12 +29,11 @@ from .core.corrections import (
     snap_to_cells,
     speckles,
 )
+from .core.edit_record import KEPT_FROM_GESTURES, KEPT_FROM_RUNS, EditKind, EditRecord
 from .core.merge import Region
 from .core.scores import ScoreGrid
 
 SCORES_KEY = "napari_gluonseg_scores"
-# Tools that decide pixels themselves: counted, but what they write is not protected.
-AUTOMATIC_TOOLS = frozenset({"clean", "snap"})
 HAND_KEY = "napari_gluonseg_hand"
 
 
@@ -79,20 +77,22 @@ def kept_scores(layer: Any) -> KeptScores | None:
 
 
 class HandTracker:
-    """Records which pixels of ``layer`` a person sets, from napari's paint events (brush,
-    eraser, fill, polygon and this plugin's gestures). An undo leaves the pixels marked: a
-    tracker errs on the side of keeping. :attr:`complete` says whether it saw every edit since
-    the layer held only a run's output."""
+    """Records the edits of ``layer`` from napari's paint events (brush, eraser, fill, polygon
+    and this plugin's gestures) in an :class:`EditRecord`: an undone edit no longer counts.
+    :attr:`complete` says whether it saw every edit since the layer held only a run's output."""
 
     def __init__(self, layer: Any, complete: bool) -> None:
         data = np.asarray(layer.data)
         self.layer = layer
-        self.edits = HandEdits(data.shape)
+        self.record = EditRecord(data.shape, data.dtype)
         # The run's output as last written, and every pixel an edit touched since: the data
         # outside the touched pixels must still be that output for the edits to be all known.
         self._base = data.copy() if complete else None
         self._touched = np.zeros(data.shape, bool)
-        self._tool: tuple[str, bool] | None = None
+        # The history items of the last runs' writes: Ctrl+Z may take one back (no event says
+        # so), and then the data outside the edits is the run before's output.
+        self._runs: list[list[Any]] = []
+        self._tool: str | None = None
         self._quiet = False
         layer.events.paint.connect(self._on_paint)
 
@@ -103,14 +103,27 @@ class HandTracker:
         data = np.asarray(self.layer.data)
         if self._base is None or data.shape != self._base.shape:
             return False
+        self._forget_undone_runs(data)
         untouched = ~self._touched
         return bool(np.array_equal(data[untouched], self._base[untouched]))
 
+    def mask(self, kinds: frozenset[EditKind], plane: tuple = ()) -> np.ndarray:
+        """Pixels (of ``plane``) that hold what an edit of one of ``kinds`` wrote."""
+        data = np.asarray(self.layer.data[plane] if plane else self.layer.data)
+        return self.record.mask(data, kinds, plane)
+
+    def hand_set(self) -> np.ndarray:
+        """Pixels a run must ask before changing: set by hand or relabelled by the person."""
+        return self.mask(KEPT_FROM_RUNS)
+
+    def provenance(self) -> dict[str, object]:
+        return self.record.provenance(np.asarray(self.layer.data))
+
     @contextmanager
-    def tool(self, name: str | None, protect: bool = True) -> Iterator[None]:
-        """Edits inside are this plugin's ``name`` (None: a run's output, not recorded)."""
+    def tool(self, name: str | None) -> Iterator[None]:
+        """Edits inside are this plugin's ``name`` (None: a run's output, not an edit)."""
         previous, quiet = self._tool, self._quiet
-        self._tool, self._quiet = ((name, protect) if name else None), name is None
+        self._tool, self._quiet = name, name is None
         try:
             yield
         finally:
@@ -120,27 +133,60 @@ class HandTracker:
         if self.layer.metadata.get(HAND_KEY) is not self:  # the layer got new metadata
             self.layer.events.paint.disconnect(self._on_paint)
             return
-        shape = tuple(self.layer.data.shape)
-        if self.edits.mask.shape != shape:  # data replaced: earlier edits are unknown
-            self.edits, self._base = HandEdits(shape), None
-            self._touched = np.zeros(shape, bool)
-        name, protect = self._tool or (str(self.layer.mode), True)
+        data = np.asarray(self.layer.data)
+        if self.record.shape != data.shape:  # data replaced: earlier edits are unknown
+            self.record, self._base = EditRecord(data.shape, data.dtype), None
+            self._touched, self._runs = np.zeros(data.shape, bool), []
+        name = self._tool or str(self.layer.mode)
+        if self._quiet:  # a run wrote its output: that is the new base there
+            self._forget_undone_runs(data)
+            self._runs = [*self._runs[-RUNS_REMEMBERED + 1 :], list(event.value)]
         for atom in event.value:
-            key, where, new = _atom_parts(atom)
-            if self._quiet:  # a run wrote its output: that is the new base there
+            key, where, _, new = _atom_parts(atom)
+            if self._quiet:
                 if self._base is not None:
                     _assign(self._base, key, where, new)
                 continue
             _assign(self._touched, key, where, True)
-            self.edits.record(name, key, where, protect)
+            self.record.record(name, key, where, new)
+
+    def _forget_undone_runs(self, data: np.ndarray) -> None:
+        """Take back from the base the last runs' writes that Ctrl+Z took back from the data
+        (a run's pixels all go back at once: a few of them tell)."""
+        while self._runs and self._base is not None:
+            atom = self._runs[-1][0]
+            key, where, old, new = _atom_parts(atom)
+            if not _holds(data, key, where, old, new, self._touched):
+                return
+            for atom in reversed(self._runs.pop()):
+                key, where, old, _ = _atom_parts(atom)
+                _assign(self._base, key, where, old)
 
 
-def _atom_parts(atom: Any) -> tuple[tuple, np.ndarray | None, Any]:
-    """(key, changed pixels within it or None for all, new value(s)) of a napari history atom:
-    a box with its mask (napari >= 0.7) or (indices, old values, new values)."""
+RUNS_REMEMBERED = 4
+UNDO_PROBES = 16
+
+
+def _holds(
+    data: np.ndarray, key: tuple, where: np.ndarray | None, old: Any, new: Any, touched: np.ndarray
+) -> bool:
+    """Whether the data holds a write's ``old`` values again (it was undone), judged on a few
+    of its pixels that no edit touched since."""
+    if where is not None or not isinstance(old, np.ndarray) or old.ndim != 1:
+        return False  # runs write index arrays (data_setitem); nothing else is probed
+    free = np.flatnonzero(~touched[key] & (old != new))[:UNDO_PROBES]
+    if not free.size:
+        return False
+    probe = tuple(np.asarray(k)[free] for k in key)
+    return bool(np.array_equal(data[probe], old[free]))
+
+
+def _atom_parts(atom: Any) -> tuple[tuple, np.ndarray | None, Any, Any]:
+    """(key, changed pixels within it or None for all, old value(s), new value(s)) of a napari
+    history atom: a box with its mask (napari >= 0.7) or (indices, old values, new values)."""
     if hasattr(atom, "slice_key"):
-        return tuple(atom.slice_key), atom.mask, atom.new_value
-    return tuple(atom[0]), None, atom[2]
+        return tuple(atom.slice_key), atom.mask, atom.old_values, atom.new_value
+    return tuple(atom[0]), None, atom[1], atom[2]
 
 
 def _assign(array: np.ndarray, key: tuple, where: np.ndarray | None, value: Any) -> None:
@@ -325,15 +371,16 @@ class LayerCorrector:
             return 0
         where = tuple(np.concatenate(axis) for axis in zip(*indices, strict=True))
         value = np.concatenate(values).astype(self.layer.data.dtype)
-        protect = tool not in AUTOMATIC_TOOLS  # what they wrote is not the person's
         # A speckle may border one that already took its value: those pixels stay as they are.
         changed = int(np.count_nonzero(np.asarray(self.layer.data)[where] != value))
-        with self.tracker.tool(tool, protect), self.layer.block_history():
+        with self.tracker.tool(tool), self.layer.block_history():
             self.layer.data_setitem(where, value)
         return changed
 
     def _protected(self, plane: tuple[int, ...]) -> np.ndarray:
-        return self.tracker.edits.mask[plane]
+        """What a gesture leaves alone: pixels set with napari's brush, fill or eraser (a class
+        picked with a gesture may be picked again)."""
+        return self.tracker.mask(KEPT_FROM_GESTURES, plane)
 
 
 def _relative(part: Region, box: Region) -> Region:

@@ -244,22 +244,27 @@ def _leaving_hand_set_pixels(
     first saw the layer; without tracking, every labelled pixel counts as set by hand)."""
     tracker = hand_tracker(target, create=False)
     if tracker is not None and tracker.complete:
-        keep = ~tracker.edits.mask[indices]
+        keep = ~tracker.hand_set()[indices]
     else:
         keep = np.asarray(target.data)[indices] == 0
         if tracker is not None:
-            keep &= ~tracker.edits.mask[indices]
+            keep &= ~tracker.hand_set()[indices]
     return tuple(i[keep] for i in indices), values[keep]
 
 
 def pixels_at_risk(layer: Any, old: np.ndarray, indices: tuple[np.ndarray, ...]) -> int:
     """How many of the pixels a write would change a person may have set.
 
-    None in the plugin's own output that nobody touched; in an edited plugin layer, every
-    changed pixel (erasing is an edit too); in anyone else's layer, every labelled one.
+    None in the plugin's own output that nobody touched; where every edit of the layer was
+    tracked, exactly the edited pixels the write would change (the rest is the run's own
+    output); in an edited plugin layer otherwise, every changed pixel (erasing is an edit too);
+    in anyone else's layer, every labelled one.
     """
     if is_unedited_output(layer) or not len(indices[0]):
         return 0
+    tracker = hand_tracker(layer, create=False)
+    if tracker is not None and tracker.complete:
+        return int(np.count_nonzero(tracker.hand_set()[indices]))
     if is_plugin_labels(layer):
         return len(indices[0])
     return int(np.count_nonzero(old[indices]))
@@ -392,7 +397,7 @@ def export_layer(
     }
     tracker = hand_tracker(layer, create=False)
     if tracker is not None:
-        provenance.update(tracker.edits.provenance(), hand_tracking_complete=tracker.complete)
+        provenance.update(tracker.provenance(), hand_tracking_complete=tracker.complete)
     stem = stem or export_stem_of(layer)
     kept = kept_scores(layer) if keep_scores else None
     scores = kept.grid if kept is not None and kept.whole(data.shape) else None

@@ -88,7 +88,7 @@ def test_edited_layer_is_only_overwritten_when_the_user_says_so(viewer):
 
     asker = Asker(EditedChoice.CANCEL)
     assert run(viewer, 2, asker) == []
-    assert asker.asked == [("photo classes", SHAPE[0] * SHAPE[1])]
+    assert asker.asked == [("photo classes", 1)]  # the one pixel set by hand
     np.testing.assert_array_equal(labels.data, edited)
 
     assert run(viewer, 2, Asker(EditedChoice.OVERWRITE))[0] == "photo classes"
@@ -105,15 +105,45 @@ def test_keeping_hand_set_pixels_updates_the_rest_and_tracking_knows_its_limits(
     labels.data_setitem((np.array([3, 3]), np.array([4, 5])), 3)  # by hand (a paint event)
     labels.data_setitem((np.array([7]), np.array([7])), 0)  # erased by hand
     labels.data_setitem((np.array([9]), np.array([9])), 4)
-    labels.undo()  # an undone edit: its pixel stays marked (a tracker errs on keeping)
-    assert tracker.complete and tracker.edits.pixels == 4
+    labels.undo()  # an undone edit no longer counts
+    assert tracker.complete and tracker.provenance()["pixels_set_by_hand"] == 3
     asker = Asker(EditedChoice.KEEP_HAND_SET)
     run(viewer, 2, asker, mode=MergeMode.OVERWRITE)
-    assert asker.asked and labels.data[3, 4] == labels.data[3, 5] == 3 and labels.data[7, 7] == 0
-    assert labels.data[9, 9] == 1 and (labels.data == 2).sum() == SHAPE[0] * SHAPE[1] - 4
+    assert asker.asked == [("photo classes", 3)]  # exactly the edits, not every changed pixel
+    assert labels.data[3, 4] == labels.data[3, 5] == 3 and labels.data[7, 7] == 0
+    assert (labels.data == 2).sum() == SHAPE[0] * SHAPE[1] - 3
     assert tracker.complete  # the run's output is the new reference
     labels.data[0, 0] = 4  # a script's write, no paint event: edits are no longer all known
     assert not tracker.complete
+
+
+def test_an_overwrite_taken_back_with_ctrl_z_offers_to_keep_the_edits_again(viewer):
+    run(viewer, 1)
+    labels = viewer.layers["photo classes"]
+    tracker = hand_tracker(labels, create=False)
+    labels.data_setitem((np.array([3, 3]), np.array([4, 5])), 3)
+    run(viewer, 2, Asker(EditedChoice.OVERWRITE), mode=MergeMode.OVERWRITE)
+    assert (labels.data == 2).all() and tracker.provenance()["pixels_set_by_hand"] == 0
+    labels.undo()  # the overwrite taken back: the edits and the first run's output are back
+    assert labels.data[3, 4] == 3 and labels.data[0, 0] == 1
+    assert tracker.complete and tracker.provenance()["pixels_set_by_hand"] == 2
+    asker = Asker(EditedChoice.KEEP_HAND_SET)
+    run(viewer, 2, asker, mode=MergeMode.OVERWRITE)
+    assert asker.asked == [("photo classes", 2)] and labels.data[3, 4] == 3
+    labels.data_setitem((np.array([5]), np.array([5])), 4)  # an edit after the undone run
+    assert tracker.complete
+
+
+def test_painting_a_few_pixels_asks_about_those_not_every_pixel_the_run_changes(viewer):
+    run(viewer, 1)
+    labels = viewer.layers["photo classes"]
+    labels.data_setitem((np.array([3, 3]), np.array([4, 5])), 3)
+    asker = Asker(EditedChoice.CANCEL)
+    run(viewer, 2, asker, mode=MergeMode.OVERWRITE)
+    assert asker.asked == [("photo classes", 2)]
+    labels.data_setitem((np.array([3, 3]), np.array([4, 5])), 2)  # what the run would write
+    run(viewer, 2, asker, mode=MergeMode.OVERWRITE)
+    assert len(asker.asked) == 1 and (labels.data == 2).all()  # nothing of the person's at stake
 
 
 def test_new_layer_choice_makes_one_copy_that_later_runs_update(viewer):
@@ -141,7 +171,7 @@ def test_region_overwrite_into_edited_plugin_layer_asks_first(viewer):
     region = (slice(10, 30), slice(10, 30))
     asker = Asker(EditedChoice.CANCEL)
     run(viewer, 2, asker, region=region, mode=MergeMode.OVERWRITE)
-    assert asker.asked == [("photo classes", 400)]
+    assert asker.asked == [("photo classes", 1)]
     np.testing.assert_array_equal(labels.data, edited)
     # Filling unlabeled pixels cannot touch anything set: no question, nothing changes.
     asker = Asker(EditedChoice.CANCEL)

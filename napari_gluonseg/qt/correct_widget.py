@@ -15,7 +15,8 @@ dock's mouse set to "click relabels" / "class brush", which take that mode for y
   least the threshold probability.
 - "Snap to image edges": superpixels of the image; each takes the label holding most of it.
 
-Each gesture is one undoable edit (Ctrl+Z); pixels a person set by hand are never changed.
+Each gesture is one undoable edit (Ctrl+Z). Pixels set with napari's brush, fill or eraser are
+never changed; a class picked here may be picked again; an undone edit no longer counts.
 """
 
 from __future__ import annotations
@@ -388,12 +389,13 @@ class CorrectWidget(Container):
         if tracker is None:
             self._hand.value = ""
             return
-        summary = tracker.edits.provenance()
+        summary = tracker.provenance()
         tools = summary["pixels_changed_by_tool"]
         assert isinstance(tools, dict)
         detail = ", ".join(f"{tool} {n}" for tool, n in tools.items())
-        self._hand.value = f"set by hand: {summary['pixels_set_by_hand']} pixels" + (
-            f" ({detail})" if detail else ""
+        self._hand.value = (
+            f"set by hand: {summary['pixels_set_by_hand']} pixels, relabelled here: "
+            f"{summary['pixels_relabelled_with_the_tools']}" + (f" ({detail})" if detail else "")
         )
 
 

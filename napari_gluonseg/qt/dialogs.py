@@ -13,18 +13,20 @@ def ask_about_edited_labels(
     parent: QWidget | None, layer_name: str, pixels: int, hand_set: int | None = None
 ) -> EditedChoice:
     """Ask whether to overwrite labels a person may have set; the safe answer is the default.
-    ``hand_set``: the pixels known to be set by hand (tracked edits), offered to keep."""
+    ``hand_set``: given when every edit was tracked: ``pixels`` are then exactly the edited
+    ones (by hand or relabelled in the Correct dock), offered to keep."""
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Question)
     box.setWindowTitle("Labels edited by hand")
+    what = "you edited" if hand_set is not None else "that may have been set by hand"
     box.setText(
-        f"This run would change {pixels} pixels of '{layer_name}' that may have been set by "
-        "hand. Overwriting them can be undone with Ctrl+Z."
+        f"This run would change {pixels} pixels of '{layer_name}' {what}. "
+        "Overwriting them can be undone with Ctrl+Z."
     )
     keep = None
     if hand_set is not None:
         keep = box.addButton(
-            f"Update, keeping the {hand_set} pixels set by hand", QMessageBox.ButtonRole.YesRole
+            f"Update, keeping the {hand_set} pixels you edited", QMessageBox.ButtonRole.YesRole
         )
     new = box.addButton("Add as a new layer", QMessageBox.ButtonRole.AcceptRole)
     overwrite = box.addButton("Overwrite my edits", QMessageBox.ButtonRole.DestructiveRole)

@@ -306,7 +306,7 @@ class ReviewWidget(Container):
         labels = np.asarray(layer.data)
         key = self.current.key
         tracker = hand_tracker(layer, create=False)
-        counts = tracker.edits.provenance() if tracker is not None else None
+        counts = tracker.provenance() if tracker is not None else None
         try:
             meta["provenance"] = session.save_corrections(
                 key, labels, export.class_names, export.colors, meta.get("provenance", {}), counts

@@ -273,15 +273,15 @@ class SegmentWidget(Container):
             self._last = None
 
     def _ask_about_edits(self, layer_name: str, pixels: int) -> EditedChoice:
-        """Ask before a run replaces pixels a person may have set; where the layer's hand edits
-        were tracked from the run's output on, offer to keep exactly those."""
+        """Ask before a run replaces pixels a person may have set; where the layer's edits
+        were tracked from the run's output on, ``pixels`` are exactly the edited ones the run
+        would change, and keeping them is offered."""
         layers = self._viewer.layers  # a LayerList: no .get()
         layer = layers[layer_name] if layer_name in layers else None  # noqa: SIM401
         tracker = hand_tracker(layer, create=False) if layer is not None else None
         if tracker is None or not tracker.complete:
             return dialogs.ask_about_edited_labels(self.native, layer_name, pixels)
-        hand = tracker.edits.pixels
-        return dialogs.ask_about_edited_labels(self.native, layer_name, pixels, hand_set=hand)
+        return dialogs.ask_about_edited_labels(self.native, layer_name, pixels, hand_set=pixels)
 
     def _on_error(self, exc: Exception) -> None:
         if not self._closed and self._request is not None:

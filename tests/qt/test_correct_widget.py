@@ -113,9 +113,51 @@ def test_relabel_where_the_class_is_likely_splits_a_merged_region_along_the_scor
     dock._within.value = Within.REGION.value
     ctrl_click(qtbot, viewer, 20, 10)
     qtbot.keyClick(dock.menu, Qt.Key.Key_1)
-    # The whole region, but the right half: relabelled and undone, it stays marked as set by
-    # hand (undone edits err on the side of keeping).
-    assert (layer.data[:, :30] == 5).all() and (layer.data[:, 30:] == 4).all()
+    # The whole region: the undone relabel no longer counts as an edit.
+    assert (layer.data == 5).all()
+
+
+def test_a_region_relabelled_once_can_be_relabelled_again_and_undone_edits_are_undone(
+    qtbot, viewer, dock
+):
+    data = np.full(SHAPE, 4, np.int32)
+    data[:, 30:] = 5
+    layer = plugin_labels(viewer, data.copy(), scores())
+    layer.mode = "pan_zoom"
+    ctrl_click(qtbot, viewer, 20, 10)
+    qtbot.keyClick(dock.menu, Qt.Key.Key_2)  # building
+    assert (layer.data[:, :30] == 2).all()
+    ctrl_click(qtbot, viewer, 20, 10)  # the person changes their mind: sky after all
+    qtbot.keyClick(dock.menu, Qt.Key.Key_1)
+    assert (layer.data[:, :30] == 3).all() and (layer.data[:, 30:] == 5).all()
+    assert dock._status.value == f"{30 * 40} pixels relabelled sky"
+    tracker = hand_tracker(layer)
+    assert tracker.provenance()["pixels_changed_by_tool"] == {"relabel": 30 * 40}
+    assert tracker.provenance()["pixels_set_by_hand"] == 0  # picked here, not painted
+    for _ in range(2):
+        qtbot.keyClick(canvas(viewer), Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    np.testing.assert_array_equal(layer.data, data)
+    assert tracker.provenance()["pixels_changed_by_tool"] == {}  # undone: no edit left
+    viewer.cursor.position = (20, 5)
+    look_at(viewer, 20, 5)
+    qtbot.keyClick(canvas(viewer), Qt.Key.Key_R)  # the runner-up of floor: sky
+    assert (layer.data[:, :30] == 3).all()
+    assert dock._hand.value == (
+        f"set by hand: 0 pixels, relabelled here: {30 * 40} (runner-up {30 * 40})"
+    )
+
+
+def test_undone_brush_strokes_no_longer_count_and_a_redo_counts_again(viewer, dock):
+    layer = plugin_labels(viewer, np.full(SHAPE, 4, np.int32), scores())
+    layer.mode, layer.brush_size = "paint", 5
+    layer.paint((5, 5), 1)
+    painted = int((layer.data == 1).sum())
+    tracker = hand_tracker(layer)
+    assert tracker.provenance()["pixels_set_by_hand"] == painted > 0
+    layer.undo()
+    assert tracker.provenance()["pixels_set_by_hand"] == 0
+    layer.redo()
+    assert tracker.provenance()["pixels_set_by_hand"] == painted
 
 
 def test_ctrl_click_lists_likely_classes_a_key_relabels_and_ctrl_z_restores(qtbot, viewer, dock):
@@ -147,7 +189,7 @@ def test_r_gives_the_region_under_the_cursor_its_runner_up(qtbot, viewer, dock):
     look_at(viewer, 20, 5)
     qtbot.keyClick(canvas(viewer), Qt.Key.Key_R)
     assert (layer.data[:, :30] == 2).all() and (layer.data[:, 30:] == 5).all()
-    assert hand_tracker(layer).edits.by_tool == {"runner-up": 30 * 40}
+    assert hand_tracker(layer).provenance()["pixels_changed_by_tool"] == {"runner-up": 30 * 40}
 
 
 def test_a_relabel_leaves_hand_set_pixels_and_can_stop_at_the_field_of_view(qtbot, viewer, dock):
@@ -155,7 +197,7 @@ def test_a_relabel_leaves_hand_set_pixels_and_can_stop_at_the_field_of_view(qtbo
     layer.mode = "paint"
     layer.paint((5, 5), 1)  # napari's brush, size 10: a disc of hand-set pixels
     painted = layer.data == 1
-    assert hand_tracker(layer).edits.mask.sum() == painted.sum() > 0
+    assert hand_tracker(layer).provenance()["pixels_set_by_hand"] == painted.sum() > 0
     dock._within.value = "field of view"
     layer.mode = "pan_zoom"
     ctrl_click(qtbot, viewer, 30, 40)  # zoom 8: the view shows rows ~[-8, 68), cols [-10, 90)
@@ -205,7 +247,8 @@ def test_the_class_brush_paints_only_where_the_class_is_likely(qtbot, viewer, do
     painted = layer.data == 3
     assert painted[:, 10:26].any() and not painted[:, 34:].any()
     assert not painted[:15].any() and not painted[26:].any()
-    assert hand_tracker(layer).edits.by_tool == {"class brush": int(painted.sum())}
+    changed = hand_tracker(layer).provenance()["pixels_changed_by_tool"]
+    assert changed == {"class brush": int(painted.sum())}
     layer.undo()
     assert not layer.data.any()  # one stroke, one undo
     dock._mouse.value = MouseTool.NAPARI.value
@@ -283,6 +326,6 @@ def test_snap_to_image_edges_moves_a_boundary_onto_the_edge_in_one_undoable_edit
     qtbot.waitUntil(lambda: dock._status.value.startswith("snapped"), timeout=60_000)
     wrong = layer.data != truth
     assert wrong.sum() == 1 and wrong[10, 35]
-    assert hand_tracker(layer).edits.by_tool["snap"] == 4 * 40 - 1
+    assert hand_tracker(layer).provenance()["pixels_changed_by_tool"]["snap"] == 4 * 40 - 1
     layer.undo()
     np.testing.assert_array_equal(layer.data, before)  # one undo takes the snap back

@@ -276,7 +276,9 @@ def test_the_correct_dock_works_in_the_review_loop_and_its_edits_are_saved(
     pick = next(i for i, a in enumerate(actions) if "(now)" not in a.text())
     qtbot.keyClick(correct.menu, getattr(Qt.Key, f"Key_{pick + 1}"))
     changed = int(np.count_nonzero(labels.data != before))
-    assert changed > 0 and hand_tracker(labels).edits.by_tool == {"relabel": changed}
+    assert changed > 0 and hand_tracker(labels).provenance()["pixels_changed_by_tool"] == {
+        "relabel": changed
+    }
     review._next.clicked.emit()  # leaving the image saves the relabelled labels
     saved = read_export(results / f"{first}_labels.png")
     assert int(np.count_nonzero(saved.labels != before)) == changed

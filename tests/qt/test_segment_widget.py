@@ -226,7 +226,7 @@ def test_a_rerun_can_keep_exactly_the_pixels_set_by_hand(
     assert kept_scores(labels) is not None  # the run's scores travel with its layer
     labels.mode = "paint"
     labels.paint((5, 5), 3, refresh=True)
-    hand = hand_tracker(labels).edits.mask.copy()
+    hand = hand_tracker(labels).hand_set()
     offered = []
     monkeypatch.setattr(
         segment_widget.dialogs,
