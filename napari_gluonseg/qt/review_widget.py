@@ -205,6 +205,7 @@ class ReviewWidget(Container):
         export = opened.export
         if export is None or item.labels is None:
             self._remove_layers([old_labels] if old_labels is not None else [])
+            self._viewer.reset_view()
             return
         meta = {
             "role": "labels",
@@ -221,6 +222,7 @@ class ReviewWidget(Container):
         self._layers.append(labels)
         self._scores_view.show(image.name, labels, export, opened.scores)
         self._viewer.layers.selection.active = labels
+        self._viewer.reset_view()  # the new image's size, once both layers hold it
 
     @property
     def labels_layer(self) -> Layer | None:
@@ -234,10 +236,14 @@ class ReviewWidget(Container):
                 old.data = pixels
                 old.name = name
                 old.reset_contrast_limits()
-                self._viewer.reset_view()
                 return old
+        layers = self._viewer.layers
+        # Where the previous photo was, so under the labels (added on top, it hid them).
+        position = layers.index(old) if old is not None and old in layers else 0
         self._remove_layers([old] if old is not None else [])
-        return self._viewer.add_image(pixels, name=name)
+        image = Image(pixels, name=name)
+        layers.insert(min(position, len(layers)), image)
+        return image
 
     def _show_labels(self, data: LayerDataTuple, old: Layer | None) -> Layer:
         labels, kwargs, _ = data

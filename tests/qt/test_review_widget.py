@@ -153,6 +153,30 @@ def test_next_reuses_the_layers_without_the_previous_images_undo_history(viewer,
     assert labels.features["class_name"][1] == export.class_names[0]
 
 
+def test_moving_between_grey_and_colour_images_keeps_the_labels_on_top_and_fits_the_view(
+    viewer, tmp_path, untrained_params
+):
+    from PIL import Image as PILImage
+
+    images = tmp_path / "images"
+    images.mkdir()
+    rng = np.random.default_rng(1)
+    PILImage.fromarray(rng.integers(0, 256, (64, 80), np.uint8)).save(images / "a_grey.png")
+    PILImage.fromarray(rng.integers(0, 256, (150, 40, 3), np.uint8)).save(images / "b_rgb.png")
+    results = tmp_path / "results"
+    segment_folder(images, results, weights=untrained_params, **RUN)
+    widget = ReviewWidget(viewer)
+    viewer.window.add_dock_widget(widget)
+    widget.open_folder(images, results)
+    for step in (widget._next, widget._next, widget._previous):
+        step.clicked.emit()
+        image, labels = viewer.layers  # the photo below, its labels over it
+        assert isinstance(image, Image) and isinstance(labels, Labels)
+        assert image.name == widget.current.key
+        centre = [(n - 1) / 2 for n in labels.data.shape]
+        np.testing.assert_allclose(camera_of(viewer).center[-2:], centre, atol=1)
+
+
 def test_corrections_that_cannot_be_saved_keep_the_image_open(viewer, folder, monkeypatch):
     widget = _first_image_open(viewer, folder)
     first = widget.current.key
