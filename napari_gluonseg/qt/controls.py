@@ -59,6 +59,13 @@ AUGMENTATIONS: dict[str, dict[str, Any]] = {
     "flip + scales 0.75, 1.25": {"flip": True, "tta_scales": (0.75, 1.25)},
 }
 ADVANCED_CLOSED, ADVANCED_OPEN = "Advanced ▸", "Advanced ▾"
+# The choices a person makes once per session (a weights file picked through a file dialog):
+# a dock closed and opened again, or opened in another viewer, starts with them.
+REMEMBERED = (
+    "model", "weights", "scheme", "engine", "resolution", "augment", "min_confidence",
+    "full_range", "export_format", "export_scores",
+)  # fmt: skip
+_remembered: dict[str, Any] = {}
 
 
 class RunControls:
@@ -69,6 +76,18 @@ class RunControls:
         self._build_advanced()
         self.model.changed.connect(self._on_model_changed)
         self.scheme.changed.connect(self._on_model_changed)
+        self._recall()
+
+    def _recall(self) -> None:
+        """Start with the choices of the session's last dock; remember the ones made here."""
+        for name in REMEMBERED:
+            widget = getattr(self, name)
+            if name in _remembered:
+                try:
+                    widget.value = _remembered[name]
+                except ValueError:  # a model or choice this install no longer offers
+                    del _remembered[name]
+            widget.changed.connect(lambda value, name=name: _remembered.__setitem__(name, value))
 
     def _build_main(self, image_choices: Callable, target_choices: Callable) -> None:
         self.image = ComboBox(

@@ -108,3 +108,11 @@ def held_run(monkeypatch):
     yield hold
     for run in made:
         run.release()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_dock_settings(monkeypatch):
+    """Each test starts with the docks' defaults (a session remembers the last choices)."""
+    from napari_gluonseg.qt import controls
+
+    monkeypatch.setattr(controls, "_remembered", {})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -169,6 +170,23 @@ def widget_info():
     from napari_gluonseg import model_info
 
     return model_info("fcn_resnet50_ade")
+
+
+def test_a_reopened_dock_keeps_the_weights_file_and_settings_chosen(
+    qtbot, viewer, untrained_params
+):
+    widget = SegmentWidget(viewer)
+    dock = viewer.window.add_dock_widget(widget, name="Segment")
+    widget.controls.weights.value = untrained_params
+    widget.controls.engine.value = "onnxruntime"
+    widget.controls.min_confidence.value = 0.3
+    dock.titleBarWidget().close_button.click()  # napari's own close button
+    qtbot.wait(10)
+    again = SegmentWidget(viewer)  # as napari's Plugins menu makes it anew
+    assert Path(again.controls.weights.value) == Path(untrained_params)
+    assert again.controls.engine.value == "onnxruntime"
+    assert again.controls.min_confidence.value == 0.3
+    assert again.controls.image.value is None or again.controls.image.value in viewer.layers
 
 
 def test_rerun_updates_layers_in_place(qtbot, viewer, dog_layer, untrained_params, bicycle_params):
