@@ -36,6 +36,8 @@ from .layer_data import (
 
 # Pixels written per undoable step: the GUI gets control back between chunks of a big write.
 WRITE_CHUNK = 400_000
+# The name napari gave the plugin's labels layer (metadata): one the user renamed is theirs.
+GIVEN_NAME_KEY = "layer_name"
 
 
 class MergeMode(StrEnum):
@@ -224,6 +226,8 @@ def _write_labels(
     else:
         _record_merge(target, prepared, mode, was_unedited_output)
     keep_scores(target, result.scores, tuple(s.start for s in request.region))
+    if own:
+        _remember_name(target)
     yield f"{target.name}: {len(values)} pixels written"
     return target.name
 
@@ -231,10 +235,17 @@ def _write_labels(
 def _add_labels(viewer: Any, prepared: PreparedResult) -> Any:
     """Add the plugin's labels layer, tracking hand edits from its first pixel on."""
     layer = viewer.add_layer(prepared.labels)
+    _remember_name(layer)
     result, region = prepared.result, prepared.request.region
     hand_tracker(layer)
     keep_scores(layer, result.scores, tuple(s.start for s in region))
     return layer
+
+
+def _remember_name(layer: Any) -> None:
+    """Note the name napari gave the plugin's labels layer: renamed, it is the user's."""
+    meta = {**layer.metadata.get(METADATA_KEY, {}), GIVEN_NAME_KEY: layer.name}
+    layer.metadata = {**layer.metadata, METADATA_KEY: meta}
 
 
 def _leaving_hand_set_pixels(
@@ -331,7 +342,8 @@ def plugin_labels_layer(viewer: Any, image: Any) -> Any | None:
 
     for layer in viewer.layers:
         meta = layer.metadata.get(METADATA_KEY, {}) if isinstance(layer, Labels) else {}
-        if meta.get("role") == "labels" and meta.get("source_image") == image.name:
+        renamed = meta.get(GIVEN_NAME_KEY, layer.name) != layer.name  # the user's now
+        if meta.get("role") == "labels" and meta.get("source_image") == image.name and not renamed:
             return layer
     layer = plugin_layer(viewer, labels_layer_name(image.name), "labels")
     return layer if layer is not None and is_plugin_labels(layer) else None

@@ -146,6 +146,20 @@ def test_painting_a_few_pixels_asks_about_those_not_every_pixel_the_run_changes(
     assert len(asker.asked) == 1 and (labels.data == 2).all()  # nothing of the person's at stake
 
 
+def test_a_result_layer_renamed_by_the_user_is_theirs_and_later_runs_leave_it(viewer):
+    run(viewer, 1)
+    kept = viewer.layers["photo classes"]
+    kept.name, kept.visible = "photo classes, first try", False
+    asker = Asker()
+    run(viewer, 2, asker)
+    assert (kept.data == 1).all() and asker.asked == []
+    fresh = viewer.layers["photo classes"]
+    assert fresh is not kept and (fresh.data == 2).all()
+    run(viewer, 3)
+    assert viewer.layers["photo classes"] is fresh and (fresh.data == 3).all()
+    assert (kept.data == 1).all()
+
+
 def test_new_layer_choice_makes_one_copy_that_later_runs_update(viewer):
     run(viewer, 1)
     first = viewer.layers["photo classes"]
