@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 RUNNER_UP_KEY = "r"
 RECOUNT_DELAY_MS = 400
 CLICK_MODIFIERS = {"Control", "Meta"}
+NO_LAYER = "Select a labels layer in the layer list to correct it (a run's result, or yours)."
 # A clicked region: its layer's corrector, the plane, the region's box and mask in it.
 Found = tuple[LayerCorrector, tuple[int, ...], Region, np.ndarray]
 
@@ -142,6 +143,7 @@ class CorrectWidget(Container):
             layer.bind_key(RUNNER_UP_KEY, self._on_runner_up_key, overwrite=True)
             layer.events.paint.connect(self._on_paint)
             layer.events.mode.connect(self._on_layer_mode)
+            layer.events.metadata.connect(self._on_metadata)
         return found
 
     def detach(self) -> None:
@@ -159,6 +161,7 @@ class CorrectWidget(Container):
             layer.bind_key(RUNNER_UP_KEY, None)
             layer.events.paint.disconnect(self._on_paint)
             layer.events.mode.disconnect(self._on_layer_mode)
+            layer.events.metadata.disconnect(self._on_metadata)
             layer.mouse_pan = True
         self._correctors = {}
 
@@ -172,14 +175,23 @@ class CorrectWidget(Container):
             self._on_mouse_tool()
         self.update_preview()
         self._show_hand_edits()
-        scores = layer is not None and kept_scores(layer) is not None
-        self._status.value = (
-            ""
-            if layer is None or scores
-            else f"'{layer.name}' has no kept scores: likely "
-            "classes and the class brush need a run's scores (run it again, or export with "
-            "--keep-scores)"
-        )
+        self._show_layer_status()
+
+    def _on_metadata(self, event: Any) -> None:
+        if event.source is self.layer:  # a run gave it its scores after adding it
+            self._show_layer_status()
+
+    def _show_layer_status(self) -> None:
+        layer = self.layer
+        if layer is None:
+            self._status.value = NO_LAYER
+        elif kept_scores(layer) is None:
+            self._status.value = (
+                f"'{layer.name}' has no kept scores: likely classes and the class brush need a "
+                "run's scores (run it again, or export with --keep-scores)"
+            )
+        else:
+            self._status.value = ""
 
     def _on_mouse_tool(self, _value: Any = None) -> None:
         layer = self.layer
@@ -365,6 +377,7 @@ class CorrectWidget(Container):
         """Clean the speckles of the plane shown: one undoable edit; returns pixels changed."""
         layer = self.layer
         if layer is None:
+            self._status.value = NO_LAYER
             return 0
         corrector, plane = self.corrector(layer), self._plane(layer)
         changes = corrector.speckles(plane, int(self._min_size.value))
@@ -376,7 +389,9 @@ class CorrectWidget(Container):
     def snap_to_edges(self, _value: Any = None) -> None:
         """Snap the plane shown to the image's edges (superpixels, computed once per plane)."""
         layer = self.layer
-        if layer is not None:
+        if layer is None:
+            self._status.value = NO_LAYER
+        else:
             self._snap.snap(self.corrector(layer), self._plane(layer))
 
     def _say(self, text: str) -> None:

@@ -292,6 +292,20 @@ def test_exports_say_what_was_set_by_hand_and_reopen_with_their_scores(
     assert dock.menu.actions()[0].text() == f"&1  tree  {p:.0%}  (now)" and k == 4
 
 
+def test_without_a_labels_layer_selected_the_dock_says_what_to_select(viewer, dock):
+    from napari_gluonseg.qt.correct_widget import NO_LAYER
+
+    assert dock._status.value == NO_LAYER
+    viewer.add_image(np.zeros(SHAPE), name="photo")  # selected: not labels
+    layer = plugin_labels(viewer, np.full(SHAPE, 4, np.int32), scores())
+    assert dock._status.value == ""
+    viewer.layers.selection.active = viewer.layers["photo"]
+    assert dock._status.value == NO_LAYER
+    dock._status.value = ""
+    dock._clean.native.click()  # a button that would do nothing says why
+    assert dock._status.value == NO_LAYER and (layer.data == 4).all()
+
+
 def test_closing_the_dock_takes_its_gestures_off_the_layers(qtbot, viewer):
     widget = CorrectWidget(viewer)
     dock = viewer.window.add_dock_widget(widget, name="Correct labels")
