@@ -26,7 +26,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from magicgui.widgets import ComboBox, Container, FloatSlider, Label, PushButton, SpinBox
+from magicgui.widgets import ComboBox, FloatSlider, Label, PushButton, SpinBox
 from napari.layers import Labels
 from qtpy.QtCore import QTimer
 
@@ -37,6 +37,7 @@ from ..layer_corrections import LayerCorrector, hand_tracker, kept_scores
 from ..result_layers import layer_class_names
 from .edge_snap import EdgeSnap
 from .lifetime import watch_removal
+from .messages import MessageArea, ScrollingDock
 from .regions import RegionChoice, image_region
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ class Within(StrEnum):
     RECTANGLE = RegionChoice.RECTANGLE.value
 
 
-class CorrectWidget(Container):
+class CorrectWidget(ScrollingDock):
     """Relabel regions, clean speckles and paint with the class brush on the selected labels
     layer, from the scores its run kept.
 
@@ -97,9 +98,9 @@ class CorrectWidget(Container):
             "pixels whose kept probability of the class is at least this.",
         )  # fmt: skip
         self._hand = Label(value="")
-        self._status = Label(value="")
+        self._status = MessageArea()
         self._snap = EdgeSnap(viewer, self._say)
-        for label in (self._preview, self._hand, self._status):
+        for label in (self._preview, self._hand):
             label.native.setWordWrap(True)
         super().__init__(
             widgets=[

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from magicgui.types import FileDialogMode
-from magicgui.widgets import ComboBox, Container, FileEdit, Label, PushButton
+from magicgui.widgets import ComboBox, Container, FileEdit, PushButton
 from napari.layers import Image, Labels, Layer
 from napari.types import LayerDataTuple
 from napari.utils.notifications import show_error
@@ -25,6 +25,7 @@ from ..layer_data import METADATA_KEY, data_digest, labels_layer_data, labels_la
 from ..result_layers import is_unedited_output
 from ..review import ReadAhead, ReviewItem, ReviewSession
 from .lifetime import watch_removal
+from .messages import MessageArea, ScrollingDock
 from .review_annotate import PreAnnotation
 from .review_scores import ScoresView
 
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 NEXT_KEY, PREVIOUS_KEY, REGION_KEY = "Alt-Right", "Alt-Left", "Alt-Down"
 
 
-class ReviewWidget(Container):
+class ReviewWidget(ScrollingDock):
     """Review a folder of batch results: one image and its labels at a time.
 
     Parameters
@@ -52,13 +53,13 @@ class ReviewWidget(Container):
         self._annotate = self._annotator.button
         # Choices from a callable: napari resets a dock's combo boxes whenever a layer is added.
         self._images = ComboBox(label="image", choices=self._image_choices, nullable=True)
+        _fit_long_names(self._images)
         self._scores_view = ScoresView(viewer, self._say)
         self._probability, self._region = self._scores_view.probability, self._scores_view.region
         self._previous = PushButton(text="< Previous")
         self._next = PushButton(text="Next >")
         self._save = PushButton(text="Save")
-        self._status = Label(value="")
-        self._status.native.setWordWrap(True)
+        self._status = MessageArea()
         super().__init__(widgets=self._arranged(), labels=True)
         self.session: ReviewSession | None = None
         self.current: ReviewItem | None = None
@@ -130,6 +131,7 @@ class ReviewWidget(Container):
         try:
             self._images.reset_choices()
             self._images.value = None if self.current is None else self.current.key
+            self._images.tooltip = self._images.current_choice  # the whole name
         finally:
             self._choosing = False
 
@@ -355,3 +357,16 @@ def _folder(edit: FileEdit) -> Path:
     if not isinstance(value, Path):
         raise GluonsegError(f"choose a folder for '{edit.label}'")
     return value
+
+
+def _fit_long_names(combo: ComboBox) -> None:
+    """Long image names neither widen the dock nor lose their ends: the box keeps a moderate
+    width, the list shows each name in full or cut in the middle (names differ at the end)."""
+    from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QComboBox
+
+    native = combo.native
+    native.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    native.setMinimumContentsLength(16)
+    native.view().setTextElideMode(Qt.TextElideMode.ElideMiddle)
+    native.view().setMinimumWidth(360)

@@ -12,7 +12,7 @@ from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from magicgui.widgets import Container, Label, ProgressBar, PushButton
+from magicgui.widgets import Container, ProgressBar, PushButton
 from napari.layers import Image, Labels, Layer
 from napari.qt.threading import GeneratorWorker, create_worker
 from napari.utils.notifications import show_error, show_info, show_warning
@@ -45,6 +45,7 @@ from ..result_layers import (
 from . import dialogs
 from .controls import NEW_LAYER, RunControls
 from .lifetime import watch_removal
+from .messages import MessageArea, ScrollingDock
 from .threads import ClosingGeneratorWorker, no_threads
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ STOPPED_BY_NAPARI = (
 )
 
 
-class SegmentWidget(Container):
+class SegmentWidget(ScrollingDock):
     """Segment an image layer with a GluonCV model; results become napari layers.
 
     Parameters
@@ -76,8 +77,8 @@ class SegmentWidget(Container):
         self._cancel = PushButton(text="Cancel", enabled=False)
         self._export = PushButton(text="Export labels...")
         self._progress = ProgressBar(min=0, max=100, value=0, label="progress")
-        self._status = _text_label()
-        self._probe = _text_label()
+        self._status = MessageArea()
+        self._probe = MessageArea(max_lines=3)
         super().__init__(widgets=self._arranged(), labels=True)
         self._worker: GeneratorWorker | None = None
         self._worker_threads: list[int] = []  # the thread the worker runs in, once it runs
@@ -458,13 +459,3 @@ def probe_text(last: PreparedResult, world_position: Any) -> str:
     return f"at ({round(y + starts[-2])}, {round(x + starts[-1])}): " + ", ".join(
         f"{short_class_name(names[k]) if k >= 0 else 'unmapped'} {p:.0%}" for k, p in top
     )
-
-
-def _text_label() -> Label:
-    """A label for long messages: wraps (never widens the dock), text selectable and copyable."""
-    from qtpy.QtCore import Qt
-
-    label = Label(value="")
-    label.native.setWordWrap(True)
-    label.native.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    return label

@@ -189,6 +189,38 @@ def test_a_reopened_dock_keeps_the_weights_file_and_settings_chosen(
     assert again.controls.image.value is None or again.controls.image.value in viewer.layers
 
 
+def test_the_dock_fits_a_1280x720_screen_with_a_long_message_and_advanced_open(qtbot, make_viewer):
+    viewer = make_viewer(show=True)
+    window = viewer.window._qt_window
+    window.resize(1280, 720)
+    widget = SegmentWidget(viewer)
+    dock = viewer.window.add_dock_widget(widget, name="Segment", area="right")
+    qtbot.wait(50)
+    width = dock.width()
+    widget.controls.advanced_toggle.changed.emit(True)
+    url = "http://127.0.0.1:9/gluon/models/" + "fcn_resnet50_ade-3479525a" * 4 + ".zip"
+    widget._status.value = "failed: could not download " + url + "\n  advice" * 40
+    qtbot.wait(50)
+    assert window.height() <= 720 and dock.width() <= width + 2  # neither taller nor wider
+    status = widget._status.native
+    assert status.verticalScrollBar().maximum() > 0  # the rest of the message scrolls
+    weights = widget.controls.weights.native
+    assert not weights.visibleRegion().isEmpty() or _scrolls_to(widget, weights)
+    assert widget._status.native.toPlainText().endswith("advice")  # selectable, whole
+
+
+def _scrolls_to(widget, child) -> bool:
+    """Whether the dock's scroll area can bring ``child`` into view (it is then visible)."""
+    from qtpy.QtWidgets import QScrollArea
+
+    area = widget.native if isinstance(widget.native, QScrollArea) else None
+    area = area or widget.native.findChild(QScrollArea)
+    if area is None:
+        return False
+    area.ensureWidgetVisible(child)
+    return not child.visibleRegion().isEmpty()
+
+
 def test_rerun_updates_layers_in_place(qtbot, viewer, dog_layer, untrained_params, bicycle_params):
     widget = fast_widget(viewer)
     widget.controls.weights.value = untrained_params
