@@ -46,7 +46,7 @@ from . import dialogs
 from .controls import NEW_LAYER, RunControls
 from .lifetime import watch_removal
 from .messages import MessageArea, ScrollingDock
-from .threads import ClosingGeneratorWorker, no_threads
+from .threads import ClosingGeneratorWorker, in_background, no_threads
 
 if TYPE_CHECKING:
     import napari
@@ -87,6 +87,7 @@ class SegmentWidget(ScrollingDock):
         self._stopping: str | None = None  # why the worker was asked to stop
         self._last: PreparedResult | None = None  # answers map and probe questions, no re-run
         self._closed = False
+        self._maps_coming: set[str] = set()  # probability maps computed in the background
         self._connect()
 
     def _arranged(self) -> list:
@@ -389,18 +390,36 @@ class SegmentWidget(ScrollingDock):
         if last is None or busy or last.result.model_name != self.controls.model.value:
             return
         image, result, grid = last.request.image, last.result, last.result.scores
+        placement = last.request.placement()
         for name in names:
-            if probability_layer_name(image.name, name) in self._viewer.layers:
+            layer_name = probability_layer_name(image.name, name)
+            if layer_name in self._viewer.layers or layer_name in self._maps_coming:
                 continue
             k = result.class_names.index(name) if name in result.class_names else -2
             if grid is None or k not in grid.class_ids:
                 self._status.value = f"{name} was not among the classes of the last run"
                 continue
-            data = grid.probability_map(k)
-            placement = last.request.placement()
-            self._viewer.add_layer(
-                Layer.create(*probability_layer_data(data, image.name, name, placement))
-            )
+
+            def compute(k: int = k, name: str = name) -> Layer:
+                # The full-size map (1.3 s at 64 MP) and its layer: in a worker, not the GUI.
+                data = grid.probability_map(k)
+                return Layer.create(*probability_layer_data(data, image.name, name, placement))
+
+            self._maps_coming.add(layer_name)
+            in_background(compute, self._add_map, self._map_failed)
+
+    def _add_map(self, layer: Layer) -> None:
+        self._maps_coming.discard(layer.name)
+        image = self._last.request.image if self._last is not None else None
+        if self._closed or image is None or image not in self._viewer.layers:
+            return  # the dock closed, or the image went, while the map was computed
+        if layer.name not in self._viewer.layers:
+            self._viewer.add_layer(layer)
+
+    def _map_failed(self, exc: Exception) -> None:
+        self._maps_coming.clear()
+        if not self._closed:
+            self._status.value = f"could not make the probability map: {exc}"
 
     def _on_map_ticked(self, kind: str, on: bool) -> None:
         """Ticking confidence or margin after a run adds its layer from that run at once."""

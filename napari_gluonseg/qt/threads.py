@@ -13,11 +13,13 @@ stardist-napari's ``STARDIST_NAPARI_NOTHREADS``.
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from napari.qt.threading import GeneratorWorker
 
 NOTHREADS_VARIABLE = "NAPARI_GLUONSEG_NOTHREADS"
+T = TypeVar("T")
 
 
 def no_threads() -> bool:
@@ -33,3 +35,24 @@ class ClosingGeneratorWorker(GeneratorWorker):
             return super().work()
         finally:
             self._gen.close()  # a no-op for a generator that returned or raised
+
+
+def in_background(
+    compute: Callable[[], T], done: Callable[[T], None], failed: Callable[[Exception], None]
+) -> None:
+    """``done(compute())`` in the GUI thread, ``compute`` in a worker thread (with the switch
+    set, at once in the GUI thread); ``failed(exc)`` if it raises."""
+    if no_threads():
+        try:
+            value = compute()
+        except Exception as exc:
+            failed(exc)
+            return
+        done(value)
+        return
+    from napari.qt.threading import create_worker
+
+    worker = create_worker(compute, _start_thread=False)
+    worker.returned.connect(done)
+    worker.errored.connect(failed)
+    worker.start()

@@ -756,6 +756,31 @@ def test_applying_a_result_gives_the_event_loop_turns(qtbot, viewer, untrained_p
     assert viewer.layers["photo confidence"].data.shape == (1500, 2000)
 
 
+@pytest.mark.threads
+def test_a_class_picked_after_a_run_gets_its_map_computed_off_the_gui_thread(
+    qtbot, viewer, dog_layer, untrained_params, monkeypatch
+):
+    from napari_gluonseg.core.scores import ScoreGrid
+
+    widget = fast_widget(viewer)
+    widget.controls.weights.value = untrained_params
+    run_and_wait(qtbot, widget)
+    threads_used = []
+    original = ScoreGrid.probability_map
+
+    def spy(self, k):
+        threads_used.append(threading.current_thread())
+        return original(self, k)
+
+    monkeypatch.setattr(ScoreGrid, "probability_map", spy)
+    widget.controls.classes.value = ["wall"]
+    widget.controls.classes.value = ["wall"]  # picked again while it is computed: one map
+    qtbot.waitUntil(lambda: "dog P(wall)" in viewer.layers, timeout=30_000)
+    qtbot.wait(50)
+    assert threads_used and threading.main_thread() not in threads_used
+    assert [ly.name for ly in viewer.layers].count("dog P(wall)") == 1
+
+
 def test_dock_fits_a_small_window_with_run_near_the_top(viewer):
     widget = SegmentWidget(viewer)
     viewer.window.add_dock_widget(widget)
