@@ -1,9 +1,11 @@
 """Writing a result to disk: labels image, colour overlay, class table, provenance.
 
 An export is a set of files under one stem. The set is written all at once (all new or all
-old, see :mod:`.files`), never replaces another set unless asked, and vouches for itself: the
-provenance records the sha256 of the labels file and the class table, which :func:`read_export`
-checks, along with every row of the table against the labels.
+old, see :func:`.files.write_set`: a set interrupted between its renames is finished by the
+next reader or writer, :func:`finish_interrupted_exports`), never replaces another set unless
+asked, and vouches for itself: the provenance records the sha256 of the labels file and the
+class table, which :func:`read_export` checks, along with every row of the table against the
+labels.
 """
 
 from __future__ import annotations
@@ -23,7 +25,14 @@ from typing import Any
 import numpy as np
 
 from .errors import ExportError, ExportExistsError, OptionError
-from .files import TEMP_MARK, remove_stale_temps, strict_image_reads, write_files
+from .files import (
+    JOURNAL_SUFFIX,
+    TEMP_MARK,
+    finish_interrupted_sets,
+    remove_stale_temps,
+    strict_image_reads,
+    write_set,
+)
 from .options import is_integer
 from .preprocess import as_image_stack
 from .registry import short_class_name
@@ -76,6 +85,15 @@ def existing_export_files(out_dir: str | Path, stem: str) -> list[Path]:
         for pattern in (f"{MAP_INFIX}*.png", "_P(*).png"):
             maps |= set(out.glob(f"{glob.escape(stem)}{pattern}"))
     return sorted({p for p in found if p.exists()} | maps)
+
+
+def finish_interrupted_exports(out_dir: str | Path, stem: str) -> None:
+    """Complete any export in ``out_dir`` whose writer was interrupted between its renames
+    (killed, Ctrl-C, a failing disk): before this, such a folder holds a mix of two sets. Then
+    remove what dead writers of ``stem`` left before their renames began."""
+    out = Path(out_dir)
+    finish_interrupted_sets(out)  # first: the temporaries it renames look stale too
+    remove_stale_temps(out, f".{glob.escape(stem)}_*{TEMP_MARK}*")
 
 
 def map_file_name(stem: str, class_name: str) -> str:
@@ -209,6 +227,7 @@ def _write_set(
     }
     paths = {kind: out / name for kind, (name, _) in contents.items()}
     out.mkdir(parents=True, exist_ok=True)
+    finish_interrupted_exports(out, stem)
     existing = existing_export_files(out, stem)
     if existing and not overwrite:
         raise ExportExistsError(
@@ -216,10 +235,11 @@ def _write_set(
             f"{', '.join(p.name for p in existing)}. Choose another name or folder, or pass "
             "overwrite=True to replace it."
         )
-    remove_stale_temps(out, f".{glob.escape(stem)}_*{TEMP_MARK}*")
-    write_files({paths[kind]: data for kind, (_, data) in contents.items()})
-    for old in set(existing) - set(paths.values()):
-        old.unlink(missing_ok=True)  # e.g. the PNG of a set now written as TIFF
+    write_set(
+        {paths[kind]: data for kind, (_, data) in contents.items()},
+        journal=out / f".{stem}_set{JOURNAL_SUFFIX}",
+        remove=existing,  # e.g. the PNG of a set now written as TIFF
+    )
     return paths
 
 
@@ -251,6 +271,7 @@ def read_scores(labels_path: str | Path, labels_shape: tuple[int, ...]) -> Score
     Raises :class:`ExportError` naming the file for a damaged, changed or mismatched file.
     """
     folder, stem = checked_export_stem(labels_path)
+    finish_interrupted_exports(folder, stem)
     path = folder / f"{stem}_scores.npz"
     if not path.is_file():
         return None
@@ -359,6 +380,7 @@ def read_export(path: str | Path) -> LabelsExport:
     """
     path = Path(path)
     folder, stem = checked_export_stem(path)
+    finish_interrupted_exports(folder, stem)
     table = folder / f"{stem}_classes.csv"
     if not table.is_file():
         raise ExportError(f"{path}: its class table {table.name} is missing beside it.")

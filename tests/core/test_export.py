@@ -326,3 +326,76 @@ def test_bad_export_arguments_are_refused_naming_them(tmp_path, stem, names, col
     with pytest.raises(ExportError, match=message):
         write_labels(np.ones((4, 4), np.uint8), names, colors, {}, tmp_path, stem)
     assert list(tmp_path.iterdir()) == []
+
+
+# An overwrite replaces labels, table, provenance and drops the old kept scores: four steps.
+_KILL_AT_RENAME = """
+import os, sys
+import numpy as np
+from napari_gluonseg.core import files
+from napari_gluonseg.core.export import write_labels
+
+folder, k = sys.argv[1], int(sys.argv[2])
+calls = []
+real = os.replace
+
+def replace(src, dst):
+    if len(calls) == k:
+        os.kill(os.getpid(), 9)  # as a power cut or an OOM kill: nothing after it runs
+    calls.append(dst)
+    real(src, dst)
+
+files.os.replace = replace
+labels = np.load(os.path.join(folder, "..", "new.npy"))
+write_labels(labels, ("wall", "sky", "tree"), ((120, 120, 120), (6, 230, 230), (4, 200, 3)),
+             {"note": "new"}, folder, "x", overwrite=True)
+"""
+
+
+def _contents(folder) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+@pytest.mark.parametrize("how", ["error", "kill"])
+@pytest.mark.parametrize("renames", range(4))
+def test_an_overwrite_interrupted_between_renames_leaves_the_old_set_or_the_new(
+    tmp_path, monkeypatch, renames, how
+):
+    """It left the new labels beside the old table and provenance: old labels gone, set refused."""
+    import subprocess
+    import sys
+
+    from napari_gluonseg.core import files
+    from napari_gluonseg.core.scores import ScoreGrid
+
+    folder, reference = tmp_path / "set", tmp_path / "reference"
+    grid = ScoreGrid(np.full((1, 3, 5, 4), 1 / 3, np.float16), (), (40, 30), (0, 1, 2))
+    _export(folder, scores=grid)
+    old = _contents(folder)
+    new_labels = _labels()
+    new_labels[30:] = 2
+    args = (NAMES, COLORS, {"note": "new"})
+    write_labels(new_labels, *args, reference, "x")
+    new = _contents(reference)
+    if how == "kill":
+        np.save(tmp_path / "new.npy", new_labels)
+        done = subprocess.run([sys.executable, "-c", _KILL_AT_RENAME, str(folder), str(renames)])
+        assert done.returncode == -9
+    else:
+        calls = []
+        real = files.os.replace
+
+        def replace(src, dst):
+            if len(calls) >= renames:  # from the k-th rename on, every rename fails
+                raise OSError(5, "Input/output error")
+            calls.append(dst)
+            real(src, dst)
+
+        monkeypatch.setattr(files.os, "replace", replace)
+        with pytest.raises(OSError, match="Input/output"):
+            write_labels(new_labels, *args, folder, "x", overwrite=True)
+        monkeypatch.undo()
+    back = read_export(folder / "x_labels.png")  # the reader finishes what was interrupted
+    after = _contents(folder)
+    assert after in (old, new), sorted(after)
+    np.testing.assert_array_equal(back.labels, new_labels if after == new else _labels())
