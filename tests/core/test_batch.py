@@ -260,3 +260,21 @@ def test_a_first_write_interrupted_between_renames_is_finished_by_the_rerun(
         "x_labels.png",
         "x_provenance.json",
     ]
+
+
+def test_an_earlier_summary_that_cannot_be_merged_is_refused_before_any_image(
+    tmp_path, monkeypatch, untrained_params
+):
+    """It was replaced by this batch's rows: what the file held was lost."""
+
+    def never(*args):
+        raise AssertionError("an image was read")
+
+    monkeypatch.setattr(batch_image, "decode_image", never)
+    write_png(tmp_path / "images" / "x.png", 1)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / SUMMARY_NAME).write_text("image;state\nx.png;checked by hand\n")
+    with pytest.raises(ExportError, match=rf"{out / SUMMARY_NAME} has no 'input' column"):
+        batch.segment_folder(tmp_path / "images", out, weights=untrained_params, **RUN)
+    assert (out / SUMMARY_NAME).read_text() == "image;state\nx.png;checked by hand\n"
