@@ -96,6 +96,30 @@ def finish_interrupted_exports(out_dir: str | Path, stem: str) -> None:
     remove_stale_temps(out, f".{glob.escape(stem)}_*{TEMP_MARK}*")
 
 
+def is_export_file(path: str | Path) -> bool:
+    """Whether ``path`` is an image of an export this package wrote (labels, overlay or a
+    probability map beside a provenance that carries the set's checksums): a result, not a
+    photo to segment."""
+    path = Path(path)
+    found = export_stem(path)
+    name = path.name
+    if found is not None:
+        stem = found[1]
+    elif name.endswith("_overlay.png"):
+        stem = name[: -len("_overlay.png")]
+    elif MAP_INFIX in name:
+        stem = name[: name.rindex(MAP_INFIX)]
+    elif "_P(" in name:  # ``_P(class).png``: maps before 0.1
+        stem = name[: name.rindex("_P(")]
+    else:
+        return False
+    try:
+        provenance = read_provenance(path.parent / f"{stem}_provenance.json")
+    except ExportError:
+        return False  # not vouched for: treated as any other image
+    return CHECKSUMS_KEY in provenance
+
+
 def map_file_name(stem: str, class_name: str) -> str:
     """``dog_prob-bicycle.png``: a probability map's file name, safe in every shell (the
     class's first synonym, characters other than letters, digits, ``.`` and ``-`` as ``-``)."""
