@@ -250,7 +250,7 @@ def _write_set(
         "provenance": (f"{stem}_provenance.json", _json_bytes(prov)),
     }
     paths = {kind: out / name for kind, (name, _) in contents.items()}
-    out.mkdir(parents=True, exist_ok=True)
+    _make_folder(out)
     finish_interrupted_exports(out, stem)
     existing = existing_export_files(out, stem)
     if existing and not overwrite:
@@ -265,6 +265,19 @@ def _write_set(
         remove=existing,  # e.g. the PNG of a set now written as TIFF
     )
     return paths
+
+
+def _make_folder(out: Path) -> None:
+    """The export folder, made if missing; :class:`ExportError` where it cannot be a folder."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next(p for p in (out, *out.parents) if p.exists() and not p.is_dir())
+        raise ExportError(
+            f"The export folder {out} cannot be made: {blocker} is a file. Give a folder."
+        ) from None
+    except OSError as exc:  # no permission, a read-only disk
+        raise ExportError(f"Cannot make the export folder {out}: {exc.strerror or exc}.") from exc
 
 
 def _scores_bytes(scores: ScoreGrid) -> bytes:

@@ -399,3 +399,15 @@ def test_an_overwrite_interrupted_between_renames_leaves_the_old_set_or_the_new(
     after = _contents(folder)
     assert after in (old, new), sorted(after)
     np.testing.assert_array_equal(back.labels, new_labels if after == new else _labels())
+
+
+@pytest.mark.parametrize("where", ["a file", "a folder under a file"])
+def test_an_export_folder_that_is_a_file_is_refused_naming_it(tmp_path, where):
+    """It failed with a raw FileExistsError / NotADirectoryError."""
+    blocker = tmp_path / "afile"
+    blocker.write_text("kept")
+    out = blocker if where == "a file" else blocker / "sub"
+    with pytest.raises(ExportError, match=rf"export folder {out} .*a file"):
+        _export(out)
+    assert blocker.read_text() == "kept" and _names(tmp_path) == ["afile"]
+
