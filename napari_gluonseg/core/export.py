@@ -459,7 +459,7 @@ def _read_labels_file(path: Path) -> np.ndarray:
             import tifffile
 
             labels = tifffile.imread(path)
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+    except Exception as exc:  # a damaged file: zlib.error, struct.error, imagecodecs' errors...
         raise ExportError(f"Cannot read the labels file {path}: {exc}") from exc
     if labels.dtype.kind not in "ui":
         raise ExportError(f"{path} holds {labels.dtype} values, not integer labels.")

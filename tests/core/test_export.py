@@ -411,3 +411,15 @@ def test_an_export_folder_that_is_a_file_is_refused_naming_it(tmp_path, where):
         _export(out)
     assert blocker.read_text() == "kept" and _names(tmp_path) == ["afile"]
 
+
+@pytest.mark.parametrize("keep", [0.1, 0.5, 0.95])
+def test_a_truncated_labels_tiff_is_refused_naming_it(tmp_path, keep):
+    """It failed with a raw zlib.error (or tifffile's own) from the reader and the review."""
+    labels = np.random.default_rng(0).integers(0, 4, (200, 300)).astype(np.uint8)
+    paths = write_labels(labels, NAMES, COLORS, {}, tmp_path, "t", fmt="tif")
+    data = paths["labels"].read_bytes()
+    paths["labels"].write_bytes(data[: int(len(data) * keep)])
+    with pytest.raises(ExportError, match=r"t_labels\.tif"):
+        read_export(paths["labels"])
+    with pytest.raises(ExportError, match=r"t_labels\.tif"):
+        get_reader(str(paths["labels"]))(str(paths["labels"]))
