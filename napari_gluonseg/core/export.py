@@ -147,26 +147,44 @@ def write_result(
     ``overwrite``, which replaces it (its files that the new set lacks are removed).
     """
     extras: dict[str, tuple[str, bytes]] = {}
+    provenance = result.provenance
     if image is not None and result.labels.ndim == 2:
         extras["overlay"] = (f"{stem}_overlay.png", _png_bytes(overlay(image, result)))
-    if probability_maps:
+    if probability_maps and result.probabilities:
+        maps = _map_names(stem, list(result.probabilities))
         for name, prob in result.probabilities.items():
             kind = f"P({short_class_name(name)})"
-            png = _png_bytes((prob * 255).round().astype("uint8"))
-            extras[kind] = (map_file_name(stem, name), png)
+            kind = f"P({name})" if kind in extras else kind  # two classes, one first synonym
+            extras[kind] = (maps[name], _png_bytes((prob * 255).round().astype("uint8")))
+        # Which class each map is: names such as '道路' or '天空' leave no trace in the file's.
+        provenance = {**provenance, "probability_maps": {f: c for c, f in maps.items()}}
     if keep_scores and result.scores is not None:
         extras["scores"] = (f"{stem}_scores.npz", _scores_bytes(result.scores))
     return _write_set(
         result.labels,
         result.class_names,
         result.colors,
-        result.provenance,
+        provenance,
         Path(out_dir),
         stem,
         fmt,
         extras,
         overwrite,
     )
+
+
+def _map_names(stem: str, class_names: Sequence[str]) -> dict[str, str]:
+    """Each class's map file name, numbered where two would be the same (``road/street`` and
+    ``road street``; names without a Latin letter or digit all give ``prob-class``)."""
+    names: dict[str, str] = {}
+    for class_name in class_names:
+        base = map_file_name(stem, class_name).removesuffix(".png")
+        name, n = f"{base}.png", 1
+        while name in names.values():
+            n += 1
+            name = f"{base}-{n}.png"
+        names[class_name] = name
+    return names
 
 
 def write_labels(

@@ -423,3 +423,24 @@ def test_a_truncated_labels_tiff_is_refused_naming_it(tmp_path, keep):
         read_export(paths["labels"])
     with pytest.raises(ExportError, match=r"t_labels\.tif"):
         get_reader(str(paths["labels"]))(str(paths["labels"]))
+
+
+def test_maps_of_classes_whose_names_give_one_file_name_are_all_kept(tmp_path):
+    """'道路' and '天空' (or 'road/street' and 'road street') both wrote x_prob-class.png: one
+    map silently replaced the other."""
+    from PIL import Image
+
+    from napari_gluonseg.core.result import SegmentationResult
+
+    names = ("道路", "天空", "road/street", "road street")
+    labels = np.arange(4, dtype=np.uint8).repeat(5).reshape(4, 5) + 1
+    probs = {name: np.full((4, 5), k / 4, np.float32) for k, name in enumerate(names)}
+    colors = tuple((k, k, k) for k in range(4))
+    result = SegmentationResult(labels, probs, np.ones((4, 5), np.float32), names, colors)
+    paths = write_result(result, tmp_path, "x", probability_maps=True)
+    maps = [p for kind, p in paths.items() if kind.startswith("P(")]
+    assert len(set(maps)) == 4 and all(p.is_file() for p in maps)
+    assert sorted(np.asarray(Image.open(p))[0, 0] for p in maps) == [0, 64, 128, 191]
+    which = read_export(paths["labels"]).provenance["probability_maps"]
+    assert which["x_prob-class-2.png"] == "天空"
+    assert which["x_prob-road-street-2.png"] == "road street"
