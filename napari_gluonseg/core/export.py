@@ -10,6 +10,7 @@ labels.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import glob
 import hashlib
@@ -93,7 +94,8 @@ def finish_interrupted_exports(out_dir: str | Path, stem: str) -> None:
     remove what dead writers of ``stem`` left before their renames began."""
     out = Path(out_dir)
     finish_interrupted_sets(out)  # first: the temporaries it renames look stale too
-    remove_stale_temps(out, f".{glob.escape(stem)}_*{TEMP_MARK}*")
+    with contextlib.suppress(OSError):  # a tidy-up: a read-only folder is still read
+        remove_stale_temps(out, f".{glob.escape(stem)}_*{TEMP_MARK}*")
 
 
 def is_export_file(path: str | Path) -> bool:

@@ -90,18 +90,20 @@ def write_set(contents: Mapping[Path, bytes], journal: Path, remove: Iterable[Pa
     }
     with _COMMITTING_LOCK:
         _COMMITTING.add(journal)
+    committed = False
     try:
         try:
             write_files({journal: json.dumps(record, indent=1).encode()})
-        except BaseException:
-            _remove_temps(temps.values())
-            raise
-        try:
-            _commit(journal, record)
-        except BaseException:
+        finally:
+            committed = journal.exists()  # even if interrupted after its rename
+            if not committed:
+                _remove_temps(temps.values())
+        _commit(journal, record)
+    except BaseException:
+        if committed:
             with contextlib.suppress(Exception):  # e.g. Ctrl-C mid-way: the rest takes a moment
                 _commit(journal, record)
-            raise
+        raise
     finally:
         with _COMMITTING_LOCK:
             _COMMITTING.discard(journal)

@@ -62,3 +62,26 @@ def test_a_set_is_finished_from_its_journal_only_once_its_writer_is_gone(tmp_pat
     assert files.finish_interrupted_sets(tmp_path) == [journal]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png"]
     assert (tmp_path / "a.png").read_bytes() == b"new a"
+
+
+def test_a_set_interrupted_just_after_its_journal_is_written_is_finished(tmp_path, monkeypatch):
+    """Its temporaries were removed while the journal stayed: finishing it then removed the old
+    set's extra files (kept scores, overlay) and renamed nothing."""
+    a, extra = tmp_path / "a.png", tmp_path / "a_scores.npz"
+    a.write_bytes(b"old a")
+    extra.write_bytes(b"old scores")
+    real_sync, calls = files.sync_folder, []
+
+    def interrupted(folder):  # the first sync is the journal's, just after its rename
+        if not calls:
+            calls.append(folder)
+            raise KeyboardInterrupt
+        real_sync(folder)
+
+    monkeypatch.setattr(files, "sync_folder", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        files.write_set({a: b"new a"}, tmp_path / f".a_set{files.JOURNAL_SUFFIX}", remove=[extra])
+    monkeypatch.undo()
+    files.finish_interrupted_sets(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png"]
+    assert a.read_bytes() == b"new a"
