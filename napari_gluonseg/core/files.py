@@ -164,6 +164,7 @@ def _write_temps(contents: Mapping[Path, bytes]) -> dict[Path, Path]:
     temps: dict[Path, Path] = {}
     try:
         for path, data in contents.items():
+            # One leading dot: a journal's temporary (``.x_set...``) matches ``.x_*`` too.
             temps[path] = path.with_name(temp_name(f".{path.name.lstrip('.')}{TEMP_MARK}"))
             with open(temps[path], "xb") as f:
                 f.write(data)
