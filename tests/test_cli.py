@@ -1,5 +1,6 @@
 import csv
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -410,3 +411,47 @@ def test_demo_with_a_local_weights_file_says_it_is_not_the_zoos(tmp_path, untrai
     args = ["demo", "--headless", "--weights", str(untrained_params), "--out", str(tmp_path)]
     assert cli.main([*args, "--scale", "0.25"]) == 0, capsys.readouterr().err
     assert "not the zoo's pretrained weights" in capsys.readouterr().out
+
+
+def test_a_later_batch_into_the_same_folder_merges_its_rows_into_the_summary(
+    tmp_path, untrained_params, capsys
+):
+    """The second run's summary.csv replaced the first's: its images vanished from it."""
+    photos = small_photos(tmp_path / "photos")
+    out = tmp_path / "out"
+    common = ["--weights", str(untrained_params), "--scale", "1.0", "--engine", "onnxruntime"]
+
+    def run(folder):
+        return cli.main(["segment", str(photos / folder), *common, "--out", str(out), "--quiet"])
+
+    def rows():
+        with open(out / "summary.csv", newline="") as f:
+            return {Path(r["input"]).name: r["status"] for r in csv.DictReader(f)}
+
+    assert run("a") == cli.EXIT_SOME_FAILED  # x done, broken failed
+    assert run("c") == 0
+    assert rows() == {"broken.png": "failed", "x.png": "done", "y.png": "done"}
+    Image.fromarray(np.zeros((64, 80, 3), np.uint8)).save(photos / "a" / "broken.png")
+    assert run("a") == 0, capsys.readouterr().err  # the fixed file redone, its row replaced
+    assert rows() == {"broken.png": "done", "x.png": "skipped", "y.png": "done"}
+    assert not list(out.glob(".*"))
+
+
+def test_results_inside_the_input_tree_are_not_segmented_again(tmp_path, untrained_params, caplog):
+    """A later --recursive run took the first run's labels and overlays for photos."""
+    photos = small_photos(tmp_path / "photos")
+    (photos / "a" / "broken.png").unlink()
+    common = ["--recursive", "--weights", str(untrained_params), "--scale", "1.0", "--quiet"]
+    common += ["--engine", "onnxruntime", "--overlay"]
+    first = photos / "labels"
+    assert cli.main(["segment", str(photos), *common, "--out", str(first)]) == 0
+    before = sorted(p.relative_to(first).as_posix() for p in first.rglob("*"))
+    caplog.clear()
+    caplog.set_level("INFO", logger="napari_gluonseg")
+    assert cli.main(["segment", str(photos), *common, "--out", str(tmp_path / "other")]) == 0
+    with open(tmp_path / "other" / "summary.csv", newline="") as f:
+        inputs = sorted(Path(r["input"]).relative_to(photos).as_posix() for r in csv.DictReader(f))
+    assert inputs == ["a/x.png", "b/x.png", "c/y.png"]
+    for sub in ("a", "b", "c"):  # one line per folder of results, with its count
+        assert f"Skipped 2 image file(s) in {first / sub}: napari-gluonseg results" in caplog.text
+    assert sorted(p.relative_to(first).as_posix() for p in first.rglob("*")) == before

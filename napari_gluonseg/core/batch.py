@@ -25,7 +25,7 @@ from typing import Any
 
 from .batch_image import process_image
 from .batch_settings import BatchSettings, options_of, prepare_settings
-from .batch_summary import BatchSummary, ImageReport, write_summary
+from .batch_summary import SUMMARY_NAME, BatchSummary, ImageReport, read_summary_rows, write_summary
 from .errors import OptionError
 from .files import folder_lock
 from .inputs import BatchItem, collect_inputs
@@ -83,6 +83,7 @@ def plan_batch(
         raise OptionError(f"workers must be a whole number >= 1; got {workers!r}.")
     settings = prepare_settings(model_name, overlay, segment_kwargs, keep_scores)
     _check_writable(out)
+    read_summary_rows(out / SUMMARY_NAME)  # an earlier summary this one merges with, readable
     return BatchPlan(tuple(items), out, settings, overwrite, workers, scheduler)
 
 
@@ -112,7 +113,8 @@ def run_batch(
 ) -> BatchSummary:
     """Segment the plan's images; ``on_image`` hears of each as it ends, ``should_stop`` is
     asked before each (True: start no other image; those running finish). Writes
-    ``summary.csv`` (also when stopped or failing) and returns the summary."""
+    ``summary.csv`` (also when stopped or failing; merged with earlier batches' rows) and
+    returns the summary of this batch's images."""
     return run_to_end(iter_batch(plan, should_stop), on_image)
 
 

@@ -17,7 +17,12 @@ import numpy as np
 from .batch_settings import BATCH_KEY, CORRECTED_KEY, INPUT_KEY, BatchSettings
 from .batch_summary import ImageReport
 from .errors import ExportError, GluonsegError, ImageError, WeightsError
-from .export import existing_export_files, read_provenance, write_result
+from .export import (
+    existing_export_files,
+    finish_interrupted_exports,
+    read_provenance,
+    write_result,
+)
 from .images import decode_image, read_file_bytes
 from .inputs import BatchItem
 from .result import SegmentationResult
@@ -42,6 +47,10 @@ def process_image(
     file_bytes = len(data)
     source = {"file": item.key, "bytes": file_bytes, "blake2b": hashlib.blake2b(data).hexdigest()}
     folder = item.out_folder(out_dir)
+    try:  # a set an interrupted run left half-renamed is finished, then judged as any other
+        finish_interrupted_exports(folder, item.stem)
+    except ExportError as exc:
+        return report("failed", _reason(item, exc), file_bytes=file_bytes)
     existing = existing_export_files(folder, item.stem)
     if existing:
         kept = _kept_export(existing, out_dir, item, source, settings, overwrite)

@@ -1,13 +1,16 @@
 """Writing a result to disk: labels image, colour overlay, class table, provenance.
 
 An export is a set of files under one stem. The set is written all at once (all new or all
-old, see :mod:`.files`), never replaces another set unless asked, and vouches for itself: the
-provenance records the sha256 of the labels file and the class table, which :func:`read_export`
-checks, along with every row of the table against the labels.
+old, see :func:`.files.write_set`: a set interrupted between its renames is finished by the
+next reader or writer, :func:`finish_interrupted_exports`), never replaces another set unless
+asked, and vouches for itself: the provenance records the sha256 of the labels file and the
+class table, which :func:`read_export` checks, along with every row of the table against the
+labels.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import glob
 import hashlib
@@ -23,7 +26,14 @@ from typing import Any
 import numpy as np
 
 from .errors import ExportError, ExportExistsError, OptionError
-from .files import TEMP_MARK, remove_stale_temps, strict_image_reads, write_files
+from .files import (
+    JOURNAL_SUFFIX,
+    TEMP_MARK,
+    finish_interrupted_sets,
+    remove_stale_temps,
+    strict_image_reads,
+    write_set,
+)
 from .options import is_integer
 from .preprocess import as_image_stack
 from .registry import short_class_name
@@ -78,6 +88,40 @@ def existing_export_files(out_dir: str | Path, stem: str) -> list[Path]:
     return sorted({p for p in found if p.exists()} | maps)
 
 
+def finish_interrupted_exports(out_dir: str | Path, stem: str) -> None:
+    """Complete any export in ``out_dir`` whose writer was interrupted between its renames
+    (killed, Ctrl-C, a failing disk): before this, such a folder holds a mix of two sets. Then
+    remove what dead writers of ``stem`` left before their renames began."""
+    out = Path(out_dir)
+    finish_interrupted_sets(out)  # first: the temporaries it renames look stale too
+    with contextlib.suppress(OSError):  # a tidy-up: a read-only folder is still read
+        remove_stale_temps(out, f".{glob.escape(stem)}_*{TEMP_MARK}*")
+
+
+def is_export_file(path: str | Path) -> bool:
+    """Whether ``path`` is an image of an export this package wrote (labels, overlay or a
+    probability map beside a provenance that carries the set's checksums): a result, not a
+    photo to segment."""
+    path = Path(path)
+    found = export_stem(path)
+    name = path.name
+    if found is not None:
+        stem = found[1]
+    elif name.endswith("_overlay.png"):
+        stem = name[: -len("_overlay.png")]
+    elif MAP_INFIX in name:
+        stem = name[: name.rindex(MAP_INFIX)]
+    elif "_P(" in name:  # ``_P(class).png``: maps before 0.1
+        stem = name[: name.rindex("_P(")]
+    else:
+        return False
+    try:
+        provenance = read_provenance(path.parent / f"{stem}_provenance.json")
+    except ExportError:
+        return False  # not vouched for: treated as any other image
+    return CHECKSUMS_KEY in provenance
+
+
 def map_file_name(stem: str, class_name: str) -> str:
     """``dog_prob-bicycle.png``: a probability map's file name, safe in every shell (the
     class's first synonym, characters other than letters, digits, ``.`` and ``-`` as ``-``)."""
@@ -105,26 +149,44 @@ def write_result(
     ``overwrite``, which replaces it (its files that the new set lacks are removed).
     """
     extras: dict[str, tuple[str, bytes]] = {}
+    provenance = result.provenance
     if image is not None and result.labels.ndim == 2:
         extras["overlay"] = (f"{stem}_overlay.png", _png_bytes(overlay(image, result)))
-    if probability_maps:
+    if probability_maps and result.probabilities:
+        maps = _map_names(stem, list(result.probabilities))
         for name, prob in result.probabilities.items():
             kind = f"P({short_class_name(name)})"
-            png = _png_bytes((prob * 255).round().astype("uint8"))
-            extras[kind] = (map_file_name(stem, name), png)
+            kind = f"P({name})" if kind in extras else kind  # two classes, one first synonym
+            extras[kind] = (maps[name], _png_bytes((prob * 255).round().astype("uint8")))
+        # Which class each map is: names such as '道路' or '天空' leave no trace in the file's.
+        provenance = {**provenance, "probability_maps": {f: c for c, f in maps.items()}}
     if keep_scores and result.scores is not None:
         extras["scores"] = (f"{stem}_scores.npz", _scores_bytes(result.scores))
     return _write_set(
         result.labels,
         result.class_names,
         result.colors,
-        result.provenance,
+        provenance,
         Path(out_dir),
         stem,
         fmt,
         extras,
         overwrite,
     )
+
+
+def _map_names(stem: str, class_names: Sequence[str]) -> dict[str, str]:
+    """Each class's map file name, numbered where two would be the same (``road/street`` and
+    ``road street``; names without a Latin letter or digit all give ``prob-class``)."""
+    names: dict[str, str] = {}
+    for class_name in class_names:
+        base = map_file_name(stem, class_name).removesuffix(".png")
+        name, n = f"{base}.png", 1
+        while name in names.values():
+            n += 1
+            name = f"{base}-{n}.png"
+        names[class_name] = name
+    return names
 
 
 def write_labels(
@@ -208,7 +270,8 @@ def _write_set(
         "provenance": (f"{stem}_provenance.json", _json_bytes(prov)),
     }
     paths = {kind: out / name for kind, (name, _) in contents.items()}
-    out.mkdir(parents=True, exist_ok=True)
+    _make_folder(out)
+    finish_interrupted_exports(out, stem)
     existing = existing_export_files(out, stem)
     if existing and not overwrite:
         raise ExportExistsError(
@@ -216,11 +279,25 @@ def _write_set(
             f"{', '.join(p.name for p in existing)}. Choose another name or folder, or pass "
             "overwrite=True to replace it."
         )
-    remove_stale_temps(out, f".{glob.escape(stem)}_*{TEMP_MARK}*")
-    write_files({paths[kind]: data for kind, (_, data) in contents.items()})
-    for old in set(existing) - set(paths.values()):
-        old.unlink(missing_ok=True)  # e.g. the PNG of a set now written as TIFF
+    write_set(
+        {paths[kind]: data for kind, (_, data) in contents.items()},
+        journal=out / f".{stem}_set{JOURNAL_SUFFIX}",
+        remove=existing,  # e.g. the PNG of a set now written as TIFF
+    )
     return paths
+
+
+def _make_folder(out: Path) -> None:
+    """The export folder, made if missing; :class:`ExportError` where it cannot be a folder."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next(p for p in (out, *out.parents) if p.exists() and not p.is_dir())
+        raise ExportError(
+            f"The export folder {out} cannot be made: {blocker} is a file. Give a folder."
+        ) from None
+    except OSError as exc:  # no permission, a read-only disk
+        raise ExportError(f"Cannot make the export folder {out}: {exc.strerror or exc}.") from exc
 
 
 def _scores_bytes(scores: ScoreGrid) -> bytes:
@@ -251,6 +328,7 @@ def read_scores(labels_path: str | Path, labels_shape: tuple[int, ...]) -> Score
     Raises :class:`ExportError` naming the file for a damaged, changed or mismatched file.
     """
     folder, stem = checked_export_stem(labels_path)
+    finish_interrupted_exports(folder, stem)
     path = folder / f"{stem}_scores.npz"
     if not path.is_file():
         return None
@@ -359,6 +437,7 @@ def read_export(path: str | Path) -> LabelsExport:
     """
     path = Path(path)
     folder, stem = checked_export_stem(path)
+    finish_interrupted_exports(folder, stem)
     table = folder / f"{stem}_classes.csv"
     if not table.is_file():
         raise ExportError(f"{path}: its class table {table.name} is missing beside it.")
@@ -400,7 +479,7 @@ def _read_labels_file(path: Path) -> np.ndarray:
             import tifffile
 
             labels = tifffile.imread(path)
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+    except Exception as exc:  # a damaged file: zlib.error, struct.error, imagecodecs' errors...
         raise ExportError(f"Cannot read the labels file {path}: {exc}") from exc
     if labels.dtype.kind not in "ui":
         raise ExportError(f"{path} holds {labels.dtype} values, not integer labels.")

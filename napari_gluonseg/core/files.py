@@ -5,19 +5,26 @@ temporary name in its own folder, flushed to disk, and only then renamed over it
 an interrupted write (Ctrl-C, full disk, killed process) leaves the old files untouched. Temporary
 names end in ``{pid}-{random}``, so :func:`remove_stale_temps` can tell a killed writer's
 leftovers from those of a writer still running in another process.
+
+A set of files that must change together (an export) goes through :func:`write_set`: its
+temporaries are written first, then a journal naming them, then the renames. A set interrupted
+between its renames is finished from its journal by :func:`finish_interrupted_sets`, so the
+folder holds the whole old set (no journal yet) or the whole new one, never a mix.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import re
 import secrets
 import shutil
 import tempfile
+import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from .errors import ExportError
@@ -29,6 +36,10 @@ TEMP_MARK = ".tmp-"
 # one untouched this long is stale even if its pid is alive again (pids are reused).
 STALE_AFTER_S = 3600
 _OWNER_PID = re.compile(r"-(\d+)-\w{8}$")
+JOURNAL_SUFFIX = ".journal.json"
+# Journals this process is committing now: not to be finished by another thread meanwhile.
+_COMMITTING: set[Path] = set()
+_COMMITTING_LOCK = threading.Lock()
 
 
 def temp_name(prefix: str) -> str:
@@ -42,28 +53,133 @@ def temp_dir(folder: Path, prefix: str) -> tempfile.TemporaryDirectory:
 
 
 def write_files(contents: Mapping[Path, bytes]) -> None:
-    """Write a set of files so that it is either all new or all old.
+    """Write a set of files so that it is either all new or all old, unless interrupted
+    between its renames (use :func:`write_set` where that matters).
 
     All temporaries are written and synced first, then renamed in the mapping's order (put the
     file that vouches for the others last). On any failure, KeyboardInterrupt included, the
     temporaries are removed and the final names keep what they held.
     """
+    temps = _write_temps(contents)
+    try:
+        for path, tmp in temps.items():
+            os.replace(tmp, path)
+    finally:
+        _remove_temps(temps.values())
+    for folder in {path.parent for path in contents}:
+        sync_folder(folder)
+
+
+def write_set(contents: Mapping[Path, bytes], journal: Path, remove: Iterable[Path] = ()) -> None:
+    """Replace a set of files in ``journal``'s folder by ``contents``, removing ``remove``: all
+    old or, once the journal is written, all new.
+
+    The temporaries are written and synced, then ``journal`` (which names them) is written
+    atomically, then the renames and removals follow. Interrupted before the journal, the old
+    files stay; after it, :func:`finish_interrupted_sets` (here on failure, or by the next
+    reader or writer) completes the new set.
+    """
+    folder = journal.parent
+    if any(p.parent != folder for p in (*contents, *remove)):
+        raise ValueError(f"a set's files must all be in {folder}")  # a bug, not a bad input
+    temps = _write_temps(contents)
+    record = {
+        "pid": os.getpid(),
+        "renames": [[tmp.name, path.name] for path, tmp in temps.items()],
+        "remove": sorted({p.name for p in remove} - {p.name for p in contents}),
+    }
+    with _COMMITTING_LOCK:
+        _COMMITTING.add(journal)
+    committed = False
+    try:
+        try:
+            write_files({journal: json.dumps(record, indent=1).encode()})
+        finally:
+            committed = journal.exists()  # even if interrupted after its rename
+            if not committed:
+                _remove_temps(temps.values())
+        _commit(journal, record)
+    except BaseException:
+        if committed:
+            with contextlib.suppress(Exception):  # e.g. Ctrl-C mid-way: the rest takes a moment
+                _commit(journal, record)
+        raise
+    finally:
+        with _COMMITTING_LOCK:
+            _COMMITTING.discard(journal)
+
+
+def finish_interrupted_sets(folder: Path) -> list[Path]:
+    """Complete the sets whose writer was interrupted between renames in ``folder`` (its
+    journal is there, its writer gone); returns their journals. A journal of a writer still
+    at work (another process, another thread) is left to it.
+
+    Raises :class:`ExportError` naming a journal that cannot be read.
+    """
+    finished = []
+    for journal in sorted(folder.glob(f".*{JOURNAL_SUFFIX}")) if folder.is_dir() else ():
+        with _COMMITTING_LOCK:
+            if journal in _COMMITTING:
+                continue
+        try:
+            record = json.loads(journal.read_text(encoding="utf-8"))
+            owner = int(record["pid"])
+        except FileNotFoundError:
+            continue  # finished meanwhile
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ExportError(
+                f"Cannot read {journal}, the record of an interrupted export: {exc}. Check the "
+                "files it names in its folder, then remove it."
+            ) from exc
+        mine = owner == os.getpid()
+        if not mine and _pid_alive(owner) and _age_s(journal) < STALE_AFTER_S:
+            continue
+        logger.info("Finishing the export interrupted in %s (%s).", folder, journal.name)
+        try:
+            _commit(journal, record)
+        except OSError as exc:  # e.g. a folder now read-only
+            raise ExportError(
+                f"Cannot finish the export interrupted in {folder} ({journal.name}): {exc}"
+            ) from exc
+        finished.append(journal)
+    return finished
+
+
+def _commit(journal: Path, record: dict) -> None:
+    """The renames and removals ``journal`` records, then the journal removed. Done twice
+    (two readers finishing one set) it does no harm: what is done already is skipped."""
+    folder = journal.parent
+    for tmp, name in record["renames"]:
+        with contextlib.suppress(FileNotFoundError):  # renamed already
+            os.replace(folder / tmp, folder / name)
+    for name in record["remove"]:
+        (folder / name).unlink(missing_ok=True)
+    sync_folder(folder)
+    journal.unlink(missing_ok=True)
+    sync_folder(folder)
+
+
+def _write_temps(contents: Mapping[Path, bytes]) -> dict[Path, Path]:
+    """Each file's bytes in a synced temporary beside it; none left behind on failure."""
     temps: dict[Path, Path] = {}
     try:
         for path, data in contents.items():
-            temps[path] = path.with_name(temp_name(f".{path.name}{TEMP_MARK}"))
+            # One leading dot: a journal's temporary (``.x_set...``) matches ``.x_*`` too.
+            temps[path] = path.with_name(temp_name(f".{path.name.lstrip('.')}{TEMP_MARK}"))
             with open(temps[path], "xb") as f:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
-        for path, tmp in temps.items():
-            os.replace(tmp, path)
-    finally:
-        for tmp in temps.values():
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-    for folder in {path.parent for path in contents}:
-        sync_folder(folder)
+    except BaseException:
+        _remove_temps(temps.values())
+        raise
+    return temps
+
+
+def _remove_temps(temps: Iterable[Path]) -> None:
+    for tmp in temps:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
 
 
 def sync_file(path: Path) -> None:

@@ -11,18 +11,25 @@ a *base* under the output folder:
 So ``photos/a/x.jpg`` and ``photos/b/x.jpg`` write ``OUT/a/x_labels.png`` and
 ``OUT/b/x_labels.png``. Folders give their image files only (:data:`IMAGE_SUFFIXES`, hidden
 files skipped), sub-folders with ``recursive``; named files are tried whatever their suffix.
+Folders and globs never give this package's own results (labels, overlays, probability maps
+whose provenance says so, e.g. an earlier run's output folder inside the input tree).
 """
 
 from __future__ import annotations
 
 import glob
+import logging
 import os
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from .errors import OptionError
+from .export import is_export_file
 from .images import IMAGE_SUFFIXES
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -52,11 +59,15 @@ def collect_inputs(
     """
     items: dict[Path, BatchItem] = {}
     skip = exclude.resolve() if exclude is not None else None
+    results: Counter[Path] = Counter()
     for entry in inputs:
         found = 0
         for path, base in _expand(str(entry), recursive):
             resolved = path.resolve()
             if skip is not None and resolved.is_relative_to(skip):
+                continue
+            if path != Path(entry) and is_export_file(path):  # a file named is tried
+                results[path.parent] += 1
                 continue
             found += 1
             if resolved not in items:  # listed twice (a file and its folder): run once
@@ -64,12 +75,24 @@ def collect_inputs(
                 key = PurePosixPath(*rel.parts).as_posix()
                 items[resolved] = BatchItem(path.absolute(), key)
         if not found:
+            _log_results(results)
             raise OptionError(
                 f"No image files found in {entry!r} (looked for {_suffixes()})."
                 + _recursive_hint(str(entry), recursive)
             )
+    _log_results(results)
     _check_unique(list(items.values()))
     return list(items.values())
+
+
+def _log_results(results: Counter[Path]) -> None:
+    for folder, count in sorted(results.items()):
+        logger.info(
+            "Skipped %d image file(s) in %s: napari-gluonseg results (their provenance says "
+            "so), not images to segment.",
+            count,
+            folder,
+        )
 
 
 def _recursive_hint(entry: str, recursive: bool) -> str:

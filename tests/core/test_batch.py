@@ -218,3 +218,63 @@ def test_a_second_batch_into_a_folder_in_use_is_refused_and_a_stale_lock_taken_o
     (out / LOCK_NAME).write_text("999999999")  # a run that died without removing it
     summary = batch.segment_folder(photos, out, recursive=True, weights=untrained_params, **RUN)
     assert summary.count("done") == 2 and not (out / LOCK_NAME).exists()  # broken.jpg fails
+
+
+@pytest.mark.parametrize("renames", range(4))
+def test_a_first_write_interrupted_between_renames_is_finished_by_the_rerun(
+    tmp_path, monkeypatch, untrained_params, renames
+):
+    """It left labels without a provenance: the rerun failed the image instead of resuming."""
+    from napari_gluonseg.core import files
+
+    images, out = tmp_path / "images", tmp_path / "out"
+    write_png(images / "x.png", 1)
+    write_result, real_replace = batch_image.write_result, files.os.replace
+
+    def failing_disk(*args, **kwargs):
+        calls = []
+
+        def replace(src, dst):
+            if len(calls) >= renames:
+                raise OSError(5, "Input/output error")
+            calls.append(dst)
+            real_replace(src, dst)
+
+        monkeypatch.setattr(files.os, "replace", replace)
+        try:
+            return write_result(*args, **kwargs)
+        finally:
+            monkeypatch.setattr(files.os, "replace", real_replace)
+
+    monkeypatch.setattr(batch_image, "write_result", failing_disk)
+    first = batch.segment_folder(images, out, weights=untrained_params, **RUN)
+    assert first.reports[0].status == "failed" and "Input/output" in first.reports[0].error
+    monkeypatch.setattr(batch_image, "write_result", write_result)
+    again = batch.segment_folder(images, out, weights=untrained_params, **RUN)
+    # Past the journal's rename the new set is finished, and it is this run's: nothing to redo.
+    assert again.reports[0].status == ("done" if renames == 0 else "skipped")
+    assert read_export(out / "x_labels.png").provenance["input"]["file"] == "x"
+    assert sorted(p.name for p in out.iterdir()) == [
+        "summary.csv",
+        "x_classes.csv",
+        "x_labels.png",
+        "x_provenance.json",
+    ]
+
+
+def test_an_earlier_summary_that_cannot_be_merged_is_refused_before_any_image(
+    tmp_path, monkeypatch, untrained_params
+):
+    """It was replaced by this batch's rows: what the file held was lost."""
+
+    def never(*args):
+        raise AssertionError("an image was read")
+
+    monkeypatch.setattr(batch_image, "decode_image", never)
+    write_png(tmp_path / "images" / "x.png", 1)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / SUMMARY_NAME).write_text("image;state\nx.png;checked by hand\n")
+    with pytest.raises(ExportError, match=rf"{out / SUMMARY_NAME} has no 'input' column"):
+        batch.segment_folder(tmp_path / "images", out, weights=untrained_params, **RUN)
+    assert (out / SUMMARY_NAME).read_text() == "image;state\nx.png;checked by hand\n"

@@ -326,3 +326,121 @@ def test_bad_export_arguments_are_refused_naming_them(tmp_path, stem, names, col
     with pytest.raises(ExportError, match=message):
         write_labels(np.ones((4, 4), np.uint8), names, colors, {}, tmp_path, stem)
     assert list(tmp_path.iterdir()) == []
+
+
+# An overwrite replaces labels, table, provenance and drops the old kept scores: four steps.
+_KILL_AT_RENAME = """
+import os, sys
+import numpy as np
+from napari_gluonseg.core import files
+from napari_gluonseg.core.export import write_labels
+
+folder, k = sys.argv[1], int(sys.argv[2])
+calls = []
+real = os.replace
+
+def replace(src, dst):
+    if len(calls) == k:
+        os.kill(os.getpid(), 9)  # as a power cut or an OOM kill: nothing after it runs
+    calls.append(dst)
+    real(src, dst)
+
+files.os.replace = replace
+labels = np.load(os.path.join(folder, "..", "new.npy"))
+write_labels(labels, ("wall", "sky", "tree"), ((120, 120, 120), (6, 230, 230), (4, 200, 3)),
+             {"note": "new"}, folder, "x", overwrite=True)
+"""
+
+
+def _contents(folder) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+@pytest.mark.parametrize("how", ["error", "kill"])
+@pytest.mark.parametrize("renames", range(4))
+def test_an_overwrite_interrupted_between_renames_leaves_the_old_set_or_the_new(
+    tmp_path, monkeypatch, renames, how
+):
+    """It left the new labels beside the old table and provenance: old labels gone, set refused."""
+    import subprocess
+    import sys
+
+    from napari_gluonseg.core import files
+    from napari_gluonseg.core.scores import ScoreGrid
+
+    folder, reference = tmp_path / "set", tmp_path / "reference"
+    grid = ScoreGrid(np.full((1, 3, 5, 4), 1 / 3, np.float16), (), (40, 30), (0, 1, 2))
+    _export(folder, scores=grid)
+    old = _contents(folder)
+    new_labels = _labels()
+    new_labels[30:] = 2
+    args = (NAMES, COLORS, {"note": "new"})
+    write_labels(new_labels, *args, reference, "x")
+    new = _contents(reference)
+    if how == "kill":
+        np.save(tmp_path / "new.npy", new_labels)
+        done = subprocess.run([sys.executable, "-c", _KILL_AT_RENAME, str(folder), str(renames)])
+        assert done.returncode == -9
+    else:
+        calls = []
+        real = files.os.replace
+
+        def replace(src, dst):
+            if len(calls) >= renames:  # from the k-th rename on, every rename fails
+                raise OSError(5, "Input/output error")
+            calls.append(dst)
+            real(src, dst)
+
+        monkeypatch.setattr(files.os, "replace", replace)
+        with pytest.raises(OSError, match="Input/output"):
+            write_labels(new_labels, *args, folder, "x", overwrite=True)
+        monkeypatch.undo()
+    back = read_export(folder / "x_labels.png")  # the reader finishes what was interrupted
+    after = _contents(folder)
+    assert after in (old, new), sorted(after)
+    np.testing.assert_array_equal(back.labels, new_labels if after == new else _labels())
+
+
+@pytest.mark.parametrize("where", ["a file", "a folder under a file"])
+def test_an_export_folder_that_is_a_file_is_refused_naming_it(tmp_path, where):
+    """It failed with a raw FileExistsError / NotADirectoryError."""
+    blocker = tmp_path / "afile"
+    blocker.write_text("kept")
+    out = blocker if where == "a file" else blocker / "sub"
+    with pytest.raises(ExportError, match=rf"export folder {out} .*a file"):
+        _export(out)
+    assert blocker.read_text() == "kept" and _names(tmp_path) == ["afile"]
+
+
+@pytest.mark.parametrize("keep", [0.1, 0.5, 0.95])
+def test_a_truncated_labels_tiff_is_refused_naming_it(tmp_path, keep):
+    """It failed with a raw zlib.error (or tifffile's own) from the reader and the review."""
+    labels = np.random.default_rng(0).integers(0, 4, (200, 300)).astype(np.uint8)
+    paths = write_labels(labels, NAMES, COLORS, {}, tmp_path, "t", fmt="tif")
+    data = paths["labels"].read_bytes()
+    paths["labels"].write_bytes(data[: int(len(data) * keep)])
+    with pytest.raises(ExportError, match=r"t_labels\.tif"):
+        read_export(paths["labels"])
+    with pytest.raises(ExportError, match=r"t_labels\.tif"):
+        get_reader(str(paths["labels"]))(str(paths["labels"]))
+
+
+def test_maps_of_classes_whose_names_give_one_file_name_are_all_kept(tmp_path):
+    """'道路' and '天空' (or 'road/street' and 'road street') both wrote x_prob-class.png: one
+    map silently replaced the other."""
+    from PIL import Image
+
+    from napari_gluonseg.core.result import SegmentationResult
+
+    names = ("道路", "天空", "road/street", "road street")
+    labels = np.arange(4, dtype=np.uint8).repeat(5).reshape(4, 5) + 1
+    probs = {name: np.full((4, 5), k / 4, np.float32) for k, name in enumerate(names)}
+    colors = tuple((k, k, k) for k in range(4))
+    result = SegmentationResult(labels, probs, np.ones((4, 5), np.float32), names, colors)
+    paths = write_result(result, tmp_path, "x", probability_maps=True)
+    maps = [p for kind, p in paths.items() if kind.startswith("P(")]
+    assert len(set(maps)) == 4 and all(p.is_file() for p in maps)
+    assert sorted(np.asarray(Image.open(p))[0, 0] for p in maps) == [0, 64, 128, 191]
+    which = read_export(paths["labels"]).provenance["probability_maps"]
+    assert which["x_prob-class-2.png"] == "天空"
+    assert which["x_prob-road-street-2.png"] == "road street"

@@ -76,3 +76,17 @@ def test_files_differing_only_in_suffix_are_told_to_rename_not_to_give_their_fol
     with pytest.raises(OptionError, match="differ only in their suffix") as caught:
         collect_inputs([tmp_path])
     assert "common folder" not in str(caught.value)
+
+
+def test_results_beside_their_photo_are_skipped_and_look_alikes_are_not(photos):
+    """Only the files a provenance of this package vouches for: the photo beside them stays."""
+    import numpy as np
+
+    from napari_gluonseg.core.export import write_labels
+
+    folder = photos / "a"
+    write_labels(np.ones((4, 4), np.uint8), ["wall"], [(1, 2, 3)], {}, folder, "x")
+    (folder / "x_prob-wall.png").write_bytes(b"")  # a map of that set
+    (folder / "holiday_labels.png").write_bytes(b"")  # a photo so named: no provenance
+    assert keys(collect_inputs([folder])) == ["holiday_labels", "x"]
+    assert keys(collect_inputs([folder / "x_labels.png"])) == ["x_labels"]  # named: tried
