@@ -46,7 +46,7 @@ from . import dialogs
 from .controls import NEW_LAYER, RunControls
 from .lifetime import watch_removal
 from .messages import MessageArea, ScrollingDock
-from .threads import ClosingGeneratorWorker, in_background, no_threads
+from .threads import ClosingGeneratorWorker, in_background, no_threads, show_in_two_turns
 
 if TYPE_CHECKING:
     import napari
@@ -414,7 +414,7 @@ class SegmentWidget(ScrollingDock):
         if self._closed or image is None or image not in self._viewer.layers:
             return  # the dock closed, or the image went, while the map was computed
         if layer.name not in self._viewer.layers:
-            self._viewer.add_layer(layer)
+            show_in_two_turns(self._viewer, layer)
 
     def _map_failed(self, exc: Exception) -> None:
         self._maps_coming.clear()
