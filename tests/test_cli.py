@@ -194,7 +194,7 @@ def test_only_the_package_errors_are_caught(tmp_path, monkeypatch):
     monkeypatch.setattr(cli, "iter_segment_image", broken)
     with pytest.raises(ValueError, match="a bug"):
         cli.main(["demo", "--headless", "--out", str(tmp_path / "o")])
-    monkeypatch.setattr(batch_image, "segment_image", broken)
+    monkeypatch.setattr(batch_image, "iter_segment_image", broken)
     monkeypatch.setattr(batch, "prepare_settings", lambda *a: BatchSettings({}, False, {}))
     with pytest.raises(ValueError, match="a bug"):
         cli.main(["segment", str(DATA / "dog.jpg"), "--out", str(tmp_path / "o")])
@@ -236,14 +236,14 @@ def test_ctrl_c_stops_after_the_image_and_the_rerun_resumes(
     out = tmp_path / "out"
     args = ["segment", f"{photos}/*/*.png", "--weights", str(untrained_params), "--out", str(out)]
     args += ["--scale", "1.0", "--engine", "onnxruntime"]
-    segment = batch_image.segment_image
+    segment = batch_image.iter_segment_image
 
     def interrupted_once(*a, **k):
-        monkeypatch.setattr(batch_image, "segment_image", segment)
+        monkeypatch.setattr(batch_image, "iter_segment_image", segment)
         signal.raise_signal(signal.SIGINT)  # as a terminal's Ctrl-C, in the middle of the image
         return segment(*a, **k)
 
-    monkeypatch.setattr(batch_image, "segment_image", interrupted_once)
+    monkeypatch.setattr(batch_image, "iter_segment_image", interrupted_once)
     assert cli.main(args) == cli.EXIT_STOPPED
     captured = capsys.readouterr()
     assert "Stopping after the running image" in captured.err and "rerun" in captured.out
@@ -410,3 +410,24 @@ def test_demo_with_a_local_weights_file_says_it_is_not_the_zoos(tmp_path, untrai
     args = ["demo", "--headless", "--weights", str(untrained_params), "--out", str(tmp_path)]
     assert cli.main([*args, "--scale", "0.25"]) == 0, capsys.readouterr().err
     assert "not the zoo's pretrained weights" in capsys.readouterr().out
+
+
+@pytest.mark.usefixtures("fresh_model_cache")
+def test_segment_on_a_cold_cache_says_what_the_demo_says(tmp_path, untrained_params, capsys):
+    """The one-time preparation of the weights (seconds) and a long run's estimate are told
+    before they happen, not after a silence."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("a", "b"):
+        pixels = np.random.default_rng(len(name)).integers(0, 255, (40, 48, 3), np.uint8)
+        Image.fromarray(pixels).save(photos / f"{name}.png")
+    args = ["segment", str(photos), "--weights", str(untrained_params), "--engine", "onnxruntime"]
+    assert cli.main([*args, "--scale", "2.0", "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert out.count("once per weights") == 1  # the first image prepares them for both
+    assert "a: building the network for onnxruntime (once per weights)" in out
+    for name in ("a", "b"):  # scale 2: the network sees 4x the pixels of each
+        assert f"{name}: working size 80x96 (4.0x the image's pixels)" in out
+    demo = ["demo", "--headless", "--weights", str(untrained_params), "--scale", "2.0"]
+    assert cli.main([*demo, "--out", str(tmp_path / "demo")]) == 0
+    assert "chelsea: working size" in capsys.readouterr().out

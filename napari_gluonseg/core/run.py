@@ -119,7 +119,7 @@ def iter_run(plan: RunPlan) -> Generator[Progress, None, SegmentationResult]:
     """The run ``plan`` describes, as progress events; returns the result."""
     estimate = plan_estimate(plan)
     if estimate.long:
-        yield Progress(Stage.PLAN, 1, 1, estimate.message)
+        yield Progress(Stage.PLAN, 1, 1, estimate.message, notice=True)
     resolved = yield from iter_resolve_weights(plan.model_name, plan.weights)
     networks = yield from _iter_networks(plan, resolved)
     space = LabelSpace.of(plan)

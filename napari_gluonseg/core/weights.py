@@ -255,7 +255,8 @@ def _download(
                         f"(GLUONSEG_DOWNLOAD_MIN_RATE={limits.min_rate:g} bytes/s)"
                     )
                 window_start, window_done = now, done
-            yield Progress(Stage.WEIGHTS, done, total, f"downloading {model_name} weights")
+            message = f"downloading {model_name} weights"
+            yield Progress(Stage.WEIGHTS, done, total, message, notice=True)
     if total and done != total:
         raise ValueError(f"connection closed after {done} of {total} bytes")
 

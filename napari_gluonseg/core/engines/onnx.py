@@ -268,7 +268,8 @@ def _iter_prepared(
     export at a time per file in this process (a second run waits for the first's)."""
     path = onnx_path(spec)
     if spec.exporter == BUILDER and not path.is_file():  # said before the lock, never in it
-        yield Progress(Stage.LOAD, 0, 1, "building the network for onnxruntime (once per weights)")
+        message = "building the network for onnxruntime (once per weights)"
+        yield Progress(Stage.LOAD, 0, 1, message, notice=True)
     with _export_locks_lock:
         lock = _export_locks.setdefault(path, threading.Lock())
     while not lock.acquire(timeout=0.25):
