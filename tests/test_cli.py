@@ -1,15 +1,18 @@
 import csv
+import http.server
+import io
 import json
+import zipfile
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from napari_gluonseg import __version__, cli
-from napari_gluonseg.core import batch, batch_image
+from napari_gluonseg.core import batch, batch_image, weights
 from napari_gluonseg.core.batch_settings import BatchSettings
 
-from .conftest import BICYCLE, DATA
+from .conftest import BICYCLE, DATA, MODEL, zoo_mirror
 
 
 def test_demo_offline_says_what_to_do_and_fails(tmp_path, capsys, monkeypatch):
@@ -431,3 +434,64 @@ def test_segment_on_a_cold_cache_says_what_the_demo_says(tmp_path, untrained_par
     demo = ["demo", "--headless", "--weights", str(untrained_params), "--scale", "2.0"]
     assert cli.main([*demo, "--out", str(tmp_path / "demo")]) == 0
     assert "chelsea: working size" in capsys.readouterr().out
+
+
+class _MirrorAnswer(http.server.BaseHTTPRequestHandler):
+    """Answers every request with ``body``; without ``length`` (no Content-Length) the closed
+    connection ends the body, so a cut one looks complete to the client."""
+
+    body = b""
+    length = True
+
+    def do_GET(self):
+        self.send_response(200)
+        if self.length:
+            self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args):
+        pass
+
+
+def _zip_of(member: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr(member, b"not the weights whose sha1 the zoo lists" * 100)
+    return buffer.getvalue()
+
+
+@pytest.mark.usefixtures("fresh_model_cache")
+@pytest.mark.parametrize(
+    ("case", "reason"),
+    [
+        ("wrong sha1", "expected 0000000000"),
+        ("truncated zip", "not a complete weights archive"),
+        ("html page", "not a complete weights archive"),
+        ("zip without the member", "not a complete weights archive"),
+        ("cut body without Content-Length", "not a complete weights archive"),
+    ],
+)
+def test_a_failed_download_exits_with_weights_unavailable(
+    monkeypatch, tmp_path, capsys, case, reason
+):
+    """A download that brings no usable weights is the weights being unavailable (3), not a
+    bad argument (2); the cache keeps nothing of it."""
+    member = f"{MODEL}-00000000.params"  # the file name of zoo_mirror's weights
+    body = {
+        "wrong sha1": _zip_of(member),
+        "truncated zip": _zip_of(member)[:-40],
+        "html page": b"<html><body>Service unavailable</body></html>",
+        "zip without the member": _zip_of("other.params"),
+        "cut body without Content-Length": _zip_of(member)[:200],
+    }[case]
+    handler = type("Answer", (_MirrorAnswer,), {"body": body, "length": "Content" not in case})
+    with zoo_mirror(handler, monkeypatch):
+        assert weights.zoo_file_name(MODEL) == member
+        rc = cli.main(["segment", str(DATA / "dog.jpg"), "--out", str(tmp_path / "out")])
+    captured = capsys.readouterr()
+    assert rc == cli.EXIT_NO_WEIGHTS, captured.err
+    assert reason in captured.err and "/gluon/models/" in captured.err  # what and from where
+    assert "No segmentation was made" in captured.err
+    assert f"{MODEL}: downloading {MODEL} weights" in captured.out  # said while it happened
+    assert [p.name for p in weights.cache_dir().iterdir()] == []

@@ -218,8 +218,8 @@ def iter_zoo_weights(
             ) from exc
         params = _extract_params(zip_path, target.name, url, model_name)
         got = file_sha1(params)
-        if got != expected:
-            raise WeightsError(
+        if got != expected:  # unavailable as surely as a refused connection
+            raise WeightsUnavailableError(
                 f"The weights downloaded from {url} have sha1 {got}, expected {expected}: "
                 "the download or the mirror is corrupt. Nothing was saved; try again, or set "
                 "MXNET_GLUON_REPO to another mirror.\n" + offline_help(model_name)
@@ -296,7 +296,7 @@ def _extract_params(zip_path: Path, member: str, url: str, model_name: str) -> P
         ):
             shutil.copyfileobj(src, dst, _CHUNK_BYTES)
     except (zipfile.BadZipFile, KeyError, EOFError, OSError) as exc:
-        raise WeightsError(
+        raise WeightsUnavailableError(
             f"The file downloaded from {url} is not a complete weights archive "
             f"containing {member} ({exc}). Nothing was saved; try again.\n"
             + offline_help(model_name)

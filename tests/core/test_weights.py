@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import http.server
@@ -22,7 +21,7 @@ from napari_gluonseg.core import untrained, weights
 from napari_gluonseg.core.params_file import write_params
 from napari_gluonseg.core.segment import run_to_end
 
-from ..conftest import MODEL
+from ..conftest import MODEL, zoo_mirror
 
 pytestmark = pytest.mark.usefixtures("fresh_model_cache")  # these tests write into the cache
 
@@ -189,24 +188,9 @@ class _TrickleHandler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@contextlib.contextmanager
-def _mirror(handler, monkeypatch):
-    """A mirror on 127.0.0.1 served by ``handler``, for weights whose sha1 nothing matches."""
-    monkeypatch.setattr(weights, "zoo_sha1", lambda name: "0" * 40)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("MXNET_GLUON_REPO", f"http://127.0.0.1:{server.server_port}")
-    try:
-        yield
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 @pytest.fixture
 def trickle_server(monkeypatch):
-    with _mirror(_TrickleHandler, monkeypatch):
+    with zoo_mirror(_TrickleHandler, monkeypatch):
         yield
 
 
@@ -250,7 +234,7 @@ def test_a_mirror_trickling_its_headers_ends_at_the_deadline(monkeypatch):
     limits = weights.DownloadLimits(deadline_s=1.5, min_rate=0)
     start = time.monotonic()
     with (
-        _mirror(_HeaderTrickleHandler, monkeypatch),
+        zoo_mirror(_HeaderTrickleHandler, monkeypatch),
         pytest.raises(WeightsUnavailableError, match="GLUONSEG_DOWNLOAD_TIMEOUT"),
     ):
         run_to_end(weights.iter_zoo_weights(MODEL, limits))
