@@ -495,3 +495,34 @@ def test_a_failed_download_exits_with_weights_unavailable(
     assert "No segmentation was made" in captured.err
     assert f"{MODEL}: downloading {MODEL} weights" in captured.out  # said while it happened
     assert [p.name for p in weights.cache_dir().iterdir()] == []
+
+
+def _onnx_of_21_classes_labelled_150(path):
+    """An ONNX file whose metadata says fcn_resnet50_ade (150 classes) but whose network gives
+    21 (VOC's count): metadata copied onto another network."""
+    from napari_gluonseg.core import untrained
+    from napari_gluonseg.core.engines.metadata import ExportSpec, metadata_for
+    from napari_gluonseg.core.onnx_build import build_model
+
+    params = untrained.untrained_params(MODEL)
+    for name in ("head.block.4.weight", "head.block.4.bias"):
+        params[name] = params[name][:21]
+    metadata = metadata_for(ExportSpec(MODEL, "0" * 40, dynamic=True))
+    path.write_bytes(build_model(MODEL, params, 21, metadata).SerializeToString())
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda p: p.write_bytes(b"") or p, "is empty (0 bytes): not an ONNX model"),
+        (_onnx_of_21_classes_labelled_150, "gives 21 classes where fcn_resnet50_ade has 150"),
+    ],
+)
+def test_a_bad_onnx_file_is_refused_by_name(tmp_path, capsys, make, reason):
+    """Both gave onnxruntime's or numpy's own error with a traceback."""
+    model_file = make(tmp_path / "model.onnx")
+    args = ["segment", str(DATA / "dog.jpg"), "--weights", str(model_file), "--scale", "0.125"]
+    assert cli.main([*args, "--out", str(tmp_path / "out")]) == cli.EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert f"{model_file} " in err and reason in err and "Traceback" not in err
