@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import http.server
@@ -10,6 +11,7 @@ import shutil
 import socket
 import threading
 import time
+import types
 import zipfile
 from pathlib import Path
 
@@ -276,3 +278,30 @@ def test_a_cache_folder_that_cannot_be_written_says_so_before_downloading(
     (fresh_model_cache / "models").write_text("a file where the folder would be")
     with pytest.raises(WeightsUnavailableError, match="Cannot write into the weights cache"):
         segment_image(small_dog)
+
+
+def test_a_folder_under_the_weights_file_name_is_named(zoo_server):
+    """It gave a raw IsADirectoryError, after the whole download."""
+    _, expected = zoo_server
+    folder = weights.cache_dir() / f"{MODEL}-{expected[:8]}.params"
+    folder.mkdir(parents=True)
+    events = []
+    with pytest.raises(WeightsUnavailableError, match="is a folder") as err:
+        run_to_end(weights.iter_zoo_weights(MODEL), on_progress=events.append)
+    assert str(folder) in str(err.value) and events == []  # said before downloading
+    assert folder.is_dir()  # never removed for the user: it may hold their files
+
+
+def test_a_full_disk_while_unpacking_says_so(zoo_server, monkeypatch):
+    """It said "not a complete weights archive", sending the user to download again."""
+
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    # The unzip's writes (not shutil's for everyone: the test server sends with it).
+    monkeypatch.setattr(weights, "shutil", types.SimpleNamespace(copyfileobj=no_space))
+    with pytest.raises(WeightsUnavailableError, match="disk is full") as err:
+        run_to_end(weights.iter_zoo_weights(MODEL))
+    assert str(weights.cache_dir()) in str(err.value)
+    assert "not a complete weights archive" not in str(err.value)
+    assert _cache_files() == []
