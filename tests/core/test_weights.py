@@ -6,6 +6,7 @@ import errno
 import functools
 import hashlib
 import http.server
+import io
 import os
 import shutil
 import socket
@@ -292,14 +293,25 @@ def test_a_folder_under_the_weights_file_name_is_named(zoo_server):
     assert folder.is_dir()  # never removed for the user: it may hold their files
 
 
-def test_a_full_disk_while_unpacking_says_so(zoo_server, monkeypatch):
-    """It said "not a complete weights archive", sending the user to download again."""
+class _FullDisk(io.FileIO):
+    """A file on a disk with no space left."""
 
-    def no_space(*args, **kwargs):
+    def write(self, data):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    # The unzip's writes (not shutil's for everyone: the test server sends with it).
-    monkeypatch.setattr(weights, "shutil", types.SimpleNamespace(copyfileobj=no_space))
+
+@pytest.mark.parametrize("step", ["download", "unzip"])
+def test_a_full_disk_says_so(zoo_server, monkeypatch, step):
+    """It said "not a complete weights archive" (unzip), sending the user to download again."""
+    if step == "download":
+        monkeypatch.setattr(weights, "open", _FullDisk, raising=False)  # the module's open()
+    else:  # the unzip's writes (shutil's own is left alone: the test server sends with it)
+
+        def copy_to_a_full_disk(src, dst, length):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        copy = types.SimpleNamespace(copyfileobj=copy_to_a_full_disk)
+        monkeypatch.setattr(weights, "shutil", copy)
     with pytest.raises(WeightsUnavailableError, match="disk is full") as err:
         run_to_end(weights.iter_zoo_weights(MODEL))
     assert str(weights.cache_dir()) in str(err.value)
