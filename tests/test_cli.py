@@ -526,3 +526,22 @@ def test_a_bad_onnx_file_is_refused_by_name(tmp_path, capsys, make, reason):
     assert cli.main([*args, "--out", str(tmp_path / "out")]) == cli.EXIT_BAD_INPUT
     err = capsys.readouterr().err
     assert f"{model_file} " in err and reason in err and "Traceback" not in err
+
+
+def test_a_float64_tiff_near_its_limits_among_good_images_is_segmented(
+    tmp_path, untrained_params, capsys
+):
+    """Its min-max scaling overflowed and the NaN was blamed on the weights: the whole batch
+    stopped with exit 2."""
+    import tifffile
+
+    photos = small_photos(tmp_path / "photos")
+    (photos / "a" / "broken.png").unlink()
+    grey = np.random.default_rng(7).random((48, 64))
+    tifffile.imwrite(photos / "huge.tif", (grey * 2.0 - 1.0) * 1.7e308)  # +-1.7e308, finite
+    out = tmp_path / "out"
+    args = ["segment", str(photos), "--recursive", "--weights", str(untrained_params)]
+    rc = cli.main([*args, "--scale", "1.0", "--engine", "onnxruntime", "--out", str(out)])
+    assert rc == 0, capsys.readouterr().err
+    assert "4 done, 0 skipped, 0 failed of 4" in capsys.readouterr().out
+    assert (out / "huge_labels.png").is_file()

@@ -123,6 +123,9 @@ class ImageStack:
         out: np.ndarray = plane.astype(
             np.float32 if plane.dtype in (np.uint8, np.uint16) else np.float64
         )
+        if not np.isfinite(hi - lo):  # values near float64's limits: halved (exactly), the
+            out *= 0.5  # shift and the span stay finite
+            lo, hi = lo * 0.5, hi * 0.5
         if lo:
             out -= lo
         out /= hi - lo
