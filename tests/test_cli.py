@@ -260,7 +260,7 @@ def test_segment_offline_exits_3_before_reading_any_image(tmp_path, capsys, monk
     def never(*args):
         raise AssertionError("an image was read")
 
-    monkeypatch.setattr(batch_image, "decode_image", never)
+    monkeypatch.setattr(batch_image, "decode_planes", never)
     rc = cli.main(["segment", str(DATA), "--out", str(tmp_path / "out")])
     assert rc == cli.EXIT_NO_WEIGHTS and "MXNET_HOME" in capsys.readouterr().err
 
@@ -545,3 +545,19 @@ def test_a_float64_tiff_near_its_limits_among_good_images_is_segmented(
     assert rc == 0, capsys.readouterr().err
     assert "4 done, 0 skipped, 0 failed of 4" in capsys.readouterr().out
     assert (out / "huge_labels.png").is_file()
+
+
+@pytest.mark.parametrize("pages", [3, 4])
+def test_a_multi_page_tiff_of_three_or_four_pages_is_a_stack(tmp_path, untrained_params, pages):
+    """The README's "a multi-page TIFF as a stack of planes": 3 or 4 greyscale pages were
+    refused as a colour image stored channels first, with advice (rgb=False) the command line
+    has no option for."""
+    import tifffile
+
+    rng = np.random.default_rng(pages)
+    planes = [Image.fromarray(rng.integers(0, 255, (40, 48), np.uint8)) for _ in range(pages)]
+    planes[0].save(tmp_path / "stack.tif", save_all=True, append_images=planes[1:])
+    out = tmp_path / "out"
+    args = ["segment", str(tmp_path / "stack.tif"), "--weights", str(untrained_params)]
+    assert cli.main([*args, "--scale", "1.0", "--engine", "onnxruntime", "--out", str(out)]) == 0
+    assert tifffile.imread(out / "stack_labels.tif").shape == (pages, 40, 48)

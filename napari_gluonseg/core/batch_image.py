@@ -19,7 +19,7 @@ from .batch_summary import ImageReport
 from .errors import ExportError, GluonsegError, ImageError, WeightsError
 from .events import Progress
 from .export import existing_export_files, read_provenance, write_result
-from .images import decode_image, read_file_bytes
+from .images import decode_planes, read_file_bytes
 from .inputs import BatchItem
 from .result import SegmentationResult
 from .segment import iter_segment_image, run_to_end
@@ -57,9 +57,12 @@ def process_image(
         if kept is not None:
             return dataclasses.replace(kept, seconds=time.perf_counter() - started)
     try:
-        image = decode_image(data, item.path)
+        image, rgb = decode_planes(data, item.path)
         del data  # one image in memory: the decoded one
-        events = iter_segment_image(image, **settings.segment_kwargs)
+        kwargs = settings.segment_kwargs
+        if kwargs.get("rgb") is None and rgb is not None:  # the file says what the shape cannot
+            kwargs = {**kwargs, "rgb": rgb}
+        events = iter_segment_image(image, **kwargs)
         result = run_to_end(events, on_progress and partial(on_progress, item))
         quality = _quality(result, settings.segment_kwargs.get("min_confidence", 0.0))
         batch = {**quality, "settings": settings.record}

@@ -133,7 +133,7 @@ def test_missing_weights_fail_before_any_image_is_read(photos, tmp_path, monkeyp
     def never(*args):
         raise AssertionError("an image was read")
 
-    monkeypatch.setattr(batch_image, "decode_image", never)
+    monkeypatch.setattr(batch_image, "decode_planes", never)
     with pytest.raises(WeightsUnavailableError):
         batch.segment_folder(photos, tmp_path / "out", recursive=True, **RUN)
     assert not (tmp_path / "out").exists()
