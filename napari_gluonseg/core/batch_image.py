@@ -63,7 +63,8 @@ def process_image(
         if kwargs.get("rgb") is None and rgb is not None:  # the file says what the shape cannot
             kwargs = {**kwargs, "rgb": rgb}
         events = iter_segment_image(image, **kwargs)
-        result = run_to_end(events, on_progress and partial(on_progress, item))
+        heard = None if on_progress is None else partial(on_progress, item)
+        result = run_to_end(events, heard)
         quality = _quality(result, settings.segment_kwargs.get("min_confidence", 0.0))
         batch = {**quality, "settings": settings.record}
         result.provenance.update({INPUT_KEY: source, BATCH_KEY: batch})
