@@ -16,7 +16,8 @@ import re
 import signal
 import sys
 import threading
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -34,6 +35,7 @@ from .core.errors import (
 )
 from .core.events import Progress, Stage
 from .core.export import existing_export_files, write_result
+from .core.inputs import BatchItem
 from .core.registry import (
     DATASET_TITLES,
     DEFAULT_MODEL,
@@ -110,10 +112,38 @@ class _ProgressLine:
             print(text, flush=True)
         self._last = text
 
+    def note(self, text: str) -> None:
+        """A line that stays: on a terminal it replaces the progress line, which the next
+        :meth:`show` starts again below it."""
+        if self._tty:
+            print(f"\r{text:<72}", flush=True)
+        else:
+            print(text, flush=True)
+        self._last = ""
+
     def end(self) -> None:
         """Close the line (on a terminal)."""
         if self._tty:
             print()
+
+
+class _Notices:
+    """What a run says on lines of their own (:attr:`Progress.notice`: a long run's estimate, a
+    download, the one-time preparation of the weights), each once, named by its image; the
+    demo and ``segment`` both say them, whatever else shows their progress."""
+
+    def __init__(self, write: Callable[[str], None]) -> None:
+        self._write = write
+        self._last = ""
+
+    def __call__(self, stem: str, event: Progress) -> None:
+        """Say ``event`` if it is a notice not just said."""
+        if not event.notice:
+            return
+        text = f"{stem}: {event.message}"
+        if text != self._last:  # a download or an export repeats its message per step
+            self._write(text)
+        self._last = text
 
 
 def _intensity_range(text: str) -> tuple[float, float]:
@@ -354,11 +384,13 @@ def _run_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 def _segment_one(stem: str, image: np.ndarray, args: argparse.Namespace) -> None:
     line = _ProgressLine()
+    notices = _Notices(line.note)
 
     def report(event: Progress) -> None:
-        if event.stage == Stage.PLAN:  # a long run: working size and estimated time, kept on screen
-            print(f"{stem}: {event.message}", flush=True)
-        elif event.stage in (Stage.INFER, Stage.LOAD) or event.done == event.total:
+        notices(stem, event)
+        if event.notice:
+            return
+        if event.stage in (Stage.INFER, Stage.LOAD) or event.done == event.total:
             line.show(f"{stem}: {event.message}")
 
     events = iter_segment_image(image, args.model, **_run_kwargs(args))
@@ -380,6 +412,7 @@ def _segment_one(stem: str, image: np.ndarray, args: argparse.Namespace) -> None
 
 def _segment_batch(args: argparse.Namespace) -> int:
     """``segment``: check everything, then run the images with a progress bar."""
+    notices = _Notices(print)
     try:
         plan = plan_batch(
             args.inputs,
@@ -391,6 +424,7 @@ def _segment_batch(args: argparse.Namespace) -> int:
             overlay=args.overlay,
             keep_scores=args.keep_scores,
             model_name=args.model,
+            on_weights=None if args.quiet else partial(notices, args.model),
             **_run_kwargs(args),
         )
         with _stop_on_ctrl_c() as stop:
@@ -411,13 +445,22 @@ def _run_with_progress(plan: BatchPlan, stop: threading.Event, quiet: bool) -> B
     from tqdm import tqdm
 
     with tqdm(total=len(plan.items), unit="image", disable=quiet, file=sys.stderr) as bar:
+        notices = _Notices(partial(bar.write, file=sys.stdout))
 
         def on_image(report: ImageReport) -> None:
             bar.update(1)
             if report.status == "failed":  # named even with --quiet: it needs attention
                 bar.write(f"failed: {report.error}", file=sys.stderr)
 
-        return run_batch(plan, on_image=on_image, should_stop=stop.is_set)
+        def on_progress(item: BatchItem, event: Progress) -> None:
+            notices(item.key, event)
+
+        return run_batch(
+            plan,
+            on_image=on_image,
+            should_stop=stop.is_set,
+            on_progress=None if quiet else on_progress,
+        )
 
 
 @contextlib.contextmanager

@@ -3,6 +3,9 @@ package's own writer: no MXNet needed), and the marker of tests that compare wit
 
 from __future__ import annotations
 
+import contextlib
+import http.server
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -176,3 +179,21 @@ def pytest_collection_finish(session):
 
     gc.collect()
     gc.freeze()
+
+
+@contextlib.contextmanager
+def zoo_mirror(handler, monkeypatch):
+    """A mirror of the zoo on 127.0.0.1 served by ``handler``, for weights whose sha1 nothing
+    matches (their file: ``weights.zoo_file_name(MODEL)``, ending ``-00000000.params``)."""
+    from napari_gluonseg.core import weights
+
+    monkeypatch.setattr(weights, "zoo_sha1", lambda name: "0" * 40)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("MXNET_GLUON_REPO", f"http://127.0.0.1:{server.server_port}")
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,5 +1,8 @@
 import csv
+import http.server
+import io
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -7,10 +10,10 @@ import pytest
 from PIL import Image
 
 from napari_gluonseg import __version__, cli
-from napari_gluonseg.core import batch, batch_image
+from napari_gluonseg.core import batch, batch_image, weights
 from napari_gluonseg.core.batch_settings import BatchSettings
 
-from .conftest import BICYCLE, DATA
+from .conftest import BICYCLE, DATA, MODEL, zoo_mirror
 
 
 def test_demo_offline_says_what_to_do_and_fails(tmp_path, capsys, monkeypatch):
@@ -195,7 +198,7 @@ def test_only_the_package_errors_are_caught(tmp_path, monkeypatch):
     monkeypatch.setattr(cli, "iter_segment_image", broken)
     with pytest.raises(ValueError, match="a bug"):
         cli.main(["demo", "--headless", "--out", str(tmp_path / "o")])
-    monkeypatch.setattr(batch_image, "segment_image", broken)
+    monkeypatch.setattr(batch_image, "iter_segment_image", broken)
     monkeypatch.setattr(batch, "prepare_settings", lambda *a: BatchSettings({}, False, {}))
     with pytest.raises(ValueError, match="a bug"):
         cli.main(["segment", str(DATA / "dog.jpg"), "--out", str(tmp_path / "o")])
@@ -237,14 +240,14 @@ def test_ctrl_c_stops_after_the_image_and_the_rerun_resumes(
     out = tmp_path / "out"
     args = ["segment", f"{photos}/*/*.png", "--weights", str(untrained_params), "--out", str(out)]
     args += ["--scale", "1.0", "--engine", "onnxruntime"]
-    segment = batch_image.segment_image
+    segment = batch_image.iter_segment_image
 
     def interrupted_once(*a, **k):
-        monkeypatch.setattr(batch_image, "segment_image", segment)
+        monkeypatch.setattr(batch_image, "iter_segment_image", segment)
         signal.raise_signal(signal.SIGINT)  # as a terminal's Ctrl-C, in the middle of the image
         return segment(*a, **k)
 
-    monkeypatch.setattr(batch_image, "segment_image", interrupted_once)
+    monkeypatch.setattr(batch_image, "iter_segment_image", interrupted_once)
     assert cli.main(args) == cli.EXIT_STOPPED
     captured = capsys.readouterr()
     assert "Stopping after the running image" in captured.err and "rerun" in captured.out
@@ -258,7 +261,7 @@ def test_segment_offline_exits_3_before_reading_any_image(tmp_path, capsys, monk
     def never(*args):
         raise AssertionError("an image was read")
 
-    monkeypatch.setattr(batch_image, "decode_image", never)
+    monkeypatch.setattr(batch_image, "decode_planes", never)
     rc = cli.main(["segment", str(DATA), "--out", str(tmp_path / "out")])
     assert rc == cli.EXIT_NO_WEIGHTS and "MXNET_HOME" in capsys.readouterr().err
 
@@ -455,3 +458,151 @@ def test_results_inside_the_input_tree_are_not_segmented_again(tmp_path, untrain
     for sub in ("a", "b", "c"):  # one line per folder of results, with its count
         assert f"Skipped 2 image file(s) in {first / sub}: napari-gluonseg results" in caplog.text
     assert sorted(p.relative_to(first).as_posix() for p in first.rglob("*")) == before
+
+
+@pytest.mark.usefixtures("fresh_model_cache")
+def test_segment_on_a_cold_cache_says_what_the_demo_says(tmp_path, untrained_params, capsys):
+    """The one-time preparation of the weights (seconds) and a long run's estimate are told
+    before they happen, not after a silence."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("a", "b"):
+        pixels = np.random.default_rng(len(name)).integers(0, 255, (40, 48, 3), np.uint8)
+        Image.fromarray(pixels).save(photos / f"{name}.png")
+    args = ["segment", str(photos), "--weights", str(untrained_params), "--engine", "onnxruntime"]
+    assert cli.main([*args, "--scale", "2.0", "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert out.count("once per weights") == 1  # the first image prepares them for both
+    assert "a: building the network for onnxruntime (once per weights)" in out
+    for name in ("a", "b"):  # scale 2: the network sees 4x the pixels of each
+        assert f"{name}: working size 80x96 (4.0x the image's pixels)" in out
+    demo = ["demo", "--headless", "--weights", str(untrained_params), "--scale", "2.0"]
+    assert cli.main([*demo, "--out", str(tmp_path / "demo")]) == 0
+    assert "chelsea: working size" in capsys.readouterr().out
+
+
+class _MirrorAnswer(http.server.BaseHTTPRequestHandler):
+    """Answers every request with ``body``; without ``length`` (no Content-Length) the closed
+    connection ends the body, so a cut one looks complete to the client."""
+
+    body = b""
+    length = True
+
+    def do_GET(self):
+        self.send_response(200)
+        if self.length:
+            self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args):
+        pass
+
+
+def _zip_of(member: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr(member, b"not the weights whose sha1 the zoo lists" * 100)
+    return buffer.getvalue()
+
+
+@pytest.mark.usefixtures("fresh_model_cache")
+@pytest.mark.parametrize(
+    ("case", "reason"),
+    [
+        ("wrong sha1", "expected 0000000000"),
+        ("truncated zip", "not a complete weights archive"),
+        ("html page", "not a complete weights archive"),
+        ("zip without the member", "not a complete weights archive"),
+        ("cut body without Content-Length", "not a complete weights archive"),
+    ],
+)
+def test_a_failed_download_exits_with_weights_unavailable(
+    monkeypatch, tmp_path, capsys, case, reason
+):
+    """A download that brings no usable weights is the weights being unavailable (3), not a
+    bad argument (2); the cache keeps nothing of it."""
+    member = f"{MODEL}-00000000.params"  # the file name of zoo_mirror's weights
+    body = {
+        "wrong sha1": _zip_of(member),
+        "truncated zip": _zip_of(member)[:-40],
+        "html page": b"<html><body>Service unavailable</body></html>",
+        "zip without the member": _zip_of("other.params"),
+        "cut body without Content-Length": _zip_of(member)[:200],
+    }[case]
+    handler = type("Answer", (_MirrorAnswer,), {"body": body, "length": "Content" not in case})
+    with zoo_mirror(handler, monkeypatch):
+        assert weights.zoo_file_name(MODEL) == member
+        rc = cli.main(["segment", str(DATA / "dog.jpg"), "--out", str(tmp_path / "out")])
+    captured = capsys.readouterr()
+    assert rc == cli.EXIT_NO_WEIGHTS, captured.err
+    assert reason in captured.err and "/gluon/models/" in captured.err  # what and from where
+    assert "No segmentation was made" in captured.err
+    assert f"{MODEL}: downloading {MODEL} weights" in captured.out  # said while it happened
+    assert [p.name for p in weights.cache_dir().iterdir()] == []
+
+
+def _onnx_of_21_classes_labelled_150(path):
+    """An ONNX file whose metadata says fcn_resnet50_ade (150 classes) but whose network gives
+    21 (VOC's count): metadata copied onto another network."""
+    from napari_gluonseg.core import untrained
+    from napari_gluonseg.core.engines.metadata import ExportSpec, metadata_for
+    from napari_gluonseg.core.onnx_build import build_model
+
+    params = untrained.untrained_params(MODEL)
+    for name in ("head.block.4.weight", "head.block.4.bias"):
+        params[name] = params[name][:21]
+    metadata = metadata_for(ExportSpec(MODEL, "0" * 40, dynamic=True))
+    path.write_bytes(build_model(MODEL, params, 21, metadata).SerializeToString())
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda p: p.write_bytes(b"") or p, "is empty (0 bytes): not an ONNX model"),
+        (_onnx_of_21_classes_labelled_150, "gives 21 classes where fcn_resnet50_ade has 150"),
+    ],
+)
+def test_a_bad_onnx_file_is_refused_by_name(tmp_path, capsys, make, reason):
+    """Both gave onnxruntime's or numpy's own error with a traceback."""
+    model_file = make(tmp_path / "model.onnx")
+    args = ["segment", str(DATA / "dog.jpg"), "--weights", str(model_file), "--scale", "0.125"]
+    assert cli.main([*args, "--out", str(tmp_path / "out")]) == cli.EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert f"{model_file} " in err and reason in err and "Traceback" not in err
+
+
+def test_a_float64_tiff_near_its_limits_among_good_images_is_segmented(
+    tmp_path, untrained_params, capsys
+):
+    """Its min-max scaling overflowed and the NaN was blamed on the weights: the whole batch
+    stopped with exit 2."""
+    import tifffile
+
+    photos = small_photos(tmp_path / "photos")
+    (photos / "a" / "broken.png").unlink()
+    grey = np.random.default_rng(7).random((48, 64))
+    tifffile.imwrite(photos / "huge.tif", (grey * 2.0 - 1.0) * 1.7e308)  # +-1.7e308, finite
+    out = tmp_path / "out"
+    args = ["segment", str(photos), "--recursive", "--weights", str(untrained_params)]
+    rc = cli.main([*args, "--scale", "1.0", "--engine", "onnxruntime", "--out", str(out)])
+    assert rc == 0, capsys.readouterr().err
+    assert "4 done, 0 skipped, 0 failed of 4" in capsys.readouterr().out
+    assert (out / "huge_labels.png").is_file()
+
+
+@pytest.mark.parametrize("pages", [3, 4])
+def test_a_multi_page_tiff_of_three_or_four_pages_is_a_stack(tmp_path, untrained_params, pages):
+    """The README's "a multi-page TIFF as a stack of planes": 3 or 4 greyscale pages were
+    refused as a colour image stored channels first, with advice (rgb=False) the command line
+    has no option for."""
+    import tifffile
+
+    rng = np.random.default_rng(pages)
+    planes = [Image.fromarray(rng.integers(0, 255, (40, 48), np.uint8)) for _ in range(pages)]
+    planes[0].save(tmp_path / "stack.tif", save_all=True, append_images=planes[1:])
+    out = tmp_path / "out"
+    args = ["segment", str(tmp_path / "stack.tif"), "--weights", str(untrained_params)]
+    assert cli.main([*args, "--scale", "1.0", "--engine", "onnxruntime", "--out", str(out)]) == 0
+    assert tifffile.imread(out / "stack_labels.tif").shape == (pages, 40, 48)

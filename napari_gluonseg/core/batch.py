@@ -23,10 +23,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from .batch_image import process_image
+from .batch_image import OnProgress, process_image
 from .batch_settings import BatchSettings, options_of, prepare_settings
 from .batch_summary import SUMMARY_NAME, BatchSummary, ImageReport, read_summary_rows, write_summary
 from .errors import OptionError
+from .events import Progress
 from .files import folder_lock
 from .inputs import BatchItem, collect_inputs
 from .registry import DEFAULT_MODEL
@@ -66,12 +67,14 @@ def plan_batch(
     overlay: bool = False,
     keep_scores: bool = False,
     model_name: str = DEFAULT_MODEL,
+    on_weights: Callable[[Progress], None] | None = None,
     **segment_kwargs: Any,
 ) -> BatchPlan:
     """Check a batch before any image is read: inputs, options, workers, weights.
 
     Raises :class:`OptionError` (and the other errors of :func:`~.segment.check_run`) for bad
     arguments and :class:`~.errors.WeightsUnavailableError` for missing weights.
+    ``on_weights`` hears the weights' progress (a download).
     """
     out = Path(out_dir).absolute()
     if out.exists() and not out.is_dir():
@@ -81,7 +84,7 @@ def plan_batch(
         raise OptionError("Give either workers (a local cluster) or a scheduler address.")
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise OptionError(f"workers must be a whole number >= 1; got {workers!r}.")
-    settings = prepare_settings(model_name, overlay, segment_kwargs, keep_scores)
+    settings = prepare_settings(model_name, overlay, segment_kwargs, keep_scores, on_weights)
     _check_writable(out)
     read_summary_rows(out / SUMMARY_NAME)  # an earlier summary this one merges with, readable
     return BatchPlan(tuple(items), out, settings, overwrite, workers, scheduler)
@@ -110,16 +113,20 @@ def run_batch(
     plan: BatchPlan,
     on_image: Callable[[ImageReport], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    on_progress: OnProgress | None = None,
 ) -> BatchSummary:
     """Segment the plan's images; ``on_image`` hears of each as it ends, ``should_stop`` is
-    asked before each (True: start no other image; those running finish). Writes
+    asked before each (True: start no other image; those running finish), ``on_progress``
+    hears each image's progress events (not from Dask's workers: other processes). Writes
     ``summary.csv`` (also when stopped or failing; merged with earlier batches' rows) and
     returns the summary of this batch's images."""
-    return run_to_end(iter_batch(plan, should_stop), on_image)
+    return run_to_end(iter_batch(plan, should_stop, on_progress), on_image)
 
 
 def iter_batch(
-    plan: BatchPlan, should_stop: Callable[[], bool] | None = None
+    plan: BatchPlan,
+    should_stop: Callable[[], bool] | None = None,
+    on_progress: OnProgress | None = None,
 ) -> Generator[ImageReport, None, BatchSummary]:
     """:func:`run_batch` as a generator of each image's report (for a napari thread worker);
     returns the summary. Closing it stops after the images running, summary written. The
@@ -128,20 +135,21 @@ def iter_batch(
     plan.out_dir.mkdir(parents=True, exist_ok=True)
     try:
         with folder_lock(plan.out_dir):
-            return (yield from _iter_locked(plan, should_stop))
+            return (yield from _iter_locked(plan, should_stop, on_progress))
     finally:
         _remove_if_empty(plan.out_dir, created)
 
 
 def _iter_locked(
-    plan: BatchPlan, should_stop: Callable[[], bool] | None
+    plan: BatchPlan, should_stop: Callable[[], bool] | None, on_progress: OnProgress | None
 ) -> Generator[ImageReport, None, BatchSummary]:
     task = partial(
         process_image, out_dir=plan.out_dir, settings=plan.settings, overwrite=plan.overwrite
     )
     stop = should_stop if should_stop is not None else lambda: False
     if plan.workers is None and plan.scheduler is None:
-        runner: Generator[ImageReport, None, None] = _run_here(plan.items, task, stop)
+        here = partial(task, on_progress=on_progress)
+        runner: Generator[ImageReport, None, None] = _run_here(plan.items, here, stop)
     else:
         from .cluster import run_on_dask
 

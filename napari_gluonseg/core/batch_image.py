@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 from typing import Any, TypedDict
@@ -17,26 +17,35 @@ import numpy as np
 from .batch_settings import BATCH_KEY, CORRECTED_KEY, INPUT_KEY, BatchSettings
 from .batch_summary import ImageReport
 from .errors import ExportError, GluonsegError, ImageError, WeightsError
+from .events import Progress
 from .export import (
     existing_export_files,
     finish_interrupted_exports,
     read_provenance,
     write_result,
 )
-from .images import decode_image, read_file_bytes
+from .images import decode_planes, read_file_bytes
 from .inputs import BatchItem
 from .result import SegmentationResult
-from .segment import segment_image
+from .segment import iter_segment_image, run_to_end
 from .uncertain import MARGIN_THRESHOLD
+
+# Hears an image's progress events: (the image, the event).
+OnProgress = Callable[[BatchItem, Progress], None]
 
 
 def process_image(
-    item: BatchItem, out_dir: Path, settings: BatchSettings, overwrite: bool
+    item: BatchItem,
+    out_dir: Path,
+    settings: BatchSettings,
+    overwrite: bool,
+    on_progress: OnProgress | None = None,
 ) -> ImageReport:
     """Segment one image and write its results, or skip it, or report why it failed.
 
     Errors about the image (unreadable, corrupt, too large, results in the way) become a failed
     report; a :class:`WeightsError` (the same for every image) and bugs are raised.
+    ``on_progress`` hears the run's progress events with the item they belong to.
     """
     started = time.perf_counter()
     report = partial(ImageReport, str(item.path), item.key)
@@ -57,9 +66,14 @@ def process_image(
         if kept is not None:
             return dataclasses.replace(kept, seconds=time.perf_counter() - started)
     try:
-        image = decode_image(data, item.path)
+        image, rgb = decode_planes(data, item.path)
         del data  # one image in memory: the decoded one
-        result = segment_image(image, **settings.segment_kwargs)
+        kwargs = settings.segment_kwargs
+        if kwargs.get("rgb") is None and rgb is not None:  # the file says what the shape cannot
+            kwargs = {**kwargs, "rgb": rgb}
+        events = iter_segment_image(image, **kwargs)
+        heard = None if on_progress is None else partial(on_progress, item)
+        result = run_to_end(events, heard)
         quality = _quality(result, settings.segment_kwargs.get("min_confidence", 0.0))
         batch = {**quality, "settings": settings.record}
         result.provenance.update({INPUT_KEY: source, BATCH_KEY: batch})

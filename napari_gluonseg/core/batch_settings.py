@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import numpy as np
 
 from . import options
 from .errors import OptionError
+from .events import Progress
 from .registry import model_info
 from .scheme import LabelScheme, SchemeLabel
 from .segment import check_run, run_to_end
@@ -41,16 +43,21 @@ class BatchSettings:
 
 
 def prepare_settings(
-    model_name: str, overlay: bool, segment_kwargs: dict, keep_scores: bool = False
+    model_name: str,
+    overlay: bool,
+    segment_kwargs: dict,
+    keep_scores: bool = False,
+    on_weights: Callable[[Progress], None] | None = None,
 ) -> BatchSettings:
-    """Check the options on a stand-in image and resolve the weights (fetched if missing).
+    """Check the options on a stand-in image and resolve the weights (fetched if missing;
+    ``on_weights`` hears the download's progress).
 
     Workers get absolute paths and the loaded scheme: they may run in other folders, or on
     other machines that share the files.
     """
     stand_in = np.broadcast_to(np.uint8(0), _PROBE_SHAPE)
     plan = check_run(stand_in, model_name, check_memory_first=False, **segment_kwargs)
-    weights = run_to_end(iter_resolve_weights(model_name, plan.weights))
+    weights = run_to_end(iter_resolve_weights(model_name, plan.weights), on_weights)
     scheme = None if plan.scheme is None else dataclasses.asdict(plan.scheme)
     if scheme is not None:
         scheme.pop("source")  # the labels matter, not where the file was

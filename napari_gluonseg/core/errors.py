@@ -22,7 +22,8 @@ class WeightsError(GluonsegError):
 
 
 class WeightsUnavailableError(WeightsError):
-    """Pretrained weights are neither in the cache nor downloadable (e.g. offline)."""
+    """Pretrained weights are neither in the cache nor downloadable (offline, or a download
+    that brought no usable weights: cut, not the archive, not matching the zoo's sha1)."""
 
 
 class EngineError(GluonsegError):

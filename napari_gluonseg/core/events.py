@@ -35,12 +35,16 @@ class Progress:
         Steps finished so far out of ``total`` within the stage (bytes while downloading).
     message : str
         A short human-readable description.
+    notice : bool
+        Worth a line of its own that stays (a long run's estimate, a download, the one-time
+        preparation of the weights): not a step the next event replaces.
     """
 
     stage: Stage
     done: int
     total: int
     message: str
+    notice: bool = False
 
     @property
     def fraction(self) -> float:

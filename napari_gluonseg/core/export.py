@@ -44,6 +44,7 @@ OVERLAY_ALPHA = 0.5
 EXPORT_FORMATS = ("png", "tif")
 # The provenance key holding the set's checksums; read_export takes it out again.
 CHECKSUMS_KEY = "export_sha256"
+_ROWS_KEY = "class_rows"  # in CHECKSUMS_KEY's record
 # A probability map: {stem}_prob-{class}.png.
 MAP_INFIX = "_prob-"
 _SET_SUFFIXES = (
@@ -257,8 +258,11 @@ def _write_set(
     labels_name, labels_bytes = _labels_file(np.asarray(labels), stem, fmt)
     table_name = f"{stem}_classes.csv"
     _check_label_values(np.asarray(labels), len(class_names), labels_name, table_name)
-    table_bytes = _table_bytes(class_table_rows(labels, class_names, colors))
-    checksums = {"labels": _sha256(labels_bytes), "classes": _sha256(table_bytes)}
+    table_rows = class_table_rows(labels, class_names, colors)
+    table_bytes = _table_bytes(table_rows)
+    checksums: dict[str, Any] = {"labels": _sha256(labels_bytes), "classes": _sha256(table_bytes)}
+    # What each row said, "#rrggbb name": an edited table's error names the row and the edit.
+    checksums[_ROWS_KEY] = [f"{row['color'][:7]} {row['class_name']}" for row in table_rows]
     if "scores" in extras:
         checksums["scores"] = _sha256(extras["scores"][1])
     prov = {**provenance, CHECKSUMS_KEY: checksums}
@@ -457,7 +461,9 @@ def read_export(path: str | Path) -> LabelsExport:
                 f"{table}, row {row.line}: {row.pixels} pixels of {row.name!r} in the table, "
                 f"{counts[row.index]} in {path.name}: the table does not belong to these labels."
             )
-    _check_checksum(table, checksums.get("classes"), prov_path, "classes")
+    if not _checksum_matches(table, checksums.get("classes")):
+        edit = _edited_row(rows, checksums.get(_ROWS_KEY), table)
+        raise ExportError(edit or _changed_message(table, prov_path, "classes"))
     return LabelsExport(
         labels=labels,
         class_names=tuple(row.name for row in rows[1:]),
@@ -553,14 +559,42 @@ def read_provenance(path: Path) -> dict[str, Any]:
 
 
 def _check_checksum(path: Path, expected: str | None, provenance: Path, role: str) -> None:
+    if not _checksum_matches(path, expected):
+        raise ExportError(_changed_message(path, provenance, role))
+
+
+def _checksum_matches(path: Path, expected: str | None) -> bool:
     if expected is None:
-        return
+        return True
     with open(path, "rb") as f:
-        got = hashlib.file_digest(f, "sha256").hexdigest()
-    if got != expected:
-        edited = " (a class name or colour edited by hand?)" if role == "classes" else ""
-        raise ExportError(
-            f"{path} was changed after export{edited} or comes from another export "
-            f"(an interrupted overwrite?): its sha256 does not match the one in {provenance}. "
-            "Export again, or remove the provenance file to read the set unchecked."
+        return hashlib.file_digest(f, "sha256").hexdigest() == expected
+
+
+def _changed_message(path: Path, provenance: Path, role: str) -> str:
+    edited = " (a class name or colour edited by hand?)" if role == "classes" else ""
+    return (
+        f"{path} was changed after export{edited} or comes from another export "
+        f"(an interrupted overwrite?): its sha256 does not match the one in {provenance}. "
+        "Export again, or remove the provenance file to read the set unchecked."
+    )
+
+
+def _edited_row(rows: list[_TableRow], written: Any, table: Path) -> str | None:
+    """The first row whose name or colour differs from what the export wrote (None: no record
+    of the rows, as in older exports, or no such row: another change, or another export)."""
+    if not isinstance(written, list) or len(written) != len(rows):
+        return None
+    for row, record in zip(rows, written, strict=True):
+        color, _, name = str(record).partition(" ")
+        now = "#{:02x}{:02x}{:02x}".format(*row.color)
+        if name != row.name:
+            what = f"class name {row.name!r}, the export wrote {name!r}"
+        elif color.lower() != now:
+            what = f"colour {now}, the export wrote {color}"
+        else:
+            continue
+        return (
+            f"{table}, row {row.line}: {what}. The table was edited after export: put it "
+            "back, or remove the provenance file beside it to read the set unchecked."
         )
+    return None

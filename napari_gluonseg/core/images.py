@@ -4,7 +4,8 @@
   CMYK (and YCbCr, LAB) are converted to RGB, 16-bit PNGs stay uint16, and the EXIF orientation
   is applied, so the pixels are the photo as every viewer shows it upright (napari 0.9's own
   reader does not apply it: open batch inputs through :func:`read_image`, as the review does).
-- TIFF through imageio's tifffile plugin: every page, so a multi-page stack is (pages, H, W[, C]).
+- TIFF through imageio's tifffile plugin: every page, so a multi-page stack is (pages, H, W[, C]),
+  its pages planes (3 or 4 greyscale pages too: not one colour image stored channels first).
 - A truncated file is an error (never rows of grey, whatever gluoncv set globally in PIL), and
   so is an image whose decoded pixels alone would not fit in the available memory.
 """
@@ -37,6 +38,15 @@ def read_image(path: str | Path) -> np.ndarray:
     return decode_image(read_file_bytes(path), path)
 
 
+def decode_image(data: bytes, path: Path) -> np.ndarray:
+    """The pixels of ``data``, the bytes of the file ``path`` (its suffix picks the reader).
+
+    Raises :class:`ImageError` naming ``path`` for an unsupported, corrupt or truncated file,
+    and :class:`InsufficientMemoryError` for one too large to decode.
+    """
+    return decode_planes(data, path)[0]
+
+
 def read_file_bytes(path: Path) -> bytes:
     """The bytes of an image file. Only regular files are read (a FIFO would block for ever, a
     device like /dev/zero grow without end), and only up to :data:`MAX_FILE_BYTES`; raises
@@ -59,11 +69,10 @@ def read_file_bytes(path: Path) -> bytes:
     return data
 
 
-def decode_image(data: bytes, path: Path) -> np.ndarray:
-    """The pixels of ``data``, the bytes of the file ``path`` (its suffix picks the reader).
-
-    Raises :class:`ImageError` naming ``path`` for an unsupported, corrupt or truncated file,
-    and :class:`InsufficientMemoryError` for one too large to decode.
+def decode_planes(data: bytes, path: Path) -> tuple[np.ndarray, bool | None]:
+    """:func:`decode_image`, and whether the pixels' last axis is colour where the file says so
+    (``rgb`` of :func:`~.segment.segment_image`; None: the shape's guess). A multi-page TIFF's
+    pages are planes: 3 or 4 greyscale pages are not one colour image stored channels first.
     """
     suffix = path.suffix.lower()
     if suffix not in IMAGE_SUFFIXES:
@@ -79,9 +88,8 @@ def decode_image(data: bytes, path: Path) -> np.ndarray:
     try:
         with strict_image_reads(), iio.imopen(io.BytesIO(data), "r", plugin=plugin) as file:  # type: ignore[call-overload]  # imageio's stubs take only literal plugin names
             if plugin == "tifffile":
-                _check_fits(file.properties(), path)
-                return np.asarray(file.read())
-            return _read_pillow(file, path)
+                return _read_tiff(file, path)
+            return _read_pillow(file, path), None
     except (ImageError, InsufficientMemoryError):
         raise
     except Image.DecompressionBombError as exc:
@@ -103,6 +111,17 @@ def _innermost(exc: BaseException) -> BaseException:
     while exc.__cause__ is not None:
         exc = exc.__cause__
     return exc
+
+
+def _read_tiff(file: Any, path: Path) -> tuple[np.ndarray, bool | None]:
+    page = tuple(file.properties().shape)  # one page's shape; read() stacks every page
+    _check_fits(file.properties(), path)
+    pixels = np.asarray(file.read())
+    if pixels.ndim == len(page):  # one page: its shape alone tells
+        return pixels, None
+    if len(page) == 2:  # greyscale pages
+        return pixels, False
+    return pixels, True if page[-1] in (3, 4) else None  # else: the shape check says why
 
 
 def _read_pillow(file: Any, path: Path) -> np.ndarray:

@@ -90,12 +90,20 @@ class ImageStack:
     def _raw_plane(self, i: int) -> np.ndarray:
         """Plane ``i`` as (H, W, 3) of the caller's dtype (a view where possible), checked."""
         index = self.plane_index(i)
-        plane = np.asarray(self.data[index])
+        where = f" (plane {index})" if index else ""
+        plane = self.data[index]
+        if hasattr(plane, "compute"):  # dask: np.asarray would drop a masked array's mask
+            plane = plane.compute()
+        if isinstance(plane, np.ma.MaskedArray):  # a lazy masked array shows its mask only now
+            plane = _unmasked(plane, where)
+        plane = np.asarray(plane)
         if not plane.dtype.isnative:  # big-endian data: the same values in native order
             plane = plane.astype(plane.dtype.newbyteorder("="))
-        where = f" (plane {index})" if index else ""
         if plane.dtype.kind == "f" and not np.isfinite(plane).all():
-            raise ImageError(f"The image contains NaN or infinite values{where}; fix or mask them.")
+            raise ImageError(
+                f"The image contains NaN or infinite values{where}; replace them with the "
+                "values they should have (e.g. np.nan_to_num(image))."
+            )
         # RGBA: alpha is not an input of the network; greyscale is replicated.
         return plane[..., :3] if self.rgb else np.broadcast_to(plane[..., None], (*plane.shape, 3))
 
@@ -123,6 +131,9 @@ class ImageStack:
         out: np.ndarray = plane.astype(
             np.float32 if plane.dtype in (np.uint8, np.uint16) else np.float64
         )
+        if not np.isfinite(hi - lo):  # values near float64's limits: halved (exactly), the
+            out *= 0.5  # shift and the span stay finite
+            lo, hi = lo * 0.5, hi * 0.5
         if lo:
             out -= lo
         out /= hi - lo
@@ -131,15 +142,15 @@ class ImageStack:
         return out.astype(np.float32, copy=False)
 
 
-def _unmasked(data: np.ma.MaskedArray) -> np.ndarray:
+def _unmasked(data: np.ma.MaskedArray, where: str = "") -> np.ndarray:
     """The data of a masked array with nothing masked; a masked value has no pixel for the
     network to see, and filling it silently would move the intensity scaling."""
     masked = int(np.ma.count_masked(data))
     if masked:
         raise ImageError(
-            f"The image is a masked array with {masked} masked value(s): the network needs a "
-            "value at every pixel. Pass data.filled(value) with the value they should have, "
-            "or the array without its mask."
+            f"The image is a masked array with {masked} masked value(s){where}: the network "
+            "needs a value at every pixel. Pass data.filled(value) with the value they should "
+            "have, or the array without its mask."
         )
     return np.asarray(data.data)
 

@@ -119,7 +119,7 @@ def iter_run(plan: RunPlan) -> Generator[Progress, None, SegmentationResult]:
     """The run ``plan`` describes, as progress events; returns the result."""
     estimate = plan_estimate(plan)
     if estimate.long:
-        yield Progress(Stage.PLAN, 1, 1, estimate.message)
+        yield Progress(Stage.PLAN, 1, 1, estimate.message, notice=True)
     resolved = yield from iter_resolve_weights(plan.model_name, plan.weights)
     networks = yield from _iter_networks(plan, resolved)
     space = LabelSpace.of(plan)
@@ -133,7 +133,7 @@ def iter_run(plan: RunPlan) -> Generator[Progress, None, SegmentationResult]:
     yield windows.event()
 
     def forward(layout: PassLayout) -> Forward:
-        logits = _finite_logits(networks[layout.network_key].logits, resolved.path, plan)
+        logits = _checked_logits(networks[layout.network_key].logits, resolved.path, plan)
         return _flip_averaged(logits) if plan.flip else logits
 
     for i in range(plan.stack.n_planes):
@@ -251,12 +251,20 @@ def _iter_pass(
     return softmax_rows(logits), logits
 
 
-def _finite_logits(forward: Forward, weights: Path, plan: RunPlan) -> Forward:
-    """``forward`` refusing NaN or infinite logits: corrupt weights would otherwise label every
-    pixel with the first class (argmax of NaN) or fail deep in the upsampling."""
+def _checked_logits(forward: Forward, weights: Path, plan: RunPlan) -> Forward:
+    """``forward`` refusing logits of another class count (an ONNX file whose metadata names
+    another network than it holds) or NaN or infinite ones: corrupt weights would otherwise
+    label every pixel with the first class (argmax of NaN) or fail deep in the upsampling."""
+    expected = plan.info.num_classes
 
     def checked(x: np.ndarray) -> np.ndarray:
         logits = forward(x)
+        if logits.shape[1] != expected:
+            raise WeightsError(
+                f"{weights} gives {logits.shape[1]} classes where {plan.model_name} has "
+                f"{expected}: it holds another network than its metadata says. Export it "
+                "again (napari-gluonseg export-onnx), or choose its model."
+            )
         # One pass, no temporary: any NaN or inf makes the float64 sum non-finite.
         if not np.isfinite(logits.sum(dtype=np.float64)):
             raise WeightsError(

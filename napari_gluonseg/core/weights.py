@@ -9,6 +9,7 @@ A download ends with an error past an overall deadline or below a minimum rate (
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import logging
@@ -194,6 +195,12 @@ def iter_zoo_weights(
         if file_sha1(target) == expected:
             return ResolvedWeights(target, expected, "zoo")
         logger.warning("Cached weights %s fail their sha1 check; downloading again.", target)
+    elif target.exists():  # the download would end on it, replacing nothing
+        raise WeightsUnavailableError(
+            f"{target} is a folder, where the weights file goes: move it out of the way (it "
+            "is never removed for you), or set MXNET_HOME to another cache.\n"
+            + offline_help(model_name)
+        )
 
     url = zoo_url(model_name)
     try:
@@ -211,6 +218,7 @@ def iter_zoo_weights(
         try:
             yield from _download(url, zip_path, model_name, limits)
         except (urllib.error.URLError, OSError, ValueError) as exc:
+            _raise_if_disk_full(exc, target.parent, model_name)
             reason = getattr(exc, "reason", exc)
             raise WeightsUnavailableError(
                 f"Could not download the pretrained weights of {model_name} from {url}: "
@@ -218,8 +226,8 @@ def iter_zoo_weights(
             ) from exc
         params = _extract_params(zip_path, target.name, url, model_name)
         got = file_sha1(params)
-        if got != expected:
-            raise WeightsError(
+        if got != expected:  # unavailable as surely as a refused connection
+            raise WeightsUnavailableError(
                 f"The weights downloaded from {url} have sha1 {got}, expected {expected}: "
                 "the download or the mirror is corrupt. Nothing was saved; try again, or set "
                 "MXNET_GLUON_REPO to another mirror.\n" + offline_help(model_name)
@@ -255,7 +263,8 @@ def _download(
                         f"(GLUONSEG_DOWNLOAD_MIN_RATE={limits.min_rate:g} bytes/s)"
                     )
                 window_start, window_done = now, done
-            yield Progress(Stage.WEIGHTS, done, total, f"downloading {model_name} weights")
+            message = f"downloading {model_name} weights"
+            yield Progress(Stage.WEIGHTS, done, total, message, notice=True)
     if total and done != total:
         raise ValueError(f"connection closed after {done} of {total} bytes")
 
@@ -295,12 +304,23 @@ def _extract_params(zip_path: Path, member: str, url: str, model_name: str) -> P
         ):
             shutil.copyfileobj(src, dst, _CHUNK_BYTES)
     except (zipfile.BadZipFile, KeyError, EOFError, OSError) as exc:
-        raise WeightsError(
+        _raise_if_disk_full(exc, zip_path.parent.parent, model_name)  # the cache folder
+        raise WeightsUnavailableError(
             f"The file downloaded from {url} is not a complete weights archive "
             f"containing {member} ({exc}). Nothing was saved; try again.\n"
             + offline_help(model_name)
         ) from exc
     return zip_path.with_suffix(".params")
+
+
+def _raise_if_disk_full(exc: BaseException, folder: Path, model_name: str) -> None:
+    """Say a full disk as such: it is neither the mirror's fault nor cured by trying again."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        raise WeightsUnavailableError(
+            f"The disk is full: no space left for the weights in {folder} ({exc.strerror}). "
+            "Nothing was saved; free some space there, or set MXNET_HOME to a folder on "
+            "another disk.\n" + offline_help(model_name)
+        ) from exc
 
 
 def iter_resolve_weights(

@@ -133,7 +133,7 @@ def test_missing_weights_fail_before_any_image_is_read(photos, tmp_path, monkeyp
     def never(*args):
         raise AssertionError("an image was read")
 
-    monkeypatch.setattr(batch_image, "decode_image", never)
+    monkeypatch.setattr(batch_image, "decode_planes", never)
     with pytest.raises(WeightsUnavailableError):
         batch.segment_folder(photos, tmp_path / "out", recursive=True, **RUN)
     assert not (tmp_path / "out").exists()
@@ -270,7 +270,7 @@ def test_an_earlier_summary_that_cannot_be_merged_is_refused_before_any_image(
     def never(*args):
         raise AssertionError("an image was read")
 
-    monkeypatch.setattr(batch_image, "decode_image", never)
+    monkeypatch.setattr(batch_image, "decode_planes", never)
     write_png(tmp_path / "images" / "x.png", 1)
     out = tmp_path / "out"
     out.mkdir()

@@ -205,7 +205,14 @@ def test_labels_outside_the_class_table_are_refused(tmp_path):
         (lambda rows: rows[4].__setitem__(0, "9"), r"row 5: index 9, expected 3"),
         (lambda rows: rows[2].__setitem__(2, "#zz0000"), r"row 3: colour '#zz0000'"),
         (lambda rows: rows[2].__setitem__(3, "5"), r"row 3: 5 pixels .* 300 in x_labels\.png"),
-        (lambda rows: rows[2].__setitem__(1, "renamed"), r"x_classes\.csv .*changed"),
+        (
+            lambda rows: rows[2].__setitem__(1, "renamed"),
+            r"row 3: class name 'renamed', the export wrote 'wall'",
+        ),
+        (
+            lambda rows: rows[3].__setitem__(2, "#ff0000"),
+            r"row 4: colour #ff0000, the export wrote #06e6e6",
+        ),
         (lambda rows: rows[3].pop(), r"row 4: missing"),
     ],
 )

@@ -147,3 +147,18 @@ def test_a_masked_array_with_masked_pixels_is_refused_saying_what_to_pass():
     np.testing.assert_array_equal(
         as_image_stack(unmasked).plane_rgb01(0), as_image_stack(np.ones((40, 40))).plane_rgb01(0)
     )
+
+
+def test_a_lazy_masked_array_is_refused_for_its_mask_not_for_what_is_under_it():
+    """A dask array of a masked array: its planes came out with the mask dropped, so the NaN
+    under it was refused as if visible ("fix or mask them": masking was the cause)."""
+    import dask.array as da
+
+    values = np.random.default_rng(0).random((2, 40, 48))
+    values[1, 3, 4] = np.nan
+    lazy = da.from_array(np.ma.masked_invalid(values), chunks=(1, 20, 24), asarray=False)
+    stack = as_image_stack(lazy)  # nothing read yet: the planes say it
+    np.testing.assert_array_equal(stack.plane_rgb01(0), as_image_stack(values).plane_rgb01(0))
+    with pytest.raises(ImageError, match=r"masked array with 1 masked value\(s\)") as err:
+        stack.plane_rgb01(1)
+    assert "NaN" not in str(err.value) and "plane (1,)" in str(err.value)

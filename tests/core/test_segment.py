@@ -229,3 +229,18 @@ def test_12bit_uint16_with_its_intensity_range_labels_like_uint8(small_dog, untr
     # Without it, / 65535: the network would see a near-black image (an untrained network's
     # labels may not show it, so look at what the network is given).
     assert as_image_stack(twelve).plane_rgb01(0).max() <= 4095 / 65535 + 1e-6
+
+
+def test_a_finite_float64_image_near_its_limits_is_segmented_like_any_other(
+    small_dog, untrained_params
+):
+    """Values near 1e308: the min-max scaling overflowed to NaN, which was blamed on the
+    weights. Scaled without overflow, the network sees what it sees of the photo in counts."""
+    photo = small_dog.astype(np.float64)
+    counts = photo * 1000.0 - 100_000.0  # an ordinary float range, scaled min-max
+    huge = (photo / 127.5 - 1.0) * 1.7e308  # +-1.7e308: max - min is past float64's 1.8e308
+    assert np.isfinite(huge).all() and float(huge.max()) - float(huge.min()) == np.inf
+    expected = segment_image(counts, weights=untrained_params, **RUN)
+    result = segment_image(huge, weights=untrained_params, **RUN)
+    assert np.mean(result.labels == expected.labels) > 0.999
+    np.testing.assert_allclose(result.confidence, expected.confidence, atol=1e-4)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
+import errno
 import functools
 import hashlib
 import http.server
+import io
 import os
 import shutil
 import socket
 import threading
 import time
+import types
 import zipfile
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from napari_gluonseg.core import untrained, weights
 from napari_gluonseg.core.params_file import write_params
 from napari_gluonseg.core.segment import run_to_end
 
-from ..conftest import MODEL
+from ..conftest import MODEL, zoo_mirror
 
 pytestmark = pytest.mark.usefixtures("fresh_model_cache")  # these tests write into the cache
 
@@ -189,24 +191,9 @@ class _TrickleHandler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@contextlib.contextmanager
-def _mirror(handler, monkeypatch):
-    """A mirror on 127.0.0.1 served by ``handler``, for weights whose sha1 nothing matches."""
-    monkeypatch.setattr(weights, "zoo_sha1", lambda name: "0" * 40)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("MXNET_GLUON_REPO", f"http://127.0.0.1:{server.server_port}")
-    try:
-        yield
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 @pytest.fixture
 def trickle_server(monkeypatch):
-    with _mirror(_TrickleHandler, monkeypatch):
+    with zoo_mirror(_TrickleHandler, monkeypatch):
         yield
 
 
@@ -250,7 +237,7 @@ def test_a_mirror_trickling_its_headers_ends_at_the_deadline(monkeypatch):
     limits = weights.DownloadLimits(deadline_s=1.5, min_rate=0)
     start = time.monotonic()
     with (
-        _mirror(_HeaderTrickleHandler, monkeypatch),
+        zoo_mirror(_HeaderTrickleHandler, monkeypatch),
         pytest.raises(WeightsUnavailableError, match="GLUONSEG_DOWNLOAD_TIMEOUT"),
     ):
         run_to_end(weights.iter_zoo_weights(MODEL, limits))
@@ -292,3 +279,41 @@ def test_a_cache_folder_that_cannot_be_written_says_so_before_downloading(
     (fresh_model_cache / "models").write_text("a file where the folder would be")
     with pytest.raises(WeightsUnavailableError, match="Cannot write into the weights cache"):
         segment_image(small_dog)
+
+
+def test_a_folder_under_the_weights_file_name_is_named(zoo_server):
+    """It gave a raw IsADirectoryError, after the whole download."""
+    _, expected = zoo_server
+    folder = weights.cache_dir() / f"{MODEL}-{expected[:8]}.params"
+    folder.mkdir(parents=True)
+    events = []
+    with pytest.raises(WeightsUnavailableError, match="is a folder") as err:
+        run_to_end(weights.iter_zoo_weights(MODEL), on_progress=events.append)
+    assert str(folder) in str(err.value) and events == []  # said before downloading
+    assert folder.is_dir()  # never removed for the user: it may hold their files
+
+
+class _FullDisk(io.FileIO):
+    """A file on a disk with no space left."""
+
+    def write(self, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+@pytest.mark.parametrize("step", ["download", "unzip"])
+def test_a_full_disk_says_so(zoo_server, monkeypatch, step):
+    """It said "not a complete weights archive" (unzip), sending the user to download again."""
+    if step == "download":
+        monkeypatch.setattr(weights, "open", _FullDisk, raising=False)  # the module's open()
+    else:  # the unzip's writes (shutil's own is left alone: the test server sends with it)
+
+        def copy_to_a_full_disk(src, dst, length):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        copy = types.SimpleNamespace(copyfileobj=copy_to_a_full_disk)
+        monkeypatch.setattr(weights, "shutil", copy)
+    with pytest.raises(WeightsUnavailableError, match="disk is full") as err:
+        run_to_end(weights.iter_zoo_weights(MODEL))
+    assert str(weights.cache_dir()) in str(err.value)
+    assert "not a complete weights archive" not in str(err.value)
+    assert _cache_files() == []

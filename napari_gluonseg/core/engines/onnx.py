@@ -247,6 +247,11 @@ def _iter_user_file(
     model_name: str, weights: ResolvedWeights, threads: int | None
 ) -> Generator[Progress, None, OnnxSession]:
     yield Progress(Stage.LOAD, 0, 1, f"opening {weights.path.name} with onnxruntime")
+    if weights.path.stat().st_size == 0:  # onnxruntime: "No graph was found in the protobuf"
+        raise WeightsError(
+            f"{weights.path} is empty (0 bytes): not an ONNX model. Make one with: "
+            "napari-gluonseg export-onnx MODEL --weights FILE.params -o FILE.onnx"
+        )
     try:
         session = OnnxSession(weights.path, threads)
     except _load_errors() as exc:
@@ -268,7 +273,8 @@ def _iter_prepared(
     export at a time per file in this process (a second run waits for the first's)."""
     path = onnx_path(spec)
     if spec.exporter == BUILDER and not path.is_file():  # said before the lock, never in it
-        yield Progress(Stage.LOAD, 0, 1, "building the network for onnxruntime (once per weights)")
+        message = "building the network for onnxruntime (once per weights)"
+        yield Progress(Stage.LOAD, 0, 1, message, notice=True)
     with _export_locks_lock:
         lock = _export_locks.setdefault(path, threading.Lock())
     while not lock.acquire(timeout=0.25):
@@ -367,7 +373,12 @@ def _load_errors() -> tuple[type[Exception], ...]:
     """What onnxruntime raises for a file that is not a complete, valid model."""
     from onnxruntime.capi import onnxruntime_pybind11_state as ort_state
 
-    return (ort_state.InvalidProtobuf, ort_state.InvalidGraph, ort_state.Fail)
+    return (
+        ort_state.InvalidProtobuf,
+        ort_state.InvalidGraph,
+        ort_state.InvalidArgument,  # e.g. a file with no graph in it
+        ort_state.Fail,
+    )
 
 
 def check_portable(model_name: str, exporter: str | None = None) -> None:

@@ -96,8 +96,8 @@ def iter_export(
         start = time.monotonic()
         try:
             while child.poll() is None:
-                elapsed = time.monotonic() - start
-                yield Progress(Stage.LOAD, min(int(elapsed), estimate - 1), estimate, message)
+                elapsed = min(int(time.monotonic() - start), estimate - 1)
+                yield Progress(Stage.LOAD, elapsed, estimate, message, notice=True)
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     child.wait(_POLL_S)
         finally:
@@ -105,7 +105,7 @@ def iter_export(
         _raise_child_error(child.returncode, Path(tmp), spec)
         sync_file(out)
         os.replace(out, dest)
-    yield Progress(Stage.LOAD, estimate, estimate, message)
+    yield Progress(Stage.LOAD, estimate, estimate, message, notice=True)
     return dest
 
 

@@ -88,6 +88,10 @@ def _damage_truncated(path):
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
 
 
+def _damage_emptied(path):  # onnxruntime: InvalidArgument, "No graph was found"
+    path.write_bytes(b"")
+
+
 def _damage_stale(path):
     import onnx as onnx_lib
 
@@ -110,7 +114,7 @@ def _recording_build(made: list):
 
 
 @pytest.mark.usefixtures("fresh_model_cache")
-@pytest.mark.parametrize("damage", [_damage_truncated, _damage_stale])
+@pytest.mark.parametrize("damage", [_damage_truncated, _damage_emptied, _damage_stale])
 def test_damaged_or_stale_cached_export_is_rebuilt(
     damage, untrained_params, exported_onnx, monkeypatch
 ):
