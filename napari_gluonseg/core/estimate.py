@@ -55,6 +55,10 @@ ENGINE_EFFICIENCY = {Engine.ONNXRUNTIME: 1.0, Engine.MXNET: 0.4}
 # A run is "long" (and says so before it starts) from this many seconds, or when the network
 # sees this many times the image's own pixels.
 LONG_RUN_SECONDS = 20.0
+# The full-resolution outputs (labels, confidence: upsampling among the candidate classes), per
+# pixel of the image, whatever the network saw: 150-300 ns on this 2-core machine (a peaked
+# 150-class grid into 3000x4000, loaded and idle). A 40000x40000 image: minutes, not seconds.
+OUTPUT_SECONDS_PER_PIXEL = 200e-9
 LARGE_WORK_RATIO = 2.0
 _PROBE_SIDE = 1024
 
@@ -137,8 +141,11 @@ def estimate_windows(
     image_size: tuple[int, int],
     work_size: tuple[int, int],
     window_sizes: list[tuple[int, int]],
+    planes: int = 1,
 ) -> RunEstimate:
-    """The estimate for a run whose forward passes see window_sizes (padded) inputs."""
+    """The estimate for a run whose forward passes see window_sizes (padded) inputs and that
+    writes ``planes`` planes of outputs at ``image_size``."""
     gmac = sum(model_gmac(model_name, h, w) for h, w in window_sizes)
     seconds = gmac / (machine_gmacs() * ENGINE_EFFICIENCY[engine])
+    seconds += planes * image_size[0] * image_size[1] * OUTPUT_SECONDS_PER_PIXEL
     return RunEstimate(image_size, work_size, len(window_sizes), gmac, seconds)

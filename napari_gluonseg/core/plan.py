@@ -356,7 +356,9 @@ def plan_estimate(plan: RunPlan) -> RunEstimate:
     for layout in plan.layouts:
         sizes += [padded_size(plan.info, wh, ww) for _, _, wh, ww in layout.windows]
     sizes *= plan.stack.n_planes * (2 if plan.flip else 1)
-    return estimate_windows(plan.model_name, plan.engine, plan.stack.plane_shape, plan.work, sizes)
+    return estimate_windows(
+        plan.model_name, plan.engine, plan.stack.plane_shape, plan.work, sizes, plan.stack.n_planes
+    )
 
 
 def estimate_run(image: Any, model_name: str = DEFAULT_MODEL, **options: Any) -> RunEstimate:

@@ -12,6 +12,7 @@ class whose max is below another class's min cannot win there (see :func:`candid
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,10 +98,20 @@ def write_upsampled(probs: np.ndarray, out: PlaneOutputs, rank: np.ndarray | Non
     upsampled ``rank`` scores (the logits, as the reference ranks classes; default ``probs``);
     confidence and probability maps are the upsampled probabilities.
     """
+    for _ in iter_write_upsampled(probs, out, rank):
+        pass
+
+
+def iter_write_upsampled(
+    probs: np.ndarray, out: PlaneOutputs, rank: np.ndarray | None = None
+) -> Iterator[int]:
+    """:func:`write_upsampled` strip by strip, yielding the rows written so far (at 1.6 GP
+    it takes minutes: the caller reports how far it is)."""
     _, h, w = probs.shape
     out_h, out_w = out.labels.shape
     if (h, w) == (out_h, out_w):
         write_rows(probs, out, 0)
+        yield out_h
         return
     # Contiguous once, so the flat views in _interpolate never copy.
     same = rank is None or rank is probs
@@ -139,6 +150,7 @@ def write_upsampled(probs: np.ndarray, out: PlaneOutputs, rank: np.ndarray | Non
         for k, prob in out.probabilities.items():
             row = out.row(k)
             prob[r0:r1] = resize_rows(probs[row : row + 1], out_h, out_w, r0, r1)[0]
+        yield r1
 
 
 def _interpolate(

@@ -28,11 +28,11 @@ from .padding import iter_load_sized
 from .plan import RunPlan, plan_estimate
 from .postprocess import (
     PlaneOutputs,
+    iter_write_upsampled,
     label_dtype,
     softmax_rows,
     strip_rows,
     write_rows,
-    write_upsampled,
 )
 from .preprocess import normalize_inplace
 from .resize import resize_rows
@@ -43,6 +43,8 @@ from .tiling import EmitRows, iter_tiled_logits
 from .weights import ResolvedWeights, iter_resolve_weights
 
 Forward = Callable[[np.ndarray], np.ndarray]
+# Progress events a plane's full-resolution outputs give at most (minutes at 1.6 GP).
+POSTPROCESS_EVENTS = 100
 
 
 @dataclass(frozen=True)
@@ -226,7 +228,13 @@ def _iter_gathered_plane(
     if len(plan.layouts) > 1:
         grid /= len(plan.layouts)
     grid, rank = space.reduce(grid, rank)
-    write_upsampled(grid, out, rank=rank)
+    rows, planes = plan.stack.plane_shape[0], plan.stack.n_planes
+    told = 0
+    for done in iter_write_upsampled(grid, out, rank=rank):
+        if done - told >= rows / POSTPROCESS_EVENTS or done == rows:
+            told = done
+            message = f"labels and probabilities: {done} of {rows} rows"
+            yield Progress(Stage.POSTPROCESS, i * rows + done, planes * rows, message)
     # At most the stride-8 grid of the working size: a tiled pass's grid is its whole image.
     kept[:] = _coarse_grid(grid, kept.shape[1:])
 

@@ -18,8 +18,10 @@ def test_cityscapes_at_auto_scale_says_working_size_and_minutes(steady_machine):
     assert got.work_size == (1536, 2048) and got.windows == 2
     gmac = 2 * estimate.model_gmac("psp_resnet101_citys", 1536, 1120)
     assert gmac > 2000 and got.gmac == pytest.approx(gmac)
-    # engine auto: onnxruntime, with the graph the package builds
-    assert got.seconds == pytest.approx(gmac / (20.0 * estimate.ENGINE_EFFICIENCY["onnxruntime"]))
+    # engine auto: onnxruntime, with the graph the package builds; outputs at the photo's size
+    network = gmac / (20.0 * estimate.ENGINE_EFFICIENCY["onnxruntime"])
+    outputs = 300 * 400 * estimate.OUTPUT_SECONDS_PER_PIXEL
+    assert got.seconds == pytest.approx(network + outputs)
     assert got.long
     assert got.message.startswith("working size 1536x2048 (26.2x the image's pixels), 2 windows")
     assert got.message.endswith("min on this machine")
@@ -55,3 +57,13 @@ def test_machine_speed_is_measured_once():
     assert estimate.machine_gmacs.cache_info().misses == 1
     estimate.machine_gmacs()
     assert estimate.machine_gmacs.cache_info().hits == 1
+
+
+def test_a_huge_image_at_the_models_size_counts_its_full_resolution_outputs(steady_machine):
+    """A 40000x40000 view: one small window, but 1.6 GP of labels and probabilities (185 s
+    where the estimate said ~6 s)."""
+    view = np.broadcast_to(np.zeros((1, 1, 3), np.uint8), (40000, 40000, 3))
+    got = estimate_run(view, "fcn_resnet50_ade")
+    assert got.windows == 1 and got.pixel_ratio < 0.01
+    assert got.seconds >= 40000 * 40000 * estimate.OUTPUT_SECONDS_PER_PIXEL > 60
+    assert got.long and "min on this machine" in got.message

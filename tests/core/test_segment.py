@@ -1,3 +1,4 @@
+import contextlib
 import warnings
 
 import numpy as np
@@ -111,6 +112,25 @@ def test_tiled_run_covers_the_image(small_dog, untrained_params):
     assert tiled.labels.shape == small_dog.shape[:2]
     assert tiled.labels.min() >= 1  # every pixel got a class from some window
     assert tiled.provenance["tile_size"] == 64 and tiled.provenance["tile_stride"] == 42
+
+
+def test_full_resolution_outputs_report_progress_row_by_row(monkeypatch, untrained_params):
+    """A 40000x40000 view ran minutes in its upsampling with no event: progress says how far
+    the labels and probabilities are, at most ~100 events a plane."""
+    from napari_gluonseg.core import postprocess
+
+    monkeypatch.setattr(postprocess, "STRIP_PIXELS", 333 * 20)  # a strip of 20 rows
+    image = np.broadcast_to(np.arange(333, dtype=np.uint8)[None, :, None], (1001, 333, 3))
+    events = []
+    gen = iter_segment_image(image, weights=untrained_params, scale=0.1, engine="onnxruntime")
+    with contextlib.suppress(StopIteration):
+        while True:
+            events.append(next(gen))
+    post = [(e.done, e.total) for e in events if e.stage == "postprocess"]
+    assert 20 <= len(post) <= 102, post
+    fractions = [done / total for done, total in post]
+    assert fractions == sorted(fractions) and fractions[-1] == 1
+    assert fractions[len(fractions) // 2] < 0.75  # news long before the end
 
 
 def test_progress_events_and_cancel(small_dog, untrained_params):
