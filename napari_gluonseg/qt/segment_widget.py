@@ -36,6 +36,7 @@ from ..result_layers import (
     EditedChoice,
     PreparedResult,
     RunRequest,
+    add_in_two_steps,
     apply_steps,
     export_layer,
     export_stem_of,
@@ -46,7 +47,7 @@ from . import dialogs
 from .controls import NEW_LAYER, RunControls
 from .lifetime import watch_removal
 from .messages import MessageArea, ScrollingDock
-from .threads import ClosingGeneratorWorker, in_background, no_threads, show_in_two_turns
+from .threads import ClosingGeneratorWorker, in_background, no_threads
 
 if TYPE_CHECKING:
     import napari
@@ -414,7 +415,9 @@ class SegmentWidget(ScrollingDock):
         if self._closed or image is None or image not in self._viewer.layers:
             return  # the dock closed, or the image went, while the map was computed
         if layer.name not in self._viewer.layers:
-            show_in_two_turns(self._viewer, layer)
+            steps = add_in_two_steps(self._viewer, layer)
+            next(steps)  # added, hidden; shown at a later turn of the event loop
+            QTimer.singleShot(STEP_DELAY_MS, lambda: next(steps, None))
 
     def _map_failed(self, exc: Exception) -> None:
         self._maps_coming.clear()

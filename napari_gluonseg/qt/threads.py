@@ -56,13 +56,3 @@ def in_background(
     worker.returned.connect(done)
     worker.errored.connect(failed)
     worker.start()
-
-
-def show_in_two_turns(viewer: Any, layer: Any) -> None:
-    """Add ``layer`` hidden, show it at the event loop's next turn: napari's layer-list entry
-    and its texture upload then block the GUI in two short gaps, not one long one (12 MP)."""
-    from qtpy.QtCore import QTimer
-
-    visible, layer.visible = layer.visible, False
-    viewer.add_layer(layer)
-    QTimer.singleShot(1, lambda: setattr(layer, "visible", visible))

@@ -730,7 +730,7 @@ def test_progress_only_moves_forward_and_names_the_running_step(
     assert values == sorted(values) and values[-1] == 100
     infer = [m for m in messages if m.startswith("segmenting")]
     assert infer[:2] == ["segmenting plane 1/5", "segmenting plane 2/5"]  # what runs now
-    assert "stack P(sky)" in viewer.layers
+    qtbot.waitUntil(lambda: "stack P(sky)" in viewer.layers, timeout=30_000)  # from a worker
 
 
 @pytest.mark.threads
