@@ -36,7 +36,7 @@ test: setup
 # run at photo sizes through every engine it offers (slow; the Python 3.11 leg).
 test-models: setup
 	.venv/bin/python -m pytest -m models -v --durations=0 tests/test_models.py \
-	  tests/core/onnx_build/test_parity.py tests/core/test_untrained.py
+	  tests/core/models/onnx_build/test_parity.py tests/core/models/test_untrained.py
 
 # The widget and layer tests on another napari release (NAPARI=0.5.6, the oldest supported, by
 # default), in a venv of their own.

@@ -45,14 +45,14 @@ def make_folder(root: Path, n: int) -> None:
 
 
 def run_case(case: str, folder: Path, out: Path, weights: Path, engine: str) -> dict:
-    from napari_gluonseg.core.batch import segment_folder
+    from napari_gluonseg.core.batch.folder import segment_folder
 
     kwargs = {"weights": weights, "engine": engine}
     started = time.perf_counter()
     if case == "loop":
-        from napari_gluonseg.core.export import write_result
-        from napari_gluonseg.core.images import read_image
-        from napari_gluonseg.core.segment import segment_image
+        from napari_gluonseg.core.files.export import write_result
+        from napari_gluonseg.core.files.images import read_image
+        from napari_gluonseg.core.run.segment import segment_image
 
         files = sorted(folder.glob("*.jpg"))
         for path in files:
@@ -96,7 +96,7 @@ def main() -> None:
         d = Path(tmp)
         (d / "in").mkdir()
         make_folder(d / "in", args.images)
-        from napari_gluonseg.core.untrained import save_untrained
+        from napari_gluonseg.core.models.untrained import save_untrained
 
         save_untrained(MODEL, d / "w.params")
         results = {}

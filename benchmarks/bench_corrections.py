@@ -98,7 +98,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
-from napari_gluonseg.core.corrections import (
+from napari_gluonseg.core.edits.corrections import (
     CellEdges,
     Change,
     Components,
@@ -115,8 +115,8 @@ from napari_gluonseg.core.corrections import (
     speckles,
     superpixels,
 )
-from napari_gluonseg.core.resize import resize_rows
-from napari_gluonseg.core.scores import ScoreGrid, grid_positions
+from napari_gluonseg.core.run.resize import resize_rows
+from napari_gluonseg.core.run.scores import ScoreGrid, grid_positions
 
 STRIDE = 8
 MAX_RADIUS = 20

@@ -60,8 +60,8 @@ def _timed(fn) -> float:
 
 
 def part_prepare(params: str) -> dict:
-    from napari_gluonseg.core import weights
-    from napari_gluonseg.core.engines import load_network
+    from napari_gluonseg.core.models import weights
+    from napari_gluonseg.core.models.engines import load_network
 
     resolved = weights.resolve_local_weights(params)
     seconds = _timed(lambda: load_network("onnxruntime", MODEL, resolved, 64, 64))
@@ -69,8 +69,8 @@ def part_prepare(params: str) -> dict:
 
 
 def part_open(params: str) -> dict:
-    from napari_gluonseg.core import weights
-    from napari_gluonseg.core.engines import load_network
+    from napari_gluonseg.core.models import weights
+    from napari_gluonseg.core.models.engines import load_network
 
     resolved = weights.resolve_local_weights(params)
     return {"open_prepared_s": _timed(lambda: load_network("onnxruntime", MODEL, resolved, 64, 64))}
@@ -108,7 +108,7 @@ def part_aspects(params: str) -> dict:
 
 def part_cache(params: str) -> dict:
     from napari_gluonseg import segment_image
-    from napari_gluonseg.core.cache import cached_files
+    from napari_gluonseg.core.models.cache import cached_files
 
     photo = _image(600, 800, seed=1)
     for h, w in SIZES:
@@ -123,10 +123,10 @@ def part_forward(params: str, repeat: int) -> dict:
     import numpy as np
 
     from napari_gluonseg import segment_image
-    from napari_gluonseg.core import weights
-    from napari_gluonseg.core.engines import load_network, onnx
-    from napari_gluonseg.core.engines.onnx_export import iter_export
-    from napari_gluonseg.core.preprocess import IMAGENET_MEAN, IMAGENET_STD
+    from napari_gluonseg.core.models import weights
+    from napari_gluonseg.core.models.engines import load_network, onnx
+    from napari_gluonseg.core.models.engines.onnx_export import iter_export
+    from napari_gluonseg.core.models.registry import IMAGENET_MEAN, IMAGENET_STD
 
     h, w = 576, 768
     image = _image(h, w)
@@ -186,7 +186,7 @@ def main() -> None:
         )
         print(json.dumps(result))
         return
-    from napari_gluonseg.core.untrained import save_untrained
+    from napari_gluonseg.core.models.untrained import save_untrained
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-new-sizes-"))
     params = str(tmp / "untrained.params")

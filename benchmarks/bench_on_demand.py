@@ -34,7 +34,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["MXNET_HOME"] = str(Path(tmp) / "mxnet_home")
         from napari_gluonseg import segment_image
-        from napari_gluonseg.core.untrained import save_untrained
+        from napari_gluonseg.core.models.untrained import save_untrained
 
         params = str(Path(tmp) / "untrained.params")
         save_untrained(MODEL, params)

@@ -32,15 +32,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from napari_gluonseg.core.onnx_build import ONE_PER_FAMILY
+from napari_gluonseg.core.models.onnx_build import ONE_PER_FAMILY
 
 
 def _prepare_builder(model: str, params: Path, out: Path) -> float:
     import onnxruntime as ort
 
-    from napari_gluonseg.core.onnx_build import build_model
-    from napari_gluonseg.core.params_file import read_params
-    from napari_gluonseg.core.registry import model_info
+    from napari_gluonseg.core.models.onnx_build import build_model
+    from napari_gluonseg.core.models.params_file import read_params
+    from napari_gluonseg.core.models.registry import model_info
 
     start = time.perf_counter()
     classes = model_info(model).num_classes
@@ -53,9 +53,9 @@ def _prepare_builder(model: str, params: Path, out: Path) -> float:
 _MXNET_EXPORT = """
 import sys
 from pathlib import Path
-from napari_gluonseg.core.engines.metadata import ExportSpec
-from napari_gluonseg.core.engines.onnx import exports_dynamic
-from napari_gluonseg.core.engines.onnx_export import export_to
+from napari_gluonseg.core.models.engines.metadata import ExportSpec
+from napari_gluonseg.core.models.engines.onnx import exports_dynamic
+from napari_gluonseg.core.models.engines.onnx_export import export_to
 model, params, out = sys.argv[1:]
 dynamic = exports_dynamic(model, "mxnet")
 spec = ExportSpec(model, "0" * 40, dynamic, *((0, 0) if dynamic else (480, 480)), exporter="mxnet")
@@ -81,8 +81,8 @@ def _prepare_mxnet(model: str, params: Path, out: Path) -> tuple[float, str] | s
 
 
 def families(tmp: Path) -> None:
-    from napari_gluonseg.core import _mxnet
-    from napari_gluonseg.core.untrained import save_untrained
+    from napari_gluonseg.core.models import _mxnet
+    from napari_gluonseg.core.models.untrained import save_untrained
 
     print("model preparation from .params (s, MB): builder | builder again (control) | MXNet")
     for model in ONE_PER_FAMILY:
@@ -121,7 +121,7 @@ def speed(tmp: Path, repeat: int) -> None:
     import numpy as np
     import onnxruntime as ort
 
-    from napari_gluonseg.core.untrained import save_untrained
+    from napari_gluonseg.core.models.untrained import save_untrained
 
     model = "fcn_resnet50_ade"
     params = tmp / "fcn.params"
@@ -170,7 +170,7 @@ print(json.dumps({"runs": runs}))
 
 
 def first_result(tmp: Path) -> None:
-    from napari_gluonseg.core.untrained import save_untrained
+    from napari_gluonseg.core.models.untrained import save_untrained
 
     params = tmp / "fcn.params"
     save_untrained("fcn_resnet50_ade", params)

@@ -91,7 +91,7 @@ def main() -> None:
         os.environ["MXNET_HOME"] = str(Path(tmp) / "mxnet_home")
         import napari
 
-        from napari_gluonseg.core.untrained import save_untrained
+        from napari_gluonseg.core.models.untrained import save_untrained
         from napari_gluonseg.qt.segment_widget import SegmentWidget
 
         params = Path(tmp) / "untrained.params"

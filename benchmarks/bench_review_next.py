@@ -29,8 +29,8 @@ PHOTO = ROOT / "tests" / "data" / "dog.jpg"
 def make_folder(root: Path, n: int, height: int, width: int) -> tuple[Path, Path]:
     from PIL import Image
 
-    from napari_gluonseg.core.export import write_labels
-    from napari_gluonseg.core.registry import model_info
+    from napari_gluonseg.core.files.export import write_labels
+    from napari_gluonseg.core.models.registry import model_info
 
     info = model_info("fcn_resnet50_ade")
     images, results = root / "images", root / "results"

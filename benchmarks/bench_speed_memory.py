@@ -62,9 +62,9 @@ def _image(h: int, w: int):
 
 def _window_shapes(h: int, w: int, scale, tile) -> list[tuple[tuple[int, int, bool], int]]:
     """((window h, w, native), number of windows) of a run of ours."""
-    from napari_gluonseg.core.layout import pass_layout
-    from napari_gluonseg.core.plan import working_size
-    from napari_gluonseg.core.registry import model_info
+    from napari_gluonseg.core.models.registry import model_info
+    from napari_gluonseg.core.run.layout import pass_layout
+    from napari_gluonseg.core.run.plan import working_size
 
     info = model_info(MODEL)
     layout = pass_layout(*working_size(h, w, scale, info.base_size), tile, info)
@@ -73,8 +73,8 @@ def _window_shapes(h: int, w: int, scale, tile) -> list[tuple[tuple[int, int, bo
 
 def run_case(engine: str, scale, tile, params: str, h: int, w: int, repeat: int) -> dict:
     from napari_gluonseg import segment_image
-    from napari_gluonseg.core import _mxnet, weights
-    from napari_gluonseg.core.engines import load_network
+    from napari_gluonseg.core.models import _mxnet, weights
+    from napari_gluonseg.core.models.engines import load_network
 
     image = _image(h, w)
     resolved = weights.resolve_local_weights(params)
@@ -99,7 +99,7 @@ def run_case(engine: str, scale, tile, params: str, h: int, w: int, repeat: int)
             labels = mx.nd.argmax(probs, axis=1)
             return labels.asnumpy(), probs[0, PROBABILITY_CLASS].asnumpy()
     elif engine == "ort_forward":
-        from napari_gluonseg.core.preprocess import as_image_stack, normalize, to_chw
+        from napari_gluonseg.core.run.preprocess import as_image_stack, normalize, to_chw
 
         net = load_network("onnxruntime", MODEL, resolved, h, w)
         x = normalize(to_chw(as_image_stack(image).plane_rgb01(0)))
@@ -141,10 +141,10 @@ def guard_estimate_mb(image, engine: str, scale, tile) -> float | None:
     """What the memory guard expected this run to need at its peak."""
     if engine in ("reference", "ort_forward"):
         return None
-    from napari_gluonseg.core.layout import WINDOW_PIXELS
-    from napari_gluonseg.core.plan import peak_bytes
-    from napari_gluonseg.core.preprocess import as_image_stack
-    from napari_gluonseg.core.registry import model_info
+    from napari_gluonseg.core.models.registry import model_info
+    from napari_gluonseg.core.run.layout import WINDOW_PIXELS
+    from napari_gluonseg.core.run.plan import peak_bytes
+    from napari_gluonseg.core.run.preprocess import as_image_stack
 
     stack = as_image_stack(image)
     need = peak_bytes(stack, model_info(MODEL), scale, tile, (), 1, WINDOW_PIXELS[0])
@@ -168,8 +168,8 @@ def network_gmac(params: str, shape: tuple[int, int, bool]) -> float:
     import onnx
     from onnx import numpy_helper, shape_inference
 
-    from napari_gluonseg.core import weights
-    from napari_gluonseg.core.engines import load_network
+    from napari_gluonseg.core.models import weights
+    from napari_gluonseg.core.models.engines import load_network
 
     resolved = weights.resolve_local_weights(params)
     h, w, native = shape
@@ -236,7 +236,7 @@ def main() -> None:
         print(json.dumps(run_case(engine, scale, tile, args.params, h, w, args.repeat)))
         return
 
-    from napari_gluonseg.core.untrained import save_untrained
+    from napari_gluonseg.core.models.untrained import save_untrained
 
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
     gemm = gemm_gflops()

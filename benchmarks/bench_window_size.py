@@ -40,11 +40,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
     os.environ.setdefault("MXNET_HOME", tempfile.mkdtemp())
-    from napari_gluonseg.core.engines import Engine, load_network
-    from napari_gluonseg.core.grid import grid_layout
-    from napari_gluonseg.core.layout import WINDOW_PIXELS
-    from napari_gluonseg.core.untrained import save_untrained
-    from napari_gluonseg.core.weights import resolve_local_weights
+    from napari_gluonseg.core.models.engines import Engine, load_network
+    from napari_gluonseg.core.models.untrained import save_untrained
+    from napari_gluonseg.core.models.weights import resolve_local_weights
+    from napari_gluonseg.core.run.large_windows import grid_layout
+    from napari_gluonseg.core.run.layout import WINDOW_PIXELS
 
     params = Path(os.environ["MXNET_HOME"]) / "untrained.params"
     save_untrained(MODEL, params)

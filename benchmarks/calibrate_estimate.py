@@ -7,7 +7,10 @@ import time
 
 import numpy as np
 
-from napari_gluonseg.core import estimate, network, onnx_engine, weights
+from napari_gluonseg.core import onnx_engine
+from napari_gluonseg.core.models import weights
+from napari_gluonseg.core.models.engines import mxnet as network
+from napari_gluonseg.core.run import estimate
 
 MODEL = "fcn_resnet50_ade"
 

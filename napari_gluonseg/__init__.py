@@ -3,8 +3,10 @@
 Importing the package loads neither mxnet nor Qt; the network is imported on first use.
 """
 
-from .core.batch import segment_folder
-from .core.batch_summary import BatchSummary
+from .core.batch.folder import segment_folder
+from .core.batch.settings import options_of
+from .core.batch.summary import BatchSummary
+from .core.edits.merge import merged
 from .core.errors import (
     ExportError,
     ExportExistsError,
@@ -19,14 +21,13 @@ from .core.errors import (
     WeightsError,
     WeightsUnavailableError,
 )
-from .core.estimate import RunEstimate
 from .core.events import Progress
-from .core.export import read_export, write_labels, write_result
-from .core.merge import merged
-from .core.registry import DEFAULT_MODEL, model_info, model_names
-from .core.result import SegmentationResult
-from .core.scheme import LabelScheme, load_scheme
-from .core.segment import estimate_run, iter_segment_image, segment_image
+from .core.files.export import read_export, write_labels, write_result
+from .core.models.registry import DEFAULT_MODEL, model_info, model_names
+from .core.models.scheme import LabelScheme, load_scheme
+from .core.run.estimate import RunEstimate
+from .core.run.result import SegmentationResult
+from .core.run.segment import estimate_run, iter_segment_image, segment_image
 
 __version__ = "0.1.0"
 
@@ -55,6 +56,7 @@ __all__ = [
     "merged",
     "model_info",
     "model_names",
+    "options_of",
     "read_export",
     "segment_folder",
     "segment_image",

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from .core.export import checked_export_stem, export_stem, read_export, read_scores
-from .layer_corrections import SCORES_KEY, KeptScores
-from .layer_data import LayerDataTuple, labels_layer_data, labels_layer_name
+from .core.files.export import checked_export_stem, export_stem, read_export, read_scores
+from .layers.corrections import SCORES_KEY, KeptScores
+from .layers.data import LayerDataTuple, labels_layer_data, labels_layer_name
 
 
 def get_reader(path: str | list[str]) -> Callable[[str], list[LayerDataTuple]] | None:

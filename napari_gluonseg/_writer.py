@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .result_layers import export_layer
+from .layers.results import export_layer
 
 _FORMATS = {".png": "png", ".tif": "tif", ".tiff": "tif"}
 

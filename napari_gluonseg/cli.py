@@ -25,25 +25,15 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from .core.batch import BatchPlan, plan_batch, run_batch
-from .core.batch_summary import SUMMARY_COLUMNS, BatchSummary, ImageReport
-from .core.errors import (
-    ExportError,
-    ExportExistsError,
-    GluonsegError,
-    WeightsUnavailableError,
-)
+from .core.batch.folder import BatchPlan, plan_batch, run_batch
+from .core.batch.inputs import BatchItem
+from .core.batch.summary import SUMMARY_COLUMNS, BatchSummary, ImageReport
+from .core.errors import ExportError, ExportExistsError, GluonsegError, WeightsUnavailableError
 from .core.events import Progress, Stage
-from .core.export import existing_export_files, write_result
-from .core.inputs import BatchItem
-from .core.registry import (
-    DATASET_TITLES,
-    DEFAULT_MODEL,
-    model_info,
-    model_names,
-)
-from .core.segment import ENGINES, iter_segment_image, run_to_end
-from .core.weights import weights_note
+from .core.files.export import existing_export_files, write_result
+from .core.models.registry import DATASET_TITLES, DEFAULT_MODEL, model_info, model_names
+from .core.models.weights import weights_note
+from .core.run.segment import ENGINES, iter_segment_image, run_to_end
 
 EXIT_SOME_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -509,15 +499,15 @@ def _open_napari() -> int:
 
 
 def _cache(clear: bool, everything: bool) -> int:
-    from .core.cache import ZOO_WEIGHTS, cached_files, clear_cache
-    from .core.memory import format_bytes
-    from .core.weights import cache_dir
+    from .core.models.cache import ZOO_WEIGHTS, cached_files, delete_cached_files
+    from .core.models.weights import cache_dir
+    from .core.run.memory import format_bytes
 
     if everything and not clear:
         print("error: --all goes with --clear", file=sys.stderr)
         return EXIT_BAD_INPUT
     if clear:
-        removed = clear_cache(include_weights=everything)
+        removed = delete_cached_files(include_weights=everything)
         total = format_bytes(sum(f.size for f in removed))
         print(f"Removed {len(removed)} file(s), {total}, from {cache_dir()}.")
         if not everything and any(f.kind == ZOO_WEIGHTS for f in cached_files()):
@@ -534,8 +524,8 @@ def _cache(clear: bool, everything: bool) -> int:
 def _export_onnx(
     model: str, weights: Path | None, out: Path, overwrite: bool, exporter: str | None
 ) -> int:
-    from .core.engines.onnx import check_portable, iter_export_model_file
-    from .core.weights import iter_resolve_weights
+    from .core.models.engines.onnx import check_portable, iter_export_model_file
+    from .core.models.weights import iter_resolve_weights
 
     model_info(model)  # an unknown name fails before anything loads
     check_portable(model, exporter)

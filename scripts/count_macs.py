@@ -11,8 +11,8 @@ import warnings
 
 import numpy as np
 
-from napari_gluonseg.core import _mxnet
-from napari_gluonseg.core.registry import model_names
+from napari_gluonseg.core.models import _mxnet
+from napari_gluonseg.core.models.registry import model_names
 
 SIDES = (256, 512)  # square inputs, multiples of every model's size multiple
 

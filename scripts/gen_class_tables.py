@@ -1,4 +1,4 @@
-"""Regenerate napari_gluonseg/core/class_tables.json from gluoncv's datasets and palettes.
+"""Regenerate napari_gluonseg/core/models/class_tables.json from gluoncv's datasets and palettes.
 
 The widget lists class names before any network is loaded; reading them from this file keeps
 mxnet out of widget start-up. tests/core/test_registry.py checks the file still equals
@@ -8,7 +8,7 @@ gluoncv's tables.
 import json
 from pathlib import Path
 
-from napari_gluonseg.core import _mxnet
+from napari_gluonseg.core.models import _mxnet
 
 
 def build_tables() -> dict:
@@ -39,6 +39,12 @@ def build_tables() -> dict:
 
 
 if __name__ == "__main__":
-    out = Path(__file__).resolve().parents[1] / "napari_gluonseg" / "core" / "class_tables.json"
+    out = (
+        Path(__file__).resolve().parents[1]
+        / "napari_gluonseg"
+        / "core"
+        / "models"
+        / "class_tables.json"
+    )
     out.write_text(json.dumps(build_tables(), indent=1) + "\n")
     print(f"wrote {out}")

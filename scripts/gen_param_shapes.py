@@ -1,9 +1,10 @@
-"""Regenerate napari_gluonseg/core/param_shapes.json.gz: the name and shape of every array in
+"""Regenerate napari_gluonseg/core/models/param_shapes.json.gz: the name and shape of every array in
 each zoo model's ``.params`` file, read from GluonCV's own networks (needs the ``[mxnet]``
 extra).
 
 Untrained weights of the real architecture (tests, screenshots, benchmarks) are made from it
-without MXNet (:mod:`napari_gluonseg.core.untrained`); tests/core/test_untrained.py checks the
+without MXNet (:mod:`~napari_gluonseg.core.models.untrained`); tests/core/models/test_untrained.py
+checks the
 file still equals what gluoncv builds.
 """
 
@@ -12,10 +13,16 @@ import json
 import sys
 from pathlib import Path
 
-from napari_gluonseg.core.network import build_untrained
-from napari_gluonseg.core.registry import model_names
+from napari_gluonseg.core.models.engines.mxnet import build_untrained
+from napari_gluonseg.core.models.registry import model_names
 
-OUT = Path(__file__).resolve().parents[1] / "napari_gluonseg" / "core" / "param_shapes.json.gz"
+OUT = (
+    Path(__file__).resolve().parents[1]
+    / "napari_gluonseg"
+    / "core"
+    / "models"
+    / "param_shapes.json.gz"
+)
 
 
 def param_shapes(model_name: str) -> list[list]:

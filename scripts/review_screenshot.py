@@ -17,7 +17,7 @@ from PIL import Image
 from qtpy.QtWidgets import QApplication
 
 from napari_gluonseg._sample_data import load_sample
-from napari_gluonseg.core.batch import segment_folder
+from napari_gluonseg.core.batch.folder import segment_folder
 from napari_gluonseg.qt.review_widget import ReviewWidget
 
 DOG = Path(__file__).resolve().parents[1] / "tests" / "data" / "dog.jpg"

@@ -17,5 +17,5 @@ if [ ! -f "$stamp" ]; then
 fi
 "$VENV/bin/python" -c "import napari; print('napari', napari.__version__)"
 xvfb-run -a -s "-screen 0 1600x1200x24" "$VENV/bin/python" -m pytest -p no:cacheprovider \
-  tests/qt tests/test_result_layers.py tests/test_layer_data.py tests/test_manifest.py \
-  tests/test_review.py
+  tests/qt tests/layers tests/test_manifest.py \
+  tests/core/batch/test_review.py

@@ -17,7 +17,7 @@ import numpy as np
 from qtpy.QtWidgets import QApplication
 
 from napari_gluonseg._sample_data import load_sample
-from napari_gluonseg.core.scheme import EXAMPLES
+from napari_gluonseg.core.models.scheme import EXAMPLES
 from napari_gluonseg.qt.segment_widget import SegmentWidget
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from napari_gluonseg.core import _mxnet, untrained
+from napari_gluonseg.core.models import _mxnet, untrained
 
 DATA = Path(__file__).resolve().parent / "data"  # dog.jpg: the reference workflow's photo
 MODEL = "fcn_resnet50_ade"
@@ -64,7 +64,7 @@ def untrained_params(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def bicycle_params(tmp_path_factory) -> Path:
     """fcn_resnet50_ade whose head says 'bicycle' (class 127) everywhere, by construction."""
-    from napari_gluonseg.core.params_file import write_params
+    from napari_gluonseg.core.models.params_file import write_params
 
     params = untrained.untrained_params(MODEL)
     params["head.block.4.weight"][:] = 0  # the 1x1 conv producing the class logits
@@ -92,8 +92,8 @@ def small_dog(dog) -> np.ndarray:
 def onnx_home(model_home, untrained_params) -> Path:
     """The session's MXNET_HOME with the dynamic ONNX export of ``untrained_params`` in it
     (made once; tests that change the cache use ``fresh_model_cache`` and copy it)."""
-    from napari_gluonseg.core.engines import load_network
-    from napari_gluonseg.core.weights import resolve_local_weights
+    from napari_gluonseg.core.models.engines import load_network
+    from napari_gluonseg.core.models.weights import resolve_local_weights
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MXNET_HOME", str(model_home))
@@ -111,7 +111,7 @@ def use_onnx_home(onnx_home, monkeypatch) -> Path:
 @pytest.fixture(scope="session")
 def exported_onnx(onnx_home, untrained_params) -> Path:
     """The session's dynamic export of ``untrained_params``: a portable model file."""
-    from napari_gluonseg.core.weights import file_sha1
+    from napari_gluonseg.core.models.weights import file_sha1
 
     return onnx_home / "models" / "onnx" / f"{MODEL}-{file_sha1(untrained_params)[:12]}.onnx"
 
@@ -185,7 +185,7 @@ def pytest_collection_finish(session):
 def zoo_mirror(handler, monkeypatch):
     """A mirror of the zoo on 127.0.0.1 served by ``handler``, for weights whose sha1 nothing
     matches (their file: ``weights.zoo_file_name(MODEL)``, ending ``-00000000.params``)."""
-    from napari_gluonseg.core import weights
+    from napari_gluonseg.core.models import weights
 
     monkeypatch.setattr(weights, "zoo_sha1", lambda name: "0" * 40)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)

@@ -10,8 +10,10 @@ import pytest
 from PIL import Image
 
 from napari_gluonseg import __version__, cli
-from napari_gluonseg.core import batch, batch_image, weights
-from napari_gluonseg.core.batch_settings import BatchSettings
+from napari_gluonseg.core.batch import folder as batch
+from napari_gluonseg.core.batch import image as batch_image
+from napari_gluonseg.core.batch.settings import BatchSettings
+from napari_gluonseg.core.models import weights
 
 from .conftest import BICYCLE, DATA, MODEL, zoo_mirror
 
@@ -85,7 +87,7 @@ def test_segment_tiling_and_augmentation_options(tmp_path, untrained_params, cap
 
 
 def test_segment_with_scheme_subset_and_threshold(tmp_path, bicycle_params, capsys):
-    from napari_gluonseg.core.scheme import EXAMPLES
+    from napari_gluonseg.core.models.scheme import EXAMPLES
 
     out = tmp_path / "out"
     base = ["segment", str(DATA / "dog.jpg"), "--weights", str(bicycle_params), "--out", str(out)]
@@ -545,9 +547,9 @@ def test_a_failed_download_exits_with_weights_unavailable(
 def _onnx_of_21_classes_labelled_150(path):
     """An ONNX file whose metadata says fcn_resnet50_ade (150 classes) but whose network gives
     21 (VOC's count): metadata copied onto another network."""
-    from napari_gluonseg.core import untrained
-    from napari_gluonseg.core.engines.metadata import ExportSpec, metadata_for
-    from napari_gluonseg.core.onnx_build import build_model
+    from napari_gluonseg.core.models import untrained
+    from napari_gluonseg.core.models.engines.metadata import ExportSpec, metadata_for
+    from napari_gluonseg.core.models.onnx_build import build_model
 
     params = untrained.untrained_params(MODEL)
     for name in ("head.block.4.weight", "head.block.4.bias"):

@@ -44,7 +44,7 @@ def test_writer_and_reader_round_trip_a_labels_layer(tmp_path):
     from napari.components import ViewerModel
     from napari.plugins.io import save_layers
 
-    from napari_gluonseg.layer_data import labels_layer_data
+    from napari_gluonseg.layers.data import labels_layer_data
 
     data = np.zeros((20, 30), np.uint8)
     data[5:10, 5:10] = 2

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from napari_gluonseg import OptionError, model_info, model_names, segment_image
-from napari_gluonseg.core import _mxnet
-from napari_gluonseg.core.engines import onnx as onnx_engine
-from napari_gluonseg.core.onnx_build import ONE_PER_FAMILY
+from napari_gluonseg.core.models import _mxnet
+from napari_gluonseg.core.models.engines import onnx as onnx_engine
+from napari_gluonseg.core.models.onnx_build import ONE_PER_FAMILY
 
 
 def _photo(height: int, width: int) -> np.ndarray:

@@ -10,7 +10,7 @@ class Stage(StrEnum):
     """The stages of a run, in the order they start (a stack interleaves INFER and POSTPROCESS).
 
     ``PLAN`` only before a long run: working size and estimated time (see
-    :class:`~napari_gluonseg.core.estimate.RunEstimate`); ``WEIGHTS``: finding or downloading
+    :class:`~napari_gluonseg.core.run.estimate.RunEstimate`); ``WEIGHTS``: finding or downloading
     them; ``LOAD``: building the network; ``INFER``: its forward passes; ``POSTPROCESS``: labels
     and probabilities; ``LAYERS``: the widget making napari layers of the result.
     """

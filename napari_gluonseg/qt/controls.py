@@ -27,11 +27,11 @@ from napari.layers import Image
 from napari.utils.notifications import show_error
 
 from ..core.errors import GluonsegError, RunSetupError
-from ..core.registry import DEFAULT_MODEL, model_info, model_names
-from ..core.scheme import load_scheme
-from ..core.segment import ENGINES
-from ..layer_data import spatial_shape
-from ..result_layers import MergeMode, RunRequest
+from ..core.models.registry import DEFAULT_MODEL, model_info, model_names
+from ..core.models.scheme import load_scheme
+from ..core.run.segment import ENGINES
+from ..layers.data import spatial_shape
+from ..layers.results import MergeMode, RunRequest
 from .class_picker import ClassPicker
 from .regions import RegionChoice, image_region
 

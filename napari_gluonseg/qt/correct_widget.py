@@ -1,5 +1,5 @@
 """The "Correct labels" dock: one-gesture corrections of the selected labels layer from the
-scores its run kept (see :mod:`napari_gluonseg.layer_corrections`).
+scores its run kept (see :mod:`napari_gluonseg.layers.corrections`).
 
 Gestures on the selected labels layer (in napari's move-camera mode, key 6 or Z, or with the
 dock's mouse set to "click relabels" / "class brush", which take that mode for you):
@@ -30,11 +30,11 @@ from magicgui.widgets import ComboBox, FloatSlider, Label, PushButton, SpinBox
 from napari.layers import Labels
 from qtpy.QtCore import QTimer
 
+from ..core.edits.merge import Region
 from ..core.errors import GluonsegError
-from ..core.merge import Region
-from ..core.registry import short_class_name
-from ..layer_corrections import LayerCorrector, hand_tracker, kept_scores
-from ..result_layers import layer_class_names
+from ..core.models.registry import short_class_name
+from ..layers.corrections import LayerCorrector, hand_tracker, kept_scores
+from ..layers.results import layer_class_names
 from .edge_snap import EdgeSnap
 from .lifetime import watch_removal
 from .messages import MessageArea, ScrollingDock

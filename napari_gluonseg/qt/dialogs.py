@@ -6,7 +6,7 @@ from pathlib import Path
 
 from qtpy.QtWidgets import QMessageBox, QWidget
 
-from ..result_layers import EditedChoice
+from ..layers.results import EditedChoice
 
 
 def ask_about_edited_labels(

@@ -13,9 +13,9 @@ from magicgui.widgets import PushButton
 from napari.layers import Image, Labels
 from napari.qt.threading import create_worker
 
-from ..core.corrections import CellEdges, cell_edges, superpixels
-from ..layer_corrections import LayerCorrector
-from ..layer_data import spatial_shape
+from ..core.edits.corrections import CellEdges, cell_edges, superpixels
+from ..layers.corrections import LayerCorrector
+from ..layers.data import spatial_shape
 from .threads import no_threads
 
 if TYPE_CHECKING:

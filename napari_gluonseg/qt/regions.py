@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 from napari.layers import Image, Shapes
 
+from ..core.edits.merge import Region
 from ..core.errors import RunSetupError
-from ..core.merge import Region
-from ..layer_data import spatial_shape
+from ..layers.data import spatial_shape
 
 if TYPE_CHECKING:
     import napari

@@ -1,6 +1,6 @@
 """The review dock's "Pre-annotate missing" button: the open folder's images without results (or
 whose run failed) segmented by a batch in a background worker, with the settings of the folder's
-results (:meth:`~napari_gluonseg.review.ReviewSession.iter_pre_annotate`)."""
+results (:meth:`~napari_gluonseg.core.batch.review.ReviewSession.iter_pre_annotate`)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from magicgui.widgets import PushButton
 from napari.qt.threading import GeneratorWorker, create_worker
 from napari.utils.notifications import show_error
 
-from ..core.batch_summary import BatchSummary, ImageReport
-from ..review import ReviewSession
+from ..core.batch.review import ReviewSession
+from ..core.batch.summary import BatchSummary, ImageReport
 from .threads import ClosingGeneratorWorker
 
 ANNOTATE_TEXT = "Pre-annotate missing"

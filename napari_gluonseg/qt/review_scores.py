@@ -10,10 +10,10 @@ import numpy as np
 from magicgui.widgets import ComboBox, PushButton
 from napari.layers import Layer
 
-from ..core.export import LabelsExport
-from ..core.scores import ScoreGrid
-from ..core.uncertain import UncertainRegions
-from ..layer_data import probability_layer_data
+from ..core.edits.uncertain import UncertainRegions
+from ..core.files.export import LabelsExport
+from ..core.run.scores import ScoreGrid
+from ..layers.data import probability_layer_data
 from .regions import _canvas_size
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """The "Review folder" dock: walk through a folder's pre-annotations, correct, save, move on.
 
 The rules (which images, their order, where the person stopped, how corrections are saved) live
-in the Qt-free :mod:`napari_gluonseg.review`; this widget opens the layers and saves on leaving.
+in the Qt-free :mod:`~..core.batch.review`; this widget opens the layers and saves on leaving.
 Pre-annotating in the background is :mod:`.review_annotate`; what the kept scores show
 (probabilities, uncertain regions) is :mod:`.review_scores`.
 """
@@ -18,12 +18,17 @@ from napari.layers import Image, Labels, Layer
 from napari.types import LayerDataTuple
 from napari.utils.notifications import show_error
 
+from ..core.batch.review import ReadAhead, ReviewItem, ReviewSession
 from ..core.errors import GluonsegError
-from ..core.export import LabelsExport
-from ..layer_corrections import hand_tracker, keep_scores
-from ..layer_data import METADATA_KEY, data_digest, labels_layer_data, labels_layer_name
-from ..result_layers import is_unedited_output
-from ..review import ReadAhead, ReviewItem, ReviewSession
+from ..core.files.export import LabelsExport
+from ..layers.corrections import hand_tracker, keep_scores
+from ..layers.data import (
+    METADATA_KEY,
+    data_digest,
+    is_unedited_output,
+    labels_layer_data,
+    labels_layer_name,
+)
 from .lifetime import watch_removal
 from .messages import MessageArea, ScrollingDock
 from .review_annotate import PreAnnotation

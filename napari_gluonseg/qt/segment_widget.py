@@ -1,7 +1,7 @@
 """The dock widget: controls, the worker and the handlers.
 
 What a run does to layers (the edited-by-hand rule, merging, metadata, export) lives in the
-Qt-free :mod:`napari_gluonseg.result_layers`; the widget gathers the user's choices, runs the core
+Qt-free :mod:`napari_gluonseg.layers.results`; the widget gathers the user's choices, runs the core
 in a worker, and applies the prepared result one small step per turn of the event loop.
 """
 
@@ -18,21 +18,21 @@ from napari.qt.threading import GeneratorWorker, create_worker
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtCore import QTimer
 
-from ..core.engines.onnx import terminate_calls_in
 from ..core.errors import GluonsegError
 from ..core.events import Progress, ProgressTracker, Stage
-from ..core.export import existing_export_files
-from ..core.registry import short_class_name
-from ..core.segment import iter_segment_image, run_to_end
-from ..core.weights import weights_note
-from ..layer_corrections import hand_tracker
-from ..layer_data import (
+from ..core.files.export import existing_export_files
+from ..core.models.engines.onnx import terminate_calls_in
+from ..core.models.registry import short_class_name
+from ..core.models.weights import weights_note
+from ..core.run.segment import iter_segment_image, run_to_end
+from ..layers.corrections import hand_tracker
+from ..layers.data import (
     METADATA_KEY,
     probability_layer_data,
     probability_layer_name,
     uncertainty_layer_data,
 )
-from ..result_layers import (
+from ..layers.results import (
     EditedChoice,
     PreparedResult,
     RunRequest,

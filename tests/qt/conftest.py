@@ -74,7 +74,7 @@ class HeldRun:
     mid-way when the test acts, on a fast machine or a busy one (see :func:`held_run`)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, after_calls: int) -> None:
-        from napari_gluonseg.core.engines.onnx import OnnxNetwork
+        from napari_gluonseg.core.models.engines.onnx import OnnxNetwork
 
         self.entered = threading.Event()  # the worker is waiting inside a network call
         self._released = threading.Event()

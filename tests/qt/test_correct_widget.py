@@ -9,13 +9,13 @@ import pytest
 from napari.layers import Labels
 from qtpy.QtCore import QPoint, Qt
 
-from napari_gluonseg.core.corrections import likely_classes
-from napari_gluonseg.core.export import read_provenance
-from napari_gluonseg.core.scores import ScoreGrid
-from napari_gluonseg.layer_corrections import hand_tracker, keep_scores, kept_scores
-from napari_gluonseg.layer_data import class_features, label_colormap
+from napari_gluonseg.core.edits.corrections import likely_classes
+from napari_gluonseg.core.files.export import read_provenance
+from napari_gluonseg.core.run.scores import ScoreGrid
+from napari_gluonseg.layers.corrections import hand_tracker, keep_scores, kept_scores
+from napari_gluonseg.layers.data import class_features, label_colormap
+from napari_gluonseg.layers.results import export_layer
 from napari_gluonseg.qt.correct_widget import CorrectWidget, MouseTool, Within
-from napari_gluonseg.result_layers import export_layer
 
 from .helpers import camera_of
 

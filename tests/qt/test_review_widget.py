@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 from napari.layers import Image, Labels
 
-from napari_gluonseg.core.batch import segment_folder
-from napari_gluonseg.core.batch_settings import CORRECTED_KEY
-from napari_gluonseg.core.export import read_export
+from napari_gluonseg.core.batch.folder import segment_folder
+from napari_gluonseg.core.batch.review import CORRECTIONS_KEY, ReviewStatus
+from napari_gluonseg.core.batch.settings import CORRECTED_KEY
+from napari_gluonseg.core.files.export import read_export
 from napari_gluonseg.qt.review_widget import ReviewWidget
-from napari_gluonseg.review import CORRECTIONS_KEY, ReviewStatus
 
-from ..test_review import annotate_two, make_folder
+from ..core.batch.test_review import annotate_two, make_folder
 from .helpers import camera_of
 
 RUN = {"scale": 1.0, "engine": "onnxruntime"}
@@ -116,7 +116,7 @@ def _first_image_open(viewer, folder) -> ReviewWidget:
 
 
 def test_next_shows_the_image_read_ahead_in_the_background(viewer, folder, monkeypatch):
-    from napari_gluonseg import review
+    from napari_gluonseg.core.batch import review
 
     widget = _first_image_open(viewer, folder)
     following = widget.session.items[1]
@@ -236,7 +236,7 @@ def test_stop_pre_annotating_ends_after_the_image_running(
 
 
 def test_probabilities_and_doubtful_places_from_the_kept_scores(viewer, tmp_path, untrained_params):
-    from napari_gluonseg.core.export import read_scores
+    from napari_gluonseg.core.files.export import read_scores
 
     images = make_folder(tmp_path / "images")
     results = tmp_path / "results"
@@ -271,7 +271,7 @@ def test_the_correct_dock_works_in_the_review_loop_and_its_edits_are_saved(
 ):
     from qtpy.QtCore import QPoint, Qt
 
-    from napari_gluonseg.layer_corrections import hand_tracker, kept_scores
+    from napari_gluonseg.layers.corrections import hand_tracker, kept_scores
     from napari_gluonseg.qt.correct_widget import CorrectWidget
 
     viewer = make_viewer(show=True)  # shown: the canvas maps the mouse as on a desktop

@@ -14,8 +14,8 @@ from napari.utils.notifications import notification_manager
 from qtpy.QtCore import Qt
 
 from napari_gluonseg.core.events import Progress, Stage
-from napari_gluonseg.layer_corrections import hand_tracker, kept_scores
-from napari_gluonseg.layer_data import METADATA_KEY
+from napari_gluonseg.layers.corrections import hand_tracker, kept_scores
+from napari_gluonseg.layers.data import METADATA_KEY
 from napari_gluonseg.qt import dialogs, segment_widget, threads
 from napari_gluonseg.qt.controls import Resolution
 from napari_gluonseg.qt.regions import image_region
@@ -336,7 +336,7 @@ def test_cancel_during_the_preparation_ends_it_and_frees_the_next_run(
     """napari's worker stops a generator on Cancel without closing it: the preparation's
     ``finally`` (end the exporter's child process, release the per-file lock) must still run,
     at once, or every later run waits for a preparation that never ends."""
-    from napari_gluonseg.core.engines import onnx
+    from napari_gluonseg.core.models.engines import onnx
 
     ended = threading.Event()
 
@@ -371,7 +371,7 @@ def test_cancel_ends_the_network_call_running_not_after_it(
 ):
     """At full resolution one window takes seconds: Cancel ends onnxruntime's call at once
     (RunOptions.terminate) instead of waiting for the window."""
-    from napari_gluonseg.core.engines.onnx import OnnxNetwork
+    from napari_gluonseg.core.models.engines.onnx import OnnxNetwork
 
     entered, outcomes = threading.Event(), []
     logits = OnnxNetwork.logits
@@ -592,7 +592,7 @@ def test_region_errors_are_notified_and_nothing_runs(qtbot, viewer, dog_layer):
 
 
 def test_label_scheme_drives_labels_names_and_colours(qtbot, viewer, dog_layer, bicycle_params):
-    from napari_gluonseg.core.scheme import EXAMPLES
+    from napari_gluonseg.core.models.scheme import EXAMPLES
 
     widget = fast_widget(viewer)
     widget.controls.weights.value = bicycle_params
@@ -619,7 +619,7 @@ def test_label_scheme_drives_labels_names_and_colours(qtbot, viewer, dog_layer, 
 def test_export_from_widget_keeps_hand_corrections(
     qtbot, viewer, dog_layer, bicycle_params, tmp_path, monkeypatch
 ):
-    from napari_gluonseg.core.export import read_export, read_scores
+    from napari_gluonseg.core.files.export import read_export, read_scores
 
     widget = fast_widget(viewer)
     widget.controls.weights.value = bicycle_params
@@ -760,7 +760,7 @@ def test_applying_a_result_gives_the_event_loop_turns(qtbot, viewer, untrained_p
 def test_a_class_picked_after_a_run_gets_its_map_computed_off_the_gui_thread(
     qtbot, viewer, dog_layer, untrained_params, monkeypatch
 ):
-    from napari_gluonseg.core.scores import ScoreGrid
+    from napari_gluonseg.core.run.scores import ScoreGrid
 
     widget = fast_widget(viewer)
     widget.controls.weights.value = untrained_params
@@ -806,7 +806,7 @@ def test_failed_run_shows_its_whole_message_in_the_dock(qtbot, viewer, dog_layer
 def test_region_run_adds_its_maps_and_refuses_foreign_class_tables(
     qtbot, viewer, dog_layer, bicycle_params
 ):
-    from napari_gluonseg.core.scheme import EXAMPLES
+    from napari_gluonseg.core.models.scheme import EXAMPLES
 
     viewer.add_shapes([np.array([[15, 25], [15, 40], [30, 40], [30, 25]])], shape_type="rectangle")
     widget = fast_widget(viewer)
@@ -831,7 +831,7 @@ def test_region_run_adds_its_maps_and_refuses_foreign_class_tables(
 
 
 def test_widget_option_conflicts_are_refused_before_running(qtbot, viewer, dog_layer):
-    from napari_gluonseg.core.scheme import EXAMPLES
+    from napari_gluonseg.core.models.scheme import EXAMPLES
 
     widget = SegmentWidget(viewer)
     widget.controls.only_picked.value = True
@@ -847,7 +847,7 @@ def test_reopened_export_counts_as_edited(
     qtbot, viewer, dog_layer, bicycle_params, tmp_path, monkeypatch
 ):
     from napari_gluonseg import model_info
-    from napari_gluonseg.core.export import write_labels
+    from napari_gluonseg.core.files.export import write_labels
 
     labels = np.full(dog_layer.data.shape[:2], 3, np.uint8)  # 'sky', which the run changes
     names = model_info("fcn_resnet50_ade").class_names
@@ -943,7 +943,7 @@ def test_region_overwrite_asks_before_replacing_hand_edits(
 def test_a_long_run_says_so_in_the_status_line(
     qtbot, viewer, dog_layer, untrained_params, monkeypatch
 ):
-    from napari_gluonseg.core import estimate
+    from napari_gluonseg.core.run import estimate
 
     monkeypatch.setattr(estimate, "machine_gmacs", lambda: 0.01)  # a very slow machine
     widget = fast_widget(viewer)

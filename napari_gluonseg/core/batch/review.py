@@ -1,0 +1,341 @@
+"""Reviewing a folder of pre-annotations: which images there are, in which order to check them,
+where the person stopped, and saving their corrections. Qt-free (the dock is an adapter).
+
+The images are listed with the batch's keys (:func:`~.core.inputs.collect_inputs`), so
+``images/a/x.jpg`` pairs with ``results/a/x_labels.png``. Corrections replace the export
+atomically and mark its provenance :data:`~.core.batch_settings.CORRECTED_KEY`: a later batch
+keeps them.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import time
+from collections.abc import Callable, Generator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..atomic import write_files
+from ..errors import ExportError, OptionError
+from ..files.export import LabelsExport, export_stem, read_export, read_scores, write_labels
+from ..files.images import read_image
+from ..run.scores import ScoreGrid
+from .folder import iter_batch, plan_batch
+from .image import stored_provenance
+from .inputs import BatchItem, collect_inputs
+from .settings import BATCH_KEY, CORRECTED_KEY, options_of
+from .summary import SUMMARY_NAME, BatchSummary, ImageReport
+
+REVIEW_FILE = "review.json"
+# Where a review records each save: how many pixels it changed against the labels it replaced.
+CORRECTIONS_KEY = "hand_corrections"
+_LABELS_SUFFIXES = ("_labels.png", "_labels.tif", "_labels.tiff")
+
+
+class ReviewStatus(StrEnum):
+    """Where an image stands: results to check, checked, or none (failed, or not run yet)."""
+
+    PRE_ANNOTATED = "pre-annotated"
+    REVIEWED = "reviewed"
+    FAILED = "failed"
+    MISSING = "missing"
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """One image of the folder, its labels export (if any) and how sure the model was."""
+
+    key: str
+    image: Path
+    labels: Path | None
+    status: ReviewStatus
+    mean_confidence: float | None = None
+    uncertain_fraction: float | None = None
+    error: str = ""
+
+    def describe(self) -> str:
+        """``a/x  [pre-annotated, 12% uncertain]``: one line of the dock's list."""
+        extra = [self.status.value]
+        if self.uncertain_fraction is not None:
+            extra.append(f"{self.uncertain_fraction:.0%} uncertain")
+        return f"{self.key}  [{', '.join(extra)}]"
+
+
+class ReviewSession:
+    """The images of ``images_dir`` and their results in ``results_dir`` (a batch's output).
+
+    Parameters
+    ----------
+    images_dir, results_dir : path
+        The folder the batch read, and its output folder.
+    recursive : bool
+        Whether the batch descended into sub-folders.
+    by_uncertainty : bool
+        Least confident first (most uncertain pixels, then lowest mean confidence); else by key.
+    """
+
+    def __init__(
+        self,
+        images_dir: str | os.PathLike,
+        results_dir: str | os.PathLike,
+        recursive: bool = False,
+        by_uncertainty: bool = True,
+    ) -> None:
+        self.images_dir = Path(images_dir).absolute()
+        self.results_dir = Path(results_dir).absolute()
+        if not self.images_dir.is_dir():
+            raise OptionError(f"The image folder {self.images_dir} is not a folder.")
+        self._recursive = recursive
+        self._by_uncertainty = by_uncertainty
+        self.items: list[ReviewItem] = []
+        self.refresh()
+
+    def refresh(self) -> list[ReviewItem]:
+        """List the images again (statuses change as the person saves)."""
+        inputs = collect_inputs([self.images_dir], self._recursive, exclude=self.results_dir)
+        failures = _failures(self.results_dir / SUMMARY_NAME)
+        items = [_review_item(i, self.results_dir, failures.get(str(i.path))) for i in inputs]
+        self.items = sorted(items, key=_uncertainty_order) if self._by_uncertainty else items
+        return self.items
+
+    def index_of(self, key: str) -> int | None:
+        return next((n for n, item in enumerate(self.items) if item.key == key), None)
+
+    @property
+    def review_file(self) -> Path:
+        return self.results_dir / REVIEW_FILE
+
+    def last_key(self) -> str | None:
+        """The image opened last (saved by :meth:`remember`), or None."""
+        try:
+            record = json.loads(self.review_file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            return None
+        key = record.get("last_key") if isinstance(record, dict) else None
+        return key if isinstance(key, str) else None
+
+    def remember(self, key: str) -> None:
+        """Record ``key`` as where the person is, so reopening the folder resumes there."""
+        self.results_dir.mkdir(parents=True, exist_ok=True)
+        record = {"images_dir": str(self.images_dir), "last_key": key}
+        write_files({self.review_file: (json.dumps(record, indent=2) + "\n").encode()})
+
+    def save_corrections(
+        self,
+        key: str,
+        labels: np.ndarray,
+        class_names: Sequence[str],
+        colors: Sequence[Sequence[int]],
+        provenance: dict[str, Any],
+        hand_edits: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Replace ``key``'s export with corrected ``labels``, atomically, marked as corrected by
+        hand with the number of pixels changed against the labels replaced (and ``hand_edits``,
+        what the hand-edit tracker counted: pixels set by hand, pixels by tool).
+
+        Returns the provenance written (pass it to the next save of the same image).
+        """
+        item = self.items[self._index(key)]
+        labels = np.asarray(labels)
+        changed, scores = labels.size, None
+        if item.labels is not None:
+            before = read_export(item.labels).labels
+            if before.shape == labels.shape:
+                changed = int(np.count_nonzero(before != labels))
+                scores = _kept_scores_of(item.labels, labels.shape)
+        history = list(provenance.get(CORRECTIONS_KEY, []))
+        saved = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        history.append({"pixels_changed": changed, "saved": saved, **(hand_edits or {})})
+        record = {**provenance, CORRECTED_KEY: True, CORRECTIONS_KEY: history}
+        batch_item = BatchItem(item.image, key)
+        folder = batch_item.out_folder(self.results_dir)
+        stem = batch_item.stem
+        write_labels(
+            labels, class_names, colors, record, folder, stem, overwrite=True, scores=scores
+        )
+        self.refresh()
+        return record
+
+    def batch_options(self) -> dict[str, Any]:
+        """The options this folder's results were made with
+        (:func:`~.core.batch_settings.options_of`), to pre-annotate the other images the same
+        way; the defaults where none has results."""
+        for item in self.items:
+            found = export_stem(item.labels) if item.labels is not None else None
+            if found is not None:
+                folder, stem = found
+                return options_of(stored_provenance(folder / f"{stem}_provenance.json"))
+        return {}
+
+    def iter_pre_annotate(
+        self, should_stop: Callable[[], bool]
+    ) -> Generator[ImageReport, None, BatchSummary]:
+        """Pre-annotate the images without results (and those that failed) as the batch did
+        the others, one report per image; results already made, and corrections, are kept."""
+        plan = plan_batch(
+            [self.images_dir], self.results_dir, recursive=self._recursive, **self.batch_options()
+        )
+        return (yield from iter_batch(plan, should_stop))
+
+    def _index(self, key: str) -> int:
+        index = self.index_of(key)
+        if index is None:
+            raise OptionError(f"{key!r} is not an image of {self.images_dir}.")
+        return index
+
+
+@dataclass(frozen=True)
+class OpenedItem:
+    """An image of the review and its labels export as read from disk: what Next shows.
+
+    ``stamps``: (path, modification time, size) of each file read, so a copy read ahead is used
+    only while the files are unchanged (a batch may rewrite them meanwhile).
+    """
+
+    key: str
+    image: np.ndarray
+    export: LabelsExport | None
+    stamps: tuple[tuple[Path, int, int], ...]
+    scores: ScoreGrid | None = None  # kept by the batch (--keep-scores)
+
+    def is_current(self) -> bool:
+        return all(_stamp(path) == (path, mtime, size) for path, mtime, size in self.stamps)
+
+
+def open_item(item: ReviewItem) -> OpenedItem:
+    """Read ``item``'s image and labels export (raises the package's errors, naming the file)."""
+    paths = [item.image] if item.labels is None else [item.image, item.labels]
+    found = export_stem(item.labels) if item.labels is not None else None
+    if found is not None:  # a scores file that changes makes this copy stale too
+        paths.append(found[0] / f"{found[1]}_scores.npz")
+    # Stamped before reading: a file rewritten meanwhile no longer matches its stamp.
+    stamps = tuple(stamp for stamp in map(_stamp, paths) if stamp is not None)
+    export = scores = None
+    if item.labels is not None:
+        export = read_export(item.labels)
+        scores = read_scores(item.labels, export.labels.shape)
+    return OpenedItem(item.key, read_image(item.image), export, stamps, scores)
+
+
+def _stamp(path: Path) -> tuple[Path, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return path, st.st_mtime_ns, st.st_size
+
+
+class ReadAhead:
+    """Reads the images a person is likely to open next while they work on this one, in one
+    background thread, so that Next shows a large photo at once instead of decoding it then.
+    """
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="gluonseg-review")
+        self._pending: dict[str, Future[OpenedItem]] = {}
+        self._calls: list[Future[Any]] = []
+
+    def read_ahead(self, items: Sequence[ReviewItem]) -> None:
+        """Keep ``items`` read (in this order), forgetting any other read ahead."""
+        keep = {item.key for item in items}
+        for key in [k for k in self._pending if k not in keep]:
+            self._pending.pop(key).cancel()
+        for item in items:
+            if item.key not in self._pending:
+                self._pending[item.key] = self._pool.submit(open_item, item)
+
+    def take(self, item: ReviewItem) -> OpenedItem:
+        """``item`` opened: the copy read ahead if it is done or under way and still current,
+        else read now (so errors are raised here, in the caller's thread)."""
+        future = self._pending.pop(item.key, None)
+        if future is not None and not future.cancelled():
+            try:
+                opened = future.result()
+            except Exception:  # read again below: the error is raised to the caller
+                opened = None
+            same_files = opened is not None and (opened.export is None) == (item.labels is None)
+            if opened is not None and same_files and opened.is_current():
+                return opened
+        return open_item(item)
+
+    def call(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn(*args)`` in the background thread, after what was asked before it (small
+        synced writes that need not hold up the person; :meth:`flush` waits for them)."""
+        self._calls = [f for f in self._calls if not f.done()]
+        self._calls.append(self._pool.submit(fn, *args))
+
+    def flush(self) -> None:
+        """Wait for every :meth:`call` (raising the first error)."""
+        calls, self._calls = self._calls, []
+        for future in calls:
+            future.result()
+
+    def close(self) -> None:
+        """Forget what was read ahead; finish the calls."""
+        for future in self._pending.values():
+            future.cancel()
+        self._pending.clear()
+        try:
+            self.flush()
+        finally:
+            self._pool.shutdown(wait=False)
+
+
+def _review_item(item: BatchItem, results_dir: Path, failure: str | None) -> ReviewItem:
+    folder = item.out_folder(results_dir)
+    found = (folder / f"{item.stem}{suffix}" for suffix in _LABELS_SUFFIXES)
+    labels = next((path for path in found if path.is_file()), None)
+    if labels is None:
+        status = ReviewStatus.MISSING if failure is None else ReviewStatus.FAILED
+        return ReviewItem(item.key, item.path, None, status, error=failure or "")
+    provenance = stored_provenance(folder / f"{item.stem}_provenance.json")
+    batch = provenance.get(BATCH_KEY)
+    batch = batch if isinstance(batch, dict) else {}
+    reviewed = bool(provenance.get(CORRECTED_KEY))
+    return ReviewItem(
+        item.key,
+        item.path,
+        labels,
+        ReviewStatus.REVIEWED if reviewed else ReviewStatus.PRE_ANNOTATED,
+        _number(batch.get("mean_confidence")),
+        _number(batch.get("uncertain_fraction")),
+    )
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def _uncertainty_order(item: ReviewItem) -> tuple:
+    """Images with results first, most uncertain first; those without results last, by key."""
+    if item.labels is None:
+        return (1, 0.0, 0.0, item.key)
+    fraction = item.uncertain_fraction if item.uncertain_fraction is not None else 0.0
+    confidence = item.mean_confidence if item.mean_confidence is not None else 1.0
+    return (0, -fraction, confidence, item.key)
+
+
+def _failures(summary_csv: Path) -> dict[str, str]:
+    """input path -> error of the images the last batch failed on ({} without a summary)."""
+    try:
+        with open(summary_csv, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return {}
+    return {r.get("input", ""): r.get("error", "") for r in rows if r.get("status") == "failed"}
+
+
+def _kept_scores_of(labels_path: Path, shape: tuple[int, ...]) -> ScoreGrid | None:
+    """The scores kept beside an export, to keep beside its corrected labels too (a damaged
+    file is not worth refusing the corrections for: it is left out)."""
+    try:
+        return read_scores(labels_path, shape)
+    except ExportError:
+        return None

@@ -1,0 +1,130 @@
+"""A batch's settings: checked once for every image, kept in each export's provenance (what a
+rerun compares to skip an image), and read back from it (:func:`options_of`) to do more images of
+a folder the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import checks as options
+from ..errors import OptionError
+from ..events import Progress
+from ..models.registry import model_info
+from ..models.scheme import LabelScheme, SchemeLabel
+from ..models.weights import iter_resolve_weights
+from ..run.segment import check_run, run_to_end
+
+# Provenance keys of a batch export: the input file, and the settings it was made with.
+INPUT_KEY = "input"
+BATCH_KEY = "batch"
+# Set by a person's review: such labels are never replaced by a batch, overwrite or not.
+CORRECTED_KEY = "corrected_by_hand"
+# Options are checked on a stand-in image this large (no memory: a broadcast zero).
+_PROBE_SHAPE = (4096, 4096, 3)
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    """The checked options of every image's run, and ``record``, their JSON form kept in each
+    export's provenance (what a rerun compares to skip an image)."""
+
+    segment_kwargs: dict[str, Any]
+    overlay: bool
+    record: dict[str, Any]
+    keep_scores: bool = False
+
+
+def prepare_settings(
+    model_name: str,
+    overlay: bool,
+    segment_kwargs: dict,
+    keep_scores: bool = False,
+    on_weights: Callable[[Progress], None] | None = None,
+) -> BatchSettings:
+    """Check the options on a stand-in image and resolve the weights (fetched if missing;
+    ``on_weights`` hears the download's progress).
+
+    Workers get absolute paths and the loaded scheme: they may run in other folders, or on
+    other machines that share the files.
+    """
+    stand_in = np.broadcast_to(np.uint8(0), _PROBE_SHAPE)
+    plan = check_run(stand_in, model_name, check_memory_first=False, **segment_kwargs)
+    weights = run_to_end(iter_resolve_weights(model_name, plan.weights), on_weights)
+    scheme = None if plan.scheme is None else dataclasses.asdict(plan.scheme)
+    if scheme is not None:
+        scheme.pop("source")  # the labels matter, not where the file was
+    # The checked values, not the arguments: defaults given or not, the same run matches.
+    record = {
+        "model": model_name,
+        "weights_sha1": weights.sha1,
+        "engine": plan.engine,
+        "scale": plan.scale,
+        "tile_size": plan.tile,
+        "flip": plan.flip,
+        "tta_scales": plan.factors,
+        "classes": plan.subset,
+        "probability_classes": plan.wanted,
+        "min_confidence": plan.min_confidence,
+        "intensity_range": plan.stack.intensity_range,
+        "rgb": segment_kwargs.get("rgb"),
+        "scheme": scheme,
+        "overlay": bool(overlay),
+    }
+    if options.flag(keep_scores, "keep_scores"):  # only then: older records stay matches
+        record["keep_scores"] = True
+    # Tuples become lists: the form the provenance file gives back.
+    record = json.loads(json.dumps(record, default=str, sort_keys=True))
+    kwargs = {**segment_kwargs, "model_name": model_name, "scheme": plan.scheme}
+    if plan.weights is not None:
+        kwargs["weights"] = Path(plan.weights).absolute()
+    return BatchSettings(kwargs, bool(overlay), record, keep_scores)
+
+
+def options_of(provenance: dict[str, Any]) -> dict[str, Any]:
+    """The :func:`segment_folder` options an export was made with, read back from its
+    provenance (the record :func:`prepare_settings` wrote and the weights file), so that more
+    images of the folder can be done the same way. Raises :class:`OptionError` naming what is
+    missing (an export not made by a batch, weights no longer where they were)."""
+    batch = provenance.get(BATCH_KEY)
+    record = batch.get("settings") if isinstance(batch, dict) else None
+    if not isinstance(record, dict) or "model" not in record:
+        raise OptionError("These results were not made by a batch: no settings to repeat.")
+    weights = Path(str(provenance.get("weights", "")))
+    if not weights.is_file():
+        raise OptionError(
+            f"The weights these results were made with, {weights}, are no longer there."
+        )
+    scheme = _scheme_of(record.get("scheme"))
+    names = scheme.class_names if scheme is not None else model_info(record["model"]).class_names
+    kwargs = {
+        "model_name": record["model"],
+        "weights": weights,
+        "scheme": scheme,
+        "probability_classes": [names[k] for k in record.get("probability_classes") or ()],
+        "overlay": bool(record.get("overlay")),
+        "keep_scores": bool(record.get("keep_scores")),
+    }
+    for key in ("engine", "scale", "tile_size", "flip", "min_confidence", "rgb", "classes"):
+        kwargs[key] = record.get(key)
+    kwargs["tta_scales"] = record.get("tta_scales") or ()
+    if record.get("intensity_range") is not None:
+        kwargs["intensity_range"] = tuple(record["intensity_range"])
+    return kwargs
+
+
+def _scheme_of(record: Any) -> LabelScheme | None:
+    if not isinstance(record, dict):
+        return None
+    labels = tuple(
+        SchemeLabel(lab["value"], lab["name"], tuple(lab["color"]), tuple(lab["classes"]))
+        for lab in record["labels"]
+    )
+    return LabelScheme(record["name"], labels)

@@ -1,0 +1,600 @@
+"""Writing a result to disk: labels image, colour overlay, class table, provenance.
+
+An export is a set of files under one stem. The set is written all at once (all new or all
+old, see :func:`.files.write_set`: a set interrupted between its renames is finished by the
+next reader or writer, :func:`finish_interrupted_exports`), never replaces another set unless
+asked, and vouches for itself: the provenance records the sha256 of the labels file and the
+class table, which :func:`read_export` checks, along with every row of the table against the
+labels.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import glob
+import hashlib
+import io
+import json
+import re
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..atomic import (
+    JOURNAL_SUFFIX,
+    TEMP_MARK,
+    finish_interrupted_sets,
+    remove_stale_temps,
+    strict_image_reads,
+    write_set,
+)
+from ..checks import is_integer
+from ..errors import ExportError, ExportExistsError, OptionError
+from ..models.registry import short_class_name
+from ..run.preprocess import as_image_stack
+from ..run.result import SegmentationResult, class_table_rows
+from ..run.scores import ScoreGrid
+
+OVERLAY_ALPHA = 0.5
+EXPORT_FORMATS = ("png", "tif")
+# The provenance key holding the set's checksums; read_export takes it out again.
+CHECKSUMS_KEY = "export_sha256"
+_ROWS_KEY = "class_rows"  # in CHECKSUMS_KEY's record
+# A probability map: {stem}_prob-{class}.png.
+MAP_INFIX = "_prob-"
+_SET_SUFFIXES = (
+    "_labels.png",
+    "_labels.tif",
+    "_labels.tiff",
+    "_classes.csv",
+    "_overlay.png",
+    "_scores.npz",
+    "_provenance.json",
+)
+_TABLE_COLUMNS = ("index", "class_name", "color", "pixels")
+_HEX_COLOR = re.compile(r"#([0-9a-fA-F]{6})([0-9a-fA-F]{2})?")
+
+
+def colorize(labels: np.ndarray, colors: Sequence[Sequence[int]]) -> np.ndarray:
+    """RGB uint8 image of ``labels`` in the class colours (0 = black)."""
+    lut = np.zeros((len(colors) + 1, 3), np.uint8)
+    lut[1:] = np.asarray(colors, np.uint8)
+    return lut[labels]
+
+
+def overlay(image: Any, result: SegmentationResult) -> np.ndarray:
+    """The 2D image blended with its class colours (RGB uint8)."""
+    stack = as_image_stack(image)
+    base = (stack.plane_rgb01(0) * 255).round().astype(np.uint8)
+    colored = colorize(result.labels.reshape(-1, *base.shape[:2])[0], result.colors)
+    mask = (result.labels.reshape(-1, *base.shape[:2])[0] > 0)[..., None]
+    blend = base * (1 - OVERLAY_ALPHA) + colored * OVERLAY_ALPHA
+    return np.where(mask, blend, base).round().astype(np.uint8)
+
+
+def existing_export_files(out_dir: str | Path, stem: str) -> list[Path]:
+    """The files of any export under ``stem`` in ``out_dir`` (labels in any format, table,
+    provenance, overlay, probability maps): what an export there would replace."""
+    out = Path(out_dir)
+    found = [out / f"{stem}{suffix}" for suffix in _SET_SUFFIXES]
+    maps: set[Path] = set()
+    if out.is_dir():  # ``_P(class).png``: the name before 0.1 (it needed quoting in shells)
+        for pattern in (f"{MAP_INFIX}*.png", "_P(*).png"):
+            maps |= set(out.glob(f"{glob.escape(stem)}{pattern}"))
+    return sorted({p for p in found if p.exists()} | maps)
+
+
+def finish_interrupted_exports(out_dir: str | Path, stem: str) -> None:
+    """Complete any export in ``out_dir`` whose writer was interrupted between its renames
+    (killed, Ctrl-C, a failing disk): before this, such a folder holds a mix of two sets. Then
+    remove what dead writers of ``stem`` left before their renames began."""
+    out = Path(out_dir)
+    finish_interrupted_sets(out)  # first: the temporaries it renames look stale too
+    with contextlib.suppress(OSError):  # a tidy-up: a read-only folder is still read
+        remove_stale_temps(out, f".{glob.escape(stem)}_*{TEMP_MARK}*")
+
+
+def is_export_file(path: str | Path) -> bool:
+    """Whether ``path`` is an image of an export this package wrote (labels, overlay or a
+    probability map beside a provenance that carries the set's checksums): a result, not a
+    photo to segment."""
+    path = Path(path)
+    found = export_stem(path)
+    name = path.name
+    if found is not None:
+        stem = found[1]
+    elif name.endswith("_overlay.png"):
+        stem = name[: -len("_overlay.png")]
+    elif MAP_INFIX in name:
+        stem = name[: name.rindex(MAP_INFIX)]
+    elif "_P(" in name:  # ``_P(class).png``: maps before 0.1
+        stem = name[: name.rindex("_P(")]
+    else:
+        return False
+    try:
+        provenance = read_provenance(path.parent / f"{stem}_provenance.json")
+    except ExportError:
+        return False  # not vouched for: treated as any other image
+    return CHECKSUMS_KEY in provenance
+
+
+def map_file_name(stem: str, class_name: str) -> str:
+    """``dog_prob-bicycle.png``: a probability map's file name, safe in every shell (the
+    class's first synonym, characters other than letters, digits, ``.`` and ``-`` as ``-``)."""
+    slug = re.sub(r"[^A-Za-z0-9.-]+", "-", short_class_name(class_name)).strip("-.") or "class"
+    return f"{stem}{MAP_INFIX}{slug}.png"
+
+
+def write_result(
+    result: SegmentationResult,
+    out_dir: str | Path,
+    stem: str,
+    image: Any = None,
+    fmt: str = "png",
+    overwrite: bool = False,
+    probability_maps: bool = False,
+    keep_scores: bool = False,
+) -> dict[str, Path]:
+    """Write ``{stem}_labels.png|tif``, ``{stem}_classes.csv``, ``{stem}_provenance.json``, with
+    ``image`` (2D) ``{stem}_overlay.png``, with ``probability_maps`` one ``{stem}_prob-class.png``
+    per probability of the result, and with ``keep_scores`` the run's probabilities on its
+    coarse grid as ``{stem}_scores.npz`` (float16; :func:`read_scores` gives them back), into
+    ``out_dir``; return the paths.
+
+    Raises :class:`ExportExistsError` if any export under ``stem`` is there, unless
+    ``overwrite``, which replaces it (its files that the new set lacks are removed).
+    """
+    extras: dict[str, tuple[str, bytes]] = {}
+    provenance = result.provenance
+    if image is not None and result.labels.ndim == 2:
+        extras["overlay"] = (f"{stem}_overlay.png", _png_bytes(overlay(image, result)))
+    if probability_maps and result.probabilities:
+        maps = _map_names(stem, list(result.probabilities))
+        for name, prob in result.probabilities.items():
+            kind = f"P({short_class_name(name)})"
+            kind = f"P({name})" if kind in extras else kind  # two classes, one first synonym
+            extras[kind] = (maps[name], _png_bytes((prob * 255).round().astype("uint8")))
+        # Which class each map is: names such as '道路' or '天空' leave no trace in the file's.
+        provenance = {**provenance, "probability_maps": {f: c for c, f in maps.items()}}
+    if keep_scores and result.scores is not None:
+        extras["scores"] = (f"{stem}_scores.npz", _scores_bytes(result.scores))
+    return _write_set(
+        result.labels,
+        result.class_names,
+        result.colors,
+        provenance,
+        Path(out_dir),
+        stem,
+        fmt,
+        extras,
+        overwrite,
+    )
+
+
+def _map_names(stem: str, class_names: Sequence[str]) -> dict[str, str]:
+    """Each class's map file name, numbered where two would be the same (``road/street`` and
+    ``road street``; names without a Latin letter or digit all give ``prob-class``)."""
+    names: dict[str, str] = {}
+    for class_name in class_names:
+        base = map_file_name(stem, class_name).removesuffix(".png")
+        name, n = f"{base}.png", 1
+        while name in names.values():
+            n += 1
+            name = f"{base}-{n}.png"
+        names[class_name] = name
+    return names
+
+
+def write_labels(
+    labels: np.ndarray,
+    class_names: Sequence[str],
+    colors: Sequence[Sequence[int]],
+    provenance: dict[str, Any],
+    out_dir: str | Path,
+    stem: str,
+    fmt: str = "png",
+    overwrite: bool = False,
+    scores: ScoreGrid | None = None,
+) -> dict[str, Path]:
+    """Training data: labels (value k + 1 = ``class_names[k]``, 0 = unlabeled) as PNG (8 or 16
+    bit, whichever the values need; 2D only) or TIFF (any number of axes), the class table as
+    CSV (index, class_name, color, pixels) and the provenance as JSON. Returns the paths.
+
+    Raises :class:`ExportExistsError` if any export under ``stem`` is there, unless
+    ``overwrite``, which replaces it (its files that the new set lacks are removed).
+    ``scores`` (a run's kept scores for these labels) go beside as ``{stem}_scores.npz``.
+    """
+    extras = {} if scores is None else {"scores": (f"{stem}_scores.npz", _scores_bytes(scores))}
+    return _write_set(
+        labels, class_names, colors, provenance, Path(out_dir), stem, fmt, extras, overwrite
+    )
+
+
+def _check_stem(stem: str) -> None:
+    """A stem names files in the output folder: never a path out of it."""
+    if not stem or stem in (".", "..") or any(c in stem for c in "/\\\0"):
+        raise ExportError(
+            f"The export stem {stem!r} must be a file name, not a path (no '/', '\\', '..')."
+        )
+
+
+def _check_class_table(class_names: Sequence[str], colors: Sequence[Sequence[int]]) -> None:
+    if len(class_names) != len(colors):
+        raise ExportError(
+            f"{len(class_names)} class names but {len(colors)} colours: one colour per class."
+        )
+    for k, (name, rgb) in enumerate(zip(class_names, colors, strict=True), start=1):
+        if not isinstance(name, str) or not name.strip():
+            raise ExportError(f"class {k} has no name ({name!r}).")
+        values = tuple(rgb)
+        if len(values) not in (3, 4) or not all(
+            is_integer(v) and 0 <= int(v) <= 255 for v in values
+        ):
+            raise ExportError(
+                f"class {k} ({name!r}): colour {values} is not 3 values in 0..255 (RGB)."
+            )
+
+
+def _write_set(
+    labels: np.ndarray,
+    class_names: Sequence[str],
+    colors: Sequence[Sequence[int]],
+    provenance: dict[str, Any],
+    out: Path,
+    stem: str,
+    fmt: str,
+    extras: dict[str, tuple[str, bytes]],
+    overwrite: bool,
+) -> dict[str, Path]:
+    if fmt not in EXPORT_FORMATS:
+        raise OptionError(f"Unknown export format {fmt!r}; valid: {', '.join(EXPORT_FORMATS)}.")
+    _check_stem(stem)
+    _check_class_table(class_names, colors)
+    labels_name, labels_bytes = _labels_file(np.asarray(labels), stem, fmt)
+    table_name = f"{stem}_classes.csv"
+    _check_label_values(np.asarray(labels), len(class_names), labels_name, table_name)
+    table_rows = class_table_rows(labels, class_names, colors)
+    table_bytes = _table_bytes(table_rows)
+    checksums: dict[str, Any] = {"labels": _sha256(labels_bytes), "classes": _sha256(table_bytes)}
+    # What each row said, "#rrggbb name": an edited table's error names the row and the edit.
+    checksums[_ROWS_KEY] = [f"{row['color'][:7]} {row['class_name']}" for row in table_rows]
+    if "scores" in extras:
+        checksums["scores"] = _sha256(extras["scores"][1])
+    prov = {**provenance, CHECKSUMS_KEY: checksums}
+    contents = {
+        "labels": (labels_name, labels_bytes),
+        "classes": (table_name, table_bytes),
+        **extras,
+        # Last: it vouches for the others, so an interrupted set never matches it.
+        "provenance": (f"{stem}_provenance.json", _json_bytes(prov)),
+    }
+    paths = {kind: out / name for kind, (name, _) in contents.items()}
+    _make_folder(out)
+    finish_interrupted_exports(out, stem)
+    existing = existing_export_files(out, stem)
+    if existing and not overwrite:
+        raise ExportExistsError(
+            f"An export named {stem!r} is already in {out}: "
+            f"{', '.join(p.name for p in existing)}. Choose another name or folder, or pass "
+            "overwrite=True to replace it."
+        )
+    write_set(
+        {paths[kind]: data for kind, (_, data) in contents.items()},
+        journal=out / f".{stem}_set{JOURNAL_SUFFIX}",
+        remove=existing,  # e.g. the PNG of a set now written as TIFF
+    )
+    return paths
+
+
+def _make_folder(out: Path) -> None:
+    """The export folder, made if missing; :class:`ExportError` where it cannot be a folder."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next(p for p in (out, *out.parents) if p.exists() and not p.is_dir())
+        raise ExportError(
+            f"The export folder {out} cannot be made: {blocker} is a file. Give a folder."
+        ) from None
+    except OSError as exc:  # no permission, a read-only disk
+        raise ExportError(f"Cannot make the export folder {out}: {exc.strerror or exc}.") from exc
+
+
+def _scores_bytes(scores: ScoreGrid) -> bytes:
+    buffer = io.BytesIO()
+    np.savez_compressed(
+        buffer,
+        probs=scores.probs.astype(np.float16),
+        leading_shape=np.array(scores.leading_shape, np.int64),
+        image_shape=np.array(scores.image_shape, np.int64),
+        class_ids=np.array(scores.class_ids, np.int64),
+    )
+    return buffer.getvalue()
+
+
+def checked_export_stem(labels_path: str | Path) -> tuple[Path, str]:
+    """(folder, stem) of a labels export's file; :class:`ExportError` for other names."""
+    found = export_stem(labels_path)
+    if found is None:
+        raise ExportError(f"{labels_path} is not a labels export ({{stem}}_labels.png or .tif).")
+    return found
+
+
+def read_scores(labels_path: str | Path, labels_shape: tuple[int, ...]) -> ScoreGrid | None:
+    """The kept scores of the export whose labels file is ``labels_path`` (``{stem}_scores.npz``
+    beside it), checked against its provenance and the labels' shape (as read with
+    :func:`read_export`); None where none were kept.
+
+    Raises :class:`ExportError` naming the file for a damaged, changed or mismatched file.
+    """
+    folder, stem = checked_export_stem(labels_path)
+    finish_interrupted_exports(folder, stem)
+    path = folder / f"{stem}_scores.npz"
+    if not path.is_file():
+        return None
+    prov_path = folder / f"{stem}_provenance.json"
+    checksums = read_provenance(prov_path).get(CHECKSUMS_KEY, {})
+    _check_checksum(path, checksums.get("scores") if isinstance(checksums, dict) else None,
+                    prov_path, "scores")  # fmt: skip
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            probs = data["probs"]
+            leading = tuple(int(n) for n in data["leading_shape"])
+            image_shape = tuple(int(n) for n in data["image_shape"])
+            class_ids = tuple(int(n) for n in data["class_ids"])
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise ExportError(f"Cannot read the kept scores {path}: {exc}") from exc
+    shape, labels_shape = labels_shape, (*leading, *image_shape)
+    if (
+        probs.ndim != 4
+        or len(image_shape) != 2
+        or probs.shape[0] != int(np.prod(leading))
+        or probs.shape[1] != len(class_ids)
+        or labels_shape != tuple(shape)
+    ):
+        raise ExportError(
+            f"{path}: scores of shape {probs.shape} for an image of {labels_shape} do not "
+            f"belong to {Path(labels_path).name}."
+        )
+    return ScoreGrid(probs, leading, (image_shape[0], image_shape[1]), class_ids)
+
+
+def _labels_file(labels: np.ndarray, stem: str, fmt: str) -> tuple[str, bytes]:
+    """The labels file's name and content: PNG for 2D values up to 16 bits, else TIFF."""
+    if labels.dtype.kind not in "ui" or (labels.size and labels.min() < 0):
+        raise ExportError(f"Labels must be non-negative integers; got {labels.dtype}.")
+    top = int(labels.max(initial=0))
+    if top > 65535 and fmt == "png":
+        raise ExportError(f"Label values up to {top} do not fit a 16-bit PNG; export as TIFF.")
+    if fmt == "png" and labels.ndim == 2:
+        return f"{stem}_labels.png", _png_bytes(labels.astype(np.uint8 if top < 256 else np.uint16))
+    import tifffile
+
+    dtype = np.uint8 if top < 256 else np.uint16 if top < 65536 else np.uint32
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, labels.astype(dtype), compression="zlib")
+    return f"{stem}_labels.tif", buffer.getvalue()
+
+
+def _png_bytes(array: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _table_bytes(rows: list[dict[str, Any]]) -> bytes:
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=list(_TABLE_COLUMNS))
+    writer.writeheader()
+    writer.writerows(rows)
+    return text.getvalue().encode()
+
+
+def _json_bytes(provenance: dict[str, Any]) -> bytes:
+    return (json.dumps(provenance, indent=2, default=str) + "\n").encode()
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class LabelsExport:
+    """An export read back: labels, class names and colours (value k + 1), provenance."""
+
+    labels: np.ndarray
+    class_names: tuple[str, ...]
+    colors: tuple[tuple[int, int, int], ...]
+    provenance: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _TableRow:
+    line: int
+    index: int
+    name: str
+    color: tuple[int, int, int]
+    pixels: int
+
+
+def export_stem(path: str | Path) -> tuple[Path, str] | None:
+    """(folder, stem) of a ``{stem}_labels.png|tif|tiff`` file; None for other names."""
+    path = Path(path)
+    for suffix in ("_labels.png", "_labels.tif", "_labels.tiff"):
+        if path.name.lower().endswith(suffix):
+            return path.parent, path.name[: -len(suffix)]
+    return None
+
+
+def read_export(path: str | Path) -> LabelsExport:
+    """Read ``{stem}_labels.*`` with its ``{stem}_classes.csv`` (and provenance, if there).
+
+    Raises :class:`ExportError`, naming the file (and row), for a truncated labels file, a
+    malformed or edited class table, label values the table lacks, or files of the set that do
+    not match the checksums in its provenance (mixed from two exports, changed since).
+    """
+    path = Path(path)
+    folder, stem = checked_export_stem(path)
+    finish_interrupted_exports(folder, stem)
+    table = folder / f"{stem}_classes.csv"
+    if not table.is_file():
+        raise ExportError(f"{path}: its class table {table.name} is missing beside it.")
+    labels = _read_labels_file(path)
+    rows = _read_table(table)
+    _check_label_values(labels, len(rows) - 1, str(path), str(table))
+    prov_path = folder / f"{stem}_provenance.json"
+    provenance = read_provenance(prov_path)
+    checksums = provenance.pop(CHECKSUMS_KEY, {})
+    if not isinstance(checksums, dict):
+        raise ExportError(f"{prov_path}: {CHECKSUMS_KEY!r} is not a record of checksums.")
+    _check_checksum(path, checksums.get("labels"), prov_path, "labels")
+    counts = np.bincount(labels.ravel().astype(np.int64), minlength=len(rows))
+    for row in rows:
+        if row.pixels != counts[row.index]:
+            raise ExportError(
+                f"{table}, row {row.line}: {row.pixels} pixels of {row.name!r} in the table, "
+                f"{counts[row.index]} in {path.name}: the table does not belong to these labels."
+            )
+    if not _checksum_matches(table, checksums.get("classes")):
+        edit = _edited_row(rows, checksums.get(_ROWS_KEY), table)
+        raise ExportError(edit or _changed_message(table, prov_path, "classes"))
+    return LabelsExport(
+        labels=labels,
+        class_names=tuple(row.name for row in rows[1:]),
+        colors=tuple(row.color for row in rows[1:]),
+        provenance=provenance,
+    )
+
+
+def _read_labels_file(path: Path) -> np.ndarray:
+    """The labels, read strictly: a truncated file is an error, never rows of zeros."""
+    from PIL import Image
+
+    try:
+        if path.suffix.lower() == ".png":
+            with strict_image_reads(), Image.open(path) as im:
+                im.load()
+                labels = np.array(im)  # writable: the layer it becomes gets painted on
+        else:
+            import tifffile
+
+            labels = tifffile.imread(path)
+    except Exception as exc:  # a damaged file: zlib.error, struct.error, imagecodecs' errors...
+        raise ExportError(f"Cannot read the labels file {path}: {exc}") from exc
+    if labels.dtype.kind not in "ui":
+        raise ExportError(f"{path} holds {labels.dtype} values, not integer labels.")
+    return labels
+
+
+def _check_label_values(labels: np.ndarray, n_classes: int, labels_name: str, table: str) -> None:
+    top = int(labels.max(initial=0))
+    if top > n_classes:
+        count = int((labels == top).sum())
+        raise ExportError(
+            f"{labels_name}: label value {top} ({count} pixels) is not in the class table "
+            f"{table} (values 0..{n_classes})."
+        )
+
+
+def _read_table(table: Path) -> list[_TableRow]:
+    """The class table's rows, index 0, 1, 2, ... in order; errors name the row."""
+    rows: list[_TableRow] = []
+    try:
+        with open(table, newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f)
+            missing = [c for c in _TABLE_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise ExportError(f"{table}: no column {', '.join(missing)} in its first row.")
+            for cells in reader:
+                rows.append(_table_row(cells, reader.line_num, table, rows))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ExportError(f"Cannot read the class table {table}: {exc}") from exc
+    if not rows:
+        raise ExportError(f"{table} has no rows.")
+    return rows
+
+
+def _table_row(cells: dict, line: int, table: Path, before: list[_TableRow]) -> _TableRow:
+    where = f"{table}, row {line}"
+    empty = [c for c in _TABLE_COLUMNS if not (cells.get(c) or "").strip()]
+    if empty:
+        raise ExportError(f"{where}: missing {', '.join(empty)}.")
+    try:
+        index, pixels = int(cells["index"]), int(cells["pixels"])
+    except ValueError:
+        raise ExportError(
+            f"{where}: index and pixels must be whole numbers; got {cells['index']!r}, "
+            f"{cells['pixels']!r}."
+        ) from None
+    if 0 <= index < len(before):  # rows so far are 0, 1, 2, ... in order: before[index] has it
+        raise ExportError(f"{where}: index {index} again (first on row {before[index].line}).")
+    if index != len(before):
+        raise ExportError(
+            f"{where}: index {index}, expected {len(before)} (rows run 0, 1, 2, ... in order)."
+        )
+    color = _HEX_COLOR.fullmatch(cells["color"].strip())
+    if color is None:
+        raise ExportError(f"{where}: colour {cells['color']!r} is not #rrggbb.")
+    rgb = bytes.fromhex(color.group(1))
+    return _TableRow(line, index, cells["class_name"], (rgb[0], rgb[1], rgb[2]), pixels)
+
+
+def read_provenance(path: Path) -> dict[str, Any]:
+    """An export's provenance record ({} where there is none); ExportError if unreadable."""
+    if not path.is_file():
+        return {}  # a set made by hand: nothing to check against
+    try:
+        provenance = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ExportError(f"Cannot read the provenance {path}: {exc}") from exc
+    if not isinstance(provenance, dict):
+        raise ExportError(f"{path} does not hold a provenance record (a JSON object).")
+    return provenance
+
+
+def _check_checksum(path: Path, expected: str | None, provenance: Path, role: str) -> None:
+    if not _checksum_matches(path, expected):
+        raise ExportError(_changed_message(path, provenance, role))
+
+
+def _checksum_matches(path: Path, expected: str | None) -> bool:
+    if expected is None:
+        return True
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest() == expected
+
+
+def _changed_message(path: Path, provenance: Path, role: str) -> str:
+    edited = " (a class name or colour edited by hand?)" if role == "classes" else ""
+    return (
+        f"{path} was changed after export{edited} or comes from another export "
+        f"(an interrupted overwrite?): its sha256 does not match the one in {provenance}. "
+        "Export again, or remove the provenance file to read the set unchecked."
+    )
+
+
+def _edited_row(rows: list[_TableRow], written: Any, table: Path) -> str | None:
+    """The first row whose name or colour differs from what the export wrote (None: no record
+    of the rows, as in older exports, or no such row: another change, or another export)."""
+    if not isinstance(written, list) or len(written) != len(rows):
+        return None
+    for row, record in zip(rows, written, strict=True):
+        color, _, name = str(record).partition(" ")
+        now = "#{:02x}{:02x}{:02x}".format(*row.color)
+        if name != row.name:
+            what = f"class name {row.name!r}, the export wrote {name!r}"
+        elif color.lower() != now:
+            what = f"colour {now}, the export wrote {color}"
+        else:
+            continue
+        return (
+            f"{table}, row {row.line}: {what}. The table was edited after export: put it "
+            "back, or remove the provenance file beside it to read the set unchecked."
+        )
+    return None

@@ -1,0 +1,146 @@
+"""Reading image files for a batch: imageio (what napari reads with), strictly.
+
+- PNG, JPEG, BMP, WebP through imageio's pillow plugin: palette images come out as RGB(A),
+  CMYK (and YCbCr, LAB) are converted to RGB, 16-bit PNGs stay uint16, and the EXIF orientation
+  is applied, so the pixels are the photo as every viewer shows it upright (napari 0.9's own
+  reader does not apply it: open batch inputs through :func:`read_image`, as the review does).
+- TIFF through imageio's tifffile plugin: every page, so a multi-page stack is (pages, H, W[, C]),
+  its pages planes (3 or 4 greyscale pages too: not one colour image stored channels first).
+- A truncated file is an error (never rows of grey, whatever gluoncv set globally in PIL), and
+  so is an image whose decoded pixels alone would not fit in the available memory.
+"""
+
+from __future__ import annotations
+
+import io
+import stat
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..atomic import strict_image_reads
+from ..errors import ImageError, InsufficientMemoryError
+from ..run.memory import available_bytes, format_bytes
+
+PILLOW_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+TIFF_SUFFIXES = (".tif", ".tiff")
+IMAGE_SUFFIXES = PILLOW_SUFFIXES + TIFF_SUFFIXES
+# Larger files are refused before reading (a 12 MP TIFF of float32 RGB is ~150 MB).
+MAX_FILE_BYTES = 4 << 30
+# Pillow modes whose channels are not RGB: converted, as napari users expect a colour photo.
+_CONVERT_TO_RGB = ("CMYK", "YCbCr", "LAB", "HSV")
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """The pixels of an image file (see the module's notes). Raises :class:`ImageError`."""
+    path = Path(path)
+    return decode_image(read_file_bytes(path), path)
+
+
+def decode_image(data: bytes, path: Path) -> np.ndarray:
+    """The pixels of ``data``, the bytes of the file ``path`` (its suffix picks the reader).
+
+    Raises :class:`ImageError` naming ``path`` for an unsupported, corrupt or truncated file,
+    and :class:`InsufficientMemoryError` for one too large to decode.
+    """
+    return decode_planes(data, path)[0]
+
+
+def read_file_bytes(path: Path) -> bytes:
+    """The bytes of an image file. Only regular files are read (a FIFO would block for ever, a
+    device like /dev/zero grow without end), and only up to :data:`MAX_FILE_BYTES`; raises
+    :class:`ImageError` naming the file."""
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise ImageError(f"{path} is not a regular file (a pipe, device or folder).")
+        if info.st_size > MAX_FILE_BYTES:
+            raise ImageError(
+                f"{path} is {info.st_size} bytes, more than the {MAX_FILE_BYTES} bytes an image "
+                "file may have here."
+            )
+        with open(path, "rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)  # a file that grew since stat() stops here
+    except OSError as exc:
+        raise ImageError(f"Cannot read {path}: {exc.strerror or exc}") from exc
+    if len(data) > MAX_FILE_BYTES:
+        raise ImageError(f"{path} grew beyond {MAX_FILE_BYTES} bytes while being read.")
+    return data
+
+
+def decode_planes(data: bytes, path: Path) -> tuple[np.ndarray, bool | None]:
+    """:func:`decode_image`, and whether the pixels' last axis is colour where the file says so
+    (``rgb`` of :func:`~.segment.segment_image`; None: the shape's guess). A multi-page TIFF's
+    pages are planes: 3 or 4 greyscale pages are not one colour image stored channels first.
+    """
+    suffix = path.suffix.lower()
+    if suffix not in IMAGE_SUFFIXES:
+        raise ImageError(
+            f"{path} is not an image file this reader supports "
+            f"(suffixes: {', '.join(IMAGE_SUFFIXES)})."
+        )
+    import imageio.v3 as iio
+    from imageio.core.request import InitializationError
+    from PIL import Image
+
+    plugin = "tifffile" if suffix in TIFF_SUFFIXES else "pillow"
+    try:
+        with strict_image_reads(), iio.imopen(io.BytesIO(data), "r", plugin=plugin) as file:  # type: ignore[call-overload]  # imageio's stubs take only literal plugin names
+            if plugin == "tifffile":
+                return _read_tiff(file, path)
+            return _read_pillow(file, path), None
+    except (ImageError, InsufficientMemoryError):
+        raise
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"{path} is too large to decode safely: {exc}") from exc
+    except MemoryError as exc:
+        raise InsufficientMemoryError(f"{path} does not fit in memory when decoded.") from exc
+    except Exception as exc:  # imageio and its plugins raise many types for broken files
+        if isinstance(_innermost(exc), InitializationError):  # no reader knows the bytes
+            raise ImageError(
+                f"{path} is not a {suffix[1:].upper()} file (unknown format)."
+            ) from exc
+        raise ImageError(
+            f"{path} is not a readable image (corrupt or truncated?): {_innermost(exc)}"
+        ) from exc
+
+
+def _innermost(exc: BaseException) -> BaseException:
+    """The original error: imageio wraps the plugin's in one that only says it failed."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    return exc
+
+
+def _read_tiff(file: Any, path: Path) -> tuple[np.ndarray, bool | None]:
+    page = tuple(file.properties().shape)  # one page's shape; read() stacks every page
+    _check_fits(file.properties(), path)
+    pixels = np.asarray(file.read())
+    if pixels.ndim == len(page):  # one page: its shape alone tells
+        return pixels, None
+    if len(page) == 2:  # greyscale pages
+        return pixels, False
+    return pixels, True if page[-1] in (3, 4) else None  # else: the shape check says why
+
+
+def _read_pillow(file: Any, path: Path) -> np.ndarray:
+    mode = file.metadata(index=0).get("mode")
+    convert = "RGB" if mode in _CONVERT_TO_RGB else None
+    props = file.properties(index=0)
+    _check_fits(props, path, channels=3 if convert else None)
+    return np.asarray(file.read(index=0, mode=convert, rotate=True))
+
+
+def _check_fits(props: Any, path: Path, channels: int | None = None) -> None:
+    """Refuse, before decoding, pixels that alone exceed the available memory."""
+    shape = tuple(props.shape)
+    if channels is not None:
+        shape = (*shape[:2], channels)
+    need = int(np.prod(shape, dtype=np.int64)) * np.dtype(props.dtype).itemsize
+    available = available_bytes()
+    if available is not None and need > available:
+        raise InsufficientMemoryError(
+            f"{path} holds {'x'.join(map(str, shape))} pixels ({format_bytes(need)} decoded); "
+            f"only {format_bytes(available)} of memory is available."
+        )

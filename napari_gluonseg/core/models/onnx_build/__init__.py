@@ -1,0 +1,90 @@
+"""ONNX models built by the package itself from a GluonCV ``.params`` file, without MXNet.
+
+Each family's module follows GluonCV's own definition layer by layer (its source is the spec)
+and writes a graph that takes any batch, height and width: input ``data`` (N, 3, H, W) and
+``out_size`` (int64 [2], the size the logits are resized to, align corners, as MXNet's
+``BilinearResize2D``); output ``logits``. The auxiliary heads, which only training uses, are
+left out. A file whose arrays do not fit the architecture is refused naming the array.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from functools import cache
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ...errors import EngineError, WeightsError
+from .graph import INPUT, Graph
+
+if TYPE_CHECKING:
+    from onnx import ModelProto
+
+# (graph, input, classes) -> the main head's logits before the final resize.
+Builder = Callable[[Graph, str, int], str]
+# Parameters that only the training-time auxiliary heads use (a family module may add its own
+# as ``IGNORED``).
+_AUX_PREFIXES = ("auxlayer.",)
+
+
+# The smallest model of each family (architecture): what the quick checks and benchmarks run.
+ONE_PER_FAMILY = (
+    "fcn_resnet50_ade",
+    "psp_resnet50_ade",
+    "deeplab_resnet50_ade",
+    "deeplab_resnest50_ade",
+    "deeplab_v3b_plus_wideresnet_citys",
+    "icnet_resnet50_citys",
+    "fastscnn_citys",
+    "danet_resnet50_citys",
+)
+# One module per family; each holds ``BUILDERS``: architecture name -> Builder.
+_FAMILY_MODULES = ("fcn", "deeplab", "resnest", "psp", "icnet", "fastscnn", "danet", "wideresnet")
+
+
+@cache
+def _builders() -> dict[str, Builder]:
+    table: dict[str, Builder] = {}
+    for name in _FAMILY_MODULES:
+        table.update(importlib.import_module(f"{__name__}.{name}").BUILDERS)
+    return table
+
+
+def _ignored(model_name: str) -> tuple[str, ...]:
+    for name in _FAMILY_MODULES:
+        module = importlib.import_module(f"{__name__}.{name}")
+        if architecture(model_name) in module.BUILDERS:
+            return _AUX_PREFIXES + tuple(getattr(module, "IGNORED", ()))
+    return _AUX_PREFIXES
+
+
+def architecture(model_name: str) -> str:
+    """``fcn_resnet50_ade`` -> ``fcn_resnet50``: the name without the training set."""
+    return model_name.rsplit("_", 1)[0]
+
+
+def can_build(model_name: str) -> bool:
+    return architecture(model_name) in _builders()
+
+
+def build_model(
+    model_name: str, params: dict[str, np.ndarray], num_classes: int, metadata: dict[str, str]
+) -> ModelProto:
+    """The ONNX model of ``model_name`` (``num_classes`` outputs) with the weights ``params``
+    (from ``read_params``). Takes nothing from the registry: the engines, which the registry
+    names, build on this package, not the other way round."""
+    builder = _builders().get(architecture(model_name))
+    if builder is None:
+        raise EngineError(f"napari-gluonseg cannot build {model_name} for onnxruntime yet.")
+    g = Graph(params, model_name)
+    logits = builder(g, INPUT, num_classes)
+    extra = g.unused(_ignored(model_name))
+    if extra:
+        shown = ", ".join(extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
+        raise WeightsError(
+            f"it holds {len(extra)} array(s) that {model_name} does not have ({shown}): it "
+            "was saved from another architecture."
+        )
+    return g.model(logits, metadata)

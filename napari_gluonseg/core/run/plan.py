@@ -1,0 +1,384 @@
+"""Checking a run's arguments and planning it, before anything loads.
+
+:func:`check_run` checks every argument of :func:`~.segment.segment_image` (raising the
+package's errors, naming the argument and value) and returns a :class:`RunPlan`: the image stack,
+the label space asked for, the working size and how each pass covers it (:mod:`.layout`), sized
+by the memory guard (:mod:`.memory`). :func:`plan_estimate` says how long it will take.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from .. import checks as options_check
+from ..errors import InsufficientMemoryError, OptionError
+from ..models import _mxnet
+from ..models.engines import ENGINES, Engine
+from ..models.engines.onnx import is_onnx_file, onnxruntime_available, onnxruntime_installed
+from ..models.padding import padded_size
+from ..models.registry import DEFAULT_MODEL, ModelInfo, model_info
+from ..models.scheme import LabelScheme, load_scheme
+from .estimate import RunEstimate, activation_scale, estimate_windows
+from .layout import WINDOW_PIXELS, Coverage, PassLayout, largest_window, pass_layout
+from .memory import RunShape, available_bytes, estimate_peak_bytes, format_bytes
+from .options import RunOptions
+from .postprocess import label_dtype
+from .preprocess import MIN_SIDE, ImageStack, as_image_stack
+
+
+def working_size(height: int, width: int, scale: float | str, base_size: int) -> tuple[int, int]:
+    """The size the network sees: ``scale`` times the image, or ``"auto"`` = long side at
+    the model's ``base_size`` (GluonCV's evaluation size), short side at least MIN_SIDE."""
+    if scale == "auto":
+        # A thin strip keeps its short side at the network's minimum rather than vanish.
+        factor = max(base_size / max(height, width), MIN_SIDE / min(height, width))
+    else:
+        factor = float(scale)
+    return max(1, round(height * factor)), max(1, round(width * factor))
+
+
+def _check_scale(scale: Any) -> float | str:
+    if isinstance(scale, str) and scale == "auto":
+        return scale
+    if options_check.is_real(scale) and 0 < float(scale) <= 8:
+        return float(scale)
+    raise OptionError(
+        f"scale must be 'auto' or a number in (0, 8]; got {options_check.shown(scale)}."
+    )
+
+
+def _least_factor(side: int) -> float:
+    """The smallest factor (3 decimals, rounded up) that takes ``side`` to MIN_SIDE pixels."""
+    return math.ceil(MIN_SIDE / side * 1000) / 1000
+
+
+def _check_pass_sizes(
+    plane: tuple[int, int],
+    scale: float | str,
+    passes: list[tuple[int, int]],
+    factors: tuple[float, ...],
+) -> None:
+    """Refuse a working size (or test-time pass) below the network's minimum, naming one that
+    works: at a few pixels the network gives one label for the whole image."""
+    (h, w), work = plane, passes[0]
+    need = f"the network needs at least {MIN_SIDE} on each side"
+    if min(work) < MIN_SIDE:
+        raise OptionError(
+            f"scale={scale:g} makes the {h}x{w} image {work[0]}x{work[1]} pixels; {need}: "
+            f"use scale >= {_least_factor(min(h, w)):g}."
+        )
+    for f, (ph, pw) in zip(factors, passes[1:], strict=True):
+        if min(ph, pw) < MIN_SIDE:
+            raise OptionError(
+                f"tta_scales factor {f:g} makes the {work[0]}x{work[1]} working image "
+                f"{ph}x{pw} pixels; {need}: use factors >= {_least_factor(min(work)):g} "
+                "or a larger scale."
+            )
+
+
+def _check_engine(engine: Any, info: ModelInfo, weights: str | os.PathLike | None = None) -> Engine:
+    """The engine to run ``info``'s model with: a .onnx weights file runs with onnxruntime;
+    "auto" is the first of the model's engines that is installed (:attr:`ModelInfo.engines`)."""
+    if not (isinstance(engine, str) and engine in ("auto", *ENGINES)):
+        raise OptionError(f"Unknown engine {engine!r}. Valid engines: auto, {', '.join(ENGINES)}.")
+    if weights is not None and is_onnx_file(weights):
+        return _check_onnx_file_engine(engine, weights)
+    usable = [e for e in info.engines if _installed(e)]
+    if engine == "auto":
+        if not usable:
+            raise OptionError(
+                f"No engine that runs {info.name} is installed: onnxruntime and onnx come with "
+                "napari-gluonseg (pip install napari-gluonseg); " + _mxnet.MISSING
+            )
+        return usable[0]
+    if engine not in info.engines:
+        works = " or ".join(f"engine='{e}'" for e in info.engines)
+        raise OptionError(
+            f"{info.name} cannot run with engine={engine!r}: napari-gluonseg cannot build its "
+            f"graph for it. Use {works} (or 'auto')."
+        )
+    if engine == Engine.ONNXRUNTIME and not onnxruntime_available():
+        raise OptionError(
+            "engine='onnxruntime' needs onnx and onnxruntime: pip install onnx onnxruntime "
+            "(both are dependencies of napari-gluonseg), or use engine='mxnet'."
+        )
+    if engine == Engine.MXNET and not _mxnet.installed():
+        raise OptionError("engine='mxnet': " + _mxnet.MISSING)
+    return Engine(engine)
+
+
+def _installed(engine: Engine) -> bool:
+    return onnxruntime_available() if engine == Engine.ONNXRUNTIME else _mxnet.installed()
+
+
+def _check_onnx_file_engine(engine: str, weights: str | os.PathLike) -> Engine:
+    """An exported .onnx file runs with onnxruntime alone."""
+    if engine == Engine.MXNET:
+        raise OptionError(
+            f"weights={os.fspath(weights)!r} is an ONNX file: it runs with engine='onnxruntime' "
+            "(or 'auto'), not 'mxnet'."
+        )
+    if not onnxruntime_installed():
+        raise OptionError(
+            f"Running {os.fspath(weights)} needs onnxruntime: pip install onnxruntime."
+        )
+    return Engine.ONNXRUNTIME
+
+
+def _check_threads(threads: Any) -> int | None:
+    """None (all cores) or 1..the cores: onnxruntime starts as many threads as asked, and a
+    million of them take all memory."""
+    if threads is None:
+        return None
+    value = options_check.integer_at_least(threads, "threads", 1, "None or ")
+    cores = os.cpu_count() or 1
+    if value > cores:
+        raise OptionError(
+            f"threads must be None or an integer from 1 to {cores} (this machine's cores); "
+            f"got {value}."
+        )
+    return value
+
+
+def _check_tile(tile_size: Any) -> int | str | None:
+    if tile_size is None or (isinstance(tile_size, str) and tile_size == "auto"):
+        return tile_size
+    return options_check.integer_at_least(tile_size, "tile_size", 64, "'auto', None or ")
+
+
+def _pass_sizes(work: tuple[int, int], factors: tuple[float, ...]) -> list[tuple[int, int]]:
+    """The main pass at the working size, then one pass per extra test-time scale."""
+    return [work] + [(round(work[0] * f), round(work[1] * f)) for f in factors]
+
+
+def _layouts(
+    passes: list[tuple[int, int]], tile: int | str | None, info: ModelInfo, max_window: int
+) -> tuple[PassLayout, ...]:
+    return tuple(pass_layout(h, w, tile, info, max_window) for h, w in passes)
+
+
+def _run_shape(
+    stack: ImageStack,
+    info: ModelInfo,
+    scale: float | str,
+    tile: int | str | None,
+    factors: tuple[float, ...],
+    n_maps: int,
+    max_window: int,
+) -> RunShape:
+    height, width = stack.plane_shape
+    work = working_size(height, width, scale, info.base_size)
+    layouts = _layouts(_pass_sizes(work, factors), tile, info, max_window)
+    return RunShape(
+        height=height,
+        width=width,
+        n_planes=stack.n_planes,
+        num_classes=info.num_classes,
+        work=work,
+        passes=tuple((lay.height, lay.width) for lay in layouts),
+        window=largest_window(layouts),
+        native=all(lay.native for lay in layouts),
+        streaming=work == (height, width) and not factors and layouts[0].coverage is Coverage.TILES,
+        n_maps=n_maps,
+        label_bytes=label_dtype(info.num_classes).itemsize,
+        activation_scale=activation_scale(info.name),
+    )
+
+
+def peak_bytes(
+    stack: ImageStack,
+    info: ModelInfo,
+    scale: float | str,
+    tile: int | str | None,
+    factors: tuple[float, ...],
+    n_maps: int,
+    max_window: int = WINDOW_PIXELS[0],
+) -> int:
+    """The memory guard's estimate of a run's peak (bytes)."""
+    return estimate_peak_bytes(_run_shape(stack, info, scale, tile, factors, n_maps, max_window))
+
+
+def _fitting_window(
+    stack: ImageStack,
+    info: ModelInfo,
+    scale: float | str,
+    tile: int | str | None,
+    factors: tuple[float, ...],
+    n_maps: int,
+    available: int | None,
+) -> tuple[int, int]:
+    """(largest window of ``WINDOW_PIXELS`` whose run fits ``available``, or the smallest;
+    that run's estimated peak)."""
+    for max_window in WINDOW_PIXELS:
+        need = peak_bytes(stack, info, scale, tile, factors, n_maps, max_window)
+        if available is None or need <= available:
+            break
+    return max_window, need
+
+
+def check_memory(
+    stack: ImageStack,
+    info: ModelInfo,
+    scale: float | str,
+    tile: int | str | None,
+    factors: tuple[float, ...],
+    n_maps: int,
+    available: int | None = None,
+) -> int:
+    """Refuse a run whose estimated peak exceeds the available memory; return the largest
+    window (pixels, of ``WINDOW_PIXELS``) whose run fits."""
+    available = available_bytes() if available is None else available
+    max_window, need = _fitting_window(stack, info, scale, tile, factors, n_maps, available)
+    if available is None or need <= available:
+        return max_window
+    hint = " Fewer planes or probability maps, or a smaller image, would be needed."
+    for alt_scale, alt_tile, alt_factors in (
+        (scale, "auto", factors),
+        (scale, info.crop_size, factors),
+        (scale, info.crop_size, ()),
+        ("auto", "auto", ()),
+    ):
+        alt = (alt_scale, alt_tile, alt_factors)
+        _, alt_need = _fitting_window(stack, info, *alt, n_maps, available)
+        if alt_need <= available and alt != (scale, tile, factors):
+            extra = f", tta_scales={list(alt_factors)}" if alt_factors else ""
+            hint = (
+                f" Try scale={alt_scale!r}, tile_size={alt_tile!r}{extra} "
+                f"(~{format_bytes(alt_need)})."
+            )
+            break
+    raise InsufficientMemoryError(
+        f"This run would need about {format_bytes(need)} of memory but only "
+        f"{format_bytes(available)} is available (scale={scale!r}, tile_size={tile!r}, "
+        f"image {stack.plane_shape[0]}x{stack.plane_shape[1]} x {stack.n_planes} plane(s)).{hint}"
+    )
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """A run's checked options and sizes, decided before anything loads (see :func:`check_run`).
+
+    ``subset``: model class indices to predict among (None: all); ``wanted``: the result's class
+    indices whose probability maps are returned; ``layouts``: how each pass runs, the working size
+    first, then one per extra test-time scale.
+    """
+
+    model_name: str
+    info: ModelInfo
+    stack: ImageStack
+    weights: str | os.PathLike | None
+    engine: Engine
+    scale: float | str
+    tile: int | str | None
+    flip: bool
+    factors: tuple[float, ...]
+    scheme: LabelScheme | None
+    subset: tuple[int, ...] | None
+    wanted: tuple[int, ...]
+    min_confidence: float
+    work: tuple[int, int]
+    layouts: tuple[PassLayout, ...]
+    threads: int | None = None
+
+    @property
+    def passes(self) -> tuple[tuple[int, int], ...]:
+        return tuple((lay.height, lay.width) for lay in self.layouts)
+
+
+def check_run(image: Any, model_name: str = DEFAULT_MODEL, **options: Any) -> RunPlan:
+    """Check every argument of :func:`~.segment.segment_image` (the fields of
+    :class:`~.run_options.RunOptions`) and plan the run, loading nothing.
+
+    Raises the package's errors (:class:`OptionError`, :class:`ImageError`,
+    :class:`SchemeError`, :class:`InsufficientMemoryError`...) naming the argument and value.
+    """
+    given = RunOptions.of(model_name, **options)
+    info = model_info(given.model_name)
+    stack = as_image_stack(image, given.rgb, given.intensity_range)
+    weights = options_check.optional_path(given.weights, "weights", "a .params or .onnx file")
+    scale = _check_scale(given.scale)
+    tile = _check_tile(given.tile_size)
+    factors = options_check.factors(given.tta_scales, "tta_scales", 0.25, 4)
+    factors = tuple(f for f in factors if f != 1.0)
+    scheme, subset, wanted = _label_space(given, info)
+    work = working_size(*stack.plane_shape, scale, info.base_size)
+    passes = _pass_sizes(work, factors)
+    _check_pass_sizes(stack.plane_shape, scale, passes, factors)
+    max_window = WINDOW_PIXELS[0]
+    if options_check.flag(given.check_memory_first, "check_memory_first"):
+        max_window = check_memory(stack, info, scale, tile, factors, len(wanted))
+    return RunPlan(
+        given.model_name,
+        info,
+        stack,
+        weights,
+        _check_engine(given.engine, info, weights),
+        scale,
+        tile,
+        options_check.flag(given.flip, "flip"),
+        factors,
+        scheme,
+        subset,
+        wanted,
+        options_check.real_in(given.min_confidence, "min_confidence", 0, 1),
+        work,
+        _layouts(passes, tile, info, max_window),
+        _check_threads(given.threads),
+    )
+
+
+def _label_space(
+    given: RunOptions, info: ModelInfo
+) -> tuple[LabelScheme | None, tuple[int, ...] | None, tuple[int, ...]]:
+    """(the scheme loaded, the model classes predicted among, the result classes whose
+    probability maps are asked for)."""
+    scheme, classes = given.scheme, given.classes
+    if scheme is not None and not isinstance(scheme, LabelScheme):
+        what = "a .yaml or .csv scheme file, a LabelScheme,"
+        scheme_file = options_check.optional_path(scheme, "scheme", what)
+        assert scheme_file is not None  # scheme is not None here
+        scheme = load_scheme(scheme_file, info)
+    if scheme is not None and classes is not None:
+        raise OptionError("Use either a class subset or a label scheme, not both.")
+    index_of = scheme.index_of if scheme is not None else info.class_index
+    asked = options_check.names(given.probability_classes, "probability_classes")
+    wanted = tuple(sorted({index_of(c) for c in asked}))
+    names = options_check.names(classes, "classes") if classes is not None else None
+    return scheme, _check_subset(names, wanted, info), wanted
+
+
+def plan_estimate(plan: RunPlan) -> RunEstimate:
+    """The planned run's forward passes (padded windows) and their expected time."""
+    sizes = []
+    for layout in plan.layouts:
+        sizes += [padded_size(plan.info, wh, ww) for _, _, wh, ww in layout.windows]
+    sizes *= plan.stack.n_planes * (2 if plan.flip else 1)
+    return estimate_windows(
+        plan.model_name, plan.engine, plan.stack.plane_shape, plan.work, sizes, plan.stack.n_planes
+    )
+
+
+def estimate_run(image: Any, model_name: str = DEFAULT_MODEL, **options: Any) -> RunEstimate:
+    """Working size, forward passes, multiply-accumulates and expected seconds of
+    :func:`~.segment.segment_image` with these options, loading nothing (the memory guard is
+    not asked: an estimate of a run too large for this machine is still an answer)."""
+    return plan_estimate(check_run(image, model_name, **{**options, "check_memory_first": False}))
+
+
+def _check_subset(
+    classes: tuple[str | int, ...] | None, wanted: tuple[int, ...], info: ModelInfo
+) -> tuple[int, ...] | None:
+    if classes is None:
+        return None
+    subset = tuple(sorted({info.class_index(c) for c in classes}))
+    if not subset:
+        raise OptionError("classes is empty: name at least one class, or pass None for all.")
+    outside = [info.class_names[k] for k in wanted if k not in subset]
+    if outside:
+        raise OptionError(
+            f"Probability maps asked for classes outside the chosen classes: {outside}."
+        )
+    return subset

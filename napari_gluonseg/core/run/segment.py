@@ -1,0 +1,105 @@
+"""Segmenting an image: the public entry points.
+
+:func:`iter_segment_image` checks every argument and plans the run (:func:`~.plan.check_run`),
+then carries it out (:func:`~.run.iter_run`) as a generator of progress events that returns the
+result; :func:`segment_image` (scripts, CLI, tests) consumes it synchronously and the widget in a
+napari ``thread_worker``. Closing the generator between two events cancels the run cleanly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import Any, TypeVar
+
+from ..errors import SegmentationCancelled
+from ..events import Progress
+from ..models.engines import ENGINES
+from ..models.registry import DEFAULT_MODEL
+from .execute import iter_run
+from .options import RunOptions
+from .plan import (
+    RunPlan,
+    check_memory,
+    check_run,
+    estimate_run,
+    peak_bytes,
+    plan_estimate,
+    working_size,
+)
+from .result import SegmentationResult
+
+__all__ = [
+    "ENGINES",
+    "RunOptions",
+    "RunPlan",
+    "check_memory",
+    "check_run",
+    "estimate_run",
+    "iter_segment_image",
+    "peak_bytes",
+    "plan_estimate",
+    "run_to_end",
+    "segment_image",
+    "working_size",
+]
+
+T = TypeVar("T")
+Y = TypeVar("Y")
+
+
+def iter_segment_image(
+    image: Any, model_name: str = DEFAULT_MODEL, **options: Any
+) -> Generator[Progress, None, SegmentationResult]:
+    """Segment ``image``, yielding :class:`Progress` events; returns a SegmentationResult.
+
+    Arguments as for :func:`segment_image`. All checks of the arguments (memory included)
+    happen before the first event (:func:`~.plan.check_run`), so bad input fails fast and
+    nothing is downloaded for it.
+    """
+    plan = check_run(image, model_name, **options)
+    return (yield from iter_run(plan))
+
+
+def run_to_end(
+    events: Generator[Y, None, T],
+    on_progress: Callable[[Y], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+) -> T:
+    """Drive a generator of events (progress, image reports) to its result; raise
+    SegmentationCancelled if asked to stop."""
+    while True:
+        try:
+            event = next(events)
+        except StopIteration as stop:
+            return stop.value
+        if on_progress is not None:
+            on_progress(event)
+        if should_cancel is not None and should_cancel():
+            events.close()
+            raise SegmentationCancelled("Segmentation cancelled.")
+
+
+def segment_image(
+    image: Any, model_name: str = DEFAULT_MODEL, **options: Any
+) -> SegmentationResult:
+    """Segment an image with a GluonCV model.
+
+    Parameters
+    ----------
+    image : array-like
+        (..., H, W) greyscale or (..., H, W, 3|4) RGB(A); uint8, uint16 or float (see
+        :mod:`napari_gluonseg.core.run.preprocess` for the scaling). Leading axes are planes.
+    model_name : str
+        A registry name (:func:`napari_gluonseg.model_names`).
+    **options
+        The fields of :class:`~napari_gluonseg.core.run.options.RunOptions`, each documented
+        there: ``weights``, ``scale``, ``tile_size``, ``engine``, ``flip``, ``tta_scales``,
+        ``probability_classes``, ``classes``, ``min_confidence``, ``scheme``, ``rgb``,
+        ``intensity_range``, ``check_memory_first``, ``threads``. An unknown one is an
+        :class:`~napari_gluonseg.core.errors.OptionError`.
+
+    Returns
+    -------
+    SegmentationResult
+    """
+    return run_to_end(iter_segment_image(image, model_name, **options))

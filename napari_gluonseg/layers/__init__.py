@@ -1,0 +1,6 @@
+"""napari-aware, Qt-free: a result as layer ``data``, what a run does to a viewer's layers
+(``results``: write, update, merge, the edited-by-hand rule, export of a layer) and
+``corrections`` on a labels layer (kept scores, tracked edits, one-undo gestures).
+
+May import ``core`` and napari (inside functions); never Qt (``qt`` is the only Qt user).
+"""

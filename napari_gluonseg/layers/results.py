@@ -1,0 +1,462 @@
+"""What a run does to a viewer's layers: write or update the result layers, merge labels into a
+layer someone worked on, the edited-by-hand rule, layer metadata, export of a layer.
+
+Qt-free (no Qt or magicgui import): the widget is an adapter that passes the question to the user
+as a callable and drives :func:`apply_steps` one small step per turn of the event loop. The rule
+in one sentence: pixels a person may have set are only replaced after ``ask`` says OVERWRITE, and
+every write into a labels layer is one undoable edit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass
+from enum import Enum, StrEnum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..core.edits.merge import Region, merge_changes
+from ..core.errors import GluonsegError
+from ..core.files.export import write_labels
+from ..core.run.result import SegmentationResult
+from .corrections import HAND_KEY, SCORES_KEY, hand_tracker, keep_scores, kept_scores
+from .data import (
+    METADATA_KEY,
+    data_digest,
+    is_unedited_output,
+    label_colormap,
+    labels_layer_data,
+    labels_layer_name,
+    result_layer_data,
+    spatial_shape,
+    uncertainty_layer_data,
+)
+
+# Pixels written per undoable step: the GUI gets control back between chunks of a big write.
+WRITE_CHUNK = 400_000
+# The name napari gave the plugin's labels layer (metadata): one the user renamed is theirs.
+GIVEN_NAME_KEY = "layer_name"
+
+
+class MergeMode(StrEnum):
+    """How a run's labels go into labels that already hold something."""
+
+    FILL_UNLABELED = "fill_unlabeled"  # only pixels still 0: nothing labelled ever changes
+    OVERWRITE = "overwrite"  # the region as the run says (asks first where edits would go)
+
+
+class EditedChoice(Enum):
+    """The user's answer when a write would replace labels they may have set by hand."""
+
+    OVERWRITE = "overwrite"
+    KEEP_HAND_SET = "keep hand-set"  # write the rest, leave the pixels a person set
+    NEW_LAYER = "new layer"
+    CANCEL = "cancel"
+
+
+# (layer name, number of pixels that would change) -> the user's choice.
+AskEdited = Callable[[str, int], EditedChoice]
+
+
+class LayerWriteError(GluonsegError, ValueError):
+    """A result that cannot go into the chosen layer; nothing was written."""
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What a run was asked to do, bound to the layers it was started on.
+
+    ``region`` is slices of the image's spatial axes; ``target`` the user's labels layer to write
+    into (None: the plugin's own layer for the image); ``whole`` whether the region is the image.
+    """
+
+    image: Any
+    region: Region
+    target: Any | None
+    mode: MergeMode
+    whole: bool
+    uncertainty: tuple[str, ...] = ()
+
+    def placement(self) -> dict[str, tuple[float, ...]]:
+        """scale/translate that put layers of the region's size over the region."""
+        scale = np.asarray(self.image.scale, float)
+        starts = np.array([s.start for s in self.region], float)
+        translate = np.asarray(self.image.translate, float) + starts * scale[-len(starts) :]
+        return {"scale": tuple(scale), "translate": tuple(translate)}
+
+    def image_placement(self) -> dict[str, tuple[float, ...]]:
+        return {"scale": tuple(self.image.scale), "translate": tuple(self.image.translate)}
+
+
+@dataclass(frozen=True)
+class PreparedResult:
+    """A result with its layer data built off the GUI thread (see :func:`prepare_result`)."""
+
+    request: RunRequest
+    result: SegmentationResult
+    labels: Any  # the plugin's labels layer (napari Labels): whole image, or blank + region
+    maps: tuple[Any, ...]  # probability, confidence and margin layers (napari Image)
+
+
+def prepare_result(request: RunRequest, result: SegmentationResult) -> PreparedResult:
+    """Everything :func:`apply_steps` needs that costs time (digests, class tables, colour maps,
+    the margin map), computed in the worker so the GUI only hands data to layers."""
+    name = request.image.name
+    if request.whole:
+        labels, *probs = result_layer_data(result, name, **request.image_placement())
+    else:
+        blank = np.zeros(spatial_shape(request.image), result.labels.dtype)
+        meta = {"role": "labels", "source_image": name, "written_digest": data_digest(blank)}
+        meta["provenance"] = result.provenance
+        labels = labels_layer_data(
+            blank,
+            labels_layer_name(name),
+            result.class_names,
+            result.colors,
+            meta,
+            request.image_placement(),
+        )
+        probs = result_layer_data(result, name, **request.placement())[1:]
+    maps = [*probs, *uncertainty_layer_data(result, name, request.uncertainty, request.placement())]
+    labels[1]["colormap"] = _direct_colormap(labels[1]["colormap"])
+    # The layers themselves (thumbnails, colour tables): the GUI only adds or updates.
+    return PreparedResult(
+        request, result, _create_layer(*labels), tuple(_create_layer(*m) for m in maps)
+    )
+
+
+def apply_steps(
+    viewer: Any, prepared: PreparedResult, ask: AskEdited
+) -> Generator[str, None, list[str]]:
+    """Put a prepared result into ``viewer``, one small step per ``next()``.
+
+    Yields a short description after each step and returns the names of the layers written;
+    a write the user declines (``ask`` says CANCEL) ends the steps with nothing written ([]).
+    """
+    labels = yield from _write_labels(viewer, prepared, ask)
+    if labels is None:
+        return []
+    written = [labels]
+    for layer in prepared.maps:
+        written.append((yield from set_or_add_layer(viewer, layer)))
+        yield written[-1]
+    return written
+
+
+def set_or_add_layer(viewer: Any, new: Any) -> Generator[str, None, str]:
+    """Generator: update the plugin's layer named like ``new`` in place, or add ``new``;
+    returns the name."""
+    from napari.layers import Labels
+
+    existing = plugin_layer(viewer, new.name, "labels" if isinstance(new, Labels) else "image")
+    if existing is None:
+        return (yield from add_in_two_steps(viewer, new)).name
+    adopt_settings(existing, new)
+    existing.data = new.data
+    return existing.name
+
+
+def add_in_two_steps(viewer: Any, layer: Any) -> Generator[str, None, Any]:
+    """Generator: add ``layer`` hidden, then (next step) show it: napari's layer-list entry and
+    its texture upload block the GUI in two gaps, not one (0.4-0.5 s at 12 MP)."""
+    visible, layer.visible = layer.visible, False
+    viewer.add_layer(layer)
+    try:
+        yield f"{layer.name} added"
+    finally:  # shown even if the steps end here (the dock closed): never left hidden
+        layer.visible = visible
+    return layer
+
+
+def adopt_settings(layer: Any, new: Any) -> None:
+    """Give ``layer`` the placement, metadata, class table and colours of ``new``, setting only
+    what differs (each change can make napari redraw the whole layer)."""
+    layer.metadata = {**_kept_metadata(layer), **new.metadata}
+    for key in ("scale", "translate", "contrast_limits"):
+        if hasattr(new, key) and not np.array_equal(getattr(layer, key), getattr(new, key)):
+            setattr(layer, key, getattr(new, key))
+    if hasattr(new, "features") and not layer.features.equals(new.features):
+        layer.features = new.features
+    if _colormap_key(layer.colormap) != _colormap_key(new.colormap):
+        layer.colormap = new.colormap
+
+
+# -- the labels layer -----------------------------------------------------------------------------
+
+
+def _write_labels(
+    viewer: Any, prepared: PreparedResult, ask: AskEdited
+) -> Generator[str, None, str | None]:
+    """Generator: write the run's labels; returns the layer's name, or None if declined."""
+    request, result = prepared.request, prepared.result
+    own = request.target is None
+    target = plugin_labels_layer(viewer, request.image) if own else request.target
+    if target is None:  # nothing to protect: the plugin's layer, new
+        layer = yield from _add_labels(viewer, prepared)
+        yield layer.name
+        if request.whole:
+            return layer.name
+        target = layer
+    # The plugin's own layer takes a whole-image result as it is, class table included; a region
+    # or a chosen layer takes the merge mode the user picked, into labels that mean the same.
+    replace = own and request.whole
+    if not replace:
+        check_class_table(target, result.class_names)
+    mode = MergeMode.OVERWRITE if replace else request.mode
+    old = np.asarray(target.data)
+    if request.whole and own and old.shape != result.labels.shape:
+        raise LayerWriteError(
+            f"'{target.name}' has shape {old.shape} but the result {result.labels.shape}; "
+            "remove or rename that layer to get a new one."
+        )
+    try:
+        indices, values = merge_changes(old, result.labels, request.region, mode.value)
+    except ValueError as exc:
+        raise LayerWriteError(f"Cannot write into '{target.name}': {exc}") from exc
+    at_risk = pixels_at_risk(target, old, indices)
+    if at_risk:
+        choice = ask(target.name, at_risk)
+        if choice is EditedChoice.CANCEL:
+            return None
+        if choice is EditedChoice.KEEP_HAND_SET:
+            indices, values = _leaving_hand_set_pixels(target, indices, values)
+        if choice is EditedChoice.NEW_LAYER:
+            retire_plugin_layer(target)
+            layer = yield from _add_labels(viewer, prepared)
+            yield layer.name
+            if request.whole:
+                return layer.name
+            target, old = layer, np.asarray(layer.data)
+            indices, values = merge_changes(old, result.labels, request.region, mode.value)
+    was_unedited_output = is_unedited_output(target)
+    tracker = hand_tracker(target, create=False)
+    with tracker.tool(None) if tracker is not None else nullcontext():  # a run, not a hand
+        yield from write_undoable(target, indices, values)
+    if replace:
+        adopt_settings(target, prepared.labels)
+    else:
+        _record_merge(target, prepared, mode, was_unedited_output)
+    keep_scores(target, result.scores, tuple(s.start for s in request.region))
+    if own:
+        _remember_name(target)
+    yield f"{target.name}: {len(values)} pixels written"
+    return target.name
+
+
+def _add_labels(viewer: Any, prepared: PreparedResult) -> Generator[str, None, Any]:
+    """Generator: add the plugin's labels layer, tracking hand edits from its first pixel on."""
+    layer = yield from add_in_two_steps(viewer, prepared.labels)
+    _remember_name(layer)
+    result, region = prepared.result, prepared.request.region
+    hand_tracker(layer)
+    keep_scores(layer, result.scores, tuple(s.start for s in region))
+    return layer
+
+
+def _remember_name(layer: Any) -> None:
+    """Note the name napari gave the plugin's labels layer: renamed, it is the user's."""
+    meta = {**layer.metadata.get(METADATA_KEY, {}), GIVEN_NAME_KEY: layer.name}
+    layer.metadata = {**layer.metadata, METADATA_KEY: meta}
+
+
+def _leaving_hand_set_pixels(
+    target: Any, indices: tuple[np.ndarray, ...], values: np.ndarray
+) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """The write without the pixels a person set (tracked since the Correct dock or a run
+    first saw the layer; without tracking, every labelled pixel counts as set by hand)."""
+    tracker = hand_tracker(target, create=False)
+    if tracker is not None and tracker.complete:
+        keep = ~tracker.hand_set()[indices]
+    else:
+        keep = np.asarray(target.data)[indices] == 0
+        if tracker is not None:
+            keep &= ~tracker.hand_set()[indices]
+    return tuple(i[keep] for i in indices), values[keep]
+
+
+def pixels_at_risk(layer: Any, old: np.ndarray, indices: tuple[np.ndarray, ...]) -> int:
+    """How many of the pixels a write would change a person may have set.
+
+    None in the plugin's own output that nobody touched; where every edit of the layer was
+    tracked, exactly the edited pixels the write would change (the rest is the run's own
+    output); in an edited plugin layer otherwise, every changed pixel (erasing is an edit too);
+    in anyone else's layer, every labelled one.
+    """
+    if is_unedited_output(layer) or not len(indices[0]):
+        return 0
+    tracker = hand_tracker(layer, create=False)
+    if tracker is not None and tracker.complete:
+        return int(np.count_nonzero(tracker.hand_set()[indices]))
+    if is_plugin_labels(layer):
+        return len(indices[0])
+    return int(np.count_nonzero(old[indices]))
+
+
+def write_undoable(
+    layer: Any, indices: tuple[np.ndarray, ...], values: np.ndarray
+) -> Iterator[str]:
+    """Generator: ``layer.data[indices] = values`` as ONE undo step (Ctrl+Z takes it all back),
+    in chunks so the GUI breathes between them."""
+    with layer.block_history():
+        for a in range(0, len(values), WRITE_CHUNK):
+            b = a + WRITE_CHUNK
+            layer.data_setitem(tuple(i[a:b] for i in indices), values[a:b])
+            if b < len(values):
+                yield f"{layer.name}: {b} of {len(values)} pixels written"
+
+
+def _record_merge(
+    target: Any, prepared: PreparedResult, mode: MergeMode, was_unedited: bool
+) -> None:
+    request, result = prepared.request, prepared.result
+    meta = dict(target.metadata.get(METADATA_KEY, {}))
+    meta.setdefault("role", "merged into")  # a layer of the user's stays theirs
+    region = [[s.start, s.stop] for s in request.region]
+    meta["provenance"] = {**result.provenance, "region": region}
+    meta["merge_mode"] = mode.value
+    if was_unedited:  # only a layer holding nothing but our output counts as unedited after
+        meta["written_digest"] = data_digest(np.asarray(target.data))
+    target.metadata = {**target.metadata, METADATA_KEY: meta}
+    if "class_name" not in target.features:  # the user's layer learns what the values mean
+        target.features = prepared.labels.features
+        target.colormap = _colormap_keeping(target, result.colors)
+
+
+def check_class_table(layer: Any, class_names: Sequence[str]) -> None:
+    """Refuse to write into a layer whose values name other classes than the run's."""
+    theirs = layer_class_names(layer, 0) if "class_name" in layer.features else []
+    if theirs and theirs != list(class_names[: len(theirs)]):
+        raise LayerWriteError(
+            f"'{layer.name}' labels other classes (e.g. 1 = {theirs[0]!r}) than this run "
+            f"(1 = {class_names[0]!r}); choose the same model or scheme, or another layer."
+        )
+
+
+# -- which layers are the plugin's ----------------------------------------------------------------
+
+
+def plugin_layer(viewer: Any, name: str, layer_type: str) -> Any | None:
+    """The layer ``name`` if the plugin made it and it has that type; a user's layer that
+    happens to share the name is left alone."""
+    from napari.layers import Image, Labels
+
+    kind = {"labels": Labels, "image": Image}[layer_type]
+    if name not in viewer.layers:
+        return None
+    layer = viewer.layers[name]
+    return layer if isinstance(layer, kind) and METADATA_KEY in layer.metadata else None
+
+
+def plugin_labels_layer(viewer: Any, image: Any) -> Any | None:
+    """The plugin's current labels layer for ``image``: the one a new run updates."""
+    from napari.layers import Labels
+
+    for layer in viewer.layers:
+        meta = layer.metadata.get(METADATA_KEY, {}) if isinstance(layer, Labels) else {}
+        renamed = meta.get(GIVEN_NAME_KEY, layer.name) != layer.name  # the user's now
+        if meta.get("role") == "labels" and meta.get("source_image") == image.name and not renamed:
+            return layer
+    layer = plugin_layer(viewer, labels_layer_name(image.name), "labels")
+    return layer if layer is not None and is_plugin_labels(layer) else None
+
+
+def is_plugin_labels(layer: Any) -> bool:
+    return layer.metadata.get(METADATA_KEY, {}).get("role") == "labels"
+
+
+def retire_plugin_layer(layer: Any) -> None:
+    """Keep an edited layer as the user's own: later runs no longer update it."""
+    meta = {**layer.metadata.get(METADATA_KEY, {}), "role": "kept edits"}
+    meta.pop("written_digest", None)
+    layer.metadata = {**layer.metadata, METADATA_KEY: meta}
+
+
+def layer_class_names(layer: Any, top: int) -> list[str]:
+    """Names of label values 1..n from the layer's features (ours, or the user's own)."""
+    names: dict[int, str] = {}
+    features = layer.features
+    if "class_name" in features and len(features):
+        index = features["index"] if "index" in features else range(len(features))
+        names = {int(i): str(n) for i, n in zip(index, features["class_name"], strict=True)}
+    n = max([top, *[i for i in names if i > 0]], default=0)
+    return [names.get(k, f"label {k}") for k in range(1, n + 1)]
+
+
+# -- export ---------------------------------------------------------------------------------------
+
+
+def _kept_metadata(layer: Any) -> dict[str, Any]:
+    """What of a layer's metadata outlives a run's update: its hand edits and kept scores."""
+    return {k: v for k, v in layer.metadata.items() if k in (HAND_KEY, SCORES_KEY)}
+
+
+def export_layer(
+    layer: Any,
+    folder: str | Path,
+    fmt: str,
+    stem: str | None = None,
+    keep_scores: bool = False,
+    **kwargs: Any,
+) -> dict[str, Path]:
+    """Write ``layer`` as it is now (hand corrections included) for training, as ``stem``
+    (default: the layer's name), with its kept scores if asked and they cover the whole layer;
+    see :func:`napari_gluonseg.core.files.export.write_labels`."""
+    data = np.asarray(layer.data)
+    names = layer_class_names(layer, int(data.max(initial=0)))
+    colors = [
+        tuple(int(c * 255 + 0.5) for c in layer.colormap.map(k + 1)[:3]) for k in range(len(names))
+    ]
+    meta = layer.metadata.get(METADATA_KEY, {})
+    provenance = {
+        **meta.get("provenance", {}),
+        "exported_layer": layer.name,
+        "edited_by_hand": not is_unedited_output(layer),
+    }
+    tracker = hand_tracker(layer, create=False)
+    if tracker is not None:
+        provenance.update(tracker.provenance(), hand_tracking_complete=tracker.complete)
+    stem = stem or export_stem_of(layer)
+    kept = kept_scores(layer) if keep_scores else None
+    scores = kept.grid if kept is not None and kept.whole(data.shape) else None
+    return write_labels(data, names, colors, provenance, folder, stem, fmt, scores=scores, **kwargs)
+
+
+def export_stem_of(layer: Any) -> str:
+    """The file stem an export of ``layer`` gets (``dog classes`` -> ``dog``)."""
+    return layer.name.removesuffix(" classes").replace(" ", "_")
+
+
+# -- helpers --------------------------------------------------------------------------------------
+
+
+def _create_layer(data: Any, kwargs: dict[str, Any], layer_type: str) -> Any:
+    from napari.layers import Layer
+
+    return Layer.create(data, kwargs, layer_type)
+
+
+def _colormap_key(colormap: Any) -> Any:
+    """What makes two colormaps equal: the colour table of a labels colormap, else the name."""
+    table = getattr(colormap, "color_dict", None)
+    if table is None:
+        return getattr(colormap, "name", colormap)
+    return tuple((k, tuple(np.round(np.asarray(v, float), 6))) for k, v in table.items())
+
+
+def _direct_colormap(color_dict: dict) -> Any:
+    """napari's colormap object for a label -> RGBA dict, built once (not in the GUI thread)."""
+    from napari.utils.colormaps import DirectLabelColormap
+
+    return DirectLabelColormap(color_dict=color_dict)
+
+
+def _colormap_keeping(layer: Any, colors: Sequence[Sequence[int]]) -> Any:
+    """The run's palette for the values it names; other values present keep their colours."""
+    cmap = label_colormap(colors)
+    present = np.unique(np.asarray(layer.data))
+    for value in present[present > len(colors)]:
+        cmap[int(value)] = tuple(float(c) for c in layer.colormap.map(int(value)))
+    return _direct_colormap(cmap)

@@ -1,0 +1,183 @@
+"""The Qt-free review model: listing, order, resuming, saving corrections a batch keeps."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from napari_gluonseg.core.batch import review
+from napari_gluonseg.core.batch.folder import segment_folder
+from napari_gluonseg.core.batch.review import (
+    CORRECTIONS_KEY,
+    ReadAhead,
+    ReviewSession,
+    ReviewStatus,
+)
+from napari_gluonseg.core.batch.settings import CORRECTED_KEY
+from napari_gluonseg.core.errors import ImageError
+from napari_gluonseg.core.files.export import read_export
+
+
+def make_folder(folder, n=3, shape=(64, 80)):
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for k in range(n):
+        pixels = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(folder / f"img{k}.png")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def annotated(tmp_path_factory, untrained_params):
+    """3 images, 2 pre-annotated (min_confidence leaves unlabeled pixels), 1 not yet run."""
+    return annotate_two(tmp_path_factory.mktemp("review"), untrained_params)
+
+
+def annotate_two(root, params):
+    """images/img0..2.png, the first two pre-annotated into results/ (min_confidence 0.02)."""
+    images = make_folder(root / "images")
+    results = root / "results"
+    segment_folder(
+        [images / "img0.png", images / "img1.png"],
+        results,
+        weights=params,
+        scale=1.0,
+        engine="onnxruntime",
+        min_confidence=0.02,
+    )
+    return images, results
+
+
+def test_lists_images_with_status_least_confident_first(annotated):
+    images, results = annotated
+    session = ReviewSession(images, results)
+    assert sorted(i.key for i in session.items) == ["img0", "img1", "img2"]
+    by_key = {i.key: i for i in session.items}
+    assert by_key["img2"].status is ReviewStatus.MISSING and by_key["img2"].labels is None
+    assert by_key["img0"].status is ReviewStatus.PRE_ANNOTATED
+    assert by_key["img0"].labels == results / "img0_labels.png"
+    done = [i for i in session.items if i.labels is not None]
+    assert [i.uncertain_fraction for i in done] == sorted(
+        (i.uncertain_fraction for i in done), reverse=True
+    )
+    assert session.items[-1].key == "img2"  # no results: last
+    assert "pre-annotated" in by_key["img0"].describe()
+    names = [i.key for i in ReviewSession(images, results, by_uncertainty=False).items]
+    assert names == ["img0", "img1", "img2"]
+
+
+def test_failed_rows_of_the_summary(tmp_path, annotated):
+    images, _ = annotated
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "summary.csv").write_text(
+        f"input,outputs,status,error\n{images / 'img2.png'},,failed,{images / 'img2.png'}: bad\n"
+    )
+    by_key = {i.key: i for i in ReviewSession(images, results).items}
+    assert by_key["img2"].status is ReviewStatus.FAILED and "bad" in by_key["img2"].error
+    assert by_key["img0"].status is ReviewStatus.MISSING
+
+
+def test_resumes_at_the_last_key(tmp_path, annotated):
+    images, _ = annotated
+    results = tmp_path / "out"
+    assert ReviewSession(images, results).last_key() is None
+    ReviewSession(images, results).remember("img1")
+    assert ReviewSession(images, results).last_key() == "img1"
+    assert json.loads((results / "review.json").read_text())["last_key"] == "img1"
+
+
+def test_corrections_saved_marked_and_kept_by_a_later_batch(tmp_path, annotated, untrained_params):
+    images, shared = annotated
+    results = tmp_path / "results"
+    results.mkdir()
+    for path in shared.glob("img0_*"):
+        (results / path.name).write_bytes(path.read_bytes())
+    session = ReviewSession(images, results)
+    export = read_export(results / "img0_labels.png")
+    corrected = export.labels.copy()
+    corrected[:2, :3] = 1 if corrected[0, 0] != 1 else 2
+    session.save_corrections(
+        "img0", corrected, export.class_names, export.colors, export.provenance
+    )
+    saved = read_export(results / "img0_labels.png")
+    np.testing.assert_array_equal(saved.labels, corrected)
+    assert saved.provenance[CORRECTED_KEY] is True
+    changed = int(np.count_nonzero(corrected != export.labels))
+    assert saved.provenance[CORRECTIONS_KEY][-1]["pixels_changed"] == changed == 6
+    assert {i.key: i.status for i in session.items}["img0"] is ReviewStatus.REVIEWED
+
+    summary = segment_folder(
+        images, results, weights=untrained_params, scale=1.0, engine="onnxruntime", overwrite=True
+    )
+    kept = {r.key: r for r in summary.reports}["img0"]
+    assert kept.status == "skipped" and "corrected by hand" in kept.error
+    np.testing.assert_array_equal(read_export(results / "img0_labels.png").labels, corrected)
+
+
+def _copied(annotated, tmp_path):
+    images, shared = annotated
+    results = tmp_path / "results"
+    results.mkdir()
+    for path in shared.iterdir():
+        (results / path.name).write_bytes(path.read_bytes())
+    return ReviewSession(images, results)
+
+
+def _counting_reads(monkeypatch) -> list:
+    reads = []
+    real = review.read_image
+
+    def counted(path):
+        reads.append(path)
+        return real(path)
+
+    monkeypatch.setattr(review, "read_image", counted)
+    return reads
+
+
+def test_read_ahead_copy_is_what_opens_while_its_files_are_unchanged(
+    tmp_path, annotated, monkeypatch
+):
+    session = _copied(annotated, tmp_path)
+    item = next(i for i in session.items if i.labels is not None)
+    reads = _counting_reads(monkeypatch)
+    ahead = ReadAhead()
+    try:
+        ahead.read_ahead([item])
+        opened = ahead.take(item)
+        assert reads == [item.image]  # read once, in the background
+        np.testing.assert_array_equal(opened.export.labels, read_export(item.labels).labels)
+
+        # A batch (or another save) rewrites the labels after they were read ahead: read again.
+        ahead.read_ahead([item])
+        ahead._pending[item.key].result()
+        corrected = opened.export.labels.copy()
+        corrected[:4, :4] = 1 if corrected[0, 0] != 1 else 2
+        export = opened.export
+        session.save_corrections(
+            item.key, corrected, export.class_names, export.colors, export.provenance
+        )
+        item = session.items[session.index_of(item.key)]
+        np.testing.assert_array_equal(ahead.take(item).export.labels, corrected)
+        assert len(reads) == 3
+    finally:
+        ahead.close()
+
+
+def test_a_file_that_cannot_be_read_ahead_fails_when_opened_naming_it(tmp_path, annotated):
+    session = _copied(annotated, tmp_path)
+    item = session.items[0]
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a png")
+    item = review.ReviewItem(item.key, broken, item.labels, item.status)
+    ahead = ReadAhead()
+    try:
+        ahead.read_ahead([item])
+        with pytest.raises(ImageError, match=r"broken\.png"):
+            ahead.take(item)
+    finally:
+        ahead.close()

@@ -1,0 +1,289 @@
+"""One-gesture corrections: regions, their likely classes, relabelling, speckles."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from napari_gluonseg.core.edits.corrections import (
+    Components,
+    HandEdits,
+    apply,
+    cell_edges,
+    class_brush,
+    class_probability,
+    likely_classes,
+    region_at,
+    relabel,
+    runner_up,
+    snap_to_cells,
+    speckles,
+    superpixels,
+)
+from napari_gluonseg.core.run.scores import ScoreGrid
+
+
+def _scores(h=40, w=60):
+    """Four classes on an 11x16 grid: class 2 likely on the left, class 3 on the right."""
+    gh, gw = 11, 16
+    p = np.full((1, 4, gh, gw), 0.1, np.float32)
+    p[0, 2, :, : gw // 2] = 0.7
+    p[0, 3, :, gw // 2 :] = 0.7
+    p[0, 1, :, gw // 2 :] = 0.15
+    p /= p.sum(axis=1, keepdims=True)
+    return ScoreGrid(p.astype(np.float16), (), (h, w), (0, 1, 2, 3))
+
+
+def test_a_click_finds_its_connected_region_unlabeled_ones_too():
+    labels = np.zeros((8, 10), np.uint8)
+    labels[1:4, 1:4] = 5
+    labels[5:7, 1:4] = 5  # same value, not connected
+    parts = Components(labels)
+    box, mask = parts.at(2, 2)
+    assert box == (slice(1, 4), slice(1, 4)) and mask.all()
+    box, mask = parts.at(0, 9)  # the unlabeled background is one region
+    assert mask.sum() == 80 - 9 - 6
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    labels=arrays(np.uint8, (9, 11), elements=st.integers(0, 2)),
+    point=st.tuples(st.integers(0, 8), st.integers(0, 10)),
+)
+def test_a_click_floods_the_same_region_the_labelling_finds(labels, point):
+    box, mask = region_at(labels, *point)
+    expected_box, expected_mask = Components(labels).at(*point)
+    assert box == expected_box and np.array_equal(mask, expected_mask)
+
+
+def test_likely_classes_are_the_mean_of_what_the_maps_show():
+    scores = _scores()
+    labels = np.zeros((40, 60), np.uint8)
+    labels[5:30, 3:25] = 1
+    box, mask = Components(labels).at(10, 10)
+    top = likely_classes(scores, (), box, mask, k=3)
+    assert [k for k, _ in top][:1] == [2]
+    for k, mean in top:
+        expected = scores.probability_map(k)[box][mask].mean()
+        assert abs(mean - expected) < 1e-4
+    right = Components(labels).at(35, 55)
+    assert likely_classes(scores, (), *right, k=2)[0][0] == 3
+
+
+def test_relabel_changes_the_region_only_and_never_a_hand_set_pixel():
+    labels = np.zeros((20, 20), np.uint8)
+    labels[2:12, 2:12] = 4
+    protected = np.zeros(labels.shape, bool)
+    protected[5, 5] = True
+    box, mask = Components(labels).at(3, 3)
+    change = relabel(labels, box, mask, 9, protected)
+    assert change.pixels == 100 - 1
+    out = labels.copy()
+    apply(out, [change])
+    assert out[5, 5] == 4 and (out[2:12, 2:12] == 9).sum() == 99 and (out[12:] == 0).all()
+
+
+def test_speckles_take_the_label_around_them_and_leave_hand_set_ones():
+    labels = np.full((30, 30), 3, np.uint8)
+    labels[5:7, 5:7] = 7  # a 4-pixel speckle inside 3
+    labels[20:22, 20:22] = 8  # another, next to hand-set pixels
+    labels[10:25, 0:5] = 6  # a large region stays
+    protected = np.zeros(labels.shape, bool)
+    protected[20, 20] = True
+    out = labels.copy()
+    changed = apply(out, speckles(Components(labels), 10, protected))
+    assert changed == 4 and (out[5:7, 5:7] == 3).all()
+    assert (out[20:22, 20:22] == 8).all() and (out[10:25, 0:5] == 6).all()
+
+
+def test_the_runner_up_is_the_best_class_other_than_the_regions_own():
+    scores = _scores()
+    labels = np.zeros((40, 60), np.uint8)
+    labels[:, 35:] = 4  # class 3, the most likely on the right
+    box, mask = Components(labels).at(20, 50)
+    k, p = runner_up(scores, (), box, mask, 4)
+    assert k == 1 and 0.1 < p < 0.2  # class 1 is second on the right
+    labels[:, 35:] = 1  # labelled with the wrong class: the runner-up is the most likely
+    assert runner_up(scores, (), box, mask, 1)[0] == 3
+
+
+def test_a_class_probability_over_a_box_equals_the_full_map_cut_to_it():
+    scores = _scores(41, 67)
+    box = (slice(3, 29), slice(17, 66))
+    full = scores.probability_map(2)
+    assert np.abs(class_probability(scores, (), 2, box) - full[box]).max() < 1e-5
+
+
+def test_the_class_brush_paints_only_where_the_class_is_likely_and_not_over_hand_set_pixels():
+    scores = _scores()
+    labels = np.zeros((40, 60), np.uint8)
+    protected = np.zeros(labels.shape, bool)
+    protected[20, 10] = True
+    box = (slice(15, 25), slice(0, 60))
+    stroke = np.ones((10, 60), bool)  # a stroke across both halves
+    probability = class_probability(scores, (), 2, box)
+    change = class_brush(labels, box, stroke, probability, 0.5, 3, protected)
+    out = labels.copy()
+    apply(out, [change])
+    painted = out == 3
+    assert painted[15:25, :25].sum() == 10 * 25 - 1 and not painted[:, 35:].any()
+    assert not painted[20, 10] and not painted[:15].any() and not painted[25:].any()
+
+
+def test_hand_edits_protect_what_a_person_set_and_count_every_tool():
+    edits = HandEdits((10, 12))
+    where = np.zeros((3, 4), bool)
+    where[1, 1:3] = True
+    edits.record("brush", (slice(2, 5), slice(0, 4)), where)
+    edits.record("fill", (np.array([0, 0, 9]), np.array([0, 1, 11])))
+    edits.record("clean", (slice(6, 8), slice(6, 8)), protect=False)
+    assert edits.mask.sum() == 5 and edits.mask[3, 1] and edits.mask[9, 11]
+    assert not edits.mask[6:8, 6:8].any()
+    assert edits.provenance() == {
+        "pixels_set_by_hand": 5,
+        "pixels_changed_by_tool": {"brush": 2, "clean": 4, "fill": 3},
+    }
+
+
+def test_with_scores_a_speckle_takes_the_bordering_class_the_model_prefers_over_it():
+    labels = np.full((40, 60), 2, np.uint8)  # class 1 on the left ...
+    labels[:, 30:] = 4  # ... class 3 on the right
+    labels[10:13, 28:31] = 7  # a speckle bordering both, mostly class 1 (2) around it
+    out = labels.copy()
+    apply(out, speckles(Components(labels), 20))
+    assert (out[10:13, 28:31] == 2).sum() >= 6  # without scores: the label around it most
+    out = labels.copy()
+    apply(out, speckles(Components(labels), 20, scores=_scores_preferring_3()))
+    assert (out[10:13, 28:31] == 4).all()
+
+
+def test_a_speckle_inside_a_speckle_takes_what_the_outer_one_becomes():
+    labels = np.full((30, 30), 3, np.uint8)
+    labels[10:15, 10:15] = 7  # a 25-pixel speckle ...
+    labels[12, 12] = 9  # ... around a one-pixel one
+    out = labels.copy()
+    apply(out, speckles(Components(labels), 30))
+    assert (out == 3).all()
+
+
+def test_a_speckle_inside_a_hand_set_region_takes_its_class():
+    labels = np.full((20, 20), 3, np.uint8)
+    labels[8:10, 8:10] = 7
+    protected = labels == 3  # the person relabelled the big region
+    out = labels.copy()
+    apply(out, speckles(Components(labels), 10, protected))
+    assert (out == 3).all()
+
+
+@pytest.mark.parametrize("grey", [False, True])
+def test_superpixels_follow_the_image_edges_and_snapping_moves_a_boundary_onto_them(grey):
+    rng = np.random.default_rng(0)
+    truth = np.zeros((60, 80), np.uint8)
+    truth[:, 37:] = 1  # the true boundary at column 37
+    image = np.where(truth[..., None] == 1, (200, 40, 40), (30, 90, 200)).astype(np.float32)
+    image += rng.normal(0, 8, image.shape)
+    cells = superpixels(image[..., 0] if grey else image, cell_pixels=100)  # red: 200 vs 30
+    assert 30 <= cells.max() + 1 <= 70
+    for cell in np.unique(cells):  # no cell straddles the edge
+        assert len(np.unique(truth[cells == cell])) == 1
+    labels = truth + 1
+    labels[:, 33:37] = 2  # the pre-annotation's boundary 4 px off
+    protected = np.zeros(labels.shape, bool)
+    protected[10, 35] = True
+    out = labels.copy()
+    apply(out, snap_to_cells(labels, cells, protected))
+    assert out[10, 35] == 2 and (out != truth + 1).sum() == 1
+
+
+def test_snapping_with_edges_leaves_boundaries_the_image_does_not_show():
+    rng = np.random.default_rng(1)
+    truth = np.zeros((60, 120), np.uint8)
+    truth[:, 37:] = 1  # visible edge at column 37 (blue | red)
+    truth[:, 83:] = 2  # invisible edge at column 83: class 2 is red like class 1
+    colour = np.array([(30, 90, 200), (200, 40, 40), (202, 41, 40)], np.float32)
+    image = colour[truth] + rng.normal(0, 4, (*truth.shape, 3))
+    cells = superpixels(image, cell_pixels=100)
+    labels = truth + 1
+    labels[:, 33:37] = 2  # both boundaries 4 px off
+    labels[:, 83:87] = 2
+    edges = cell_edges(image, cells)
+    assert len(np.unique(edges.a * 10_000 + edges.b)) == len(edges.a)  # each pair once
+    assert ((edges.a != edges.b) & (edges.contrast >= 0) & (edges.contrast <= 3**0.5)).all()
+    out = labels.copy()
+    apply(out, snap_to_cells(labels, cells, edges=edges))
+    assert (out[:, :37] == 1).all()  # the visible edge: snapped onto it
+    np.testing.assert_array_equal(out[:, 60:], labels[:, 60:])  # the invisible one: left alone
+    blind = labels.copy()
+    apply(blind, snap_to_cells(labels, cells))  # without edges every cell votes
+    assert (blind[:, 60:] != labels[:, 60:]).any()
+
+
+def test_snapping_leaves_cells_near_a_tie():
+    labels = np.zeros((4, 4), np.uint8)
+    labels[:, 2:] = 1
+    cells = np.zeros((4, 4), np.int32)  # one cell, half and half
+    assert snap_to_cells(labels, cells) == []
+
+
+def test_speckles_on_the_bottom_and_right_edges_are_cleaned_with_scores():
+    labels = np.full((40, 60), 2, np.uint8)
+    labels[:, 50:] = 4
+    labels[38:, 49:51] = 7  # touches the bottom edge, borders 2 and 4
+    labels[20:22, 58:] = 7  # touches the right edge
+    out = labels.copy()
+    apply(out, speckles(Components(labels), 20, scores=_scores_preferring_3()))
+    assert (out[38:, 49:51] == 4).all() and (out[20:22, 58:] == 4).all()
+
+
+def _scores_preferring_3():
+    p = np.full((1, 4, 11, 16), 0.1, np.float32)
+    p[0, 3] = 0.7
+    return ScoreGrid(p.astype(np.float16), (), (40, 60), (0, 1, 2, 3))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    labels=arrays(np.uint8, (12, 14), elements=st.integers(0, 3)),
+    protected=arrays(bool, (12, 14)),
+    point=st.tuples(st.integers(0, 11), st.integers(0, 13)),
+    value=st.integers(0, 5),
+    min_size=st.integers(1, 8),
+    cells=arrays(np.int32, (12, 14), elements=st.integers(0, 5)),
+)
+def test_no_tool_changes_a_hand_set_pixel_or_anything_outside_its_region(
+    labels, protected, point, value, min_size, cells
+):
+    parts = Components(labels)
+    box, mask = parts.at(*point)
+    region = np.zeros(labels.shape, bool)
+    region[box] = mask
+    out = labels.copy()
+    apply(out, [relabel(labels, box, mask, value, protected)])
+    changed = out != labels
+    assert not (changed & protected).any() and not (changed & ~region).any()
+
+    out = labels.copy()
+    apply(out, speckles(parts, min_size, protected))
+    changed = out != labels
+    small = parts.sizes[parts.ids] < min_size
+    assert not (changed & protected).any() and not (changed & ~small).any()
+
+    stroke = np.zeros(labels.shape, bool)
+    stroke[box] = mask  # the class brush over the clicked region, where P >= 0.3
+    probability = np.linspace(0, 1, labels.size).reshape(labels.shape)
+    full = (slice(0, 12), slice(0, 14))
+    out = labels.copy()
+    apply(out, [class_brush(labels, full, stroke, probability, 0.3, value, protected)])
+    changed = out != labels
+    assert not (changed & protected).any() and not (changed & ~stroke).any()
+
+    photo = (cells * 37 % 256).astype(np.uint8)  # any image: the cells need not follow it
+    for edges in (None, cell_edges(photo, cells)):  # only to a cell's majority, never by hand
+        out = labels.copy()
+        apply(out, snap_to_cells(labels, cells, protected, edges=edges, min_contrast=0.2))
+        changed = out != labels
+        assert not (changed & protected).any()
+        for cell in np.unique(cells[changed]):
+            inside = labels[cells == cell]
+            assert (out[changed & (cells == cell)] == np.bincount(inside).argmax()).all()

@@ -1,0 +1,453 @@
+"""Export for training data and the reader that opens it back."""
+
+import numpy as np
+import pytest
+
+from napari_gluonseg import segment_image
+from napari_gluonseg._reader import get_reader
+from napari_gluonseg.core.errors import ExportError
+from napari_gluonseg.core.files.export import read_export, read_scores, write_labels, write_result
+from napari_gluonseg.layers.data import METADATA_KEY
+
+from ...conftest import BICYCLE, needs_mxnet
+
+
+def test_round_trip_png_and_tif(tmp_path, small_dog, bicycle_params):
+    result = segment_image(small_dog, weights=bicycle_params, scale=1.0, engine="onnxruntime")
+    paths = write_result(result, tmp_path, "dog", image=small_dog)
+    back = read_export(paths["labels"])
+    np.testing.assert_array_equal(back.labels, result.labels)
+    assert back.class_names == result.class_names and back.colors == result.colors
+    assert back.provenance["weights_sha1"] == result.provenance["weights_sha1"]
+    # A stack goes to TIFF; values above 255 to 16 bits.
+    stack = np.zeros((2, 5, 6), np.uint16)
+    stack[1, 2:4, 1:3] = 300
+    names = [f"c{k}" for k in range(300)]
+    colors = [(k % 256, 0, 255 - k % 256) for k in range(300)]
+    p = write_labels(stack, names, colors, {"note": "hand"}, tmp_path, "s", fmt="png")
+    assert p["labels"].suffix == ".tif"
+    back = read_export(p["labels"])
+    np.testing.assert_array_equal(back.labels, stack)
+    assert back.class_names[299] == "c299" and back.colors[299] == colors[299]
+    p = write_labels(stack[1], names, colors, {}, tmp_path, "one", fmt="png")
+    assert read_export(p["labels"]).labels.dtype == np.uint16
+
+
+def test_bad_exports_and_reads_say_why(tmp_path):
+    with pytest.raises(ValueError, match="Unknown export format"):
+        write_labels(np.zeros((3, 3), np.uint8), [], [], {}, tmp_path, "x", fmt="jpg")
+    with pytest.raises(ValueError, match="non-negative integers"):
+        write_labels(np.zeros((3, 3), np.float32), [], [], {}, tmp_path, "x")
+    with pytest.raises(ValueError, match="not a labels export"):
+        read_export(tmp_path / "photo.png")
+    (tmp_path / "lone_labels.png").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"class table lone_classes\.csv is missing"):
+        read_export(tmp_path / "lone_labels.png")
+    assert get_reader(str(tmp_path / "lone_labels.png")) is None  # napari tries other readers
+    assert get_reader(str(tmp_path / "photo.jpg")) is None
+
+
+@pytest.mark.usefixtures("our_plugin")
+def test_reader_opens_export_with_names_and_colours(tmp_path, small_dog, bicycle_params):
+    from napari.components import ViewerModel
+
+    result = segment_image(small_dog, weights=bicycle_params, scale=1.0, engine="onnxruntime")
+    paths = write_result(result, tmp_path, "dog")
+    viewer = ViewerModel()  # napari's File > Open, without a window
+    [layer] = viewer.open(str(paths["labels"]), plugin="napari-gluonseg")
+    assert layer.name == "dog classes" and layer._type_string == "labels"
+    np.testing.assert_array_equal(layer.data, result.labels)
+    assert layer.features["class_name"][BICYCLE + 1] == "bicycle, bike, wheel, cycle"
+    np.testing.assert_allclose(
+        layer.colormap.map(BICYCLE + 1)[:3], np.array(result.colors[BICYCLE]) / 255, atol=1e-6
+    )
+    assert layer.metadata[METADATA_KEY]["provenance"]["model"] == "fcn_resnet50_ade"
+
+
+def test_values_beyond_16_bits_go_to_a_32_bit_tiff(tmp_path):
+    labels = np.array([[0, 70000]], np.uint32)
+    names = [f"c{k}" for k in range(70000)]
+    colors = [(0, 0, 0)] * 70000
+    with pytest.raises(ValueError, match="16-bit PNG; export as TIFF"):
+        write_labels(labels, names, colors, {}, tmp_path, "big", fmt="png")
+    p = write_labels(labels, names, colors, {}, tmp_path, "big", fmt="tif")
+    np.testing.assert_array_equal(read_export(p["labels"]).labels, labels)
+
+
+# -- trust: nothing half-written, nothing silently replaced, nothing inconsistent read ------------
+
+NAMES = ("wall", "sky", "tree")
+COLORS = ((120, 120, 120), (6, 230, 230), (4, 200, 3))
+
+
+def _labels() -> np.ndarray:
+    labels = np.zeros((40, 30), np.uint8)
+    labels[:10] = 1
+    labels[10:25, :12] = 3
+    return labels
+
+
+def _export(tmp_path, stem="x", fmt="png", **kwargs):
+    return write_labels(_labels(), NAMES, COLORS, {"note": "t"}, tmp_path, stem, fmt, **kwargs)
+
+
+@needs_mxnet
+def test_truncated_png_is_refused_after_gluoncv_import(tmp_path):
+    from PIL import ImageFile
+
+    from napari_gluonseg.core.errors import ExportError
+    from napari_gluonseg.core.models import _mxnet
+
+    before = ImageFile.LOAD_TRUNCATED_IMAGES
+    _mxnet.gluoncv()
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is before  # the door puts gluoncv's flag back
+    labels = np.random.default_rng(0).integers(0, 4, (200, 300)).astype(np.uint8)
+    paths = write_labels(labels, NAMES, COLORS, {}, tmp_path, "t")
+    data = paths["labels"].read_bytes()
+    paths["labels"].write_bytes(data[: len(data) // 2])
+    ImageFile.LOAD_TRUNCATED_IMAGES = True  # as any other library in the process may set it
+    try:
+        with pytest.raises(ExportError, match=r"t_labels\.png"):
+            read_export(paths["labels"])
+        with pytest.raises(ExportError, match=r"t_labels\.png"):
+            get_reader(str(paths["labels"]))(str(paths["labels"]))
+        assert ImageFile.LOAD_TRUNCATED_IMAGES is True  # restored after the strict read
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = before
+
+
+def _names(folder) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+@pytest.mark.parametrize("error", [OSError(28, "No space left on device"), KeyboardInterrupt()])
+def test_failed_export_leaves_no_file_and_keeps_the_old_set(tmp_path, monkeypatch, error):
+    import csv
+
+    from napari_gluonseg.core.files import export
+
+    old = _export(tmp_path)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+
+    class FullDisk:
+        def __init__(self, f, **kwargs):
+            self._f = f
+
+        def writeheader(self):
+            self._f.write("index,class")  # some bytes reach the file, then the disk is full
+            raise error
+
+    monkeypatch.setattr(export.csv, "DictWriter", FullDisk)
+    with pytest.raises(type(error)):
+        _export(tmp_path, overwrite=True)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # no temp, all old
+    monkeypatch.setattr(export.csv, "DictWriter", csv.DictWriter)
+    np.testing.assert_array_equal(read_export(old["labels"]).labels, _labels())
+
+
+def test_export_never_replaces_a_set_without_overwrite(tmp_path):
+    from napari_gluonseg.core.errors import ExportExistsError, GluonsegError
+
+    _export(tmp_path)
+    with pytest.raises(ExportExistsError, match=r"x_labels\.png") as err:
+        _export(tmp_path)
+    assert isinstance(err.value, GluonsegError) and isinstance(err.value, FileExistsError)
+    # A TIFF under the same stem would pair the old PNG with the new table: a clash too.
+    with pytest.raises(ExportExistsError, match="overwrite=True"):
+        _export(tmp_path, fmt="tif")
+    assert _names(tmp_path) == ["x_classes.csv", "x_labels.png", "x_provenance.json"]
+    paths = _export(tmp_path, fmt="tif", overwrite=True)  # replaces, and removes the old PNG
+    assert _names(tmp_path) == ["x_classes.csv", "x_labels.tif", "x_provenance.json"]
+    np.testing.assert_array_equal(read_export(paths["labels"]).labels, _labels())
+
+
+def test_overwrite_removes_a_stale_overlay(tmp_path, small_dog, bicycle_params):
+    result = segment_image(small_dog, weights=bicycle_params, scale=1.0, engine="onnxruntime")
+    write_result(result, tmp_path, "dog", image=small_dog)
+    assert "dog_overlay.png" in _names(tmp_path)
+    write_result(result, tmp_path, "dog", overwrite=True)  # no image: no overlay now
+    assert "dog_overlay.png" not in _names(tmp_path)
+
+
+def test_a_set_mixed_from_two_exports_is_refused(tmp_path):
+    from napari_gluonseg.core.errors import ExportError
+
+    first = _export(tmp_path, "a")
+    other = _labels()
+    other[30:] = 2
+    second = write_labels(other, NAMES, COLORS, {}, tmp_path, "b")
+    second["labels"].replace(first["labels"])  # as an interrupted rename sequence leaves it
+    with pytest.raises(ExportError, match=r"a_labels\.png.*a_provenance\.json"):
+        read_export(first["labels"])
+
+
+def test_labels_outside_the_class_table_are_refused(tmp_path):
+    from napari_gluonseg.core.errors import ExportError
+
+    labels = _labels()
+    labels[0, 0] = 7
+    with pytest.raises(ExportError, match=r"value 7 .*x_classes\.csv"):
+        write_labels(labels, NAMES, COLORS, {}, tmp_path, "x")
+    p = _export(tmp_path)
+    from PIL import Image
+
+    Image.fromarray(labels).save(p["labels"])
+    (tmp_path / "x_provenance.json").unlink()  # a hand-made set: no checksums to compare
+    with pytest.raises(ExportError, match=r"x_labels\.png.*value 7"):
+        read_export(p["labels"])
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda rows: rows.pop(2), r"row 3: index 2, expected 1"),  # row of class 1 missing
+        (lambda rows: rows.insert(3, rows[2]), r"row 4: index 1 again"),
+        (lambda rows: rows[4].__setitem__(0, "9"), r"row 5: index 9, expected 3"),
+        (lambda rows: rows[2].__setitem__(2, "#zz0000"), r"row 3: colour '#zz0000'"),
+        (lambda rows: rows[2].__setitem__(3, "5"), r"row 3: 5 pixels .* 300 in x_labels\.png"),
+        (
+            lambda rows: rows[2].__setitem__(1, "renamed"),
+            r"row 3: class name 'renamed', the export wrote 'wall'",
+        ),
+        (
+            lambda rows: rows[3].__setitem__(2, "#ff0000"),
+            r"row 4: colour #ff0000, the export wrote #06e6e6",
+        ),
+        (lambda rows: rows[3].pop(), r"row 4: missing"),
+    ],
+)
+def test_edited_class_tables_are_reported_by_row(tmp_path, edit, message):
+    import csv
+
+    from napari_gluonseg.core.errors import ExportError
+
+    p = _export(tmp_path)
+    with open(p["classes"], newline="") as f:
+        rows = list(csv.reader(f))
+    edit(rows)
+    with open(p["classes"], "w", newline="") as f:
+        csv.writer(f).writerows(rows)
+    with pytest.raises(ExportError, match=message) as err:
+        read_export(p["labels"])
+    assert "x_classes.csv" in str(err.value)
+
+
+def test_an_opened_export_can_be_painted(tmp_path):
+    from napari.components import ViewerModel
+
+    from napari_gluonseg._reader import read_labels_export
+    from napari_gluonseg.core.files.export import write_labels
+
+    labels = np.zeros((20, 30), np.uint8)
+    paths = write_labels(labels, ["wall", "sky"], [(1, 2, 3), (4, 5, 6)], {}, tmp_path, "x")
+    viewer = ViewerModel()
+    data, kwargs, _ = read_labels_export(str(paths["labels"]))[0]
+    layer = viewer.add_labels(data, **kwargs)
+    layer.paint((5, 5), 2, refresh=False)  # a person corrects the reopened labels
+    assert layer.data[5, 5] == 2
+
+
+@pytest.fixture
+def stack_result(small_dog, untrained_params):
+    """A 2-plane stack's result with its kept scores (odd size, a class subset)."""
+    stack = np.stack([small_dog[:71, :93], small_dog[1:, 3:]])
+    return segment_image(
+        stack,
+        weights=untrained_params,
+        engine="onnxruntime",
+        scale=1.0,
+        classes=["wall", "sky", "tree"],
+    )
+
+
+def test_kept_scores_round_trip_and_answer_as_the_run_did(tmp_path, stack_result):
+    paths = write_result(stack_result, tmp_path, "s", keep_scores=True)
+    assert paths["scores"].name == "s_scores.npz"
+    labels = read_export(paths["labels"]).labels
+    back = read_scores(paths["labels"], labels.shape)
+    kept = stack_result.scores
+    np.testing.assert_array_equal(back.probs, kept.probs)
+    assert (back.leading_shape, back.image_shape, back.class_ids) == (
+        kept.leading_shape,
+        kept.image_shape,
+        kept.class_ids,
+    )
+    np.testing.assert_array_equal(back.margin_map(), kept.margin_map())
+    # Written again without scores: the old scores file goes with the old set.
+    write_result(stack_result, tmp_path, "s", overwrite=True)
+    assert not paths["scores"].exists()
+    assert read_scores(paths["labels"], labels.shape) is None
+
+
+def test_kept_scores_that_do_not_belong_are_refused_naming_the_file(tmp_path, stack_result):
+    paths = write_result(stack_result, tmp_path, "s", keep_scores=True)
+    labels = read_export(paths["labels"]).labels
+    with pytest.raises(ExportError, match=r"s_scores\.npz: scores of shape .* do not belong"):
+        read_scores(paths["labels"], labels.shape[1:])  # another image's labels
+    data = bytearray(paths["scores"].read_bytes())
+    data[-30] ^= 0xFF
+    paths["scores"].write_bytes(bytes(data))
+    with pytest.raises(ExportError, match=r"s_scores\.npz was changed after export"):
+        read_scores(paths["labels"], labels.shape)
+
+
+@pytest.mark.parametrize(
+    ("name", "file"),
+    [
+        ("bicycle, bike, wheel, cycle", "dog_prob-bicycle.png"),
+        ("road/street", "dog_prob-road-street.png"),
+        ("potted plant (indoor)", "dog_prob-potted-plant-indoor.png"),
+        ("???", "dog_prob-class.png"),
+    ],
+)
+def test_probability_map_names_need_no_quoting_in_a_shell(name, file):
+    from napari_gluonseg.core.files.export import map_file_name
+
+    assert map_file_name("dog", name) == file
+
+
+def test_maps_named_the_old_way_belong_to_the_set(tmp_path):
+    """An export written before the maps were renamed is still replaced whole."""
+    from napari_gluonseg.core.files.export import existing_export_files
+
+    old = tmp_path / "dog_P(bicycle).png"
+    new = tmp_path / "dog_prob-sky.png"
+    for path in (old, new, tmp_path / "dogs_prob-sky.png"):
+        path.write_bytes(b"x")
+    assert existing_export_files(tmp_path, "dog") == sorted([old, new])
+
+
+@pytest.mark.parametrize(
+    ("stem", "names", "colors", "message"),
+    [
+        ("../escaped", ["a"], [(1, 2, 3)], r"stem '\.\./escaped' .* a file name, not a path"),
+        ("a/b", ["a"], [(1, 2, 3)], r"stem 'a/b' .* a file name, not a path"),
+        ("", ["a"], [(1, 2, 3)], r"stem '' .* a file name"),
+        ("x", ["a", "b"], [(1, 2, 3)], r"2 class names but 1 colours"),
+        ("x", ["a"], [(300, -1, 0)], r"class 1 \('a'\): colour \(300, -1, 0\) is not 3 values"),
+        ("x", [""], [(1, 2, 3)], r"class 1 has no name"),
+    ],
+)
+def test_bad_export_arguments_are_refused_naming_them(tmp_path, stem, names, colors, message):
+    """Each used to write outside the folder, a colour '#12c-100', or fail with a raw error."""
+    with pytest.raises(ExportError, match=message):
+        write_labels(np.ones((4, 4), np.uint8), names, colors, {}, tmp_path, stem)
+    assert list(tmp_path.iterdir()) == []
+
+
+# An overwrite replaces labels, table, provenance and drops the old kept scores: four steps.
+_KILL_AT_RENAME = """
+import os, sys
+import numpy as np
+from napari_gluonseg.core import atomic as files
+from napari_gluonseg.core.files.export import write_labels
+
+folder, k = sys.argv[1], int(sys.argv[2])
+calls = []
+real = os.replace
+
+def replace(src, dst):
+    if len(calls) == k:
+        os.kill(os.getpid(), 9)  # as a power cut or an OOM kill: nothing after it runs
+    calls.append(dst)
+    real(src, dst)
+
+files.os.replace = replace
+labels = np.load(os.path.join(folder, "..", "new.npy"))
+write_labels(labels, ("wall", "sky", "tree"), ((120, 120, 120), (6, 230, 230), (4, 200, 3)),
+             {"note": "new"}, folder, "x", overwrite=True)
+"""
+
+
+def _contents(folder) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+@pytest.mark.parametrize("how", ["error", "kill"])
+@pytest.mark.parametrize("renames", range(4))
+def test_an_overwrite_interrupted_between_renames_leaves_the_old_set_or_the_new(
+    tmp_path, monkeypatch, renames, how
+):
+    """It left the new labels beside the old table and provenance: old labels gone, set refused."""
+    import subprocess
+    import sys
+
+    from napari_gluonseg.core import atomic as files
+    from napari_gluonseg.core.run.scores import ScoreGrid
+
+    folder, reference = tmp_path / "set", tmp_path / "reference"
+    grid = ScoreGrid(np.full((1, 3, 5, 4), 1 / 3, np.float16), (), (40, 30), (0, 1, 2))
+    _export(folder, scores=grid)
+    old = _contents(folder)
+    new_labels = _labels()
+    new_labels[30:] = 2
+    args = (NAMES, COLORS, {"note": "new"})
+    write_labels(new_labels, *args, reference, "x")
+    new = _contents(reference)
+    if how == "kill":
+        np.save(tmp_path / "new.npy", new_labels)
+        done = subprocess.run([sys.executable, "-c", _KILL_AT_RENAME, str(folder), str(renames)])
+        assert done.returncode == -9
+    else:
+        calls = []
+        real = files.os.replace
+
+        def replace(src, dst):
+            if len(calls) >= renames:  # from the k-th rename on, every rename fails
+                raise OSError(5, "Input/output error")
+            calls.append(dst)
+            real(src, dst)
+
+        monkeypatch.setattr(files.os, "replace", replace)
+        with pytest.raises(OSError, match="Input/output"):
+            write_labels(new_labels, *args, folder, "x", overwrite=True)
+        monkeypatch.undo()
+    back = read_export(folder / "x_labels.png")  # the reader finishes what was interrupted
+    after = _contents(folder)
+    assert after in (old, new), sorted(after)
+    np.testing.assert_array_equal(back.labels, new_labels if after == new else _labels())
+
+
+@pytest.mark.parametrize("where", ["a file", "a folder under a file"])
+def test_an_export_folder_that_is_a_file_is_refused_naming_it(tmp_path, where):
+    """It failed with a raw FileExistsError / NotADirectoryError."""
+    blocker = tmp_path / "afile"
+    blocker.write_text("kept")
+    out = blocker if where == "a file" else blocker / "sub"
+    with pytest.raises(ExportError, match=rf"export folder {out} .*a file"):
+        _export(out)
+    assert blocker.read_text() == "kept" and _names(tmp_path) == ["afile"]
+
+
+@pytest.mark.parametrize("keep", [0.1, 0.5, 0.95])
+def test_a_truncated_labels_tiff_is_refused_naming_it(tmp_path, keep):
+    """It failed with a raw zlib.error (or tifffile's own) from the reader and the review."""
+    labels = np.random.default_rng(0).integers(0, 4, (200, 300)).astype(np.uint8)
+    paths = write_labels(labels, NAMES, COLORS, {}, tmp_path, "t", fmt="tif")
+    data = paths["labels"].read_bytes()
+    paths["labels"].write_bytes(data[: int(len(data) * keep)])
+    with pytest.raises(ExportError, match=r"t_labels\.tif"):
+        read_export(paths["labels"])
+    with pytest.raises(ExportError, match=r"t_labels\.tif"):
+        get_reader(str(paths["labels"]))(str(paths["labels"]))
+
+
+def test_maps_of_classes_whose_names_give_one_file_name_are_all_kept(tmp_path):
+    """'道路' and '天空' (or 'road/street' and 'road street') both wrote x_prob-class.png: one
+    map silently replaced the other."""
+    from PIL import Image
+
+    from napari_gluonseg.core.run.result import SegmentationResult
+
+    names = ("道路", "天空", "road/street", "road street")
+    labels = np.arange(4, dtype=np.uint8).repeat(5).reshape(4, 5) + 1
+    probs = {name: np.full((4, 5), k / 4, np.float32) for k, name in enumerate(names)}
+    colors = tuple((k, k, k) for k in range(4))
+    result = SegmentationResult(labels, probs, np.ones((4, 5), np.float32), names, colors)
+    paths = write_result(result, tmp_path, "x", probability_maps=True)
+    maps = [p for kind, p in paths.items() if kind.startswith("P(")]
+    assert len(set(maps)) == 4 and all(p.is_file() for p in maps)
+    assert sorted(np.asarray(Image.open(p))[0, 0] for p in maps) == [0, 64, 128, 191]
+    which = read_export(paths["labels"]).provenance["probability_maps"]
+    assert which["x_prob-class-2.png"] == "天空"
+    assert which["x_prob-road-street-2.png"] == "road street"

@@ -1,0 +1,112 @@
+"""Image files read as napari's imageio reads them, strictly, upright."""
+
+import os
+
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image
+
+from napari_gluonseg.core.errors import ImageError, InsufficientMemoryError
+from napari_gluonseg.core.files import images
+
+RNG = np.random.default_rng(0)
+RGB = RNG.integers(0, 255, (20, 30, 3), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".bmp", ".webp", ".tif"])
+def test_lossless_rgb_formats_give_their_pixels(tmp_path, suffix):
+    path = tmp_path / f"x{suffix}"
+    if suffix == ".tif":
+        tifffile.imwrite(path, RGB)
+    else:
+        Image.fromarray(RGB).save(path, lossless=True) if suffix == ".webp" else Image.fromarray(
+            RGB
+        ).save(path)
+    np.testing.assert_array_equal(images.read_image(path), RGB)
+
+
+def test_palette_png_is_rgb_and_cmyk_jpeg_is_rgb(tmp_path):
+    palette = Image.fromarray(RGB).quantize(8)
+    palette.save(tmp_path / "p.png")
+    expected = np.asarray(palette.convert("RGB"))
+    np.testing.assert_array_equal(images.read_image(tmp_path / "p.png"), expected)
+    Image.fromarray(RGB).convert("CMYK").save(tmp_path / "c.jpg", quality=100)
+    cmyk = images.read_image(tmp_path / "c.jpg")
+    assert cmyk.shape == (20, 30, 3) and cmyk.dtype == np.uint8
+    assert np.abs(cmyk.astype(int) - RGB).mean() < 20  # JPEG, but the colours of the photo
+
+
+def test_16_bit_png_and_multi_page_tiff_keep_type_and_pages(tmp_path):
+    deep = RNG.integers(0, 65535, (3, 20, 30), dtype=np.uint16)
+    Image.fromarray(deep[0]).save(tmp_path / "d.png")
+    np.testing.assert_array_equal(images.read_image(tmp_path / "d.png"), deep[0])
+    tifffile.imwrite(tmp_path / "stack.tif", deep, photometric="minisblack")
+    np.testing.assert_array_equal(images.read_image(tmp_path / "stack.tif"), deep)
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    top_white = np.zeros((20, 40, 3), np.uint8)
+    top_white[:5] = 255
+    im = Image.fromarray(top_white)
+    exif = im.getexif()
+    exif[0x0112] = 6  # stored sideways: viewers turn it 90 degrees clockwise
+    im.save(tmp_path / "r.jpg", exif=exif.tobytes(), quality=100)
+    upright = images.read_image(tmp_path / "r.jpg")
+    assert upright.shape == (40, 20, 3)
+    assert upright[:, -5:].mean() > 200 and upright[:, :5].mean() < 50  # the top went right
+
+
+def test_truncated_file_is_an_error_even_after_gluoncv_set_pil_lenient(tmp_path, monkeypatch):
+    from PIL import ImageFile
+
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)  # what gluoncv does
+    Image.fromarray(RGB).save(tmp_path / "t.png")
+    data = (tmp_path / "t.png").read_bytes()
+    (tmp_path / "t.png").write_bytes(data[: len(data) - 40])
+    with pytest.raises(ImageError, match=r"t\.png.*truncated"):
+        images.read_image(tmp_path / "t.png")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("notes.txt", b"hello", "not an image file this reader supports"),
+        ("fake.jpg", b"hello", "is not a JPG file"),
+        ("gone.png", None, "Cannot read"),
+    ],
+)
+def test_unsupported_corrupt_and_missing_files_name_the_path(tmp_path, name, content, message):
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ImageError, match=message) as caught:
+        images.read_image(path)
+    assert str(path) in str(caught.value)
+
+
+def test_image_too_large_for_memory_is_refused_before_decoding(tmp_path, monkeypatch):
+    Image.fromarray(RGB).save(tmp_path / "big.png")
+    monkeypatch.setattr(images, "available_bytes", lambda: 1000)
+    with pytest.raises(InsufficientMemoryError, match=r"big\.png holds 20x30x3"):
+        images.read_image(tmp_path / "big.png")
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_only_regular_files_are_read(tmp_path, kind):
+    """A FIFO named x.png would block for ever; /dev/zero would grow without end."""
+    path = tmp_path / "x.png"
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+    with pytest.raises(ImageError, match=f"{path} is not a regular file"):
+        images.read_image(path)
+
+
+def test_a_file_beyond_the_size_limit_is_refused_before_reading(tmp_path, monkeypatch):
+    path = tmp_path / "big.png"
+    path.write_bytes(b"\0" * 2000)
+    monkeypatch.setattr(images, "MAX_FILE_BYTES", 1000)
+    with pytest.raises(ImageError, match=f"{path} is 2000 bytes, more than the 1000 bytes"):
+        images.read_image(path)

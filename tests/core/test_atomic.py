@@ -1,0 +1,87 @@
+"""Atomic sets of files and the cleanup of temporaries left by killed writers."""
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from napari_gluonseg.core import atomic as files
+
+
+@pytest.mark.parametrize("error", [OSError(28, "No space left on device"), KeyboardInterrupt()])
+def test_a_set_interrupted_mid_write_leaves_the_old_files_and_no_temp(tmp_path, monkeypatch, error):
+    a, b = tmp_path / "a.png", tmp_path / "b.csv"
+    a.write_bytes(b"old a")
+    b.write_bytes(b"old b")
+    calls = []
+
+    def full_disk(fd):  # the second file's bytes are in the temp file when the disk fills up
+        calls.append(fd)
+        if len(calls) == 2:
+            raise error
+
+    monkeypatch.setattr(files.os, "fsync", full_disk)
+    with pytest.raises(type(error)):
+        files.write_files({a: b"new a", b: b"new b" * 1000})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "b.csv"]
+    assert a.read_bytes() == b"old a" and b.read_bytes() == b"old b"
+    monkeypatch.undo()
+    files.write_files({a: b"new a", b: b"new b"})
+    assert a.read_bytes() == b"new a" and b.read_bytes() == b"new b"
+
+
+def test_only_temporaries_of_dead_or_silent_writers_are_removed(tmp_path):
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    killed = tmp_path / f".x.png{files.TEMP_MARK}{dead.pid}-0123abcd"
+    running = tmp_path / files.temp_name(f".x.png{files.TEMP_MARK}")
+    silent = tmp_path / ".x.png.tmp-legacy"  # no pid in the name: judged by age
+    for path in (killed, running, silent):
+        path.write_bytes(b"partial")
+    os.utime(silent, (0, 0))
+    removed = files.remove_stale_temps(tmp_path, f".x.png{files.TEMP_MARK}*")
+    assert sorted(removed) == sorted([killed, silent]) and running.exists()
+
+
+def test_a_set_is_finished_from_its_journal_only_once_its_writer_is_gone(tmp_path):
+    """A reader must not rename a live writer's files under it; a dead writer's it finishes."""
+    (tmp_path / "a.png").write_bytes(b"old a")
+    (tmp_path / "gone.csv").write_bytes(b"old, not in the new set")
+    (tmp_path / ".a.png.tmp-1-0123abcd").write_bytes(b"new a")
+    journal = tmp_path / f".a_set{files.JOURNAL_SUFFIX}"
+    writer = subprocess.Popen(["sleep", "60"])
+    try:
+        record = {"pid": writer.pid, "renames": [[".a.png.tmp-1-0123abcd", "a.png"]]}
+        journal.write_text(json.dumps({**record, "remove": ["gone.csv"]}))
+        assert files.finish_interrupted_sets(tmp_path) == []
+        assert (tmp_path / "a.png").read_bytes() == b"old a"
+    finally:
+        writer.kill()
+        writer.wait()
+    assert files.finish_interrupted_sets(tmp_path) == [journal]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png"]
+    assert (tmp_path / "a.png").read_bytes() == b"new a"
+
+
+def test_a_set_interrupted_just_after_its_journal_is_written_is_finished(tmp_path, monkeypatch):
+    """Its temporaries were removed while the journal stayed: finishing it then removed the old
+    set's extra files (kept scores, overlay) and renamed nothing."""
+    a, extra = tmp_path / "a.png", tmp_path / "a_scores.npz"
+    a.write_bytes(b"old a")
+    extra.write_bytes(b"old scores")
+    real_sync, calls = files.sync_folder, []
+
+    def interrupted(folder):  # the first sync is the journal's, just after its rename
+        if not calls:
+            calls.append(folder)
+            raise KeyboardInterrupt
+        real_sync(folder)
+
+    monkeypatch.setattr(files, "sync_folder", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        files.write_set({a: b"new a"}, tmp_path / f".a_set{files.JOURNAL_SUFFIX}", remove=[extra])
+    monkeypatch.undo()
+    files.finish_interrupted_sets(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png"]
+    assert a.read_bytes() == b"new a"

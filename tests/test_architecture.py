@@ -1,0 +1,116 @@
+"""The package's floors, read from its imports: ``core`` imports neither napari nor Qt, ``layers``
+no Qt, only ``qt`` imports Qt; each floor of ``core`` imports only the floors below it (see
+``napari_gluonseg/core/__init__.py``); no two modules import each other, however indirectly."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import napari_gluonseg
+
+ROOT = Path(napari_gluonseg.__file__).parent
+PACKAGE = "napari_gluonseg"
+# Each floor of core and the floors it may import (its own included).
+FLOORS = {
+    "base": {"base"},
+    "models": {"base", "models"},
+    "run": {"base", "models", "run"},
+    "files": {"base", "models", "run", "files"},
+    "edits": {"base", "models", "run", "edits"},
+    "batch": {"base", "models", "run", "files", "edits", "batch"},
+}
+QT_MODULES = ("qtpy", "PyQt5", "PyQt6", "PySide2", "PySide6", "magicgui", "superqt")
+
+
+def module_name(path: Path) -> str:
+    parts = [PACKAGE, *path.relative_to(ROOT).with_suffix("").parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports_of(path: Path) -> set[str]:
+    """Every module ``path`` imports, at its top or inside functions, as absolute names."""
+    name = module_name(path)
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                parts = parts[: len(parts) - node.level + 1]
+                base = ".".join([*parts, *([base] if base else [])])
+            found.add(base)
+            found |= {f"{base}.{alias.name}" for alias in node.names}
+    return found
+
+
+MODULES = {module_name(p): p for p in ROOT.rglob("*.py")}
+GRAPH = {m: {i for i in imports_of(p) if i in MODULES and i != m} for m, p in MODULES.items()}
+
+
+def floor(module: str) -> str | None:
+    parts = module.split(".")
+    if parts[:2] != [PACKAGE, "core"] or len(parts) < 3:
+        return None
+    return parts[2] if parts[2] in FLOORS else "base"
+
+
+def test_core_imports_neither_napari_nor_qt_and_layers_no_qt():
+    for module, path in MODULES.items():
+        outside = {i.split(".")[0] for i in imports_of(path)}
+        if module.startswith(f"{PACKAGE}.core"):
+            assert not outside & {"napari", *QT_MODULES}, module
+        if not module.startswith(f"{PACKAGE}.qt"):
+            assert not outside & set(QT_MODULES), module
+
+
+def test_each_floor_of_core_imports_only_the_floors_below_it():
+    wrong = [
+        f"{m} imports {i}"
+        for m, deps in GRAPH.items()
+        for i in deps
+        if floor(m) and floor(i) and floor(i) not in FLOORS[floor(m)]
+    ]
+    assert not wrong, "\n".join(sorted(wrong))
+    upward = [f"{m} imports {i}" for m, deps in GRAPH.items() for i in deps if floor(m) and
+              not i.startswith(f"{PACKAGE}.core")]  # fmt: skip
+    assert not upward, "\n".join(sorted(upward))
+
+
+def test_no_import_circles():
+    """Tarjan's strongly connected components of the import graph: each must be one module
+    (a package and its own modules excepted: ``__init__`` may re-export them)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    circles: list[list[str]] = []
+
+    def visit(m: str) -> None:
+        index[m] = low[m] = len(index)
+        stack.append(m)
+        on_stack.add(m)
+        for d in GRAPH[m]:
+            if d not in index:
+                visit(d)
+                low[m] = min(low[m], low[d])
+            elif d in on_stack:
+                low[m] = min(low[m], index[d])
+        if low[m] == index[m]:
+            component = []
+            while True:
+                d = stack.pop()
+                on_stack.discard(d)
+                component.append(d)
+                if d == m:
+                    break
+            if len(component) > 1:
+                circles.append(sorted(component))
+
+    for m in sorted(GRAPH):
+        if m not in index:
+            visit(m)
+    assert not circles, circles
