@@ -65,7 +65,7 @@ class KeptScores:
         return rel, (slice(y0, y1), slice(x0, x1))
 
 
-def keep_scores(layer: Any, grid: ScoreGrid | None, origin: tuple[int, ...]) -> None:
+def attach_scores(layer: Any, grid: ScoreGrid | None, origin: tuple[int, ...]) -> None:
     """Give ``layer`` the scores a run kept for it (None: forget earlier ones)."""
     meta = {k: v for k, v in layer.metadata.items() if k != SCORES_KEY}
     if grid is not None:

@@ -22,7 +22,7 @@ from ..core.edits.merge import Region, merge_changes
 from ..core.errors import GluonsegError
 from ..core.files.export import write_labels
 from ..core.run.result import SegmentationResult
-from .corrections import HAND_KEY, SCORES_KEY, hand_tracker, keep_scores, kept_scores
+from .corrections import HAND_KEY, SCORES_KEY, attach_scores, hand_tracker, kept_scores
 from .data import (
     METADATA_KEY,
     data_digest,
@@ -66,8 +66,9 @@ class LayerWriteError(GluonsegError, ValueError):
 
 
 @dataclass(frozen=True)
-class RunRequest:
-    """What a run was asked to do, bound to the layers it was started on.
+class ResultDestination:
+    """Where a run's result goes: the image layer it was started on, the region of it, the
+    labels layer to write into and how.
 
     ``region`` is slices of the image's spatial axes; ``target`` the user's labels layer to write
     into (None: the plugin's own layer for the image); ``whole`` whether the region is the image.
@@ -95,13 +96,13 @@ class RunRequest:
 class PreparedResult:
     """A result with its layer data built off the GUI thread (see :func:`prepare_result`)."""
 
-    request: RunRequest
+    request: ResultDestination
     result: SegmentationResult
     labels: Any  # the plugin's labels layer (napari Labels): whole image, or blank + region
     maps: tuple[Any, ...]  # probability, confidence and margin layers (napari Image)
 
 
-def prepare_result(request: RunRequest, result: SegmentationResult) -> PreparedResult:
+def prepare_result(request: ResultDestination, result: SegmentationResult) -> PreparedResult:
     """Everything :func:`apply_steps` needs that costs time (digests, class tables, colour maps,
     the margin map), computed in the worker so the GUI only hands data to layers."""
     name = request.image.name
@@ -239,7 +240,7 @@ def _write_labels(
         adopt_settings(target, prepared.labels)
     else:
         _record_merge(target, prepared, mode, was_unedited_output)
-    keep_scores(target, result.scores, tuple(s.start for s in request.region))
+    attach_scores(target, result.scores, tuple(s.start for s in request.region))
     if own:
         _remember_name(target)
     yield f"{target.name}: {len(values)} pixels written"
@@ -252,7 +253,7 @@ def _add_labels(viewer: Any, prepared: PreparedResult) -> Generator[str, None, A
     _remember_name(layer)
     result, region = prepared.result, prepared.request.region
     hand_tracker(layer)
-    keep_scores(layer, result.scores, tuple(s.start for s in region))
+    attach_scores(layer, result.scores, tuple(s.start for s in region))
     return layer
 
 

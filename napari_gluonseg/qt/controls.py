@@ -1,4 +1,4 @@
-"""The dock's controls and what they ask for: a :class:`RunRequest` and the core's arguments.
+"""The dock's controls and what they ask for: a :class:`ResultDestination` and the core's arguments.
 
 The choices a person makes on every run (image, region, where to write, classes) come first;
 model, weights, engine, resolution, augmentation, thresholds and intensity sit in a collapsed
@@ -31,7 +31,7 @@ from ..core.models.registry import DEFAULT_MODEL, model_info, model_names
 from ..core.models.scheme import load_scheme
 from ..core.run.segment import ENGINES
 from ..layers.data import spatial_shape
-from ..layers.results import MergeMode, RunRequest
+from ..layers.results import MergeMode, ResultDestination
 from .class_picker import ClassPicker
 from .regions import RegionChoice, image_region
 
@@ -262,7 +262,7 @@ class RunControls:
 
     # -- what a run is asked to do ---------------------------------------------------------------
 
-    def run_request(self, viewer: Any) -> tuple[RunRequest, Any, dict[str, Any]]:
+    def run_request(self, viewer: Any) -> tuple[ResultDestination, Any, dict[str, Any]]:
         """The run the controls describe: (request, image data to segment, core arguments).
 
         Raises RunSetupError (with a message for the user) for choices that cannot run.
@@ -288,7 +288,7 @@ class RunControls:
         whole = region == tuple(slice(0, n) for n in spatial_shape(layer))
         crop = layer.data if whole else layer.data[region + ((slice(None),) if layer.rgb else ())]
         boxes = (("confidence", self.show_confidence), ("margin", self.show_margin))
-        request = RunRequest(
+        request = ResultDestination(
             image=layer,
             region=region,
             target=target,

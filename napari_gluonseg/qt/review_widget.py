@@ -21,7 +21,7 @@ from napari.utils.notifications import show_error
 from ..core.batch.review import ReadAhead, ReviewItem, ReviewSession
 from ..core.errors import GluonsegError
 from ..core.files.export import LabelsExport
-from ..layers.corrections import hand_tracker, keep_scores
+from ..layers.corrections import attach_scores, hand_tracker
 from ..layers.data import (
     METADATA_KEY,
     data_digest,
@@ -225,7 +225,7 @@ class ReviewWidget(ScrollingDock):
         self._export = export
         labels = self._show_labels(data, old_labels)
         hand_tracker(labels)  # from the saved labels on: what the person sets is known
-        keep_scores(labels, opened.scores, (0,) * labels.ndim)
+        attach_scores(labels, opened.scores, (0,) * labels.ndim)
         self._layers.append(labels)
         self._scores_view.show(image.name, labels, export, opened.scores)
         self._viewer.layers.selection.active = labels

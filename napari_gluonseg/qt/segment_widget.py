@@ -35,7 +35,7 @@ from ..layers.data import (
 from ..layers.results import (
     EditedChoice,
     PreparedResult,
-    RunRequest,
+    ResultDestination,
     add_in_two_steps,
     apply_steps,
     export_layer,
@@ -84,7 +84,7 @@ class SegmentWidget(ScrollingDock):
         self._worker: GeneratorWorker | None = None
         self._worker_threads: list[int] = []  # the thread the worker runs in, once it runs
         self._steps: Generator[str, None, list[str]] | None = None
-        self._request: RunRequest | None = None  # the run in progress
+        self._request: ResultDestination | None = None  # the run in progress
         self._stopping: str | None = None  # why the worker was asked to stop
         self._last: PreparedResult | None = None  # answers map and probe questions, no re-run
         self._closed = False
@@ -197,7 +197,7 @@ class SegmentWidget(ScrollingDock):
         )
         self._worker.start()
 
-    def _compute_here(self, request: RunRequest, crop: Any, kwargs: dict[str, Any]) -> None:
+    def _compute_here(self, request: ResultDestination, crop: Any, kwargs: dict[str, Any]) -> None:
         """The worker's job in the GUI thread (NOTHREADS_VARIABLE set: scripts and tests where
         threading is not the point), with the same handlers in the same order."""
         try:
@@ -451,7 +451,7 @@ class SegmentWidget(ScrollingDock):
 
 
 def _compute(
-    request: RunRequest, crop: Any, kwargs: dict[str, Any], threads: list[int]
+    request: ResultDestination, crop: Any, kwargs: dict[str, Any], threads: list[int]
 ) -> Generator[Progress, None, PreparedResult]:
     """The worker: the core's run, then the layer data built here rather than in the GUI.
     ``threads`` learns the thread it runs in (Cancel ends the network call running there)."""

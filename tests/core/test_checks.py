@@ -6,7 +6,7 @@ import pytest
 
 from napari_gluonseg import OptionError, iter_segment_image, segment_image
 from napari_gluonseg.core.models.scheme import EXAMPLES
-from napari_gluonseg.core.run.segment import check_run
+from napari_gluonseg.core.run.segment import plan_run
 
 SKY = 2
 
@@ -47,7 +47,7 @@ def test_numpy_scalars_are_numbers(small_dog, tmp_path, kwargs):
 
 
 def test_numpy_scalar_values_reach_the_plan(small_dog):
-    plan = check_run(
+    plan = plan_run(
         small_dog,
         scale=np.float32(0.5),
         tile_size=np.int64(64),
@@ -61,7 +61,7 @@ def test_numpy_scalar_values_reach_the_plan(small_dog):
 
 
 def test_a_bare_string_is_one_name(small_dog, untrained_params):
-    plan = check_run(small_dog, classes="sky", probability_classes="sky")
+    plan = plan_run(small_dog, classes="sky", probability_classes="sky")
     assert plan.subset == (SKY,) and plan.wanted == (SKY,)
     result = segment_image(
         small_dog,
@@ -123,7 +123,7 @@ def test_class_errors_are_option_errors(small_dog, tmp_path):
     with pytest.raises(OptionError, match=r"out of range 0\.\.149"):
         first_event(small_dog, tmp_path, classes=[np.int64(150)])
     with pytest.raises(OptionError, match="not both"):
-        check_run(small_dog, classes="sky", scheme=EXAMPLES / "street_ade20k.csv")
+        plan_run(small_dog, classes="sky", scheme=EXAMPLES / "street_ade20k.csv")
 
 
 @pytest.mark.parametrize("threads", [10**6, 100_000])
@@ -133,5 +133,5 @@ def test_threads_beyond_the_cores_are_refused_naming_the_cores(threads):
 
     cores = os.cpu_count()
     with pytest.raises(OptionError, match=f"threads must be .* 1 to {cores} .*; got {threads}"):
-        check_run(np.zeros((32, 32), np.uint8), threads=threads)
-    assert check_run(np.zeros((32, 32), np.uint8), threads=cores).threads == cores
+        plan_run(np.zeros((32, 32), np.uint8), threads=threads)
+    assert plan_run(np.zeros((32, 32), np.uint8), threads=cores).threads == cores

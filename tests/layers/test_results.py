@@ -15,7 +15,7 @@ from napari_gluonseg.layers.results import (
     EditedChoice,
     LayerWriteError,
     MergeMode,
-    RunRequest,
+    ResultDestination,
     apply_steps,
     prepare_result,
 )
@@ -60,7 +60,7 @@ def run(viewer, value, ask=None, region=None, target=None, mode=MergeMode.FILL_U
     whole = region is None
     region = region or tuple(slice(0, n) for n in SHAPE)
     result = result_of(value, tuple(s.stop - s.start for s in region))
-    request = RunRequest(image, region, target, mode, whole, ("confidence",))
+    request = ResultDestination(image, region, target, mode, whole, ("confidence",))
     steps = apply_steps(viewer, prepare_result(request, result), ask or Asker())
     while True:
         try:
@@ -243,7 +243,9 @@ def test_a_big_write_is_chunked_but_undone_in_one_step(viewer, monkeypatch):
     labels = viewer.layers["photo classes"]
     monkeypatch.setattr(result_layers, "WRITE_CHUNK", 500)
     image = viewer.layers["photo"]
-    request = RunRequest(image, (slice(0, 40), slice(0, 60)), None, MergeMode.OVERWRITE, True)
+    request = ResultDestination(
+        image, (slice(0, 40), slice(0, 60)), None, MergeMode.OVERWRITE, True
+    )
     steps = list(apply_steps(viewer, prepare_result(request, result_of(2)), Asker()))
     assert len(steps) >= 2400 // 500  # the GUI gets control back between chunks
     assert np.all(labels.data == 2)

@@ -12,7 +12,7 @@ from qtpy.QtCore import QPoint, Qt
 from napari_gluonseg.core.edits.corrections import likely_classes
 from napari_gluonseg.core.files.export import read_provenance
 from napari_gluonseg.core.run.scores import ScoreGrid
-from napari_gluonseg.layers.corrections import hand_tracker, keep_scores, kept_scores
+from napari_gluonseg.layers.corrections import attach_scores, hand_tracker, kept_scores
 from napari_gluonseg.layers.data import class_features, label_colormap
 from napari_gluonseg.layers.results import export_layer
 from napari_gluonseg.qt.correct_widget import CorrectWidget, MouseTool, Within
@@ -39,7 +39,7 @@ def plugin_labels(viewer, data: np.ndarray, grid: ScoreGrid | None) -> Labels:
         data, name="photo classes", features=class_features(NAMES),
         colormap=_colormap(), opacity=0.6,
     )  # fmt: skip
-    keep_scores(layer, grid, (0,) * data.ndim)
+    attach_scores(layer, grid, (0,) * data.ndim)
     hand_tracker(layer)
     return layer
 

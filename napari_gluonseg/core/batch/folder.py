@@ -70,7 +70,7 @@ def plan_batch(
 ) -> BatchPlan:
     """Check a batch before any image is read: inputs, options, workers, weights.
 
-    Raises :class:`OptionError` (and the other errors of :func:`~.segment.check_run`) for bad
+    Raises :class:`OptionError` (and the other errors of :func:`~.segment.plan_run`) for bad
     arguments and :class:`~.errors.WeightsUnavailableError` for missing weights.
     ``on_weights`` hears the weights' progress (a download).
     """

@@ -20,7 +20,7 @@ from ..events import Progress
 from ..models.registry import model_info
 from ..models.scheme import LabelScheme, SchemeLabel
 from ..models.weights import iter_resolve_weights
-from ..run.segment import check_run, run_to_end
+from ..run.segment import plan_run, run_to_end
 
 # Provenance keys of a batch export: the input file, and the settings it was made with.
 INPUT_KEY = "input"
@@ -56,7 +56,7 @@ def prepare_settings(
     other machines that share the files.
     """
     stand_in = np.broadcast_to(np.uint8(0), _PROBE_SHAPE)
-    plan = check_run(stand_in, model_name, check_memory_first=False, **segment_kwargs)
+    plan = plan_run(stand_in, model_name, check_memory_first=False, **segment_kwargs)
     weights = run_to_end(iter_resolve_weights(model_name, plan.weights), on_weights)
     scheme = None if plan.scheme is None else dataclasses.asdict(plan.scheme)
     if scheme is not None:

@@ -91,7 +91,7 @@ class LabelSpace:
         return probs, rank
 
 
-class _Windows:
+class _WindowProgress:
     """Progress over every window of every plane; each message names the step running next."""
 
     def __init__(self, plan: RunPlan) -> None:
@@ -131,7 +131,7 @@ def iter_run(plan: RunPlan) -> Generator[Progress, None, SegmentationResult]:
     probs = {k: np.zeros(shape, np.float32) for k in plan.wanted}
     grid = (len(space.class_ids), *native_size(*plan.work))  # every plane's kept scores
     kept = np.zeros((plan.stack.n_planes, *grid), np.float16)
-    windows = _Windows(plan)
+    windows = _WindowProgress(plan)
     yield windows.event()
 
     def forward(layout: PassLayout) -> Forward:

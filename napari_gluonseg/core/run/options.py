@@ -1,8 +1,8 @@
 """Everything a run can be asked, in one frozen object: :class:`RunOptions`.
 
 :func:`~.segment.segment_image`, :func:`~.segment.iter_segment_image`,
-:func:`~.plan.check_run` and :func:`~.batch.segment_folder` take these as keyword arguments;
-the CLI and the widget build them. :func:`~.plan.check_run` checks them all at once.
+:func:`~.plan.plan_run` and :func:`~.batch.segment_folder` take these as keyword arguments;
+the CLI and the widget build them. :func:`~.plan.plan_run` checks them all at once.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from ..models.scheme import LabelScheme
 
 @dataclass(frozen=True)
 class RunOptions:
-    """The options of a run, as given (checked by :func:`~.plan.check_run`).
+    """The options of a run, as given (checked by :func:`~.plan.plan_run`).
 
     Attributes
     ----------

@@ -1,6 +1,6 @@
 """Checking a run's arguments and planning it, before anything loads.
 
-:func:`check_run` checks every argument of :func:`~.segment.segment_image` (raising the
+:func:`plan_run` checks every argument of :func:`~.segment.segment_image` (raising the
 package's errors, naming the argument and value) and returns a :class:`RunPlan`: the image stack,
 the label space asked for, the working size and how each pass covers it (:mod:`.layout`), sized
 by the memory guard (:mod:`.memory`). :func:`plan_estimate` says how long it will take.
@@ -259,7 +259,7 @@ def check_memory(
 
 @dataclass(frozen=True)
 class RunPlan:
-    """A run's checked options and sizes, decided before anything loads (see :func:`check_run`).
+    """A run's checked options and sizes, decided before anything loads (see :func:`plan_run`).
 
     ``subset``: model class indices to predict among (None: all); ``wanted``: the result's class
     indices whose probability maps are returned; ``layouts``: how each pass runs, the working size
@@ -288,7 +288,7 @@ class RunPlan:
         return tuple((lay.height, lay.width) for lay in self.layouts)
 
 
-def check_run(image: Any, model_name: str = DEFAULT_MODEL, **options: Any) -> RunPlan:
+def plan_run(image: Any, model_name: str = DEFAULT_MODEL, **options: Any) -> RunPlan:
     """Check every argument of :func:`~.segment.segment_image` (the fields of
     :class:`~.run_options.RunOptions`) and plan the run, loading nothing.
 
@@ -365,7 +365,7 @@ def estimate_run(image: Any, model_name: str = DEFAULT_MODEL, **options: Any) ->
     """Working size, forward passes, multiply-accumulates and expected seconds of
     :func:`~.segment.segment_image` with these options, loading nothing (the memory guard is
     not asked: an estimate of a run too large for this machine is still an answer)."""
-    return plan_estimate(check_run(image, model_name, **{**options, "check_memory_first": False}))
+    return plan_estimate(plan_run(image, model_name, **{**options, "check_memory_first": False}))
 
 
 def _check_subset(

@@ -1,6 +1,6 @@
 """Segmenting an image: the public entry points.
 
-:func:`iter_segment_image` checks every argument and plans the run (:func:`~.plan.check_run`),
+:func:`iter_segment_image` checks every argument and plans the run (:func:`~.plan.plan_run`),
 then carries it out (:func:`~.run.iter_run`) as a generator of progress events that returns the
 result; :func:`segment_image` (scripts, CLI, tests) consumes it synchronously and the widget in a
 napari ``thread_worker``. Closing the generator between two events cancels the run cleanly.
@@ -20,10 +20,10 @@ from .options import RunOptions
 from .plan import (
     RunPlan,
     check_memory,
-    check_run,
     estimate_run,
     peak_bytes,
     plan_estimate,
+    plan_run,
     working_size,
 )
 from .result import SegmentationResult
@@ -33,11 +33,11 @@ __all__ = [
     "RunOptions",
     "RunPlan",
     "check_memory",
-    "check_run",
     "estimate_run",
     "iter_segment_image",
     "peak_bytes",
     "plan_estimate",
+    "plan_run",
     "run_to_end",
     "segment_image",
     "working_size",
@@ -53,10 +53,10 @@ def iter_segment_image(
     """Segment ``image``, yielding :class:`Progress` events; returns a SegmentationResult.
 
     Arguments as for :func:`segment_image`. All checks of the arguments (memory included)
-    happen before the first event (:func:`~.plan.check_run`), so bad input fails fast and
+    happen before the first event (:func:`~.plan.plan_run`), so bad input fails fast and
     nothing is downloaded for it.
     """
-    plan = check_run(image, model_name, **options)
+    plan = plan_run(image, model_name, **options)
     return (yield from iter_run(plan))
 
 

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from napari_gluonseg import GluonsegError
 from napari_gluonseg.core.run.preprocess import MIN_SIDE
-from napari_gluonseg.core.run.segment import check_run
+from napari_gluonseg.core.run.segment import plan_run
 
 DTYPES = ["u1", "u2", ">u2", "i2", "f4", ">f4", "f8", "?"]
 SIDES = st.one_of(st.sampled_from([16, 17, 24, 31]), st.sampled_from([1, 3, 4, 5, 15]))
@@ -81,9 +81,9 @@ ARGS = st.fixed_dictionaries(
 
 
 def plan_or_package_error(image, kwargs):
-    """check_run's plan, or None after the package's own error; the first plane is checked."""
+    """plan_run's plan, or None after the package's own error; the first plane is checked."""
     try:
-        plan = check_run(image, **kwargs)
+        plan = plan_run(image, **kwargs)
     except GluonsegError as exc:
         event(f"{type(exc).__name__}: {str(exc)[:30]}")
         return None

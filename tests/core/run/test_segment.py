@@ -17,7 +17,7 @@ from napari_gluonseg import (
 from napari_gluonseg.core.models import _mxnet, untrained
 from napari_gluonseg.core.models.params_file import write_params
 from napari_gluonseg.core.run.preprocess import as_image_stack
-from napari_gluonseg.core.run.segment import check_run, run_to_end
+from napari_gluonseg.core.run.segment import plan_run, run_to_end
 
 from ...conftest import BICYCLE, MODEL, needs_mxnet
 
@@ -179,11 +179,11 @@ def test_bad_image_fails_fast(untrained_params):
 def test_scale_too_small_for_the_network_names_one_that_works(tmp_path):
     image = np.zeros((300, 400), np.uint8)
     with pytest.raises(OptionError) as caught:
-        check_run(image, scale=0.01)
+        plan_run(image, scale=0.01)
     message = str(caught.value)
     assert "scale=0.01 makes the 300x400 image 3x4 pixels" in message
     assert "at least 16 on each side: use scale >= 0.054" in message
-    assert min(check_run(image, scale=0.054).work) >= 16
+    assert min(plan_run(image, scale=0.054).work) >= 16
     with pytest.raises(OptionError, match=r"use scale >= 0\.054"):
         next(iter_segment_image(image, weights=tmp_path / "missing.params", scale=0.05))
 
@@ -191,20 +191,20 @@ def test_scale_too_small_for_the_network_names_one_that_works(tmp_path):
 def test_each_test_time_pass_is_checked_too():
     image = np.zeros((300, 400), np.uint8)
     with pytest.raises(OptionError) as caught:
-        check_run(image, scale=0.06, tta_scales=(0.5, 1.25))
+        plan_run(image, scale=0.06, tta_scales=(0.5, 1.25))
     message = str(caught.value)
     assert "tta_scales factor 0.5 makes the 18x24 working image 9x12 pixels" in message
     assert "use factors >= 0.889" in message
-    plan = check_run(image, scale=0.06, tta_scales=(0.889, 1.25))
+    plan = plan_run(image, scale=0.06, tta_scales=(0.889, 1.25))
     assert all(min(p) >= 16 for p in plan.passes)
 
 
 def test_auto_scale_never_shrinks_a_thin_image_below_the_network_minimum():
-    plan = check_run(np.zeros((16, 40000), np.uint8))
+    plan = plan_run(np.zeros((16, 40000), np.uint8))
     assert plan.work == (16, 40000)  # the long side at 520 would make it 1 pixel high
-    plan = check_run(np.zeros((40, 4000), np.uint8))
+    plan = plan_run(np.zeros((40, 4000), np.uint8))
     assert plan.work == (16, 1600)
-    assert check_run(np.zeros((390, 520), np.uint8)).work == (390, 520)
+    assert plan_run(np.zeros((390, 520), np.uint8)).work == (390, 520)
 
 
 @pytest.fixture(scope="module")
