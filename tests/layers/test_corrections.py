@@ -1,0 +1,54 @@
+"""Corrections on a napari labels layer without a viewer or Qt: the edit tracker follows napari's
+paint events and undo, and a region relabelled once can be relabelled again."""
+
+import numpy as np
+from napari.layers import Labels
+
+from napari_gluonseg.core.run.scores import ScoreGrid
+from napari_gluonseg.layers.corrections import LayerCorrector, attach_scores, hand_tracker
+
+SHAPE = (20, 30)
+
+
+def layer_with_scores() -> Labels:
+    """Left half: sky 60% > building 30%; right half: tree 70%."""
+    layer = Labels(np.full(SHAPE, 4, np.int32))
+    p = np.full((1, 5, 6, 8), 0.025, np.float32)
+    p[:, 2, :, :4], p[:, 1, :, :4] = 0.6, 0.3
+    p[:, 4, :, 4:] = 0.7
+    p /= p.sum(axis=1, keepdims=True)
+    attach_scores(layer, ScoreGrid(p.astype(np.float16), (), SHAPE, tuple(range(5))), (0, 0))
+    return layer
+
+
+def test_relabelled_twice_the_second_pick_wins_and_undo_takes_each_back():
+    layer = layer_with_scores()
+    corrector = LayerCorrector(layer)
+    box, mask = corrector.region_at((), 5, 5)
+    assert corrector.relabel((), box, mask, 1, "relabel") == 20 * 30  # building
+    box, mask = corrector.region_at((), 5, 5)
+    assert corrector.relabel((), box, mask, 2, "relabel") == 20 * 30  # sky after all
+    assert (layer.data == 3).all()
+    provenance = corrector.tracker.provenance()
+    assert provenance["pixels_relabelled_with_the_tools"] == 20 * 30
+    assert provenance["pixels_set_by_hand"] == 0
+    layer.undo()
+    assert (layer.data == 2).all()
+    layer.undo()
+    assert (layer.data == 4).all() and corrector.tracker.provenance()[
+        "pixels_changed_by_tool"
+    ] == {}
+
+
+def test_a_brush_stroke_is_kept_from_a_relabel_until_it_is_undone():
+    layer = layer_with_scores()
+    corrector = LayerCorrector(layer)
+    layer.data_setitem((np.array([3, 3]), np.array([4, 5])), 1)  # napari's own paint event
+    box, mask = corrector.region_at((), 10, 20)
+    corrector.relabel((), box, mask, 4, "relabel")
+    assert layer.data[3, 4] == layer.data[3, 5] == 1  # set by hand: left alone
+    layer.undo()  # the relabel
+    layer.undo()  # the stroke
+    box, mask = corrector.region_at((), 10, 20)
+    assert corrector.relabel((), box, mask, 4, "relabel") == 20 * 30  # nothing protected now
+    assert hand_tracker(layer).provenance()["pixels_set_by_hand"] == 0
