@@ -14,7 +14,7 @@ from typing import Any, TypedDict
 
 import numpy as np
 
-from ..edits.uncertain import MARGIN_THRESHOLD
+from ..edits.uncertain import MARGIN_THRESHOLD, uncertain_mask
 from ..errors import ExportError, GluonsegError, ImageError, WeightsError
 from ..events import Progress
 from ..files.export import (
@@ -74,7 +74,7 @@ def process_image(
         events = iter_segment_image(image, **kwargs)
         heard = None if on_progress is None else partial(on_progress, item)
         result = run_to_end(events, heard)
-        quality = _quality(result, settings.segment_kwargs.get("min_confidence", 0.0))
+        quality = _quality(result)
         batch = {**quality, "settings": settings.record}
         result.provenance.update({INPUT_KEY: source, BATCH_KEY: batch})
         paths = write_result(
@@ -172,13 +172,11 @@ class Quality(TypedDict):
     margin_threshold: float
 
 
-def _quality(result: SegmentationResult, min_confidence: float) -> Quality:
-    """Mean confidence, and the fraction of pixels below ``min_confidence`` or whose two best
-    classes are within MARGIN_THRESHOLD (where a person should look first)."""
+def _quality(result: SegmentationResult) -> Quality:
+    """Mean confidence, and the fraction of pixels the review will show as uncertain
+    (:func:`~..edits.uncertain.uncertain_mask`: unlabeled, or two best classes close)."""
     confidence = result.confidence
-    uncertain = confidence < min_confidence
-    if result.scores is not None:
-        uncertain |= result.scores.margin_map() < MARGIN_THRESHOLD
+    uncertain = uncertain_mask(result.labels, result.scores)
     height, width = result.labels.shape[-2:]
     return {
         "height": int(height),
