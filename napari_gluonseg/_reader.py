@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from .core.files.export import checked_export_stem, export_stem, read_export, read_scores
+from .core.files.export import export_names, read_export, read_scores
+from .core.files.names import ExportNames
 from .layers.corrections import SCORES_KEY, KeptScores
 from .layers.data import LayerDataTuple, labels_layer_data, labels_layer_name
 
@@ -17,8 +18,8 @@ def get_reader(path: str | list[str]) -> Callable[[str], list[LayerDataTuple]] |
         if len(path) != 1:
             return None
         path = path[0]
-    found = export_stem(path)
-    if found is None or not (found[0] / f"{found[1]}_classes.csv").is_file():
+    found = ExportNames.of_labels_file(path)
+    if found is None or not found.classes.is_file():
         return None
     return read_labels_export
 
@@ -26,7 +27,7 @@ def get_reader(path: str | list[str]) -> Callable[[str], list[LayerDataTuple]] |
 def read_labels_export(path: str | list[str]) -> list[LayerDataTuple]:
     path = path[0] if isinstance(path, list) else path
     export = read_export(path)
-    _, stem = checked_export_stem(path)
+    stem = export_names(path).stem
     meta = {
         "role": "labels",
         "source_file": str(Path(path).resolve()),

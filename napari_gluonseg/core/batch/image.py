@@ -24,6 +24,7 @@ from ..files.export import (
     write_result,
 )
 from ..files.images import decode_planes, read_file_bytes
+from ..files.names import ExportNames
 from ..run.result import SegmentationResult
 from ..run.segment import iter_segment_image, run_to_end
 from .inputs import BatchItem
@@ -114,7 +115,7 @@ def _kept_export(
     """The report for an image whose results are already there, or None to (re)do it; its
     figures are those the export's provenance recorded (:func:`_quality`)."""
     folder = item.out_folder(out_dir)
-    provenance = stored_provenance(folder / f"{item.stem}_provenance.json")
+    provenance = stored_provenance(ExportNames(folder, item.stem).provenance)
     batch = provenance.get(BATCH_KEY)
     earlier: dict[str, Any] = batch if isinstance(batch, dict) else {}
     report = partial(

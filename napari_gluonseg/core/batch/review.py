@@ -24,8 +24,9 @@ import numpy as np
 
 from ..atomic import write_files
 from ..errors import ExportError, OptionError
-from ..files.export import LabelsExport, export_stem, read_export, read_scores, write_labels
+from ..files.export import LabelsExport, read_export, read_scores, write_labels
 from ..files.images import read_image
+from ..files.names import ExportNames
 from ..run.scores import ScoreGrid
 from .folder import iter_batch, plan_batch
 from .image import stored_provenance
@@ -36,7 +37,6 @@ from .summary import SUMMARY_NAME, BatchSummary, ImageReport
 REVIEW_FILE = "review.json"
 # Where a review records each save: how many pixels it changed against the labels it replaced.
 CORRECTIONS_KEY = "hand_corrections"
-_LABELS_SUFFIXES = ("_labels.png", "_labels.tif", "_labels.tiff")
 
 
 class ReviewStatus(StrEnum):
@@ -168,10 +168,9 @@ class ReviewSession:
         (:func:`~.core.batch_settings.options_of`), to pre-annotate the other images the same
         way; the defaults where none has results."""
         for item in self.items:
-            found = export_stem(item.labels) if item.labels is not None else None
+            found = ExportNames.of_labels_file(item.labels) if item.labels is not None else None
             if found is not None:
-                folder, stem = found
-                return options_of(stored_provenance(folder / f"{stem}_provenance.json"))
+                return options_of(stored_provenance(found.provenance))
         return {}
 
     def iter_pre_annotate(
@@ -212,9 +211,9 @@ class OpenedItem:
 def open_item(item: ReviewItem) -> OpenedItem:
     """Read ``item``'s image and labels export (raises the package's errors, naming the file)."""
     paths = [item.image] if item.labels is None else [item.image, item.labels]
-    found = export_stem(item.labels) if item.labels is not None else None
+    found = ExportNames.of_labels_file(item.labels) if item.labels is not None else None
     if found is not None:  # a scores file that changes makes this copy stale too
-        paths.append(found[0] / f"{found[1]}_scores.npz")
+        paths.append(found.scores)
     # Stamped before reading: a file rewritten meanwhile no longer matches its stamp.
     stamps = tuple(stamp for stamp in map(_stamp, paths) if stamp is not None)
     export = scores = None
@@ -290,12 +289,12 @@ class ReadAhead:
 
 def _review_item(item: BatchItem, results_dir: Path, failure: str | None) -> ReviewItem:
     folder = item.out_folder(results_dir)
-    found = (folder / f"{item.stem}{suffix}" for suffix in _LABELS_SUFFIXES)
-    labels = next((path for path in found if path.is_file()), None)
+    names = ExportNames(folder, item.stem)
+    labels = next((path for path in names.labels_candidates if path.is_file()), None)
     if labels is None:
         status = ReviewStatus.MISSING if failure is None else ReviewStatus.FAILED
         return ReviewItem(item.key, item.path, None, status, error=failure or "")
-    provenance = stored_provenance(folder / f"{item.stem}_provenance.json")
+    provenance = stored_provenance(names.provenance)
     batch = provenance.get(BATCH_KEY)
     batch = batch if isinstance(batch, dict) else {}
     reviewed = bool(provenance.get(CORRECTED_KEY))

@@ -26,7 +26,6 @@ from typing import Any
 import numpy as np
 
 from ..atomic import (
-    JOURNAL_SUFFIX,
     TEMP_MARK,
     finish_interrupted_sets,
     remove_stale_temps,
@@ -39,23 +38,13 @@ from ..models.registry import short_class_name
 from ..run.preprocess import as_image_stack
 from ..run.result import SegmentationResult, class_table_rows
 from ..run.scores import ScoreGrid
+from .names import ExportNames
 
 OVERLAY_ALPHA = 0.5
 EXPORT_FORMATS = ("png", "tif")
 # The provenance key holding the set's checksums; read_export takes it out again.
 CHECKSUMS_KEY = "export_sha256"
 _ROWS_KEY = "class_rows"  # in CHECKSUMS_KEY's record
-# A probability map: {stem}_prob-{class}.png.
-MAP_INFIX = "_prob-"
-_SET_SUFFIXES = (
-    "_labels.png",
-    "_labels.tif",
-    "_labels.tiff",
-    "_classes.csv",
-    "_overlay.png",
-    "_scores.npz",
-    "_provenance.json",
-)
 _TABLE_COLUMNS = ("index", "class_name", "color", "pixels")
 _HEX_COLOR = re.compile(r"#([0-9a-fA-F]{6})([0-9a-fA-F]{2})?")
 
@@ -81,12 +70,12 @@ def existing_export_files(out_dir: str | Path, stem: str) -> list[Path]:
     """The files of any export under ``stem`` in ``out_dir`` (labels in any format, table,
     provenance, overlay, probability maps): what an export there would replace."""
     out = Path(out_dir)
-    found = [out / f"{stem}{suffix}" for suffix in _SET_SUFFIXES]
+    names = ExportNames(out, stem)
     maps: set[Path] = set()
-    if out.is_dir():  # ``_P(class).png``: the name before 0.1 (it needed quoting in shells)
-        for pattern in (f"{MAP_INFIX}*.png", "_P(*).png"):
+    if out.is_dir():
+        for pattern in names.map_patterns():
             maps |= set(out.glob(f"{glob.escape(stem)}{pattern}"))
-    return sorted({p for p in found if p.exists()} | maps)
+    return sorted({p for p in names.fixed_files if p.exists()} | maps)
 
 
 def finish_interrupted_exports(out_dir: str | Path, stem: str) -> None:
@@ -103,31 +92,14 @@ def is_export_file(path: str | Path) -> bool:
     """Whether ``path`` is an image of an export this package wrote (labels, overlay or a
     probability map beside a provenance that carries the set's checksums): a result, not a
     photo to segment."""
-    path = Path(path)
-    found = export_stem(path)
-    name = path.name
-    if found is not None:
-        stem = found[1]
-    elif name.endswith("_overlay.png"):
-        stem = name[: -len("_overlay.png")]
-    elif MAP_INFIX in name:
-        stem = name[: name.rindex(MAP_INFIX)]
-    elif "_P(" in name:  # ``_P(class).png``: maps before 0.1
-        stem = name[: name.rindex("_P(")]
-    else:
+    names = ExportNames.of_result_image(path)
+    if names is None:
         return False
     try:
-        provenance = read_provenance(path.parent / f"{stem}_provenance.json")
+        provenance = read_provenance(names.provenance)
     except ExportError:
         return False  # not vouched for: treated as any other image
     return CHECKSUMS_KEY in provenance
-
-
-def map_file_name(stem: str, class_name: str) -> str:
-    """``dog_prob-bicycle.png``: a probability map's file name, safe in every shell (the
-    class's first synonym, characters other than letters, digits, ``.`` and ``-`` as ``-``)."""
-    slug = re.sub(r"[^A-Za-z0-9.-]+", "-", short_class_name(class_name)).strip("-.") or "class"
-    return f"{stem}{MAP_INFIX}{slug}.png"
 
 
 def write_result(
@@ -151,10 +123,11 @@ def write_result(
     """
     extras: dict[str, tuple[str, bytes]] = {}
     provenance = result.provenance
+    names = ExportNames(Path(out_dir), stem)
     if image is not None and result.labels.ndim == 2:
-        extras["overlay"] = (f"{stem}_overlay.png", _png_bytes(overlay(image, result)))
+        extras["overlay"] = (names.overlay.name, _png_bytes(overlay(image, result)))
     if probability_maps and result.probabilities:
-        maps = _map_names(stem, list(result.probabilities))
+        maps = _map_names(names, list(result.probabilities))
         for name, prob in result.probabilities.items():
             kind = f"P({short_class_name(name)})"
             kind = f"P({name})" if kind in extras else kind  # two classes, one first synonym
@@ -162,7 +135,7 @@ def write_result(
         # Which class each map is: names such as '道路' or '天空' leave no trace in the file's.
         provenance = {**provenance, "probability_maps": {f: c for c, f in maps.items()}}
     if keep_scores and result.scores is not None:
-        extras["scores"] = (f"{stem}_scores.npz", _scores_bytes(result.scores))
+        extras["scores"] = (names.scores.name, _scores_bytes(result.scores))
     return _write_set(
         result.labels,
         result.class_names,
@@ -176,12 +149,12 @@ def write_result(
     )
 
 
-def _map_names(stem: str, class_names: Sequence[str]) -> dict[str, str]:
+def _map_names(names_of: ExportNames, class_names: Sequence[str]) -> dict[str, str]:
     """Each class's map file name, numbered where two would be the same (``road/street`` and
     ``road street``; names without a Latin letter or digit all give ``prob-class``)."""
     names: dict[str, str] = {}
     for class_name in class_names:
-        base = map_file_name(stem, class_name).removesuffix(".png")
+        base = names_of.map(class_name).name.removesuffix(".png")
         name, n = f"{base}.png", 1
         while name in names.values():
             n += 1
@@ -209,7 +182,8 @@ def write_labels(
     ``overwrite``, which replaces it (its files that the new set lacks are removed).
     ``scores`` (a run's kept scores for these labels) go beside as ``{stem}_scores.npz``.
     """
-    extras = {} if scores is None else {"scores": (f"{stem}_scores.npz", _scores_bytes(scores))}
+    scores_name = ExportNames(Path(out_dir), stem).scores.name
+    extras = {} if scores is None else {"scores": (scores_name, _scores_bytes(scores))}
     return _write_set(
         labels, class_names, colors, provenance, Path(out_dir), stem, fmt, extras, overwrite
     )
@@ -255,8 +229,9 @@ def _write_set(
         raise OptionError(f"Unknown export format {fmt!r}; valid: {', '.join(EXPORT_FORMATS)}.")
     _check_stem(stem)
     _check_class_table(class_names, colors)
-    labels_name, labels_bytes = _labels_file(np.asarray(labels), stem, fmt)
-    table_name = f"{stem}_classes.csv"
+    names = ExportNames(out, stem)
+    labels_name, labels_bytes = _labels_file(np.asarray(labels), names, fmt)
+    table_name = names.classes.name
     _check_label_values(np.asarray(labels), len(class_names), labels_name, table_name)
     table_rows = class_table_rows(labels, class_names, colors)
     table_bytes = _table_bytes(table_rows)
@@ -271,7 +246,7 @@ def _write_set(
         "classes": (table_name, table_bytes),
         **extras,
         # Last: it vouches for the others, so an interrupted set never matches it.
-        "provenance": (f"{stem}_provenance.json", _json_bytes(prov)),
+        "provenance": (names.provenance.name, _json_bytes(prov)),
     }
     paths = {kind: out / name for kind, (name, _) in contents.items()}
     _make_folder(out)
@@ -285,7 +260,7 @@ def _write_set(
         )
     write_set(
         {paths[kind]: data for kind, (_, data) in contents.items()},
-        journal=out / f".{stem}_set{JOURNAL_SUFFIX}",
+        journal=names.journal,
         remove=existing,  # e.g. the PNG of a set now written as TIFF
     )
     return paths
@@ -316,9 +291,9 @@ def _scores_bytes(scores: ScoreGrid) -> bytes:
     return buffer.getvalue()
 
 
-def checked_export_stem(labels_path: str | Path) -> tuple[Path, str]:
-    """(folder, stem) of a labels export's file; :class:`ExportError` for other names."""
-    found = export_stem(labels_path)
+def export_names(labels_path: str | Path) -> ExportNames:
+    """The set a labels export's file belongs to; :class:`ExportError` for other names."""
+    found = ExportNames.of_labels_file(labels_path)
     if found is None:
         raise ExportError(f"{labels_path} is not a labels export ({{stem}}_labels.png or .tif).")
     return found
@@ -331,12 +306,12 @@ def read_scores(labels_path: str | Path, labels_shape: tuple[int, ...]) -> Score
 
     Raises :class:`ExportError` naming the file for a damaged, changed or mismatched file.
     """
-    folder, stem = checked_export_stem(labels_path)
-    finish_interrupted_exports(folder, stem)
-    path = folder / f"{stem}_scores.npz"
+    names = export_names(labels_path)
+    finish_interrupted_exports(names.folder, names.stem)
+    path = names.scores
     if not path.is_file():
         return None
-    prov_path = folder / f"{stem}_provenance.json"
+    prov_path = names.provenance
     checksums = read_provenance(prov_path).get(CHECKSUMS_KEY, {})
     _check_checksum(path, checksums.get("scores") if isinstance(checksums, dict) else None,
                     prov_path, "scores")  # fmt: skip
@@ -363,7 +338,7 @@ def read_scores(labels_path: str | Path, labels_shape: tuple[int, ...]) -> Score
     return ScoreGrid(probs, leading, (image_shape[0], image_shape[1]), class_ids)
 
 
-def _labels_file(labels: np.ndarray, stem: str, fmt: str) -> tuple[str, bytes]:
+def _labels_file(labels: np.ndarray, names: ExportNames, fmt: str) -> tuple[str, bytes]:
     """The labels file's name and content: PNG for 2D values up to 16 bits, else TIFF."""
     if labels.dtype.kind not in "ui" or (labels.size and labels.min() < 0):
         raise ExportError(f"Labels must be non-negative integers; got {labels.dtype}.")
@@ -371,13 +346,14 @@ def _labels_file(labels: np.ndarray, stem: str, fmt: str) -> tuple[str, bytes]:
     if top > 65535 and fmt == "png":
         raise ExportError(f"Label values up to {top} do not fit a 16-bit PNG; export as TIFF.")
     if fmt == "png" and labels.ndim == 2:
-        return f"{stem}_labels.png", _png_bytes(labels.astype(np.uint8 if top < 256 else np.uint16))
+        data = labels.astype(np.uint8 if top < 256 else np.uint16)
+        return names.labels("png").name, _png_bytes(data)
     import tifffile
 
     dtype = np.uint8 if top < 256 else np.uint16 if top < 65536 else np.uint32
     buffer = io.BytesIO()
     tifffile.imwrite(buffer, labels.astype(dtype), compression="zlib")
-    return f"{stem}_labels.tif", buffer.getvalue()
+    return names.labels("tif").name, buffer.getvalue()
 
 
 def _png_bytes(array: np.ndarray) -> bytes:
@@ -423,15 +399,6 @@ class _TableRow:
     pixels: int
 
 
-def export_stem(path: str | Path) -> tuple[Path, str] | None:
-    """(folder, stem) of a ``{stem}_labels.png|tif|tiff`` file; None for other names."""
-    path = Path(path)
-    for suffix in ("_labels.png", "_labels.tif", "_labels.tiff"):
-        if path.name.lower().endswith(suffix):
-            return path.parent, path.name[: -len(suffix)]
-    return None
-
-
 def read_export(path: str | Path) -> LabelsExport:
     """Read ``{stem}_labels.*`` with its ``{stem}_classes.csv`` (and provenance, if there).
 
@@ -440,15 +407,15 @@ def read_export(path: str | Path) -> LabelsExport:
     not match the checksums in its provenance (mixed from two exports, changed since).
     """
     path = Path(path)
-    folder, stem = checked_export_stem(path)
-    finish_interrupted_exports(folder, stem)
-    table = folder / f"{stem}_classes.csv"
+    names = export_names(path)
+    finish_interrupted_exports(names.folder, names.stem)
+    table = names.classes
     if not table.is_file():
         raise ExportError(f"{path}: its class table {table.name} is missing beside it.")
     labels = _read_labels_file(path)
     rows = _read_table(table)
     _check_label_values(labels, len(rows) - 1, str(path), str(table))
-    prov_path = folder / f"{stem}_provenance.json"
+    prov_path = names.provenance
     provenance = read_provenance(prov_path)
     checksums = provenance.pop(CHECKSUMS_KEY, {})
     if not isinstance(checksums, dict):

@@ -291,21 +291,6 @@ def test_kept_scores_that_do_not_belong_are_refused_naming_the_file(tmp_path, st
         read_scores(paths["labels"], labels.shape)
 
 
-@pytest.mark.parametrize(
-    ("name", "file"),
-    [
-        ("bicycle, bike, wheel, cycle", "dog_prob-bicycle.png"),
-        ("road/street", "dog_prob-road-street.png"),
-        ("potted plant (indoor)", "dog_prob-potted-plant-indoor.png"),
-        ("???", "dog_prob-class.png"),
-    ],
-)
-def test_probability_map_names_need_no_quoting_in_a_shell(name, file):
-    from napari_gluonseg.core.files.export import map_file_name
-
-    assert map_file_name("dog", name) == file
-
-
 def test_maps_named_the_old_way_belong_to_the_set(tmp_path):
     """An export written before the maps were renamed is still replaced whole."""
     from napari_gluonseg.core.files.export import existing_export_files
