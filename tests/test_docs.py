@@ -44,3 +44,21 @@ def test_every_relative_link_leads_somewhere(page):
 
 def test_the_readme_is_short():
     assert 100 <= len((ROOT / "README.md").read_text().splitlines()) <= 250
+
+
+def test_the_documented_signature_of_segment_image_is_the_codes():
+    """docs/python.md spells segment_image's options with their defaults: the fields of
+    RunOptions, which the code checks (the README's copy had drifted from it)."""
+    import ast
+    import dataclasses
+
+    from napari_gluonseg.core.run.options import RunOptions
+
+    text = (ROOT / "docs" / "python.md").read_text()
+    spelled = re.search(r"`segment_image\(image, (.*?)\)`:", text, re.S)
+    assert spelled is not None
+    call = ast.parse(f"f({spelled.group(1).replace('*, ', '')})").body[0].value  # type: ignore[attr-defined]
+    documented = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+    internal = {"check_memory_first"}  # the batch's stand-in plan; not a user's option
+    fields = {f.name: f.default for f in dataclasses.fields(RunOptions) if f.name not in internal}
+    assert documented == fields
