@@ -184,7 +184,9 @@ def scored_relabel(
     outside it) changes; otherwise the whole region, as :func:`relabel`."""
     from scipy import ndimage
 
-    likely = mask & (class_ratio(scores, plane, class_index, box, labels[box]) >= ratio)
+    value = labels[box][mask][0] if mask.any() else 0  # a region: one label, one ratio to read
+    ratio_map = class_ratio(scores, plane, class_index, box, np.where(mask, labels[box], value))
+    likely = mask & (ratio_map >= ratio)
     if likely.sum() >= whole_share * mask.sum():
         return relabel(labels, box, mask, class_index + 1, protected)
     pieces, _ = ndimage.label(likely)
