@@ -69,6 +69,43 @@ def test_each_knob_makes_the_errors_it_names(task_kit):
     assert not model.bands.any()
 
 
+def test_whole_region_errors_take_whole_regions(task_kit):
+    regions, _, model = _model(task_kit, task_kit.Setting("whole", whole=1, shifted=0))
+    assert model.confusions and {c[4] for c in model.confusions} == {task_kit.WHOLE}
+    for pixels, truth, wrong, _, _ in model.confusions:
+        region = regions == regions[pixels][0]
+        assert np.array_equal(pixels, region) and truth != wrong
+
+
+def test_look_alikes_and_inner_edges_show_in_the_image(task_kit):
+    regions, gt, _ = _model(task_kit, task_kit.Setting("none"))
+    no_bands = np.zeros(gt.shape, bool)
+
+    def image(**knobs):
+        setting = task_kit.Setting("image", **knobs)
+        rng = np.random.default_rng(1)
+        return task_kit.camera_image(rng, regions, gt, setting, no_bands).astype(float)
+
+    def pair_gaps(picture):
+        sizes = np.maximum(np.bincount(regions.ravel()), 1)
+        sums = [np.bincount(regions.ravel(), picture[..., c].ravel()) for c in range(3)]
+        means = np.stack(sums, 1) / sizes[:, None]
+        pairs = task_kit.neighbours(regions, gt)
+        return np.abs(means[pairs[:, 0]] - means[pairs[:, 1]]).max(axis=1)
+
+    alike = [np.mean(pair_gaps(image(lookalike=v)) < 0.1 * 255) for v in (0, 0.5)]
+    assert alike[1] > alike[0] + 0.1
+
+    def spreads(picture):  # each region's spread of red
+        sizes = np.maximum(np.bincount(regions.ravel()), 1)
+        mean = np.bincount(regions.ravel(), picture[..., 0].ravel()) / sizes
+        square = np.bincount(regions.ravel(), picture[..., 0].ravel() ** 2) / sizes
+        return np.sqrt(np.maximum(square - mean**2, 0))[np.bincount(regions.ravel()) > 0]
+
+    spread = [spreads(image(lookalike=0, inner=v)) for v in (0, 1)]
+    assert np.median(spread[1]) > 2 * np.median(spread[0])
+
+
 @pytest.mark.parametrize("beyond, ranks", [(0.0, {2, 3}), (1.0, {6})])
 def test_the_truth_ranks_where_the_knob_puts_it(task_kit, beyond, ranks):
     setting = task_kit.Setting("ranks", whole=1, beyond=beyond, shifted=0)
