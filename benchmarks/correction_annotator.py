@@ -240,9 +240,11 @@ class Annotator:
         value = int(self.labels[p.point])
         found = runner_up(self.scores, (), box, mask, value)
         if found is not None:
-            self._write("runner-up key", [relabel(self.labels, box, mask, found[0] + 1, None)])
+            self._write(
+                "runner-up key", [relabel(self.labels, box, mask, found[0] + 1, self.hand.mask)]
+            )
         self._look()
-        return int(self.labels[p.point]) == p.value
+        return bool(np.mean(self.labels[box][mask] == p.value) > 0.5)  # the region looks right
 
     def _menu(self, p: Patch, box, mask) -> bool:
         """Ctrl+click, read the list; the right class where it is listed (else Escape)."""
