@@ -128,6 +128,75 @@ def class_probability(
     return (top * (1 - fy)[:, None] + bottom * fy[:, None]).astype(np.float32)
 
 
+def menu_classes(
+    scores: ScoreGrid,
+    plane: tuple[int, ...],
+    box: Region,
+    mask: np.ndarray,
+    point: tuple[int, int],
+    k: int = 5,
+) -> list[int]:
+    """The classes a click's menu lists: the ``k`` most likely over the region, then those of
+    the ``k`` most likely at the clicked ``point`` (image pixel) not listed yet. A part of a
+    region that the model gave to a neighbour is a small share of the region's mean: its class
+    may be missing from the region's list, not from the point's."""
+    listed = [c for c, _ in likely_classes(scores, plane, box, mask, k)]
+    here = [c for c, _ in scores.top_classes(plane, point[0], point[1], k)]
+    return listed + [c for c in here if c not in listed]
+
+
+def class_ratio(
+    scores: ScoreGrid, plane: tuple[int, ...], class_index: int, box: Region, labels: np.ndarray
+) -> np.ndarray:
+    """P(class) / P(the class each pixel is labelled) over ``box`` (``labels``: the box's label
+    values, class + 1): how likely the model finds the class against the label already there.
+    On a pixel the model got wrong the truth is below the label (the label is the argmax), so
+    an absolute threshold of 0.5 never paints it; a ratio does, where the truth came close.
+    Pixels whose label the scores do not know (unlabeled, another run's class) get +inf."""
+    want = class_probability(scores, plane, class_index, box)
+    against = np.zeros(want.shape, np.float32)
+    for value in np.unique(labels):
+        if value >= 1 and int(value) - 1 in scores.class_ids:
+            here = labels == value
+            against[here] = class_probability(scores, plane, int(value) - 1, box)[here]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = want / against
+    return np.where(against > 0, ratio, np.inf).astype(np.float32)
+
+
+def scored_relabel(
+    scores: ScoreGrid,
+    plane: tuple[int, ...],
+    labels: np.ndarray,
+    box: Region,
+    mask: np.ndarray,
+    class_index: int,
+    point: tuple[int, int],
+    ratio: float = 0.25,
+    protected: np.ndarray | None = None,
+    whole_share: float = 0.8,
+) -> Change:
+    """A relabel that follows the scores: the region (``mask`` in ``box``) takes the class
+    where the model finds it at least ``ratio`` times as likely as the label there
+    (:func:`class_ratio`); where that is under ``whole_share`` of the region (the scores
+    disagree inside it: part of it is likely another object), only that part around the
+    clicked ``point`` (its 4-connected piece holding the point, or all of it where the point is
+    outside it) changes; otherwise the whole region, as :func:`relabel`."""
+    from scipy import ndimage
+
+    value = labels[box][mask][0] if mask.any() else 0  # a region: one label, one ratio to read
+    ratio_map = class_ratio(scores, plane, class_index, box, np.where(mask, labels[box], value))
+    likely = mask & (ratio_map >= ratio)
+    if likely.sum() >= whole_share * mask.sum():
+        return relabel(labels, box, mask, class_index + 1, protected)
+    pieces, _ = ndimage.label(likely)
+    y, x = point[0] - box[0].start, point[1] - box[1].start
+    inside = 0 <= y < mask.shape[0] and 0 <= x < mask.shape[1]
+    piece = int(pieces[y, x]) if inside else 0
+    part = pieces == piece if piece else likely
+    return relabel(labels, box, part, class_index + 1, protected)
+
+
 def _axis_weights(
     pixels: np.ndarray, n: int, cells: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -13,10 +13,13 @@ from napari_gluonseg.core.edits.corrections import (
     cell_edges,
     class_brush,
     class_probability,
+    class_ratio,
     likely_classes,
+    menu_classes,
     region_at,
     relabel,
     runner_up,
+    scored_relabel,
     snap_to_cells,
     speckles,
     superpixels,
@@ -129,6 +132,40 @@ def test_the_class_brush_paints_only_where_the_class_is_likely_and_not_over_hand
     painted = out == 3
     assert painted[15:25, :25].sum() == 10 * 25 - 1 and not painted[:, 35:].any()
     assert not painted[20, 10] and not painted[:15].any() and not painted[25:].any()
+
+
+def test_a_menu_lists_the_regions_likely_classes_then_those_at_the_click():
+    scores = _scores()
+    labels = np.zeros((40, 60), np.uint8)
+    box, mask = (slice(0, 40), slice(0, 20)), np.ones((40, 20), bool)  # the left: class 2
+    assert menu_classes(scores, (), box, mask, (20, 10), k=1) == [2]
+    assert menu_classes(scores, (), box, mask, (20, 55), k=1) == [2, 3]  # clicked right
+    assert likely_classes(scores, (), box, mask, k=1)[0][0] == 2 and labels.sum() == 0
+
+
+def test_a_class_ratio_weighs_the_class_against_the_label_already_there():
+    scores = _scores()
+    labels = np.full((40, 60), 3, np.uint8)  # class 2 everywhere
+    labels[:, 50:] = 0  # unlabeled: any class beats nothing
+    ratio = class_ratio(scores, (), 3, (slice(0, 40), slice(0, 60)), labels)
+    assert ratio[:, :20].max() < 0.25 and ratio[:, 35:50].min() > 4
+    assert np.isinf(ratio[:, 50:]).all()
+
+
+def test_a_scored_relabel_takes_the_part_where_the_class_is_likely_around_the_click():
+    scores = _scores()
+    labels = np.full((40, 60), 3, np.uint8)  # one region of class 2; class 3 likely right
+    box, mask = (slice(0, 40), slice(0, 60)), np.ones((40, 60), bool)
+    protected = np.zeros(labels.shape, bool)
+    protected[20, 55] = True
+    change = scored_relabel(scores, (), labels, box, mask, 3, (20, 50), 0.25, protected)
+    out = labels.copy()
+    apply(out, [change])
+    assert change.value == 4 and (out[:, 40:] == 4).sum() == 40 * 20 - 1
+    assert (out[:, :25] == 3).all() and out[20, 55] == 3
+    right = (slice(0, 40), slice(40, 60))  # a region the class is likely all over: all of it
+    whole = scored_relabel(scores, (), labels, right, np.ones((40, 20), bool), 3, (5, 45))
+    assert whole.pixels == 40 * 20
 
 
 def test_hand_edits_protect_what_a_person_set_and_count_every_tool():

@@ -1,0 +1,394 @@
+"""The simulated annotator of ``bench_corrections.py``: a person correcting a pre-annotation with
+napari's brush and fill, and with some of the tools of ``core/corrections.py``, by stated
+policies, paying for every try, every undo and every look at a result.
+
+What the person knows. They see the image, the labels over it, the tools' menus and results,
+and they recognise the right class of what they look at: the simulation reads the ground truth
+for that only, to see which pixels are wrong (wrong patches of 4 px or more; a patch is a
+connected piece of wrong pixels of one true class), to recognise the right class in a menu,
+and to judge a result they look at (better: more pixels right than before). It never reads
+the truth to choose which tool to try, and never knows a result before taking it.
+
+The policies, patch by patch, largest first (a scan; after each scan the next):
+- a region that looks wrong all over (the patch is 80% or more of the labels' region under
+  it): with the runner-up key, press it and look; if the region is still wrong, with the
+  menu, ctrl+click, read the list, and click the right class where listed (else Escape);
+  otherwise pick the label and fill (1 click);
+- part of a region wrong (under 80% of it, 256 px or more, 16 px wide or more: a part of an
+  object, not a sliver along a boundary): with the menu, ctrl+click in the patch, read the
+  list, click the right class where listed (a relabel that follows the scores,
+  :func:`scored_relabel`), look, and undo if it got worse; otherwise (or the class not listed)
+  with the class brush, sweep it (look, undo if worse); else brush it;
+- anything else (boundaries, speckles), and what a tool left: brush it; a tool tried on a
+  patch is not tried again there;
+- after the first scan, snap to edges (where on), look at the whole plane, undo if worse;
+  then clean speckles under 64 px (the dock's default; where on), the same; both again after
+  every scan, each until it once made things worse or changed nothing.
+The brush: the largest of radius 3, 8, 20 that fits the patch (a size change is a click);
+the careful path keeps the disc inside the true region, rows ``2 r`` apart, the skeleton where
+the region is narrower than the brush, drawn up to r / 3 px off, 2 at most (smooth, seeded); one
+stroke per 300 px of path. The class brush is drawn broader and faster: along the patch's
+skeleton with the largest brush, painting where the class is at least ``RATIO`` (0.05) times
+as likely as the label there (:func:`class_ratio`); the scored relabel reads the same ratio.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from correction_task import Task, noise_scores, smooth_noise
+from scipy import ndimage
+
+from napari_gluonseg.core.edits.corrections import (
+    Change,
+    Components,
+    HandEdits,
+    class_brush,
+    class_ratio,
+    menu_classes,
+    region_at,
+    relabel,
+    runner_up,
+    scored_relabel,
+    snap_to_cells,
+    speckles,
+)
+
+TARGETS = (0.95, 0.98, 0.995)
+# Seconds per action (chosen, not measured): a click with the pointer moved to it, a key, a
+# label picked among 150 (the dock's list or napari's spin box), a stroke's start, its path at
+# 150 px/s, a look at a result or a menu, and a look over the whole plane.
+SECONDS = {"click": 1.0, "key": 0.5, "pick": 2.0, "stroke": 1.0, "look": 1.0, "plane": 3.0}
+TRACE_SPEED = 150.0
+KIND = {"pick label": "pick", "runner-up key": "key", "escape": "key", "undo": "key"}
+STROKE_LENGTH = 300
+RADII = (3, 8, 20)
+JITTER = 2.0
+JITTER_CELL = 16
+WHOLE_SHARE = 0.8
+PART_MIN = 256
+PART_WIDTH = 16  # px: a part of an object, not a sliver along a boundary
+MIN_SEEN = 4
+RATIO = 0.05  # see the README: 0.25 left whole regions half done
+CLEAN_SIZE = 64
+MAX_SCANS = 12
+
+
+@dataclass(frozen=True)
+class Tools:
+    """Which tools the person has (none: napari's brush and fill), and whether the tools read
+    noise instead of the model's scores (the must-fail control)."""
+
+    runner_up: bool = False
+    menu: bool = False
+    class_brush: bool = False
+    clean: bool = False
+    snap: bool = False
+    noise: bool = False
+
+
+@dataclass
+class Patch:
+    box: tuple[slice, slice]
+    mask: np.ndarray
+    value: int  # the true label value
+    point: tuple[int, int]  # where a person clicks: its deepest pixel
+    width: float  # twice its deepest pixel's distance to its edge
+
+
+@dataclass
+class Annotator:
+    task: Task
+    tools: Tools
+    seed: int = 0
+    ratio: float = RATIO  # the class ratio the scored relabel and the class brush paint from
+    counts: dict[str, int] = field(default_factory=dict)
+    looks: int = 0
+    seconds: float = 0.0
+    reached: dict[float, tuple[int, float]] = field(default_factory=dict)
+    fixed_by: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.labels = self.task.pre.copy()
+        self.gt = self.task.gt
+        self.scores = self.task.scores
+        if self.tools.noise:
+            self.scores = noise_scores(np.random.default_rng((self.seed, 2)), self.scores)
+        self.hand = HandEdits(self.labels.shape)
+        self.tried = np.zeros(self.labels.shape, bool)
+        self.given_up: set[str] = set()  # global tools that stopped helping
+        self.selected, self.radius = 1, 5  # napari's defaults: label 1, brush size 10
+        self.correct = int((self.labels == self.gt).sum())
+        self.dirty = np.zeros(self.labels.shape, bool)  # changed since the last scan
+        self._reach()
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.gt.size
+
+    @property
+    def actions(self) -> int:
+        return sum(self.counts.values())
+
+    def run(self) -> Annotator:
+        """Scan and fix until the last target is reached or a scan finds nothing to do: the
+        first scan fixes the large patches only, then come snap and clean."""
+        self._scan(PART_MIN)
+        self._global_tools()
+        for _ in range(MAX_SCANS):
+            if not self._scan(MIN_SEEN) or self.accuracy >= TARGETS[-1]:
+                break
+            self._global_tools()
+        return self
+
+    # -- paying
+
+    def _pay(self, action: str, n: int = 1) -> None:
+        self.counts[action] = self.counts.get(action, 0) + n
+        self.seconds += n * SECONDS[KIND.get(action, "click")]
+
+    def _look(self, plane: bool = False) -> None:
+        self.looks += 1
+        self.seconds += SECONDS["plane" if plane else "look"]
+
+    def _reach(self) -> None:
+        for target in TARGETS:
+            if target not in self.reached and self.accuracy >= target:
+                self.reached[target] = (self.actions, self.seconds)
+
+    def _write(self, tool: str, changes: list[Change], protect: bool = True) -> np.ndarray:
+        """Apply ``changes``; returns the labels before, to undo."""
+        before = self.labels.copy()
+        for c in changes:
+            view = self.labels[c.box]
+            changed = c.mask & (view != c.value)
+            right = self.gt[c.box] == c.value
+            gain = int((changed & right).sum()) - int((changed & (view == self.gt[c.box])).sum())
+            self.correct += gain
+            self.fixed_by[tool] = self.fixed_by.get(tool, 0) + gain
+            self.hand.record(tool, c.box, changed, protect=protect)
+            self.dirty[c.box] |= changed
+            view[changed] = c.value
+        return before
+
+    def _worse(self, before: np.ndarray, plane: bool = False) -> bool:
+        """Look at the result (a person recognises right labels): fewer right than before?"""
+        self._look(plane)
+        return self.correct < int((before == self.gt).sum())
+
+    def _undo(self, before: np.ndarray, tool: str) -> None:
+        self._pay("undo")
+        now = int((before == self.gt).sum())
+        self.fixed_by[tool] = self.fixed_by.get(tool, 0) + now - self.correct
+        self.labels[:] = before
+        self.correct = now
+
+    # -- what the person sees and does
+
+    def _scan(self, smallest: int) -> bool:
+        """Fix every wrong patch of ``smallest`` px or more in sight: the patches of
+        ``PART_MIN`` px or more largest first, then the rest by size (tiers 4x apart), class
+        by class within a tier (one label pick per class), largest first; a patch changed since
+        the scan waits for the next."""
+        from skimage.measure import label
+
+        wrong = np.where(self.labels != self.gt, self.gt, 0)
+        ids = label(wrong, background=0, connectivity=2)
+        sizes = np.bincount(ids.ravel())[1:]
+        boxes = ndimage.find_objects(ids)
+        values = np.zeros(len(sizes), np.int64)
+        values[ids[ids > 0] - 1] = wrong[ids > 0]
+        tier = np.floor(np.log2(np.maximum(sizes, 1)) / 2)  # sizes 4x apart: one tier
+        big = sizes >= PART_MIN
+        order = np.lexsort((-sizes, np.where(big, 0, values), -np.where(big, 99, tier)))
+        self.dirty = np.zeros(self.labels.shape, bool)
+        acted = False
+        for i in order:
+            if sizes[i] < smallest or self.accuracy >= TARGETS[-1]:
+                continue
+            box = boxes[i]
+            mask = ids[box] == i + 1
+            if self.dirty[box][mask].any():
+                continue
+            self._fix(_patch(box, mask, int(values[i])))
+            acted = True
+            self._reach()
+        return acted
+
+    def _fix(self, p: Patch) -> None:
+        rbox, rmask = region_at(self.labels, *p.point)
+        share = np.count_nonzero(rmask & (self.gt[rbox] == p.value)) / rmask.sum()
+        fresh = not self.tried[p.point]
+        self.tried[p.box] |= p.mask
+        if share >= WHOLE_SHARE:
+            done = fresh and self._runner_up(p, rbox, rmask)
+            done = done or (fresh and self._menu(p, rbox, rmask))
+            if not done:
+                self._pick(p.value)
+                self._pay("fill")
+                self._write("fill", [Change(rbox, rmask, p.value)])
+        elif p.mask.sum() < PART_MIN or p.width < PART_WIDTH or not fresh:
+            self._brush(p)
+        elif not self._menu(p, rbox, rmask):
+            self._class_stroke(p) if self.tools.class_brush else self._brush(p)
+
+    def _runner_up(self, p: Patch, box, mask) -> bool:
+        if not self.tools.runner_up:
+            return False
+        self._pay("runner-up key")
+        value = int(self.labels[p.point])
+        found = runner_up(self.scores, (), box, mask, value)
+        if found is not None:
+            self._write(
+                "runner-up key", [relabel(self.labels, box, mask, found[0] + 1, self.hand.mask)]
+            )
+        self._look()
+        return bool(np.mean(self.labels[box][mask] == p.value) > 0.5)  # the region looks right
+
+    def _menu(self, p: Patch, box, mask) -> bool:
+        """Ctrl+click, read the list; the right class where it is listed (else Escape)."""
+        if not self.tools.menu:
+            return False
+        self._pay("menu")
+        self._look()
+        if p.value - 1 not in menu_classes(self.scores, (), box, mask, p.point):
+            self._pay("escape")
+            return False
+        self._pay("menu choice")
+        change = scored_relabel(self.scores, (), self.labels, box, mask, p.value - 1, p.point,
+                                self.ratio, self.hand.mask)  # fmt: skip
+        before = self._write("menu choice", [change])
+        part = change.pixels < np.count_nonzero(mask & (before[box] != p.value))
+        if part and self._worse(before):  # a part: not foreseen, so looked at
+            self._undo(before, "menu choice")
+        return True
+
+    def _pick(self, value: int) -> None:
+        if value != self.selected:
+            self._pay("pick label")
+            self.selected = value
+
+    def _size(self, radius: int) -> None:
+        if radius != self.radius:
+            self._pay("brush size")
+            self.radius = radius
+
+    def _brush(self, p: Patch) -> None:
+        radius = max([r for r in RADII if 2 * r <= p.width] or [RADII[0]])
+        self._pick(p.value)
+        self._size(radius)
+        at, path = self._intended(p, radius)
+        self._stroke("brush stroke", at, path, radius, p.value)
+
+    def _class_stroke(self, p: Patch) -> None:
+        """A sweep along the patch's skeleton with the largest brush, where the class is
+        likely; look, undo if worse."""
+        radius = RADII[-1]
+        self._pick(p.value)
+        self._size(radius)
+        from skimage.morphology import skeletonize
+
+        path = skeletonize(p.mask)
+        before = self._stroke("class brush stroke", p.box, path if path.any() else p.mask,
+                              radius, p.value)  # fmt: skip
+        if self._worse(before):
+            self._undo(before, "class brush stroke")
+
+    def _stroke(self, tool: str, where, path: np.ndarray, radius: int, value: int) -> np.ndarray:
+        """Draw ``path`` (within ``where``) with a disc of ``radius``, as a hand draws it."""
+        strokes = max(1, -(-int(path.sum()) // STROKE_LENGTH))
+        self.counts[tool] = self.counts.get(tool, 0) + strokes
+        self.seconds += strokes * SECONDS["stroke"] + path.sum() / TRACE_SPEED
+        at, drawn = self._drawn(where, path, value, min(JITTER, radius / 3))
+        box = _grow(at, radius, self.labels.shape)
+        on_path = np.zeros([b.stop - b.start for b in box], bool)
+        on_path[_inside(at, box)] = drawn
+        disc = ndimage.distance_transform_edt(~on_path) <= radius + 0.5
+        if tool == "brush stroke":
+            return self._write(tool, [Change(box, disc, value)])
+        ratio = class_ratio(self.scores, (), value - 1, box, self.labels[box])
+        change = class_brush(self.labels, box, disc, ratio, self.ratio, value, self.hand.mask)
+        return self._write(tool, [change])
+
+    def _global_tools(self) -> None:
+        """Snap, then clean, over the whole plane, each looked at and undone if worse; each
+        pressed again after every scan until it once makes things worse or changes nothing."""
+        if self.tools.snap and "snap" not in self.given_up:
+            cells, edges = self.task.cells, self.task.edges
+            self._global("snap", snap_to_cells(self.labels, cells, self.hand.mask, edges=edges))
+        if self.tools.clean and "clean" not in self.given_up:
+            parts = Components(self.labels)
+            self._global("clean", speckles(parts, CLEAN_SIZE, self.hand.mask, self.scores))
+        self._reach()
+
+    def _global(self, tool: str, changes: list[Change]) -> None:
+        self._pay(tool)
+        before = self._write(tool, changes, protect=False)
+        if self._worse(before, plane=True):
+            self._undo(before, tool)
+            self.given_up.add(tool)
+        elif self.correct == int((before == self.gt).sum()):
+            self.given_up.add(tool)
+
+    def _intended(self, p: Patch, r: int) -> tuple[tuple[slice, ...], np.ndarray]:
+        """Where a careful person means to put a radius-``r`` brush's centre to cover the
+        patch: as near it as keeps the disc inside the true region (its edge on the true
+        boundary), rows ``2 r`` apart where that region is wider, and the skeleton of what that
+        cannot reach (a true region narrower than the brush: the disc spills)."""
+        from skimage.morphology import skeletonize
+
+        box = _grow(p.box, 2 * r + 2, self.labels.shape)
+        mine = np.zeros([b.stop - b.start for b in box], bool)
+        mine[_inside(p.box, box)] = p.mask
+        allowed = np.pad(self.gt[box] == p.value, 1, constant_values=True)
+        depth = ndimage.distance_transform_edt(allowed)[1:-1, 1:-1]
+        near = (depth > r + 0.5) & (ndimage.distance_transform_edt(~mine) <= r + 0.5)
+        rim = near & (depth <= r + 1.5)
+        rows = near & (depth > 2 * r + 1) & (np.arange(mine.shape[0])[:, None] % (2 * r) == r)
+        centres = rim | rows
+        covered = ndimage.distance_transform_edt(~centres) <= r + 0.5 if centres.any() else False
+        rest = mine & ~covered
+        if rest.any():
+            line = skeletonize(rest)
+            centres |= line if line.any() else rest
+        return box, centres
+
+    def _drawn(
+        self, where, path: np.ndarray, value: int, jitter: float
+    ) -> tuple[tuple[slice, ...], np.ndarray]:
+        """The ``path`` (within ``where``) as a hand draws it: each point moved by a smooth
+        seeded offset of at most ``jitter`` px in y and x; (its box, the drawn path in it)."""
+        j = int(np.ceil(jitter))
+        box = _grow(where, j, self.labels.shape)
+        shape = tuple(b.stop - b.start for b in box)
+        rng = np.random.default_rng((self.seed, where[0].start, where[1].start, value))
+        ys, xs = np.nonzero(path)
+        ys, xs = ys + where[0].start - box[0].start, xs + where[1].start - box[1].start
+        drawn = np.zeros(shape, bool)
+        moved = []
+        for axis, at in enumerate((ys, xs)):
+            offset = jitter * smooth_noise(rng, shape, JITTER_CELL)[ys, xs]
+            moved.append(np.clip(np.rint(at + offset).astype(int), 0, shape[axis] - 1))
+        drawn[tuple(moved)] = True
+        return box, drawn
+
+
+def _patch(box, mask: np.ndarray, value: int) -> Patch:
+    depth = ndimage.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
+    y, x = np.unravel_index(int(np.argmax(depth)), depth.shape)
+    return Patch(box, mask, value, (int(y) + box[0].start, int(x) + box[1].start),
+                 2 * float(depth.max()))  # fmt: skip
+
+
+def _inside(box, outer) -> tuple[slice, ...]:
+    """``box`` in the coordinates of ``outer``, which contains it."""
+    return tuple(
+        slice(a.start - b.start, a.stop - b.start) for a, b in zip(box, outer, strict=True)
+    )
+
+
+def _grow(box, r: int, shape) -> tuple[slice, ...]:
+    return tuple(
+        slice(max(s.start - r, 0), min(s.stop + r, n)) for s, n in zip(box, shape, strict=True)
+    )
