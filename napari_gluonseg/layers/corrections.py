@@ -26,6 +26,7 @@ from ..core.edits.corrections import (
     region_at,
     relabel,
     runner_up,
+    scored_relabel,
     snap_to_cells,
     speckles,
 )
@@ -35,6 +36,9 @@ from ..core.run.scores import ScoreGrid
 from .data import is_unedited_output
 
 SCORES_KEY = "napari_gluonseg_scores"
+# A relabel that follows the scores: where the class is at least this many times as likely as
+# the label there (benchmarks/bench_corrections.py: 0.25 left parts of wrong regions behind).
+FOLLOW_RATIO = 0.05
 HAND_KEY = "napari_gluonseg_hand"
 
 
@@ -272,6 +276,31 @@ class LayerCorrector:
         scored = self._scored(plane, box, mask)
         return [] if scored is None else likely_classes(*scored, k=k)
 
+    def menu(
+        self,
+        plane: tuple[int, ...],
+        box: Region,
+        mask: np.ndarray,
+        point: tuple[int, int],
+        k: int = 5,
+    ) -> list[tuple[int, float, bool]]:
+        """A click's menu: the region's ``k`` likely classes (mean probability over it), then
+        those likely at the clicked ``point`` (layer pixel) that are not listed yet (their
+        probability there; True): part of a region given to a neighbour is missing from the
+        region's list, not from the point's."""
+        listed = [(c, p, False) for c, p in self.likely(plane, box, mask, k)]
+        kept = kept_scores(self.layer)
+        if kept is None or not listed:
+            return listed
+        found = kept.covers(plane, (slice(point[0], point[0] + 1), slice(point[1], point[1] + 1)))
+        if found is None:
+            return listed
+        rel, _ = found
+        oy, ox = kept.origin[-2:]
+        here = kept.grid.top_classes(rel, point[0] - oy, point[1] - ox, k)
+        known = {c for c, _, _ in listed}
+        return listed + [(c, p, True) for c, p in here if c not in known]
+
     def runner_up(self, plane: tuple[int, ...], box: Region, mask: np.ndarray) -> int | None:
         """The class the region would take with the runner-up key (None: scores know none)."""
         scored = self._scored(plane, box, mask)
@@ -289,17 +318,44 @@ class LayerCorrector:
         class_index: int,
         tool: str,
         threshold: float | None = None,
+        follow: tuple[int, int] | None = None,
     ) -> int:
         """Give the region the class (with a ``threshold``: only its pixels where the kept
-        probability of the class reaches it, as the class brush paints); returns the pixels
-        changed (one undoable edit)."""
-        if threshold is None:
-            change: Change | None = relabel(
-                self.labels(plane), box, mask, class_index + 1, self._protected(plane)
-            )
+        probability of the class reaches it, as the class brush paints; with ``follow``, the
+        clicked layer pixel: where the scores put the class, see :meth:`followed`); returns the
+        pixels changed (one undoable edit)."""
+        change: Change | None
+        if follow is not None:
+            change = self.followed(plane, box, mask, class_index, follow)
+        elif threshold is None:
+            change = relabel(self.labels(plane), box, mask, class_index + 1, self._protected(plane))
         else:
             change = self.class_stroke(plane, box, mask, class_index, threshold)
         return 0 if change is None else self.write(plane, [change], tool)
+
+    def followed(
+        self,
+        plane: tuple[int, ...],
+        box: Region,
+        mask: np.ndarray,
+        class_index: int,
+        point: tuple[int, int],
+    ) -> Change | None:
+        """A relabel that follows the scores (:func:`~..core.edits.corrections.scored_relabel`):
+        the whole region where the class is likely over most of it, else the piece around
+        ``point`` where it is; a plain relabel where no scores cover the region."""
+        kept = kept_scores(self.layer)
+        labels = self.labels(plane)
+        protected = self._protected(plane)
+        if kept is None or not kept.whole(tuple(self.layer.data.shape)):
+            return relabel(labels, box, mask, class_index + 1, protected)
+        if class_index not in kept.grid.class_ids:
+            return relabel(labels, box, mask, class_index + 1, protected)
+        found = kept.covers(plane, box)
+        rel = found[0] if found is not None else plane
+        return scored_relabel(
+            kept.grid, rel, labels, box, mask, class_index, point, FOLLOW_RATIO, protected
+        )
 
     def speckles(self, plane: tuple[int, ...], min_size: int) -> list[Change]:
         """What cleaning speckles under ``min_size`` pixels would change (the preview)."""

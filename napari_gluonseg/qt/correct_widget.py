@@ -5,10 +5,13 @@ Gestures on the selected labels layer (in napari's move-camera mode, key 6 or Z,
 dock's mouse set to "click relabels" / "class brush", which take that mode for you):
 
 - Ctrl+click (Cmd+click on macOS) a region, or a plain click in "click relabels": a menu of its
-  five likely classes with their mean probability; keys 1-5 choose.
+  five likely classes with their mean probability, then the classes likely at the clicked
+  pixel that are not listed ("here"); keys 1-9 choose.
 - R: the region under the cursor takes its runner-up class.
-- "relabel": the whole region, only where the chosen class is likely (the class threshold: a
-  region that merged two classes splits along the scores), or its part in the view or a
+- "relabel": where the scores put the chosen class (default: the whole region where the class
+  is at least 1/20 as likely as the label over most of it, else only the piece around the
+  click where it is: part of a region given to a neighbour goes back alone), the whole region,
+  only where the chosen class is likely (the class threshold), or its part in the view or a
   rectangle.
 - "Clean speckles": regions under N pixels take the class around them (preview count first).
 - "class brush": a drag paints the selected label only where the model gives that class at
@@ -45,11 +48,13 @@ if TYPE_CHECKING:
     from qtpy.QtWidgets import QMenu
 
 RUNNER_UP_KEY = "r"
+MENU_SIZE = 9  # keys 1-9
 RECOUNT_DELAY_MS = 400
 CLICK_MODIFIERS = {"Control", "Meta"}
 NO_LAYER = "Select a labels layer in the layer list to correct it (a run's result, or yours)."
-# A clicked region: its layer's corrector, the plane, the region's box and mask in it.
-Found = tuple[LayerCorrector, tuple[int, ...], Region, np.ndarray]
+# A clicked region: its layer's corrector, the plane, the region's box and mask in it, the
+# clicked pixel.
+Found = tuple[LayerCorrector, tuple[int, ...], Region, np.ndarray, tuple[int, int]]
 
 
 class MouseTool(StrEnum):
@@ -63,6 +68,7 @@ class MouseTool(StrEnum):
 class Within(StrEnum):
     """The part of a clicked region a relabel changes."""
 
+    FOLLOW = "where the scores put it"  # the region, or only its part the scores give the class
     REGION = "whole region"
     LIKELY = "where the class is likely"  # P(class) >= the class threshold
     VIEW = RegionChoice.VIEW.value
@@ -82,7 +88,7 @@ class CorrectWidget(ScrollingDock):
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         self._viewer = viewer
         self._help = Label(
-            value="Ctrl+click a region: its likely classes (1-5 choose). "
+            value="Ctrl+click a region: its likely classes (1-9 choose). "
             f"{RUNNER_UP_KEY.upper()}: the region under the cursor takes its runner-up. "
             "Ctrl+Z undoes."
         )
@@ -242,28 +248,27 @@ class CorrectWidget(ScrollingDock):
             self.open_menu(layer, press)
 
     def open_menu(self, layer: Labels, world: Any) -> QMenu | None:
-        """The likely classes of the region at ``world`` as a menu (keys 1-5 choose)."""
+        """The likely classes of the region at ``world`` as a menu (keys 1-9 choose)."""
         from qtpy.QtGui import QCursor
         from qtpy.QtWidgets import QMenu
 
         found = self._region(layer, world)
         if found is None:
             return None
-        corrector, plane, box, mask = found
-        likely = corrector.likely(plane, box, mask)
-        if not likely:
+        corrector, plane, box, mask, point = found
+        listed = corrector.menu(plane, box, mask, point)[:MENU_SIZE]
+        if not listed:
             self._status.value = "no kept scores over this region"
             return None
-        names = layer_class_names(layer, max(k for k, _ in likely) + 1)
+        names = layer_class_names(layer, max(k for k, _, _ in listed) + 1)
         now = int(corrector.labels(plane)[box][mask][0]) - 1  # the region's class
         menu = QMenu(self.native)
-        for i, (k, p) in enumerate(likely, start=1):
+        for i, (k, p, here) in enumerate(listed, start=1):
             name = short_class_name(names[k]) if 0 <= k < len(names) else f"class {k}"
-            action = menu.addAction(f"&{i}  {name}  {p:.0%}" + ("  (now)" if k == now else ""))
+            mark = "  (now)" if k == now else "  (here)" if here else ""
+            action = menu.addAction(f"&{i}  {name}  {p:.0%}{mark}")
             assert action is not None  # Qt returns the action it added
-            action.triggered.connect(
-                lambda _=False, k=k: self._relabel(corrector, plane, box, mask, k, "relabel")
-            )
+            action.triggered.connect(lambda _=False, k=k: self._relabel(*found, k, "relabel"))
         self.menu = menu
         menu.popup(QCursor.pos())
         return menu
@@ -272,12 +277,12 @@ class CorrectWidget(ScrollingDock):
         found = self._region(layer, self._viewer.cursor.position)
         if found is None:
             return
-        corrector, plane, box, mask = found
+        corrector, plane, box, mask, _ = found
         k = corrector.runner_up(plane, box, mask)
         if k is None:
             self._status.value = "no kept scores over this region"
             return
-        self._relabel(corrector, plane, box, mask, k, "runner-up")
+        self._relabel(*found, k, "runner-up")
 
     def _region(self, layer: Labels, world: Any) -> Found | None:
         at = self._position(layer, world)
@@ -294,11 +299,11 @@ class CorrectWidget(ScrollingDock):
         if not mask.any():
             self._status.value = f"the clicked region is outside the {self._within.value}"
             return None
-        return corrector, plane, box, mask
+        return corrector, plane, box, mask, (y, x)
 
     def _within_box(self, layer: Labels) -> Region | None:
         choice = Within(self._within.value)
-        if choice in (Within.REGION, Within.LIKELY):
+        if choice in (Within.FOLLOW, Within.REGION, Within.LIKELY):
             return None
         return image_region(self._viewer, layer, RegionChoice(choice.value))[-2:]
 
@@ -308,12 +313,15 @@ class CorrectWidget(ScrollingDock):
         plane: tuple[int, ...],
         box: Region,
         mask: np.ndarray,
+        point: tuple[int, int],
         k: int,
         tool: str,
     ) -> None:
-        likely = Within(self._within.value) is Within.LIKELY
+        within = Within(self._within.value)
+        likely = within is Within.LIKELY
         threshold = self._threshold.value if likely else None
-        changed = corrector.relabel(plane, box, mask, k, tool, threshold)
+        follow = point if within is Within.FOLLOW else None
+        changed = corrector.relabel(plane, box, mask, k, tool, threshold, follow)
         names = layer_class_names(corrector.layer, k + 1)
         where = f" (where its probability is {threshold:.2f} or more)" if likely else ""
         self._status.value = f"{changed} pixels relabelled {short_class_name(names[k])}{where}"

@@ -52,3 +52,21 @@ def test_a_brush_stroke_is_kept_from_a_relabel_until_it_is_undone():
     box, mask = corrector.region_at((), 10, 20)
     assert corrector.relabel((), box, mask, 4, "relabel") == 20 * 30  # nothing protected now
     assert hand_tracker(layer).provenance()["pixels_set_by_hand"] == 0
+
+
+def test_the_menu_adds_the_classes_likely_at_the_click_that_the_region_lacks():
+    """Eight classes: the region's five most likely over it leave out class 7, which the
+    scores put in the bottom-right corner only: clicked there, it is offered too."""
+    layer = Labels(np.full(SHAPE, 1, np.int32))
+    p = np.zeros((1, 8, 6, 8), np.float32)
+    p[0, :6] = np.linspace(0.3, 0.1, 6)[:, None, None]  # classes 0-5 everywhere
+    p[0, 7, 4:, 6:] = 3.0  # class 7 in one corner
+    p /= p.sum(axis=1, keepdims=True)
+    attach_scores(layer, ScoreGrid(p.astype(np.float16), (), SHAPE, tuple(range(8))), (0, 0))
+    corrector = LayerCorrector(layer)
+    box, mask = corrector.region_at((), 19, 29)
+    listed = corrector.menu((), box, mask, (19, 29))
+    assert [c for c, _, here in listed if not here] == [0, 1, 2, 3, 4]
+    assert (7, True) in [(c, here) for c, _, here in listed]
+    away = corrector.menu((), box, mask, (0, 0))
+    assert 7 not in [c for c, _, _ in away]

@@ -160,6 +160,28 @@ def test_undone_brush_strokes_no_longer_count_and_a_redo_counts_again(viewer, do
     assert tracker.provenance()["pixels_set_by_hand"] == painted
 
 
+def test_by_default_a_relabel_gives_back_only_the_part_the_scores_put_in_the_class(
+    qtbot, viewer, dock
+):
+    """A region labelled sky over its whole width, where the scores see a tree on the right:
+    picking tree there relabels the right part alone (the benchmark's partial regions)."""
+    data = np.full(SHAPE, 3, np.int32)  # sky everywhere
+    layer = plugin_labels(viewer, data.copy(), scores())
+    layer.mode = "pan_zoom"
+    assert dock._within.value == Within.FOLLOW.value
+    ctrl_click(qtbot, viewer, 20, 50)
+    texts = [a.text() for a in dock.menu.actions()]
+    tree = next(i for i, t in enumerate(texts) if "tree" in t)
+    qtbot.keyClick(dock.menu, getattr(Qt.Key, f"Key_{tree + 1}"))
+    assert (layer.data[:, 34:] == 5).all() and (layer.data[:, :26] == 3).all()
+    qtbot.keyClick(canvas(viewer), Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    np.testing.assert_array_equal(layer.data, data)
+    dock._within.value = Within.REGION.value
+    ctrl_click(qtbot, viewer, 20, 50)
+    qtbot.keyClick(dock.menu, getattr(Qt.Key, f"Key_{tree + 1}"))
+    assert (layer.data == 5).all()  # the whole region, as asked
+
+
 def test_ctrl_click_lists_likely_classes_a_key_relabels_and_ctrl_z_restores(qtbot, viewer, dock):
     data = np.full(SHAPE, 4, np.int32)  # "floor" everywhere: wrong
     data[:, 30:] = 5
