@@ -20,7 +20,6 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from types import FrameType
-from typing import Any
 
 import numpy as np
 
@@ -33,7 +32,8 @@ from .core.events import Progress, Stage
 from .core.files.export import existing_export_files, write_result
 from .core.models.registry import DATASET_TITLES, DEFAULT_MODEL, model_info, model_names
 from .core.models.weights import weights_note
-from .core.run.segment import ENGINES, iter_segment_image, run_to_end
+from .core.run.options import RunOptions
+from .core.run.segment import ENGINES, iter_segment, run_to_end
 
 EXIT_SOME_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -354,22 +354,23 @@ def _check_outputs(stem: str, out: Path, overwrite: bool) -> None:
         )
 
 
-def _run_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    """The options of a run (segment_image's keywords) from the command line."""
-    return {
-        "weights": args.weights,
-        "scale": args.scale,
-        "tile_size": args.tile_size,
-        "engine": args.engine,
-        "flip": args.flip,
-        "tta_scales": args.tta_scales,
-        "scheme": args.scheme,
-        "classes": args.classes,
-        "min_confidence": args.min_confidence,
-        "probability_classes": args.prob,
-        "intensity_range": args.intensity_range,
-        "threads": args.threads,
-    }
+def _run_options(args: argparse.Namespace) -> RunOptions:
+    """The options of a run from the command line (checked where the run is planned)."""
+    return RunOptions(
+        model_name=args.model,
+        weights=args.weights,
+        scale=args.scale,
+        tile_size=args.tile_size,
+        engine=args.engine,
+        flip=args.flip,
+        tta_scales=args.tta_scales,
+        scheme=args.scheme,
+        classes=args.classes,
+        min_confidence=args.min_confidence,
+        probability_classes=args.prob,
+        intensity_range=args.intensity_range,
+        threads=args.threads,
+    )
 
 
 def _segment_one(stem: str, image: np.ndarray, args: argparse.Namespace) -> None:
@@ -383,7 +384,7 @@ def _segment_one(stem: str, image: np.ndarray, args: argparse.Namespace) -> None
         if event.stage in (Stage.INFER, Stage.LOAD) or event.done == event.total:
             line.show(f"{stem}: {event.message}")
 
-    events = iter_segment_image(image, args.model, **_run_kwargs(args))
+    events = iter_segment(image, _run_options(args))
     result = run_to_end(events, on_progress=report)
     line.end()
     try:
@@ -413,9 +414,8 @@ def _segment_batch(args: argparse.Namespace) -> int:
             overwrite=args.overwrite,
             overlay=args.overlay,
             keep_scores=args.keep_scores,
-            model_name=args.model,
             on_weights=None if args.quiet else partial(notices, args.model),
-            **_run_kwargs(args),
+            options=_run_options(args),
         )
         with _stop_on_ctrl_c() as stop:
             summary = _run_with_progress(plan, stop, args.quiet)

@@ -14,6 +14,7 @@ from napari_gluonseg.core.batch import folder as batch
 from napari_gluonseg.core.batch import image as batch_image
 from napari_gluonseg.core.batch.settings import BatchSettings
 from napari_gluonseg.core.models import weights
+from napari_gluonseg.core.run.options import RunOptions
 
 from .conftest import BICYCLE, DATA, MODEL, zoo_mirror
 
@@ -197,11 +198,13 @@ def test_only_the_package_errors_are_caught(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise ValueError("a bug, not a bad input")
 
-    monkeypatch.setattr(cli, "iter_segment_image", broken)
+    monkeypatch.setattr(cli, "iter_segment", broken)
     with pytest.raises(ValueError, match="a bug"):
         cli.main(["demo", "--headless", "--out", str(tmp_path / "o")])
-    monkeypatch.setattr(batch_image, "iter_segment_image", broken)
-    monkeypatch.setattr(batch, "prepare_settings", lambda *a: BatchSettings({}, False, {}))
+    monkeypatch.setattr(batch_image, "iter_segment", broken)
+    monkeypatch.setattr(
+        batch, "prepare_settings", lambda *a: BatchSettings(RunOptions(), False, {})
+    )
     with pytest.raises(ValueError, match="a bug"):
         cli.main(["segment", str(DATA / "dog.jpg"), "--out", str(tmp_path / "o")])
 
@@ -242,14 +245,14 @@ def test_ctrl_c_stops_after_the_image_and_the_rerun_resumes(
     out = tmp_path / "out"
     args = ["segment", f"{photos}/*/*.png", "--weights", str(untrained_params), "--out", str(out)]
     args += ["--scale", "1.0", "--engine", "onnxruntime"]
-    segment = batch_image.iter_segment_image
+    segment = batch_image.iter_segment
 
     def interrupted_once(*a, **k):
-        monkeypatch.setattr(batch_image, "iter_segment_image", segment)
+        monkeypatch.setattr(batch_image, "iter_segment", segment)
         signal.raise_signal(signal.SIGINT)  # as a terminal's Ctrl-C, in the middle of the image
         return segment(*a, **k)
 
-    monkeypatch.setattr(batch_image, "iter_segment_image", interrupted_once)
+    monkeypatch.setattr(batch_image, "iter_segment", interrupted_once)
     assert cli.main(args) == cli.EXIT_STOPPED
     captured = capsys.readouterr()
     assert "Stopping after the running image" in captured.err and "rerun" in captured.out

@@ -29,6 +29,7 @@ from napari.utils.notifications import show_error
 from ..core.errors import GluonsegError, RunSetupError
 from ..core.models.registry import DEFAULT_MODEL, model_info, model_names
 from ..core.models.scheme import load_scheme
+from ..core.run.options import RunOptions
 from ..core.run.segment import ENGINES
 from ..layers.data import spatial_shape
 from ..layers.results import MergeMode, ResultDestination
@@ -262,8 +263,8 @@ class RunControls:
 
     # -- what a run is asked to do ---------------------------------------------------------------
 
-    def run_request(self, viewer: Any) -> tuple[ResultDestination, Any, dict[str, Any]]:
-        """The run the controls describe: (request, image data to segment, core arguments).
+    def run_request(self, viewer: Any) -> tuple[ResultDestination, Any, RunOptions]:
+        """The run the controls describe: (where its result goes, image data, its options).
 
         Raises RunSetupError (with a message for the user) for choices that cannot run.
         """
@@ -296,23 +297,23 @@ class RunControls:
             whole=whole,
             uncertainty=tuple(kind for kind, box in boxes if box.value),
         )
-        return request, crop, self.core_arguments(layer)
+        return request, crop, self.run_options(layer)
 
-    def core_arguments(self, layer: Image) -> dict[str, Any]:
-        """The keyword arguments of :func:`napari_gluonseg.iter_segment_image` for ``layer``."""
-        return {
-            "model_name": self.model.value,
-            "weights": self.weights.value,
-            "engine": self.engine.value,
-            "scale": Resolution(self.resolution.value).scale,
+    def run_options(self, layer: Image) -> RunOptions:
+        """The run's options for ``layer`` (checked when the run is planned)."""
+        return RunOptions(
+            model_name=self.model.value,
+            weights=_one_file(self.weights),
+            engine=self.engine.value,
+            scale=Resolution(self.resolution.value).scale,
             **AUGMENTATIONS[self.augment.value],
-            "rgb": layer.rgb,
-            "probability_classes": self.classes.value,
-            "classes": self.classes.value if self.only_picked.value else None,
-            "min_confidence": float(self.min_confidence.value),
-            "scheme": self.scheme.value,
-            "intensity_range": self.intensity_range(layer),
-        }
+            rgb=layer.rgb,
+            probability_classes=self.classes.value,
+            classes=self.classes.value if self.only_picked.value else None,
+            min_confidence=float(self.min_confidence.value),
+            scheme=_one_file(self.scheme),
+            intensity_range=self.intensity_range(layer),
+        )
 
     def intensity_range(self, layer: Image) -> tuple[float, float] | None:
         """The layer's contrast limits, so the network sees what napari shows (8-bit images
@@ -321,3 +322,9 @@ class RunControls:
             return None
         lo, hi = (float(v) for v in layer.contrast_limits)
         return (lo, hi) if hi > lo else None
+
+
+def _one_file(edit: FileEdit) -> Path | None:
+    """The file a single-file field holds (None: empty)."""
+    value = edit.value
+    return value if isinstance(value, Path) else None

@@ -24,7 +24,8 @@ from ..core.files.export import existing_export_files
 from ..core.models.engines.onnx import terminate_calls_in
 from ..core.models.registry import short_class_name
 from ..core.models.weights import weights_note
-from ..core.run.segment import iter_segment_image, run_to_end
+from ..core.run.options import RunOptions
+from ..core.run.segment import iter_segment, run_to_end
 from ..layers.corrections import hand_tracker
 from ..layers.data import (
     METADATA_KEY,
@@ -161,7 +162,7 @@ class SegmentWidget(ScrollingDock):
         if self.running:
             return
         try:
-            request, crop, kwargs = self.controls.run_request(self._viewer)
+            request, crop, options = self.controls.run_request(self._viewer)
         except GluonsegError as exc:  # in the dock too: an earlier "done" must not stand
             self._status.value = f"not run: {exc}"
             self._progress.value = 0
@@ -175,7 +176,7 @@ class SegmentWidget(ScrollingDock):
         self._progress.value = 0
         self._status.value = f"segmenting {request.image.name}..."
         if no_threads():
-            self._compute_here(request, crop, kwargs)
+            self._compute_here(request, crop, options)
             return
         # Passing "errored" here also stops superqt from re-raising the error in the GUI thread.
         self._worker_threads = []
@@ -183,7 +184,7 @@ class SegmentWidget(ScrollingDock):
             _compute,
             request,
             crop,
-            kwargs,
+            options,
             self._worker_threads,
             _start_thread=False,
             _worker_class=ClosingGeneratorWorker,
@@ -197,11 +198,11 @@ class SegmentWidget(ScrollingDock):
         )
         self._worker.start()
 
-    def _compute_here(self, request: ResultDestination, crop: Any, kwargs: dict[str, Any]) -> None:
+    def _compute_here(self, request: ResultDestination, crop: Any, options: RunOptions) -> None:
         """The worker's job in the GUI thread (NOTHREADS_VARIABLE set: scripts and tests where
         threading is not the point), with the same handlers in the same order."""
         try:
-            prepared = run_to_end(_compute(request, crop, kwargs, []), self._on_progress)
+            prepared = run_to_end(_compute(request, crop, options, []), self._on_progress)
         except Exception as exc:  # what the worker's "errored" would carry
             self._on_error(exc)
         else:
@@ -451,12 +452,12 @@ class SegmentWidget(ScrollingDock):
 
 
 def _compute(
-    request: ResultDestination, crop: Any, kwargs: dict[str, Any], threads: list[int]
+    request: ResultDestination, crop: Any, options: RunOptions, threads: list[int]
 ) -> Generator[Progress, None, PreparedResult]:
     """The worker: the core's run, then the layer data built here rather than in the GUI.
     ``threads`` learns the thread it runs in (Cancel ends the network call running there)."""
     threads.append(threading.get_ident())
-    result = yield from iter_segment_image(crop, **kwargs)
+    result = yield from iter_segment(crop, options)
     yield Progress(Stage.LAYERS, 0, 2, "preparing layers")
     return prepare_result(request, result)
 

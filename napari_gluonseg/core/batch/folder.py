@@ -27,6 +27,7 @@ from ..atomic import folder_lock
 from ..errors import OptionError
 from ..events import Progress
 from ..models.registry import DEFAULT_MODEL
+from ..run.options import RunOptions
 from ..run.segment import run_to_end
 from .image import OnProgress, process_image
 from .inputs import BatchItem, collect_inputs
@@ -66,14 +67,21 @@ def plan_batch(
     keep_scores: bool = False,
     model_name: str = DEFAULT_MODEL,
     on_weights: Callable[[Progress], None] | None = None,
+    options: RunOptions | None = None,
     **segment_kwargs: Any,
 ) -> BatchPlan:
     """Check a batch before any image is read: inputs, options, workers, weights.
 
-    Raises :class:`OptionError` (and the other errors of :func:`~.segment.plan_run`) for bad
-    arguments and :class:`~.errors.WeightsUnavailableError` for missing weights.
+    The run's options come as one :class:`~..run.options.RunOptions` (``options``, as the CLI
+    builds it) or as keyword arguments (``model_name`` and the rest), not both.
+    Raises :class:`OptionError` (and the other errors of :func:`~..run.segment.plan_run`) for
+    bad arguments and :class:`~..errors.WeightsUnavailableError` for missing weights.
     ``on_weights`` hears the weights' progress (a download).
     """
+    if options is None:
+        options = RunOptions.of(model_name, **segment_kwargs)
+    elif segment_kwargs or model_name != DEFAULT_MODEL:
+        raise OptionError("Give the run's options as one RunOptions or as keywords, not both.")
     out = Path(out_dir).absolute()
     if out.exists() and not out.is_dir():
         raise OptionError(f"The output folder {out} is a file; give a folder.")
@@ -82,7 +90,7 @@ def plan_batch(
         raise OptionError("Give either workers (a local cluster) or a scheduler address.")
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise OptionError(f"workers must be a whole number >= 1; got {workers!r}.")
-    settings = prepare_settings(model_name, overlay, segment_kwargs, keep_scores, on_weights)
+    settings = prepare_settings(options, overlay, keep_scores, on_weights)
     _check_writable(out)
     read_summary_rows(out / SUMMARY_NAME)  # an earlier summary this one merges with, readable
     return BatchPlan(tuple(items), out, settings, overwrite, workers, scheduler)

@@ -26,7 +26,7 @@ from ..files.export import (
 from ..files.images import decode_planes, read_file_bytes
 from ..files.names import ExportNames
 from ..run.result import SegmentationResult
-from ..run.segment import iter_segment_image, run_to_end
+from ..run.segment import iter_segment, run_to_end
 from .inputs import BatchItem
 from .settings import BATCH_KEY, CORRECTED_KEY, INPUT_KEY, BatchSettings
 from .summary import ImageReport
@@ -69,10 +69,10 @@ def process_image(
     try:
         image, rgb = decode_planes(data, item.path)
         del data  # one image in memory: the decoded one
-        kwargs = settings.segment_kwargs
-        if kwargs.get("rgb") is None and rgb is not None:  # the file says what the shape cannot
-            kwargs = {**kwargs, "rgb": rgb}
-        events = iter_segment_image(image, **kwargs)
+        options = settings.options
+        if options.rgb is None and rgb is not None:  # the file says what the shape cannot
+            options = dataclasses.replace(options, rgb=rgb)
+        events = iter_segment(image, options)
         heard = None if on_progress is None else partial(on_progress, item)
         result = run_to_end(events, heard)
         quality = _quality(result)

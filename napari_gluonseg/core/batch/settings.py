@@ -20,7 +20,8 @@ from ..events import Progress
 from ..models.registry import model_info
 from ..models.scheme import LabelScheme, SchemeLabel
 from ..models.weights import iter_resolve_weights
-from ..run.segment import plan_run, run_to_end
+from ..run.options import RunOptions
+from ..run.segment import plan_options, run_to_end
 
 # Provenance keys of a batch export: the input file, and the settings it was made with.
 INPUT_KEY = "input"
@@ -36,16 +37,15 @@ class BatchSettings:
     """The checked options of every image's run, and ``record``, their JSON form kept in each
     export's provenance (what a rerun compares to skip an image)."""
 
-    segment_kwargs: dict[str, Any]
+    options: RunOptions
     overlay: bool
     record: dict[str, Any]
     keep_scores: bool = False
 
 
 def prepare_settings(
-    model_name: str,
+    given: RunOptions,
     overlay: bool,
-    segment_kwargs: dict,
     keep_scores: bool = False,
     on_weights: Callable[[Progress], None] | None = None,
 ) -> BatchSettings:
@@ -56,7 +56,8 @@ def prepare_settings(
     other machines that share the files.
     """
     stand_in = np.broadcast_to(np.uint8(0), _PROBE_SHAPE)
-    plan = plan_run(stand_in, model_name, check_memory_first=False, **segment_kwargs)
+    plan = plan_options(stand_in, dataclasses.replace(given, check_memory_first=False))
+    model_name = plan.model_name
     weights = run_to_end(iter_resolve_weights(model_name, plan.weights), on_weights)
     scheme = None if plan.scheme is None else dataclasses.asdict(plan.scheme)
     if scheme is not None:
@@ -74,7 +75,7 @@ def prepare_settings(
         "probability_classes": plan.wanted,
         "min_confidence": plan.min_confidence,
         "intensity_range": plan.stack.intensity_range,
-        "rgb": segment_kwargs.get("rgb"),
+        "rgb": given.rgb,
         "scheme": scheme,
         "overlay": bool(overlay),
     }
@@ -82,10 +83,9 @@ def prepare_settings(
         record["keep_scores"] = True
     # Tuples become lists: the form the provenance file gives back.
     record = json.loads(json.dumps(record, default=str, sort_keys=True))
-    kwargs = {**segment_kwargs, "model_name": model_name, "scheme": plan.scheme}
-    if plan.weights is not None:
-        kwargs["weights"] = Path(plan.weights).absolute()
-    return BatchSettings(kwargs, bool(overlay), record, keep_scores)
+    weights_path = None if plan.weights is None else Path(plan.weights).absolute()
+    options_ = dataclasses.replace(given, weights=weights_path, scheme=plan.scheme)
+    return BatchSettings(options_, bool(overlay), record, keep_scores)
 
 
 def options_of(provenance: dict[str, Any]) -> dict[str, Any]:

@@ -289,13 +289,17 @@ class RunPlan:
 
 
 def plan_run(image: Any, model_name: str = DEFAULT_MODEL, **options: Any) -> RunPlan:
-    """Check every argument of :func:`~.segment.segment_image` (the fields of
-    :class:`~.run_options.RunOptions`) and plan the run, loading nothing.
+    """:func:`plan_options` with the options as keyword arguments (the public spelling)."""
+    return plan_options(image, RunOptions.of(model_name, **options))
+
+
+def plan_options(image: Any, given: RunOptions) -> RunPlan:
+    """Check every option of a run (:class:`~.options.RunOptions`, built once by the caller:
+    the API, the CLI, a dock, a batch) and plan it, loading nothing.
 
     Raises the package's errors (:class:`OptionError`, :class:`ImageError`,
     :class:`SchemeError`, :class:`InsufficientMemoryError`...) naming the argument and value.
     """
-    given = RunOptions.of(model_name, **options)
     info = model_info(given.model_name)
     stack = as_image_stack(image, given.rgb, given.intensity_range)
     weights = options_check.optional_path(given.weights, "weights", "a .params or .onnx file")

@@ -23,6 +23,7 @@ from .plan import (
     estimate_run,
     peak_bytes,
     plan_estimate,
+    plan_options,
     plan_run,
     working_size,
 )
@@ -34,9 +35,11 @@ __all__ = [
     "RunPlan",
     "check_memory",
     "estimate_run",
+    "iter_segment",
     "iter_segment_image",
     "peak_bytes",
     "plan_estimate",
+    "plan_options",
     "plan_run",
     "run_to_end",
     "segment_image",
@@ -56,8 +59,13 @@ def iter_segment_image(
     happen before the first event (:func:`~.plan.plan_run`), so bad input fails fast and
     nothing is downloaded for it.
     """
-    plan = plan_run(image, model_name, **options)
-    return (yield from iter_run(plan))
+    return (yield from iter_segment(image, RunOptions.of(model_name, **options)))
+
+
+def iter_segment(image: Any, options: RunOptions) -> Generator[Progress, None, SegmentationResult]:
+    """:func:`iter_segment_image` with the options as one object (what the docks, the CLI and
+    the batch build once and pass on)."""
+    return (yield from iter_run(plan_options(image, options)))
 
 
 def run_to_end(

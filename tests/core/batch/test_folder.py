@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -280,3 +281,20 @@ def test_an_earlier_summary_that_cannot_be_merged_is_refused_before_any_image(
     with pytest.raises(ExportError, match=rf"{out / SUMMARY_NAME} has no 'input' column"):
         batch.segment_folder(tmp_path / "images", out, weights=untrained_params, **RUN)
     assert (out / SUMMARY_NAME).read_text() == "image;state\nx.png;checked by hand\n"
+
+
+def test_a_batch_carries_its_options_as_one_checked_object(tmp_path, untrained_params):
+    """The run's options travel as one RunOptions from the caller to every image (no dict of
+    keywords): weights made absolute for workers elsewhere, the scheme loaded once."""
+    from napari_gluonseg.core.run.options import RunOptions
+
+    write_png(tmp_path / "images" / "x.png", 1)
+    relative = os.path.relpath(untrained_params)
+    plan = batch.plan_batch([tmp_path / "images"], tmp_path / "out", weights=relative, **RUN)
+    options = plan.settings.options
+    assert isinstance(options, RunOptions) and options.weights == Path(relative).absolute()
+    given = RunOptions(weights=untrained_params, **RUN)
+    again = batch.plan_batch([tmp_path / "images"], tmp_path / "out", options=given)
+    assert again.settings.record == plan.settings.record  # one run, however it was spelled
+    with pytest.raises(OptionError, match="not both"):
+        batch.plan_batch([tmp_path / "images"], tmp_path / "out", options=given, scale=0.5)
