@@ -2,7 +2,10 @@
 per megapixel at each window size of ``layout.WINDOW_PIXELS``, times the pixels the windows of
 the 3000x4000 grid add up to, against one 576x768 pass (the reference photo's size).
 
-    .venv313/bin/python benchmarks/bench_window_size.py [--repeat 2]
+    .venv313/bin/python benchmarks/bench_window_size.py [--repeat 2] [--end-to-end]
+
+``--end-to-end``: whole runs instead (segment_image at scale 1.0, the dog photo enlarged to
+3000x4000 against itself at 576x768), once per largest window of 2 and 1 MP.
 
 FCN-ResNet50 (untrained, built graph, onnxruntime, native stride-8 logits as the grid passes
 run). Control: the 576x768 pass timed twice (A/A), printed beside: a ratio that differs from 1
@@ -35,9 +38,38 @@ def forward_seconds(net, size: tuple[int, int], repeat: int) -> float:
     return best
 
 
+def end_to_end(params: Path, repeat: int) -> None:
+    """Whole runs: a 12 MP photo at full resolution against the 576x768 one, per largest
+    window (the layouts' first choice patched in this process)."""
+    from PIL import Image
+
+    from napari_gluonseg import segment_image
+    from napari_gluonseg.core.run import layout, plan
+
+    dog = np.asarray(Image.open(Path(__file__).parents[1] / "tests/data/dog.jpg").convert("RGB"))
+    big = np.asarray(Image.fromarray(dog).resize(PHOTO[::-1]))
+    options = {"weights": params, "scale": 1.0, "engine": "onnxruntime"}
+    segment_image(dog[:64, :64], **options)  # the graph built once
+
+    def seconds(image: np.ndarray) -> float:
+        start = time.perf_counter()
+        segment_image(image, **options)
+        return time.perf_counter() - start
+
+    reference = min(seconds(dog) for _ in range(repeat))
+    print(f"{REFERENCE[0]}x{REFERENCE[1]} at full resolution: {reference:.2f} s")
+    for first in (2_000_000, 1_000_000):
+        windows = tuple(w for w in (2_000_000, 1_000_000, 500_000) if w <= first)
+        layout.WINDOW_PIXELS = plan.WINDOW_PIXELS = windows
+        took = seconds(big)
+        print(f"{PHOTO[0]}x{PHOTO[1]}, largest window {first / 1e6:.0f} MP: {took:.1f} s = "
+              f"{took / reference:.1f}x")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--end-to-end", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault("MXNET_HOME", tempfile.mkdtemp())
     from napari_gluonseg.core.models.engines import Engine, load_network
@@ -48,6 +80,9 @@ def main() -> None:
 
     params = Path(os.environ["MXNET_HOME"]) / "untrained.params"
     save_untrained(MODEL, params)
+    if args.end_to_end:
+        end_to_end(params, args.repeat)
+        return
     weights = resolve_local_weights(params)
 
     def timed(size: tuple[int, int]) -> float:
