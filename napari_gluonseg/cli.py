@@ -31,7 +31,7 @@ from .core.errors import ExportError, ExportExistsError, GluonsegError, WeightsU
 from .core.events import Progress, Stage
 from .core.files.export import existing_export_files, write_result
 from .core.models.registry import DATASET_TITLES, DEFAULT_MODEL, model_info, model_names
-from .core.models.weights import weights_note
+from .core.provenance import weights_note
 from .core.run.options import RunOptions
 from .core.run.segment import ENGINES, iter_segment, run_to_end
 

@@ -21,6 +21,7 @@ import numpy as np
 from ..core.edits.merge import Region, merge_changes
 from ..core.errors import GluonsegError
 from ..core.files.export import write_labels
+from ..core.provenance import EDITED_BY_HAND, EXPORTED_LAYER, HAND_TRACKING_COMPLETE
 from ..core.run.result import SegmentationResult
 from .corrections import HAND_KEY, SCORES_KEY, attach_scores, hand_tracker, kept_scores
 from .data import (
@@ -413,12 +414,12 @@ def export_layer(
     meta = layer.metadata.get(METADATA_KEY, {})
     provenance = {
         **meta.get("provenance", {}),
-        "exported_layer": layer.name,
-        "edited_by_hand": not is_unedited_output(layer),
+        EXPORTED_LAYER: layer.name,
+        EDITED_BY_HAND: not is_unedited_output(layer),
     }
     tracker = hand_tracker(layer, create=False)
     if tracker is not None:
-        provenance.update(tracker.provenance(), hand_tracking_complete=tracker.complete)
+        provenance.update(tracker.provenance(), **{HAND_TRACKING_COMPLETE: tracker.complete})
     stem = stem or export_stem_of(layer)
     kept = kept_scores(layer) if keep_scores else None
     scores = kept.grid if kept is not None and kept.whole(data.shape) else None

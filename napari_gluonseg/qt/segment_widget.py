@@ -23,7 +23,7 @@ from ..core.events import Progress, ProgressTracker, Stage
 from ..core.files.export import existing_export_files
 from ..core.models.engines.onnx import terminate_calls_in
 from ..core.models.registry import short_class_name
-from ..core.models.weights import weights_note
+from ..core.provenance import weights_note
 from ..core.run.options import RunOptions
 from ..core.run.segment import iter_segment, run_to_end
 from ..layers.corrections import hand_tracker

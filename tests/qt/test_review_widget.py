@@ -7,9 +7,9 @@ import pytest
 from napari.layers import Image, Labels
 
 from napari_gluonseg.core.batch.folder import segment_folder
-from napari_gluonseg.core.batch.review import CORRECTIONS_KEY, ReviewStatus
-from napari_gluonseg.core.batch.settings import CORRECTED_KEY
+from napari_gluonseg.core.batch.review import ReviewStatus
 from napari_gluonseg.core.files.export import read_export
+from napari_gluonseg.core.provenance import CORRECTED_KEY, CORRECTIONS_KEY
 from napari_gluonseg.qt.correct_widget import MENU_SIZE
 from napari_gluonseg.qt.review_widget import ReviewWidget
 

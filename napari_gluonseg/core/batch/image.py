@@ -25,10 +25,11 @@ from ..files.export import (
 )
 from ..files.images import decode_planes, read_file_bytes
 from ..files.names import ExportNames
+from ..provenance import BATCH_KEY, CORRECTED_KEY, INPUT_KEY
 from ..run.result import SegmentationResult
 from ..run.segment import iter_segment, run_to_end
 from .inputs import BatchItem
-from .settings import BATCH_KEY, CORRECTED_KEY, INPUT_KEY, BatchSettings
+from .settings import BatchSettings
 from .summary import ImageReport
 
 # Hears an image's progress events: (the image, the event).

@@ -27,16 +27,16 @@ from ..errors import ExportError, OptionError
 from ..files.export import LabelsExport, read_export, read_scores, write_labels
 from ..files.images import read_image
 from ..files.names import ExportNames
+from ..provenance import BATCH_KEY, CORRECTED_KEY, CORRECTIONS_KEY
 from ..run.scores import ScoreGrid
 from .folder import iter_batch, plan_batch
 from .image import stored_provenance
 from .inputs import BatchItem, collect_inputs
-from .settings import BATCH_KEY, CORRECTED_KEY, options_of
+from .settings import options_of
 from .summary import SUMMARY_NAME, BatchSummary, ImageReport
 
 REVIEW_FILE = "review.json"
 # Where a review records each save: how many pixels it changed against the labels it replaced.
-CORRECTIONS_KEY = "hand_corrections"
 
 
 class ReviewStatus(StrEnum):

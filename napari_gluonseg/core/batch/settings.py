@@ -20,14 +20,10 @@ from ..events import Progress
 from ..models.registry import model_info
 from ..models.scheme import LabelScheme, SchemeLabel
 from ..models.weights import iter_resolve_weights
+from ..provenance import BATCH_KEY, WEIGHTS
 from ..run.options import RunOptions
 from ..run.segment import plan_options, run_to_end
 
-# Provenance keys of a batch export: the input file, and the settings it was made with.
-INPUT_KEY = "input"
-BATCH_KEY = "batch"
-# Set by a person's review: such labels are never replaced by a batch, overwrite or not.
-CORRECTED_KEY = "corrected_by_hand"
 # Options are checked on a stand-in image this large (no memory: a broadcast zero).
 _PROBE_SHAPE = (4096, 4096, 3)
 
@@ -97,7 +93,7 @@ def options_of(provenance: dict[str, Any]) -> dict[str, Any]:
     record = batch.get("settings") if isinstance(batch, dict) else None
     if not isinstance(record, dict) or "model" not in record:
         raise OptionError("These results were not made by a batch: no settings to repeat.")
-    weights = Path(str(provenance.get("weights", "")))
+    weights = Path(str(provenance.get(WEIGHTS, "")))
     if not weights.is_file():
         raise OptionError(
             f"The weights these results were made with, {weights}, are no longer there."

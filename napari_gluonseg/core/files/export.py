@@ -35,6 +35,7 @@ from ..atomic import (
 from ..checks import is_integer
 from ..errors import ExportError, ExportExistsError, OptionError
 from ..models.registry import short_class_name
+from ..provenance import CHECKSUMS_KEY, PROBABILITY_MAPS
 from ..run.preprocess import as_image_stack
 from ..run.result import SegmentationResult, class_table_rows
 from ..run.scores import ScoreGrid
@@ -42,8 +43,6 @@ from .names import ExportNames
 
 OVERLAY_ALPHA = 0.5
 EXPORT_FORMATS = ("png", "tif")
-# The provenance key holding the set's checksums; read_export takes it out again.
-CHECKSUMS_KEY = "export_sha256"
 _ROWS_KEY = "class_rows"  # in CHECKSUMS_KEY's record
 _TABLE_COLUMNS = ("index", "class_name", "color", "pixels")
 _HEX_COLOR = re.compile(r"#([0-9a-fA-F]{6})([0-9a-fA-F]{2})?")
@@ -133,7 +132,7 @@ def write_result(
             kind = f"P({name})" if kind in extras else kind  # two classes, one first synonym
             extras[kind] = (maps[name], _png_bytes((prob * 255).round().astype("uint8")))
         # Which class each map is: names such as '道路' or '天空' leave no trace in the file's.
-        provenance = {**provenance, "probability_maps": {f: c for c, f in maps.items()}}
+        provenance = {**provenance, PROBABILITY_MAPS: {f: c for c, f in maps.items()}}
     if keep_scores and result.scores is not None:
         extras["scores"] = (names.scores.name, _scores_bytes(result.scores))
     return _write_set(

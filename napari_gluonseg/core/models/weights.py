@@ -154,15 +154,6 @@ def offline_help(model_name: str) -> str:
     )
 
 
-def weights_note(provenance: dict[str, Any]) -> str:
-    """Say which weights made a result; a local file is not vouched for as a trained model."""
-    sha1 = str(provenance.get("weights_sha1", ""))[:8]
-    name = Path(str(provenance.get("weights", ""))).name
-    if provenance.get("weights_source") == "zoo":
-        return f"weights: GluonCV model zoo, pretrained ({name})"
-    return f"weights: local file {name} (sha1 {sha1}), not the zoo's pretrained weights"
-
-
 def resolve_local_weights(path: str | os.PathLike) -> ResolvedWeights:
     """Check that a user-given weights file exists and is readable; hash it for provenance."""
     p = Path(path).expanduser()

@@ -25,6 +25,7 @@ from ..models.engines.mxnet import native_size
 from ..models.padding import iter_load_sized
 from ..models.scheme import group_probabilities
 from ..models.weights import ResolvedWeights, iter_resolve_weights
+from ..provenance import MODEL, WEIGHTS, WEIGHTS_SHA1, WEIGHTS_SOURCE
 from .large_windows import iter_grid_logits
 from .layout import Coverage, PassLayout
 from .plan import RunPlan, plan_estimate
@@ -359,11 +360,11 @@ def _provenance(
     info, scheme, stack = plan.info, plan.scheme, plan.stack
     network = next(iter(networks.values()))
     return {
-        "model": plan.model_name,
+        MODEL: plan.model_name,
         "dataset": info.dataset,
-        "weights": str(resolved.path),
-        "weights_source": resolved.source,
-        "weights_sha1": resolved.sha1,
+        WEIGHTS: str(resolved.path),
+        WEIGHTS_SOURCE: resolved.source,
+        WEIGHTS_SHA1: resolved.sha1,
         "scale": plan.scale,
         "working_size": list(plan.work),
         **plan.layouts[0].provenance(),

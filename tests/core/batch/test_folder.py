@@ -12,7 +12,6 @@ from PIL import Image
 from napari_gluonseg import options_of
 from napari_gluonseg.core.batch import folder as batch
 from napari_gluonseg.core.batch import image as batch_image
-from napari_gluonseg.core.batch.settings import CORRECTED_KEY
 from napari_gluonseg.core.batch.summary import SUMMARY_NAME
 from napari_gluonseg.core.errors import (
     ExportError,
@@ -21,6 +20,7 @@ from napari_gluonseg.core.errors import (
     WeightsUnavailableError,
 )
 from napari_gluonseg.core.files.export import read_export
+from napari_gluonseg.core.provenance import CORRECTED_KEY
 
 RUN = {"scale": 1.0, "engine": "onnxruntime"}
 

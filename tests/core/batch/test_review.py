@@ -16,9 +16,9 @@ from napari_gluonseg.core.batch.review import (
     ReviewSession,
     ReviewStatus,
 )
-from napari_gluonseg.core.batch.settings import CORRECTED_KEY
 from napari_gluonseg.core.errors import ImageError
 from napari_gluonseg.core.files.export import read_export
+from napari_gluonseg.core.provenance import CORRECTED_KEY
 
 
 def make_folder(folder, n=3, shape=(64, 80)):
