@@ -45,7 +45,7 @@ class Graph:
         self.model_name = model_name
         self.used: set[str] = set()
         # Nodes and weights go straight into the model: make_graph and make_model would each
-        # copy its ~130 MB, holding the GIL (a 210 ms stall of napari's GUI at 12 MP).
+        # copy its ~130 MB holding the GIL (a 210 ms stall of napari's GUI, once per weights file).
         self._model = ModelProto()
         self.nodes = self._model.graph.node
         self.initializers = self._model.graph.initializer
