@@ -433,17 +433,23 @@ class SegmentWidget(ScrollingDock):
         if last is None or last.request.image not in self._viewer.layers:
             self._status.value = f"The {kind} layer comes with the next run (press Run)."
             return
-        image = last.request.image
-        if f"{image.name} {kind}" in self._viewer.layers:
+        image, result = last.request.image, last.result
+        name = f"{image.name} {kind}"
+        if name in self._viewer.layers or name in self._maps_coming:
             return
-        placement = last.request.placement()
-        layers = uncertainty_layer_data(last.result, image.name, [kind], placement)
-        if not layers:
+        if kind == "margin" and result.scores is None:
             self._status.value = (
                 f"The last run kept no scores for a {kind} layer: it comes with the next run."
             )
             return
-        self._viewer.add_layer(Layer.create(*layers[0]))
+        placement = last.request.placement()
+
+        def compute() -> Layer:
+            # The margin map is upsampled from the kept scores (seconds at 64 MP): in a worker.
+            return Layer.create(*uncertainty_layer_data(result, image.name, [kind], placement)[0])
+
+        self._maps_coming.add(name)
+        in_background(compute, self._add_map, self._map_failed)
 
     def _on_cursor(self, _event: Any = None) -> None:
         """The top-5 classes under the cursor, interpolated from the kept scores."""
