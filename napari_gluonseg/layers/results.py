@@ -143,34 +143,21 @@ def apply_steps(
         return []
     written = [labels]
     for layer in prepared.maps:
-        written.append((yield from set_or_add_layer(viewer, layer)))
+        written.append(set_or_add_layer(viewer, layer))
         yield written[-1]
     return written
 
 
-def set_or_add_layer(viewer: Any, new: Any) -> Generator[str, None, str]:
-    """Generator: update the plugin's layer named like ``new`` in place, or add ``new``;
-    returns the name."""
+def set_or_add_layer(viewer: Any, new: Any) -> str:
+    """Update the plugin's layer named like ``new`` in place, or add ``new``; return the name."""
     from napari.layers import Labels
 
     existing = plugin_layer(viewer, new.name, "labels" if isinstance(new, Labels) else "image")
     if existing is None:
-        return (yield from add_in_two_steps(viewer, new)).name
+        return viewer.add_layer(new).name
     adopt_settings(existing, new)
     existing.data = new.data
     return existing.name
-
-
-def add_in_two_steps(viewer: Any, layer: Any) -> Generator[str, None, Any]:
-    """Generator: add ``layer`` hidden, then (next step) show it: napari's layer-list entry and
-    its texture upload block the GUI in two gaps, not one (0.4-0.5 s at 12 MP)."""
-    visible, layer.visible = layer.visible, False
-    viewer.add_layer(layer)
-    try:
-        yield f"{layer.name} added"
-    finally:  # shown even if the steps end here (the dock closed): never left hidden
-        layer.visible = visible
-    return layer
 
 
 def adopt_settings(layer: Any, new: Any) -> None:
@@ -197,7 +184,7 @@ def _write_labels(
     own = request.target is None
     target = plugin_labels_layer(viewer, request.image) if own else request.target
     if target is None:  # nothing to protect: the plugin's layer, new
-        layer = yield from _add_labels(viewer, prepared)
+        layer = _add_labels(viewer, prepared)
         yield layer.name
         if request.whole:
             return layer.name
@@ -227,7 +214,7 @@ def _write_labels(
             indices, values = _leaving_hand_set_pixels(target, indices, values)
         if choice is EditedChoice.NEW_LAYER:
             retire_plugin_layer(target)
-            layer = yield from _add_labels(viewer, prepared)
+            layer = _add_labels(viewer, prepared)
             yield layer.name
             if request.whole:
                 return layer.name
@@ -248,9 +235,9 @@ def _write_labels(
     return target.name
 
 
-def _add_labels(viewer: Any, prepared: PreparedResult) -> Generator[str, None, Any]:
-    """Generator: add the plugin's labels layer, tracking hand edits from its first pixel on."""
-    layer = yield from add_in_two_steps(viewer, prepared.labels)
+def _add_labels(viewer: Any, prepared: PreparedResult) -> Any:
+    """Add the plugin's labels layer, tracking hand edits from its first pixel on."""
+    layer = viewer.add_layer(prepared.labels)
     _remember_name(layer)
     result, region = prepared.result, prepared.request.region
     hand_tracker(layer)

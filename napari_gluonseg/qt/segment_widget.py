@@ -37,7 +37,6 @@ from ..layers.results import (
     EditedChoice,
     PreparedResult,
     ResultDestination,
-    add_in_two_steps,
     apply_steps,
     export_layer,
     export_stem_of,
@@ -416,9 +415,7 @@ class SegmentWidget(ScrollingDock):
         if self._closed or image is None or image not in self._viewer.layers:
             return  # the dock closed, or the image went, while the map was computed
         if layer.name not in self._viewer.layers:
-            steps = add_in_two_steps(self._viewer, layer)
-            next(steps)  # added, hidden; shown at a later turn of the event loop
-            QTimer.singleShot(STEP_DELAY_MS, lambda: next(steps, None))
+            self._viewer.add_layer(layer)
 
     def _map_failed(self, exc: Exception) -> None:
         self._maps_coming.clear()
