@@ -45,7 +45,7 @@ def _prepare_builder(model: str, params: Path, out: Path) -> float:
     start = time.perf_counter()
     classes = model_info(model).num_classes
     model_proto = build_model(model, read_params(params), classes, {})
-    out.write_bytes(model_proto.SerializeToString())
+    out.write_bytes(model_proto.to_bytes())
     ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     return time.perf_counter() - start
 

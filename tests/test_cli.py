@@ -558,7 +558,7 @@ def _onnx_of_21_classes_labelled_150(path):
     for name in ("head.block.4.weight", "head.block.4.bias"):
         params[name] = params[name][:21]
     metadata = metadata_for(ExportSpec(MODEL, "0" * 40, dynamic=True))
-    path.write_bytes(build_model(MODEL, params, 21, metadata).SerializeToString())
+    path.write_bytes(build_model(MODEL, params, 21, metadata).to_bytes())
     return path
 
 

@@ -143,21 +143,41 @@ def apply_steps(
         return []
     written = [labels]
     for layer in prepared.maps:
-        written.append(set_or_add_layer(viewer, layer))
-        yield written[-1]
+        written.append((yield from _set_or_add_map(viewer, layer)))
     return written
 
 
-def set_or_add_layer(viewer: Any, new: Any) -> str:
-    """Update the plugin's layer named like ``new`` in place, or add ``new``; return the name."""
-    from napari.layers import Labels
+def add_unshown(viewer: Any, layer: Any) -> Callable[[], None]:
+    """Add ``layer`` hidden; returns what shows it, to call on a later turn of the event loop.
 
-    existing = plugin_layer(viewer, new.name, "labels" if isinstance(new, Labels) else "image")
+    napari's cost of a new 12 MP layer is half in adding it (its visuals: 60-135 ms) and half
+    in its first draw (the texture upload: ~200 ms for float32), which comes with the add when
+    both fall in one turn (240-260 ms); apart, neither stalls the GUI past 250 ms
+    (``benchmarks/bench_responsiveness.py``).
+    """
+    shown = layer.visible
+    layer.visible = False
+    viewer.add_layer(layer)
+
+    def show() -> None:
+        layer.visible = shown
+
+    return show
+
+
+def _set_or_add_map(viewer: Any, new: Any) -> Generator[str, None, str]:
+    """Update the plugin's map layer named like ``new`` in place, or add ``new`` (hidden for a
+    step); returns the name."""
+    existing = plugin_layer(viewer, new.name, "image")
     if existing is None:
-        return viewer.add_layer(new).name
-    adopt_settings(existing, new)
-    existing.data = new.data
-    return existing.name
+        show = add_unshown(viewer, new)
+        yield new.name
+        show()
+    else:
+        adopt_settings(existing, new)
+        existing.data = new.data
+    yield new.name
+    return new.name
 
 
 def adopt_settings(layer: Any, new: Any) -> None:
@@ -184,8 +204,7 @@ def _write_labels(
     own = request.target is None
     target = plugin_labels_layer(viewer, request.image) if own else request.target
     if target is None:  # nothing to protect: the plugin's layer, new
-        layer = _add_labels(viewer, prepared)
-        yield layer.name
+        layer = yield from _add_labels(viewer, prepared)
         if request.whole:
             return layer.name
         target = layer
@@ -214,8 +233,7 @@ def _write_labels(
             indices, values = _leaving_hand_set_pixels(target, indices, values)
         if choice is EditedChoice.NEW_LAYER:
             retire_plugin_layer(target)
-            layer = _add_labels(viewer, prepared)
-            yield layer.name
+            layer = yield from _add_labels(viewer, prepared)
             if request.whole:
                 return layer.name
             target, old = layer, np.asarray(layer.data)
@@ -235,13 +253,18 @@ def _write_labels(
     return target.name
 
 
-def _add_labels(viewer: Any, prepared: PreparedResult) -> Any:
-    """Add the plugin's labels layer, tracking hand edits from its first pixel on."""
-    layer = viewer.add_layer(prepared.labels)
+def _add_labels(viewer: Any, prepared: PreparedResult) -> Generator[str, None, Any]:
+    """Add the plugin's labels layer (shown a step later: :func:`add_unshown`), tracking hand
+    edits from its first pixel on."""
+    layer = prepared.labels
+    show = add_unshown(viewer, layer)
     _remember_name(layer)
     result, region = prepared.result, prepared.request.region
     hand_tracker(layer)
     attach_scores(layer, result.scores, tuple(s.start for s in region))
+    yield layer.name
+    show()
+    yield layer.name
     return layer
 
 

@@ -37,6 +37,7 @@ from ..layers.results import (
     EditedChoice,
     PreparedResult,
     ResultDestination,
+    add_unshown,
     apply_steps,
     export_layer,
     export_stem_of,
@@ -414,8 +415,8 @@ class SegmentWidget(ScrollingDock):
         image = self._last.request.image if self._last is not None else None
         if self._closed or image is None or image not in self._viewer.layers:
             return  # the dock closed, or the image went, while the map was computed
-        if layer.name not in self._viewer.layers:
-            self._viewer.add_layer(layer)
+        if layer.name not in self._viewer.layers:  # added hidden, drawn a turn later
+            QTimer.singleShot(STEP_DELAY_MS, add_unshown(self._viewer, layer))
 
     def _map_failed(self, exc: Exception) -> None:
         self._maps_coming.clear()

@@ -80,6 +80,28 @@ def test_rerun_updates_the_plugins_layers_in_place(viewer):
     assert np.all(labels.data == 1)
 
 
+def test_a_new_layer_is_added_hidden_and_shown_one_step_later(viewer):
+    """napari's cost of a new 12 MP layer is half in adding it and half in its first draw (the
+    texture upload): a step between the two lets the GUI breathe in between
+    (benchmarks/bench_responsiveness.py measures it)."""
+    image = viewer.layers["photo"]
+    request = ResultDestination(image, (slice(0, 40), slice(0, 60)), None,
+                                MergeMode.FILL_UNLABELED, True, ("confidence",))  # fmt: skip
+    steps = apply_steps(viewer, prepare_result(request, result_of(1)), Asker())
+    seen = []
+    for _ in steps:
+        seen.append({layer.name: layer.visible for layer in viewer.layers if layer is not image})
+    added = ["photo classes", "photo P(sky)", "photo confidence"]
+    for i, name in enumerate(added):
+        first = next(k for k, state in enumerate(seen) if name in state)
+        assert seen[first][name] is False, f"{name} was shown as it was added"
+        assert seen[first + 1][name] is True, f"{name} was not shown on the next step"
+        assert all(not seen[first][later] for later in added[i + 1 :] if later in seen[first])
+    assert all(layer.visible for layer in viewer.layers)
+    run(viewer, 2)  # in place: nothing to add, nothing hidden
+    assert all(layer.visible for layer in viewer.layers)
+
+
 def test_edited_layer_is_only_overwritten_when_the_user_says_so(viewer):
     run(viewer, 1)
     labels = viewer.layers["photo classes"]

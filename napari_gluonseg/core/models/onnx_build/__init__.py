@@ -12,15 +12,12 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from functools import cache
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ...errors import EngineError, WeightsError
 from .graph import INPUT, Graph
-
-if TYPE_CHECKING:
-    from onnx import ModelProto
+from .wire import BuiltModel
 
 # (graph, input, classes) -> the main head's logits before the final resize.
 Builder = Callable[[Graph, str, int], str]
@@ -71,7 +68,7 @@ def can_build(model_name: str) -> bool:
 
 def build_model(
     model_name: str, params: dict[str, np.ndarray], num_classes: int, metadata: dict[str, str]
-) -> ModelProto:
+) -> BuiltModel:
     """The ONNX model of ``model_name`` (``num_classes`` outputs) with the weights ``params``
     (from ``read_params``). Takes nothing from the registry: the engines, which the registry
     names, build on this package, not the other way round."""

@@ -10,14 +10,12 @@ convolution before it, as onnxruntime would otherwise do at every session start.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from ...errors import WeightsError
-
-if TYPE_CHECKING:  # onnx loads only when a model is built
-    from onnx import ModelProto
+from .wire import BuiltModel
 
 OPSET = 13
 INPUT = "data"
@@ -44,11 +42,10 @@ class Graph:
         self.params = params
         self.model_name = model_name
         self.used: set[str] = set()
-        # Nodes and weights go straight into the model: make_graph and make_model would each
-        # copy its ~130 MB holding the GIL (a 210 ms stall of napari's GUI, once per weights file).
-        self._model = ModelProto()
-        self.nodes = self._model.graph.node
-        self.initializers = self._model.graph.initializer
+        # Nodes go straight into the model, the weights beside it (see .wire): make_graph,
+        # make_model and SerializeToString would each copy them holding the GIL.
+        self._model = BuiltModel(ModelProto())
+        self.nodes = self._model.head.graph.node
         self.channels: dict[str, int] = {INPUT: 3}
         self._count = 0
 
@@ -81,16 +78,8 @@ class Graph:
         return [n for n in self.params if n not in self.used and not n.startswith(prefixes)]
 
     def const(self, value: np.ndarray, name: str | None = None) -> str:
-        from onnx import TensorProto, helper
-
         name = name or self._name("const")
-        array = np.ascontiguousarray(value)
-        tensor = self.initializers.add()  # filled in place: no copy of its bytes
-        tensor.name = name
-        tensor.data_type = helper.np_dtype_to_tensor_dtype(array.dtype)
-        tensor.dims.extend(array.shape)
-        tensor.raw_data = array.tobytes()
-        assert tensor.data_type != TensorProto.UNDEFINED
+        self._model.weights.append((name, np.asarray(value)))
         return name
 
     # -- nodes ---------------------------------------------------------------------------
@@ -232,7 +221,7 @@ class Graph:
         return self.resize(x, self.spatial_size(like))
 
     # -- the model -----------------------------------------------------------------------
-    def model(self, output: str, metadata: dict[str, str]) -> ModelProto:
+    def model(self, output: str, metadata: dict[str, str]) -> BuiltModel:
         """The finished model: input ``data`` (N, 3, H, W), ``out_size`` (int64 [2]); output
         ``logits`` (N, classes, out_size)."""
         from onnx import TensorProto
@@ -240,7 +229,7 @@ class Graph:
         h = self._helper
         final = self.resize(output, OUT_SIZE_INPUT)
         self.nodes.append(h.make_node("Identity", [final], [OUTPUT]))
-        model = self._model
+        model = self._model.head
         graph = model.graph
         graph.name = f"gluonseg_{self.model_name}"
         graph.input.extend(
@@ -259,4 +248,4 @@ class Graph:
         model.ir_version = 8  # onnxruntime >= 1.14 and onnx 1.14 read it
         for key, value in metadata.items():
             model.metadata_props.add(key=key, value=value)
-        return model
+        return self._model

@@ -19,7 +19,7 @@ def test_every_zoo_model_can_be_built():
 
 def test_a_graph_takes_any_batch_and_size_and_the_metadata_it_is_given():
     model = build_model(MODEL, untrained.untrained_params(MODEL), 150, {"gluonseg.model": MODEL})
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(model.to_bytes(), providers=["CPUExecutionProvider"])
     assert session.get_modelmeta().custom_metadata_map == {"gluonseg.model": MODEL}
     x = np.random.default_rng(0).normal(size=(2, 3, 37, 50)).astype(np.float32)
     native = session.run(None, {"data": x, "out_size": np.array([5, 7])})[0]

@@ -41,7 +41,7 @@ def check_parity(model_name: str, tmp_path) -> None:
     path = tmp_path / f"{model_name}.params"
     untrained.save_untrained(model_name, path, seed=1, perturb_norms=True)
     graph = build_model(model_name, read_params(path), model_info(model_name).num_classes, {})
-    session = ort.InferenceSession(graph.SerializeToString(), providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(graph.to_bytes(), providers=["CPUExecutionProvider"])
     rng = np.random.default_rng(0)
     for h, w in sizes(model_name):  # one graph, every size
         x = rng.normal(size=(1, 3, h, w)).astype(np.float32)
