@@ -114,3 +114,18 @@ def test_no_import_circles():
         if m not in index:
             visit(m)
     assert not circles, circles
+
+
+def test_the_docks_add_and_remove_layers_only_through_the_layers_package():
+    """One home for what happens to a viewer's layers (``layers/``): no dock adds, inserts or
+    removes a layer itself."""
+    import re
+
+    writes = re.compile(r"\.add_layer\(|\.add_(image|labels)\(|\.layers\.(remove|insert|append)\(")
+    found = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for path in (ROOT / "qt").glob("*.py")
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if writes.search(line)
+    ]
+    assert found == []

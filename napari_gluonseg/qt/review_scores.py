@@ -14,6 +14,7 @@ from ..core.edits.uncertain import UncertainRegions
 from ..core.files.export import LabelsExport
 from ..core.run.scores import ScoreGrid
 from ..layers.data import probability_layer_data
+from ..layers.reuse import remove_layers, show_map
 from .regions import _canvas_size
 
 if TYPE_CHECKING:
@@ -130,17 +131,10 @@ class ScoresView:
         data = probability_layer_data(
             self._scores.probability_map(class_index), self._image_name, class_name, {}
         )
-        if self._prob_layer is not None and self._prob_layer in self._viewer.layers:
-            self._prob_layer.data = data[0]
-            self._prob_layer.name = data[1]["name"]
-        else:
-            active = self._viewer.layers.selection.active
-            self._prob_layer = self._viewer.add_layer(Layer.create(*data))
-            self._viewer.layers.selection.active = active  # keep painting the labels
+        self._prob_layer = show_map(self._viewer, data, self._prob_layer)
 
     def _remove_probability_layer(self) -> None:
-        if self._prob_layer is not None and self._prob_layer in self._viewer.layers:
-            self._viewer.layers.remove(self._prob_layer)
+        remove_layers(self._viewer, [self._prob_layer])
         self._prob_layer = None
 
 

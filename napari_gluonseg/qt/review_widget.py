@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from magicgui.types import FileDialogMode
 from magicgui.widgets import ComboBox, Container, FileEdit, PushButton
-from napari.layers import Image, Labels, Layer
-from napari.types import LayerDataTuple
+from napari.layers import Layer
 from napari.utils.notifications import show_error
 
 from ..core.batch.review import ReadAhead, ReviewItem, ReviewSession
@@ -29,6 +28,7 @@ from ..layers.data import (
     labels_layer_data,
     labels_layer_name,
 )
+from ..layers.reuse import remove_layers, show_image, show_labels
 from .lifetime import watch_removal
 from .messages import MessageArea, ScrollingDock
 from .review_annotate import PreAnnotation
@@ -184,7 +184,7 @@ class ReviewWidget(ScrollingDock):
             return
         found = session.index_of(key)  # leaving may have saved and re-sorted
         if found is None:  # gone from the folder meanwhile
-            self._remove_layers(kept)
+            remove_layers(self._viewer, kept)
             self.current = None
             self._status.value = f"{key} is no longer in the folder."
             return
@@ -193,7 +193,7 @@ class ReviewWidget(ScrollingDock):
         try:
             self._open_layers(item, kept)
         except GluonsegError as exc:
-            self._remove_layers(kept)
+            remove_layers(self._viewer, kept)
             show_error(str(exc))
         self._read_ahead.call(session.remember, item.key)  # a synced write: off the GUI
         self._show_choices()
@@ -207,11 +207,11 @@ class ReviewWidget(ScrollingDock):
         (napari collects garbage for each layer removed, ~0.2 s each), else in new ones."""
         opened = self._read_ahead.take(item)
         old_image, old_labels = [*kept, None, None][:2]
-        image = self._show_image(opened.image, Path(item.key).name, old_image)
+        image = show_image(self._viewer, opened.image, Path(item.key).name, old_image)
         self._layers = [image]
         export = opened.export
         if export is None or item.labels is None:
-            self._remove_layers([old_labels] if old_labels is not None else [])
+            remove_layers(self._viewer, [old_labels] if old_labels is not None else [])
             self._viewer.reset_view()
             return
         meta = {
@@ -223,7 +223,7 @@ class ReviewWidget(ScrollingDock):
         name = labels_layer_name(image.name)
         data = labels_layer_data(export.labels, name, export.class_names, export.colors, meta, {})
         self._export = export
-        labels = self._show_labels(data, old_labels)
+        labels = show_labels(self._viewer, data, old_labels)
         hand_tracker(labels)  # from the saved labels on: what the person sets is known
         attach_scores(labels, opened.scores, (0,) * labels.ndim)
         self._layers.append(labels)
@@ -235,39 +235,6 @@ class ReviewWidget(ScrollingDock):
     def labels_layer(self) -> Layer | None:
         return self._layers[1] if len(self._layers) > 1 else None
 
-    def _show_image(self, pixels: np.ndarray, name: str, old: Layer | None) -> Layer:
-        if isinstance(old, Image) and old in self._viewer.layers:
-            rgb = pixels.ndim == 3 and pixels.shape[-1] in (3, 4)
-            same_kind = pixels.ndim == old.data.ndim and old.rgb == rgb
-            if same_kind and pixels.dtype == old.data.dtype:
-                old.data = pixels
-                old.name = name
-                old.reset_contrast_limits()
-                return old
-        layers = self._viewer.layers
-        # Where the previous photo was, so under the labels (added on top, it hid them).
-        position = layers.index(old) if old is not None and old in layers else 0
-        self._remove_layers([old] if old is not None else [])
-        image = Image(pixels, name=name)
-        layers.insert(min(position, len(layers)), image)
-        return image
-
-    def _show_labels(self, data: LayerDataTuple, old: Layer | None) -> Layer:
-        labels, kwargs, _ = data
-        if isinstance(old, Labels) and old in self._viewer.layers and old.ndim == labels.ndim:
-            mode = old.mode
-            # A layer made read-only forgets its undo history: Ctrl+Z must never reach back
-            # into the previous image's edits.
-            old.editable = False
-            old.data = labels
-            for attribute in ("colormap", "features", "metadata", "name", "opacity"):
-                setattr(old, attribute, kwargs[attribute])
-            old.editable = True
-            old.mode = mode
-            return old
-        self._remove_layers([old] if old is not None else [])
-        return self._viewer.add_layer(Layer.create(*data))
-
     def _leave(self, keep_layers: bool = False) -> list[Layer] | None:
         """Save the current labels if edited, then remove the current layers (with
         ``keep_layers``, return them for the next image instead). None: the corrections could
@@ -275,7 +242,7 @@ class ReviewWidget(ScrollingDock):
         if not self._saved_or_unedited():
             return None
         kept = list(self._layers) if keep_layers else []
-        self._remove_layers([layer for layer in self._layers if layer not in kept])
+        remove_layers(self._viewer, [layer for layer in self._layers if layer not in kept])
         self._scores_view.clear()
         self._layers, self._export = [], None
         self.current = None
@@ -286,11 +253,6 @@ class ReviewWidget(ScrollingDock):
             self._read_ahead.flush()
         except (OSError, GluonsegError) as exc:
             show_error(f"Could not record where the review stopped: {exc}")
-
-    def _remove_layers(self, layers: list[Layer]) -> None:
-        for layer in layers:
-            if layer in self._viewer.layers:
-                self._viewer.layers.remove(layer)
 
     # -- saving ---------------------------------------------------------------------------------
 
