@@ -24,6 +24,7 @@ test: setup
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
+	.venv/bin/mkdocs build --strict --quiet
 	@for venv in $(LEGS); do \
 	  echo "== pytest on $$($$venv/bin/python -c 'import sys; print(sys.version.split()[0])') ($$venv)"; \
 	  PYTHONDONTWRITEBYTECODE= xvfb-run -a -s "-screen 0 1600x1200x24" \
