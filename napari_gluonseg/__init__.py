@@ -22,7 +22,8 @@ from .core.errors import (
     WeightsUnavailableError,
 )
 from .core.events import Progress
-from .core.files.export import read_export, write_labels, write_result
+from .core.files.export import write_labels, write_result
+from .core.files.read_export import read_export
 from .core.models.registry import DEFAULT_MODEL, model_info, model_names
 from .core.models.scheme import LabelScheme, load_scheme
 from .core.run.estimate import RunEstimate

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from .core.files.export import export_names, read_export, read_scores
 from .core.files.names import ExportNames
+from .core.files.read_export import export_names, read_export, read_scores
 from .layers.corrections import SCORES_KEY, KeptScores
 from .layers.data import LayerDataTuple, labels_layer_data, labels_layer_name
 

@@ -11,7 +11,7 @@ from magicgui.widgets import ComboBox, PushButton
 from napari.layers import Layer
 
 from ..core.edits.uncertain import UncertainRegions
-from ..core.files.export import LabelsExport
+from ..core.files.read_export import LabelsExport
 from ..core.run.scores import ScoreGrid
 from ..layers.data import probability_layer_data
 from ..layers.reuse import remove_layers, show_map

@@ -19,7 +19,7 @@ from napari.utils.notifications import show_error
 
 from ..core.batch.review import ReadAhead, ReviewItem, ReviewSession
 from ..core.errors import GluonsegError
-from ..core.files.export import LabelsExport
+from ..core.files.read_export import LabelsExport
 from ..layers.corrections import attach_scores, hand_tracker
 from ..layers.data import (
     METADATA_KEY,

@@ -8,7 +8,7 @@ from napari.layers import Image, Labels
 
 from napari_gluonseg.core.batch.folder import segment_folder
 from napari_gluonseg.core.batch.review import ReviewStatus
-from napari_gluonseg.core.files.export import read_export
+from napari_gluonseg.core.files.read_export import read_export
 from napari_gluonseg.core.provenance import CORRECTED_KEY, CORRECTIONS_KEY
 from napari_gluonseg.qt.correct_widget import MENU_SIZE
 from napari_gluonseg.qt.review_widget import ReviewWidget
@@ -237,7 +237,7 @@ def test_stop_pre_annotating_ends_after_the_image_running(
 
 
 def test_probabilities_and_doubtful_places_from_the_kept_scores(viewer, tmp_path, untrained_params):
-    from napari_gluonseg.core.files.export import read_scores
+    from napari_gluonseg.core.files.read_export import read_scores
 
     images = make_folder(tmp_path / "images")
     results = tmp_path / "results"

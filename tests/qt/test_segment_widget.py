@@ -620,7 +620,7 @@ def test_label_scheme_drives_labels_names_and_colours(qtbot, viewer, dog_layer, 
 def test_export_from_widget_keeps_hand_corrections(
     qtbot, viewer, dog_layer, bicycle_params, tmp_path, monkeypatch
 ):
-    from napari_gluonseg.core.files.export import read_export, read_scores
+    from napari_gluonseg.core.files.read_export import read_export, read_scores
 
     widget = fast_widget(viewer)
     widget.controls.weights.value = bicycle_params

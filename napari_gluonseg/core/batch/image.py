@@ -17,14 +17,10 @@ import numpy as np
 from ..edits.uncertain import MARGIN_THRESHOLD, uncertain_mask
 from ..errors import ExportError, GluonsegError, ImageError, WeightsError
 from ..events import Progress
-from ..files.export import (
-    existing_export_files,
-    finish_interrupted_exports,
-    read_provenance,
-    write_result,
-)
+from ..files.export import existing_export_files, finish_interrupted_exports, write_result
 from ..files.images import decode_planes, read_file_bytes
 from ..files.names import ExportNames
+from ..files.read_export import read_provenance
 from ..provenance import BATCH_KEY, CORRECTED_KEY, INPUT_KEY
 from ..run.result import SegmentationResult
 from ..run.segment import iter_segment, run_to_end

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from ..errors import OptionError
-from ..files.export import is_export_file
 from ..files.images import IMAGE_SUFFIXES
+from ..files.read_export import is_export_file
 
 logger = logging.getLogger(__name__)
 

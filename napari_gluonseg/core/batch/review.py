@@ -24,9 +24,10 @@ import numpy as np
 
 from ..atomic import write_files
 from ..errors import ExportError, OptionError
-from ..files.export import LabelsExport, read_export, read_scores, write_labels
+from ..files.export import write_labels
 from ..files.images import read_image
 from ..files.names import ExportNames
+from ..files.read_export import LabelsExport, read_export, read_scores
 from ..provenance import BATCH_KEY, CORRECTED_KEY, CORRECTIONS_KEY
 from ..run.scores import ScoreGrid
 from .folder import iter_batch, plan_batch

@@ -19,7 +19,7 @@ from napari_gluonseg.core.errors import (
     WeightsError,
     WeightsUnavailableError,
 )
-from napari_gluonseg.core.files.export import read_export
+from napari_gluonseg.core.files.read_export import read_export
 from napari_gluonseg.core.provenance import CORRECTED_KEY
 
 RUN = {"scale": 1.0, "engine": "onnxruntime"}

@@ -17,7 +17,7 @@ from napari_gluonseg.core.batch.review import (
     ReviewStatus,
 )
 from napari_gluonseg.core.errors import ImageError
-from napari_gluonseg.core.files.export import read_export
+from napari_gluonseg.core.files.read_export import read_export
 from napari_gluonseg.core.provenance import CORRECTED_KEY
 
 
