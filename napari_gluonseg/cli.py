@@ -432,6 +432,8 @@ def _segment_batch(args: argparse.Namespace) -> int:
 
 
 def _run_with_progress(plan: BatchPlan, stop: threading.Event, quiet: bool) -> BatchSummary:
+    if not quiet and not sys.stderr.isatty():
+        return _run_with_log_lines(plan, stop)
     from tqdm import tqdm
 
     with tqdm(total=len(plan.items), unit="image", disable=quiet, file=sys.stderr) as bar:
@@ -451,6 +453,26 @@ def _run_with_progress(plan: BatchPlan, stop: threading.Event, quiet: bool) -> B
             should_stop=stop.is_set,
             on_progress=None if quiet else on_progress,
         )
+
+
+def _run_with_log_lines(plan: BatchPlan, stop: threading.Event) -> BatchSummary:
+    """Not a terminal (a log, a pipe): a progress bar would be redrawn with carriage returns
+    into one endless line; instead each image once, numbered, when it ends."""
+    notices = _Notices(partial(print, flush=True))
+    total, ended = len(plan.items), 0
+
+    def on_image(report: ImageReport) -> None:
+        nonlocal ended
+        ended += 1
+        failed = report.status == "failed"  # on stderr, as on a terminal: it needs attention
+        why = f": {report.error}" if failed else f" ({report.seconds:.1f} s)"
+        line = f"[{ended}/{total}] {report.key}: {report.status}{why}"
+        print(line, file=sys.stderr if failed else sys.stdout, flush=True)
+
+    def on_progress(item: BatchItem, event: Progress) -> None:
+        notices(item.key, event)
+
+    return run_batch(plan, on_image=on_image, should_stop=stop.is_set, on_progress=on_progress)
 
 
 @contextlib.contextmanager

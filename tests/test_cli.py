@@ -386,6 +386,25 @@ def test_progress_is_one_line_per_step_when_not_a_terminal(tmp_path, untrained_p
     assert len(lines) == len(set(lines))  # no step repeated
 
 
+def test_a_folders_progress_in_a_log_is_one_line_per_image(tmp_path, untrained_params, capsys):
+    """Not a terminal (a log, a pipe): no progress bar redrawn with carriage returns, each image
+    once, numbered, on a line of its own."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        (photos / name).write_bytes((DATA / "dog.jpg").read_bytes())
+    (photos / "d.png").write_bytes(b"not an image")
+    args = ["segment", str(photos), "--weights", str(untrained_params), "--scale", "0.125"]
+    assert cli.main([*args, "--out", str(tmp_path / "out")]) == cli.EXIT_SOME_FAILED
+    printed = capsys.readouterr()
+    assert "\r" not in printed.out + printed.err
+    lines = printed.out.splitlines()
+    for n, key in enumerate(("a", "b", "c"), 1):
+        assert sum(line.startswith(f"[{n}/4] {key}: done") for line in lines) == 1, lines
+    failed = printed.err.splitlines()  # as on a terminal: on stderr, it needs attention
+    assert sum(line.startswith("[4/4] d: failed: ") for line in failed) == 1, failed
+
+
 def test_a_quiet_batch_on_a_local_cluster_prints_nothing(tmp_path, untrained_params):
     """Dask's scheduler logs dozens of lines and a closed-connection traceback at INFO."""
     import subprocess
