@@ -6,7 +6,8 @@ Each worker process keeps its networks in the core's per-process cache, so it lo
 once (per working size). A local cluster's workers run one image at a time
 (``threads_per_worker=1``) and split the machine's cores between their numerical libraries.
 Each worker thread is given one image at a time (a new one as it returns the last): stopping
-early lets the running images finish and gives out no other.
+early lets the running images finish and gives out no other. A worker's notices (the one-time
+preparation of the weights, a download, a long run's estimate) reach the caller as Dask events.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from ..errors import OptionError
+from ..events import Progress, Stage
 from .inputs import BatchItem
 from .summary import ImageReport
 
@@ -26,6 +28,7 @@ if TYPE_CHECKING:  # distributed loads only when a batch uses it
     from distributed import Client, Future, LocalCluster, Worker, as_completed
 
 _CONNECT_TIMEOUT_S = 30
+NOTICE_TOPIC = "napari-gluonseg-notice"
 
 
 def worker_threads(workers: int) -> int:
@@ -40,13 +43,15 @@ def run_on_dask(
     should_stop: Callable[[], bool],
     workers: int | None,
     scheduler: str | None,
+    on_notice: Callable[[BatchItem, Progress], None] | None = None,
 ) -> Generator[ImageReport, None, None]:
     """Run ``task(item)`` for every item on Dask, yielding the results as they finish.
 
     Each worker thread gets one image at a time; once ``should_stop()``, no other image is
     given out and the running ones finish. A worker that dies on an image (killed for memory,
     say) makes that image a failed report; any error ``task`` raises is raised here. Closing
-    the iterator cancels what is running.
+    the iterator cancels what is running. ``on_notice`` hears the notices that ``task`` sends
+    with :func:`send_notice` (in a thread of the client's).
     """
     from distributed import Client, as_completed
 
@@ -60,6 +65,8 @@ def run_on_dask(
         else:
             assert workers is not None  # plan_batch: no scheduler means a local cluster
             client = stack.enter_context(Client(stack.enter_context(_local_cluster(workers))))
+        if on_notice is not None:
+            client.subscribe_topic(NOTICE_TOPIC, _notice_handler(items, on_notice))
         pending = iter(items)
         running: dict[Future, BatchItem] = {}
         finished = as_completed()
@@ -73,6 +80,31 @@ def run_on_dask(
                     _submit(client, task, nxt, running, finished)
         finally:
             client.cancel(list(running))
+
+
+def send_notice(item: BatchItem, event: Progress) -> None:
+    """On a worker, as a task's ``on_progress``: a notice goes to the client as a Dask event
+    (the other events, a step each, stay on the worker: the client shows images, not steps)."""
+    if event.notice:
+        from distributed import get_worker
+
+        fields = (event.stage.value, event.done, event.total, event.message)
+        get_worker().log_event(NOTICE_TOPIC, {"key": item.key, "progress": fields})
+
+
+def _notice_handler(
+    items: Sequence[BatchItem], on_notice: Callable[[BatchItem, Progress], None]
+) -> Callable[[tuple[float, dict]], None]:
+    by_key = {item.key: item for item in items}
+
+    def heard(event: tuple[float, dict]) -> None:
+        _, sent = event
+        item = by_key.get(str(sent.get("key")))
+        if item is not None:
+            stage, done, total, message = sent["progress"]
+            on_notice(item, Progress(Stage(stage), done, total, message, notice=True))
+
+    return heard
 
 
 @contextlib.contextmanager

@@ -123,7 +123,7 @@ def run_batch(
 ) -> BatchSummary:
     """Segment the plan's images; ``on_image`` hears of each as it ends, ``should_stop`` is
     asked before each (True: start no other image; those running finish), ``on_progress``
-    hears each image's progress events (not from Dask's workers: other processes). Writes
+    hears each image's progress events (from Dask's workers, their notices only). Writes
     ``summary.csv`` (also when stopped or failing; merged with earlier batches' rows) and
     returns the summary of this batch's images."""
     return run_to_end(iter_batch(plan, should_stop, on_progress), on_image)
@@ -157,9 +157,13 @@ def _iter_locked(
         here = partial(task, on_progress=on_progress)
         runner: Generator[ImageReport, None, None] = _run_here(plan.items, here, stop)
     else:
-        from .cluster import run_on_dask
+        from .cluster import run_on_dask, send_notice
 
-        runner = run_on_dask(plan.items, task, stop, plan.workers, plan.scheduler)
+        if on_progress is not None:
+            task = partial(task, on_progress=send_notice)
+        runner = run_on_dask(
+            plan.items, task, stop, plan.workers, plan.scheduler, on_notice=on_progress
+        )
     started = time.perf_counter()
     reports: list[ImageReport] = []
     try:

@@ -48,6 +48,21 @@ def test_a_local_cluster_gives_the_plain_loops_results_byte_for_byte(
     assert len(labels_bytes(tmp_path / "here")) == 3
 
 
+def test_a_workers_notices_reach_the_caller_named_by_their_image(
+    photos, tmp_path, untrained_params, fresh_model_cache
+):
+    """A cold cache: the worker process builds the network first (seconds, in silence before);
+    its one-time preparation notice reaches ``on_progress`` with the image it came with."""
+    from napari_gluonseg.core.batch.folder import plan_batch, run_batch
+
+    heard = []
+    plan = plan_batch([photos / "a"], tmp_path / "out", weights=untrained_params, workers=1, **RUN)
+    summary = run_batch(plan, on_progress=lambda item, event: heard.append((item.key, event)))
+    assert [r.status for r in summary.reports] == ["done"]
+    notices = [(key, event.message) for key, event in heard if event.notice]
+    assert ("x", "building the network for onnxruntime (once per weights)") in notices, heard
+
+
 @pytest.fixture
 def scheduler(tmp_path):
     """A dask scheduler and one worker, each its own process on 127.0.0.1; its address."""
