@@ -4,8 +4,10 @@
   CMYK (and YCbCr, LAB) are converted to RGB, 16-bit PNGs stay uint16, and the EXIF orientation
   is applied, so the pixels are the photo as every viewer shows it upright (napari 0.9's own
   reader does not apply it: open batch inputs through :func:`read_image`, as the review does).
-- TIFF through imageio's tifffile plugin: every page, so a multi-page stack is (pages, H, W[, C]),
-  its pages planes (3 or 4 greyscale pages too: not one colour image stored channels first).
+- TIFF through tifffile (imageio's TIFF reader): every page of every series (pages written one
+  by one are series of their own; series of different shapes are refused), so a multi-page
+  stack is (pages, H, W[, C]), its pages planes (3 or 4 greyscale pages too: not one colour
+  image stored channels first); colour stored as planes (PlanarConfiguration 2) comes last.
 - A truncated file is an error (never rows of grey, whatever gluoncv set globally in PIL), and
   so is an image whose decoded pixels alone would not fit in the available memory.
 """
@@ -84,11 +86,10 @@ def decode_planes(data: bytes, path: Path) -> tuple[np.ndarray, bool | None]:
     from imageio.core.request import InitializationError
     from PIL import Image
 
-    plugin = "tifffile" if suffix in TIFF_SUFFIXES else "pillow"
     try:
-        with strict_image_reads(), iio.imopen(io.BytesIO(data), "r", plugin=plugin) as file:  # type: ignore[call-overload]  # imageio's stubs take only literal plugin names
-            if plugin == "tifffile":
-                return _read_tiff(file, path)
+        if suffix in TIFF_SUFFIXES:
+            return _read_tiff(data, path)
+        with strict_image_reads(), iio.imopen(io.BytesIO(data), "r", plugin="pillow") as file:
             return _read_pillow(file, path), None
     except (ImageError, InsufficientMemoryError):
         raise
@@ -113,31 +114,52 @@ def _innermost(exc: BaseException) -> BaseException:
     return exc
 
 
-def _read_tiff(file: Any, path: Path) -> tuple[np.ndarray, bool | None]:
-    page = tuple(file.properties().shape)  # one page's shape; read() stacks every page
-    _check_fits(file.properties(), path)
-    pixels = np.asarray(file.read())
-    if pixels.ndim == len(page):  # one page: its shape alone tells
+def _read_tiff(data: bytes, path: Path) -> tuple[np.ndarray, bool | None]:
+    """Every series of the file (pages written one by one are series of their own) as planes,
+    colour samples last where the file stores them as planes (PlanarConfiguration 2)."""
+    import tifffile
+
+    try:
+        tif = tifffile.TiffFile(io.BytesIO(data))
+    except tifffile.TiffFileError as exc:
+        raise ImageError(f"{path} is not a TIF file (unknown format): {exc}") from exc
+    with tif:
+        series = tif.series
+        kinds = {(s.shape, s.axes, s.dtype) for s in series}
+        if len(kinds) > 1:
+            shapes = ", ".join("x".join(map(str, s.shape)) for s in series[:5])
+            raise ImageError(
+                f"{path} holds {len(series)} images of different shapes ({shapes}): save "
+                "them as separate files, or as one stack of equal planes."
+            )
+        shape, axes, dtype = kinds.pop()
+        _check_fits((len(series), *shape) if len(series) > 1 else shape, dtype, path)
+        planes = [_samples_last(s.asarray(), axes) for s in series]
+    pixels = planes[0] if len(planes) == 1 else np.stack(planes)
+    if pixels.ndim == 2:
         return pixels, None
-    if len(page) == 2:  # greyscale pages
-        return pixels, False
-    return pixels, True if page[-1] in (3, 4) else None  # else: the shape check says why
+    if "S" in axes:  # the file says colour (else: the shape check says why)
+        return pixels, True if pixels.shape[-1] in (3, 4) else None
+    return pixels, False  # greyscale pages: 3 or 4 of them are planes, not colours
+
+
+def _samples_last(pixels: np.ndarray, axes: str) -> np.ndarray:
+    """A series' pixels with its samples axis (``S``: colour channels) last."""
+    return np.moveaxis(pixels, axes.index("S"), -1) if "S" in axes else pixels
 
 
 def _read_pillow(file: Any, path: Path) -> np.ndarray:
     mode = file.metadata(index=0).get("mode")
     convert = "RGB" if mode in _CONVERT_TO_RGB else None
     props = file.properties(index=0)
-    _check_fits(props, path, channels=3 if convert else None)
+    shape = (*props.shape[:2], 3) if convert else tuple(props.shape)
+    _check_fits(shape, props.dtype, path)
     return np.asarray(file.read(index=0, mode=convert, rotate=True))
 
 
-def _check_fits(props: Any, path: Path, channels: int | None = None) -> None:
+def _check_fits(shape: tuple[int, ...], dtype: Any, path: Path) -> None:
     """Refuse, before decoding, pixels that alone exceed the available memory."""
-    shape = tuple(props.shape)
-    if channels is not None:
-        shape = (*shape[:2], channels)
-    need = int(np.prod(shape, dtype=np.int64)) * np.dtype(props.dtype).itemsize
+    need = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
     available = available_bytes()
     if available is not None and need > available:
         raise InsufficientMemoryError(

@@ -45,6 +45,41 @@ def test_16_bit_png_and_multi_page_tiff_keep_type_and_pages(tmp_path):
     np.testing.assert_array_equal(images.read_image(tmp_path / "stack.tif"), deep)
 
 
+def test_a_planar_rgb_tiff_is_one_colour_image(tmp_path):
+    """Samples stored as planes (PlanarConfiguration 2), photometric RGB: the file says colour."""
+    rgb = RNG.integers(0, 255, (40, 50, 3), dtype=np.uint8)
+    tifffile.imwrite(tmp_path / "p.tif", np.moveaxis(rgb, -1, 0), photometric="rgb",
+                     planarconfig="separate")  # fmt: skip
+    pixels, is_rgb = images.decode_planes((tmp_path / "p.tif").read_bytes(), tmp_path / "p.tif")
+    np.testing.assert_array_equal(pixels, rgb)
+    assert is_rgb is True
+    pages = np.stack([np.moveaxis(rgb, -1, 0), np.moveaxis(rgb[::-1], -1, 0)])
+    tifffile.imwrite(tmp_path / "s.tif", pages, photometric="rgb", planarconfig="separate")
+    pixels, is_rgb = images.decode_planes((tmp_path / "s.tif").read_bytes(), tmp_path / "s.tif")
+    np.testing.assert_array_equal(pixels, np.stack([rgb, rgb[::-1]]))
+    assert is_rgb is True
+
+
+def test_a_tiff_of_several_series_is_a_stack_of_all_of_them(tmp_path):
+    """Pages written one by one are separate series: each is a plane, none is dropped."""
+    planes = RNG.integers(0, 255, (3, 20, 30), dtype=np.uint8)
+    with tifffile.TiffWriter(tmp_path / "three.tif") as tif:
+        for plane in planes:
+            tif.write(plane)
+    path = tmp_path / "three.tif"
+    pixels, is_rgb = images.decode_planes(path.read_bytes(), path)
+    np.testing.assert_array_equal(pixels, planes)
+    assert is_rgb is False
+
+
+def test_a_tiff_of_series_that_differ_is_refused_naming_them(tmp_path):
+    with tifffile.TiffWriter(tmp_path / "mixed.tif") as tif:
+        tif.write(np.zeros((20, 30), np.uint8))
+        tif.write(np.zeros((10, 30), np.uint8))
+    with pytest.raises(ImageError, match=r"mixed\.tif holds 2 images of different shapes"):
+        images.read_image(tmp_path / "mixed.tif")
+
+
 def test_exif_orientation_is_applied(tmp_path):
     top_white = np.zeros((20, 40, 3), np.uint8)
     top_white[:5] = 255
