@@ -24,6 +24,17 @@ needs_mxnet = pytest.mark.skipif(
 )
 
 
+def pytest_configure(config):
+    """napari's settings kept in memory for the test process, never read from or saved to the
+    user's file: napari saves the window's size when a viewer closes (a benchmark's, a
+    screenshot's), and a viewer made later starts at that size, squeezing the canvas beside a
+    dock (61 px wide, seen: clicks then miss)."""
+    from napari import settings
+
+    assert settings._SETTINGS is None, "napari's settings were read before the tests began"
+    settings.get_settings(path=None)
+
+
 @pytest.fixture(scope="session")
 def model_home(tmp_path_factory) -> Path:
     """The session's MXNET_HOME: an ONNX export made by one test serves every later test (an
