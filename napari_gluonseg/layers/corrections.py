@@ -22,6 +22,7 @@ from ..core.edits.corrections import (
     Components,
     class_brush,
     class_probability,
+    class_ratio,
     likely_classes,
     region_at,
     relabel,
@@ -383,8 +384,13 @@ class LayerCorrector:
         stroke: np.ndarray,
         class_index: int,
         threshold: float,
+        ratio: bool = False,
     ) -> Change | None:
-        """The class brush over ``stroke`` (a mask in ``box``): None where no scores cover it."""
+        """The class brush over ``stroke`` (a mask in ``box``): None where no scores cover it.
+        It paints where the class's probability reaches ``threshold``, or with ``ratio``
+        where it reaches ``threshold`` times the probability of the label there
+        (:func:`~..core.edits.corrections.class_ratio`: a wrong label is the argmax, so the
+        right class is below it)."""
         scored = self._scored(plane, box, stroke)
         if scored is None:
             return None
@@ -401,13 +407,16 @@ class LayerCorrector:
         inner = tuple(
             slice(s.start - b.start, s.stop - b.start) for s, b in zip(layer_box, box, strict=True)
         )
-        probability = class_probability(grid, rel, class_index, sub)
         labels = self.labels(plane)
+        if ratio:
+            score = class_ratio(grid, rel, class_index, sub, labels[layer_box])
+        else:
+            score = class_probability(grid, rel, class_index, sub)
         return class_brush(
             labels,
             layer_box,
             stroke[inner],
-            probability,
+            score,
             threshold,
             class_index + 1,
             self._protected(plane),

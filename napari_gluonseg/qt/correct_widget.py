@@ -36,7 +36,7 @@ from qtpy.QtCore import QTimer
 from ..core.edits.merge import Region
 from ..core.errors import GluonsegError
 from ..core.models.registry import short_class_name
-from ..layers.corrections import LayerCorrector, hand_tracker, kept_scores
+from ..layers.corrections import FOLLOW_RATIO, LayerCorrector, hand_tracker, kept_scores
 from ..layers.results import layer_class_names
 from .edge_snap import EdgeSnap
 from .lifetime import watch_removal
@@ -63,6 +63,13 @@ class MouseTool(StrEnum):
     NAPARI = "napari's tools"
     RELABEL = "click relabels"
     CLASS_BRUSH = "class brush"
+
+
+class BrushRule(StrEnum):
+    """Where the class brush paints, within its stroke."""
+
+    CLOSE = "where the class comes close"  # P(class) >= FOLLOW_RATIO x P(the label there)
+    LIKELY = "where the class is likely"  # P(class) >= the class threshold
 
 
 class Within(StrEnum):
@@ -98,6 +105,13 @@ class CorrectWidget(ScrollingDock):
         self._min_size = SpinBox(label="speckles under", value=64, min=2, max=1_000_000)
         self._preview = Label(value="")
         self._clean = PushButton(text="Clean speckles")
+        self._brush = ComboBox(
+            label="class brush", choices=[b.value for b in BrushRule],
+            tooltip="Where a class-brush stroke paints: where the model gives the class at "
+            f"least {FOLLOW_RATIO:.0%} of the probability of the label there (a wrong label is "
+            "the model's first choice, so the right class is below it), or where the class's "
+            "probability reaches the class threshold.",
+        )  # fmt: skip
         self._threshold = FloatSlider(
             label="class threshold", value=0.5, min=0.05, max=0.95,
             tooltip="The class brush, and a relabel 'where the class is likely', change only "
@@ -111,7 +125,8 @@ class CorrectWidget(ScrollingDock):
         super().__init__(
             widgets=[
                 self._help, self._mouse, self._within, self._min_size, self._preview,
-                self._clean, self._snap.button, self._threshold, self._hand, self._status,
+                self._clean, self._snap.button, self._brush, self._threshold, self._hand,
+                self._status,
             ],
             labels=True,
         )  # fmt: skip
@@ -355,12 +370,19 @@ class CorrectWidget(ScrollingDock):
         box = (slice(int(ys.min()), int(ys.max()) + 1), slice(int(xs.min()), int(xs.max()) + 1))
         corrector = self.corrector(layer)
         k = int(layer.selected_label) - 1
-        change = corrector.class_stroke(plane, box, stroke[box], k, float(self._threshold.value))
+        close = BrushRule(self._brush.value) is BrushRule.CLOSE
+        threshold = FOLLOW_RATIO if close else float(self._threshold.value)
+        change = corrector.class_stroke(plane, box, stroke[box], k, threshold, ratio=close)
         if change is None:
             self._status.value = "no kept scores of this class here: nothing painted"
             return 0
         changed = corrector.write(plane, [change], "class brush")
-        self._status.value = f"class brush: {changed} pixels"
+        where = (
+            f"at least {FOLLOW_RATIO:.0%} as likely as the label there"
+            if close
+            else f"its probability {threshold:.2f} or more"
+        )
+        self._status.value = f"class brush: {changed} pixels ({where})"
         return changed
 
     # -- speckles -------------------------------------------------------------------------------

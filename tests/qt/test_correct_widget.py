@@ -15,7 +15,7 @@ from napari_gluonseg.core.run.scores import ScoreGrid
 from napari_gluonseg.layers.corrections import attach_scores, hand_tracker, kept_scores
 from napari_gluonseg.layers.data import class_features, label_colormap
 from napari_gluonseg.layers.results import export_layer
-from napari_gluonseg.qt.correct_widget import CorrectWidget, MouseTool, Within
+from napari_gluonseg.qt.correct_widget import BrushRule, CorrectWidget, MouseTool, Within
 
 from .helpers import camera_of
 
@@ -253,10 +253,13 @@ def test_clean_speckles_previews_then_cleans_in_one_undo_leaving_hand_set_ones(q
     qtbot.waitUntil(lambda: dock._preview.value == "1 speckles, 9 pixels would change")
 
 
-def test_the_class_brush_paints_only_where_the_class_is_likely(qtbot, viewer, dock):
+def test_a_class_brush_drag_set_to_likely_paints_only_where_the_class_is_likely(
+    qtbot, viewer, dock
+):
     layer = plugin_labels(viewer, np.zeros(SHAPE, np.int32), scores())
     layer.selected_label = 3  # sky: likely on the left half only
     layer.brush_size = 6
+    dock._brush.value = BrushRule.LIKELY.value  # unlabelled pixels: "close" would paint them all
     dock._mouse.value = MouseTool.CLASS_BRUSH.value
     assert layer.mode == "pan_zoom"
     start = look_at(viewer, 20, 30, zoom=8.0)
@@ -275,6 +278,39 @@ def test_the_class_brush_paints_only_where_the_class_is_likely(qtbot, viewer, do
     assert not layer.data.any()  # one stroke, one undo
     dock._mouse.value = MouseTool.NAPARI.value
     assert layer.mouse_pan  # napari's tools: a drag moves the camera again
+
+
+def test_the_class_brush_paints_where_the_class_comes_close_to_the_label_or_where_it_is_likely(
+    viewer, dock
+):
+    """By default the brush follows the ratio the corrections benchmark measures: P(class) /
+    P(the label there) of at least FOLLOW_RATIO (a wrong label is the argmax, so the truth is
+    below it and an absolute 0.5 never paints it). 'where the class is likely': P >= threshold."""
+    p = np.full((1, 5, 11, 16), 0.02, np.float32)
+    p[:, 2, :, :8], p[:, 1, :, :8] = 0.6, 0.3  # left: sky 60%, building 30%
+    p[:, 4, :, 8:], p[:, 2, :, 8:] = 0.5, 0.2  # right: tree 50%, sky 20% (close behind)
+    p[:, 0, :, 8:] = 0.001  # wall: far behind the tree
+    p /= p.sum(axis=1, keepdims=True)
+    data = np.zeros(SHAPE, np.int32)
+    data[:, :30], data[:, 30:] = 2, 5  # building | tree: as the run labelled them
+    layer = plugin_labels(viewer, data, ScoreGrid(p.astype(np.float16), (), SHAPE, (0, 1, 2, 3, 4)))
+    stroke = np.zeros(SHAPE, bool)
+    stroke[18:23, 5:55] = True
+    assert dock._brush.value == BrushRule.CLOSE.value  # the default
+    layer.selected_label = 3  # sky
+    dock.paint_class(layer, (), stroke)
+    np.testing.assert_array_equal(layer.data == 3, stroke)  # both halves: sky comes close
+    layer.undo()
+    dock._brush.value = BrushRule.LIKELY.value
+    dock.paint_class(layer, (), stroke)
+    painted = layer.data == 3
+    assert painted[18:23, 5:26].all() and not painted[:, 34:].any()  # the left only
+    assert "probability" in dock._status.value
+    layer.undo()
+    dock._brush.value = BrushRule.CLOSE.value
+    layer.selected_label = 1  # wall: far behind the tree on the right
+    dock.paint_class(layer, (), stroke)
+    assert not (layer.data == 1)[:, 34:].any()
 
 
 def test_a_stack_is_corrected_in_the_plane_shown(qtbot, viewer, dock):
