@@ -8,18 +8,27 @@ Pre-annotating in the background is :mod:`.review_annotate`; what the kept score
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from magicgui.types import FileDialogMode
 from magicgui.widgets import ComboBox, Container, FileEdit, PushButton
-from napari.layers import Layer
+from napari.layers import Labels, Layer
 from napari.utils.notifications import show_error
+from qtpy.QtCore import QTimer
 
-from ..core.batch.review import ReadAhead, ReviewItem, ReviewSession
+from ..core.batch.review import (
+    OpenedItem,
+    ReadAhead,
+    ReviewItem,
+    ReviewSession,
+    finish_reading,
+)
 from ..core.errors import GluonsegError
 from ..core.files.read_export import LabelsExport
+from ..core.run.scores import ScoreGrid
 from ..layers.corrections import attach_scores, hand_tracker
 from ..layers.data import (
     METADATA_KEY,
@@ -33,6 +42,7 @@ from .lifetime import watch_removal
 from .messages import MessageArea, ScrollingDock
 from .review_annotate import PreAnnotation
 from .review_scores import ScoresView
+from .threads import STEP_DELAY_MS, in_background, no_threads
 
 if TYPE_CHECKING:
     import napari
@@ -72,6 +82,10 @@ class ReviewWidget(ScrollingDock):
         self._export: LabelsExport | None = None  # the labels as opened (class table)
         self._choosing = False  # the list is being set by the widget, not by the person
         self._read_ahead = ReadAhead()  # the neighbours of the image open, read in the background
+        self._opening = 0  # counts the images asked for: only the last one asked is shown
+        self._opening_key: str | None = None  # the image asked for last (Next steps from it)
+        self._labels_mode = "pan_zoom"
+        self._waiting_layers: list[Layer] = []  # the previous image's, while the next is read
         self._connect()
 
     def _arranged(self) -> list:
@@ -118,6 +132,7 @@ class ReviewWidget(ScrollingDock):
             show_error(str(exc))
             return
         self.session = session
+        self._opening_key = None
         self._show_choices()
         last = session.last_key()
         index = session.index_of(last) if last is not None else None
@@ -156,7 +171,7 @@ class ReviewWidget(ScrollingDock):
         if session is None or not session.items:
             self._status.value = "Open a folder first."
             return
-        found = None if self.current is None else session.index_of(self.current.key)
+        found = None if self._opening_key is None else session.index_of(self._opening_key)
         here = -1 if found is None else found
         if here == -1 and delta < 0:
             here = len(session.items)
@@ -174,27 +189,93 @@ class ReviewWidget(ScrollingDock):
             self.open_index(index)
 
     def open_index(self, index: int) -> None:
-        """Save the current image's corrections, close its layers, open image ``index``."""
+        """Save the current image's corrections, then open image ``index``: read in a worker
+        (unless read ahead), shown in the layers of the previous image where they can take it
+        (napari collects garbage for each layer removed, ~0.2 s each), a step at a time."""
         session = self.session
         if session is None:
             return
-        key = session.items[index].key
+        item = session.items[index]
         kept = self._leave(keep_layers=True)
         if kept is None:
             return
-        found = session.index_of(key)  # leaving may have saved and re-sorted
-        if found is None:  # gone from the folder meanwhile
+        kept = kept or self._waiting_layers  # a Next while the previous one was being read
+        for layer in kept:
+            if isinstance(layer, Labels) and layer.editable:
+                self._labels_mode = layer.mode  # the tool in hand, for the next image's labels
+                layer.editable = False  # saved: edits now would be lost with the image
+        self._waiting_layers = kept
+        self._opening_key = item.key
+        self._opening += 1
+        token, future = self._opening, self._read_ahead.claim(item)
+        self._status.value = f"opening {item.key}..."
+        in_background(
+            lambda: finish_reading(item, future),
+            lambda opened: self._on_read(token, item, opened),
+            lambda exc: self._on_read_failed(token, exc),
+        )
+
+    def _on_read(self, token: int, item: ReviewItem, opened: OpenedItem) -> None:
+        if self._closed or token != self._opening or self.session is None:
+            return  # the dock closed, or another image was asked for meanwhile
+        session, kept = self.session, self._waiting_layers
+        self._waiting_layers = []
+        index = session.index_of(item.key)  # leaving may have saved and re-sorted
+        if index is None:  # gone from the folder meanwhile
             remove_layers(self._viewer, kept)
-            self.current = None
-            self._status.value = f"{key} is no longer in the folder."
+            self._status.value = f"{item.key} is no longer in the folder."
             return
-        index = found
-        self.current = item = session.items[index]
-        try:
-            self._open_layers(item, kept)
-        except GluonsegError as exc:
-            remove_layers(self._viewer, kept)
+        self.current = item
+        self._steps(token, self._open_layers(session, item, opened, kept, index))
+
+    def _on_read_failed(self, token: int, exc: Exception) -> None:
+        if self._closed or token != self._opening:
+            return
+        remove_layers(self._viewer, self._waiting_layers)
+        self._waiting_layers = []
+        self._status.value = f"could not open the image: {exc}"
+        if isinstance(exc, GluonsegError):
             show_error(str(exc))
+        else:
+            raise exc
+
+    def _steps(self, token: int, steps: Iterator[None]) -> None:
+        """Run ``steps`` one per turn of the event loop (napari draws each layer's new data
+        between them); stop if another image is asked for meanwhile."""
+        if self._closed or token != self._opening:
+            return
+        try:
+            next(steps)
+        except StopIteration:
+            return
+        except GluonsegError as exc:
+            show_error(str(exc))
+            return
+        if no_threads():
+            self._steps(token, steps)
+        else:
+            QTimer.singleShot(STEP_DELAY_MS, lambda: self._steps(token, steps))
+
+    def _open_layers(
+        self,
+        session: ReviewSession,
+        item: ReviewItem,
+        opened: OpenedItem,
+        kept: list[Layer],
+        index: int,
+    ) -> Iterator[None]:
+        """Show ``item`` in the layers ``kept`` from the previous image where they can take
+        it, else in new ones: the image, then (a step later) its labels."""
+        old_image, old_labels = [*kept, None, None][:2]
+        image = show_image(self._viewer, opened.image, Path(item.key).name, old_image)
+        self._layers = [image]
+        yield
+        export = opened.export
+        if export is None or item.labels is None:
+            remove_layers(self._viewer, [old_labels])
+            self._viewer.reset_view()
+        else:
+            self._show_labels(image, item, export, opened.scores, old_labels)
         self._read_ahead.call(session.remember, item.key)  # a synced write: off the GUI
         self._show_choices()
         self._status.value = item.describe() + (f"\n{item.error}" if item.error else "")
@@ -202,18 +283,15 @@ class ReviewWidget(ScrollingDock):
         nearby = [items[k] for k in (index + 1, index - 1) if 0 <= k < len(items)]
         self._read_ahead.read_ahead(nearby)  # Next, then Previous
 
-    def _open_layers(self, item: ReviewItem, kept: list[Layer]) -> None:
-        """Show ``item`` in the layers ``kept`` from the previous image where they can take it
-        (napari collects garbage for each layer removed, ~0.2 s each), else in new ones."""
-        opened = self._read_ahead.take(item)
-        old_image, old_labels = [*kept, None, None][:2]
-        image = show_image(self._viewer, opened.image, Path(item.key).name, old_image)
-        self._layers = [image]
-        export = opened.export
-        if export is None or item.labels is None:
-            remove_layers(self._viewer, [old_labels] if old_labels is not None else [])
-            self._viewer.reset_view()
-            return
+    def _show_labels(
+        self,
+        image: Layer,
+        item: ReviewItem,
+        export: LabelsExport,
+        scores: ScoreGrid | None,
+        old: Layer | None,
+    ) -> None:
+        """The labels export of ``item``, in ``old`` where it can take them."""
         meta = {
             "role": "labels",
             "source_file": str(item.labels),
@@ -223,11 +301,14 @@ class ReviewWidget(ScrollingDock):
         name = labels_layer_name(image.name)
         data = labels_layer_data(export.labels, name, export.class_names, export.colors, meta, {})
         self._export = export
-        labels = show_labels(self._viewer, data, old_labels)
+        labels = show_labels(self._viewer, data, old)
+        if isinstance(old, Labels) and labels is old:  # read-only while read: its tool back
+            labels.editable = True
+            labels.mode = self._labels_mode
         hand_tracker(labels)  # from the saved labels on: what the person sets is known
-        attach_scores(labels, opened.scores, (0,) * labels.ndim)
+        attach_scores(labels, scores, (0,) * labels.ndim)
         self._layers.append(labels)
-        self._scores_view.show(image.name, labels, export, opened.scores)
+        self._scores_view.show(image.name, labels, export, scores)
         self._viewer.layers.selection.active = labels
         self._viewer.reset_view()  # the new image's size, once both layers hold it
 
@@ -309,6 +390,8 @@ class ReviewWidget(ScrollingDock):
         self._annotator.close()  # the image running finishes, written whole
         if self._leave() is None:
             show_error("The review's corrections could not be saved: their layers stay open.")
+        remove_layers(self._viewer, self._waiting_layers)  # an image was being read
+        self._waiting_layers = []
         try:
             self._read_ahead.close()
         except (OSError, GluonsegError) as exc:

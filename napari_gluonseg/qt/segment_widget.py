@@ -48,12 +48,10 @@ from . import dialogs
 from .controls import NEW_LAYER, RunControls
 from .lifetime import watch_removal
 from .messages import MessageArea, ScrollingDock
-from .threads import ClosingGeneratorWorker, in_background, no_threads
+from .threads import STEP_DELAY_MS, ClosingGeneratorWorker, in_background, no_threads
 
 if TYPE_CHECKING:
     import napari
-
-STEP_DELAY_MS = 5  # between steps of applying a result: napari paints and handles input
 
 
 # Said when napari, not this dock, stopped the worker (closing any napari window does).

@@ -19,6 +19,10 @@ from typing import Any, TypeVar
 from napari.qt.threading import GeneratorWorker
 
 NOTHREADS_VARIABLE = "NAPARI_GLUONSEG_NOTHREADS"
+# Between the steps a dock takes in the GUI thread (a result into layers, the next image of a
+# review): napari paints and handles input in between. Not 0: zero timers run before other
+# timers and could starve them.
+STEP_DELAY_MS = 5
 T = TypeVar("T")
 
 

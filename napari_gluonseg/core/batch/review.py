@@ -254,16 +254,12 @@ class ReadAhead:
     def take(self, item: ReviewItem) -> OpenedItem:
         """``item`` opened: the copy read ahead if it is done or under way and still current,
         else read now (so errors are raised here, in the caller's thread)."""
-        future = self._pending.pop(item.key, None)
-        if future is not None and not future.cancelled():
-            try:
-                opened = future.result()
-            except Exception:  # read again below: the error is raised to the caller
-                opened = None
-            same_files = opened is not None and (opened.export is None) == (item.labels is None)
-            if opened is not None and same_files and opened.is_current():
-                return opened
-        return open_item(item)
+        return finish_reading(item, self.claim(item))
+
+    def claim(self, item: ReviewItem) -> Future[OpenedItem] | None:
+        """The read of ``item`` under way or done, taken out of those kept (None: none was
+        asked for); :func:`finish_reading` waits for it, in any thread."""
+        return self._pending.pop(item.key, None)
 
     def call(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run ``fn(*args)`` in the background thread, after what was asked before it (small
@@ -286,6 +282,20 @@ class ReadAhead:
             self.flush()
         finally:
             self._pool.shutdown(wait=False)
+
+
+def finish_reading(item: ReviewItem, future: Future[OpenedItem] | None) -> OpenedItem:
+    """``item`` opened: what ``future`` read (:meth:`ReadAhead.claim`) if it is still current,
+    else read now (so errors are raised here, in the caller's thread)."""
+    if future is not None and not future.cancelled():
+        try:
+            opened = future.result()
+        except Exception:  # read again below: the error is raised to the caller
+            opened = None
+        same_files = opened is not None and (opened.export is None) == (item.labels is None)
+        if opened is not None and same_files and opened.is_current():
+            return opened
+    return open_item(item)
 
 
 def _review_item(item: BatchItem, results_dir: Path, failure: str | None) -> ReviewItem:
