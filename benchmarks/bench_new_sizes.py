@@ -29,7 +29,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 MODEL = "fcn_resnet50_ade"
 ASPECTS = [(480, 640), (600, 640), (640, 480), (1000, 1500), (300, 400)]
@@ -44,7 +46,7 @@ REGIONS = [
 FORWARD = (576, 768)
 # --quick: each part's fewest inputs, as keyword arguments of its function (tiny aspects at
 # scale 1.0: at "auto" they would be enlarged to the 520-pixel working size).
-QUICK = {
+QUICK: dict[str, dict[str, Any]] = {
     "aspects": {"aspects": [(48, 64), (64, 48)], "warm_runs": 1, "options": {"scale": 1.0}},
     "cache": {"sizes": SIZES[:2], "regions": REGIONS[:1]},
     "forward": {"size": (48, 64)},
@@ -184,7 +186,7 @@ def part_forward(params: str, repeat: int, size: tuple[int, int] = FORWARD) -> d
     }
 
 
-PARTS = {
+PARTS: dict[str, Callable[..., dict]] = {
     "prepare": part_prepare,
     "open": part_open,
     "aspects": part_aspects,

@@ -29,7 +29,9 @@ import numpy as np
 MODEL = "fcn_resnet50_ade"
 PHOTO = (3000, 4000)
 REFERENCE = (576, 768)
-QUICK = {"photo": (384, 512), "reference": (48, 64), "windows": (150_000, 120_000, 100_000)}
+QUICK_PHOTO = (384, 512)
+QUICK_REFERENCE = (48, 64)
+QUICK_WINDOWS = (150_000, 120_000, 100_000)
 
 
 def forward_seconds(net, size: tuple[int, int], repeat: int) -> float:
@@ -95,9 +97,8 @@ def main(argv: list[str] | None = None) -> None:
 
     params = Path(os.environ["MXNET_HOME"]) / "untrained.params"
     save_untrained(MODEL, params)
-    sizes = QUICK if args.quick else {"photo": PHOTO, "reference": REFERENCE}
-    photo, reference_size = sizes["photo"], sizes["reference"]
-    windows = QUICK["windows"] if args.quick else WINDOW_PIXELS
+    photo, reference_size = (QUICK_PHOTO, QUICK_REFERENCE) if args.quick else (PHOTO, REFERENCE)
+    windows = QUICK_WINDOWS if args.quick else WINDOW_PIXELS
     if args.end_to_end:
         end_to_end(params, args.repeat, photo, reference_size, windows)
         return
