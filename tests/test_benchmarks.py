@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -111,3 +112,4 @@ def test_quick_mode(script, options, expected, unexpected, tmp_path):
         assert text in done.stdout, f"{text!r} not printed\n{shown}"
     for text in unexpected:
         assert text not in done.stdout, f"{text!r} printed\n{shown}"
+    shutil.rmtree(tmp_path)  # weights and exports, up to ~300 MB: kept only when a test fails
