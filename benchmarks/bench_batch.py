@@ -1,6 +1,7 @@
 """Folder throughput: the batch runner against a plain loop over segment_image, and on Dask.
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_batch.py [--images 40] [--engine mxnet]
+        [--quick]
 
 A folder of generated photos of mixed sizes and three aspect ratios (4:3, 3:4, 16:9; at scale
 "auto" each ratio is one working size, so one network per ratio, as a real folder of camera
@@ -12,6 +13,9 @@ after its imports:
   (hashing, provenance, resume checks, summary);
 - ``dask-1``, ``dask-2``: segment_folder on a LocalCluster of 1 and 2 workers, cluster start
   included. Peak memory: ``ru_maxrss`` of the process (the loop) or of each worker process.
+
+``--quick``: every case on three tiny photos (one per ratio) at scale 1.0 with onnxruntime (no
+MXNet needed): a check that it runs (the test suite's), not a measurement.
 """
 
 from __future__ import annotations
@@ -29,25 +33,30 @@ from pathlib import Path
 MODEL = "fcn_resnet50_ade"
 RATIOS = ((3, 4), (4, 3), (9, 16))
 SIDES = (480, 640, 800, 1024)
+QUICK = {"images": 3, "engine": "onnxruntime"}
+QUICK_SIDES = (48, 64)
+QUICK_OPTIONS = {"scale": 1.0}  # the photos at their own tiny size, not enlarged to 520 pixels
 
 
-def make_folder(root: Path, n: int) -> None:
+def make_folder(root: Path, n: int, sides: tuple[int, ...] = SIDES) -> None:
     import numpy as np
     from PIL import Image
 
     rng = np.random.default_rng(0)
     for k in range(n):
         rh, rw = RATIOS[k * len(RATIOS) // n]  # grouped by ratio, as photos of one camera are
-        long_side = SIDES[k % len(SIDES)]
+        long_side = sides[k % len(sides)]
         h, w = (long_side * rh // max(rh, rw), long_side * rw // max(rh, rw))
         pixels = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
         Image.fromarray(pixels).save(root / f"img{k:03d}.jpg", quality=90)
 
 
-def run_case(case: str, folder: Path, out: Path, weights: Path, engine: str) -> dict:
+def run_case(
+    case: str, folder: Path, out: Path, weights: Path, engine: str, options: dict | None = None
+) -> dict:
     from napari_gluonseg.core.batch.folder import segment_folder
 
-    kwargs = {"weights": weights, "engine": engine}
+    kwargs = {"weights": weights, "engine": engine, **(options or {})}
     started = time.perf_counter()
     if case == "loop":
         from napari_gluonseg.core.files.export import write_result
@@ -79,31 +88,39 @@ def run_case(case: str, folder: Path, out: Path, weights: Path, engine: str) -> 
     }
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=40)
     parser.add_argument("--engine", default="mxnet")
     parser.add_argument("--cases", default="loop,batch,dask-1,dask-2")
+    parser.add_argument("--quick", action="store_true", help="tiny: a check that it runs")
     parser.add_argument("--case", help=argparse.SUPPRESS)  # internal: run one case
     parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    options = QUICK_OPTIONS if args.quick else {}
     if args.case:
         d = args.dir
-        result = run_case(args.case, d / "in", d / args.case, d / "w.params", args.engine)
+        w = d / "w.params"
+        result = run_case(args.case, d / "in", d / args.case, w, args.engine, options)
         print(json.dumps(result))
         return
+    if args.quick:
+        print("quick mode: a check that the benchmark runs, not a measurement")
+        vars(args).update(QUICK)
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         (d / "in").mkdir()
-        make_folder(d / "in", args.images)
+        make_folder(d / "in", args.images, QUICK_SIDES if args.quick else SIDES)
         from napari_gluonseg.core.models.untrained import save_untrained
 
         save_untrained(MODEL, d / "w.params")
         results = {}
         for case in args.cases.split(","):
             cmd = [sys.executable, __file__, "--case", case, "--dir", str(d)]
-            cmd += ["--engine", args.engine]
-            line = subprocess.run(cmd, check=True, capture_output=True, text=True, env=os.environ)
+            cmd += ["--engine", args.engine] + (["--quick"] if args.quick else [])
+            line = subprocess.run(cmd, capture_output=True, text=True, env=os.environ)
+            if line.returncode != 0:  # its traceback, not only an exit status
+                sys.exit(f"case {case} failed:\n{line.stderr}")
             results[case] = json.loads(line.stdout.strip().splitlines()[-1])
             print(json.dumps(results[case]), flush=True)
         if "loop" in results and "batch" in results:

@@ -6,7 +6,7 @@ latency on a 12 MP image.
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/bench_corrections.py \
         [--size 600x800] [--seeds 0,1,2,3,4] [--settings all|0,5] [--ratio 0.05] \
-        [--latency-size 3000x4000] [--repeat 5] [--skip simulation|latency]
+        [--latency-size 3000x4000] [--repeat 5] [--skip simulation|latency] [--quick]
 
 Printed: for each target, the ratio of brush + fill's actions to each mode's, and of its
 estimated seconds (``SECONDS`` in the annotator: a click 1 s, a key 0.5 s, a label pick 2 s, a
@@ -22,6 +22,9 @@ Latency (``--latency-size``, 150 classes on the stride-8 grid): labelling the co
 clean speckles starts with), one relabel click (region_at + likely_classes + relabel + apply),
 runner_up, clean speckles with and without scores, one class-brush stroke, the superpixels
 and snap to edges; best of ``--repeat`` runs.
+
+``--quick``: a 120x160 task of the first setting at one seed, latency on 480x640, one repeat: a
+check that it runs (the test suite's), not a measurement.
 """
 
 from __future__ import annotations
@@ -86,6 +89,7 @@ MODES = (
     ("the tools, snap off (score tools + clean)", Tools(True, True, True, clean=True)),
     ("all tools", Tools(True, True, True, True, True)),
 )
+QUICK = {"size": "120x160", "seeds": "0", "settings": "0", "latency_size": "480x640", "repeat": 1}
 
 
 # ---------------------------------------------------------------- the simulation
@@ -314,11 +318,15 @@ def options(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--latency-size", default="3000x4000")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--skip", choices=("simulation", "latency"))
+    parser.add_argument("--quick", action="store_true", help="tiny: a check that it runs")
     return parser.parse_args(argv)
 
 
-def main() -> None:
-    args = options()
+def main(argv: list[str] | None = None) -> None:
+    args = options(argv)
+    if args.quick:
+        print("quick mode: a check that the benchmark runs, not a measurement")
+        vars(args).update(QUICK)
     print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
     if args.skip != "simulation":
         shape = tuple(int(v) for v in args.size.split("x"))

@@ -1,6 +1,6 @@
 """New image sizes with onnxruntime: the one-time preparation, first runs, cache and memory.
 
-    .venv/bin/python benchmarks/bench_new_sizes.py [--repeat 3]
+    .venv/bin/python benchmarks/bench_new_sizes.py [--repeat 3] [--quick]
 
 Untrained fcn_resnet50_ade weights of the real architecture, a fresh ``MXNET_HOME``; each part
 runs in its own process:
@@ -14,6 +14,10 @@ runs in its own process:
 - ``cache``: ten image sizes and five rectangle regions at scale 1.0: files in the ONNX cache.
 - ``forward``: 576x768 at scale 1.0 (best of ``--repeat``) against the bare onnxruntime forward of
   the same dynamic graph, and against a fixed-size export of that size.
+
+``--quick``: every part on the fewest inputs (two aspects, one warm run, two sizes and one
+region for the cache, a 48x64 forward, one repeat): a check that it runs (the test suite's), not
+a measurement.
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 MODEL = "fcn_resnet50_ade"
 ASPECTS = [(480, 640), (600, 640), (640, 480), (1000, 1500), (300, 400)]
@@ -37,6 +43,14 @@ REGIONS = [
     (7, 7, 64, 480),
     (0, 0, 390, 521),
 ]
+FORWARD = (576, 768)
+# --quick: each part's fewest inputs, as keyword arguments of its function (tiny aspects at
+# scale 1.0: at "auto" they would be enlarged to the 520-pixel working size).
+QUICK: dict[str, dict[str, Any]] = {
+    "aspects": {"aspects": [(48, 64), (64, 48)], "warm_runs": 1, "options": {"scale": 1.0}},
+    "cache": {"sizes": SIZES[:2], "regions": REGIONS[:1]},
+    "forward": {"size": (48, 64)},
+}
 
 
 def _image(h: int, w: int, seed: int = 0):
@@ -76,18 +90,19 @@ def part_open(params: str) -> dict:
     return {"open_prepared_s": _timed(lambda: load_network("onnxruntime", MODEL, resolved, 64, 64))}
 
 
-def part_aspects(params: str) -> dict:
+def part_aspects(params: str, aspects=ASPECTS, warm_runs: int = 2, options=None) -> dict:
     from napari_gluonseg import segment_image
 
     def run(h, w):
-        return segment_image(_image(h, w), weights=params, probability_classes=[127])
+        image = _image(h, w)
+        return segment_image(image, weights=params, probability_classes=[127], **(options or {}))
 
     run(64, 64)  # opens the session: once per process, not per size
     rows = []
-    for h, w in ASPECTS:
+    for h, w in aspects:
         first = _timed(lambda h=h, w=w: run(h, w))
         # The best of two warm runs: single runs swing by +-20% on a shared 2-core machine.
-        warm = min(_timed(lambda h=h, w=w: run(h, w)) for _ in range(2))
+        warm = min(_timed(lambda h=h, w=w: run(h, w)) for _ in range(warm_runs))
         work = run(h, w).provenance["working_size"]
         rows.append(
             {
@@ -106,29 +121,43 @@ def part_aspects(params: str) -> dict:
     }
 
 
-def part_cache(params: str) -> dict:
+def part_cache(params: str, sizes=SIZES, regions=REGIONS) -> dict:
     from napari_gluonseg import segment_image
     from napari_gluonseg.core.models.cache import cached_files
 
     photo = _image(600, 800, seed=1)
-    for h, w in SIZES:
+    for h, w in sizes:
         segment_image(_image(h, w), weights=params, scale=1.0)
-    for y, x, h, w in REGIONS:
+    for y, x, h, w in regions:
         segment_image(photo[y : y + h, x : x + w], weights=params, scale=1.0)
     files = [f for f in cached_files() if f.kind == "onnx export"]
     return {"cache_files": len(files), "cache_mb": sum(f.size for f in files) / 1e6}
 
 
-def part_forward(params: str, repeat: int) -> dict:
+def _fixed_network(resolved, h: int, w: int):
+    """An export for exactly h x w, or None: MXNet's exporter makes it (the [mxnet] extra)."""
+    from napari_gluonseg.core.models import _mxnet
+    from napari_gluonseg.core.models.engines import onnx
+    from napari_gluonseg.core.models.engines.onnx_export import iter_export
+
+    if not _mxnet.installed():
+        return None
+    fixed_path = Path(tempfile.mkdtemp()) / "fixed.onnx"
+    spec = onnx.ExportSpec(MODEL, resolved.sha1, False, h, w)
+    for _ in iter_export(spec, resolved.path, fixed_path):
+        pass
+    return onnx.OnnxNetwork(onnx.OnnxSession(fixed_path), False, h, w)
+
+
+def part_forward(params: str, repeat: int, size: tuple[int, int] = FORWARD) -> dict:
     import numpy as np
 
     from napari_gluonseg import segment_image
     from napari_gluonseg.core.models import weights
-    from napari_gluonseg.core.models.engines import load_network, onnx
-    from napari_gluonseg.core.models.engines.onnx_export import iter_export
+    from napari_gluonseg.core.models.engines import load_network
     from napari_gluonseg.core.models.registry import IMAGENET_MEAN, IMAGENET_STD
 
-    h, w = 576, 768
+    h, w = size
     image = _image(h, w)
     resolved = weights.resolve_local_weights(params)
     x = (
@@ -136,11 +165,7 @@ def part_forward(params: str, repeat: int) -> dict:
         / IMAGENET_STD[:, None, None]
     )[None].astype(np.float32)
     dynamic = load_network("onnxruntime", MODEL, resolved, h, w)
-    fixed_path = Path(tempfile.mkdtemp()) / "fixed.onnx"
-    spec = onnx.ExportSpec(MODEL, resolved.sha1, False, h, w)
-    for _ in iter_export(spec, resolved.path, fixed_path):
-        pass
-    fixed = onnx.OnnxNetwork(onnx.OnnxSession(fixed_path), False, h, w)
+    fixed = _fixed_network(resolved, h, w)
 
     def best(fn):
         fn()
@@ -148,6 +173,9 @@ def part_forward(params: str, repeat: int) -> dict:
 
     ours = best(lambda: segment_image(image, weights=params, scale=1.0, probability_classes=[127]))
     bare = best(lambda: dynamic.logits(x))
+    if fixed is None:
+        return {"ours_s": ours, "bare_dynamic_s": bare, "ours_vs_bare": ours / bare,
+                "fixed": "not run: a fixed-size export needs the [mxnet] extra"}  # fmt: skip
     bare_fixed = best(lambda: fixed.logits(x))
     return {
         "ours_s": ours,
@@ -158,44 +186,58 @@ def part_forward(params: str, repeat: int) -> dict:
     }
 
 
-def _subprocess(part: str, params: str, env: dict, repeat: int) -> dict:
+PARTS: dict[str, Callable[..., dict]] = {
+    "prepare": part_prepare,
+    "open": part_open,
+    "aspects": part_aspects,
+    "cache": part_cache,
+    "forward": part_forward,
+}
+
+
+def run_part(part: str, params: str, repeat: int, quick: bool) -> dict:
+    """One part, in this process; ``quick``: on its fewest inputs."""
+    kwargs: dict = dict(QUICK.get(part, {})) if quick else {}
+    if part == "forward":
+        kwargs["repeat"] = repeat
+    return PARTS[part](params, **kwargs)
+
+
+def _subprocess(part: str, params: str, env: dict, repeat: int, quick: bool) -> dict:
     cmd = [sys.executable, __file__, "--part", part, "--params", params, "--repeat", str(repeat)]
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    out = subprocess.run(
+        cmd + (["--quick"] if quick else []), capture_output=True, text=True, env=env
+    )
     if out.returncode != 0:
         return {"error": (out.stderr.strip().splitlines() or ["?"])[-1]}
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--part")
     parser.add_argument("--params")
     parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
+    parser.add_argument("--quick", action="store_true", help="tiny: a check that it runs")
+    args = parser.parse_args(argv)
     if args.part:
-        parts = {
-            "prepare": part_prepare,
-            "open": part_open,
-            "aspects": part_aspects,
-            "cache": part_cache,
-        }
-        result = (
-            part_forward(args.params, args.repeat)
-            if args.part == "forward"
-            else parts[args.part](args.params)
-        )
-        print(json.dumps(result))
+        print(json.dumps(run_part(args.part, args.params, args.repeat, args.quick)))
         return
+    if args.quick:
+        print("quick mode: a check that the benchmark runs, not a measurement")
+        args.repeat = 1
     from napari_gluonseg.core.models.untrained import save_untrained
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-new-sizes-"))
-    params = str(tmp / "untrained.params")
-    save_untrained(MODEL, params)
-    env = {**os.environ, "MXNET_HOME": str(tmp / "mxnet_home")}
-    results = {"cpus": os.cpu_count()}
-    for part in ("prepare", "open", "aspects", "cache", "forward"):
-        results[part] = _subprocess(part, params, env, args.repeat)
-        print(part, json.dumps(results[part]), flush=True)
+    with tempfile.TemporaryDirectory(prefix="bench-new-sizes-") as d:
+        tmp = Path(d)
+        params = str(tmp / "untrained.params")
+        save_untrained(MODEL, params)
+        # The parts' exports (~130 MB each) and temporary files go, with this folder, at the end.
+        env = {**os.environ, "MXNET_HOME": str(tmp / "mxnet_home"), "TMPDIR": d}
+        results = {"cpus": os.cpu_count()}
+        for part in PARTS:
+            results[part] = _subprocess(part, params, env, args.repeat, args.quick)
+            print(part, json.dumps(results[part]), flush=True)
 
 
 if __name__ == "__main__":

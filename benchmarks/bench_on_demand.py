@@ -1,7 +1,9 @@
 """How fast the kept scores answer after a run: another class's probability map, the margin
 map and the top-5 probe, on a 12 MP image (untrained weights of the real architecture).
 
-    .venv/bin/python benchmarks/bench_on_demand.py [--size 3000x4000]
+    .venv/bin/python benchmarks/bench_on_demand.py [--size 3000x4000] [--quick]
+
+``--quick``: a 48x64 image, one repeat: a check that it runs (the test suite's).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 MODEL = "fcn_resnet50_ade"
+QUICK = {"size": "48x64", "repeat": 1, "probes": 10}
 
 
 def timed(fn, repeat: int = 3) -> float:
@@ -26,10 +29,15 @@ def timed(fn, repeat: int = 3) -> float:
     return best
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size", default="3000x4000")
-    args = parser.parse_args()
+    parser.add_argument("--quick", action="store_true", help="tiny: a check that it runs")
+    parser.set_defaults(repeat=3, probes=1000)  # of each timing; top-5 probes timed together
+    args = parser.parse_args(argv)
+    if args.quick:
+        print("quick mode: a check that the benchmark runs, not a measurement")
+        vars(args).update(QUICK)
     h, w = (int(v) for v in args.size.split("x"))
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["MXNET_HOME"] = str(Path(tmp) / "mxnet_home")
@@ -45,10 +53,13 @@ def main() -> None:
     grid = result.scores
     print(f"{MODEL}, {h}x{w}, default settings; the run itself: {run_s:.2f} s (incl. loading)")
     print(f"kept scores: {grid.grid_shape} grid, {grid.probs.nbytes / 1e6:.1f} MB float16")
-    print(f"probability map on demand: {timed(lambda: grid.probability_map(2)):.3f} s")
-    print(f"margin map:                {timed(grid.margin_map):.3f} s")
-    probe = timed(lambda: [grid.top_classes((), h / 2 + 0.3, w / 2 + 0.7) for _ in range(1000)])
-    print(f"top-5 probe:               {probe / 1000 * 1e6:.0f} us per call")
+    n, probes = args.repeat, args.probes
+    print(f"probability map on demand: {timed(lambda: grid.probability_map(2), n):.3f} s")
+    print(f"margin map:                {timed(grid.margin_map, n):.3f} s")
+    probe = timed(
+        lambda: [grid.top_classes((), h / 2 + 0.3, w / 2 + 0.7) for _ in range(probes)], n
+    )
+    print(f"top-5 probe:               {probe / probes * 1e6:.0f} us per call")
 
 
 if __name__ == "__main__":

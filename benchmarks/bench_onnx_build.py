@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_onnx_build.py [--families] [--speed] [--first-result]
     .venv313/bin/python benchmarks/bench_onnx_build.py --first-result   (the MXNet-free leg)
+    .venv313/bin/python benchmarks/bench_onnx_build.py --quick   (a check that it runs)
 
 Untrained weights of the real architecture (timings do not depend on the values). Each part runs
 in the one process, paired and alternating, so a busy machine moves both sides alike; each part
@@ -17,6 +18,10 @@ prints a control beside its figure, a comparison that must come out at ~1.0x:
 - ``--first-result``: a fresh process, an empty model cache, the ``.params`` file on disk: the
   first labels of a 0.44 MP photo at default settings, vs a second (warm) run in that process.
   Control: the warm run against a third run.
+
+``--quick``: the same parts on the fewest inputs (one family, a 48x64 image at scale 1.0, one
+repeat; ``--speed`` only where MXNet is installed): a check that it runs (the test suite's), not
+a measurement.
 """
 
 from __future__ import annotations
@@ -33,6 +38,14 @@ from pathlib import Path
 from typing import Any
 
 from napari_gluonseg.core.models.onnx_build import ONE_PER_FAMILY
+
+SPEED_SIZE = (576, 768)
+FIRST_SIZE = (576, 768)  # 0.44 MP, at default settings
+# --quick: one family whose MXNet export fails fast (the export of FCN runs in --speed), and
+# tiny images at their own size (at scale "auto" they would be enlarged to 520 pixels).
+QUICK_FAMILIES = ("fastscnn_citys",)
+QUICK_SIZE = (48, 64)
+QUICK_OPTIONS = {"scale": 1.0}
 
 
 def _prepare_builder(model: str, params: Path, out: Path) -> float:
@@ -80,12 +93,12 @@ def _prepare_mxnet(model: str, params: Path, out: Path) -> tuple[float, str] | s
     return time.perf_counter() - start, done.stdout.strip()
 
 
-def families(tmp: Path) -> None:
+def families(tmp: Path, models: tuple[str, ...] = ONE_PER_FAMILY) -> None:
     from napari_gluonseg.core.models import _mxnet
     from napari_gluonseg.core.models.untrained import save_untrained
 
     print("model preparation from .params (s, MB): builder | builder again (control) | MXNet")
-    for model in ONE_PER_FAMILY:
+    for model in models:
         params = tmp / f"{model}.params"
         save_untrained(model, params)
         built = tmp / f"{model}-built.onnx"
@@ -117,7 +130,7 @@ def _median_run(session: Any, x: Any, size: tuple[int, int], repeat: int) -> lis
     return times
 
 
-def speed(tmp: Path, repeat: int) -> None:
+def speed(tmp: Path, repeat: int, size: tuple[int, int] = SPEED_SIZE) -> None:
     import numpy as np
     import onnxruntime as ort
 
@@ -132,19 +145,19 @@ def speed(tmp: Path, repeat: int) -> None:
     mx = _prepare_mxnet(model, params, exported)
     if isinstance(mx, str):
         sys.exit(f"MXNet's export is needed for --speed (the [mxnet] extra): {mx}")
-    x = np.random.default_rng(0).normal(size=(1, 3, 576, 768)).astype(np.float32)
+    x = np.random.default_rng(0).normal(size=(1, 3, *size)).astype(np.float32)
     sessions = {
         name: ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         for name, path in (("built", built), ("built again", built), ("mxnet", exported))
     }
     for s in sessions.values():
-        _median_run(s, x, (576, 768), 1)  # warm-up
+        _median_run(s, x, size, 1)  # warm-up
     times: dict[str, list[float]] = {name: [] for name in sessions}
     for _ in range(repeat):  # alternating: load changes hit every session alike
         for name, s in sessions.items():
-            times[name] += _median_run(s, x, (576, 768), 1)
+            times[name] += _median_run(s, x, size, 1)
     med = {name: statistics.median(t) for name, t in times.items()}
-    print(f"576x768, scale 1.0, onnxruntime {ort.__version__}, median of {repeat}:")
+    print(f"{size[0]}x{size[1]}, scale 1.0, onnxruntime {ort.__version__}, median of {repeat}:")
     print(
         f"  built graph {med['built']:.3f} s, MXNet's export {med['mxnet']:.3f} s: "
         f"built/export = {med['built'] / med['mxnet']:.2f}x"
@@ -159,32 +172,37 @@ _FIRST = """
 import json, sys, time
 import numpy as np
 from napari_gluonseg import segment_image
-photo = np.random.default_rng(0).integers(0, 256, (576, 768, 3), dtype=np.uint8)
+(h, w), options = json.loads(sys.argv[2])
+photo = np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8)
 runs = []
 for _ in range(3):
     t = time.perf_counter()
-    segment_image(photo, weights=sys.argv[1])
+    segment_image(photo, weights=sys.argv[1], **options)
     runs.append(time.perf_counter() - t)
 print(json.dumps({"runs": runs}))
 """
 
 
-def first_result(tmp: Path) -> None:
+def first_result(
+    tmp: Path, size: tuple[int, int] = FIRST_SIZE, options: dict | None = None
+) -> None:
     from napari_gluonseg.core.models.untrained import save_untrained
 
     params = tmp / "fcn.params"
     save_untrained("fcn_resnet50_ade", params)
     env = {**os.environ, "MXNET_HOME": str(tmp / "empty-home")}
+    photo = json.dumps([size, options or {}])
     start = time.perf_counter()
     out = subprocess.run(
-        [sys.executable, "-c", _FIRST, str(params)], capture_output=True, text=True, env=env
+        [sys.executable, "-c", _FIRST, str(params), photo], capture_output=True, text=True, env=env
     )
     total = time.perf_counter() - start
     if out.returncode != 0:
         sys.exit(out.stderr)
     runs = json.loads(out.stdout.strip().splitlines()[-1])["runs"]
+    shown = f"{size[0] * size[1] / 1e6:.2g} MP, " + (f"{options}" if options else "defaults")
     print(
-        f"Python {sys.version.split()[0]}: first result in a fresh process (0.44 MP, defaults, "
+        f"Python {sys.version.split()[0]}: first result in a fresh process ({shown}, "
         "empty cache, .params on disk)"
     )
     print(
@@ -194,13 +212,17 @@ def first_result(tmp: Path) -> None:
     print(f"  control, warm run vs a third run: {runs[2] / runs[1]:.2f}x")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--families", action="store_true")
     parser.add_argument("--speed", action="store_true")
     parser.add_argument("--first-result", action="store_true")
     parser.add_argument("--repeat", type=int, default=7)
-    args = parser.parse_args()
+    parser.add_argument("--quick", action="store_true", help="tiny: a check that it runs")
+    args = parser.parse_args(argv)
+    if args.quick:
+        quick(args)
+        return
     everything = not (args.families or args.speed or args.first_result)
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
@@ -210,6 +232,24 @@ def main() -> None:
             families(tmp)
         if args.speed or everything:
             speed(tmp, args.repeat)
+
+
+def quick(args: argparse.Namespace) -> None:
+    """The parts ``args`` asks for (all by default) on the fewest inputs."""
+    from napari_gluonseg.core.models import _mxnet
+
+    print("quick mode: a check that the benchmark runs, not a measurement")
+    everything = not (args.families or args.speed or args.first_result)
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        if args.first_result or everything:
+            first_result(tmp, QUICK_SIZE, QUICK_OPTIONS)
+        if args.families or everything:
+            families(tmp, QUICK_FAMILIES)
+        if (args.speed or everything) and not _mxnet.installed():
+            print("--speed not run: MXNet's export to compare with needs the [mxnet] extra")
+        elif args.speed or everything:
+            speed(tmp, 1, QUICK_SIZE)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Speed and peak memory against the reference workflow, each case in a fresh subprocess.
 
     .venv/bin/python benchmarks/bench_speed_memory.py [--sizes 576x768,1152x1536,3000x4000]
-        [--repeat 2] [--reference-12mp] [--only CASE]
+        [--repeat 2] [--reference-12mp] [--only CASE] [--quick]
 
 Untrained weights of the real architecture (timings do not depend on the weights; the pruned
 upsampling does a little, see the README). The reference workflow is gluoncv's own steps:
@@ -15,6 +15,10 @@ as they would on a user's second run). Peak RSS: ``VmHWM`` of the case's own pro
 imports and loading included. GMAC: multiply-accumulates of the convolutions and matrix products
 the network runs per image (counted on the ONNX graph, summed over windows); GFLOP/s = 2 x GMAC
 / seconds, beside a float32 GEMM measured in the same run.
+
+``--quick``: the 576x768 set of cases on a 48x64 image, one repeat, a small GEMM; without MXNet
+(Python 3.13) its cases are left out, saying so: a check that it runs (the test suite's), not a
+measurement.
 """
 
 from __future__ import annotations
@@ -31,11 +35,19 @@ from pathlib import Path
 
 MODEL = "fcn_resnet50_ade"
 PROBABILITY_CLASS = 127  # bicycle
+SMALL = (576, 768)  # the size of every case, both baselines included, best of --repeat
+QUICK_SMALL = (48, 64)
+QUICK = {"sizes": "{}x{}".format(*QUICK_SMALL), "repeat": 1}
+GEMM = (2048, 5)  # side, repeat
+QUICK_GEMM = (256, 1)
+NEED_MXNET = ("reference", "mxnet")  # engines
 
 
-def cases_for(h: int, w: int, reference_12mp: bool) -> list[tuple[str, object, object]]:
+def cases_for(
+    h: int, w: int, reference_12mp: bool, small: tuple[int, int] = SMALL
+) -> list[tuple[str, object, object]]:
     """(engine, scale, tile_size) per case; engine "reference" / "ort_forward" are the baselines."""
-    if (h, w) == (576, 768):
+    if (h, w) == small:
         return [
             ("reference", 1.0, None),
             ("ort_forward", 1.0, None),
@@ -71,7 +83,9 @@ def _window_shapes(h: int, w: int, scale, tile) -> list[tuple[tuple[int, int, bo
     return [(layout.network_key, len(layout.windows))]
 
 
-def run_case(engine: str, scale, tile, params: str, h: int, w: int, repeat: int) -> dict:
+def run_case(
+    engine: str, scale, tile, params: str, h: int, w: int, repeat: int, small_size=SMALL
+) -> dict:
     from napari_gluonseg import segment_image
     from napari_gluonseg.core.models import _mxnet, weights
     from napari_gluonseg.core.models.engines import load_network
@@ -120,7 +134,7 @@ def run_case(engine: str, scale, tile, params: str, h: int, w: int, repeat: int)
                 probability_classes=[PROBABILITY_CLASS],
             )
 
-    small = (h, w) == (576, 768)
+    small = (h, w) == small_size
     if small:
         once()  # warm-up
     setup = time.perf_counter() - t0
@@ -221,29 +235,40 @@ def _subprocess(args: list[str], env: dict) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="576x768,1152x1536,3000x4000")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--reference-12mp", action="store_true", help="~6 min and ~16 GB")
     parser.add_argument("--only", help="run only cases whose engine is this")
+    parser.add_argument("--quick", action="store_true", help="tiny: a check that it runs")
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--params", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    small = QUICK_SMALL if args.quick else SMALL
     if args.case:
         engine, scale, tile, size = json.loads(args.case)
         h, w = size
-        print(json.dumps(run_case(engine, scale, tile, args.params, h, w, args.repeat)))
+        print(json.dumps(run_case(engine, scale, tile, args.params, h, w, args.repeat, small)))
         return
 
+    from napari_gluonseg.core.models import _mxnet
     from napari_gluonseg.core.models.untrained import save_untrained
 
+    left_out: tuple[str, ...] = ()
+    if args.quick:
+        print("quick mode: a check that the benchmark runs, not a measurement")
+        vars(args).update(QUICK)
+        if not _mxnet.installed():
+            left_out = NEED_MXNET
+            print(f"left out, as MXNet is not installed: {', '.join(NEED_MXNET)}")
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
-    gemm = gemm_gflops()
+    gemm_n, gemm_repeat = QUICK_GEMM if args.quick else GEMM
+    gemm = gemm_gflops(gemm_n, gemm_repeat)
     print(f"{MODEL}, untrained weights; labels + confidence + 1 probability map")
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"float32 GEMM 2048^3: {gemm:.0f} GFLOP/s"
+        f"float32 GEMM {gemm_n}^3: {gemm:.0f} GFLOP/s"
     )
     header = (
         f"{'size':>10s} {'engine':12s} {'scale':>5s} {'tile':>5s} {'windows':>7s} {'GMAC':>6s} "
@@ -259,8 +284,10 @@ def main() -> None:
         gmac_cache: dict[tuple[int, int], float] = {}
         for h, w in sizes:
             ref = floor = None
-            for engine, scale, tile in cases_for(h, w, args.reference_12mp):
+            for engine, scale, tile in cases_for(h, w, args.reference_12mp, small):
                 if args.only and engine not in (args.only, "reference", "ort_forward"):
+                    continue
+                if engine in left_out:
                     continue
                 if engine in ("reference", "ort_forward"):
                     shapes = [((h, w, False), 1)]
@@ -278,6 +305,7 @@ def main() -> None:
                         params,
                         "--repeat",
                         str(args.repeat),
+                        *(["--quick"] if args.quick else []),
                     ],
                     env,
                 )

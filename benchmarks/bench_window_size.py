@@ -2,7 +2,7 @@
 per megapixel at each window size of ``layout.WINDOW_PIXELS``, times the pixels the windows of
 the 3000x4000 grid add up to, against one 576x768 pass (the reference photo's size).
 
-    .venv313/bin/python benchmarks/bench_window_size.py [--repeat 2] [--end-to-end]
+    .venv313/bin/python benchmarks/bench_window_size.py [--repeat 2] [--end-to-end] [--quick]
 
 ``--end-to-end``: whole runs instead (segment_image at scale 1.0, the dog photo enlarged to
 3000x4000 against itself at 576x768), once per largest window of 2 and 1 MP.
@@ -10,6 +10,10 @@ the 3000x4000 grid add up to, against one 576x768 pass (the reference photo's si
 FCN-ResNet50 (untrained, built graph, onnxruntime, native stride-8 logits as the grid passes
 run). Control: the 576x768 pass timed twice (A/A), printed beside: a ratio that differs from 1
 by more than that is noise, not a difference.
+
+``--quick``: a 384x512 "photo" cut by windows of 0.15, 0.12 and 0.1 MP (2, 3 and 5 windows: with
+their 96-pixel margins they cannot be much smaller) against a 48x64 pass, one repeat: a check
+that it runs (the test suite's), not a measurement.
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ import numpy as np
 MODEL = "fcn_resnet50_ade"
 PHOTO = (3000, 4000)
 REFERENCE = (576, 768)
+QUICK_PHOTO = (384, 512)
+QUICK_REFERENCE = (48, 64)
+QUICK_WINDOWS = (150_000, 120_000, 100_000)
 
 
 def forward_seconds(net, size: tuple[int, int], repeat: int) -> float:
@@ -38,16 +45,23 @@ def forward_seconds(net, size: tuple[int, int], repeat: int) -> float:
     return best
 
 
-def end_to_end(params: Path, repeat: int) -> None:
+def end_to_end(
+    params: Path,
+    repeat: int,
+    photo: tuple[int, int] = PHOTO,
+    reference_size: tuple[int, int] = REFERENCE,
+    windows: tuple[int, ...] = (2_000_000, 1_000_000, 500_000),
+) -> None:
     """Whole runs: a 12 MP photo at full resolution against the 576x768 one, per largest
-    window (the layouts' first choice patched in this process)."""
+    window of the first two (the layouts' first choice patched in this process)."""
     from PIL import Image
 
     from napari_gluonseg import segment_image
     from napari_gluonseg.core.run import layout, plan
 
-    dog = np.asarray(Image.open(Path(__file__).parents[1] / "tests/data/dog.jpg").convert("RGB"))
-    big = np.asarray(Image.fromarray(dog).resize(PHOTO[::-1]))
+    photo_file = Image.open(Path(__file__).parents[1] / "tests/data/dog.jpg").convert("RGB")
+    dog = np.asarray(photo_file.resize(reference_size[::-1]))  # 576x768: its own size
+    big = np.asarray(photo_file.resize(photo[::-1]))
     options = {"weights": params, "scale": 1.0, "engine": "onnxruntime"}
     segment_image(dog[:64, :64], **options)  # the graph built once
 
@@ -57,20 +71,23 @@ def end_to_end(params: Path, repeat: int) -> None:
         return time.perf_counter() - start
 
     reference = min(seconds(dog) for _ in range(repeat))
-    print(f"{REFERENCE[0]}x{REFERENCE[1]} at full resolution: {reference:.2f} s")
-    for first in (2_000_000, 1_000_000):
-        windows = tuple(w for w in (2_000_000, 1_000_000, 500_000) if w <= first)
-        layout.WINDOW_PIXELS = plan.WINDOW_PIXELS = windows
+    print(f"{reference_size[0]}x{reference_size[1]} at full resolution: {reference:.2f} s")
+    for first in windows[:2]:
+        layout.WINDOW_PIXELS = plan.WINDOW_PIXELS = tuple(w for w in windows if w <= first)
         took = seconds(big)
-        print(f"{PHOTO[0]}x{PHOTO[1]}, largest window {first / 1e6:.0f} MP: {took:.1f} s = "
+        print(f"{photo[0]}x{photo[1]}, largest window {first / 1e6:.2g} MP: {took:.1f} s = "
               f"{took / reference:.1f}x")  # fmt: skip
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--end-to-end", action="store_true")
-    args = parser.parse_args()
+    parser.add_argument("--quick", action="store_true", help="tiny: a check that it runs")
+    args = parser.parse_args(argv)
+    if args.quick:
+        print("quick mode: a check that the benchmark runs, not a measurement")
+        args.repeat = 1
     os.environ.setdefault("MXNET_HOME", tempfile.mkdtemp())
     from napari_gluonseg.core.models.engines import Engine, load_network
     from napari_gluonseg.core.models.untrained import save_untrained
@@ -80,8 +97,10 @@ def main() -> None:
 
     params = Path(os.environ["MXNET_HOME"]) / "untrained.params"
     save_untrained(MODEL, params)
+    photo, reference_size = (QUICK_PHOTO, QUICK_REFERENCE) if args.quick else (PHOTO, REFERENCE)
+    windows = QUICK_WINDOWS if args.quick else WINDOW_PIXELS
     if args.end_to_end:
-        end_to_end(params, args.repeat)
+        end_to_end(params, args.repeat, photo, reference_size, windows)
         return
     weights = resolve_local_weights(params)
 
@@ -89,13 +108,13 @@ def main() -> None:
         net = load_network(Engine.ONNXRUNTIME, MODEL, weights, *size, native=True)
         return forward_seconds(net, size, args.repeat)
 
-    reference = timed(REFERENCE)
-    control = timed(REFERENCE)
-    print(f"{MODEL}, onnxruntime; {REFERENCE[0]}x{REFERENCE[1]} pass {reference:.2f} s "
+    reference = timed(reference_size)
+    control = timed(reference_size)
+    print(f"{MODEL}, onnxruntime; {reference_size[0]}x{reference_size[1]} pass {reference:.2f} s "
           f"(control, again: {control / reference:.2f}x)")  # fmt: skip
     print("max window | windows | window size | pixels seen | s/MP at that size | 12 MP / ref")
-    for max_window in WINDOW_PIXELS:
-        layout = grid_layout(*PHOTO, max_window)
+    for max_window in windows:
+        layout = grid_layout(*photo, max_window)
         size = layout.window
         n = len(layout.windows)
         seconds = timed(size)

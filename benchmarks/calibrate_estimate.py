@@ -2,8 +2,11 @@
 (untrained) at 480x480, each engine's warm forward, against the GEMM probe.
 
     .venv/bin/python benchmarks/calibrate_estimate.py   # both engines (MXNet: Python 3.11)
+
+``--quick``: 64x64, a check that it runs (the test suite's), not a calibration.
 """
 
+import argparse
 import os
 import tempfile
 import time
@@ -19,20 +22,27 @@ from napari_gluonseg.core.run import estimate
 
 MODEL = "fcn_resnet50_ade"
 SIZE = 480
+QUICK_SIZE = 64
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="64x64: a check that it runs")
+    quick = parser.parse_args(argv).quick
+    if quick:
+        print("quick mode: a check that the benchmark runs, not a measurement")
+    size = QUICK_SIZE if quick else SIZE
     os.environ.setdefault("MXNET_HOME", tempfile.mkdtemp())
     path = Path(os.environ["MXNET_HOME"]) / "untrained.params"
     save_untrained(MODEL, path)
     resolved = resolve_local_weights(path)
-    x = np.random.default_rng(0).normal(size=(1, 3, SIZE, SIZE)).astype(np.float32)
-    gmac = estimate.model_gmac(MODEL, SIZE, SIZE)
+    x = np.random.default_rng(0).normal(size=(1, 3, size, size)).astype(np.float32)
+    gmac = estimate.model_gmac(MODEL, size, size)
     probe = estimate.machine_gmacs()
     print(f"GEMM probe: {probe:.1f} GMAC/s")
     engines = [Engine.ONNXRUNTIME] + ([Engine.MXNET] if _mxnet.installed() else [])
     for engine in engines:
-        net = load_network(engine, MODEL, resolved, SIZE, SIZE)
+        net = load_network(engine, MODEL, resolved, size, size)
         net.logits(x)  # warm
         start = time.perf_counter()
         net.logits(x)
