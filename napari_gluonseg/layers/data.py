@@ -179,3 +179,10 @@ def is_unedited_output(layer: Any) -> bool:
     """True when the layer holds exactly what the plugin last wrote into it."""
     written = layer.metadata.get(METADATA_KEY, {}).get("written_digest")
     return written is not None and written == data_digest(np.asarray(layer.data))
+
+
+def import_for_new_layers() -> None:
+    """Import, in the calling thread, what napari imports the first time a labels layer is made
+    (pandas, for its features table): ~190 ms of napari's GUI thread otherwise, once per
+    session. The docks call it from their workers."""
+    import pandas  # noqa: F401

@@ -9,6 +9,7 @@ Pre-annotating in the background is :mod:`.review_annotate`; what the kept score
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,11 +34,12 @@ from ..layers.corrections import attach_scores, hand_tracker
 from ..layers.data import (
     METADATA_KEY,
     data_digest,
+    import_for_new_layers,
     is_unedited_output,
     labels_layer_data,
     labels_layer_name,
 )
-from ..layers.reuse import remove_layers, show_image, show_labels
+from ..layers.reuse import layer_kind, new_image_layer, remove_layers, show_image, show_labels
 from .lifetime import watch_removal
 from .messages import MessageArea, ScrollingDock
 from .review_annotate import PreAnnotation
@@ -209,13 +211,16 @@ class ReviewWidget(ScrollingDock):
         self._opening += 1
         token, future = self._opening, self._read_ahead.claim(item)
         self._status.value = f"opening {item.key}..."
+        old_kind = layer_kind(kept[0]) if kept else None
         in_background(
-            lambda: finish_reading(item, future),
-            lambda opened: self._on_read(token, item, opened),
+            lambda: _read(item, future, old_kind),
+            lambda read: self._on_read(token, item, *read),
             lambda exc: self._on_read_failed(token, exc),
         )
 
-    def _on_read(self, token: int, item: ReviewItem, opened: OpenedItem) -> None:
+    def _on_read(
+        self, token: int, item: ReviewItem, opened: OpenedItem, made: Layer | None
+    ) -> None:
         if self._closed or token != self._opening or self.session is None:
             return  # the dock closed, or another image was asked for meanwhile
         session, kept = self.session, self._waiting_layers
@@ -226,7 +231,7 @@ class ReviewWidget(ScrollingDock):
             self._status.value = f"{item.key} is no longer in the folder."
             return
         self.current = item
-        self._steps(token, self._open_layers(session, item, opened, kept, index))
+        self._steps(token, self._open_layers(session, item, opened, kept, index, made))
 
     def _on_read_failed(self, token: int, exc: Exception) -> None:
         if self._closed or token != self._opening:
@@ -263,19 +268,29 @@ class ReviewWidget(ScrollingDock):
         opened: OpenedItem,
         kept: list[Layer],
         index: int,
+        made: Layer | None,
     ) -> Iterator[None]:
         """Show ``item`` in the layers ``kept`` from the previous image where they can take
         it, else in new ones: the image, then (a step later) its labels."""
         old_image, old_labels = [*kept, None, None][:2]
-        image = show_image(self._viewer, opened.image, Path(item.key).name, old_image)
+        image, new = show_image(self._viewer, opened.image, Path(item.key).name, old_image, made)
         self._layers = [image]
-        yield
+        yield  # napari draws the image (uploads it); a new layer, hidden, costs its visuals
+        if new:
+            image.visible = True
+            yield
         export = opened.export
         if export is None or item.labels is None:
             remove_layers(self._viewer, [old_labels])
             self._viewer.reset_view()
         else:
-            self._show_labels(image, item, export, opened.scores, old_labels)
+            labels, new = self._show_labels(image, item, export, opened.scores, old_labels)
+            if new:  # added hidden: napari's visuals for it this turn, its first draw the next
+                yield
+                labels.visible = True
+            self._scores_view.show(image.name, labels, export, opened.scores)
+            self._viewer.layers.selection.active = labels
+            self._viewer.reset_view()  # the new image's size, once both layers hold it
         self._read_ahead.call(session.remember, item.key)  # a synced write: off the GUI
         self._show_choices()
         self._status.value = item.describe() + (f"\n{item.error}" if item.error else "")
@@ -290,8 +305,9 @@ class ReviewWidget(ScrollingDock):
         export: LabelsExport,
         scores: ScoreGrid | None,
         old: Layer | None,
-    ) -> None:
-        """The labels export of ``item``, in ``old`` where it can take them."""
+    ) -> tuple[Layer, bool]:
+        """The labels export of ``item``, in ``old`` where it can take them; the layer, and
+        whether it is new (hidden, to show)."""
         meta = {
             "role": "labels",
             "source_file": str(item.labels),
@@ -301,16 +317,14 @@ class ReviewWidget(ScrollingDock):
         name = labels_layer_name(image.name)
         data = labels_layer_data(export.labels, name, export.class_names, export.colors, meta, {})
         self._export = export
-        labels = show_labels(self._viewer, data, old)
+        labels, new = show_labels(self._viewer, data, old)
         if isinstance(old, Labels) and labels is old:  # read-only while read: its tool back
             labels.editable = True
             labels.mode = self._labels_mode
         hand_tracker(labels)  # from the saved labels on: what the person sets is known
         attach_scores(labels, scores, (0,) * labels.ndim)
         self._layers.append(labels)
-        self._scores_view.show(image.name, labels, export, scores)
-        self._viewer.layers.selection.active = labels
-        self._viewer.reset_view()  # the new image's size, once both layers hold it
+        return labels, new
 
     @property
     def labels_layer(self) -> Layer | None:
@@ -399,6 +413,16 @@ class ReviewWidget(ScrollingDock):
         for key in self._keys:
             self._viewer.bind_key(key, None)
         self._keys = {}
+
+
+def _read(
+    item: ReviewItem, future: Future[OpenedItem] | None, old_kind: Any
+) -> tuple[OpenedItem, Layer | None]:
+    """The worker's part of opening ``item``: read, and the image layer made if the previous
+    one (of ``old_kind``) cannot take it."""
+    import_for_new_layers()
+    opened = finish_reading(item, future)
+    return opened, new_image_layer(opened.image, Path(item.key).name, old_kind)
 
 
 def _folder(edit: FileEdit) -> Path:

@@ -29,16 +29,18 @@ def labels_data(value: int, name: str, shape=SHAPE):
 
 def test_an_image_of_the_same_kind_goes_into_the_old_layer(viewer):
     old = viewer.layers["a.png"]
-    shown = show_image(viewer, np.full((45, 65, 3), 200, np.uint8), "b.png", old)
+    shown, new = show_image(viewer, np.full((45, 65, 3), 200, np.uint8), "b.png", old)
     assert shown is old and shown.name == "b.png" and shown.data.shape == (45, 65, 3)
+    assert not new and shown.visible
 
 
 def test_a_greyscale_image_after_an_rgb_one_takes_its_place_under_the_labels(viewer):
     old = viewer.layers["a.png"]
-    shown = show_image(viewer, np.zeros(SHAPE, np.uint16), "b.tif", old)
+    shown, new = show_image(viewer, np.zeros(SHAPE, np.uint16), "b.tif", old)
     assert shown is not old and old not in viewer.layers
+    assert new and not shown.visible  # added hidden: the caller shows it a step later
     assert [layer.name for layer in viewer.layers] == ["b.tif", "a.png classes"]
-    back = show_image(viewer, np.zeros((*SHAPE, 3), np.uint8), "c.png", shown)
+    back, _ = show_image(viewer, np.zeros((*SHAPE, 3), np.uint8), "c.png", shown)
     assert [layer.name for layer in viewer.layers] == ["c.png", "a.png classes"]
     assert back.rgb
 
@@ -48,8 +50,13 @@ def test_labels_go_into_the_old_layer_whose_undo_cannot_reach_the_previous_image
     old.paint((5, 5), 3, refresh=True)  # an edit of the previous image
     old.mode = "paint"
     data = labels_data(2, "b.png classes")
-    shown = show_labels(viewer, data, old)
-    assert shown is old and shown.name == "b.png classes" and shown.metadata == data[1]["metadata"]
+    shown, new = show_labels(viewer, data, old)
+    assert (
+        shown is old
+        and not new
+        and shown.name == "b.png classes"
+        and shown.metadata == data[1]["metadata"]
+    )
     assert shown.mode == "paint" and shown.opacity == pytest.approx(data[1]["opacity"])
     shown.undo()
     assert np.all(shown.data == 2)
@@ -57,8 +64,9 @@ def test_labels_go_into_the_old_layer_whose_undo_cannot_reach_the_previous_image
 
 def test_labels_of_other_dimensions_get_a_new_layer(viewer):
     old = viewer.layers["a.png classes"]
-    shown = show_labels(viewer, labels_data(1, "s.tif classes", (4, *SHAPE)), old)
+    shown, new = show_labels(viewer, labels_data(1, "s.tif classes", (4, *SHAPE)), old)
     assert shown is not old and old not in viewer.layers and shown.ndim == 3
+    assert new and not shown.visible
 
 
 def test_a_map_is_updated_in_place_or_added_and_the_selection_stays(viewer):

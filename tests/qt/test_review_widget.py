@@ -166,6 +166,7 @@ def test_next_never_reads_in_the_gui_thread_and_a_second_next_wins(
     assert widget.current.key == second.key
     assert [layer.name for layer in viewer.layers] == [second.key, f"{second.key} classes"]
     assert isinstance(widget.labels_layer, Labels) and widget.labels_layer.editable
+    qtbot.waitUntil(lambda: all(layer.visible for layer in viewer.layers))  # new: shown a step on
 
 
 @pytest.mark.threads
