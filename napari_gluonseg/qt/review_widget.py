@@ -88,6 +88,7 @@ class ReviewWidget(ScrollingDock):
         self._opening_key: str | None = None  # the image asked for last (Next steps from it)
         self._labels_mode = "pan_zoom"
         self._waiting_layers: list[Layer] = []  # the previous image's, while the next is read
+        self._unshown: list[Layer] = []  # a new layer added hidden, shown on the next step
         self._connect()
 
     def _arranged(self) -> list:
@@ -201,7 +202,12 @@ class ReviewWidget(ScrollingDock):
         kept = self._leave(keep_layers=True)
         if kept is None:
             return
-        kept = kept or self._waiting_layers  # a Next while the previous one was being read
+        # A Next while the previous one was read or shown: its layers not yet given out too,
+        # shown (a new one waits hidden for a step).
+        kept += [layer for layer in self._waiting_layers if layer not in kept]
+        for layer in self._unshown:
+            layer.visible = True
+        self._unshown = []
         for layer in kept:
             if isinstance(layer, Labels) and layer.editable:
                 self._labels_mode = layer.mode  # the tool in hand, for the next image's labels
@@ -224,10 +230,10 @@ class ReviewWidget(ScrollingDock):
         if self._closed or token != self._opening or self.session is None:
             return  # the dock closed, or another image was asked for meanwhile
         session, kept = self.session, self._waiting_layers
-        self._waiting_layers = []
         index = session.index_of(item.key)  # leaving may have saved and re-sorted
         if index is None:  # gone from the folder meanwhile
             remove_layers(self._viewer, kept)
+            self._waiting_layers = []
             self._status.value = f"{item.key} is no longer in the folder."
             return
         self.current = item
@@ -275,19 +281,25 @@ class ReviewWidget(ScrollingDock):
         old_image, old_labels = [*kept, None, None][:2]
         image, new = show_image(self._viewer, opened.image, Path(item.key).name, old_image, made)
         self._layers = [image]
-        yield  # napari draws the image (uploads it); a new layer, hidden, costs its visuals
+        self._waiting_layers = [old_labels] if old_labels is not None else []
+        self._unshown = [image] if new else []
+        yield  # in place: napari draws (uploads) the image; new, hidden: its visuals only
         if new:
             image.visible = True
-            yield
+            self._unshown = []
+            yield  # its first draw
         export = opened.export
+        self._waiting_layers = []
         if export is None or item.labels is None:
             remove_layers(self._viewer, [old_labels])
             self._viewer.reset_view()
         else:
             labels, new = self._show_labels(image, item, export, opened.scores, old_labels)
             if new:  # added hidden: napari's visuals for it this turn, its first draw the next
+                self._unshown = [labels]
                 yield
                 labels.visible = True
+                self._unshown = []
             self._scores_view.show(image.name, labels, export, opened.scores)
             self._viewer.layers.selection.active = labels
             self._viewer.reset_view()  # the new image's size, once both layers hold it

@@ -170,6 +170,31 @@ def test_next_never_reads_in_the_gui_thread_and_a_second_next_wins(
 
 
 @pytest.mark.threads
+def test_next_pressed_while_the_layers_are_being_shown_leaves_one_image_and_its_labels(
+    qtbot, viewer, folder
+):
+    """Next held down (key repeat) lands between the steps that show an image: the layers of
+    the image half shown are taken over, none is left behind or left hidden."""
+    widget = ReviewWidget(viewer)
+    viewer.window.add_dock_widget(widget)
+    widget.open_folder(*folder)
+    widget._next.clicked.emit()
+    qtbot.waitUntil(lambda: bool(widget._unshown), timeout=30000)  # a new layer, still hidden
+    widget._next.clicked.emit()
+    qtbot.waitUntil(lambda: bool(widget._unshown) or len(widget._layers) == 2, timeout=30000)
+    widget._next.clicked.emit()
+    third = widget.session.items[2].key
+    qtbot.waitUntil(
+        lambda: widget.current is not None and widget.current.key == third
+        and len(widget._layers) == 2 and not widget._unshown,
+        timeout=30000,
+    )  # fmt: skip
+    qtbot.wait(100)
+    assert [layer.name for layer in viewer.layers] == [third, f"{third} classes"]
+    assert all(layer.visible for layer in viewer.layers) and widget.labels_layer.editable
+
+
+@pytest.mark.threads
 def test_closing_the_dock_while_an_image_is_read_leaves_no_layer_behind(
     qtbot, viewer, folder, monkeypatch
 ):
