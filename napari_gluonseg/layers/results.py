@@ -171,8 +171,10 @@ def _set_or_add_map(viewer: Any, new: Any) -> Generator[str, None, str]:
     existing = plugin_layer(viewer, new.name, "image")
     if existing is None:
         show = add_unshown(viewer, new)
-        yield new.name
-        show()
+        try:
+            yield new.name
+        finally:  # also when the steps are closed here (Cancel): no layer left hidden
+            show()
     else:
         adopt_settings(existing, new)
         existing.data = new.data
@@ -258,12 +260,14 @@ def _add_labels(viewer: Any, prepared: PreparedResult) -> Generator[str, None, A
     edits from its first pixel on."""
     layer = prepared.labels
     show = add_unshown(viewer, layer)
-    _remember_name(layer)
-    result, region = prepared.result, prepared.request.region
-    hand_tracker(layer)
-    attach_scores(layer, result.scores, tuple(s.start for s in region))
-    yield layer.name
-    show()
+    try:
+        _remember_name(layer)
+        result, region = prepared.result, prepared.request.region
+        hand_tracker(layer)
+        attach_scores(layer, result.scores, tuple(s.start for s in region))
+        yield layer.name
+    finally:  # also when the steps are closed here (Cancel): no layer left hidden
+        show()
     yield layer.name
     return layer
 

@@ -102,6 +102,20 @@ def test_a_new_layer_is_added_hidden_and_shown_one_step_later(viewer):
     assert all(layer.visible for layer in viewer.layers)
 
 
+@pytest.mark.parametrize("after", [1, 3])  # the labels hidden; a map hidden
+def test_steps_closed_while_a_new_layer_is_hidden_leave_it_shown(viewer, after):
+    """Cancel (or the dock closed) between adding a layer hidden and showing it."""
+    image = viewer.layers["photo"]
+    request = ResultDestination(image, (slice(0, 40), slice(0, 60)), None,
+                                MergeMode.FILL_UNLABELED, True, ("confidence",))  # fmt: skip
+    steps = apply_steps(viewer, prepare_result(request, result_of(1)), Asker())
+    for _ in range(after):
+        next(steps)
+    assert not viewer.layers[-1].visible
+    steps.close()
+    assert all(layer.visible for layer in viewer.layers)
+
+
 def test_edited_layer_is_only_overwritten_when_the_user_says_so(viewer):
     run(viewer, 1)
     labels = viewer.layers["photo classes"]
