@@ -32,7 +32,13 @@ from ..core.edits.corrections import (
     speckles,
 )
 from ..core.edits.merge import Region
-from ..core.edits.record import KEPT_FROM_GESTURES, KEPT_FROM_RUNS, EditKind, EditRecord
+from ..core.edits.record import (
+    KEPT_FROM_AUTOMATIC,
+    KEPT_FROM_GESTURES,
+    KEPT_FROM_RUNS,
+    EditKind,
+    EditRecord,
+)
 from ..core.run.scores import ScoreGrid
 from .data import is_unedited_output
 
@@ -368,14 +374,16 @@ class LayerCorrector:
             found = kept.covers(plane, tuple(slice(0, n) for n in whole))
             if found is not None:  # the scores cover the whole plane: they choose among borders
                 grid, rel = kept.grid, found[0]
-        return speckles(self.components(plane), min_size, self._protected(plane), grid, rel)
+        protected = self._protected(plane, automatic=True)
+        return speckles(self.components(plane), min_size, protected, grid, rel)
 
     def snap(
         self, plane: tuple[int, ...], cells: np.ndarray, edges: CellEdges | None = None
     ) -> list[Change]:
         """What snapping the plane's labels to the superpixels ``cells`` would change (with
         their ``edges``: only at edges the image shows)."""
-        return snap_to_cells(self.labels(plane), cells, self._protected(plane), edges=edges)
+        protected = self._protected(plane, automatic=True)
+        return snap_to_cells(self.labels(plane), cells, protected, edges=edges)
 
     def class_stroke(
         self,
@@ -441,10 +449,11 @@ class LayerCorrector:
             self.layer.data_setitem(where, value)
         return changed
 
-    def _protected(self, plane: tuple[int, ...]) -> np.ndarray:
+    def _protected(self, plane: tuple[int, ...], automatic: bool = False) -> np.ndarray:
         """What a gesture leaves alone: pixels set with napari's brush, fill or eraser (a class
-        picked with a gesture may be picked again)."""
-        return self.tracker.mask(KEPT_FROM_GESTURES, plane)
+        picked with a gesture may be picked again); with ``automatic`` (clean, snap: tools that
+        decide alone), the classes picked with the dock too."""
+        return self.tracker.mask(KEPT_FROM_AUTOMATIC if automatic else KEPT_FROM_GESTURES, plane)
 
 
 def _relative(part: Region, box: Region) -> Region:

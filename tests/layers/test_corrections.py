@@ -70,3 +70,18 @@ def test_the_menu_adds_the_classes_likely_at_the_click_that_the_region_lacks():
     assert (7, True) in [(c, here) for c, _, here in listed]
     away = corrector.menu((), box, mask, (0, 0))
     assert 7 not in [c for c, _, _ in away]
+
+
+def test_a_clean_leaves_a_class_the_person_picked_and_a_later_pick_may_change_it():
+    """Clean and snap decide alone: a class the person picked with the dock (relabel, R, class
+    brush) is theirs, as napari's brush is. A gesture of theirs may change their mind."""
+    layer = layer_with_scores()
+    corrector = LayerCorrector(layer)
+    speck = (slice(8, 10), slice(8, 10))
+    layer.data[speck] = 3  # a small sky region inside the floor
+    box, mask = corrector.region_at((), 8, 8)
+    assert corrector.relabel((), box, mask, 1, "relabel") == 4  # picked: building
+    assert corrector.speckles((), 64) == []  # the pick is not a speckle to clean
+    assert corrector.snap((), np.zeros(SHAPE, np.int32)) == []  # nor a cell's minority
+    box, mask = corrector.region_at((), 8, 8)
+    assert corrector.relabel((), box, mask, 4, "relabel") == 4  # a later pick changes it

@@ -4,7 +4,7 @@ and to what, and the dock writes them as one undoable edit.
 
 A *region* is a connected component (4-connected) of equal label values in one plane: a
 click floods it (:func:`region_at`); :class:`Components` labels them all at once, for cleaning
-speckles. Pixels the person set by hand (``protected``, kept by :class:`HandEdits`) are never
+speckles. Pixels the person set by hand (``protected``: :mod:`.record` says which) are never
 changed. Label value ``k + 1`` is class ``k`` (0 is unlabeled), as everywhere in the package.
 """
 
@@ -415,47 +415,6 @@ def snap_to_cells(
         change &= ~protected
     full = tuple(slice(0, n) for n in labels.shape)
     return [Change(full, change & (new == v), int(v)) for v in np.unique(new[change])]
-
-
-class HandEdits:
-    """Which pixels of a labels image a person set, and how many pixels each tool changed.
-
-    Later runs, fills and cleans leave the ``mask`` pixels alone. Automatic tools (a clean)
-    are counted without protecting what they wrote.
-    """
-
-    def __init__(self, shape: tuple[int, ...]) -> None:
-        self.mask = np.zeros(shape, bool)
-        self.by_tool: dict[str, int] = {}
-
-    def record(
-        self, tool: str, key: tuple, where: np.ndarray | None = None, protect: bool = True
-    ) -> None:
-        """An edit by ``tool`` of the pixels ``key`` selects (slices, with ``where`` the
-        changed pixels within them, or index arrays)."""
-        if all(isinstance(k, slice) for k in key):
-            selected = np.ones(self.mask[key].shape, bool) if where is None else where
-            n = int(np.count_nonzero(selected))
-            if protect:
-                self.mask[key] |= selected
-        else:
-            n = len(key[0]) if len(key) else 0
-            if protect:
-                self.mask[key] = True
-        if n:
-            self.by_tool[tool] = self.by_tool.get(tool, 0) + n
-
-    @property
-    def pixels(self) -> int:
-        """How many pixels a person set."""
-        return int(np.count_nonzero(self.mask))
-
-    def provenance(self) -> dict[str, object]:
-        """What an export says about the hand edits."""
-        return {
-            "pixels_set_by_hand": self.pixels,
-            "pixels_changed_by_tool": dict(sorted(self.by_tool.items())),
-        }
 
 
 def _four_neighbours(mask: np.ndarray) -> np.ndarray:

@@ -6,7 +6,8 @@ record needs no view of the undo history, only the labels as they are now.
 
 Edits come in three kinds: a person's brush, fill or eraser (``HAND``: every later gesture,
 clean and run leaves them alone), a class the person picked with a gesture of the Correct dock
-(``CHOSEN``: a later gesture may change the person's mind, a run leaves them alone unless told),
+(``CHOSEN``: a later gesture may change the person's mind; a run, a clean or a snap leaves them
+alone),
 and what an automatic tool decided (``AUTOMATIC``: clean, snap; counted, not protected).
 """
 
@@ -91,7 +92,10 @@ class EditRecord:
 
 
 KEPT_FROM_RUNS = frozenset({EditKind.HAND, EditKind.CHOSEN})
+# A gesture of the person's (relabel, R, class brush) may change their mind about a class they
+# picked; a tool that decides alone (clean, snap) leaves it, as it leaves the brush.
 KEPT_FROM_GESTURES = frozenset({EditKind.HAND})
+KEPT_FROM_AUTOMATIC = frozenset({EditKind.HAND, EditKind.CHOSEN})
 
 
 def _sum(counts: dict[str, int], kind: EditKind) -> int:
