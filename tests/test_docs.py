@@ -62,3 +62,15 @@ def test_the_documented_signature_of_segment_image_is_the_codes():
     internal = {"check_memory_first"}  # the batch's stand-in plan; not a user's option
     fields = {f.name: f.default for f in dataclasses.fields(RunOptions) if f.name not in internal}
     assert documented == fields
+
+
+@pytest.mark.parametrize(
+    "page", PAGES[:1] + PAGES[2:], ids=lambda p: p.relative_to(ROOT).as_posix()
+)
+def test_user_pages_carry_no_session_dates_or_commit_hashes(page):
+    """A figure says the command that made it and the machine, not the day or the commit (a
+    lab notebook's marks): the README and the guide, not CONTRIBUTING.md."""
+    text = page.read_text()
+    dates = re.findall(r"\b20\d\d-\d\d-\d\d\b", text)
+    commits = re.findall(r"\b(?:commit|at) [0-9a-f]{7,40}\b", text)
+    assert dates == [] and commits == []
