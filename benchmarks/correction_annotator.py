@@ -43,7 +43,6 @@ from scipy import ndimage
 from napari_gluonseg.core.edits.corrections import (
     Change,
     Components,
-    HandEdits,
     class_brush,
     class_ratio,
     menu_classes,
@@ -54,6 +53,7 @@ from napari_gluonseg.core.edits.corrections import (
     snap_to_cells,
     speckles,
 )
+from napari_gluonseg.core.edits.record import KEPT_FROM_AUTOMATIC, KEPT_FROM_GESTURES, EditRecord
 
 TARGETS = (0.95, 0.98, 0.995)
 # Seconds per action (chosen, not measured): a click with the pointer moved to it, a key, a
@@ -62,6 +62,12 @@ TARGETS = (0.95, 0.98, 0.995)
 SECONDS = {"click": 1.0, "key": 0.5, "pick": 2.0, "stroke": 1.0, "look": 1.0, "plane": 3.0}
 TRACE_SPEED = 150.0
 KIND = {"pick label": "pick", "runner-up key": "key", "escape": "key", "undo": "key"}
+# Each action's tool as the dock's edit record names it: its kind (napari's brush and fill are
+# the person's own, kept from every gesture; a class picked with the dock may be picked again;
+# snap and clean decide alone) is the dock's (core/edits/record.py).
+RECORD_TOOL = {"fill": "fill", "brush stroke": "paint", "menu choice": "relabel",
+               "runner-up key": "runner-up", "class brush stroke": "class brush",
+               "snap": "snap", "clean": "clean"}  # fmt: skip
 STROKE_LENGTH = 300
 RADII = (3, 8, 20)
 JITTER = 2.0
@@ -115,7 +121,7 @@ class Annotator:
         self.scores = self.task.scores
         if self.tools.noise:
             self.scores = noise_scores(np.random.default_rng((self.seed, 2)), self.scores)
-        self.hand = HandEdits(self.labels.shape)
+        self.edits = EditRecord(self.labels.shape, self.labels.dtype)
         self.tried = np.zeros(self.labels.shape, bool)
         self.given_up: set[str] = set()  # global tools that stopped helping
         self.selected, self.radius = 1, 5  # napari's defaults: label 1, brush size 10
@@ -157,7 +163,7 @@ class Annotator:
             if target not in self.reached and self.accuracy >= target:
                 self.reached[target] = (self.actions, self.seconds)
 
-    def _write(self, tool: str, changes: list[Change], protect: bool = True) -> np.ndarray:
+    def _write(self, tool: str, changes: list[Change]) -> np.ndarray:
         """Apply ``changes``; returns the labels before, to undo."""
         before = self.labels.copy()
         for c in changes:
@@ -167,7 +173,7 @@ class Annotator:
             gain = int((changed & right).sum()) - int((changed & (view == self.gt[c.box])).sum())
             self.correct += gain
             self.fixed_by[tool] = self.fixed_by.get(tool, 0) + gain
-            self.hand.record(tool, c.box, changed, protect=protect)
+            self.edits.record(RECORD_TOOL[tool], c.box, changed, c.value)
             self.dirty[c.box] |= changed
             view[changed] = c.value
         return before
@@ -241,7 +247,7 @@ class Annotator:
         found = runner_up(self.scores, (), box, mask, value)
         if found is not None:
             self._write(
-                "runner-up key", [relabel(self.labels, box, mask, found[0] + 1, self.hand.mask)]
+                "runner-up key", [relabel(self.labels, box, mask, found[0] + 1, self._kept())]
             )
         self._look()
         return bool(np.mean(self.labels[box][mask] == p.value) > 0.5)  # the region looks right
@@ -257,7 +263,7 @@ class Annotator:
             return False
         self._pay("menu choice")
         change = scored_relabel(self.scores, (), self.labels, box, mask, p.value - 1, p.point,
-                                self.ratio, self.hand.mask)  # fmt: skip
+                                self.ratio, self._kept())  # fmt: skip
         before = self._write("menu choice", [change])
         part = change.pixels < np.count_nonzero(mask & (before[box] != p.value))
         if part and self._worse(before):  # a part: not foreseen, so looked at
@@ -308,23 +314,31 @@ class Annotator:
         if tool == "brush stroke":
             return self._write(tool, [Change(box, disc, value)])
         ratio = class_ratio(self.scores, (), value - 1, box, self.labels[box])
-        change = class_brush(self.labels, box, disc, ratio, self.ratio, value, self.hand.mask)
+        change = class_brush(self.labels, box, disc, ratio, self.ratio, value, self._kept())
         return self._write(tool, [change])
+
+    def _kept(self, automatic: bool = False) -> np.ndarray:
+        """The pixels a gesture leaves alone, as in the dock: those set with napari's brush or
+        fill that still hold what was set (an undone edit no longer counts); for clean and
+        snap (``automatic``), the classes picked with the tools too."""
+        return self.edits.mask(
+            self.labels, KEPT_FROM_AUTOMATIC if automatic else KEPT_FROM_GESTURES
+        )
 
     def _global_tools(self) -> None:
         """Snap, then clean, over the whole plane, each looked at and undone if worse; each
         pressed again after every scan until it once makes things worse or changes nothing."""
         if self.tools.snap and "snap" not in self.given_up:
             cells, edges = self.task.cells, self.task.edges
-            self._global("snap", snap_to_cells(self.labels, cells, self.hand.mask, edges=edges))
+            self._global("snap", snap_to_cells(self.labels, cells, self._kept(True), edges=edges))
         if self.tools.clean and "clean" not in self.given_up:
             parts = Components(self.labels)
-            self._global("clean", speckles(parts, CLEAN_SIZE, self.hand.mask, self.scores))
+            self._global("clean", speckles(parts, CLEAN_SIZE, self._kept(True), self.scores))
         self._reach()
 
     def _global(self, tool: str, changes: list[Change]) -> None:
         self._pay(tool)
-        before = self._write(tool, changes, protect=False)
+        before = self._write(tool, changes)
         if self._worse(before, plane=True):
             self._undo(before, tool)
             self.given_up.add(tool)

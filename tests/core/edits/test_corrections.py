@@ -8,7 +8,6 @@ from hypothesis.extra.numpy import arrays
 
 from napari_gluonseg.core.edits.corrections import (
     Components,
-    HandEdits,
     apply,
     cell_edges,
     class_brush,
@@ -166,21 +165,6 @@ def test_a_scored_relabel_takes_the_part_where_the_class_is_likely_around_the_cl
     right = (slice(0, 40), slice(40, 60))  # a region the class is likely all over: all of it
     whole = scored_relabel(scores, (), labels, right, np.ones((40, 20), bool), 3, (5, 45))
     assert whole.pixels == 40 * 20
-
-
-def test_hand_edits_protect_what_a_person_set_and_count_every_tool():
-    edits = HandEdits((10, 12))
-    where = np.zeros((3, 4), bool)
-    where[1, 1:3] = True
-    edits.record("brush", (slice(2, 5), slice(0, 4)), where)
-    edits.record("fill", (np.array([0, 0, 9]), np.array([0, 1, 11])))
-    edits.record("clean", (slice(6, 8), slice(6, 8)), protect=False)
-    assert edits.mask.sum() == 5 and edits.mask[3, 1] and edits.mask[9, 11]
-    assert not edits.mask[6:8, 6:8].any()
-    assert edits.provenance() == {
-        "pixels_set_by_hand": 5,
-        "pixels_changed_by_tool": {"brush": 2, "clean": 4, "fill": 3},
-    }
 
 
 def test_with_scores_a_speckle_takes_the_bordering_class_the_model_prefers_over_it():
