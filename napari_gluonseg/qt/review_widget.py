@@ -8,7 +8,7 @@ Pre-annotating in the background is :mod:`.review_annotate`; what the kept score
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -89,6 +89,7 @@ class ReviewWidget(ScrollingDock):
         self._labels_mode = "pan_zoom"
         self._waiting_layers: list[Layer] = []  # the previous image's, while the next is read
         self._unshown: list[Layer] = []  # a new layer added hidden, shown on the next step
+        self._saving = False  # corrections being written in a worker
         self._connect()
 
     def _arranged(self) -> list:
@@ -199,6 +200,12 @@ class ReviewWidget(ScrollingDock):
         if session is None:
             return
         item = session.items[index]
+        if self._saving:
+            self._status.value = "Saving the corrections first: press again in a moment."
+            return
+        if self._edited():  # saved in a worker first (a 12 MP export: seconds), then opened
+            self._save_in_background(lambda: self._open_key(item.key))
+            return
         kept = self._leave(keep_layers=True)
         if kept is None:
             return
@@ -223,6 +230,11 @@ class ReviewWidget(ScrollingDock):
             lambda read: self._on_read(token, item, *read),
             lambda exc: self._on_read_failed(token, exc),
         )
+
+    def _open_key(self, key: str) -> None:
+        index = self.session.index_of(key) if self.session is not None else None
+        if index is not None:
+            self.open_index(index)
 
     def _on_read(
         self, token: int, item: ReviewItem, opened: OpenedItem, made: Layer | None
@@ -364,13 +376,22 @@ class ReviewWidget(ScrollingDock):
     # -- saving ---------------------------------------------------------------------------------
 
     def _on_save(self, _value: Any = None) -> None:
-        if not self.save():
+        if self._saving:
+            return
+        if not self._edited():
             self._status.value = "Nothing to save: the labels are as opened."
+            return
+        self._save_in_background(None)
+
+    def _edited(self) -> bool:
+        """Whether the labels open were edited since opened or saved."""
+        layer = self.labels_layer
+        ready = self.session is not None and self._export is not None and self.current is not None
+        return ready and layer is not None and not is_unedited_output(layer)
 
     def _saved_or_unedited(self) -> bool:
-        """Whether the labels open may be closed: unedited, or their edits saved now."""
-        layer = self.labels_layer
-        if layer is None or self.current is None or is_unedited_output(layer):
+        """Whether the labels open may be closed: unedited, being saved, or saved now."""
+        if self._saving or not self._edited():
             return True
         if self.save():
             return True
@@ -378,31 +399,83 @@ class ReviewWidget(ScrollingDock):
         return False
 
     def save(self) -> bool:
-        """Save the labels if they were edited since opened or saved; True if saved."""
-        layer, session, export = self.labels_layer, self.session, self._export
-        if layer is None or session is None or export is None or self.current is None:
+        """Save the labels if they were edited since opened or saved, now (in this thread);
+        True if saved."""
+        if not self._edited() or self.current is None:
             return False
-        if is_unedited_output(layer):
-            return False
-        meta = layer.metadata[METADATA_KEY]
-        labels = np.asarray(layer.data)
-        key = self.current.key
-        tracker = hand_tracker(layer, create=False)
-        counts = tracker.provenance() if tracker is not None else None
+        layer, key, write = self.labels_layer, self.current.key, self._corrections_writer()
         try:
-            meta["provenance"] = session.save_corrections(
-                key, labels, export.class_names, export.colors, meta.get("provenance", {}), counts
-            )
+            record, digest = write()
         except (GluonsegError, OSError) as exc:
             show_error(f"Could not save the corrections of {key}: {exc}")
             return False
-        meta["written_digest"] = data_digest(labels)
-        index = session.index_of(key)
-        if index is not None:  # saving re-sorts the list
-            self.current = session.items[index]
-        self._status.value = f"Saved the corrections of {key}."
-        self._show_choices()
+        self._saved(layer, key, record, digest)
         return True
+
+    def _save_in_background(self, then: Callable[[], None] | None) -> None:
+        """Save the edited labels in a worker (a 12 MP export takes seconds), the layer read-only
+        meanwhile; then ``then()``. A failure says why and leaves the image open, editable."""
+        layer, write = self.labels_layer, self._corrections_writer()
+        assert layer is not None and self.current is not None
+        key, mode = self.current.key, layer.mode
+        layer.editable = False  # what is being written is what the layer holds
+        self._saving = True
+        self._status.value = f"saving the corrections of {key}..."
+
+        def done(written: tuple[dict[str, Any], str]) -> None:
+            self._saving = False
+            self._editable_again(layer, mode)
+            self._saved(layer, key, *written)
+            if then is not None and not self._closed:
+                then()
+
+        def failed(exc: Exception) -> None:
+            self._saving = False
+            self._editable_again(layer, mode)
+            if not isinstance(exc, (GluonsegError, OSError)):
+                raise exc
+            show_error(f"Could not save the corrections of {key}: {exc}")
+            self._status.value = "The corrections could not be saved: the image stays open."
+
+        in_background(write, done, failed)
+
+    def _corrections_writer(self) -> Callable[[], tuple[dict[str, Any], str]]:
+        """What writes the labels as they are now (copied), callable in any thread: returns the
+        provenance written and the labels' digest."""
+        layer, session, export, item = self.labels_layer, self.session, self._export, self.current
+        assert layer is not None and session is not None and export is not None and item
+        meta = layer.metadata[METADATA_KEY]
+        labels = np.array(layer.data)
+        tracker = hand_tracker(layer, create=False)
+        counts = tracker.provenance() if tracker is not None else None
+        provenance = meta.get("provenance", {})
+        names, colors = export.class_names, export.colors
+
+        def write() -> tuple[dict[str, Any], str]:
+            record = session.write_corrections(item, labels, names, colors, provenance, counts)
+            return record, data_digest(labels)
+
+        return write
+
+    def _saved(self, layer: Layer, key: str, record: dict[str, Any], digest: str) -> None:
+        """What saving ``key`` changes here: the layer's record of what is on disk, the list."""
+        meta = layer.metadata[METADATA_KEY]
+        meta["provenance"], meta["written_digest"] = record, digest
+        session = self.session
+        if session is None:
+            return
+        session.refresh()  # saving re-sorts the list
+        index = session.index_of(key)
+        if index is not None and self.current is not None and self.current.key == key:
+            self.current = session.items[index]
+        if not self._closed:
+            self._status.value = f"Saved the corrections of {key}."
+            self._show_choices()
+
+    def _editable_again(self, layer: Layer, mode: str) -> None:
+        if layer in self._viewer.layers and isinstance(layer, Labels):
+            layer.editable = True
+            layer.mode = mode
 
     # -- closing --------------------------------------------------------------------------------
 

@@ -56,7 +56,9 @@ def in_background(
         return
     from napari.qt.threading import create_worker
 
-    worker = create_worker(compute, _start_thread=False)
-    worker.returned.connect(done)
-    worker.errored.connect(failed)
+    # "errored" passed here, not connected after: superqt then does not also re-raise the
+    # error in the GUI thread (napari's "Exceptions caught in Qt event loop").
+    worker = create_worker(
+        compute, _start_thread=False, _connect={"returned": done, "errored": failed}
+    )
     worker.start()

@@ -195,6 +195,50 @@ def test_next_pressed_while_the_layers_are_being_shown_leaves_one_image_and_its_
 
 
 @pytest.mark.threads
+@pytest.mark.parametrize("fails", [False, True])
+def test_next_after_an_edit_saves_in_a_worker_then_opens_or_stays_if_it_cannot(
+    qtbot, viewer, folder, monkeypatch, fails
+):
+    """Saving a 12 MP export took seconds with napari frozen: the Next click returns at once,
+    the labels read-only while written; a save that fails leaves the image open, editable."""
+    import threading
+
+    widget = ReviewWidget(viewer)
+    viewer.window.add_dock_widget(widget)
+    widget.open_folder(*folder)
+    widget._next.clicked.emit()
+    qtbot.waitUntil(lambda: widget.labels_layer is not None and not widget._unshown, timeout=30000)
+    first, labels = widget.current, widget.labels_layer
+    labels.mode = "paint"
+    labels.paint((5, 7), 3 if labels.data[5, 7] != 3 else 4, refresh=True)
+    painted = labels.data.copy()
+    held, real_write = threading.Event(), widget.session.write_corrections
+
+    def slow_write(*args, **kwargs):
+        held.wait(timeout=30)
+        if fails:
+            raise OSError(28, "No space left on device")
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(widget.session, "write_corrections", slow_write)
+    widget._next.clicked.emit()  # returns at once: the write is held
+    assert widget._status.value == f"saving the corrections of {first.key}..."
+    assert not labels.editable and widget.current.key == first.key
+    held.set()
+    if fails:
+        qtbot.waitUntil(lambda: not widget._saving, timeout=30000)
+        assert widget.current.key == first.key and widget.labels_layer is labels
+        assert labels.editable and labels.mode == "paint"
+        assert "could not be saved" in widget._status.value
+        np.testing.assert_array_equal(labels.data, painted)
+        return
+    qtbot.waitUntil(lambda: widget.current is not None and widget.current.key != first.key,
+                    timeout=30000)  # fmt: skip
+    np.testing.assert_array_equal(read_export(first.labels).labels, painted)
+    qtbot.waitUntil(lambda: widget.labels_layer is not None and widget.labels_layer.editable)
+
+
+@pytest.mark.threads
 def test_closing_the_dock_while_an_image_is_read_leaves_no_layer_behind(
     qtbot, viewer, folder, monkeypatch
 ):
@@ -275,7 +319,7 @@ def test_corrections_that_cannot_be_saved_keep_the_image_open(viewer, folder, mo
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(widget.session, "save_corrections", full_disk)
+    monkeypatch.setattr(widget.session, "write_corrections", full_disk)
     widget._next.clicked.emit()
     assert widget.current.key == first and widget.labels_layer is labels
     np.testing.assert_array_equal(labels.data, painted)

@@ -143,7 +143,23 @@ class ReviewSession:
 
         Returns the provenance written (pass it to the next save of the same image).
         """
-        item = self.items[self._index(key)]
+        record = self.write_corrections(
+            self.items[self._index(key)], labels, class_names, colors, provenance, hand_edits
+        )
+        self.refresh()
+        return record
+
+    def write_corrections(
+        self,
+        item: ReviewItem,
+        labels: np.ndarray,
+        class_names: Sequence[str],
+        colors: Sequence[Sequence[int]],
+        provenance: dict[str, Any],
+        hand_edits: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """:meth:`save_corrections`' files alone, for ``item`` (the session's list is left as
+        it is: :meth:`refresh` it after): safe in a worker thread while the list is read."""
         labels = np.asarray(labels)
         changed, scores = labels.size, None
         if item.labels is not None:
@@ -155,13 +171,12 @@ class ReviewSession:
         saved = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         history.append({"pixels_changed": changed, "saved": saved, **(hand_edits or {})})
         record = {**provenance, CORRECTED_KEY: True, CORRECTIONS_KEY: history}
-        batch_item = BatchItem(item.image, key)
+        batch_item = BatchItem(item.image, item.key)
         folder = batch_item.out_folder(self.results_dir)
         stem = batch_item.stem
         write_labels(
             labels, class_names, colors, record, folder, stem, overwrite=True, scores=scores
         )
-        self.refresh()
         return record
 
     def batch_options(self) -> dict[str, Any]:
