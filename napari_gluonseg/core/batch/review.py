@@ -128,27 +128,6 @@ class ReviewSession:
         record = {"images_dir": str(self.images_dir), "last_key": key}
         write_files({self.review_file: (json.dumps(record, indent=2) + "\n").encode()})
 
-    def save_corrections(
-        self,
-        key: str,
-        labels: np.ndarray,
-        class_names: Sequence[str],
-        colors: Sequence[Sequence[int]],
-        provenance: dict[str, Any],
-        hand_edits: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """Replace ``key``'s export with corrected ``labels``, atomically, marked as corrected by
-        hand with the number of pixels changed against the labels replaced (and ``hand_edits``,
-        what the hand-edit tracker counted: pixels set by hand, pixels by tool).
-
-        Returns the provenance written (pass it to the next save of the same image).
-        """
-        record = self.write_corrections(
-            self.items[self._index(key)], labels, class_names, colors, provenance, hand_edits
-        )
-        self.refresh()
-        return record
-
     def write_corrections(
         self,
         item: ReviewItem,
@@ -158,8 +137,13 @@ class ReviewSession:
         provenance: dict[str, Any],
         hand_edits: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """:meth:`save_corrections`' files alone, for ``item`` (the session's list is left as
-        it is: :meth:`refresh` it after): safe in a worker thread while the list is read."""
+        """Replace ``item``'s export with corrected ``labels``, atomically, marked as corrected
+        by hand with the number of pixels changed against the labels replaced (and
+        ``hand_edits``, what the hand-edit tracker counted: pixels set by hand, pixels by tool).
+        Returns the provenance written (pass it to the next save of the same image).
+
+        The session's list is left as it is (:meth:`refresh` it after, to see the image marked
+        reviewed): a worker thread may write while the list is read."""
         labels = np.asarray(labels)
         changed, scores = labels.size, None
         if item.labels is not None:

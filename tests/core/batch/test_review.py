@@ -100,9 +100,9 @@ def test_corrections_saved_marked_and_kept_by_a_later_batch(tmp_path, annotated,
     export = read_export(results / "img0_labels.png")
     corrected = export.labels.copy()
     corrected[:2, :3] = 1 if corrected[0, 0] != 1 else 2
-    session.save_corrections(
-        "img0", corrected, export.class_names, export.colors, export.provenance
-    )
+    item = session.items[session.index_of("img0")]
+    session.write_corrections(item, corrected, export.class_names, export.colors, export.provenance)
+    session.refresh()
     saved = read_export(results / "img0_labels.png")
     np.testing.assert_array_equal(saved.labels, corrected)
     assert saved.provenance[CORRECTED_KEY] is True
@@ -158,9 +158,10 @@ def test_read_ahead_copy_is_what_opens_while_its_files_are_unchanged(
         corrected = opened.export.labels.copy()
         corrected[:4, :4] = 1 if corrected[0, 0] != 1 else 2
         export = opened.export
-        session.save_corrections(
-            item.key, corrected, export.class_names, export.colors, export.provenance
+        session.write_corrections(
+            item, corrected, export.class_names, export.colors, export.provenance
         )
+        session.refresh()
         item = session.items[session.index_of(item.key)]
         np.testing.assert_array_equal(ahead.take(item).export.labels, corrected)
         assert len(reads) == 3
