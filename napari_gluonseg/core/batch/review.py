@@ -183,12 +183,6 @@ class ReviewSession:
         )
         return (yield from iter_batch(plan, should_stop))
 
-    def _index(self, key: str) -> int:
-        index = self.index_of(key)
-        if index is None:
-            raise OptionError(f"{key!r} is not an image of {self.images_dir}.")
-        return index
-
 
 @dataclass(frozen=True)
 class OpenedItem:
