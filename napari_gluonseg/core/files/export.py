@@ -287,7 +287,8 @@ def _labels_file(labels: np.ndarray, names: ExportNames, fmt: str) -> tuple[str,
 
     dtype = np.uint8 if top < 256 else np.uint16 if top < 65536 else np.uint32
     buffer = io.BytesIO()
-    tifffile.imwrite(buffer, labels.astype(dtype), compression="zlib")
+    # Planes, never colour: unless told, tifffile tags a (3 or 4, H, W) array as RGB(A).
+    tifffile.imwrite(buffer, labels.astype(dtype), compression="zlib", photometric="minisblack")
     return names.labels("tif").name, buffer.getvalue()
 
 

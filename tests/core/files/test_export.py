@@ -75,6 +75,20 @@ def test_values_beyond_16_bits_go_to_a_32_bit_tiff(tmp_path):
     np.testing.assert_array_equal(read_export(p["labels"]).labels, labels)
 
 
+@pytest.mark.parametrize("planes", [3, 4])
+def test_a_stack_of_three_or_four_planes_is_written_as_planes_not_as_colour(tmp_path, planes):
+    """tifffile tags a (3 or 4, H, W) array RGB(A), colour stored as planes, unless told: napari,
+    Fiji and this package's own reader would take the labels for one colour image."""
+    import tifffile
+
+    labels = np.random.default_rng(planes).integers(0, 3, (planes, 20, 30)).astype(np.uint8)
+    paths = write_labels(labels, ("wall", "sky", "tree"), COLORS, {}, tmp_path, "s", fmt="tif")
+    with tifffile.TiffFile(paths["labels"]) as tif:
+        assert tif.pages[0].photometric == tifffile.PHOTOMETRIC.MINISBLACK
+        assert tif.series[0].shape == (planes, 20, 30)
+    np.testing.assert_array_equal(read_export(paths["labels"]).labels, labels)
+
+
 # -- trust: nothing half-written, nothing silently replaced, nothing inconsistent read ------------
 
 NAMES = ("wall", "sky", "tree")
