@@ -114,8 +114,8 @@ class CorrectWidget(ScrollingDock):
         )  # fmt: skip
         self._threshold = FloatSlider(
             label="class threshold", value=0.5, min=0.05, max=0.95,
-            tooltip="The class brush, and a relabel 'where the class is likely', change only "
-            "pixels whose kept probability of the class is at least this.",
+            tooltip="A relabel or a class brush set to 'where the class is likely' changes "
+            "only pixels whose kept probability of the class is at least this.",
         )  # fmt: skip
         self._hand = Label(value="")
         self._status = MessageArea()
