@@ -417,7 +417,7 @@ class ReviewWidget(ScrollingDock):
         meanwhile; then ``then()``. A failure says why and leaves the image open, editable."""
         layer, write = self.labels_layer, self._corrections_writer()
         assert layer is not None and self.current is not None
-        key, mode = self.current.key, layer.mode
+        key, mode, session = self.current.key, layer.mode, self.session
         layer.editable = False  # what is being written is what the layer holds
         self._saving = True
         self._status.value = f"saving the corrections of {key}..."
@@ -426,8 +426,8 @@ class ReviewWidget(ScrollingDock):
             self._saving = False
             self._editable_again(layer, mode)
             self._saved(layer, key, *written)
-            if then is not None and not self._closed:
-                then()
+            if then is not None and not self._closed and self.session is session:
+                then()  # not if another folder was opened meanwhile
 
         def failed(exc: Exception) -> None:
             self._saving = False
@@ -462,8 +462,8 @@ class ReviewWidget(ScrollingDock):
         meta = layer.metadata[METADATA_KEY]
         meta["provenance"], meta["written_digest"] = record, digest
         session = self.session
-        if session is None:
-            return
+        if session is None or layer is not self.labels_layer:
+            return  # another image or folder was opened while it was written
         session.refresh()  # saving re-sorts the list
         index = session.index_of(key)
         if index is not None and self.current is not None and self.current.key == key:
