@@ -1,6 +1,6 @@
 """The graphs napari-gluonseg builds from ``.params`` files, against MXNet's exporter.
 
-    .venv/bin/python benchmarks/bench_onnx_build.py [--families] [--speed] [--first-result]
+    .venv/bin/python benchmarks/bench_onnx_build.py [--families] [--speed] [--first-result] [--gil]
     .venv313/bin/python benchmarks/bench_onnx_build.py --first-result   (the MXNet-free leg)
     .venv313/bin/python benchmarks/bench_onnx_build.py --quick   (a check that it runs)
 
@@ -19,6 +19,11 @@ prints a control beside its figure, a comparison that must come out at ~1.0x:
   first labels of a 0.44 MP photo at default settings, vs a second (warm) run in that process.
   Control: the warm run against a third run.
 
+- ``--gil``: the longest the GIL is held (a thread beating every 1 ms stops) while the built
+  FCN-ResNet50 model becomes file bytes: joined from pieces (``BuiltModel.to_bytes``, what the
+  package does) vs protobuf's ``SerializeToString`` of the same model (what it did: a stall of
+  napari's GUI while a run prepares its network). Control: the pieces twice.
+
 ``--quick``: the same parts on the fewest inputs (one family, a 48x64 image at scale 1.0, one
 repeat; ``--speed`` only where MXNet is installed): a check that it runs (the test suite's), not
 a measurement.
@@ -27,6 +32,7 @@ a measurement.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -212,20 +218,77 @@ def first_result(
     print(f"  control, warm run vs a third run: {runs[2] / runs[1]:.2f}x")
 
 
+def _longest_hold_ms(work: Any) -> float:
+    """The longest gap in a 1 ms heartbeat thread while ``work()`` runs here: how long the GIL
+    was held without a switch (what a GUI thread would wait)."""
+    import threading
+
+    beats: list[float] = []
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.is_set():
+            beats.append(time.perf_counter())
+            time.sleep(0.001)
+
+    thread = threading.Thread(target=beat)
+    thread.start()
+    time.sleep(0.05)
+    start = time.perf_counter()
+    work()
+    end = time.perf_counter()
+    stop.set()
+    thread.join()
+    inside = [start, *(b for b in beats if start < b < end), end]
+    return 1000 * max(b - a for a, b in itertools.pairwise(inside))
+
+
+def gil(tmp: Path, model: str = "fcn_resnet50_ade") -> None:
+    import numpy as np
+    from onnx import ModelProto, helper
+
+    from napari_gluonseg.core.models.onnx_build import build_model
+    from napari_gluonseg.core.models.params_file import read_params
+    from napari_gluonseg.core.models.registry import model_info
+    from napari_gluonseg.core.models.untrained import save_untrained
+
+    params = tmp / f"{model}.params"
+    save_untrained(model, params)
+    built = build_model(model, read_params(params), model_info(model).num_classes, {})
+    whole = ModelProto()  # the model as the package built it before: weights in the proto
+    whole.CopyFrom(built.head)
+    for name, array in built.weights:
+        tensor = whole.graph.initializer.add()
+        tensor.name, tensor.data_type = name, helper.np_dtype_to_tensor_dtype(array.dtype)
+        tensor.dims.extend(array.shape)
+        tensor.raw_data = np.ascontiguousarray(array).tobytes()
+    pieces = _longest_hold_ms(built.to_bytes)
+    protobuf = _longest_hold_ms(whole.SerializeToString)
+    again = _longest_hold_ms(built.to_bytes)
+    mb = whole.ByteSize() / 1e6
+    print(f"{model} ({mb:.0f} MB) to file bytes, longest GIL hold: joined from pieces "
+          f"{pieces:.0f} ms, protobuf's SerializeToString {protobuf:.0f} ms "
+          f"({protobuf / pieces:.1f}x); control, the pieces again: "
+          f"{again / pieces:.2f}x")  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--families", action="store_true")
     parser.add_argument("--speed", action="store_true")
     parser.add_argument("--first-result", action="store_true")
+    parser.add_argument("--gil", action="store_true")
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="tiny: a check that it runs")
     args = parser.parse_args(argv)
     if args.quick:
         quick(args)
         return
-    everything = not (args.families or args.speed or args.first_result)
+    everything = not (args.families or args.speed or args.first_result or args.gil)
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
+        if args.gil or everything:
+            gil(tmp)
         if args.first_result or everything:
             first_result(tmp)
         if args.families or everything:
@@ -239,9 +302,11 @@ def quick(args: argparse.Namespace) -> None:
     from napari_gluonseg.core.models import _mxnet
 
     print("quick mode: a check that the benchmark runs, not a measurement")
-    everything = not (args.families or args.speed or args.first_result)
+    everything = not (args.families or args.speed or args.first_result or args.gil)
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
+        if args.gil or everything:
+            gil(tmp, QUICK_FAMILIES[0])
         if args.first_result or everything:
             first_result(tmp, QUICK_SIZE, QUICK_OPTIONS)
         if args.families or everything:

@@ -42,6 +42,7 @@ QUICK_RUNS = [
         [
             "control, warm run vs a third run",
             "  fastscnn_citys ",
+            "control, the pieces again",
             "control, built graph vs a second session" if MXNET else "--speed not run",
         ],
         [],

@@ -1,11 +1,11 @@
 """A built model and its file bytes, joined from pieces.
 
 protobuf's ``SerializeToString`` encodes the whole model (~130 MB of weights) in one call that
-holds the GIL: 670 ms without a tick of napari's GUI (measured with a 5 ms heartbeat thread,
-``benchmarks/bench_responsiveness.py``). Here the small part (nodes, inputs, metadata) is
-encoded by protobuf and each weight's header too; the weights' bytes go in as they are, each
-behind its protobuf field tag and length (the wire format: fields in any order, a repeated
-message field may be written piece by piece), and ``bytes.join`` copies them.
+holds the GIL, and napari's GUI waits: 160 ms on an idle 2-core machine, 2.6x the longest hold
+of this module's way (``benchmarks/bench_onnx_build.py --gil``). Here the small part (nodes,
+inputs, metadata) is encoded by protobuf and each weight's header too; the weights' bytes go in
+as they are, each behind its protobuf field tag and length (the wire format: fields in any
+order, a repeated message field may be written piece by piece), and ``bytes.join`` copies them.
 """
 
 from __future__ import annotations
