@@ -229,14 +229,14 @@ class Annotator:
         self.tried[p.box] |= p.mask
         if share >= WHOLE_SHARE:
             done = fresh and self._runner_up(p, rbox, rmask)
-            done = done or (fresh and self._menu(p, rbox, rmask))
+            done = done or (fresh and self._menu(p, rbox, rmask, whole=True))
             if not done:
                 self._pick(p.value)
                 self._pay("fill")
                 self._write("fill", [Change(rbox, rmask, p.value)])
         elif p.mask.sum() < PART_MIN or p.width < PART_WIDTH or not fresh:
             self._brush(p)
-        elif not self._menu(p, rbox, rmask):
+        elif not self._menu(p, rbox, rmask, whole=False):
             self._class_stroke(p) if self.tools.class_brush else self._brush(p)
 
     def _runner_up(self, p: Patch, box, mask) -> bool:
@@ -252,8 +252,10 @@ class Annotator:
         self._look()
         return bool(np.mean(self.labels[box][mask] == p.value) > 0.5)  # the region looks right
 
-    def _menu(self, p: Patch, box, mask) -> bool:
-        """Ctrl+click, read the list; the right class where it is listed (else Escape)."""
+    def _menu(self, p: Patch, box, mask, whole: bool) -> bool:
+        """Ctrl+click, read the list; the right class where it is listed (else Escape). The
+        result is looked at, and undone if worse, unless the ``whole`` region was meant and the
+        whole region changed (as a fill)."""
         if not self.tools.menu:
             return False
         self._pay("menu")
@@ -266,7 +268,7 @@ class Annotator:
                                 self.ratio, self._kept())  # fmt: skip
         before = self._write("menu choice", [change])
         part = change.pixels < np.count_nonzero(mask & (before[box] != p.value))
-        if part and self._worse(before):  # a part: not foreseen, so looked at
+        if (part or not whole) and self._worse(before):  # not foreseen, so looked at
             self._undo(before, "menu choice")
         return True
 

@@ -176,3 +176,25 @@ def test_a_sabotaged_tool_is_undone_and_never_counted_as_helping(
     last = annotator_kit.TARGETS[-1]
     assert _reached(snapped, last)[0] == _reached(plain, last)[0] + 2  # the snap, its undo
     assert _reached(snapped, last)[1] > _reached(plain, last)[1]
+
+
+def test_a_menu_choice_is_never_left_making_things_worse(annotator_kit, realistic, monkeypatch):
+    """A relabel meant for a part of a region that takes all of it (here: every menu choice
+    takes the whole region) is a surprise: it is looked at and undone where it got worse."""
+
+    def whole(scores, plane, labels, box, mask, class_index, point, ratio, protected):
+        return annotator_kit.relabel(labels, box, mask, class_index + 1, protected)
+
+    monkeypatch.setattr(annotator_kit, "scored_relabel", whole)
+    after: list[int] = []
+
+    class Watched(annotator_kit.Annotator):
+        def _menu(self, p, box, mask, whole):
+            before = self.correct
+            chosen = super()._menu(p, box, mask, whole)
+            after.append(self.correct - before)
+            return chosen
+
+    a = Watched(realistic, annotator_kit.Tools(menu=True), 1).run()
+    assert a.counts["menu choice"] > 0 and a.counts["undo"] > 0
+    assert after and min(after) >= 0
