@@ -9,7 +9,13 @@ connected piece of wrong pixels of one true class), to recognise the right class
 and to judge a result they look at (better: more pixels right than before). It never reads
 the truth to choose which tool to try, and never knows a result before taking it.
 
-The policies, patch by patch, largest first (a scan; after each scan the next):
+The policies. First the tools that fix the whole plane in one press (where the person has
+them): snap to edges, look at the whole plane, undo if worse; then clean speckles under 64 px
+(the dock's default), the same. Then the wrong patches, largest first: scan after scan, each
+fixing the patches of 256 px or more (largest first; a patch changed during a scan waits for
+the next, as a person looks again), until a scan finds nothing to do; then snap and clean
+again; then the same down to 64 px, 16 px and 4 px (smaller patches by size, class by class
+within a size, one label pick per class). A patch:
 - a region that looks wrong all over (the patch is 80% or more of the labels' region under
   it): with the runner-up key, press it and look; if the region is still wrong, with the
   menu, ctrl+click, read the list, and click the right class where listed (else Escape);
@@ -20,10 +26,7 @@ The policies, patch by patch, largest first (a scan; after each scan the next):
   :func:`scored_relabel`), look, and undo if it got worse; otherwise (or the class not listed)
   with the class brush, sweep it (look, undo if worse); else brush it;
 - anything else (boundaries, speckles), and what a tool left: brush it; a tool tried on a
-  patch is not tried again there;
-- after the first scan, snap to edges (where on), look at the whole plane, undo if worse;
-  then clean speckles under 64 px (the dock's default; where on), the same; both again after
-  every scan, each until it once made things worse or changed nothing.
+  patch is not tried again there.
 The brush: the largest of radius 3, 8, 20 that fits the patch (a size change is a click);
 the careful path keeps the disc inside the true region, rows ``2 r`` apart, the skeleton where
 the region is narrower than the brush, drawn up to r / 3 px off, 2 at most (smooth, seeded); one
@@ -78,7 +81,8 @@ PART_WIDTH = 16  # px: a part of an object, not a sliver along a boundary
 MIN_SEEN = 4
 RATIO = 0.05  # see the README: 0.25 left whole regions half done
 CLEAN_SIZE = 64
-MAX_SCANS = 12
+MAX_SCANS = 6  # per floor
+FLOORS = (PART_MIN, 64, 16, MIN_SEEN)  # px: the smallest patch a scan fixes, in turn
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,7 @@ class Annotator:
     seconds: float = 0.0
     reached: dict[float, tuple[int, float]] = field(default_factory=dict)
     fixed_by: dict[str, int] = field(default_factory=dict)
+    log: list[str] = field(default_factory=list)  # the actions in order (strokes as one)
 
     def __post_init__(self) -> None:
         self.labels = self.task.pre.copy()
@@ -123,7 +128,6 @@ class Annotator:
             self.scores = noise_scores(np.random.default_rng((self.seed, 2)), self.scores)
         self.edits = EditRecord(self.labels.shape, self.labels.dtype)
         self.tried = np.zeros(self.labels.shape, bool)
-        self.given_up: set[str] = set()  # global tools that stopped helping
         self.selected, self.radius = 1, 5  # napari's defaults: label 1, brush size 10
         self.correct = int((self.labels == self.gt).sum())
         self.dirty = np.zeros(self.labels.shape, bool)  # changed since the last scan
@@ -138,19 +142,27 @@ class Annotator:
         return sum(self.counts.values())
 
     def run(self) -> Annotator:
-        """Scan and fix until the last target is reached or a scan finds nothing to do: the
-        first scan fixes the large patches only, then come snap and clean."""
-        self._scan(PART_MIN)
+        """Snap and clean, then scan and fix, the largest errors first: the patches of each
+        size in ``FLOORS`` or more, scan after scan until a scan finds nothing to do, then snap
+        and clean again; then the next size down, until the last target is reached."""
         self._global_tools()
-        for _ in range(MAX_SCANS):
-            if not self._scan(MIN_SEEN) or self.accuracy >= TARGETS[-1]:
+        for floor in FLOORS:
+            for _ in range(MAX_SCANS):
+                if self.done or not self._scan(floor):
+                    break
+            if self.done:
                 break
             self._global_tools()
         return self
 
+    @property
+    def done(self) -> bool:
+        return self.accuracy >= TARGETS[-1]
+
     # -- paying
 
     def _pay(self, action: str, n: int = 1) -> None:
+        self.log.append(action)
         self.counts[action] = self.counts.get(action, 0) + n
         self.seconds += n * SECONDS[KIND.get(action, "click")]
 
@@ -211,7 +223,7 @@ class Annotator:
         self.dirty = np.zeros(self.labels.shape, bool)
         acted = False
         for i in order:
-            if sizes[i] < smallest or self.accuracy >= TARGETS[-1]:
+            if sizes[i] < smallest or self.done:
                 continue
             box = boxes[i]
             mask = ids[box] == i + 1
@@ -306,6 +318,7 @@ class Annotator:
     def _stroke(self, tool: str, where, path: np.ndarray, radius: int, value: int) -> np.ndarray:
         """Draw ``path`` (within ``where``) with a disc of ``radius``, as a hand draws it."""
         strokes = max(1, -(-int(path.sum()) // STROKE_LENGTH))
+        self.log.append(tool)
         self.counts[tool] = self.counts.get(tool, 0) + strokes
         self.seconds += strokes * SECONDS["stroke"] + path.sum() / TRACE_SPEED
         at, drawn = self._drawn(where, path, value, min(JITTER, radius / 3))
@@ -328,12 +341,13 @@ class Annotator:
         )
 
     def _global_tools(self) -> None:
-        """Snap, then clean, over the whole plane, each looked at and undone if worse; each
-        pressed again after every scan until it once makes things worse or changes nothing."""
-        if self.tools.snap and "snap" not in self.given_up:
+        """Snap, then clean, over the whole plane, each looked at and undone if worse (pressed
+        once per stage: what made things worse before the large patches were fixed may help
+        after)."""
+        if self.tools.snap:
             cells, edges = self.task.cells, self.task.edges
             self._global("snap", snap_to_cells(self.labels, cells, self._kept(True), edges=edges))
-        if self.tools.clean and "clean" not in self.given_up:
+        if self.tools.clean:
             parts = Components(self.labels)
             self._global("clean", speckles(parts, CLEAN_SIZE, self._kept(True), self.scores))
         self._reach()
@@ -343,9 +357,6 @@ class Annotator:
         before = self._write(tool, changes)
         if self._worse(before, plane=True):
             self._undo(before, tool)
-            self.given_up.add(tool)
-        elif self.correct == int((before == self.gt).sum()):
-            self.given_up.add(tool)
 
     def _intended(self, p: Patch, r: int) -> tuple[tuple[slice, ...], np.ndarray]:
         """Where a careful person means to put a radius-``r`` brush's centre to cover the

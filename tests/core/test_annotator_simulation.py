@@ -171,10 +171,13 @@ def test_a_sabotaged_tool_is_undone_and_never_counted_as_helping(
 
     monkeypatch.setattr(annotator_kit, "snap_to_cells", sabotaged)
     snapped = Annotator(realistic, Tools(snap=True), 1).run()
-    assert snapped.counts["snap"] == 1 and snapped.counts["undo"] >= 1
+    presses = snapped.counts["snap"]
+    assert presses >= 2 and all(
+        snapped.log[i + 1] == "undo" for i, action in enumerate(snapped.log) if action == "snap"
+    )
     assert snapped.fixed_by["snap"] == 0  # undone after a look
     last = annotator_kit.TARGETS[-1]
-    assert _reached(snapped, last)[0] == _reached(plain, last)[0] + 2  # the snap, its undo
+    assert _reached(snapped, last)[0] == _reached(plain, last)[0] + 2 * presses  # snap, undo
     assert _reached(snapped, last)[1] > _reached(plain, last)[1]
 
 
@@ -198,3 +201,28 @@ def test_a_menu_choice_is_never_left_making_things_worse(annotator_kit, realisti
     a = Watched(realistic, annotator_kit.Tools(menu=True), 1).run()
     assert a.counts["menu choice"] > 0 and a.counts["undo"] > 0
     assert after and min(after) >= 0
+
+
+def test_the_largest_errors_are_fixed_first(annotator_kit, realistic):
+    """No patch under 64 px is touched while a patch of 256 px or more is in sight."""
+    in_sight: list[int] = []
+
+    class Watched(annotator_kit.Annotator):
+        def _fix(self, p):
+            if p.mask.sum() < 64 and not in_sight:
+                from skimage.measure import label
+
+                ids = label(np.where(self.labels != self.gt, self.gt, 0), connectivity=2)
+                in_sight.append(int((np.bincount(ids.ravel())[1:] >= 256).sum()))
+            super()._fix(p)
+
+    Watched(realistic, annotator_kit.Tools(), 1).run()
+    assert in_sight == [0]
+
+
+def test_the_one_press_tools_come_first_and_again_after_each_stage(annotator_kit, realistic):
+    a = annotator_kit.Annotator(realistic, annotator_kit.Tools(snap=True, clean=True), 1).run()
+    assert [action for action in a.log[:3] if action != "undo"][:2] == ["snap", "clean"]
+    stages = 1 + len(annotator_kit.FLOORS)
+    for tool in ("snap", "clean"):
+        assert 2 <= a.counts[tool] <= stages
