@@ -181,17 +181,24 @@ def scored_relabel(
     (:func:`class_ratio`); where that is under ``whole_share`` of the region (the scores
     disagree inside it: part of it is likely another object), only that part around the
     clicked ``point`` (its 4-connected piece holding the point, or all of it where the point is
-    outside it) changes; otherwise the whole region, as :func:`relabel`."""
+    outside it) changes; otherwise the whole region, as :func:`relabel`.
+
+    Where the model prefers the class to the label at the ``point`` (the label was set against
+    the model, as a correction is), the ratio is taken relative to the click's: the class
+    must be at least ``ratio`` times as far ahead as it is there, or the relabel would take
+    back the whole correction wherever the model still disagrees a little."""
     from scipy import ndimage
 
     value = labels[box][mask][0] if mask.any() else 0  # a region: one label, one ratio to read
     ratio_map = class_ratio(scores, plane, class_index, box, np.where(mask, labels[box], value))
+    y, x = point[0] - box[0].start, point[1] - box[1].start
+    inside = 0 <= y < mask.shape[0] and 0 <= x < mask.shape[1]
+    if inside and np.isfinite(ratio_map[y, x]):
+        ratio *= max(1.0, float(ratio_map[y, x]))
     likely = mask & (ratio_map >= ratio)
     if likely.sum() >= whole_share * mask.sum():
         return relabel(labels, box, mask, class_index + 1, protected)
     pieces, _ = ndimage.label(likely)
-    y, x = point[0] - box[0].start, point[1] - box[1].start
-    inside = 0 <= y < mask.shape[0] and 0 <= x < mask.shape[1]
     piece = int(pieces[y, x]) if inside else 0
     part = pieces == piece if piece else likely
     return relabel(labels, box, part, class_index + 1, protected)

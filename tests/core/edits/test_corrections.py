@@ -167,6 +167,26 @@ def test_a_scored_relabel_takes_the_part_where_the_class_is_likely_around_the_cl
     assert whole.pixels == 40 * 20
 
 
+def test_a_scored_relabel_over_a_label_set_against_the_model_follows_the_click():
+    """A region a person labelled against the model (class 1, which the model puts below
+    class 2 on the left and class 3 on the right): clicking class 3 on the right, where the
+    model prefers it 45-fold, takes the right half, not the left, where class 3 is still
+    1/10 as likely as the label (above the ratio of 1/20, under 1/20 of the click's)."""
+    gh, gw = 11, 16
+    p = np.zeros((1, 4, gh, gw), np.float32)
+    p[0, 1:, :, : gw // 2] = np.array([0.2, 0.78, 0.02])[:, None, None]
+    p[0, 1:, :, gw // 2 :] = np.array([0.02, 0.08, 0.9])[:, None, None]
+    scores = ScoreGrid(p.astype(np.float16), (), (40, 60), (0, 1, 2, 3))
+    labels = np.full((40, 60), 2, np.uint8)
+    box, mask = (slice(0, 40), slice(0, 60)), np.ones((40, 60), bool)
+    change = scored_relabel(scores, (), labels, box, mask, 3, (20, 55), 0.05)
+    assert change.mask[:, 35:].all() and not change.mask[:, :25].any()
+    # Where the model does not prefer the class at the click, the ratio alone decides.
+    labels[:] = 4  # class 3 everywhere, class 1 clicked on the left: 10x less likely there
+    change = scored_relabel(scores, (), labels, box, mask, 1, (20, 5), 0.05)
+    assert change.mask[:, :25].all() and not change.mask[:, 35:].any()
+
+
 def test_with_scores_a_speckle_takes_the_bordering_class_the_model_prefers_over_it():
     labels = np.full((40, 60), 2, np.uint8)  # class 1 on the left ...
     labels[:, 30:] = 4  # ... class 3 on the right
