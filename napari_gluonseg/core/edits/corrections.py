@@ -18,6 +18,8 @@ import numpy as np
 from ..run.scores import ScoreGrid
 from .merge import Region
 
+AS_AT_CLICK = 0.25  # a scored relabel's piece: the class at least 1/4 as close as at the click
+
 
 class Components:
     """The connected regions of equal value of a 2D labels plane, labelled once."""
@@ -183,10 +185,11 @@ def scored_relabel(
     clicked ``point`` (its 4-connected piece holding the point, or all of it where the point is
     outside it) changes; otherwise the whole region, as :func:`relabel`.
 
-    Where the model prefers the class to the label at the ``point`` (the label was set against
-    the model, as a correction is), the ratio is taken relative to the click's: the class
-    must be at least ``ratio`` times as far ahead as it is there, or the relabel would take
-    back the whole correction wherever the model still disagrees a little."""
+    The click is the example: the class must also come at least ``AS_AT_CLICK`` as close to
+    the label as it does at the ``point``. A semantic neighbour is a little likely all over a
+    region (a wall is a little bit building everywhere), and a label set against the model (a
+    correction) has the class ahead of it wherever the model still disagrees: the ratio alone
+    would take the whole region there, where only the part like the click was meant."""
     from scipy import ndimage
 
     value = labels[box][mask][0] if mask.any() else 0  # a region: one label, one ratio to read
@@ -194,7 +197,7 @@ def scored_relabel(
     y, x = point[0] - box[0].start, point[1] - box[1].start
     inside = 0 <= y < mask.shape[0] and 0 <= x < mask.shape[1]
     if inside and np.isfinite(ratio_map[y, x]):
-        ratio *= max(1.0, float(ratio_map[y, x]))
+        ratio = max(ratio, AS_AT_CLICK * float(ratio_map[y, x]))
     likely = mask & (ratio_map >= ratio)
     if likely.sum() >= whole_share * mask.sum():
         return relabel(labels, box, mask, class_index + 1, protected)

@@ -167,24 +167,36 @@ def test_a_scored_relabel_takes_the_part_where_the_class_is_likely_around_the_cl
     assert whole.pixels == 40 * 20
 
 
-def test_a_scored_relabel_over_a_label_set_against_the_model_follows_the_click():
-    """A region a person labelled against the model (class 1, which the model puts below
-    class 2 on the left and class 3 on the right): clicking class 3 on the right, where the
-    model prefers it 45-fold, takes the right half, not the left, where class 3 is still
-    1/10 as likely as the label (above the ratio of 1/20, under 1/20 of the click's)."""
-    gh, gw = 11, 16
-    p = np.zeros((1, 4, gh, gw), np.float32)
-    p[0, 1:, :, : gw // 2] = np.array([0.2, 0.78, 0.02])[:, None, None]
-    p[0, 1:, :, gw // 2 :] = np.array([0.02, 0.08, 0.9])[:, None, None]
-    scores = ScoreGrid(p.astype(np.float16), (), (40, 60), (0, 1, 2, 3))
-    labels = np.full((40, 60), 2, np.uint8)
+def _halves(left, right):
+    """Scores of classes 1-3 on an 11x16 grid: ``left`` on its left half, ``right`` on the
+    right (the image 40x60)."""
+    p = np.zeros((1, 4, 11, 16), np.float32)
+    p[0, 1:, :, :8] = np.array(left)[:, None, None]
+    p[0, 1:, :, 8:] = np.array(right)[:, None, None]
+    return ScoreGrid(p.astype(np.float16), (), (40, 60), (0, 1, 2, 3))
+
+
+@pytest.mark.parametrize(
+    "left, right, label, why",
+    [
+        # A region a person labelled class 1 against the model: class 3 is 45x ahead of it
+        # on the right, 0.1x on the left (above the ratio of 1/20).
+        ((0.2, 0.78, 0.02), (0.02, 0.08, 0.9), 2, "a correction"),
+        # Class 3's semantic neighbour, class 2, is 0.1x as likely as the label all over the
+        # region, 0.5x on the right, where a part of the region is class 2.
+        ((0.05, 0.08, 0.8), (0.05, 0.3, 0.6), 4, "a neighbour's leak"),
+    ],
+)
+def test_a_scored_relabel_takes_the_part_like_the_click_not_the_whole_region(
+    left, right, label, why
+):
+    scores = _halves(left, right)
+    labels = np.full((40, 60), label, np.uint8)
     box, mask = (slice(0, 40), slice(0, 60)), np.ones((40, 60), bool)
-    change = scored_relabel(scores, (), labels, box, mask, 3, (20, 55), 0.05)
-    assert change.mask[:, 35:].all() and not change.mask[:, :25].any()
-    # Where the model does not prefer the class at the click, the ratio alone decides.
-    labels[:] = 4  # class 3 everywhere, class 1 clicked on the left: 10x less likely there
-    change = scored_relabel(scores, (), labels, box, mask, 1, (20, 5), 0.05)
-    assert change.mask[:, :25].all() and not change.mask[:, 35:].any()
+    chosen = 3 if label == 2 else 2
+    assert class_ratio(scores, (), chosen, box, labels)[:, :20].min() > 0.05  # ratio alone: all
+    change = scored_relabel(scores, (), labels, box, mask, chosen, (20, 55), 0.05)
+    assert change.mask[:, 35:].all() and not change.mask[:, :25].any(), why
 
 
 def test_with_scores_a_speckle_takes_the_bordering_class_the_model_prefers_over_it():
