@@ -5,7 +5,7 @@ error settings, once per set of tools, to 95%, 98% and 99.5% pixel accuracy; the
 latency on a 12 MP image.
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/bench_corrections.py \
-        [--size 600x800] [--seeds 0,1,2,3,4] [--settings all|0,5] [--ratio 0.05] \
+        [--size 600x800] [--seeds 0,1,...,9] [--settings all|0,5] [--ratio 0.05] \
         [--latency-size 3000x4000] [--repeat 5] [--skip simulation|latency] [--quick]
 
 Printed: for each target, the ratio of brush + fill's actions to each mode's, and of its
@@ -305,7 +305,7 @@ def options(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line's options (``argv``; default: the process's)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", default="600x800")
-    parser.add_argument("--seeds", default="0,1,2,3,4")
+    parser.add_argument("--seeds", default=",".join(map(str, range(10))))
     parser.add_argument("--settings", default="all", help="all, or indices into SETTINGS")
     parser.add_argument(
         "--ratio",

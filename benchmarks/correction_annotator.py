@@ -13,9 +13,10 @@ The policies. First the tools that fix the whole plane in one press (where the p
 them): snap to edges, look at the whole plane, undo if worse; then clean speckles under 64 px
 (the dock's default), the same. Then the wrong patches, largest first: scan after scan, each
 fixing the patches of 256 px or more (largest first; a patch changed during a scan waits for
-the next, as a person looks again), until a scan finds nothing to do; then snap and clean
-again; then the same down to 64 px, 16 px and 4 px (smaller patches by size, class by class
-within a size, one label pick per class). A patch:
+the next, as a person looks again), until a scan finds nothing to do or after 6 scans (a
+careful stroke can spill and make a new patch: the smaller stages often end there); then snap
+and clean again; then the same down to 64 px, 16 px and 4 px (smaller patches by size, class
+by class within a size, one label pick per class). A patch:
 - a region that looks wrong all over (the patch is 80% or more of the labels' region under
   it): with the runner-up key, press it and look; if the region is still wrong, with the
   menu, ctrl+click, read the list, and click the right class where listed (else Escape);
@@ -32,7 +33,8 @@ the careful path keeps the disc inside the true region, rows ``2 r`` apart, the 
 the region is narrower than the brush, drawn up to r / 3 px off, 2 at most (smooth, seeded); one
 stroke per 300 px of path. The class brush is drawn broader and faster: along the patch's
 skeleton with the largest brush, painting where the class is at least ``RATIO`` (0.05) times
-as likely as the label there (:func:`class_ratio`); the scored relabel reads the same ratio.
+as likely as the label there (:func:`class_ratio`); the scored relabel reads the same ratio
+(and 1/4 of the click's, :data:`AS_AT_CLICK`).
 """
 
 from __future__ import annotations
@@ -143,8 +145,9 @@ class Annotator:
 
     def run(self) -> Annotator:
         """Snap and clean, then scan and fix, the largest errors first: the patches of each
-        size in ``FLOORS`` or more, scan after scan until a scan finds nothing to do, then snap
-        and clean again; then the next size down, until the last target is reached."""
+        size in ``FLOORS`` or more, scan after scan until a scan finds nothing to do (at most
+        ``MAX_SCANS``), then snap and clean again; then the next size down, until the last
+        target is reached."""
         self._global_tools()
         for floor in FLOORS:
             for _ in range(MAX_SCANS):

@@ -8,9 +8,10 @@ dock's mouse set to "click relabels" / "class brush", which take that mode for y
   five likely classes with their mean probability, then the classes likely at the clicked
   pixel that are not listed ("here"); keys 1-9 choose.
 - R: the region under the cursor takes its runner-up class.
-- "relabel": where the scores put the chosen class (default: the whole region where the class
-  is at least 1/20 as likely as the label over most of it, else only the piece around the
-  click where it is: part of a region given to a neighbour goes back alone), the whole region,
+- "relabel": where the scores put the chosen class (default: where the class is at least 1/20
+  as likely as the label and its ratio to the label at least 1/4 of the click's: the whole
+  region where that is most of it, else only the piece around the click: part of a region
+  given to a neighbour goes back alone), the whole region,
   only where the chosen class is likely (the class threshold), or its part in the view or a
   rectangle.
 - "Clean speckles": regions under N pixels take the class around them (preview count first).

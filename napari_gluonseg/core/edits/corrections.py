@@ -185,8 +185,9 @@ def scored_relabel(
     clicked ``point`` (its 4-connected piece holding the point, or all of it where the point is
     outside it) changes; otherwise the whole region, as :func:`relabel`.
 
-    The click is the example: the class must also come at least ``AS_AT_CLICK`` as close to
-    the label as it does at the ``point``. A semantic neighbour is a little likely all over a
+    The click is the example: the class's ratio to the label must also be at least
+    ``AS_AT_CLICK`` of its ratio at the ``point`` (so the clicked pixel sets how far the piece
+    reaches). A semantic neighbour is a little likely all over a
     region (a wall is a little bit building everywhere), and a label set against the model (a
     correction) has the class ahead of it wherever the model still disagrees: the ratio alone
     would take the whole region there, where only the part like the click was meant."""
@@ -196,7 +197,8 @@ def scored_relabel(
     ratio_map = class_ratio(scores, plane, class_index, box, np.where(mask, labels[box], value))
     y, x = point[0] - box[0].start, point[1] - box[1].start
     inside = 0 <= y < mask.shape[0] and 0 <= x < mask.shape[1]
-    if inside and np.isfinite(ratio_map[y, x]):
+    if inside and mask[y, x] and not np.isnan(ratio_map[y, x]):
+        # inf at the click (the label's probability kept as 0): only where it is 0 too.
         ratio = max(ratio, AS_AT_CLICK * float(ratio_map[y, x]))
     likely = mask & (ratio_map >= ratio)
     if likely.sum() >= whole_share * mask.sum():

@@ -185,6 +185,9 @@ def _halves(left, right):
         # Class 3's semantic neighbour, class 2, is 0.1x as likely as the label all over the
         # region, 0.5x on the right, where a part of the region is class 2.
         ((0.05, 0.08, 0.8), (0.05, 0.3, 0.6), 4, "a neighbour's leak"),
+        # A correction the model gives nothing where it was clicked (float16 keeps 0): the
+        # class is infinitely ahead there, 0.1x on the left.
+        ((0.2, 0.78, 0.02), (0.0, 0.1, 0.9), 2, "a correction the model rules out"),
     ],
 )
 def test_a_scored_relabel_takes_the_part_like_the_click_not_the_whole_region(
