@@ -204,7 +204,7 @@ def test_a_menu_choice_is_never_left_making_things_worse(annotator_kit, realisti
 
 
 def test_the_largest_errors_are_fixed_first(annotator_kit, realistic):
-    """No patch under 64 px is touched while a patch of 256 px or more is in sight."""
+    """When the first patch under 64 px is touched, no patch of 256 px or more is in sight."""
     in_sight: list[int] = []
 
     class Watched(annotator_kit.Annotator):
