@@ -1,5 +1,5 @@
 # The two commands of the README. Both set everything up first (idempotent).
-.PHONY: setup run test test-models test-compat dist bench
+.PHONY: setup run test pins test-latest test-lowest test-models dist bench
 
 setup:
 	bash scripts/setup.sh
@@ -11,39 +11,38 @@ WEIGHTS ?=
 run: setup
 	.venv313/bin/napari-gluonseg demo --out out --overwrite $(if $(WEIGHTS),--weights "$(WEIGHTS)")
 
-# Two legs, each in two pytest processes sharing the X server (TEST_WORKERS=0: one process):
+# Two legs, each in two pytest processes sharing the X server (TEST_WORKERS=0: one process), each
+# venv holding exactly the versions pinned in requirements/ (make pins):
 #   .venv     Python 3.11 + the [mxnet] extra: everything, parity with GluonCV included;
 #   .venv313  Python 3.13 + numpy 2, no MXNet: every test that does not compare with MXNet
 #             (those are skipped, naming the extra).
-# pytest exit 5 means "no tests collected": not a failure of the code, but say so. The tests that
-# share the ONNX graph run in one process (loadgroup). PYTHONDONTWRITEBYTECODE is cleared so that
-# pytest keeps its assertion-rewritten copies of napari and the other pytest plugins.
 TEST_WORKERS ?= 2
-LEGS ?= .venv .venv313
+LEGS ?= .venv=requirements/test-py3.11.txt .venv313=requirements/test-py3.13.txt
 test: setup
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
 	.venv/bin/mkdocs build --strict --quiet
-	@for venv in $(LEGS); do \
-	  echo "== pytest on $$($$venv/bin/python -c 'import sys; print(sys.version.split()[0])') ($$venv)"; \
-	  PYTHONDONTWRITEBYTECODE= xvfb-run -a -s "-screen 0 1600x1200x24" \
-	    $$venv/bin/python -m pytest -n $(TEST_WORKERS) --dist loadgroup; rc=$$?; \
-	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests ($$venv)"; \
-	  elif [ $$rc -ne 0 ]; then exit $$rc; fi; \
-	done
+	TEST_WORKERS=$(TEST_WORKERS) bash scripts/pytest_legs.sh $(LEGS)
+
+# Regenerate the lock files in requirements/ from pyproject.toml (uv's resolver): on purpose,
+# when a dependency's range changes or to take newer releases, after make test-latest passes.
+pins:
+	bash scripts/pins.sh
+
+# The suite on the newest releases, no pins (PRE=1: pre-releases too): names what moved.
+test-latest: setup
+	bash scripts/test_latest.sh
+
+# The suite with every direct dependency at its declared floor (requirements/lowest-py3.11.txt).
+test-lowest: setup
+	bash scripts/test_lowest.sh
 
 # Every registry model: its graph against GluonCV's network (parity), its names and shapes, and a
 # run at photo sizes through every engine it offers (slow; the Python 3.11 leg).
 test-models: setup
 	.venv/bin/python -m pytest -m models -v --durations=0 tests/test_models.py \
 	  tests/core/models/onnx_build/test_parity.py tests/core/models/test_untrained.py
-
-# The widget and layer tests on another napari release (NAPARI=0.5.6, the oldest supported, by
-# default), in a venv of their own.
-NAPARI ?= 0.5.6
-test-compat: setup
-	bash scripts/test_compat.sh $(NAPARI)
 
 # The wheel and sdist, checked by twine, installed into fresh venvs of Python 3.11-3.13 and run
 # on a photo; pip's resolution of the base install for Windows and Apple-silicon macOS.

@@ -407,8 +407,9 @@ def test_cancel_ends_the_network_call_running_not_after_it(
 def test_closing_another_viewer_mid_run_ends_this_run_and_says_so(
     qtbot, viewer, make_viewer, small_dog, untrained_params, held_run
 ):
-    """Closing one napari window aborts the workers started from another window's dock: the
-    dock must not stay at "stopping" with Run disabled and Cancel doing nothing."""
+    """Closing one napari window aborts the workers started from another window's dock (napari
+    0.9; 0.5.6 lets them finish): the dock must not stay at "stopping" with Run disabled and
+    Cancel doing nothing, and says why the run stopped."""
     viewer.add_image(np.stack([small_dog] * 4), name="movie", rgb=True)
     other = make_viewer()
     widget = fast_widget(viewer)
@@ -420,8 +421,12 @@ def test_closing_another_viewer_mid_run_ends_this_run_and_says_so(
     other.close()
     held.release()
     qtbot.waitUntil(lambda: not widget.running, timeout=30_000)
-    assert widget._status.value.startswith("stopped: napari stopped the run")
-    assert any("napari stopped the run" in m for m in errors_since(start))
+    if widget._status.value.startswith("done"):  # this napari let the run finish
+        assert "movie classes" in viewer.layers
+        viewer.layers.remove("movie classes")
+    else:
+        assert widget._status.value.startswith("stopped: napari stopped the run")
+        assert any("napari stopped the run" in m for m in errors_since(start))
     assert [ly.name for ly in viewer.layers] == ["movie"]
     assert widget._run.enabled and not widget._cancel.enabled
     run_and_wait(qtbot, widget)  # and the dock runs again
