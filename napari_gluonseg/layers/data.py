@@ -175,6 +175,18 @@ def uncertainty_layer_data(
     return layers
 
 
+def layer_key(layer: Any) -> str:
+    """What identifies a layer, the same for the layer and every proxy of it. napari hands a
+    plugin's dock a ``PublicOnlyProxy`` of the viewer, whose layers are proxies too, a new one at
+    each access: ``is`` and ``id()`` tell a proxy from its layer, ``unique_id`` does not."""
+    return str(layer.unique_id)
+
+
+def same_layer(a: Any, b: Any) -> bool:
+    """Whether ``a`` and ``b`` are one layer (either may be a proxy of it, or None)."""
+    return a is not None and b is not None and layer_key(a) == layer_key(b)
+
+
 def is_unedited_output(layer: Any) -> bool:
     """True when the layer holds exactly what the plugin last wrote into it."""
     written = layer.metadata.get(METADATA_KEY, {}).get("written_digest")

@@ -38,6 +38,7 @@ from ..core.edits.merge import Region
 from ..core.errors import GluonsegError
 from ..core.models.registry import short_class_name
 from ..layers.corrections import FOLLOW_RATIO, LayerCorrector, hand_tracker, kept_scores
+from ..layers.data import layer_key, same_layer
 from ..layers.results import layer_class_names
 from .edge_snap import EdgeSnap
 from .lifetime import watch_removal
@@ -131,7 +132,7 @@ class CorrectWidget(ScrollingDock):
             ],
             labels=True,
         )  # fmt: skip
-        self._correctors: dict[int, LayerCorrector] = {}
+        self._correctors: dict[str, LayerCorrector] = {}  # by layer_key
         self.menu: QMenu | None = None  # the open likely-classes menu
         self._mouse.changed.connect(self._on_mouse_tool)
         self._min_size.changed.connect(self.update_preview)
@@ -159,9 +160,9 @@ class CorrectWidget(ScrollingDock):
 
     def corrector(self, layer: Labels) -> LayerCorrector:
         """The layer's corrector, its gestures attached on first use."""
-        found = self._correctors.get(id(layer))
-        if found is None or found.layer is not layer:
-            found = self._correctors[id(layer)] = LayerCorrector(layer)
+        found = self._correctors.get(layer_key(layer))
+        if found is None:
+            found = self._correctors[layer_key(layer)] = LayerCorrector(layer)
             layer.mouse_drag_callbacks.append(self._on_press)
             layer.bind_key(RUNNER_UP_KEY, self._on_runner_up_key, overwrite=True)
             layer.events.paint.connect(self._on_paint)
@@ -189,7 +190,7 @@ class CorrectWidget(ScrollingDock):
         self._correctors = {}
 
     def _on_removed(self, event: Any) -> None:
-        self._correctors.pop(id(event.value), None)  # the layer, its tracker and scores go
+        self._correctors.pop(layer_key(event.value), None)  # the layer, its tracker and scores go
 
     def _on_active(self, _event: Any = None) -> None:
         layer = self.layer
@@ -201,7 +202,7 @@ class CorrectWidget(ScrollingDock):
         self._show_layer_status()
 
     def _on_metadata(self, event: Any) -> None:
-        if event.source is self.layer:  # a run gave it its scores after adding it
+        if same_layer(event.source, self.layer):  # a run gave it its scores after adding it
             self._show_layer_status()
 
     def _show_layer_status(self) -> None:
@@ -247,7 +248,7 @@ class CorrectWidget(ScrollingDock):
     def _on_press(self, layer: Labels, event: Any) -> Generator[None, None, None]:
         mode = MouseTool(self._mouse.value)
         clicking = bool(CLICK_MODIFIERS & set(event.modifiers)) or mode is MouseTool.RELABEL
-        if str(layer.mode) not in ("pan_zoom", "pick") or layer is not self.layer:
+        if str(layer.mode) not in ("pan_zoom", "pick") or not same_layer(layer, self.layer):
             return
         if mode is MouseTool.CLASS_BRUSH and not clicking:
             yield from self._stroke(layer, event)

@@ -15,7 +15,7 @@ from napari.qt.threading import create_worker
 
 from ..core.edits.corrections import CellEdges, cell_edges, superpixels
 from ..layers.corrections import LayerCorrector
-from ..layers.data import spatial_shape
+from ..layers.data import METADATA_KEY, layer_key, spatial_shape
 from .threads import no_threads
 
 if TYPE_CHECKING:
@@ -43,13 +43,23 @@ class EdgeSnap:
             "neighbouring classes look alike (mean colours under a tenth of the image's range "
             "apart) the boundary stays. Pixels set by hand stay.",
         )
-        self._cells: dict[tuple[int, int, tuple[int, ...]], Cells] = {}
+        self._cells: dict[tuple[str, int, tuple[int, ...]], Cells] = {}
         self._worker: Any = None
 
     def image_under(self, layer: Labels) -> Image | None:
-        """The image the labels annotate: the topmost image layer of the labels' shape."""
-        for candidate in reversed(self._viewer.layers):
-            if isinstance(candidate, Image) and spatial_shape(candidate) == layer.data.shape:
+        """The image the labels annotate: the run's source image (named in the labels' metadata)
+        where it is still there with their shape; else the topmost image layer of their shape
+        that is not one of the plugin's own maps (confidence, margin, P(class))."""
+        shaped = [
+            candidate for candidate in reversed(self._viewer.layers)
+            if isinstance(candidate, Image) and spatial_shape(candidate) == layer.data.shape
+        ]  # fmt: skip
+        source = layer.metadata.get(METADATA_KEY, {}).get("source_image")
+        for candidate in shaped:
+            if candidate.name == source:
+                return candidate
+        for candidate in shaped:
+            if METADATA_KEY not in candidate.metadata:
                 return candidate
         return None
 
@@ -59,16 +69,16 @@ class EdgeSnap:
         if image is None:
             self._say(f"no image layer of the shape of '{corrector.layer.name}' to snap to")
             return
-        key = (id(image), id(image.data), plane)
+        key = (layer_key(image), id(image.data), plane)
         if key in self._cells:
-            self._apply(corrector, plane, self._cells[key])
+            self._apply(corrector, plane, self._cells[key], image.name)
             return
         pixels = np.asarray(image.data[plane])
 
         def done(cells: Cells) -> None:
             self._cells = {key: cells}  # one plane's cells at a time: bounded memory
             self._worker = None
-            self._apply(corrector, plane, cells)
+            self._apply(corrector, plane, cells, image.name)
 
         if no_threads():
             done(_cells(pixels))
@@ -76,8 +86,10 @@ class EdgeSnap:
         self._say(f"computing the superpixels of '{image.name}'...")
         self._worker = create_worker(_cells, pixels, _connect={"returned": done})
 
-    def _apply(self, corrector: LayerCorrector, plane: tuple[int, ...], cells: Cells) -> None:
+    def _apply(
+        self, corrector: LayerCorrector, plane: tuple[int, ...], cells: Cells, image: str
+    ) -> None:
         if corrector.layer not in self._viewer.layers:
             return  # removed while the cells were computed
         changed = corrector.write(plane, corrector.snap(plane, *cells), "snap")
-        self._say(f"snapped to the image's edges: {changed} pixels changed")
+        self._say(f"snapped to the edges of '{image}': {changed} pixels changed")

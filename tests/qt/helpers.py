@@ -11,3 +11,10 @@ def canvas_size(viewer):
     from napari_gluonseg.qt.regions import _canvas_size
 
     return _canvas_size(viewer)
+
+
+def open_dock(viewer, name: str):
+    """The dock ``name`` as napari's *Plugins* menu opens it: built with a ``PublicOnlyProxy``
+    of the viewer (its layers proxies too, a new one at each access), docked in the window."""
+    _, widget = viewer.window.add_plugin_dock_widget("napari-gluonseg", name)
+    return widget

@@ -13,9 +13,9 @@ from napari_gluonseg.core.edits.corrections import likely_classes
 from napari_gluonseg.core.files.read_export import read_provenance
 from napari_gluonseg.core.run.scores import ScoreGrid
 from napari_gluonseg.layers.corrections import attach_scores, hand_tracker, kept_scores
-from napari_gluonseg.layers.data import class_features, label_colormap
+from napari_gluonseg.layers.data import METADATA_KEY, class_features, label_colormap
 from napari_gluonseg.layers.results import export_layer
-from napari_gluonseg.qt.correct_widget import BrushRule, CorrectWidget, MouseTool, Within
+from napari_gluonseg.qt.correct_widget import BrushRule, MouseTool, Within
 
 from .helpers import camera_of
 
@@ -57,8 +57,9 @@ def viewer(make_viewer):
 
 @pytest.fixture
 def dock(viewer):
-    widget = CorrectWidget(viewer)
-    viewer.window.add_dock_widget(widget, name="Correct labels")
+    """The dock as napari's plugin menu opens it: built with a proxy of the viewer, whose layers
+    are proxies too (a proxy is not the layer, and a new one comes with each access)."""
+    _, widget = viewer.window.add_plugin_dock_widget("napari-gluonseg", "Correct labels")
     return widget
 
 
@@ -365,10 +366,13 @@ def test_without_a_labels_layer_selected_the_dock_says_what_to_select(viewer, do
 
 
 def test_closing_the_dock_takes_its_gestures_off_the_layers(qtbot, viewer):
-    widget = CorrectWidget(viewer)
-    dock = viewer.window.add_dock_widget(widget, name="Correct labels")
+    dock, widget = viewer.window.add_plugin_dock_widget("napari-gluonseg", "Correct labels")
     layer = plugin_labels(viewer, np.full(SHAPE, 4, np.int32), scores())
-    assert widget._on_press in layer.mouse_drag_callbacks
+    viewer.add_image(np.zeros(SHAPE), name="photo")
+    for _ in range(5):  # each selection hands the dock a new proxy of the layer
+        viewer.layers.selection.active = viewer.layers["photo"]
+        viewer.layers.selection.active = layer
+    assert layer.mouse_drag_callbacks.count(widget._on_press) == 1  # attached once
     dock.titleBarWidget().close_button.click()  # napari's own close button
     qtbot.wait(50)
     assert widget._on_press not in layer.mouse_drag_callbacks
@@ -401,3 +405,31 @@ def test_snap_to_image_edges_moves_a_boundary_onto_the_edge_in_one_undoable_edit
     assert hand_tracker(layer).provenance()["pixels_changed_by_tool"]["snap"] == 4 * 40 - 1
     layer.undo()
     np.testing.assert_array_equal(layer.data, before)  # one undo takes the snap back
+
+
+@pytest.mark.parametrize("source_named", [True, False])
+def test_snap_reads_the_photo_the_labels_came_from_not_a_map_shown_above_it(
+    qtbot, viewer, dock, source_named
+):
+    """It took the topmost image of the labels' shape: the run's own confidence map once shown.
+    The labels name their source image; without that name, the plugin's own maps are passed."""
+    truth = np.full(SHAPE, 3, np.int32)
+    truth[:, 37:] = 5
+    photo = np.where(truth[..., None] == 5, (40, 160, 40), (120, 180, 250)).astype(np.uint8)
+    viewer.add_image(photo, name="photo")
+    labels = truth.copy()
+    labels[:, 33:37] = 5
+    layer = plugin_labels(viewer, labels, scores())
+    if source_named:
+        layer.metadata[METADATA_KEY] = {"role": "labels", "source_image": "photo"}
+    stripes = np.zeros(SHAPE, np.float32)
+    stripes[:, 20:] = 1.0  # an edge where the photo has none
+    viewer.add_image(
+        stripes, name="photo confidence",
+        metadata={METADATA_KEY: {"role": "confidence", "source_image": "photo"}},
+    )  # fmt: skip
+    viewer.layers.selection.active = viewer.layers["photo classes"]
+    dock._snap.button.native.click()
+    qtbot.waitUntil(lambda: dock._status.value.startswith("snapped"), timeout=60_000)
+    assert "'photo'" in dock._status.value
+    np.testing.assert_array_equal(layer.data, truth)

@@ -14,7 +14,7 @@ from napari_gluonseg.qt.correct_widget import MENU_SIZE
 from napari_gluonseg.qt.review_widget import ReviewWidget
 
 from ..core.batch.test_review import annotate_two, make_folder
-from .helpers import camera_of
+from .helpers import camera_of, open_dock
 
 RUN = {"scale": 1.0, "engine": "onnxruntime"}
 
@@ -42,8 +42,7 @@ def folder(tmp_path, untrained_params):
 def test_walk_correct_save_resume_and_batch_keeps_it(viewer, folder, untrained_params):
     images, results = folder
     keys_before = dict(viewer.keymap)
-    widget = ReviewWidget(viewer)
-    dock = viewer.window.add_dock_widget(widget)
+    dock, widget = viewer.window.add_plugin_dock_widget("napari-gluonseg", "Review folder")
     assert len(viewer.keymap) == len(keys_before) + 3
     widget.open_folder(images, results)
     assert widget.current is None and len(viewer.layers) == 0
@@ -90,7 +89,7 @@ def test_walk_correct_save_resume_and_batch_keeps_it(viewer, folder, untrained_p
     assert len(viewer.layers) == 0
     assert dict(viewer.keymap) == keys_before
 
-    again = ReviewWidget(viewer)
+    again = open_dock(viewer, "Review folder")  # opened again from the menu
     again.open_folder(images, results)
     assert again.current.key == second  # resumes where the person stopped
     assert [layer.name for layer in viewer.layers] == [second, f"{second} classes"]
@@ -109,8 +108,7 @@ def test_walk_correct_save_resume_and_batch_keeps_it(viewer, folder, untrained_p
 
 
 def _first_image_open(viewer, folder) -> ReviewWidget:
-    widget = ReviewWidget(viewer)
-    viewer.window.add_dock_widget(widget)
+    widget = open_dock(viewer, "Review folder")
     widget.open_folder(*folder)
     widget._next.clicked.emit()
     return widget
@@ -150,8 +148,7 @@ def test_next_never_reads_in_the_gui_thread_and_a_second_next_wins(
         return real_open(item)
 
     monkeypatch.setattr(review, "open_item", slow_open)
-    widget = ReviewWidget(viewer)
-    viewer.window.add_dock_widget(widget)
+    widget = open_dock(viewer, "Review folder")
     widget.open_folder(*folder)
     widget._next.clicked.emit()  # returns at once: the read is held
     assert not held.is_set() and widget.current is None
@@ -175,8 +172,7 @@ def test_next_pressed_while_the_layers_are_being_shown_leaves_one_image_and_its_
 ):
     """Next held down (key repeat) lands between the steps that show an image: the layers of
     the image half shown are taken over, none is left behind or left hidden."""
-    widget = ReviewWidget(viewer)
-    viewer.window.add_dock_widget(widget)
+    widget = open_dock(viewer, "Review folder")
     widget.open_folder(*folder)
     widget._next.clicked.emit()
     qtbot.waitUntil(lambda: bool(widget._unshown), timeout=30000)  # a new layer, still hidden
@@ -203,8 +199,7 @@ def test_next_after_an_edit_saves_in_a_worker_then_opens_or_stays_if_it_cannot(
     the labels read-only while written; a save that fails leaves the image open, editable."""
     import threading
 
-    widget = ReviewWidget(viewer)
-    viewer.window.add_dock_widget(widget)
+    widget = open_dock(viewer, "Review folder")
     widget.open_folder(*folder)
     widget._next.clicked.emit()
     qtbot.waitUntil(lambda: widget.labels_layer is not None and not widget._unshown, timeout=30000)
@@ -246,8 +241,7 @@ def test_closing_the_dock_while_an_image_is_read_leaves_no_layer_behind(
 
     from napari_gluonseg.core.batch import review
 
-    widget = ReviewWidget(viewer)
-    dock = viewer.window.add_dock_widget(widget)
+    dock, widget = viewer.window.add_plugin_dock_widget("napari-gluonseg", "Review folder")
     widget.open_folder(*folder)
     widget._next.clicked.emit()
     qtbot.waitUntil(lambda: widget.current is not None and len(viewer.layers) == 2, timeout=30000)
@@ -297,8 +291,7 @@ def test_moving_between_grey_and_colour_images_keeps_the_labels_on_top_and_fits_
     PILImage.fromarray(rng.integers(0, 256, (150, 40, 3), np.uint8)).save(images / "b_rgb.png")
     results = tmp_path / "results"
     segment_folder(images, results, weights=untrained_params, **RUN)
-    widget = ReviewWidget(viewer)
-    viewer.window.add_dock_widget(widget)
+    widget = open_dock(viewer, "Review folder")
     widget.open_folder(images, results)
     for step in (widget._next, widget._next, widget._previous):
         step.clicked.emit()
@@ -330,8 +323,7 @@ def test_pre_annotates_the_missing_images_in_the_background_as_the_folder_was(
     viewer, tmp_path, untrained_params, qtbot
 ):
     images, results = annotate_two(tmp_path, untrained_params)
-    widget = ReviewWidget(viewer)
-    viewer.window.add_dock_widget(widget)
+    widget = open_dock(viewer, "Review folder")
     widget.open_folder(images, results)
     statuses = {item.key: item.status for item in widget.session.items}
     assert statuses["img2"] is ReviewStatus.MISSING
@@ -354,8 +346,7 @@ def test_stop_pre_annotating_ends_after_the_image_running(
     images = make_folder(tmp_path / "images")
     results = tmp_path / "results"
     segment_folder(images / "img0.png", results, weights=untrained_params, **RUN)
-    widget = ReviewWidget(viewer)
-    viewer.window.add_dock_widget(widget)
+    widget = open_dock(viewer, "Review folder")
     widget.open_folder(images, results)
     widget._annotate.clicked.emit()
     widget._annotate.clicked.emit()  # Stop: at most the image running is finished
@@ -404,17 +395,14 @@ def test_the_correct_dock_works_in_the_review_loop_and_its_edits_are_saved(
     from qtpy.QtCore import QPoint, Qt
 
     from napari_gluonseg.layers.corrections import hand_tracker, kept_scores
-    from napari_gluonseg.qt.correct_widget import CorrectWidget
 
     viewer = make_viewer(show=True)  # shown: the canvas maps the mouse as on a desktop
     images = make_folder(tmp_path / "images", n=2)
     results = tmp_path / "results"
     segment_folder(images, results, weights=untrained_params, scale=1.0, engine="onnxruntime",
                    keep_scores=True)  # fmt: skip
-    review = ReviewWidget(viewer)
-    viewer.window.add_dock_widget(review)
-    correct = CorrectWidget(viewer)
-    viewer.window.add_dock_widget(correct)
+    review = open_dock(viewer, "Review folder")
+    correct = open_dock(viewer, "Correct labels")
     review.open_folder(images, results)
     review._next.clicked.emit()
     first = review.current.key

@@ -22,7 +22,7 @@ from napari_gluonseg.qt.regions import image_region
 from napari_gluonseg.qt.segment_widget import SegmentWidget
 
 from ..conftest import BICYCLE
-from .helpers import camera_of, canvas_size
+from .helpers import camera_of, canvas_size, open_dock
 
 BICYCLE_NAME = "bicycle, bike, wheel, cycle"
 
@@ -40,7 +40,7 @@ def dog_layer(viewer, small_dog):
 def fast_widget(viewer) -> SegmentWidget:
     """A dock for runs that are not about the engine or the resolution: at the image's own size
     (72x96), not at 390x520 (the default: see the tests marked threads)."""
-    widget = SegmentWidget(viewer)
+    widget = open_dock(viewer, "Semantic segmentation")
     widget.controls.engine.value = "onnxruntime"
     widget.controls.resolution.value = Resolution.FULL
     return widget
@@ -64,8 +64,7 @@ def errors_since(start: int) -> list[str]:
 @pytest.mark.threads
 @pytest.mark.usefixtures("use_onnx_home")
 def test_run_adds_labels_and_probability_layers(qtbot, viewer, dog_layer, untrained_params):
-    widget = SegmentWidget(viewer)
-    viewer.window.add_dock_widget(widget)
+    widget = open_dock(viewer, "Semantic segmentation")
     assert widget.controls.image.value is dog_layer  # the active image layer by default
     widget.controls.weights.value = untrained_params
     widget.controls.classes.value = [BICYCLE_NAME]
@@ -112,7 +111,7 @@ def test_a_pyramid_pooling_model_runs_in_the_dock_on_onnxruntime(
 def test_resolution_and_augmentation_choices_reach_the_run(
     qtbot, viewer, dog_layer, untrained_params
 ):
-    widget = SegmentWidget(viewer)
+    widget = open_dock(viewer, "Semantic segmentation")
     widget.controls.weights.value = untrained_params
     widget.controls.engine.value = "onnxruntime"
     widget.controls.resolution.value = "full (image size, tiled)"
@@ -175,14 +174,13 @@ def widget_info():
 def test_a_reopened_dock_keeps_the_weights_file_and_settings_chosen(
     qtbot, viewer, untrained_params
 ):
-    widget = SegmentWidget(viewer)
-    dock = viewer.window.add_dock_widget(widget, name="Segment")
+    dock, widget = viewer.window.add_plugin_dock_widget("napari-gluonseg", "Semantic segmentation")
     widget.controls.weights.value = untrained_params
     widget.controls.engine.value = "onnxruntime"
     widget.controls.min_confidence.value = 0.3
     dock.titleBarWidget().close_button.click()  # napari's own close button
     qtbot.wait(10)
-    again = SegmentWidget(viewer)  # as napari's Plugins menu makes it anew
+    again = open_dock(viewer, "Semantic segmentation")  # napari's Plugins menu makes it anew
     assert Path(again.controls.weights.value) == Path(untrained_params)
     assert again.controls.engine.value == "onnxruntime"
     assert again.controls.min_confidence.value == 0.3
@@ -193,8 +191,7 @@ def test_the_dock_fits_a_1280x720_screen_with_a_long_message_and_advanced_open(q
     viewer = make_viewer(show=True)
     window = viewer.window._qt_window
     window.resize(1280, 720)
-    widget = SegmentWidget(viewer)
-    dock = viewer.window.add_dock_widget(widget, name="Segment", area="right")
+    dock, widget = viewer.window.add_plugin_dock_widget("napari-gluonseg", "Semantic segmentation")
     qtbot.wait(50)
     width = dock.width()
     widget.controls.advanced_toggle.changed.emit(True)
@@ -456,7 +453,7 @@ def test_ticking_confidence_or_margin_after_a_run_adds_the_layer_at_once(
 
 def test_non_image_layer_cannot_be_run(qtbot, viewer):
     viewer.add_labels(np.zeros((32, 32), np.uint8), name="masks")
-    widget = SegmentWidget(viewer)
+    widget = open_dock(viewer, "Semantic segmentation")
     assert [c for c in widget.controls.image.choices if c is not None] == []  # labels not offered
     start = len(notification_manager.records)
     widget._status.value = "done: dog classes"  # what an earlier run said
@@ -489,7 +486,7 @@ def test_plugin_widget_and_sample_through_npe2(viewer):
 
 
 def test_class_picker_search_keeps_selection(viewer):
-    widget = SegmentWidget(viewer)
+    widget = open_dock(viewer, "Semantic segmentation")
     picker = widget.controls.classes
     picker.set_filter("bicy")
     assert list(picker._select.choices) == [BICYCLE_NAME]
@@ -582,7 +579,7 @@ def test_current_slice_and_field_of_view(qtbot, viewer, small_dog, bicycle_param
 
 
 def test_region_errors_are_notified_and_nothing_runs(qtbot, viewer, dog_layer):
-    widget = SegmentWidget(viewer)
+    widget = open_dock(viewer, "Semantic segmentation")
     widget.controls.region.value = "rectangle (Shapes layer)"
     start = len(notification_manager.records)
     widget._run.clicked.emit()
@@ -715,7 +712,7 @@ def test_progress_only_moves_forward_and_names_the_running_step(
     qtbot, viewer, small_dog, untrained_params
 ):
     stack = viewer.add_image(np.stack([small_dog] * 5), name="stack", rgb=True)
-    widget = SegmentWidget(viewer)
+    widget = open_dock(viewer, "Semantic segmentation")
     widget.controls.image.value = stack
     widget.controls.weights.value = untrained_params
     widget.controls.engine.value = "onnxruntime"
@@ -745,7 +742,7 @@ def test_applying_a_result_gives_the_event_loop_turns(qtbot, viewer, untrained_p
 
     photo = np.random.default_rng(0).integers(0, 256, (1500, 2000, 3), dtype=np.uint8)
     viewer.add_image(photo, name="photo")
-    widget = SegmentWidget(viewer)
+    widget = open_dock(viewer, "Semantic segmentation")
     widget.controls.weights.value = untrained_params
     widget.controls.engine.value = "onnxruntime"
     widget.controls.show_confidence.value = True
@@ -811,8 +808,7 @@ def test_a_map_asked_for_after_a_run_is_computed_off_the_gui_thread(
 
 
 def test_dock_fits_a_small_window_with_run_near_the_top(viewer):
-    widget = SegmentWidget(viewer)
-    viewer.window.add_dock_widget(widget)
+    widget = open_dock(viewer, "Semantic segmentation")
     advanced = widget.controls.advanced.native
     assert advanced.isHidden()  # model, weights, engine... folded away
     assert widget.native.sizeHint().height() <= 620  # a 1280x720 window has room for it
@@ -823,7 +819,9 @@ def test_dock_fits_a_small_window_with_run_near_the_top(viewer):
 
 
 def test_failed_run_shows_its_whole_message_in_the_dock(qtbot, viewer, dog_layer):
-    widget = SegmentWidget(viewer)  # no weights file: the zoo's, and this machine is offline
+    widget = open_dock(
+        viewer, "Semantic segmentation"
+    )  # no weights file: the zoo's, and this machine is offline
     run_and_wait(qtbot, widget)
     status = widget._status.value
     assert status.startswith("failed: ") and "fcn_resnet50_ade" in status
@@ -862,7 +860,7 @@ def test_region_run_adds_its_maps_and_refuses_foreign_class_tables(
 def test_widget_option_conflicts_are_refused_before_running(qtbot, viewer, dog_layer):
     from napari_gluonseg.core.models.scheme import EXAMPLES
 
-    widget = SegmentWidget(viewer)
+    widget = open_dock(viewer, "Semantic segmentation")
     widget.controls.only_picked.value = True
     start = len(notification_manager.records)
     widget._run.clicked.emit()
