@@ -24,7 +24,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 from .errors import ExportError
@@ -37,6 +37,7 @@ TEMP_MARK = ".tmp-"
 STALE_AFTER_S = 3600
 _OWNER_PID = re.compile(r"-(\d+)-\w{8}$")
 JOURNAL_SUFFIX = ".journal.json"
+_SET_JOURNAL_END = f"_set{JOURNAL_SUFFIX}"
 # Journals this process is committing now: not to be finished by another thread meanwhile.
 _COMMITTING: set[Path] = set()
 _COMMITTING_LOCK = threading.Lock()
@@ -109,12 +110,22 @@ def write_set(contents: Mapping[Path, bytes], journal: Path, remove: Iterable[Pa
             _COMMITTING.discard(journal)
 
 
-def finish_interrupted_sets(folder: Path) -> list[Path]:
+def set_journal(folder: Path, stem: str) -> Path:
+    """The journal of the set ``stem`` in ``folder`` (see :func:`write_set`)."""
+    return folder / f".{stem}{_SET_JOURNAL_END}"
+
+
+def finish_interrupted_sets(
+    folder: Path, holds: Callable[[str, str], bool] = lambda stem, name: True
+) -> list[Path]:
     """Complete the sets whose writer was interrupted between renames in ``folder`` (its
     journal is there, its writer gone); returns their journals. A journal of a writer still
     at work (another process, another thread) is left to it.
 
-    Raises :class:`ExportError` naming a journal that cannot be read.
+    A journal is a file anyone could have put there: it may name only plain names in its own
+    folder, ``{stem}_*`` files that ``holds(stem, name)`` (its set's own), renamed from their
+    own temporaries (regular files, not links). Raises :class:`ExportError` naming a journal
+    that cannot be read or names anything else; that journal is kept and nothing is changed.
     """
     finished = []
     for journal in sorted(folder.glob(f".*{JOURNAL_SUFFIX}")) if folder.is_dir() else ():
@@ -124,12 +135,13 @@ def finish_interrupted_sets(folder: Path) -> list[Path]:
         try:
             record = json.loads(journal.read_text(encoding="utf-8"))
             owner = int(record["pid"])
+            _check_record(journal, record, holds)
         except FileNotFoundError:
             continue  # finished meanwhile
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ExportError(
-                f"Cannot read {journal}, the record of an interrupted export: {exc}. Check the "
-                "files it names in its folder, then remove it."
+                f"Cannot read {journal}, the record of an interrupted export: {exc}; nothing "
+                "was changed. Check the files it names in its folder, then remove it."
             ) from exc
         mine = owner == os.getpid()
         if not mine and _pid_alive(owner) and _age_s(journal) < STALE_AFTER_S:
@@ -143,6 +155,35 @@ def finish_interrupted_sets(folder: Path) -> list[Path]:
             ) from exc
         finished.append(journal)
     return finished
+
+
+def _check_record(journal: Path, record: dict, holds: Callable[[str, str], bool]) -> None:
+    """Raises ValueError naming the first entry of ``record`` that reaches outside the set."""
+    if not (journal.name.startswith(".") and journal.name.endswith(_SET_JOURNAL_END)):
+        raise ValueError(f"not a set's journal name (.STEM{_SET_JOURNAL_END})")
+    stem = journal.name[1 : -len(_SET_JOURNAL_END)]
+
+    def own(name: object) -> str:
+        if not (isinstance(name, str) and _is_plain_name(name)):
+            raise ValueError(f"{name!r} is not a plain file name in its folder")
+        if not (name.startswith(f"{stem}_") and holds(stem, name)):
+            raise ValueError(f"{name!r} is not a file of the set {stem!r}")
+        return name
+
+    for tmp, name in record["renames"]:
+        own(name)
+        temporary = isinstance(tmp, str) and _is_plain_name(tmp)
+        if not (temporary and tmp.startswith(f".{name}{TEMP_MARK}")):
+            raise ValueError(f"{tmp!r} is not a temporary of {name!r}")
+        if (journal.parent / tmp).is_symlink():
+            raise ValueError(f"{tmp!r} is a link, not a file written for the set")
+    for name in record["remove"]:
+        own(name)
+
+
+def _is_plain_name(name: str) -> bool:
+    """A name of a file in the folder itself: no separator (either OS's), not . or .., no NUL."""
+    return name not in ("", ".", "..") and not any(c in name for c in "/\\\0")
 
 
 def _commit(journal: Path, record: dict) -> None:

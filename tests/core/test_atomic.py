@@ -5,8 +5,11 @@ import os
 import subprocess
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from napari_gluonseg.core import atomic as files
+from napari_gluonseg.core.errors import ExportError
 
 
 @pytest.mark.parametrize("error", [OSError(28, "No space left on device"), KeyboardInterrupt()])
@@ -46,28 +49,28 @@ def test_only_temporaries_of_dead_or_silent_writers_are_removed(tmp_path):
 
 def test_a_set_is_finished_from_its_journal_only_once_its_writer_is_gone(tmp_path):
     """A reader must not rename a live writer's files under it; a dead writer's it finishes."""
-    (tmp_path / "a.png").write_bytes(b"old a")
-    (tmp_path / "gone.csv").write_bytes(b"old, not in the new set")
-    (tmp_path / ".a.png.tmp-1-0123abcd").write_bytes(b"new a")
+    (tmp_path / "a_labels.png").write_bytes(b"old a")
+    (tmp_path / "a_gone.csv").write_bytes(b"old, not in the new set")
+    (tmp_path / ".a_labels.png.tmp-1-0123abcd").write_bytes(b"new a")
     journal = tmp_path / f".a_set{files.JOURNAL_SUFFIX}"
     writer = subprocess.Popen(["sleep", "60"])
     try:
-        record = {"pid": writer.pid, "renames": [[".a.png.tmp-1-0123abcd", "a.png"]]}
-        journal.write_text(json.dumps({**record, "remove": ["gone.csv"]}))
+        record = {"pid": writer.pid, "renames": [[".a_labels.png.tmp-1-0123abcd", "a_labels.png"]]}
+        journal.write_text(json.dumps({**record, "remove": ["a_gone.csv"]}))
         assert files.finish_interrupted_sets(tmp_path) == []
-        assert (tmp_path / "a.png").read_bytes() == b"old a"
+        assert (tmp_path / "a_labels.png").read_bytes() == b"old a"
     finally:
         writer.kill()
         writer.wait()
     assert files.finish_interrupted_sets(tmp_path) == [journal]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png"]
-    assert (tmp_path / "a.png").read_bytes() == b"new a"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_labels.png"]
+    assert (tmp_path / "a_labels.png").read_bytes() == b"new a"
 
 
 def test_a_set_interrupted_just_after_its_journal_is_written_is_finished(tmp_path, monkeypatch):
     """Its temporaries were removed while the journal stayed: finishing it then removed the old
     set's extra files (kept scores, overlay) and renamed nothing."""
-    a, extra = tmp_path / "a.png", tmp_path / "a_scores.npz"
+    a, extra = tmp_path / "a_labels.png", tmp_path / "a_scores.npz"
     a.write_bytes(b"old a")
     extra.write_bytes(b"old scores")
     real_sync, calls = files.sync_folder, []
@@ -83,5 +86,36 @@ def test_a_set_interrupted_just_after_its_journal_is_written_is_finished(tmp_pat
         files.write_set({a: b"new a"}, tmp_path / f".a_set{files.JOURNAL_SUFFIX}", remove=[extra])
     monkeypatch.undo()
     files.finish_interrupted_sets(tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_labels.png"]
     assert a.read_bytes() == b"new a"
+
+
+_PIECES = ["a_", "b_", "..", "/", "\\", ".", "labels.png", "x", "\0", "outside", ".tmp-1-0123abcd"]
+_NAMES = st.lists(st.sampled_from(_PIECES), max_size=6).map("".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(renames=st.lists(st.tuples(_NAMES, _NAMES), max_size=3), remove=st.lists(_NAMES, max_size=3))
+def test_whatever_a_journal_names_nothing_outside_its_set_changes(
+    tmp_path_factory, renames, remove
+):
+    root = tmp_path_factory.mktemp("j")
+    folder = root / "set"
+    folder.mkdir()
+    outside = [root / "outside", folder / "b_labels.png"]  # beyond the folder; another set's
+    for path in outside:
+        path.write_bytes(b"keep")
+    (folder / ".a_labels.png.tmp-1-0123abcd").symlink_to(root / "outside")
+    journal = folder / f".a_set{files.JOURNAL_SUFFIX}"
+    journal.write_text(json.dumps({"pid": _dead_pid(), "renames": renames, "remove": remove}))
+    try:
+        files.finish_interrupted_sets(folder)
+    except ExportError as exc:
+        assert journal.name in str(exc) and journal.exists()  # refused, kept, named
+    assert all(path.read_bytes() == b"keep" for path in outside)
+
+
+def _dead_pid() -> int:
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    return gone.pid

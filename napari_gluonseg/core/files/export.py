@@ -79,7 +79,8 @@ def finish_interrupted_exports(out_dir: str | Path, stem: str) -> None:
     (killed, Ctrl-C, a failing disk): before this, such a folder holds a mix of two sets. Then
     remove what dead writers of ``stem`` left before their renames began."""
     out = Path(out_dir)
-    finish_interrupted_sets(out)  # first: the temporaries it renames look stale too
+    # First: the temporaries it renames look stale too. A journal names only its set's files.
+    finish_interrupted_sets(out, lambda set_stem, name: ExportNames(out, set_stem).holds(name))
     with contextlib.suppress(OSError):  # a tidy-up: a read-only folder is still read
         remove_stale_temps(out, f".{glob.escape(stem)}_*{TEMP_MARK}*")
 

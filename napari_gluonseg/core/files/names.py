@@ -4,11 +4,13 @@
 
 from __future__ import annotations
 
+import fnmatch
+import glob
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..atomic import JOURNAL_SUFFIX
+from ..atomic import set_journal
 from ..models.registry import short_class_name
 
 LABELS_SUFFIXES = ("_labels.png", "_labels.tif", "_labels.tiff")
@@ -86,7 +88,13 @@ class ExportNames:
     @property
     def journal(self) -> Path:
         """The record of the set being replaced (see :func:`~..atomic.write_set`)."""
-        return self.folder / f".{self.stem}_set{JOURNAL_SUFFIX}"
+        return set_journal(self.folder, self.stem)
+
+    def holds(self, name: str) -> bool:
+        """Whether ``name`` is one of the set's files (all that its journal may name)."""
+        stem = glob.escape(self.stem)
+        patterns = [stem + s for s in (*_FIXED_SUFFIXES, *self.map_patterns())]
+        return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
 
     @property
     def fixed_files(self) -> tuple[Path, ...]:

@@ -1,5 +1,8 @@
 """Export for training data and the reader that opens it back."""
 
+import json
+import subprocess
+
 import numpy as np
 import pytest
 
@@ -225,6 +228,9 @@ def test_bad_export_arguments_are_refused_naming_them(tmp_path, stem, names, col
 # An overwrite replaces labels, table, provenance and drops the old kept scores: four steps.
 _KILL_AT_RENAME = """
 import os, sys
+import json
+import subprocess
+
 import numpy as np
 from napari_gluonseg.core import atomic as files
 from napari_gluonseg.core.files.export import write_labels
@@ -325,3 +331,58 @@ def test_maps_of_classes_whose_names_give_one_file_name_are_all_kept(tmp_path):
     which = read_export(paths["labels"]).provenance["probability_maps"]
     assert which["x_prob-class-2.png"] == "天空"
     assert which["x_prob-road-street-2.png"] == "road street"
+
+
+def _journal_entries(tmp_path):
+    """What a crafted journal may name, each paired with the file it must never touch."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    victim = outside / "precious.txt"
+    victim.write_text("keep me")
+    other = tmp_path / "out" / "cat_labels.png"  # another set's file in the same folder
+    link = tmp_path / "out" / "dog_overlay.png"  # a symlink to a file outside the folder
+    return (
+        victim,
+        other,
+        link,
+        [
+            {"remove": [str(victim)]},
+            {"remove": ["../outside/precious.txt"]},
+            {"remove": ["cat_labels.png"]},
+            {"remove": ["sub/dog_labels.png"]},
+            {"renames": [[".dog_overlay.png.tmp-1-0123abcd", "../outside/precious.txt"]]},
+            {"renames": [["../outside/precious.txt", "dog_classes.csv"]]},
+            {"renames": [[".dog_overlay.png.tmp-1-0123abcd", "cat_labels.png"]]},
+            {"renames": [["dog_overlay.png", "dog_classes.csv"]]},  # not a temporary's name
+            {"renames": [[".dog_overlay.png.tmp-1-0123abcd", "dog_overlay.png"]]},  # a symlink
+        ],
+    )
+
+
+@pytest.mark.parametrize("entry", range(9))
+@pytest.mark.parametrize("how", ["read", "write"])
+def test_a_journal_cannot_reach_outside_its_own_set(tmp_path, small_dog, entry, how):
+    """A crafted `.dog_set.journal.json` deleted or moved any file it named (an absolute path,
+    `..`, another set's file) when the folder was read or written: now it is refused, kept,
+    and named, and nothing is touched."""
+    out = tmp_path / "out"
+    for stem in ("dog", "cat"):
+        write_labels(np.ones((4, 5), np.uint8), ["a"], [(1, 2, 3)], {}, out, stem)
+    victim, other, link, entries = _journal_entries(tmp_path)
+    link.symlink_to(victim)
+    (out / ".dog_overlay.png.tmp-1-0123abcd").symlink_to(victim)
+    journal = out / ".dog_set.journal.json"
+    gone = subprocess.Popen(["true"])  # the journal's writer: dead
+    gone.wait()
+    record = {"pid": gone.pid, "renames": [], "remove": [], **entries[entry]}
+    journal.write_text(json.dumps(record))
+    before = {p: p.read_bytes() for p in out.iterdir() if not p.is_symlink()}
+    with pytest.raises(ExportError, match=r"\.dog_set\.journal\.json") as caught:
+        if how == "read":
+            read_export(out / "dog_labels.png")
+        else:
+            labels = np.ones((4, 5), np.uint8)
+            write_labels(labels, ["a"], [(1, 2, 3)], {}, out, "dog", overwrite=True)
+    assert "nothing was changed" in str(caught.value)
+    assert victim.read_text() == "keep me" and other.exists() and journal.exists()
+    assert {p: p.read_bytes() for p in out.iterdir() if not p.is_symlink()} == before
