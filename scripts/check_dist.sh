@@ -11,7 +11,7 @@ rm -rf dist
 wheel=$(ls dist/*.whl)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-.venv/bin/python -c "from napari_gluonseg.core.untrained import save_untrained as s; \
+.venv/bin/python -c "from napari_gluonseg.core.models.untrained import save_untrained as s; \
 s('fcn_resnet50_ade', '$work/UNTRAINED-fcn_resnet50_ade.params')"
 for version in 3.11 3.12 3.13; do
   py=$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}/versions/$version".*/bin/python"$version" | tail -1)
