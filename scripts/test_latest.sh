@@ -14,12 +14,14 @@ pre=()
 moved() {  # moved VENV LOCK: "name pinned -> newest" for each package that is not the pin
   "$uv" pip freeze -q --python "$1/bin/python" --exclude-editable | "$1/bin/python" -c '
 import re, sys
-norm = lambda n: re.sub(r"[-_.]+", "-", n).lower()
-pins = dict(norm(l.strip()).split("==") for l in open(sys.argv[1]) if "==" in l and l[0] != "#")
-now = dict(norm(l.strip()).split("==") for l in sys.stdin if "==" in l)
+def pinned(lines):
+    pairs = (l.split(";")[0].strip().split("==") for l in lines if "==" in l and l[0] != "#")
+    return {re.sub(r"[-_.]+", "-", name).lower(): version for name, version in pairs}
+pins, now = pinned(open(sys.argv[1])), pinned(sys.stdin)
 for name in sorted(pins.keys() | now.keys()):
     if pins.get(name) != now.get(name):
-        print(f"  {name} {pins.get(name, \"(not pinned)\")} -> {now.get(name, \"(gone)\")}")
+        pinned, newest = pins.get(name, "(not pinned)"), now.get(name, "(gone)")
+        print(f"  {name} {pinned} -> {newest}")
 ' "$2"
 }
 
