@@ -163,12 +163,11 @@ def _check_record(journal: Path, record: dict, holds: Callable[[str, str], bool]
         raise ValueError(f"not a set's journal name (.STEM{_SET_JOURNAL_END})")
     stem = journal.name[1 : -len(_SET_JOURNAL_END)]
 
-    def own(name: object) -> str:
+    def own(name: object) -> None:
         if not (isinstance(name, str) and _is_plain_name(name)):
             raise ValueError(f"{name!r} is not a plain file name in its folder")
         if not (name.startswith(f"{stem}_") and holds(stem, name)):
             raise ValueError(f"{name!r} is not a file of the set {stem!r}")
-        return name
 
     for tmp, name in record["renames"]:
         own(name)
