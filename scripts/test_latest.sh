@@ -20,8 +20,8 @@ def pinned(lines):
 pins, now = pinned(open(sys.argv[1])), pinned(sys.stdin)
 for name in sorted(pins.keys() | now.keys()):
     if pins.get(name) != now.get(name):
-        pinned, newest = pins.get(name, "(not pinned)"), now.get(name, "(gone)")
-        print(f"  {name} {pinned} -> {newest}")
+        old, new = pins.get(name, "(not pinned)"), now.get(name, "(gone)")
+        print(f"  {name} {old} -> {new}")
 ' "$2"
 }
 
