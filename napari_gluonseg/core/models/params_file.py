@@ -14,8 +14,11 @@ a uniform, silently wrong output.
 
 from __future__ import annotations
 
+import math
 import os
 import struct
+import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -95,9 +98,22 @@ def read_params(path: str | os.PathLike) -> dict[str, np.ndarray]:
     for k in range(name_count):
         (length,) = r.unpack("Q", f"name {k}")
         names.append(r.take(length, f"name {k}").decode("utf-8", errors="replace"))
+    _refuse_repeated(names, p)
     params = dict(zip(names, arrays, strict=True))
     _check_finite(params, p)
     return params
+
+
+def _refuse_repeated(names: list[str], path: Path) -> None:
+    """Two arrays of one name: ``dict`` (and ``mx.nd.load``) would keep the last, silently."""
+    counts = Counter(names)
+    repeated = [f"{name!r} appears {n} times" for name, n in counts.items() if n > 1]
+    if repeated:
+        raise WeightsError(
+            f"Cannot load weights file {path}: the array name {_listed(repeated)}; which of "
+            "them the network should take is unknown (the file is damaged or was not saved "
+            "by gluon's net.save_parameters)."
+        )
 
 
 def _read_array(r: _Reader, k: int) -> np.ndarray:
@@ -121,10 +137,16 @@ def _read_array(r: _Reader, k: int) -> np.ndarray:
     dtype = _DTYPES.get(flag)
     if dtype is None:
         raise WeightsError(f"{r.path}: array {k} has an unknown data type (flag {flag}).")
-    size = int(np.prod(shape, dtype=np.int64))
-    if min(shape) < 0:
-        raise WeightsError(f"{r.path}: array {k} has an invalid shape {shape}.")
-    raw = r.take(size * dtype.itemsize, what)
+    shown = "x".join(map(str, shape))
+    # numpy refuses even an empty array whose other sides multiply past its index type.
+    if min(shape) < 0 or math.prod(s for s in shape if s) * dtype.itemsize > sys.maxsize:
+        raise WeightsError(
+            f"Cannot load weights file {r.path}: array {k} claims the shape {shown}, which no "
+            "array can have: the file is damaged or not an MXNet .params file."
+        )
+    # Python's integers: numpy's int64 product wraps (2^32 x 2^32 gave 0 bytes to read).
+    nbytes = math.prod(shape) * dtype.itemsize
+    raw = r.take(nbytes, f"{what} (shape {shown}, {dtype.name}: {nbytes} bytes)")
     return np.frombuffer(raw, dtype).reshape(shape).astype(dtype.newbyteorder("="))
 
 
@@ -151,9 +173,8 @@ def _check_finite(params: dict[str, np.ndarray], path: Path) -> None:
         if a.dtype.kind == "f" and a.size and not np.isfinite(a).all()
     ]
     if bad:
-        shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
         raise WeightsError(
-            f"{path} holds NaN or infinite values in {len(bad)} parameter(s): {shown}. "
+            f"{path} holds NaN or infinite values in {len(bad)} parameter(s): {_listed(bad)}. "
             "A network with them gives no meaningful output (MXNet would label every pixel "
             "the same); the file is corrupt or came from a diverged training run."
         )
@@ -177,3 +198,26 @@ def write_params(path: str | os.PathLike, params: dict[str, np.ndarray]) -> None
         encoded = name.encode("utf-8")
         parts.append(struct.pack("<Q", len(encoded)) + encoded)
     Path(path).write_bytes(b"".join(parts))
+
+
+def read_weights(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """The arrays of a network's weights file: :func:`read_params`, and every array floating
+    point (what both engines load; an integer array would be cast to float silently).
+
+    Raises :class:`WeightsError` naming the file, and the arrays of another type with theirs.
+    """
+    params = read_params(path)
+    bad = [f"{name} ({a.dtype.name})" for name, a in params.items() if a.dtype.kind != "f"]
+    if bad:
+        raise WeightsError(
+            f"Cannot load weights file {Path(path)}: it holds {len(bad)} array(s) of a "
+            f"non-float data type: {_listed(bad)}. A network's weights are floating point; "
+            "a network given these would label every pixel alike (a quantized or converted "
+            "file?). Give the .params file saved by gluon (net.save_parameters)."
+        )
+    return params
+
+
+def _listed(items: list[str]) -> str:
+    """The first five items, and how many more."""
+    return ", ".join(items[:5]) + (f" and {len(items) - 5} more" if len(items) > 5 else "")

@@ -24,7 +24,7 @@ from napari_gluonseg.core.models import untrained, weights
 from napari_gluonseg.core.models.params_file import write_params
 from napari_gluonseg.core.run.segment import run_to_end
 
-from ...conftest import MODEL, zoo_mirror
+from ...conftest import MODEL, needs_mxnet, zoo_mirror
 
 pytestmark = pytest.mark.usefixtures("fresh_model_cache")  # these tests write into the cache
 
@@ -128,7 +128,10 @@ def test_server_down_says_how_to_work_offline(monkeypatch, small_dog):
     assert "fcn_resnet50_ade-3479525a.params" in msg
     assert str(weights.cache_dir()) in msg
     assert "MXNET_HOME" in msg and "MXNET_GLUON_REPO" in msg and "--weights" in msg
-    assert "unzip it" in msg and "make run WEIGHTS=" in msg  # the .zip is not the .params file
+    assert "unzip it" in msg  # the .zip is not the .params file
+    # for a user who installed with pip (no Makefile): the CLI, the widget and Python
+    assert "--weights PATH" in msg and "'weights file'" in msg and "weights=PATH" in msg
+    assert "make " not in msg
     assert _cache_files() == []
 
 
@@ -170,6 +173,46 @@ def test_weights_of_another_architecture(small_dog, untrained_weights):
     with pytest.raises(WeightsError, match="Cannot load weights file") as err:
         segment_image(small_dog, weights=path, engine="onnxruntime")
     assert "another architecture" in str(err.value) or "other shapes" in str(err.value)
+
+
+def _integer_weights(folder: Path, case: str) -> Path:
+    """fastscnn_citys (the smallest model) with every array uint8, or one array int32."""
+    params = untrained.untrained_params("fastscnn_citys")
+    if case == "all uint8":
+        params = {name: (value * 100).astype(np.uint8) for name, value in params.items()}
+    else:
+        params["classifier.conv.weight"] = params["classifier.conv.weight"].astype(np.int32)
+    path = folder / "quantized.params"
+    write_params(path, params)
+    return path
+
+
+@pytest.mark.parametrize("case", ["all uint8", "one int32"])
+@pytest.mark.parametrize("engine", ["onnxruntime", pytest.param("mxnet", marks=needs_mxnet)])
+def test_weights_of_an_integer_type_are_refused_by_name_on_both_engines(
+    small_dog, tmp_path, case, engine
+):
+    """onnxruntime cast them to float and labelled every pixel alike; MXNet refused them as
+    'weights of other shapes'."""
+    path = _integer_weights(tmp_path, case)
+    with pytest.raises(WeightsError, match="non-float data type") as err:
+        segment_image(small_dog, "fastscnn_citys", weights=path, engine=engine)
+    message = str(err.value)
+    assert str(path) in message and "other shapes" not in message
+    named = "classifier.conv.weight (int32)" if case == "one int32" else "(uint8)"
+    assert named in message
+
+
+@needs_mxnet
+def test_mxnet_names_weights_of_another_float_type_as_such(small_dog, tmp_path):
+    """float64 weights: onnxruntime's builder casts them, MXNet refuses them; its refusal was
+    headed 'weights of other shapes', which sends the user after the wrong model."""
+    params = untrained.untrained_params("fastscnn_citys")
+    path = tmp_path / "double.params"
+    write_params(path, {name: value.astype(np.float64) for name, value in params.items()})
+    with pytest.raises(WeightsError, match="float64") as err:
+        segment_image(small_dog, "fastscnn_citys", weights=path, engine="mxnet")
+    assert str(path) in str(err.value) and "other shapes" not in str(err.value)
 
 
 class _TrickleHandler(http.server.BaseHTTPRequestHandler):
@@ -216,15 +259,20 @@ def test_trickling_mirror_ends_at_the_deadline(trickle_server):
 
 
 class _HeaderTrickleHandler(http.server.BaseHTTPRequestHandler):
-    """A mirror that sends one header line every 0.5 s, for ever."""
+    """A mirror that sends one header line every ``interval`` s for ``lines`` lines (6 s),
+    then an empty body."""
+
+    interval = 0.5
+    lines = 12
 
     def do_GET(self):
         try:
             self.wfile.write(b"HTTP/1.1 200 OK\r\n")
-            for k in range(400):
+            for k in range(self.lines):
                 self.wfile.write(f"X-Slow-{k}: y\r\n".encode())
                 self.wfile.flush()
-                time.sleep(0.5)
+                time.sleep(self.interval)
+            self.wfile.write(b"Content-Length: 0\r\n\r\n")
         except OSError:  # the client gave up: what we want
             pass
 
@@ -242,6 +290,33 @@ def test_a_mirror_trickling_its_headers_ends_at_the_deadline(monkeypatch):
     ):
         run_to_end(weights.iter_zoo_weights(MODEL, limits))
     assert time.monotonic() - start < 8 and _cache_files() == []
+
+
+def test_a_mirror_trickling_its_headers_ends_at_the_stall_window(monkeypatch):
+    """Headers get the body's stall deadline (one GLUONSEG_DOWNLOAD_GRACE window, default
+    30 s), not only the whole download's (GLUONSEG_DOWNLOAD_TIMEOUT, default 3600 s)."""
+    monkeypatch.delenv("GLUONSEG_DOWNLOAD_TIMEOUT", raising=False)
+    monkeypatch.delenv("GLUONSEG_DOWNLOAD_MIN_RATE", raising=False)
+    monkeypatch.setenv("GLUONSEG_DOWNLOAD_GRACE", "1")
+    start = time.monotonic()
+    with (
+        zoo_mirror(_HeaderTrickleHandler, monkeypatch),
+        pytest.raises(WeightsUnavailableError, match="GLUONSEG_DOWNLOAD_GRACE=1 s") as err,
+    ):
+        run_to_end(weights.iter_zoo_weights(MODEL))
+    assert time.monotonic() - start < 3 and _cache_files() == []
+    assert "no complete response headers within 1 s" in str(err.value)
+
+
+def test_without_a_minimum_rate_headers_wait_for_the_deadline_only(monkeypatch):
+    """GLUONSEG_DOWNLOAD_MIN_RATE=0 turns the stall check off, for the headers too."""
+    limits = weights.DownloadLimits(deadline_s=30, min_rate=0, grace_s=0.3)
+    quicker = type("Quicker", (_HeaderTrickleHandler,), {"interval": 0.2, "lines": 4})
+    with (
+        zoo_mirror(quicker, monkeypatch),
+        pytest.raises(WeightsUnavailableError, match="not a complete weights archive"),
+    ):
+        run_to_end(weights.iter_zoo_weights(MODEL, limits))  # the headers came, the body empty
 
 
 def test_default_limits_end_a_trickle_within_two_minutes(monkeypatch):

@@ -10,6 +10,7 @@ any shape change).
 
 from __future__ import annotations
 
+import re
 import threading
 import warnings
 from collections.abc import Generator
@@ -21,7 +22,7 @@ from ...errors import OptionError, WeightsError
 from ...events import Progress
 from .. import _mxnet
 from .._mxnet import HybridBlock
-from ..params_file import read_params
+from ..params_file import read_weights
 from ..registry import model_info
 from ..weights import ResolvedWeights
 from .base import Engine, iter_cached
@@ -155,7 +156,8 @@ def build_network(
         net = gcv.model_zoo.get_model(
             model_name, pretrained=False, pretrained_base=False, height=height, width=width
         )
-    read_params(path)  # refuses a damaged file, and NaN/inf weights by name, as the builder does
+    # Refuses a damaged file, and NaN/inf or integer weights by name, as the builder does.
+    read_weights(path)
     try:
         net.load_parameters(str(path), ctx=mx.cpu())
     except (mx.base.MXNetError, AssertionError, ValueError, RuntimeError, OSError) as exc:
@@ -173,7 +175,14 @@ def _load_error_message(path: Path, model_name: str, num_classes: int, exc: Exce
     # mxnet's messages start with a C++ traceback; the last line says what failed.
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     detail = lines[-1] if lines else type(exc).__name__
-    if "incompatible" in detail or "shape" in detail.lower():
+    saved_dtype = re.search(r"dtype incompatible .* vs saved <class 'numpy\.(\w+)'>", detail)
+    if saved_dtype:  # before "incompatible": a data type is not a shape
+        why = (
+            f"it holds {saved_dtype[1]} weights where {model_name} computes in float32, and "
+            "MXNet loads float32 only; engine='onnxruntime' converts them (command line: "
+            "--engine onnxruntime)"
+        )
+    elif "incompatible" in detail or "shape" in detail.lower():
         why = (
             f"it holds weights of other shapes than {model_name} ({num_classes} classes) expects; "
             "was it trained for another model or another number of classes?"
@@ -182,8 +191,9 @@ def _load_error_message(path: Path, model_name: str, num_classes: int, exc: Exce
         why = f"it lacks parameters that {model_name} needs; it is for another architecture"
     else:
         why = "it is not a readable mxnet .params file (corrupt or truncated?)"
+    end = "" if why.endswith("?") else "."
     return (
-        f"Cannot load weights file {path} into model {model_name}: {why}.\n"
+        f"Cannot load weights file {path} into model {model_name}: {why}{end}\n"
         f"mxnet said: {detail}\n"
         "Choose the model the file was saved from, or another weights file."
     )

@@ -306,9 +306,9 @@ def build_graph_file(spec: ExportSpec, weights_path: Path, dest: Path) -> bytes:
     """Build ``spec``'s graph from the ``.params`` file and write it to ``dest`` (whole or
     not at all; not at all where the cache cannot be written); returns the file's bytes."""
     from ..onnx_build import build_model
-    from ..params_file import read_params
+    from ..params_file import read_weights
 
-    params = read_params(weights_path)  # its errors name the file
+    params = read_weights(weights_path)  # its errors name the file
     info = model_info(spec.model)
     try:
         model = build_model(spec.model, params, info.num_classes, metadata_for(spec))
