@@ -55,6 +55,8 @@ class DownloadLimits:
     grace_s : float
         The window (``$GLUONSEG_DOWNLOAD_GRACE``, default 30 s): a mirror that trickles a byte
         every few seconds ends after it; one that sends nothing, after ``READ_TIMEOUT_S``.
+        While ``min_rate`` is on, the response headers must all come within one window too
+        (a mirror trickling header lines would otherwise hold the download to ``deadline_s``).
     """
 
     deadline_s: float = 3600.0
@@ -149,8 +151,9 @@ def offline_help(model_name: str) -> str:
         f"To work offline, download the .zip elsewhere and unzip it: it holds "
         f"{zoo_file_name(model_name)}; copy that file into the cache folder, or use it as a "
         "local weights file:\n"
-        "  command line: --weights PATH; make run WEIGHTS=PATH; widget: 'weights file'; "
-        "Python: weights=PATH."
+        f"  command line: napari-gluonseg segment IMAGE --model {model_name} --weights PATH\n"
+        "  napari: the widget's 'weights file'\n"
+        "  Python: weights=PATH"
     )
 
 
@@ -233,7 +236,7 @@ def _download(
 ) -> Generator[Progress, None, None]:
     start = window_start = time.monotonic()
     done = window_done = 0
-    response = _open_within(url, limits.deadline_s)
+    response = _open_within(url, limits)
     with response, open(dest, "wb") as f:
         total = int(response.headers.get("Content-Length") or 0)
         # read1: whatever has arrived, so a trickle cannot hold one read open for ever.
@@ -260,11 +263,21 @@ def _download(
         raise ValueError(f"connection closed after {done} of {total} bytes")
 
 
-def _open_within(url: str, deadline_s: float) -> Any:
-    """``urlopen(url)`` whose connection and headers come within the deadline: each header line
-    only has to come within the read timeout, so a mirror that trickles them would hold the
-    download for ever. The opening runs in a helper thread that is left to its socket's
-    timeout if the deadline passes."""
+def _header_wait(limits: DownloadLimits) -> tuple[float, str]:
+    """How long the connection and the response headers may take (0: no limit), and the
+    setting that says so: the body's stall window while the minimum rate is on."""
+    waits = [(limits.deadline_s, f"GLUONSEG_DOWNLOAD_TIMEOUT={limits.deadline_s:g} s")]
+    if limits.min_rate and limits.grace_s:
+        waits.append((limits.grace_s, f"GLUONSEG_DOWNLOAD_GRACE={limits.grace_s:g} s"))
+    return min((w for w in waits if w[0]), default=(0.0, ""))
+
+
+def _open_within(url: str, limits: DownloadLimits) -> Any:
+    """``urlopen(url)`` whose connection and headers come within :func:`_header_wait`: each
+    header line only has to come within the read timeout, so a mirror that trickles them would
+    hold the download for ever. The opening runs in a helper thread that is left to its
+    socket's timeout if the wait passes."""
+    wait_s, setting = _header_wait(limits)
     outcome: list[Any] = []
 
     def open_url() -> None:
@@ -275,12 +288,9 @@ def _open_within(url: str, deadline_s: float) -> Any:
 
     opener = threading.Thread(target=open_url, daemon=True)
     opener.start()
-    opener.join(deadline_s or None)
+    opener.join(wait_s or None)
     if not outcome:
-        raise TimeoutError(
-            f"no complete response headers within {deadline_s:g} s "
-            f"(GLUONSEG_DOWNLOAD_TIMEOUT={deadline_s:g} s)"
-        )
+        raise TimeoutError(f"no complete response headers within {wait_s:g} s ({setting})")
     if isinstance(outcome[0], BaseException):
         raise outcome[0]
     return outcome[0]
