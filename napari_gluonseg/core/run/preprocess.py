@@ -7,7 +7,7 @@ ImageNet mean/std. Other inputs are first brought to [0, 1]:
 - float in [0, 1]: as is;
 - any other float or integer range (int16, float images in counts, ...): min-max per plane;
 - with an intensity range (lo, hi), for any dtype: lo -> 0, hi -> 1, clipped (what a viewer's
-  contrast limits show).
+  contrast limits show); a range float32 cannot scale by (a span past 3.4e38) is refused.
 
 Byte order does not matter (big-endian data is read as its values).
 
@@ -22,12 +22,15 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import optional_flag, value_range
-from ..errors import ImageError
+from ..checks import optional_flag, shown, value_range
+from ..errors import ImageError, OptionError
 from ..models.registry import IMAGENET_MEAN, IMAGENET_STD
 from .resize import axis_weights, resize_rows
 
 MIN_SIDE = 16  # below this the network's stride-8 feature map has under 2x2 cells
+# What float32, the network's input, can scale by (Python floats: no numpy casts to warn).
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+_FLOAT32_TINY = float(np.finfo(np.float32).tiny)
 
 
 @dataclass(frozen=True)
@@ -171,7 +174,7 @@ def as_image_stack(
         Values mapped to 0 and 1 (clipped) for the network; ``None``: by dtype (module docs).
     """
     rgb = optional_flag(rgb, "rgb")
-    intensity_range = value_range(intensity_range, "intensity_range")
+    intensity_range = _intensity_window(intensity_range)
     if isinstance(data, (list, tuple)) and data and hasattr(data[0], "shape"):
         data = data[0]  # multiscale: the full-resolution level
     if not (hasattr(data, "shape") and hasattr(data, "dtype")):
@@ -204,6 +207,29 @@ def as_image_stack(
             f"{MIN_SIDE}x{MIN_SIDE}."
         )
     return ImageStack(data=data, rgb=bool(rgb), intensity_range=intensity_range)
+
+
+def _intensity_window(value: Any) -> tuple[float, float] | None:
+    """``intensity_range`` checked (:func:`value_range`), and within what float32, the
+    network's input, can scale by: a range past it gave a black or a NaN input, whose scores
+    were then blamed on the weights."""
+    window = value_range(value, "intensity_range")
+    if window is None:
+        return None
+    lo, hi = window
+    span = hi - lo
+    if max(abs(lo), abs(hi)) > _FLOAT32_MAX:
+        why = f"its ends reach past +-{_FLOAT32_MAX:.3g}, the largest float32"
+    elif span > _FLOAT32_MAX:
+        why = f"its span, {span:g}, is past {_FLOAT32_MAX:.3g}, the largest float32"
+    elif span < _FLOAT32_TINY:
+        why = f"its span, {span:g}, is below {_FLOAT32_TINY:.3g}, the smallest normal float32"
+    else:
+        return window
+    raise OptionError(
+        f"intensity_range {shown(window)} cannot scale the network's input (float32): {why}. "
+        "Give the values the image's darkest and brightest pixels should map to."
+    )
 
 
 def _check_dtype(dtype: np.dtype) -> None:

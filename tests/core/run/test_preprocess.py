@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from napari_gluonseg import ImageError
+from napari_gluonseg import ImageError, OptionError, segment_image
 from napari_gluonseg.core.models import _mxnet
 from napari_gluonseg.core.run.preprocess import as_image_stack, normalize, to_chw
 
@@ -134,6 +134,35 @@ def test_intensity_range_maps_the_window_to_unit_range():
     plane = as_image_stack(floats, intensity_range=(0.0, 1.0)).plane_rgb01(0)
     assert plane.min() == 0 and plane.max() == 1
     np.testing.assert_allclose(plane[..., 0], np.clip(floats, 0, 1), atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "window",
+    [(-3e38, 3e38), (0.0, 1e39), (-1e39, -3e38), (0.0, 1e-300)],
+    ids=["span-overflows", "end-overflows", "both-overflow", "span-underflows"],
+)
+def test_an_intensity_range_float32_cannot_scale_by_is_refused_naming_it(window):
+    """(-3e38, 3e38): the span overflowed float32, the network saw a black image (onnxruntime)
+    or NaN (MXNet), and NaN scores were blamed on the weights."""
+    with pytest.raises(OptionError, match="intensity_range") as caught:
+        as_image_stack(np.zeros((20, 20), np.uint8), intensity_range=window)
+    assert repr(window) in str(caught.value) and "float32" in str(caught.value)
+
+
+def test_the_widest_range_float32_holds_still_scales():
+    image = np.array([[0, 255]] * 20, np.uint8).repeat(10, axis=1)
+    plane = as_image_stack(image, intensity_range=(-1.5e38, 1.5e38)).plane_chw01(0, 20, 20)
+    np.testing.assert_allclose(plane[:, :, ::10], 0.5, rtol=1e-6)
+
+
+@pytest.mark.parametrize("engine", ["onnxruntime", pytest.param("mxnet", marks=needs_mxnet)])
+def test_neither_engine_runs_on_an_intensity_range_float32_cannot_scale_by(
+    small_dog, untrained_params, engine
+):
+    with pytest.raises(OptionError, match=r"intensity_range \(-3e\+38, 3e\+38\)"):
+        segment_image(
+            small_dog, intensity_range=(-3e38, 3e38), weights=untrained_params, engine=engine
+        )
 
 
 def test_a_masked_array_with_masked_pixels_is_refused_saying_what_to_pass():
