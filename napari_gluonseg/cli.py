@@ -15,6 +15,7 @@ import os
 import re
 import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
 from functools import partial
@@ -24,6 +25,7 @@ from types import FrameType
 import numpy as np
 
 from . import __version__
+from .core.atomic import written_path
 from .core.batch.folder import BatchPlan, plan_batch, run_batch
 from .core.batch.inputs import BatchItem
 from .core.batch.summary import SUMMARY_COLUMNS, BatchSummary, ImageReport
@@ -551,20 +553,50 @@ def _export_onnx(
 
     model_info(model)  # an unknown name fails before anything loads
     check_portable(model, exporter)
-    if out.suffix.lower() != ".onnx":
-        raise ExportError(f"The output file {out} must end in .onnx.")
-    if out.exists() and not overwrite:
-        raise ExportExistsError(f"{out} exists.")
+    _check_export_file(out, overwrite)
 
     def export() -> Generator[Progress, None, Path]:
         resolved = yield from iter_resolve_weights(model, weights)
         return (yield from iter_export_model_file(model, resolved, out, exporter))
 
     line = _ProgressLine()
-    run_to_end(export(), on_progress=lambda event: line.show(event.message))
-    line.end()
+    try:
+        run_to_end(export(), on_progress=lambda event: line.show(event.message))
+    except OSError as exc:  # a read-only file system, a full disk: written whole or not at all
+        if written_path(exc, [out]) is None:
+            raise
+        raise ExportError(
+            f"Cannot write {out}: {exc.strerror or exc}; nothing was written."
+        ) from exc
+    finally:
+        line.end()
     print(f"{model} written to {out.resolve()}: run it with --weights {out}")
     return 0
+
+
+def _check_export_file(out: Path, overwrite: bool) -> None:
+    """Refuse, before the export, a file that cannot be written where asked."""
+    if out.suffix.lower() != ".onnx":
+        raise ExportError(f"The output file {out} must end in .onnx.")
+    if out.is_dir():
+        raise ExportError(
+            f"{out} is a folder: give the .onnx file to write, e.g. {out / 'model.onnx'}."
+        )
+    parent = out.absolute().parent
+    existing = next(p for p in (parent, *parent.parents) if p.exists())
+    if not existing.is_dir():
+        raise ExportError(f"{existing} is a file, not a folder: {out} cannot be written under it.")
+    if existing != parent:
+        raise ExportError(
+            f"The folder {parent} of the output file does not exist: make it, or give another -o."
+        )
+    if out.exists() and not overwrite:
+        raise ExportExistsError(f"{out} exists.")
+    try:
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+    except OSError as exc:  # no permission, a read-only file system
+        raise ExportError(f"Cannot write {out}: {exc.strerror or exc}.") from exc
 
 
 if __name__ == "__main__":

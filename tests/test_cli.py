@@ -630,3 +630,68 @@ def test_a_multi_page_tiff_of_three_or_four_pages_is_a_stack(tmp_path, untrained
     args = ["segment", str(tmp_path / "stack.tif"), "--weights", str(untrained_params)]
     assert cli.main([*args, "--scale", "1.0", "--engine", "onnxruntime", "--out", str(out)]) == 0
     assert tifffile.imread(out / "stack_labels.tif").shape == (pages, 40, 48)
+
+
+def _one_line_error(err: str) -> str:
+    """The message of a refusal: one line, no traceback."""
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    return err
+
+
+@pytest.mark.parametrize(
+    ("where", "said"),
+    [
+        ("missing/m.onnx", "The folder {parent} of the output file does not exist"),
+        ("afile/m.onnx", "{parent} is a file, not a folder"),
+        ("folder.onnx", "{out} is a folder"),
+    ],
+)
+@pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
+def test_export_onnx_to_a_place_that_cannot_hold_the_file_is_refused_at_once(
+    tmp_path, capsys, monkeypatch, where, said, overwrite
+):
+    """Each used to export for seconds, then end in a traceback (or say --overwrite for a
+    folder, which then failed with IsADirectoryError)."""
+    from napari_gluonseg.core.models import weights as weights_module
+
+    def never(*args, **kwargs):
+        raise AssertionError("the weights were resolved")
+
+    monkeypatch.setattr(weights_module, "iter_resolve_weights", never)
+    (tmp_path / "afile").write_text("kept")
+    (tmp_path / "folder.onnx").mkdir()
+    out = tmp_path / where
+    args = ["export-onnx", "fcn_resnet50_ade", "-o", str(out), *overwrite]
+    assert cli.main(args) == cli.EXIT_BAD_INPUT
+    err = _one_line_error(capsys.readouterr().err)
+    assert said.format(parent=out.parent, out=out) in err
+    assert (tmp_path / "afile").read_text() == "kept" and list(
+        (tmp_path / "folder.onnx").iterdir()
+    ) == []
+
+
+@pytest.mark.parametrize("fault", ["read-only", "full disk"])
+def test_export_onnx_that_cannot_write_its_file_says_so_and_leaves_nothing(
+    tmp_path, untrained_params, use_onnx_home, capsys, monkeypatch, fault
+):
+    """A read-only file system or a full disk ended in a traceback naming a temporary."""
+    import errno
+    import os
+
+    from napari_gluonseg.core import atomic
+
+    code = errno.EROFS if fault == "read-only" else errno.ENOSPC
+    real_open = open
+
+    def failing(path, mode="r", *args, **kwargs):
+        if "x" in mode and os.path.dirname(path) == str(tmp_path):
+            raise OSError(code, os.strerror(code), str(path))
+        return real_open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(atomic, "open", failing, raising=False)
+    out = tmp_path / "fcn.onnx"
+    args = ["export-onnx", "fcn_resnet50_ade", "--weights", str(untrained_params), "-o", str(out)]
+    assert cli.main(args) == cli.EXIT_BAD_INPUT
+    err = _one_line_error(capsys.readouterr().err.split("\r")[-1])
+    assert f"Cannot write {out}: {os.strerror(code)}" in err and atomic.TEMP_MARK not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -48,6 +48,36 @@ def temp_name(prefix: str) -> str:
     return f"{prefix}{os.getpid()}-{secrets.token_hex(4)}"
 
 
+# What a temporary adds to its file's name: a dot, TEMP_MARK, a pid (Linux's are at most 7
+# digits; 10 leaves room) and the random part. Any process must be able to rewrite the file.
+_TEMP_EXTRA = len(f".{TEMP_MARK}{'9' * 10}-{secrets.token_hex(4)}")
+_DEFAULT_NAME_MAX = 255  # bytes: Linux, macOS and Windows file systems alike
+
+
+def longest_name(folder: Path) -> int:
+    """The longest file name (in bytes of the file system's encoding) that
+    :func:`write_files` can write into ``folder``: its temporary's name must fit too."""
+    existing = folder
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    try:
+        limit = os.pathconf(existing, "PC_NAME_MAX")
+    except (AttributeError, OSError, ValueError):  # no pathconf (Windows), or no answer
+        limit = _DEFAULT_NAME_MAX
+    return (limit if limit > 0 else _DEFAULT_NAME_MAX) - _TEMP_EXTRA
+
+
+def written_path(exc: OSError, paths: Iterable[Path]) -> Path | None:
+    """Which of ``paths`` an error of :func:`write_files` or :func:`write_set` was about (it
+    names the file's temporary, or the file), or None when it names none of them."""
+    named = {Path(f).name for f in (exc.filename, exc.filename2) if f is not None}
+    for path in paths:
+        prefix = f".{path.name.lstrip('.')}{TEMP_MARK}"
+        if path.name in named or any(name.startswith(prefix) for name in named):
+            return path
+    return None
+
+
 def temp_dir(folder: Path, prefix: str) -> tempfile.TemporaryDirectory:
     """A scratch folder ``{prefix}{pid}-{random}`` in ``folder``, removed on exit."""
     return tempfile.TemporaryDirectory(dir=folder, prefix=f"{prefix}{os.getpid()}-")
@@ -210,6 +240,11 @@ def _write_temps(contents: Mapping[Path, bytes]) -> dict[Path, Path]:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
+    except OSError as exc:
+        _remove_temps(temps.values())
+        if exc.filename is None and temps:  # a full disk's write or fsync names no file
+            exc.filename = str(list(temps.values())[-1])
+        raise
     except BaseException:
         _remove_temps(temps.values())
         raise

@@ -116,6 +116,29 @@ def optional_path(value: Any, name: str, what: str) -> str | os.PathLike | None:
     raise OptionError(f"{name} must be a path to {what} or None; got {shown(value)}.")
 
 
+def path_list(value: Any, name: str, what: str) -> list[str | os.PathLike]:
+    """One path (str or os.PathLike) or an iterable of them, as a non-empty list; ``what``
+    says what the paths are of."""
+    if isinstance(value, (str, os.PathLike)):
+        return [value]
+    message = f"{name} must be {what} (paths or str), one or a list of them"
+    items: list[Any] = _items(value, message) if value is not None else [None]
+    paths = [item for item in items if isinstance(item, (str, os.PathLike))]
+    if len(paths) < len(items):
+        wrong = next(item for item in items if not isinstance(item, (str, os.PathLike)))
+        raise OptionError(f"{message}; got {shown(wrong)}.")
+    if not paths:
+        raise OptionError(f"{name}: none given; {message}.")
+    return paths
+
+
+def required_path(value: Any, name: str, what: str) -> str | os.PathLike:
+    """A path (str or os.PathLike); ``what`` says what it is a path to."""
+    if isinstance(value, (str, os.PathLike)):
+        return value
+    raise OptionError(f"{name} must be a path to {what}; got {shown(value)}.")
+
+
 def _items(value: Any, what: str) -> list:
     """``list(value)``; ``what`` starts the message if ``value`` is not iterable."""
     try:

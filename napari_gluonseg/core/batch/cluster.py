@@ -31,6 +31,19 @@ _CONNECT_TIMEOUT_S = 30
 NOTICE_TOPIC = "napari-gluonseg-notice"
 
 
+def require_distributed(asked: str) -> None:
+    """Raise :class:`OptionError` saying which extra to install where ``asked`` (how the batch
+    was asked to run on Dask, e.g. ``workers=2``) cannot: dask.distributed is not importable."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError as exc:
+        raise OptionError(
+            f"{asked} runs the batch on Dask, whose distributed package cannot be imported "
+            f'({exc}). Install the extra: pip install "napari-gluonseg[dask]"; or run without '
+            "workers or a scheduler (one image at a time here)."
+        ) from exc
+
+
 def worker_threads(workers: int) -> int:
     """Threads each of ``workers`` processes may use so the cores are not oversubscribed."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()

@@ -23,6 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from .. import checks
 from ..atomic import folder_lock
 from ..errors import OptionError
 from ..events import Progress
@@ -56,7 +57,7 @@ class BatchPlan:
 
 
 def plan_batch(
-    inputs: Iterable[str | os.PathLike],
+    inputs: Iterable[str | os.PathLike] | str | os.PathLike,
     out_dir: str | os.PathLike,
     *,
     recursive: bool = False,
@@ -82,14 +83,26 @@ def plan_batch(
         options = RunOptions.of(model_name, **segment_kwargs)
     elif segment_kwargs or model_name != DEFAULT_MODEL:
         raise OptionError("Give the run's options as one RunOptions or as keywords, not both.")
-    out = Path(out_dir).absolute()
+    given = checks.path_list(inputs, "inputs", "image files, folders or globs")
+    out = Path(checks.required_path(out_dir, "out_dir", "the output folder")).absolute()
+    recursive, overwrite = checks.flag(recursive, "recursive"), checks.flag(overwrite, "overwrite")
+    overlay, keep_scores = checks.flag(overlay, "overlay"), checks.flag(keep_scores, "keep_scores")
+    if workers is not None:
+        workers = checks.integer_at_least(workers, "workers", 1)
+    if scheduler is not None and not isinstance(scheduler, str):
+        raise OptionError(
+            f"scheduler must be an address such as 'tcp://host:port', or None; "
+            f"got {checks.shown(scheduler)}."
+        )
     if out.exists() and not out.is_dir():
         raise OptionError(f"The output folder {out} is a file; give a folder.")
-    items = collect_inputs(inputs, recursive, exclude=out)
+    items = collect_inputs(given, recursive, exclude=out)
     if workers is not None and scheduler is not None:
         raise OptionError("Give either workers (a local cluster) or a scheduler address.")
-    if workers is not None and (not isinstance(workers, int) or workers < 1):
-        raise OptionError(f"workers must be a whole number >= 1; got {workers!r}.")
+    if workers is not None or scheduler is not None:
+        from .cluster import require_distributed
+
+        require_distributed(f"workers={workers}" if workers is not None else f"{scheduler=}")
     settings = prepare_settings(options, overlay, keep_scores, on_weights)
     _check_writable(out)
     read_summary_rows(out / SUMMARY_NAME)  # an earlier summary this one merges with, readable
@@ -241,8 +254,6 @@ def segment_folder(
     -------
     BatchSummary
     """
-    if isinstance(inputs, (str, os.PathLike)):
-        inputs = [inputs]
     plan = plan_batch(
         inputs,
         out_dir,

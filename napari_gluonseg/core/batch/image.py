@@ -17,7 +17,12 @@ import numpy as np
 from ..edits.uncertain import MARGIN_THRESHOLD, uncertain_mask
 from ..errors import ExportError, GluonsegError, ImageError, WeightsError
 from ..events import Progress
-from ..files.export import existing_export_files, finish_interrupted_exports, write_result
+from ..files.export import (
+    check_name_lengths,
+    existing_export_files,
+    finish_interrupted_exports,
+    write_result,
+)
 from ..files.images import decode_planes, read_file_bytes
 from ..files.names import ExportNames
 from ..files.read_export import read_provenance
@@ -53,12 +58,14 @@ def process_image(
         return report("failed", str(exc))
     file_bytes = len(data)
     source = {"file": item.key, "bytes": file_bytes, "blake2b": hashlib.blake2b(data).hexdigest()}
-    folder = item.out_folder(out_dir)
-    try:  # a set an interrupted run left half-renamed is finished, then judged as any other
+    try:
+        folder = item.results_folder(out_dir)
+        check_name_lengths(ExportNames(folder, item.stem))  # e.g. a 245-character file name
+        # A set an interrupted run left half-renamed is finished, then judged as any other.
         finish_interrupted_exports(folder, item.stem)
-    except ExportError as exc:
+        existing = existing_export_files(folder, item.stem)
+    except (ExportError, OSError) as exc:
         return report("failed", _reason(item, exc), file_bytes=file_bytes)
-    existing = existing_export_files(folder, item.stem)
     if existing:
         kept = _kept_export(existing, out_dir, item, source, settings, overwrite)
         if kept is not None:

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from ..errors import OptionError
+from ..errors import ExportError, OptionError
 from ..files.images import IMAGE_SUFFIXES
 from ..files.read_export import is_export_file
 
@@ -47,6 +47,18 @@ class BatchItem:
     def out_folder(self, out_dir: Path) -> Path:
         return out_dir.joinpath(*PurePosixPath(self.key).parent.parts)
 
+    def results_folder(self, out_dir: Path) -> Path:
+        """:meth:`out_folder`, to be written: :class:`ExportError` where a link in it leads
+        out of ``out_dir`` (results, and an overwrite's removals, stay inside it)."""
+        folder = self.out_folder(out_dir)
+        resolved = folder.resolve()
+        if not resolved.is_relative_to(out_dir.resolve()):
+            raise ExportError(
+                f"{folder} leads outside the output folder {out_dir} (a link to {resolved}): "
+                "results are written only inside the output folder. Remove the link."
+            )
+        return folder
+
 
 def collect_inputs(
     inputs: Iterable[str | os.PathLike], recursive: bool = False, exclude: Path | None = None
@@ -61,10 +73,13 @@ def collect_inputs(
     skip = exclude.resolve() if exclude is not None else None
     results: Counter[Path] = Counter()
     for entry in inputs:
-        found = 0
+        found = in_output = 0
+        if skip is not None:
+            _refuse_inside(str(entry), skip)
         for path, base in _expand(str(entry), recursive):
             resolved = path.resolve()
             if skip is not None and resolved.is_relative_to(skip):
+                in_output += 1
                 continue
             if path != Path(entry) and is_export_file(path):  # a file named is tried
                 results[path.parent] += 1
@@ -76,6 +91,11 @@ def collect_inputs(
                 items[resolved] = BatchItem(path.absolute(), key)
         if not found:
             _log_results(results)
+            if in_output:
+                raise OptionError(
+                    f"Every image file of {entry!r} is in the output folder {skip}: "
+                    + _OUTPUT_NEVER_INPUT
+                )
             raise OptionError(
                 f"No image files found in {entry!r} (looked for {_suffixes()})."
                 + _recursive_hint(str(entry), recursive)
@@ -83,6 +103,23 @@ def collect_inputs(
     _log_results(results)
     _check_unique(list(items.values()))
     return list(items.values())
+
+
+_OUTPUT_NEVER_INPUT = (
+    "files in the output folder are never inputs (they are mixed with its results). Choose "
+    "another output folder (--out)."
+)
+
+
+def _refuse_inside(entry: str, out: Path) -> None:
+    """A folder or file given that is, or is inside, the output folder (resolved): none of
+    its files would be an input, whatever else it holds."""
+    if glob.has_magic(entry) or not Path(entry).exists():
+        return
+    resolved = Path(entry).resolve()
+    if resolved.is_relative_to(out):
+        where = "the" if resolved == out else "inside the"
+        raise OptionError(f"{entry} is {where} output folder {out}: {_OUTPUT_NEVER_INPUT}")
 
 
 def _log_results(results: Counter[Path]) -> None:

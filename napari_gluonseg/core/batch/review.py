@@ -156,7 +156,7 @@ class ReviewSession:
         history.append({"pixels_changed": changed, "saved": saved, **(hand_edits or {})})
         record = {**provenance, CORRECTED_KEY: True, CORRECTIONS_KEY: history}
         batch_item = BatchItem(item.image, item.key)
-        folder = batch_item.out_folder(self.results_dir)
+        folder = batch_item.results_folder(self.results_dir)
         stem = batch_item.stem
         write_labels(
             labels, class_names, colors, record, folder, stem, overwrite=True, scores=scores

@@ -16,8 +16,9 @@ import glob
 import hashlib
 import io
 import json
+import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +27,12 @@ import numpy as np
 from ..atomic import (
     TEMP_MARK,
     finish_interrupted_sets,
+    longest_name,
     remove_stale_temps,
     write_set,
+    written_path,
 )
-from ..checks import is_integer
+from ..checks import is_integer, shown
 from ..errors import ExportError, ExportExistsError, OptionError
 from ..models.registry import short_class_name
 from ..provenance import CHECKSUMS_KEY, PROBABILITY_MAPS
@@ -210,10 +213,20 @@ def _write_set(
 ) -> dict[str, Path]:
     if fmt not in EXPORT_FORMATS:
         raise OptionError(f"Unknown export format {fmt!r}; valid: {', '.join(EXPORT_FORMATS)}.")
+    if not isinstance(provenance, Mapping):
+        raise OptionError(
+            f"provenance must be a mapping (a dict of JSON values); got {shown(provenance)}."
+        )
     _check_stem(stem)
     _check_class_table(class_names, colors)
     names = ExportNames(out, stem)
-    labels_name, labels_bytes = _labels_file(np.asarray(labels), names, fmt)
+    labels = np.asarray(labels)
+    if labels.ndim < 2 or 0 in labels.shape:
+        raise ExportError(
+            f"Labels need two non-empty image axes (height, width), after any leading axes; "
+            f"got shape {labels.shape}."
+        )
+    labels_name, labels_bytes = _labels_file(labels, names, fmt)
     table_name = names.classes.name
     check_label_values(np.asarray(labels), len(class_names), labels_name, table_name)
     table_rows = class_table_rows(labels, class_names, colors)
@@ -232,6 +245,7 @@ def _write_set(
         "provenance": (names.provenance.name, _json_bytes(prov)),
     }
     paths = {kind: out / name for kind, (name, _) in contents.items()}
+    check_name_lengths(names, [name for name, _ in contents.values()])
     _make_folder(out)
     finish_interrupted_exports(out, stem)
     existing = existing_export_files(out, stem)
@@ -241,12 +255,41 @@ def _write_set(
             f"{', '.join(p.name for p in existing)}. Choose another name or folder, or pass "
             "overwrite=True to replace it."
         )
-    write_set(
-        {paths[kind]: data for kind, (_, data) in contents.items()},
-        journal=names.journal,
-        remove=existing,  # e.g. the PNG of a set now written as TIFF
-    )
+    try:
+        write_set(
+            {paths[kind]: data for kind, (_, data) in contents.items()},
+            journal=names.journal,
+            remove=existing,  # e.g. the PNG of a set now written as TIFF
+        )
+    except OSError as exc:  # a read-only folder, a full disk: name the file, not a temporary
+        target = written_path(exc, [*paths.values(), *existing]) or paths["labels"]
+        after = (
+            f"the export {stem!r} is finished from {names.journal.name} when the folder is "
+            "next read or written"
+            if names.journal.exists()
+            else f"nothing of the export {stem!r} was changed"
+        )
+        raise ExportError(f"Cannot write {target}: {exc.strerror or exc}; {after}.") from exc
     return paths
+
+
+def check_name_lengths(names: ExportNames, file_names: Sequence[str] = ()) -> None:
+    """Refuse a stem whose files' names (``file_names``, the fixed ones and the journal's)
+    would not fit the file system's limit with their temporaries' endings: an
+    :class:`ExportError` naming the stem and how long it may be."""
+    every = [*file_names, *(p.name for p in names.fixed_files), names.journal.name]
+    longest = max(every, key=lambda name: len(os.fsencode(name)))
+    excess = len(os.fsencode(longest)) - longest_name(names.folder)
+    if excess > 0:
+        stem = names.stem
+        allowed = len(os.fsencode(stem)) - excess
+        unit = "characters" if stem.isascii() else "bytes as the file system encodes them"
+        raise ExportError(
+            f"The export name {stem!r} ({len(stem)} characters) is too long for "
+            f"{names.folder}: with its files' endings ('_provenance.json' and the like) and "
+            "the temporary each file is first written to, a name would exceed the file system's "
+            f"limit. Choose a shorter name (at most {allowed} {unit})."
+        )
 
 
 def _make_folder(out: Path) -> None:
