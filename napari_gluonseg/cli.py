@@ -59,7 +59,15 @@ Exit codes: 0 all done, 1 some failed, 2 bad arguments, 3 weights unavailable, 1
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Every option's default in --help; descriptions keep their line breaks."""
+    """Every option's default in --help, once; descriptions keep their line breaks."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        """argparse's ``(default: ...)`` where the help does not say the default itself, and
+        the default is a value: not None, a flag's False or an empty list."""
+        text = action.help or ""
+        if "default" in text.lower() or action.default in (None, False, []):
+            return text
+        return super()._get_help_string(action)
 
 
 def _scale(text: str) -> float | str:
@@ -189,7 +197,10 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         help="auto: onnxruntime when installed, else mxnet",
     )
     p.add_argument(
-        "--scheme", type=Path, help="label scheme file (.yaml/.csv): your labels from the classes"
+        "--scheme",
+        type=Path,
+        help="label scheme file (.yaml/.csv), or a shipped scheme's name (see 'schemes'): your "
+        "labels from the classes",
     )
     p.add_argument(
         "--classes",
@@ -269,6 +280,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--headless", action="store_true", help="never open a window")
     _add_run_options(demo)
     sub.add_parser("models", help="list the models")
+    sub.add_parser(
+        "schemes", help="list the label schemes shipped with the package (--scheme NAME)"
+    )
     cache = sub.add_parser("cache", help="list the model cache (ONNX exports, zoo weights)")
     cache.add_argument("--clear", action="store_true", help="remove the ONNX exports")
     cache.add_argument(
@@ -284,8 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--exporter",
         choices=("builder", "mxnet"),
-        help="who makes the graph: napari-gluonseg's builder (any model, no MXNet; default) or "
-        "MXNet's exporter (FCN models, the [mxnet] extra); default: $GLUONSEG_ONNX_EXPORTER",
+        help="who makes the graph: napari-gluonseg's builder (any model, no MXNet) or MXNet's "
+        "exporter (FCN models, the [mxnet] extra); default: $GLUONSEG_ONNX_EXPORTER, else builder",
     )
     return parser
 
@@ -301,6 +315,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             info = model_info(name)
             print(f"{name:36s} {DATASET_TITLES[info.dataset]}, {info.num_classes} classes")
         return 0
+    if args.command == "schemes":
+        return _schemes()
     if args.command == "segment":
         return _segment_batch(args)
     if args.command == "cache":
@@ -323,7 +339,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 # Options that the package's messages name as Python arguments (``engine='mxnet'``).
-_AS_OPTIONS = ("engine", "scale", "tile_size", "weights", "threads", "min_confidence")
+_AS_OPTIONS = (
+    "engine",
+    "scale",
+    "tile_size",
+    "weights",
+    "threads",
+    "min_confidence",
+    "workers",
+    "scheduler",
+)
 
 
 def cli_spelling(message: str) -> str:
@@ -506,6 +531,15 @@ def _print_summary(summary: BatchSummary) -> None:
     )
     if summary.stopped:
         print("Stopped early: rerun the same command to resume.")
+
+
+def _schemes() -> int:
+    from .core.models.scheme import shipped_schemes
+
+    for path in shipped_schemes():
+        print(f"{path.stem:24s} {path}")
+    print("Use one with --scheme NAME (e.g. --scheme street_ade20k), or copy it to make yours.")
+    return 0
 
 
 def _open_napari() -> int:

@@ -1,7 +1,9 @@
+import argparse
 import csv
 import http.server
 import io
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -695,3 +697,57 @@ def test_export_onnx_that_cannot_write_its_file_says_so_and_leaves_nothing(
     err = _one_line_error(capsys.readouterr().err.split("\r")[-1])
     assert f"Cannot write {out}: {os.strerror(code)}" in err and atomic.TEMP_MARK not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_workers_without_the_dask_extra_exit_2_naming_the_extra(
+    tmp_path, untrained_params, capsys, monkeypatch
+):
+    """It raised ModuleNotFoundError: No module named 'distributed' (exit 1, a traceback)."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as without the [dask] extra
+    args = ["segment", str(DATA / "dog.jpg"), "--workers", "2", "--out", str(tmp_path / "o")]
+    assert cli.main([*args, "--weights", str(untrained_params)]) == cli.EXIT_BAD_INPUT
+    err = _one_line_error(capsys.readouterr().err)
+    assert err.startswith("error: --workers 2 runs the batch on Dask")
+    assert 'pip install "napari-gluonseg[dask]"' in err
+    assert not (tmp_path / "o").exists()
+
+
+def _subcommands() -> dict[str, argparse.ArgumentParser]:
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return {"": parser, **sub.choices}
+
+
+@pytest.mark.parametrize("command", sorted(_subcommands()))
+def test_no_option_says_its_default_twice_or_says_none(command):
+    """--threads said 'default: all cores (default: None)': argparse's defaults formatter
+    added its own to a help that gave one."""
+    text = _subcommands()[command].format_help()
+    options = re.split(r"\n  (?=-)", text.split("options:", 1)[1])
+    for option in options:
+        said = " ".join(option.split())
+        assert len(re.findall(r"default", said, re.I)) <= 1, said
+        assert "(default: None)" not in said and "(default: False)" not in said, said
+    if command == "segment":
+        assert "(default: fcn_resnet50_ade)" in " ".join(text.split())
+
+
+def test_shipped_schemes_are_listed_and_taken_by_name_from_any_folder(
+    tmp_path, bicycle_params, capsys, monkeypatch
+):
+    """The docs' --scheme napari_gluonseg/schemes/street_ade20k.csv exists only in a clone."""
+    from napari_gluonseg.core.models.scheme import EXAMPLES
+
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["schemes"]) == 0
+    listed = capsys.readouterr().out
+    assert "street_ade20k" in listed and str(EXAMPLES / "street_ade20k.csv") in listed
+    assert "indoor_ade20k" in listed and "--scheme NAME" in listed
+    args = ["segment", str(DATA / "dog.jpg"), "--weights", str(bicycle_params), "--scale", "0.125"]
+    args += ["--engine", "onnxruntime", "--scheme", "street_ade20k", "--out", "out"]
+    assert cli.main(args) == 0, capsys.readouterr().err
+    provenance = json.loads((tmp_path / "out" / "dog_provenance.json").read_text())
+    assert provenance["label_scheme"]["name"] == "street_ade20k"
+    assert np.all(np.asarray(Image.open(tmp_path / "out" / "dog_labels.png")) == 12)  # bicycle

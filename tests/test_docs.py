@@ -74,3 +74,40 @@ def test_user_pages_carry_no_session_dates_or_commit_hashes(page):
     dates = re.findall(r"\b20\d\d-\d\d-\d\d\b", text)
     commits = re.findall(r"\b(?:commit|at) [0-9a-f]{7,40}\b", text)
     assert dates == [] and commits == []
+
+
+DOTTED = re.compile(r"\bnapari_gluonseg(?:\.[A-Za-z_]\w*)+")
+
+
+def _resolves(dotted: str) -> bool:
+    """Whether ``dotted`` names a module, or an attribute of the longest module it starts
+    with (``napari_gluonseg.core.batch.review.ReviewSession``)."""
+    import importlib
+
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            found = importlib.import_module(".".join(parts[:cut]))
+        except ModuleNotFoundError:
+            continue
+        for name in parts[cut:]:
+            if not hasattr(found, name):
+                return False
+            found = getattr(found, name)
+        return True
+    return False
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_every_python_name_the_docs_give_imports(page):
+    """docs/command-line.md named napari_gluonseg.review.ReviewSession: no such module."""
+    names = sorted(set(DOTTED.findall(page.read_text())))
+    assert [name for name in names if not _resolves(name)] == []
+
+
+def test_the_docs_never_send_a_pip_user_to_a_path_of_a_clone():
+    """--scheme napari_gluonseg/schemes/street_ade20k.csv exists only in a clone: the command
+    line takes a shipped scheme by name."""
+    text = (ROOT / "docs" / "command-line.md").read_text()
+    assert "napari_gluonseg/schemes/" not in text
+    assert "--scheme street_ade20k" in text and "napari-gluonseg schemes" in text

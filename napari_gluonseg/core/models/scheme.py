@@ -9,13 +9,19 @@ unlabeled (0). Two file formats (examples in ``napari_gluonseg/schemes/``):
   ``dataset``;
 - CSV: columns ``source_class, value, name, color``, one row per model class (``#`` comments).
 
-Classes are named as the registry accepts them: full name, first synonym, or index.
+Classes are named as the registry accepts them: full name, first synonym, or index. A YAML
+scheme's ``dataset`` (``ade20k``, ``pascal_voc``, ``coco``, ``citys``) must be the model's, or one
+of the same classes. Values and class indices written as text are ASCII digits alone.
+
+The shipped schemes are found by name (``street_ade20k``, ``street_ade20k.csv``) wherever the
+package is installed, unless a file of that name is where the path points.
 """
 
 from __future__ import annotations
 
 import csv
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -24,10 +30,12 @@ import numpy as np
 
 from ..checks import is_integer
 from ..errors import OptionError, SchemeError
-from .registry import ModelInfo
+from .registry import DATASET_TITLES, ModelInfo, model_info, model_names
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "schemes"
 UNUSED = "(unused)"
+SCHEME_SUFFIXES = (".yaml", ".yml", ".csv")
+_DIGITS = re.compile(r"[0-9]+")  # what int() reads as a number, less '1_0', '+5' and '١٠'
 
 # One label as read, before any check: (where, value, name, colour, classes). The values are as
 # the file holds them: YAML gives any type, CSV text.
@@ -84,14 +92,34 @@ class LabelScheme:
         )
 
 
+def shipped_schemes() -> list[Path]:
+    """The label scheme files that come with the package, by name."""
+    return sorted(p for p in EXAMPLES.iterdir() if p.suffix.lower() in SCHEME_SUFFIXES)
+
+
+def _scheme_file(path: Path) -> Path:
+    """``path``, or the shipped scheme a bare name (``street_ade20k``) stands for."""
+    if path.is_file():
+        return path
+    shipped = shipped_schemes()
+    if path.parent == Path():
+        for found in shipped:
+            if path.name in (found.name, found.stem):
+                return found
+    raise SchemeError(
+        f"Label scheme file {path} does not exist. The schemes shipped with napari-gluonseg "
+        f"are found by name: {', '.join(p.stem for p in shipped)}."
+    )
+
+
 def load_scheme(path: str | os.PathLike, info: ModelInfo) -> LabelScheme:
-    """Read and check a scheme file against the model's classes."""
-    path = Path(path)
-    if not path.is_file():
-        raise SchemeError(f"Label scheme file {path} does not exist.")
+    """Read and check a scheme file (or a shipped scheme by name) against the model's
+    classes."""
+    path = _scheme_file(Path(path))
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml"):
-        raw, name = _read_yaml(path)
+        raw, name, dataset = _read_yaml(path)
+        _check_dataset(dataset, path, info)
     elif suffix == ".csv":
         raw, name = _read_csv(path), path.stem
     else:
@@ -121,7 +149,7 @@ def load_scheme(path: str | os.PathLike, info: ModelInfo) -> LabelScheme:
         indices = []
         for c in classes:
             try:
-                k = info.class_index(c if not str(c).isdecimal() else int(c))
+                k = info.class_index(_class_key(c))
             except OptionError as exc:
                 raise SchemeError(f"{path}, {where}: {exc}") from None
             if k in owner:
@@ -140,6 +168,35 @@ def load_scheme(path: str | os.PathLike, info: ModelInfo) -> LabelScheme:
     return LabelScheme(name=name, labels=tuple(labels), source=str(path))
 
 
+def _class_key(given: object) -> str | int:
+    """A class as the registry takes it: an index (an integer, or ASCII digits), or a name."""
+    if is_integer(given):
+        return int(given)
+    text = str(given).strip()
+    return int(text) if _DIGITS.fullmatch(text) else text
+
+
+def _check_dataset(dataset: object, path: Path, info: ModelInfo) -> None:
+    """A scheme's ``dataset``: a known one, and the model's (or one of the same classes)."""
+    if dataset is None:
+        return
+    if not (isinstance(dataset, str) and dataset in DATASET_TITLES):
+        known = ", ".join(map(repr, DATASET_TITLES))
+        raise SchemeError(f"{path}: dataset {dataset!r} is not one of {known}.")
+    if dataset != info.dataset and _classes_of(dataset) != info.class_names:
+        raise SchemeError(
+            f"{path} is a scheme for the dataset {dataset!r} ({DATASET_TITLES[dataset]}), but "
+            f"{info.name} was trained on {info.dataset!r} ({DATASET_TITLES[info.dataset]}), "
+            f"whose classes are others. Choose a model of {dataset!r} (napari-gluonseg models) "
+            f"or a scheme for {info.dataset!r}."
+        )
+
+
+def _classes_of(dataset: str) -> tuple[str, ...]:
+    name = next(n for n in model_names() if model_info(n).dataset == dataset)
+    return model_info(name).class_names
+
+
 def _label_name(name: object, path: Path, where: str) -> str:
     """A non-empty name (YAML may give a number: its text)."""
     if isinstance(name, (str, int, float)) and not isinstance(name, bool) and str(name).strip():
@@ -148,15 +205,14 @@ def _label_name(name: object, path: Path, where: str) -> str:
 
 
 def _label_value(value: object, path: Path, where: str) -> int:
-    """An integer (YAML) or the text of one (CSV); 1.9 or true are not label values."""
+    """An integer (YAML) or its ASCII digits (CSV); 1.9, true or '1_0' are not label values."""
     if is_integer(value):
         return int(value)
-    if isinstance(value, str):
-        try:
-            return int(value)
-        except ValueError:
-            pass
-    raise SchemeError(f"{path}, {where}: value {value!r} is not an integer.")
+    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
+        return int(value.strip())
+    raise SchemeError(
+        f"{path}, {where}: value {value!r} is not an integer written in the digits 0-9 alone."
+    )
 
 
 def _read_text(path: Path) -> str:
@@ -170,7 +226,8 @@ def _read_text(path: Path) -> str:
         ) from None
 
 
-def _read_yaml(path: Path) -> tuple[list[_RawLabel], str]:
+def _read_yaml(path: Path) -> tuple[list[_RawLabel], str, object]:
+    """The labels as read, the scheme's name and its ``dataset`` (None if not given)."""
     import yaml
 
     try:
@@ -185,14 +242,16 @@ def _read_yaml(path: Path) -> tuple[list[_RawLabel], str]:
             raise SchemeError(f"{path}, label {i + 1}: needs value, name and classes.")
         classes = item["classes"] if isinstance(item["classes"], list) else [item["classes"]]
         raw.append((f"label {i + 1}", item["value"], item["name"], item.get("color"), classes))
-    return raw, str(doc.get("name", path.stem))
+    return raw, str(doc.get("name", path.stem)), doc.get("dataset")
 
 
 def _read_csv(path: Path) -> list[_RawLabel]:
     text = _read_text(path)
-    # Comment lines are left out; rows keep the line numbers of the file.
-    kept = [(n, line) for n, line in enumerate(text.splitlines(), start=1)]
-    kept = [(n, line) for n, line in kept if not line.lstrip().startswith("#")]
+    # Comment and blank lines are left out; rows keep the file's line numbers. Lines end as a CSV
+    # reader ends them (str.splitlines also breaks at U+2028, \x1c and the like, within a cell).
+    lines = re.split(r"\r\n|\r|\n", text)
+    kept = [(n, line) for n, line in enumerate(lines, start=1)]
+    kept = [(n, line) for n, line in kept if line.strip() and not line.lstrip().startswith("#")]
     line_numbers = [n for n, _ in kept[1:]]
     try:
         rows = list(csv.DictReader(line for _, line in kept))

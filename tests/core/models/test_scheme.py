@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from napari_gluonseg import SchemeError, segment_image
 from napari_gluonseg.core.models.registry import model_info
@@ -179,3 +181,110 @@ def test_csv_rows_are_numbered_as_the_file_is_after_comment_lines(tmp_path):
     path.write_text("# a comment\nsource_class,value,name\n# another\nsky,1,sky\nwall,x,wall\n")
     with pytest.raises(SchemeError, match=r"s\.csv, row 5: value 'x' is not an integer"):
         load_scheme(path, model_info(MODEL))
+
+
+def _yaml(tmp_path, dataset: str) -> object:
+    path = tmp_path / "s.yaml"
+    path.write_text(f"dataset: {dataset}\nlabels: [{{value: 1, name: a, classes: [road]}}]\n")
+    return path
+
+
+@pytest.mark.parametrize("model", ["fastscnn_citys", "fcn_resnet101_voc"])
+def test_a_scheme_for_another_dataset_is_refused_naming_both(tmp_path, model):
+    """A scheme for ADE20K loaded on fastscnn_citys as road and sidewalk, classes 0 and 1."""
+    path = _yaml(tmp_path, "ade20k")
+    info = model_info(model)
+    with pytest.raises(SchemeError) as err:
+        load_scheme(path, info)
+    message = str(err.value)
+    assert str(path) in message and "'ade20k'" in message
+    assert model in message and repr(info.dataset) in message
+
+
+@pytest.mark.parametrize("dataset", ["nonsense", "5", "[ade20k]", "''"])
+def test_an_unknown_dataset_is_refused_listing_the_known_ones(tmp_path, dataset):
+    with pytest.raises(SchemeError, match=r"s\.yaml: dataset .* is not one of .*'ade20k'.*'citys'"):
+        load_scheme(_yaml(tmp_path, dataset), INFO)
+
+
+def test_a_scheme_for_a_dataset_of_the_same_classes_loads(tmp_path):
+    """COCO's models predict Pascal VOC's 21 classes: a VOC scheme fits them."""
+    path = tmp_path / "s.yaml"
+    path.write_text("dataset: pascal_voc\nlabels: [{value: 1, name: a, classes: [person]}]\n")
+    assert load_scheme(path, model_info("fcn_resnet101_coco")).labels[0].classes == (15,)
+    assert load_scheme(_yaml(tmp_path, "citys"), model_info("fastscnn_citys")).labels[
+        0
+    ].classes == (0,)
+
+
+@pytest.mark.parametrize("value", ["1_0", "+5", "-3", "١٠", "1e1", "0x1f", "10.", " "])
+def test_csv_values_are_digits_or_refused_naming_the_row(tmp_path, value):
+    """int() read '1_0' as 10 and '١٠' (Arabic-Indic digits) as 10."""
+    path = tmp_path / "s.csv"
+    path.write_text(f"source_class,value,name\nsky,1,sky\nwall,{value},wall\n", encoding="utf-8")
+    with pytest.raises(SchemeError, match=r"s\.csv, row 3: (value .* is not an integer|no value)"):
+        load_scheme(path, INFO)
+
+
+@pytest.mark.parametrize("value", ["'1_0'", "'١٠'", "' +5'"])
+def test_yaml_values_given_as_text_are_digits_or_refused(tmp_path, value):
+    path = tmp_path / "s.yaml"
+    path.write_text(f"labels: [{{value: {value}, name: a, classes: [wall]}}]\n", encoding="utf-8")
+    with pytest.raises(SchemeError, match=r"s\.yaml, label 1: value .* is not an integer"):
+        load_scheme(path, INFO)
+
+
+def test_classes_given_by_index_in_other_digits_are_not_indices(tmp_path):
+    """'١' (Arabic-Indic one) was read as class index 1."""
+    path = tmp_path / "s.yaml"
+    path.write_text("labels: [{value: 1, name: a, classes: ['١']}]\n", encoding="utf-8")
+    with pytest.raises(SchemeError, match=r"label 1: .*'١'"):
+        load_scheme(path, INFO)
+
+
+@given(text=st.text(max_size=6))
+@settings(max_examples=200, deadline=None)
+def test_a_csv_value_is_read_only_as_plain_digits(text):
+    """Whatever the cell holds, the value is the number its ASCII digits spell, or refused."""
+    import tempfile
+    from pathlib import Path
+
+    cell = text.replace("\n", "").replace("\r", "").replace(",", "").replace('"', "")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "s.csv"
+        path.write_text(f"source_class,value,name\nsky,{cell},sky\n", encoding="utf-8")
+        plain = cell.strip()
+        if plain.isascii() and plain.isdigit() and 1 <= int(plain) <= 65535:
+            assert load_scheme(path, INFO).labels[0].value == int(plain)
+        else:
+            with pytest.raises(SchemeError, match=r"s\.csv, row 2"):
+                load_scheme(path, INFO)
+
+
+def test_shipped_schemes_are_found_by_name_from_any_folder(tmp_path, monkeypatch):
+    """The docs' --scheme napari_gluonseg/schemes/street_ade20k.csv existed only in a clone."""
+    from napari_gluonseg.core.models.scheme import shipped_schemes
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("street_ade20k", "street_ade20k.csv"):
+        scheme = load_scheme(name, INFO)
+        assert scheme.name == "street_ade20k" and scheme.source == str(
+            EXAMPLES / "street_ade20k.csv"
+        )
+    assert [p.name for p in shipped_schemes()] == ["indoor_ade20k.yaml", "street_ade20k.csv"]
+    with pytest.raises(
+        SchemeError, match=r"nope\.yaml does not exist.*shipped.*indoor_ade20k, street_ade20k"
+    ):
+        load_scheme("nope.yaml", INFO)
+    (tmp_path / "street_ade20k.csv").write_text("source_class,value,name\nsky,1,sky\n")
+    assert load_scheme("street_ade20k.csv", INFO).class_names == ("sky",)  # a file of yours first
+
+
+def test_csv_rows_keep_their_line_numbers_after_blank_lines_and_odd_separators(tmp_path):
+    """A blank line shifted every later row's number by one; U+2028 inside a cell split it."""
+    path = tmp_path / "s.csv"
+    path.write_text("source_class,value,name\n\nsky,1,sky \u2028\n\nwall,x,wall\n")
+    with pytest.raises(SchemeError, match=r"s\.csv, row 5: value 'x' is not an integer"):
+        load_scheme(path, INFO)
+    path.write_text("source_class,value,name\n\nsky,1,sky \u2028\n")
+    assert load_scheme(path, INFO).class_names == ("sky",)
