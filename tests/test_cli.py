@@ -751,3 +751,20 @@ def test_shipped_schemes_are_listed_and_taken_by_name_from_any_folder(
     provenance = json.loads((tmp_path / "out" / "dog_provenance.json").read_text())
     assert provenance["label_scheme"]["name"] == "street_ade20k"
     assert np.all(np.asarray(Image.open(tmp_path / "out" / "dog_labels.png")) == 12)  # bicycle
+
+
+@pytest.mark.usefixtures("use_onnx_home")
+def test_a_grey_and_alpha_png_is_segmented_as_greyscale(tmp_path, untrained_params, capsys):
+    """It failed with advice for Python callers ('Pass one channel (image[..., k])'), which a
+    command-line user cannot follow; Python callers passing such an array keep that advice."""
+    from napari_gluonseg import ImageError, segment_image
+
+    grey = np.random.default_rng(0).integers(0, 255, (48, 64), dtype=np.uint8)
+    Image.fromarray(np.stack([grey, np.full_like(grey, 128)], -1), "LA").save(tmp_path / "la.png")
+    out = tmp_path / "out"
+    args = ["segment", str(tmp_path / "la.png"), "--weights", str(untrained_params)]
+    args += ["--engine", "onnxruntime", "--scale", "1.0", "--out", str(out)]
+    assert cli.main(args) == 0, capsys.readouterr()
+    assert np.asarray(Image.open(out / "la_labels.png")).shape == (48, 64)
+    with pytest.raises(ImageError, match=r"image\[\.\.\., k\]"):
+        segment_image(np.stack([grey, grey], -1), weights=untrained_params)

@@ -8,6 +8,9 @@
   by one are series of their own; series of different shapes are refused), so a multi-page
   stack is (pages, H, W[, C]), its pages planes (3 or 4 greyscale pages too: not one colour
   image stored channels first); colour stored as planes (PlanarConfiguration 2) comes last.
+- Greyscale with transparency (a PNG in mode LA, a TIFF of a grey sample and an alpha one) is
+  read as greyscale: its alpha is left out, as an RGBA image's is by the network. Two samples
+  that are not grey and alpha are refused, saying what to save instead.
 - A truncated file is an error (never rows of grey, whatever gluoncv set globally in PIL), and
   so is an image whose decoded pixels alone would not fit in the available memory.
 """
@@ -32,6 +35,8 @@ IMAGE_SUFFIXES = PILLOW_SUFFIXES + TIFF_SUFFIXES
 MAX_FILE_BYTES = 4 << 30
 # Pillow modes whose channels are not RGB: converted, as napari users expect a colour photo.
 _CONVERT_TO_RGB = ("CMYK", "YCbCr", "LAB", "HSV")
+_GREY_ALPHA = ("LA", "La")  # read as L
+_TIFF_ALPHA = (1, 2)  # ExtraSamples: associated and unassociated alpha
 
 
 def read_image(path: str | Path) -> np.ndarray:
@@ -135,9 +140,17 @@ def _read_tiff(data: bytes, path: Path) -> tuple[np.ndarray, bool | None]:
         shape, axes, dtype = kinds.pop()
         _check_fits((len(series), *shape) if len(series) > 1 else shape, dtype, path)
         planes = [_samples_last(s.asarray(), axes) for s in series]
+        extra = tuple(getattr(tif.pages[0], "extrasamples", ()))  # a TiffFrame has none
     pixels = planes[0] if len(planes) == 1 else np.stack(planes)
     if pixels.ndim == 2:
         return pixels, None
+    if "S" in axes and pixels.shape[-1] == 2:
+        if extra[:1] and int(extra[0]) in _TIFF_ALPHA:  # grey and alpha: as greyscale
+            return np.ascontiguousarray(pixels[..., 0]), False
+        raise ImageError(
+            f"{path} has 2 samples per pixel, neither greyscale (1) nor RGB or RGBA (3 or 4): "
+            "save one channel as a greyscale image, or three as an RGB image, and segment that."
+        )
     if "S" in axes:  # the file says colour (else: the shape check says why)
         return pixels, True if pixels.shape[-1] in (3, 4) else None
     return pixels, False  # greyscale pages: 3 or 4 of them are planes, not colours
@@ -150,9 +163,9 @@ def _samples_last(pixels: np.ndarray, axes: str) -> np.ndarray:
 
 def _read_pillow(file: Any, path: Path) -> np.ndarray:
     mode = file.metadata(index=0).get("mode")
-    convert = "RGB" if mode in _CONVERT_TO_RGB else None
+    convert = "RGB" if mode in _CONVERT_TO_RGB else "L" if mode in _GREY_ALPHA else None
     props = file.properties(index=0)
-    shape = (*props.shape[:2], 3) if convert else tuple(props.shape)
+    shape = (*props.shape[:2], len(convert)) if convert else tuple(props.shape)
     _check_fits(shape, props.dtype, path)
     return np.asarray(file.read(index=0, mode=convert, rotate=True))
 

@@ -145,3 +145,36 @@ def test_a_file_beyond_the_size_limit_is_refused_before_reading(tmp_path, monkey
     monkeypatch.setattr(images, "MAX_FILE_BYTES", 1000)
     with pytest.raises(ImageError, match=f"{path} is 2000 bytes, more than the 1000 bytes"):
         images.read_image(path)
+
+
+GREY = RNG.integers(0, 255, (20, 30), dtype=np.uint8)
+ALPHA = np.full((20, 30), 200, np.uint8)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_greyscale_with_alpha_is_read_as_greyscale(tmp_path, suffix):
+    """It came out as (H, W, 2), which the run refused with Python advice ('pass
+    image[..., k]') that a command-line user cannot follow. Its alpha is left out, as an RGBA
+    image's is."""
+    path = tmp_path / f"la{suffix}"
+    if suffix == ".png":
+        Image.fromarray(np.stack([GREY, ALPHA], -1), "LA").save(path)
+    else:
+        tifffile.imwrite(
+            path, np.stack([GREY, ALPHA], -1), photometric="minisblack", extrasamples=["unassalpha"]
+        )
+    pixels, rgb = images.decode_planes(path.read_bytes(), path)
+    np.testing.assert_array_equal(pixels, GREY)
+    assert rgb is not True
+
+
+def test_a_tiff_of_two_samples_that_are_not_alpha_is_refused_saying_what_to_save(tmp_path):
+    path = tmp_path / "two.tif"
+    tifffile.imwrite(
+        path, np.stack([GREY, ALPHA], -1), photometric="minisblack", planarconfig="contig"
+    )
+    with pytest.raises(ImageError) as err:
+        images.read_image(path)
+    message = str(err.value)
+    assert str(path) in message and "2 samples per pixel" in message
+    assert "image[" not in message and "greyscale" in message and "RGB" in message
