@@ -9,26 +9,25 @@ image is read), 3 weights unavailable (e.g. offline), 130 stopped by Ctrl-C (rer
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import os
 import re
-import signal
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Generator, Iterator, Sequence
+import time
+from collections.abc import Callable, Generator, Sequence
 from functools import partial
 from pathlib import Path
-from types import FrameType
 
 import numpy as np
 
 from . import __version__
-from .core.atomic import written_path
-from .core.batch.folder import BatchPlan, plan_batch, run_batch
+from .core.atomic import release_held_locks, written_path
+from .core.batch.ctrl_c import stop_on_ctrl_c
+from .core.batch.folder import BatchPlan, plan_batch, run_batch, summary_of
 from .core.batch.inputs import BatchItem
-from .core.batch.summary import SUMMARY_COLUMNS, BatchSummary, ImageReport
+from .core.batch.summary import SUMMARY_COLUMNS, BatchSummary, ImageReport, write_summary
 from .core.errors import ExportError, ExportExistsError, GluonsegError, WeightsUnavailableError
 from .core.events import Progress, Stage
 from .core.files.export import existing_export_files, write_result
@@ -444,8 +443,16 @@ def _segment_batch(args: argparse.Namespace) -> int:
             on_weights=None if args.quiet else partial(notices, args.model),
             options=_run_options(args),
         )
-        with _stop_on_ctrl_c() as stop:
-            summary = _run_with_progress(plan, stop, args.quiet)
+        ended: list[ImageReport] = []
+        started = time.perf_counter()
+
+        def hard_stop() -> None:  # a second Ctrl-C inside a long call: the process ends now
+            if ended:
+                write_summary(summary_of(plan, ended, time.perf_counter() - started))
+            release_held_locks()
+
+        with stop_on_ctrl_c(hard_stop, EXIT_STOPPED) as stop:
+            summary = _run_with_progress(plan, stop, args.quiet, ended.append)
     except GluonsegError as exc:
         return _report(exc)
     except KeyboardInterrupt:
@@ -458,15 +465,20 @@ def _segment_batch(args: argparse.Namespace) -> int:
     return EXIT_SOME_FAILED if summary.count("failed") else 0
 
 
-def _run_with_progress(plan: BatchPlan, stop: threading.Event, quiet: bool) -> BatchSummary:
+def _run_with_progress(
+    plan: BatchPlan, stop: threading.Event, quiet: bool, ended: Callable[[ImageReport], None]
+) -> BatchSummary:
+    """The batch with a progress bar (a log's lines where stderr is not a terminal); ``ended``
+    hears each image's report first."""
     if not quiet and not sys.stderr.isatty():
-        return _run_with_log_lines(plan, stop)
+        return _run_with_log_lines(plan, stop, ended)
     from tqdm import tqdm
 
     with tqdm(total=len(plan.items), unit="image", disable=quiet, file=sys.stderr) as bar:
         notices = _Notices(partial(bar.write, file=sys.stdout))
 
         def on_image(report: ImageReport) -> None:
+            ended(report)
             bar.update(1)
             if report.status == "failed":  # named even with --quiet: it needs attention
                 bar.write(f"failed: {report.error}", file=sys.stderr)
@@ -482,43 +494,27 @@ def _run_with_progress(plan: BatchPlan, stop: threading.Event, quiet: bool) -> B
         )
 
 
-def _run_with_log_lines(plan: BatchPlan, stop: threading.Event) -> BatchSummary:
+def _run_with_log_lines(
+    plan: BatchPlan, stop: threading.Event, ended: Callable[[ImageReport], None]
+) -> BatchSummary:
     """Not a terminal (a log, a pipe): a progress bar would be redrawn with carriage returns
     into one endless line; instead each image once, numbered, when it ends."""
     notices = _Notices(partial(print, flush=True))
-    total, ended = len(plan.items), 0
+    total, count = len(plan.items), 0
 
     def on_image(report: ImageReport) -> None:
-        nonlocal ended
-        ended += 1
+        nonlocal count
+        ended(report)
+        count += 1
         failed = report.status == "failed"  # on stderr, as on a terminal: it needs attention
         why = f": {report.error}" if failed else f" ({report.seconds:.1f} s)"
-        line = f"[{ended}/{total}] {report.key}: {report.status}{why}"
+        line = f"[{count}/{total}] {report.key}: {report.status}{why}"
         print(line, file=sys.stderr if failed else sys.stdout, flush=True)
 
     def on_progress(item: BatchItem, event: Progress) -> None:
         notices(item.key, event)
 
     return run_batch(plan, on_image=on_image, should_stop=stop.is_set, on_progress=on_progress)
-
-
-@contextlib.contextmanager
-def _stop_on_ctrl_c() -> Iterator[threading.Event]:
-    """The first Ctrl-C sets the event (the batch starts no other image); a second one
-    raises KeyboardInterrupt at once. Results are written atomically either way."""
-    stop = threading.Event()
-
-    def on_sigint(signum: int, frame: FrameType | None) -> None:
-        if stop.is_set():
-            raise KeyboardInterrupt
-        stop.set()
-        print("\nStopping after the running image(s); Ctrl-C again to stop now.", file=sys.stderr)
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    try:
-        yield stop
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def _print_summary(summary: BatchSummary) -> None:

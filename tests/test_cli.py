@@ -768,3 +768,99 @@ def test_a_grey_and_alpha_png_is_segmented_as_greyscale(tmp_path, untrained_para
     assert np.asarray(Image.open(out / "la_labels.png")).shape == (48, 64)
     with pytest.raises(ImageError, match=r"image\[\.\.\., k\]"):
         segment_image(np.stack([grey, grey], -1), weights=untrained_params)
+
+
+# A batch whose second image runs one long call of a library that holds Python's signal
+# handlers until it returns, as onnxruntime's run does (pbkdf2: minutes, without a network).
+_LONG_CALL_BATCH = """
+import hashlib, sys
+from napari_gluonseg import cli
+from napari_gluonseg.core.batch import ctrl_c, image as batch_image
+
+ctrl_c.ANSWER_WITHIN_S = 0.3  # how long the main thread is given to answer (a shorter test)
+
+def long_call(*args, **kwargs):
+    print("in the long call", file=sys.stderr, flush=True)
+    hashlib.pbkdf2_hmac("sha256", b"x", b"salt", 500_000_000)
+    raise AssertionError("the long call returned")
+
+batch_image.iter_segment = long_call
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def test_a_second_ctrl_c_during_a_long_library_call_stops_at_once(tmp_path, untrained_params):
+    """Two presses during one onnxruntime call merged into one (Python runs its handler once,
+    when the call returns): the batch went on until the image ended, as if pressed once."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    photos, out = tmp_path / "photos", tmp_path / "out"
+    photos.mkdir()
+    (photos / "a.png").write_bytes(b"not a png")  # fails at once: a row of the summary
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(photos / "b.png")
+    args = ["segment", str(photos), "--weights", str(untrained_params), "--out", str(out)]
+    child = subprocess.Popen(
+        [sys.executable, "-c", _LONG_CALL_BATCH, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert child.stderr is not None
+        lines = []
+        while "in the long call" not in (line := child.stderr.readline()):
+            assert line, f"the child ended: {lines}"
+            lines.append(line)
+        child.send_signal(signal.SIGINT)
+        time.sleep(0.1)
+        child.send_signal(signal.SIGINT)
+        pressed = time.monotonic()
+        rc = child.wait(timeout=3)
+        waited = time.monotonic() - pressed
+        err = child.stderr.read()
+    finally:
+        child.kill()
+        child.wait()
+    assert rc == cli.EXIT_STOPPED and waited < 1.5, (rc, waited, err)  # not the call's minutes
+    assert "Stopping after the running image" in err and "Stopped at once" in err
+    with open(out / "summary.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [(Path(r["input"]).name, r["status"]) for r in rows] == [("a.png", "failed")]
+    assert sorted(p.name for p in out.iterdir()) == ["summary.csv"]  # no lock, no temporary
+
+
+def test_a_second_ctrl_c_between_library_calls_stops_at_once_with_the_summary(
+    tmp_path, untrained_params, capsys, monkeypatch
+):
+    import signal
+    import time
+
+    photos = small_photos(tmp_path / "photos")
+    out = tmp_path / "out"
+    args = ["segment", str(photos), "--recursive", "--weights", str(untrained_params)]
+
+    def pressed_twice(*a, **k):
+        signal.raise_signal(signal.SIGINT)
+        signal.raise_signal(signal.SIGINT)
+        time.sleep(5)  # Python code: the second press interrupts it
+        raise AssertionError("not stopped")
+
+    from napari_gluonseg.core.batch import ctrl_c
+
+    ended_here = []  # the process must not end: the main thread answers the second press
+    monkeypatch.setattr(ctrl_c, "_end_now", lambda *a: ended_here.append(a))
+    monkeypatch.setattr(batch_image, "iter_segment", pressed_twice)
+    started = time.monotonic()
+    assert cli.main([*args, "--out", str(out)]) == cli.EXIT_STOPPED
+    assert time.monotonic() - started < 2.5 and ended_here == []
+    err = capsys.readouterr().err
+    assert "Stopping after the running image" in err and "Stopped. Finished images are kept" in err
+    with open(out / "summary.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["status"], Path(r["input"]).name) for r in rows] == [("failed", "broken.png")]
+    assert sorted(p.name for p in out.iterdir()) == ["summary.csv"]

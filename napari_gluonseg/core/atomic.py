@@ -296,6 +296,7 @@ def remove_stale_temps(folder: Path, pattern: str) -> list[Path]:
 
 
 LOCK_NAME = ".napari-gluonseg.lock"
+_HELD_LOCKS: set[Path] = set()  # the folder locks this process holds now
 
 
 @contextlib.contextmanager
@@ -323,11 +324,23 @@ def folder_lock(folder: Path) -> Iterator[None]:
         break
     else:
         raise ExportError(f"Could not take {lock}: another run keeps making it.")
+    _HELD_LOCKS.add(lock)
     try:
         yield
     finally:
+        _HELD_LOCKS.discard(lock)
         with contextlib.suppress(FileNotFoundError):
             lock.unlink()
+
+
+def release_held_locks() -> None:
+    """Remove the folder locks this process holds, for a process about to end at once
+    (a second Ctrl-C) without leaving its ``with folder_lock(...)`` blocks."""
+    for lock in list(_HELD_LOCKS):
+        if _lock_holder(lock) == os.getpid():
+            with contextlib.suppress(OSError):
+                lock.unlink()
+        _HELD_LOCKS.discard(lock)
 
 
 def _lock_holder(lock: Path) -> int | None:

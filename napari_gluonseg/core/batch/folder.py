@@ -186,14 +186,18 @@ def _iter_locked(
     finally:
         runner.close()
         failed = isinstance(sys.exc_info()[1], Exception)  # e.g. weights no image could load
-        order = {item.key: n for n, item in enumerate(plan.items)}
-        reports.sort(key=lambda r: order[r.key])
-        elapsed = time.perf_counter() - started
-        stopped = len(reports) < len(plan.items)
-        summary = BatchSummary(plan.out_dir, tuple(reports), len(plan.items), elapsed, stopped)
+        summary = summary_of(plan, reports, time.perf_counter() - started)
         if reports or not failed:  # a table of no image beside nothing else says nothing
             write_summary(summary)
     return summary
+
+
+def summary_of(plan: BatchPlan, reports: Iterable[ImageReport], seconds: float) -> BatchSummary:
+    """The summary of the plan's images that ended (``reports``, in the plan's order); stopped
+    if some did not."""
+    order = {item.key: n for n, item in enumerate(plan.items)}
+    ended = tuple(sorted(reports, key=lambda r: order[r.key]))
+    return BatchSummary(plan.out_dir, ended, len(plan.items), seconds, len(ended) < len(plan.items))
 
 
 def _remove_if_empty(folder: Path, created: bool) -> None:
