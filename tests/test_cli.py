@@ -864,3 +864,20 @@ def test_a_second_ctrl_c_between_library_calls_stops_at_once_with_the_summary(
         rows = list(csv.DictReader(f))
     assert [(r["status"], Path(r["input"]).name) for r in rows] == [("failed", "broken.png")]
     assert sorted(p.name for p in out.iterdir()) == ["summary.csv"]
+
+
+def test_links_in_the_cache_are_listed_and_cleared_never_followed(tmp_path, monkeypatch, capsys):
+    """A dangling link named as an export crashed 'cache' (FileNotFoundError); a link to a file
+    outside the cache is removed by --clear, the file it names is kept."""
+    monkeypatch.setenv("MXNET_HOME", str(tmp_path / "home"))
+    models = _fake_cache(tmp_path / "home")
+    outside = tmp_path / "precious.onnx"
+    outside.write_bytes(b"mine")
+    (models / "onnx" / "dangling.onnx").symlink_to(tmp_path / "gone.onnx")
+    (models / "onnx" / "outside.onnx").symlink_to(outside)
+    assert cli.main(["cache"]) == 0
+    listed = capsys.readouterr().out
+    assert "onnx/dangling.onnx" in listed and "onnx/outside.onnx" in listed
+    assert cli.main(["cache", "--clear"]) == 0
+    assert sorted(p.name for p in (models / "onnx").iterdir()) == []
+    assert outside.read_bytes() == b"mine"

@@ -35,7 +35,10 @@ TEMP_MARK = ".tmp-"
 # Writers touch their temporaries continuously (downloads time out after minutes of silence):
 # one untouched this long is stale even if its pid is alive again (pids are reused).
 STALE_AFTER_S = 3600
-_OWNER_PID = re.compile(r"-(\d+)-\w{8}$")
+_OWNER_PID = re.compile(r"-([0-9]+)-\w{8}$")
+# Process ids as files may give them: 1 up to what every platform's fit (0 and negatives name
+# groups of processes to os.kill; a number beyond C's long made it raise OverflowError).
+_PID_RANGE = range(1, 2**31)
 JOURNAL_SUFFIX = ".journal.json"
 _SET_JOURNAL_END = f"_set{JOURNAL_SUFFIX}"
 # Journals this process is committing now: not to be finished by another thread meanwhile.
@@ -164,7 +167,9 @@ def finish_interrupted_sets(
                 continue
         try:
             record = json.loads(journal.read_text(encoding="utf-8"))
-            owner = int(record["pid"])
+            owner = pid_of(record["pid"])
+            if owner is None:
+                raise ValueError(f"its 'pid', {record['pid']!r}, is not a process id")
             _check_record(journal, record, holds)
         except FileNotFoundError:
             continue  # finished meanwhile
@@ -281,8 +286,9 @@ def remove_stale_temps(folder: Path, pattern: str) -> list[Path]:
     """
     removed = []
     for path in folder.glob(pattern) if folder.is_dir() else ():
-        owner = _OWNER_PID.search(path.name)
-        owner_alive = owner is None or _pid_alive(int(owner.group(1)))  # no pid: unknown
+        found = _OWNER_PID.search(path.name)  # no pid: unknown; one no process has: dead
+        owner = pid_of(int(found.group(1))) if found else None
+        owner_alive = found is None or (owner is not None and _pid_alive(owner))
         if owner_alive and _age_s(path) < STALE_AFTER_S:
             continue
         logger.info("Removing %s, left by an interrupted run.", path)
@@ -346,15 +352,22 @@ def release_held_locks() -> None:
 def _lock_holder(lock: Path) -> int | None:
     try:
         text = lock.read_text().strip()
-    except OSError:
+    except (OSError, UnicodeDecodeError):
         return None
-    return int(text) if text.isdecimal() else None
+    return pid_of(int(text)) if re.fullmatch(r"[0-9]+", text) else None
+
+
+def pid_of(value: object) -> int | None:
+    """``value`` as a process id (an int, not a bool, in :data:`_PID_RANGE`), else None."""
+    if isinstance(value, int) and not isinstance(value, bool) and value in _PID_RANGE:
+        return value
+    return None
 
 
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):  # none, or none that can be
         return False
     except PermissionError:  # alive, another user's
         return True

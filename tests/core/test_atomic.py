@@ -119,3 +119,41 @@ def _dead_pid() -> int:
     gone = subprocess.Popen(["true"])
     gone.wait()
     return gone.pid
+
+
+# Numbers a crafted file may give where a process id is read: os.kill raised OverflowError for
+# the first (out of C's range), and 0, -1 or true named this process's group, every process or
+# init, alive for ever.
+_NOT_PIDS = ["99999999999999999999", "0", "-1", "true", "1.5", '"12"', '"١٢"']
+
+
+@pytest.mark.parametrize("pid", _NOT_PIDS)
+def test_a_journal_whose_pid_is_not_a_process_id_is_refused_naming_it(tmp_path, pid):
+    (tmp_path / "a_labels.png").write_bytes(b"old a")
+    (tmp_path / ".a_labels.png.tmp-1-0123abcd").write_bytes(b"new a")
+    journal = tmp_path / f".a_set{files.JOURNAL_SUFFIX}"
+    renames = [[".a_labels.png.tmp-1-0123abcd", "a_labels.png"]]
+    journal.write_text(f'{{"pid": {pid}, "renames": {json.dumps(renames)}, "remove": []}}')
+    with pytest.raises(ExportError, match=rf"{journal}.*pid"):
+        files.finish_interrupted_sets(tmp_path)
+    assert (tmp_path / "a_labels.png").read_bytes() == b"old a" and journal.exists()
+
+
+@pytest.mark.parametrize("pid", ["99999999999999999999", "0", "١٢"])
+def test_a_lock_whose_pid_is_not_a_process_id_is_taken_over(tmp_path, pid):
+    """A crafted lock crashed the batch with OverflowError, or held the folder for ever."""
+    (tmp_path / files.LOCK_NAME).write_text(pid)
+    with files.folder_lock(tmp_path):
+        assert (tmp_path / files.LOCK_NAME).read_text() == str(os.getpid())
+    assert not (tmp_path / files.LOCK_NAME).exists()
+
+
+def test_a_temporary_whose_name_holds_no_process_id_is_judged_by_age(tmp_path):
+    """A temporary named with a pid beyond any process crashed every export into the folder."""
+    huge = tmp_path / f".x.png{files.TEMP_MARK}99999999999999999999-0123abcd"
+    other = tmp_path / f".x.png{files.TEMP_MARK}١٢-0123abcd"  # not ASCII digits
+    for path in (huge, other):
+        path.write_bytes(b"partial")
+    assert files.remove_stale_temps(tmp_path, f".x.png{files.TEMP_MARK}*") == [huge]
+    os.utime(other, (0, 0))
+    assert files.remove_stale_temps(tmp_path, f".x.png{files.TEMP_MARK}*") == [other]

@@ -98,13 +98,20 @@ def options_of(provenance: dict[str, Any]) -> dict[str, Any]:
         raise OptionError(
             f"The weights these results were made with, {weights}, are no longer there."
         )
-    scheme = _scheme_of(record.get("scheme"))
-    names = scheme.class_names if scheme is not None else model_info(record["model"]).class_names
+    info = model_info(record["model"])  # UnknownModelError naming it
+    scheme = _scheme_of(record.get("scheme"), info.num_classes)
+    names = scheme.class_names if scheme is not None else info.class_names
+    wanted = record.get("probability_classes") or []
+    if not (isinstance(wanted, list) and all(_index_in(k, len(names)) for k in wanted)):
+        raise OptionError(
+            f"The recorded probability_classes, {options.shown(wanted)}, are not indices of "
+            f"the {len(names)} classes: these settings cannot be repeated."
+        )
     kwargs = {
         "model_name": record["model"],
         "weights": weights,
         "scheme": scheme,
-        "probability_classes": [names[k] for k in record.get("probability_classes") or ()],
+        "probability_classes": [names[k] for k in wanted],
         "overlay": bool(record.get("overlay")),
         "keep_scores": bool(record.get("keep_scores")),
     }
@@ -116,11 +123,33 @@ def options_of(provenance: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
-def _scheme_of(record: Any) -> LabelScheme | None:
-    if not isinstance(record, dict):
+def _index_in(value: Any, count: int) -> bool:
+    return options.is_integer(value) and 0 <= int(value) < count
+
+
+def _scheme_of(record: Any, num_classes: int) -> LabelScheme | None:
+    """The label scheme a settings record holds (as :func:`prepare_settings` wrote it), checked:
+    the record is a file anyone could have edited."""
+    if record is None:
         return None
-    labels = tuple(
-        SchemeLabel(lab["value"], lab["name"], tuple(lab["color"]), tuple(lab["classes"]))
-        for lab in record["labels"]
-    )
+    try:
+        labels = tuple(_scheme_label(lab, num_classes) for lab in record["labels"])
+        if not (isinstance(record["name"], str) and labels):
+            raise ValueError("no name, or no label")
+    except (KeyError, TypeError, ValueError) as exc:
+        raise OptionError(
+            f"The recorded label scheme cannot be read back ({type(exc).__name__}: {exc}): "
+            "these settings cannot be repeated."
+        ) from exc
     return LabelScheme(record["name"], labels)
+
+
+def _scheme_label(record: dict[str, Any], num_classes: int) -> SchemeLabel:
+    value, name, color, classes = (record[k] for k in ("value", "name", "color", "classes"))
+    if not (_index_in(value, 65536) and value >= 1 and isinstance(name, str)):
+        raise ValueError(f"label {value!r} {name!r}: a value in 1..65535 and a name")
+    if not (len(color) == 3 and all(_index_in(c, 256) for c in color)):
+        raise ValueError(f"label {name!r}: colour {color!r}")
+    if not (classes and all(_index_in(k, num_classes) for k in classes)):
+        raise ValueError(f"label {name!r}: classes {classes!r} of {num_classes}")
+    return SchemeLabel(int(value), name, (color[0], color[1], color[2]), tuple(classes))

@@ -40,9 +40,18 @@ def cached_files() -> list[CachedFile]:
     weights = sorted(
         p for name in model_names() for p in cache_dir().glob(f"{name}-{'[0-9a-f]' * 8}.params")
     )
-    return [CachedFile(ONNX_EXPORT, p, p.stat().st_size) for p in exports] + [
-        CachedFile(ZOO_WEIGHTS, p, p.stat().st_size) for p in weights
+    return [CachedFile(ONNX_EXPORT, p, _size(p)) for p in exports] + [
+        CachedFile(ZOO_WEIGHTS, p, _size(p)) for p in weights
     ]
+
+
+def _size(path: Path) -> int:
+    """The file's size; a link's own where it leads nowhere (it is listed, and cleared, as any
+    file of the cache: never followed)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return path.lstat().st_size
 
 
 def delete_cached_files(include_weights: bool = False) -> list[CachedFile]:

@@ -126,3 +126,34 @@ def test_results_are_never_written_through_a_link_out_of_the_output_folder(
     assert str(out / "a") in report.error
     assert sorted(p.name for p in elsewhere.iterdir()) == ["x_overlay.png"]
     assert (elsewhere / "x_overlay.png").read_bytes() == b"someone else's file"
+
+
+_LABEL = {"value": 1, "name": "a", "color": [1, 2, 3], "classes": [0]}
+
+
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        ({"probability_classes": [999]}, "probability_classes"),
+        ({"probability_classes": [-1]}, "probability_classes"),
+        ({"probability_classes": "wall"}, "probability_classes"),
+        ({"scheme": {"name": "s", "labels": "x"}}, "scheme"),
+        ({"scheme": {"name": "s", "labels": [{"value": 1}]}}, "scheme"),
+        ({"scheme": {"name": "s", "labels": [_LABEL | {"classes": [150]}]}}, "scheme"),
+        ({"scheme": {"name": "s", "labels": [_LABEL | {"value": 0}]}}, "scheme"),
+        ({"model": ["fcn"]}, "model"),
+    ],
+)
+def test_settings_read_back_from_a_provenance_are_checked_naming_them(tmp_path, settings, named):
+    """A provenance is a file anyone can edit: [999] raised IndexError, -1 took the last
+    class, a damaged scheme KeyError or TypeError (the review dock's pre-annotation crashed)."""
+    from napari_gluonseg import options_of
+
+    weights = tmp_path / "w.params"
+    weights.write_bytes(b"w")
+    record = {"model": "fcn_resnet50_ade", **settings}
+    provenance = {"batch": {"settings": record}, "weights": str(weights)}
+    from napari_gluonseg import GluonsegError
+
+    with pytest.raises(GluonsegError, match=rf"{named}"):
+        options_of(provenance)
