@@ -301,7 +301,10 @@ class SegmentWidget(ScrollingDock):
     def _on_worker_finished(self) -> None:
         self._worker = None
         if self._stopping is not None:  # the worker may have finished before it was stopped
-            self._end_run(self._stopping, error=self._stopping == STOPPED_BY_NAPARI)
+            # Said in the dock only: a notification drawn over this canvas while napari tears
+            # another window's canvas down left this one's GL buffers invalid (GLError at
+            # every later draw; an abort in Mesa on a busy machine).
+            self._end_run(self._stopping)
             self._stopping = None
         elif self._request is None and self._steps is None and not self._closed:
             self._run.enabled, self._cancel.enabled = True, False

@@ -423,7 +423,8 @@ def test_closing_another_viewer_mid_run_ends_this_run_and_says_so(
         viewer.layers.remove("movie classes")
     else:
         assert widget._status.value.startswith("stopped: napari stopped the run")
-        assert any("napari stopped the run" in m for m in errors_since(start))
+        # said in the dock, not as a notification (see the shown-viewer test below)
+        assert not any("napari stopped the run" in m for m in errors_since(start))
     assert [ly.name for ly in viewer.layers] == ["movie"]
     assert widget._run.enabled and not widget._cancel.enabled
     run_and_wait(qtbot, widget)  # and the dock runs again
@@ -1011,3 +1012,86 @@ def test_nothreads_runs_the_core_in_the_gui_thread_with_the_same_outcome(
     qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
     assert seen == {threading.main_thread()}
     assert np.all(viewer.layers["dog classes"].data == BICYCLE + 1)
+
+
+@pytest.fixture
+def gl_draw_errors():
+    """What vispy logs when a canvas fails to draw (a GLError caught in its paint event; the
+    same state ended napari with an abort in Mesa on a busier machine)."""
+    import logging
+
+    seen: list[str] = []
+
+    class Catch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "Error drawing visual" in record.getMessage():
+                seen.append(record.getMessage())
+
+    handler, logger = Catch(), logging.getLogger("vispy")
+    logger.addHandler(handler)
+    yield seen
+    logger.removeHandler(handler)
+
+
+@pytest.mark.threads
+def test_closing_another_shown_viewer_mid_run_leaves_this_one_drawing(
+    qtbot, make_viewer, small_dog, untrained_params, held_run, gl_draw_errors
+):
+    """Two shown windows, each with its dock; the second is closed while the first runs.
+    napari stops the run; a notification shown over the first canvas in that moment left its
+    GL buffers invalid (GLError 1281 in glVertexAttribPointer at every later draw)."""
+    viewer, other = make_viewer(show=True), make_viewer(show=True)
+    viewer.add_image(np.stack([small_dog] * 4), name="movie", rgb=True)
+    other.add_image(small_dog, name="dog")
+    open_dock(other, "Semantic segmentation")
+    widget = fast_widget(viewer)
+    widget.controls.weights.value = untrained_params
+    held = held_run(after_calls=1)
+    widget._run.clicked.emit()
+    qtbot.waitUntil(held.entered.is_set, timeout=60_000)
+    other.close()
+    held.release()
+    qtbot.waitUntil(lambda: not widget.running, timeout=30_000)
+    qtbot.wait(300)
+    viewer.window._qt_viewer.canvas.native.update()  # draw again, as moving the mouse does
+    qtbot.wait(300)
+    assert gl_draw_errors == []
+    assert widget._status.value.startswith(("stopped: napari stopped the run", "done"))
+
+
+@pytest.mark.threads
+@pytest.mark.parametrize("stop", ["cancel", "delete mid-run", "finished"])
+def test_deleting_the_source_after_a_run_with_maps_shown_leaves_the_canvas_drawing(
+    qtbot, make_viewer, small_dog, untrained_params, held_run, gl_draw_errors, stop
+):
+    """The issue saw a SIGSEGV in glDrawArrays (6 of 6) deleting the source of a stopped run
+    with the layer list's delete button; not reproduced on this stack (napari 0.9.2, PyQt6 6.9
+    and 6.11, llvmpipe): kept as the guard, with maps of an earlier run on the canvas."""
+    viewer = make_viewer(show=True)
+    movie = viewer.add_image(np.stack([small_dog] * 4), name="movie", rgb=True)
+    widget = fast_widget(viewer)
+    widget.controls.weights.value = untrained_params
+    widget.controls.show_confidence.value = True
+    run_and_wait(qtbot, widget)
+    widget.controls.classes.value = ["sky"]
+    qtbot.waitUntil(lambda: "movie P(sky)" in viewer.layers, timeout=30_000)
+    if stop != "finished":
+        held = held_run(after_calls=1)
+        widget._run.clicked.emit()
+        qtbot.waitUntil(held.entered.is_set, timeout=60_000)
+        if stop == "cancel":
+            widget._cancel.clicked.emit()
+            held.release()
+            qtbot.waitUntil(lambda: not widget.running, timeout=30_000)
+    viewer.layers.selection.active = movie
+    viewer.window._qt_viewer.layerButtons.deleteButton.click()
+    if stop == "delete mid-run":
+        held.release()
+        qtbot.waitUntil(lambda: not widget.running, timeout=30_000)
+    qtbot.wait(300)
+    viewer.cursor.position = (1.0, 30.0, 40.0)  # the probe asks the gone image nothing
+    viewer.window._qt_viewer.canvas.native.update()
+    qtbot.wait(300)
+    assert gl_draw_errors == []
+    assert "movie" not in viewer.layers and "movie classes" in viewer.layers
+    assert widget._run.enabled and widget._probe.value == ""
