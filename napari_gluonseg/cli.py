@@ -1,5 +1,6 @@
 """Command line: segment images, files, folders or globs (here or on a Dask cluster); the demo;
-the list of models; the model cache and portable ONNX model files.
+the list of models and of the shipped label schemes; the model cache and portable ONNX model
+files.
 
 Exit codes: 0 done (every image segmented or skipped as already done), 1 some images failed
 (each is named with its reason, and in OUT/summary.csv), 2 bad arguments (checked before any

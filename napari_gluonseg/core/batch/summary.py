@@ -73,7 +73,7 @@ class BatchSummary:
 def write_summary(summary: BatchSummary) -> Path:
     """``summary.csv`` in the output folder, one row per image, merged with the rows earlier
     batches wrote there (written atomically). Raises :class:`ExportError` naming an earlier
-    summary that cannot be read."""
+    summary that cannot be read, or the summary where it cannot be written."""
     rows = {row["input"]: row for row in read_summary_rows(summary.summary_csv)}
     for r in summary.reports:  # this batch's row of an image replaces an earlier one
         row = dataclasses.asdict(r)
@@ -84,8 +84,14 @@ def write_summary(summary: BatchSummary) -> Path:
     writer = csv.DictWriter(text, fieldnames=list(SUMMARY_COLUMNS), extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows.values())
-    summary.out_dir.mkdir(parents=True, exist_ok=True)
-    write_files({summary.summary_csv: text.getvalue().encode()})
+    try:
+        summary.out_dir.mkdir(parents=True, exist_ok=True)
+        write_files({summary.summary_csv: text.getvalue().encode()})
+    except OSError as exc:  # a full or read-only disk: the earlier summary is kept as it was
+        raise ExportError(
+            f"Cannot write {summary.summary_csv}: {exc.strerror or exc}; any earlier summary "
+            "there is kept as it was."
+        ) from exc
     return summary.summary_csv
 
 

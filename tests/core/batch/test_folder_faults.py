@@ -157,3 +157,29 @@ def test_settings_read_back_from_a_provenance_are_checked_naming_them(tmp_path, 
 
     with pytest.raises(GluonsegError, match=rf"{named}"):
         options_of(provenance)
+
+
+def test_a_summary_that_cannot_be_written_is_an_export_error_naming_it(
+    tmp_path, monkeypatch, untrained_params
+):
+    """A full or read-only disk at the end of a batch raised a raw OSError naming a temporary."""
+    import errno
+
+    from napari_gluonseg.core import atomic
+    from napari_gluonseg.core.errors import ExportError
+
+    images, out = tmp_path / "images", tmp_path / "out"
+    images.mkdir()
+    (images / "broken.png").write_bytes(b"not a png")  # fails at once: one row to write
+    plan = batch.plan_batch(images, out, weights=untrained_params, **RUN)
+    real = open
+
+    def full(path, mode="r", *args, **kwargs):
+        if "x" in mode:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(atomic, "open", full, raising=False)
+    with pytest.raises(ExportError, match=rf"Cannot write {out / 'summary.csv'}: No space left"):
+        batch.run_batch(plan)
+    assert not out.exists()  # made by the batch, left empty: removed (no lock, no temporary)
