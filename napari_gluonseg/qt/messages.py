@@ -29,7 +29,9 @@ class MessageArea(TextEdit):
         text.viewport().setAutoFillBackground(False)  # the dock's own background
         layout = text.document().documentLayout()
         layout.documentSizeChanged.connect(self._fit)  # a new width
-        self.changed.connect(self._fit)  # new text (a hidden editor lays out nothing)
+        # New text, from Qt's own signal: magicgui's ``changed`` does not fire on ``value =``
+        # (a hidden editor lays out nothing, so the size signal alone never shows it).
+        text.textChanged.connect(self._fit)
         self._fit()
 
     def _fit(self, _value: Any = None) -> None:

@@ -139,8 +139,9 @@ def test_probe_and_probabilities_on_demand_without_rerun(qtbot, viewer, dog_laye
     viewer.cursor.position = (12.0, 22.0)
     assert widget._probe.value.startswith("at (4, 4): bicycle 99%, ")
     assert widget._probe.value.count("%") == 5
+    assert not widget._probe.native.isHidden()  # shown, as its text came
     viewer.cursor.position = (-50.0, -50.0)  # off the image: nothing to say
-    assert widget._probe.value == ""
+    assert widget._probe.value == "" and widget._probe.native.isHidden()
 
     # Picking a class after the run adds its map from the kept scores: no new run.
     ran = []
