@@ -7,7 +7,6 @@ in a worker, and applies the prepared result one small step per turn of the even
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +20,7 @@ from qtpy.QtCore import QTimer
 from ..core.errors import GluonsegError
 from ..core.events import Progress, ProgressTracker, Stage
 from ..core.files.export import existing_export_files
-from ..core.models.engines.onnx import terminate_calls_in
+from ..core.models.engines.onnx import stoppable_calls, terminate_calls_in
 from ..core.models.registry import short_class_name
 from ..core.provenance import weights_note
 from ..core.run.options import RunOptions
@@ -461,8 +460,9 @@ def _compute(
 ) -> Generator[Progress, None, PreparedResult]:
     """The worker: the core's run, then the layer data built here rather than in the GUI.
     ``threads`` learns the thread it runs in (Cancel ends the network call running there)."""
-    threads.append(threading.get_ident())
-    result = yield from iter_segment(crop, options)
+    with stoppable_calls() as thread:  # a Cancel also ends the network calls to come
+        threads.append(thread)
+        result = yield from iter_segment(crop, options)
     yield Progress(Stage.LAYERS, 0, 2, "preparing layers")
     return prepare_result(request, result)
 

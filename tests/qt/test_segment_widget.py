@@ -402,6 +402,47 @@ def test_cancel_ends_the_network_call_running_not_after_it(
 
 
 @pytest.mark.threads
+@pytest.mark.usefixtures("use_onnx_home")
+def test_cancel_before_the_network_call_starts_does_not_wait_for_the_call(
+    qtbot, viewer, untrained_params, monkeypatch
+):
+    """Cancel pressed right after Run, before onnxruntime's call began, waited for the whole
+    call (7-45 s): the call to come ends at once too."""
+    from napari_gluonseg.core.models.engines.onnx import OnnxNetwork
+
+    about_to_call, go, outcomes = threading.Event(), threading.Event(), []
+    logits = OnnxNetwork.logits
+
+    def late(net, batch):
+        about_to_call.set()
+        go.wait(30)  # Cancel comes here, before the call
+        started = time.perf_counter()
+        try:
+            return logits(net, batch)
+        finally:
+            outcomes.append(time.perf_counter() - started)
+
+    monkeypatch.setattr(OnnxNetwork, "logits", late)
+    rng = np.random.default_rng(0)
+    viewer.add_image(rng.integers(0, 256, (1200, 1600, 3), dtype=np.uint8), name="big")
+    widget = fast_widget(viewer)  # full resolution: one window of seconds
+    widget.controls.weights.value = untrained_params
+    widget._run.clicked.emit()
+    qtbot.waitUntil(about_to_call.is_set, timeout=60_000)
+    widget._cancel.clicked.emit()
+    go.set()
+    cancelled = time.perf_counter()
+    qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
+    assert time.perf_counter() - cancelled < 1.0
+    assert widget._status.value == "cancelled" and outcomes[0] < 0.1
+    assert [ly.name for ly in viewer.layers] == ["big"]
+    monkeypatch.setattr(OnnxNetwork, "logits", logits)
+    viewer.layers["big"].data = viewer.layers["big"].data[:96, :128]
+    run_and_wait(qtbot, widget)  # the next run, in the same pool thread perhaps, runs
+    assert widget._status.value.startswith("done")
+
+
+@pytest.mark.threads
 def test_closing_another_viewer_mid_run_ends_this_run_and_says_so(
     qtbot, viewer, make_viewer, small_dog, untrained_params, held_run
 ):
@@ -736,6 +777,25 @@ def test_progress_only_moves_forward_and_names_the_running_step(
     infer = [m for m in messages if m.startswith("segmenting")]
     assert infer[:2] == ["segmenting plane 1/5", "segmenting plane 2/5"]  # what runs now
     qtbot.waitUntil(lambda: "stack P(sky)" in viewer.layers, timeout=30_000)  # from a worker
+
+
+@pytest.mark.usefixtures("fresh_model_cache")
+def test_progress_moves_while_the_network_is_built(qtbot, viewer, dog_layer, untrained_params):
+    """It sat at 0% through the one-time build (seconds), then jumped."""
+    widget = fast_widget(viewer)
+    widget.controls.weights.value = untrained_params
+    seen = []
+    on_progress = widget._on_progress
+
+    def progress(event):
+        on_progress(event)
+        seen.append((widget._progress.value, widget._status.value))
+
+    widget._on_progress = progress
+    run_and_wait(qtbot, widget)
+    building = [value for value, status in seen if "building the network" in status]
+    assert len(set(building)) >= 3, seen
+    assert widget._status.value.startswith("done")
 
 
 @pytest.mark.threads

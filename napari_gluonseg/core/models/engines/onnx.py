@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from ...atomic import TEMP_MARK, remove_stale_temps, write_files
-from ...errors import EngineError, OptionError, WeightsError
+from ...errors import EngineError, OptionError, SegmentationCancelled, WeightsError
 from ...events import Progress, Stage
 from ..registry import model_info
 from ..weights import ResolvedWeights, cache_dir
@@ -186,9 +186,35 @@ class OnnxNetwork:
             return s.session.run(None, feeds, run_options)[0]
 
 
-# The onnxruntime calls running in each thread, so that Cancel can end them mid-call.
+BUILD_MESSAGE = "building the network for onnxruntime (once per weights)"
+_BUILD_STEPS = 4  # read the weights, build the graph, write it, open it
+
+
+# The onnxruntime calls running in each thread, so that Cancel can end them mid-call; the
+# threads inside :func:`stoppable_calls`, and those of them asked to stop: a call starting in
+# one of those ends at once (Cancel pressed before the call started waited for the whole call,
+# 7-45 s).
 _running: dict[int, list[Any]] = {}
+_stoppable: set[int] = set()
+_stopped: set[int] = set()
 _running_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def stoppable_calls() -> Iterator[int]:
+    """The calling thread's onnxruntime calls can be ended by :func:`terminate_calls_in`
+    from another thread while inside; gives the thread's id. A stop asked for outside (a
+    thread of a pool, reused) is never held against later work in the thread."""
+    thread = threading.get_ident()
+    with _running_lock:
+        _stoppable.add(thread)
+        _stopped.discard(thread)
+    try:
+        yield thread
+    finally:
+        with _running_lock:
+            _stoppable.discard(thread)
+            _stopped.discard(thread)
 
 
 @contextlib.contextmanager
@@ -199,6 +225,8 @@ def _terminable() -> Iterator[Any]:
     options = ort.RunOptions()
     thread = threading.get_ident()
     with _running_lock:
+        if thread in _stopped:
+            raise SegmentationCancelled("stopped before the network call")
         _running.setdefault(thread, []).append(options)
     try:
         yield options
@@ -211,9 +239,12 @@ def _terminable() -> Iterator[Any]:
 
 def terminate_calls_in(thread: int) -> int:
     """End the onnxruntime calls running in thread ``thread`` now (a window at 2 MP takes
-    seconds; Cancel should not wait for it): each raises in its thread. Returns how many."""
+    seconds; Cancel should not wait for it), and, inside :func:`stoppable_calls`, those it
+    starts from now on: each raises in its thread. Returns how many were running."""
     with _running_lock:
         calls = list(_running.get(thread, ()))
+        if thread in _stoppable:
+            _stopped.add(thread)
     for options in calls:
         options.terminate = True
     return len(calls)
@@ -273,8 +304,7 @@ def _iter_prepared(
     export at a time per file in this process (a second run waits for the first's)."""
     path = onnx_path(spec)
     if spec.exporter == BUILDER and not path.is_file():  # said before the lock, never in it
-        message = "building the network for onnxruntime (once per weights)"
-        yield Progress(Stage.LOAD, 0, 1, message, notice=True)
+        yield Progress(Stage.LOAD, 0, _BUILD_STEPS, BUILD_MESSAGE, notice=True)
     with _export_locks_lock:
         lock = _export_locks.setdefault(path, threading.Lock())
     while not lock.acquire(timeout=0.25):
@@ -284,7 +314,9 @@ def _iter_prepared(
     try:
         session = _open_cached(path, spec, threads)
         if session is None and spec.exporter == BUILDER:
-            data = build_graph_file(spec, weights.path, path)  # ~1 s; no yield in the lock
+            # In steps, each a chance to stop (a stopped worker closes its generator, which
+            # releases the lock) and to move the progress bar.
+            data = yield from iter_build_graph_file(spec, weights.path, path)
             session = _open_built(path, weights.path, threads, data)
         elif session is None:
             yield from iter_export(spec, weights.path, path)
@@ -302,13 +334,17 @@ def _iter_prepared(
     return session
 
 
-def build_graph_file(spec: ExportSpec, weights_path: Path, dest: Path) -> bytes:
+def iter_build_graph_file(
+    spec: ExportSpec, weights_path: Path, dest: Path
+) -> Generator[Progress, None, bytes]:
     """Build ``spec``'s graph from the ``.params`` file and write it to ``dest`` (whole or
-    not at all; not at all where the cache cannot be written); returns the file's bytes."""
+    not at all; not at all where the cache cannot be written); returns the file's bytes.
+    Steps of 0.3-0.4 s, a progress event after each (the session's opening is the last)."""
     from ..onnx_build import build_model
     from ..params_file import read_weights
 
     params = read_weights(weights_path)  # its errors name the file
+    yield Progress(Stage.LOAD, 1, _BUILD_STEPS, BUILD_MESSAGE)
     info = model_info(spec.model)
     try:
         model = build_model(spec.model, params, info.num_classes, metadata_for(spec))
@@ -318,6 +354,7 @@ def build_graph_file(spec: ExportSpec, weights_path: Path, dest: Path) -> bytes:
             f"({info.num_classes} classes): {exc}\n"
             "Choose the model the file was saved from, or another weights file."
         ) from exc
+    yield Progress(Stage.LOAD, 2, _BUILD_STEPS, BUILD_MESSAGE)
     data = model.to_bytes()  # SerializeToString would hold the GIL 2.6x longer (see .wire)
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -330,6 +367,7 @@ def build_graph_file(spec: ExportSpec, weights_path: Path, dest: Path) -> bytes:
             dest.parent,
             exc.strerror or exc,
         )
+    yield Progress(Stage.LOAD, 3, _BUILD_STEPS, BUILD_MESSAGE)
     return data
 
 

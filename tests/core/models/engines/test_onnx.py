@@ -37,7 +37,7 @@ def _no_export(*args, **kwargs):
 def test_one_dynamic_export_matches_mxnet_at_odd_sizes(
     size, untrained_params, use_onnx_home, monkeypatch
 ):
-    monkeypatch.setattr(onnx, "build_graph_file", _no_export)  # the session's one serves all
+    monkeypatch.setattr(onnx, "iter_build_graph_file", _no_export)  # the session's one serves all
     resolved = weights.resolve_local_weights(untrained_params)
     h, w = size
     x = np.random.default_rng(h).normal(size=(1, 3, h, w)).astype(np.float32)
@@ -104,11 +104,11 @@ def _damage_stale(path):
 
 def _recording_build(made: list):
     """The builder, noting each file it makes."""
-    build = onnx.build_graph_file
+    build = onnx.iter_build_graph_file
 
     def recorded(spec, weights_path, dest):
         made.append(dest)
-        return build(spec, weights_path, dest)
+        return (yield from build(spec, weights_path, dest))
 
     return recorded
 
@@ -124,7 +124,7 @@ def test_damaged_or_stale_cached_export_is_rebuilt(
     path.write_bytes(exported_onnx.read_bytes())
     damage(path)
     exports = []
-    monkeypatch.setattr(onnx, "build_graph_file", _recording_build(exports))
+    monkeypatch.setattr(onnx, "iter_build_graph_file", _recording_build(exports))
     x = np.random.default_rng(3).normal(size=(1, 3, 40, 56)).astype(np.float32)
     net = load_network("onnxruntime", MODEL, resolved, 40, 56)
     reference = ort.InferenceSession(str(exported_onnx), providers=["CPUExecutionProvider"])
