@@ -44,8 +44,10 @@ test-models: setup
 	.venv/bin/python -m pytest -m models -v --durations=0 tests/test_models.py \
 	  tests/core/models/onnx_build/test_parity.py tests/core/models/test_untrained.py
 
-# The wheel and sdist, checked by twine, installed into fresh venvs of Python 3.11-3.13 and run
-# on a photo; pip's resolution of the base install for Windows and Apple-silicon macOS.
+# The wheel and sdist: tests/test_dist.py (make test runs it too: built, checked by twine,
+# installed at the pins, its command run), then installed by pip into fresh venvs of Python
+# 3.11-3.13 and run on a photo, the [mxnet] extra on each, and the resolution to wheels for
+# Windows and Apple-silicon macOS (the README's platform table).
 dist: setup
 	bash scripts/check_dist.sh
 

@@ -58,9 +58,10 @@ def _import(name: str) -> ModuleType:
 
 
 MISSING = (
-    "MXNet is not installed: it comes with the [mxnet] extra (pip install "
-    "'napari-gluonseg[mxnet]'), which installs where mxnet 1.9.1 does (Python 3.11, numpy<2; "
-    "Linux and Intel macOS). Without it every zoo model runs with engine='onnxruntime'."
+    "MXNet is not installed, and needs Python 3.11 (mxnet 1.9.1, its last release, with "
+    "numpy<2; Linux and Intel macOS): there it comes with the [mxnet] extra (pip install "
+    "'napari-gluonseg[mxnet]'), which installs nothing on Python 3.12 and later. Without it "
+    "every zoo model runs with engine='onnxruntime'."
 )
 
 
