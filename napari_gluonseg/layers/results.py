@@ -144,20 +144,30 @@ def apply_steps(
     written = [labels]
     for layer in prepared.maps:
         written.append((yield from _set_or_add_map(viewer, layer)))
+    # The labels are what the person works on next (the Correct dock follows the active
+    # layer): a map added last had taken the selection.
+    viewer.layers.selection.active = viewer.layers[labels]
     return written
 
 
-def add_unshown(viewer: Any, layer: Any) -> Callable[[], None]:
+def add_unshown(viewer: Any, layer: Any, take_selection: bool = True) -> Callable[[], None]:
     """Add ``layer`` hidden; returns what shows it, to call on a later turn of the event loop.
 
     napari's cost of a new 12 MP layer is half in adding it (its visuals: 60-135 ms) and half
     in its first draw (the texture upload: ~200 ms for float32), which comes with the add when
     both fall in one turn (240-260 ms); apart, neither stalls the GUI past 250 ms
-    (``benchmarks/bench_responsiveness.py``).
+    (``benchmarks/bench_responsiveness.py``). With ``take_selection`` False (a map), the
+    selection stays where it was.
     """
     shown = layer.visible
     layer.visible = False
+    selection = viewer.layers.selection
+    selected, active = set(selection), selection.active
     viewer.add_layer(layer)
+    if not take_selection and active is not None:  # napari selects what it adds
+        selection.clear()
+        selection.update(selected)
+        selection.active = active
 
     def show() -> None:
         layer.visible = shown
@@ -170,7 +180,7 @@ def _set_or_add_map(viewer: Any, new: Any) -> Generator[str, None, str]:
     step); returns the name."""
     existing = plugin_layer(viewer, new.name, "image")
     if existing is None:
-        show = add_unshown(viewer, new)
+        show = add_unshown(viewer, new, take_selection=False)
         try:
             yield new.name
         finally:  # also when the steps are closed here (Cancel): no layer left hidden

@@ -416,7 +416,7 @@ class SegmentWidget(ScrollingDock):
         if self._closed or image is None or image not in self._viewer.layers:
             return  # the dock closed, or the image went, while the map was computed
         if layer.name not in self._viewer.layers:  # added hidden, drawn a turn later
-            QTimer.singleShot(STEP_DELAY_MS, add_unshown(self._viewer, layer))
+            QTimer.singleShot(STEP_DELAY_MS, add_unshown(self._viewer, layer, take_selection=False))
 
     def _map_failed(self, exc: Exception) -> None:
         self._maps_coming.clear()

@@ -13,6 +13,7 @@ from napari.layers import Image, Labels
 from napari.utils.notifications import notification_manager
 from qtpy.QtCore import Qt
 
+from napari_gluonseg.core.errors import SegmentationCancelled
 from napari_gluonseg.core.events import Progress, Stage
 from napari_gluonseg.layers.corrections import hand_tracker, kept_scores
 from napari_gluonseg.layers.data import METADATA_KEY
@@ -151,6 +152,28 @@ def test_probe_and_probabilities_on_demand_without_rerun(qtbot, viewer, dog_laye
     wall = viewer.layers["dog P(wall)"]
     np.testing.assert_allclose(wall.data, 1 / (np.exp(10) + 149), rtol=2e-3)  # float16 grid
     np.testing.assert_array_equal(wall.scale, dog_layer.scale)
+
+
+def test_after_a_run_the_labels_are_the_active_layer_for_the_correct_dock(
+    qtbot, viewer, dog_layer, untrained_params
+):
+    """The last map added took the selection, so the Correct dock said "Select a labels
+    layer" right after a run."""
+    from napari_gluonseg.qt.correct_widget import NO_LAYER
+
+    correct = open_dock(viewer, "Correct labels")
+    widget = fast_widget(viewer)
+    widget.controls.weights.value = untrained_params
+    widget.controls.show_confidence.value = True
+    widget.controls.classes.value = ["sky"]
+    run_and_wait(qtbot, widget)
+    assert "dog P(sky)" in viewer.layers and "dog confidence" in viewer.layers
+    assert viewer.layers.selection.active.name == "dog classes"
+    assert correct._status.value != NO_LAYER
+    widget.controls.classes.value = ["sky", "wall"]  # a map asked for after the run
+    qtbot.waitUntil(lambda: "dog P(wall)" in viewer.layers, timeout=30_000)
+    qtbot.wait(20)
+    assert viewer.layers.selection.active.name == "dog classes"
 
 
 def test_threshold_and_subset_from_the_widget(qtbot, viewer, dog_layer, untrained_params):
@@ -711,12 +734,14 @@ def test_closing_the_dock_with_its_close_button_stops_the_run(
     finished, aborted = [], []
     worker.finished.connect(lambda: finished.append(True))
     worker.aborted.connect(lambda: aborted.append(True))
+    worker.errored.connect(lambda exc: aborted.append(isinstance(exc, SegmentationCancelled)))
     qtbot.waitUntil(held.entered.is_set, timeout=60_000)  # the second plane is being inferred
     start = len(notification_manager.records)
     dock.titleBarWidget().close_button.click()  # napari's X: the widget is not deleted
     held.release()
     qtbot.waitUntil(lambda: bool(finished), timeout=60_000)
-    assert aborted and not widget.running  # stopped at the next window, not run to the end
+    # stopped at the next window (or its network call refused), not run to the end
+    assert aborted == [True] and not widget.running
     qtbot.wait(50)
     assert [layer.name for layer in viewer.layers] == ["movie"]
     assert any("dock was closed" in m for m in errors_since(start))
@@ -739,11 +764,12 @@ def test_removing_the_image_mid_run_stops_it_and_adds_nothing(
     worker = widget._worker
     aborted = []
     worker.aborted.connect(lambda: aborted.append(True))
+    worker.errored.connect(lambda exc: aborted.append(isinstance(exc, SegmentationCancelled)))
     qtbot.waitUntil(held.entered.is_set, timeout=60_000)  # the second plane is being inferred
     viewer.layers.remove(movie)
     held.release()
     qtbot.waitUntil(lambda: widget._worker is None, timeout=60_000)
-    assert aborted  # stopped at the next plane, not run to the end
+    assert aborted == [True]  # stopped at the next plane (or its call refused), not at the end
     qtbot.wait(50)
     assert [layer.name for layer in viewer.layers] == ["other"]
     assert any("'movie' was removed" in m for m in errors_since(start))
@@ -978,6 +1004,7 @@ def test_closing_the_viewer_mid_run_stops_the_run(
     finished, aborted = [], []
     worker.finished.connect(lambda: finished.append(True))
     worker.aborted.connect(lambda: aborted.append(True))
+    worker.errored.connect(lambda exc: aborted.append(isinstance(exc, SegmentationCancelled)))
     qtbot.waitUntil(held.entered.is_set, timeout=60_000)  # the second plane is being inferred
     added = []
     viewer.layers.events.inserted.connect(lambda e: added.append(e.value.name))
@@ -985,7 +1012,7 @@ def test_closing_the_viewer_mid_run_stops_the_run(
     held.release()
     qtbot.waitUntil(lambda: bool(finished), timeout=60_000)  # stopped, not run to the end
     qtbot.wait(50)
-    assert aborted and added == [] and not widget.running
+    assert aborted == [True] and added == [] and not widget.running
 
 
 def test_the_network_sees_what_napari_shows(qtbot, viewer, small_dog, bicycle_params):
