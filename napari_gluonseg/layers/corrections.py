@@ -340,6 +340,22 @@ class LayerCorrector:
             change = self.class_stroke(plane, box, mask, class_index, threshold)
         return 0 if change is None else self.write(plane, [change], tool)
 
+    def why_unchanged(
+        self, plane: tuple[int, ...], box: Region, mask: np.ndarray, class_index: int
+    ) -> str:
+        """Why a gesture over the region changed no pixel, for the person who made it."""
+        labels = self.labels(plane)[box][mask]
+        protected = self._protected(plane)[box][mask]
+        other = labels != class_index + 1
+        if not other.any():
+            return "the region already has that class"
+        if protected[other].all():
+            return (
+                "the region was set by hand (napari's brush, fill or eraser), which these "
+                "gestures never change: use napari's brush or fill there"
+            )
+        return "the kept scores do not put that class in this region"
+
     def followed(
         self,
         plane: tuple[int, ...],

@@ -141,7 +141,7 @@ class CorrectWidget(ScrollingDock):
         self._recount = QTimer(self.native)
         self._recount.setSingleShot(True)
         self._recount.setInterval(RECOUNT_DELAY_MS)
-        self._recount.timeout.connect(self.update_preview)
+        self._recount.timeout.connect(self._on_recount)
         self._clean.changed.connect(self.clean_speckles)
         self._snap.button.changed.connect(self.snap_to_edges)
         viewer.layers.selection.events.active.connect(self._on_active)
@@ -166,6 +166,7 @@ class CorrectWidget(ScrollingDock):
             layer.mouse_drag_callbacks.append(self._on_press)
             layer.bind_key(RUNNER_UP_KEY, self._on_runner_up_key, overwrite=True)
             layer.events.paint.connect(self._on_paint)
+            layer.events.set_data.connect(self._on_set_data)
             layer.events.mode.connect(self._on_layer_mode)
             layer.events.metadata.connect(self._on_metadata)
         return found
@@ -184,6 +185,7 @@ class CorrectWidget(ScrollingDock):
                 layer.mouse_drag_callbacks.remove(self._on_press)
             layer.bind_key(RUNNER_UP_KEY, None)
             layer.events.paint.disconnect(self._on_paint)
+            layer.events.set_data.disconnect(self._on_set_data)
             layer.events.mode.disconnect(self._on_layer_mode)
             layer.events.metadata.disconnect(self._on_metadata)
             layer.mouse_pan = True
@@ -233,6 +235,14 @@ class CorrectWidget(ScrollingDock):
     def _on_paint(self, _event: Any = None) -> None:
         self._show_hand_edits()
         self._recount.start()
+
+    def _on_set_data(self, _event: Any = None) -> None:
+        # Ctrl+Z and redo change the data with no paint event, only a refresh.
+        self._recount.start()
+
+    def _on_recount(self) -> None:
+        self.update_preview()
+        self._show_hand_edits()
 
     # -- gestures -------------------------------------------------------------------------------
 
@@ -341,6 +351,8 @@ class CorrectWidget(ScrollingDock):
         changed = corrector.relabel(plane, box, mask, k, tool, threshold, follow)
         names = layer_class_names(corrector.layer, k + 1)
         where = f" (where its probability is {threshold:.2f} or more)" if likely else ""
+        if not changed:
+            where = f": {corrector.why_unchanged(plane, box, mask, k)}"
         self._status.value = f"{changed} pixels relabelled {short_class_name(names[k])}{where}"
         self._recount.start()
 

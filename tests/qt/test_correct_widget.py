@@ -161,6 +161,33 @@ def test_undone_brush_strokes_no_longer_count_and_a_redo_counts_again(viewer, do
     assert tracker.provenance()["pixels_set_by_hand"] == painted
 
 
+def test_the_dock_counts_again_after_ctrl_z_and_says_why_a_pick_changed_nothing(
+    qtbot, viewer, dock
+):
+    """After Ctrl+Z the "relabelled here" count stayed; a pick on a region painted by hand
+    said "0 pixels relabelled" and no more."""
+    data = np.full(SHAPE, 4, np.int32)
+    layer = plugin_labels(viewer, data.copy(), scores())
+    layer.mode = "pan_zoom"
+    dock._within.value = Within.REGION.value
+    ctrl_click(qtbot, viewer, 20, 10)
+    qtbot.keyClick(dock.menu, Qt.Key.Key_1)
+    assert dock._hand.value.startswith(
+        f"set by hand: 0 pixels, relabelled here: {SHAPE[0] * SHAPE[1]}"
+    )
+    qtbot.keyClick(canvas(viewer), Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: dock._hand.value == "set by hand: 0 pixels, relabelled here: 0")
+
+    layer.mode, layer.selected_label = "fill", 2  # napari's fill: the region is the person's
+    layer.fill((20, 10), 2)
+    layer.mode = "pan_zoom"
+    ctrl_click(qtbot, viewer, 20, 10)
+    qtbot.keyClick(dock.menu, Qt.Key.Key_1)
+    assert (layer.data == 2).all()
+    assert dock._status.value.startswith("0 pixels relabelled")
+    assert "set by hand" in dock._status.value
+
+
 def test_by_default_a_relabel_gives_back_only_the_part_the_scores_put_in_the_class(
     qtbot, viewer, dock
 ):
