@@ -1,12 +1,14 @@
 """What keeps a dock on a small screen: a place for its long messages (errors with their advice,
 a run's summary), wrapped to the dock's width, selectable and scrolled past a few lines, so that
-a long message never widens the dock; and a dock whose controls scroll."""
+a long message never widens the dock; and a dock whose controls scroll, packed at its top."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from magicgui.widgets import Container, TextEdit
+from qtpy.QtCore import QEvent, QObject, QTimer
+from qtpy.QtWidgets import QDockWidget, QMainWindow, QScrollArea, QWidget
 
 MAX_LINES = 6
 
@@ -36,7 +38,8 @@ class MessageArea(TextEdit):
 
     def _fit(self, _value: Any = None) -> None:
         text = self.native
-        text.setVisible(bool(text.toPlainText()))
+        # magicgui's setter hides the labelled row around it too (its spacing left a gap)
+        self.visible = bool(text.toPlainText())
         document = text.document()
         document.setTextWidth(text.viewport().width())
         line = text.fontMetrics().lineSpacing()
@@ -48,11 +51,49 @@ class MessageArea(TextEdit):
 class ScrollingDock(Container):
     """A dock whose controls scroll where the screen is shorter than they are (1280x720 with
     Advanced open). magicgui puts a scroll area around a ``scrollable`` container, but napari
-    docks its ``native``, the widget inside: this hands napari the scroll area."""
+    docks its ``native``, the widget inside: this hands napari the scroll area.
+
+    Docked where another of this plugin's docks is, it becomes a tab beside it: stacked, three
+    docks left each two rows on a 720-pixel screen, Run scrolled out of sight."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(scrollable=True, **kwargs)
+        # The controls keep their own heights at the top; a taller dock's spare height goes
+        # below them (spread between them, it left ~120 px bands around the class list).
+        self.root_native_widget.widget().layout().addStretch(1)
+        self._docking = _DockingWatcher(self.root_native_widget)
 
     @property
     def native(self) -> Any:
         return self.root_native_widget
+
+
+class _DockingWatcher(QObject):
+    """Tabs ``widget``'s dock with another dock of this plugin in the same area, once docked."""
+
+    def __init__(self, widget: QWidget) -> None:
+        super().__init__(widget)
+        self._widget = widget
+        widget.installEventFilter(self)
+
+    def eventFilter(self, obj: QObject | None, event: QEvent | None) -> bool:
+        if obj is self._widget and event is not None and event.type() == QEvent.Type.ParentChange:
+            QTimer.singleShot(0, self._tab)  # napari places the dock after giving it its parent
+        return False
+
+    def _tab(self) -> None:
+        dock = self._widget.parentWidget()
+        window = dock.parentWidget() if isinstance(dock, QDockWidget) else None
+        if not isinstance(window, QMainWindow) or dock.isFloating():
+            return
+        area = window.dockWidgetArea(dock)
+        for other in window.findChildren(QDockWidget):
+            ours = isinstance(other.widget(), QScrollArea) and any(
+                isinstance(child, _DockingWatcher) for child in other.widget().children()
+            )
+            if other is dock or not ours or other.isHidden() or other.isFloating():
+                continue
+            if window.dockWidgetArea(other) == area:
+                window.tabifyDockWidget(other, dock)
+                QTimer.singleShot(0, dock.raise_)  # the dock just opened is the tab shown
+                return
