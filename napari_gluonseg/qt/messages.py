@@ -83,13 +83,16 @@ class _DockingWatcher(QObject):
 
     def _tab(self) -> None:
         dock = self._widget.parentWidget()
-        window = dock.parentWidget() if isinstance(dock, QDockWidget) else None
-        if not isinstance(window, QMainWindow) or dock.isFloating():
+        if not isinstance(dock, QDockWidget) or dock.isFloating():
+            return
+        window = dock.parentWidget()
+        if not isinstance(window, QMainWindow):
             return
         area = window.dockWidgetArea(dock)
         for other in window.findChildren(QDockWidget):
-            ours = isinstance(other.widget(), QScrollArea) and any(
-                isinstance(child, _DockingWatcher) for child in other.widget().children()
+            inside = other.widget()
+            ours = isinstance(inside, QScrollArea) and any(
+                isinstance(child, _DockingWatcher) for child in inside.children()
             )
             if other is dock or not ours or other.isHidden() or other.isFloating():
                 continue
