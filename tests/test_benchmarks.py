@@ -47,7 +47,12 @@ QUICK_RUNS = [
         ],
         [],
     ),
-    ("bench_responsiveness.py", [], ["run 1: ", "picking floor, flooring after the run"], []),
+    (
+        "bench_responsiveness.py",
+        [],
+        ["run 1: ", "picking floor, flooring after the run", "Clean speckles (control"],
+        [],
+    ),
     ("bench_review_next.py", [], ["Next, cold", "Next, read ahead: median"], []),
     (
         "bench_speed_memory.py",

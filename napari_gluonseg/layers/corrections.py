@@ -50,6 +50,16 @@ HAND_KEY = "napari_gluonseg_hand"
 
 
 @dataclass(frozen=True)
+class PreparedWrite:
+    """An edit computed but not written: the pixels (index arrays into the layer), their new
+    values, and the values they held when it was computed."""
+
+    where: tuple[np.ndarray, ...]
+    value: np.ndarray
+    old: np.ndarray
+
+
+@dataclass(frozen=True)
 class KeptScores:
     """A run's score grid and where its image starts in the layer (one offset per axis)."""
 
@@ -331,14 +341,24 @@ class LayerCorrector:
         probability of the class reaches it, as the class brush paints; with ``follow``, the
         clicked layer pixel: where the scores put the class, see :meth:`followed`); returns the
         pixels changed (one undoable edit)."""
-        change: Change | None
-        if follow is not None:
-            change = self.followed(plane, box, mask, class_index, follow)
-        elif threshold is None:
-            change = relabel(self.labels(plane), box, mask, class_index + 1, self._protected(plane))
-        else:
-            change = self.class_stroke(plane, box, mask, class_index, threshold)
+        change = self.relabel_change(plane, box, mask, class_index, threshold, follow)
         return 0 if change is None else self.write(plane, [change], tool)
+
+    def relabel_change(
+        self,
+        plane: tuple[int, ...],
+        box: Region,
+        mask: np.ndarray,
+        class_index: int,
+        threshold: float | None = None,
+        follow: tuple[int, int] | None = None,
+    ) -> Change | None:
+        """What :meth:`relabel` would write, not written."""
+        if follow is not None:
+            return self.followed(plane, box, mask, class_index, follow)
+        if threshold is None:
+            return relabel(self.labels(plane), box, mask, class_index + 1, self._protected(plane))
+        return self.class_stroke(plane, box, mask, class_index, threshold)
 
     def why_unchanged(
         self, plane: tuple[int, ...], box: Region, mask: np.ndarray, class_index: int
@@ -448,6 +468,14 @@ class LayerCorrector:
 
     def write(self, plane: tuple[int, ...], changes: list[Change], tool: str) -> int:
         """Write ``changes`` into the plane as ONE undoable edit by ``tool``; pixels changed."""
+        prepared = self.prepare(plane, changes)
+        changed = 0 if prepared is None else self.apply(prepared, tool)
+        assert changed is not None  # prepared just now: nothing changed in between
+        return changed
+
+    def prepare(self, plane: tuple[int, ...], changes: list[Change]) -> PreparedWrite | None:
+        """The pixels ``changes`` would change, ready for :meth:`apply` (None: none would).
+        Any thread: the work of an edit but the write (3.5 MP: ~0.5 s of a 0.7 s gesture)."""
         indices, values = [], []
         for change in changes:
             ys, xs = np.nonzero(change.mask)
@@ -456,14 +484,25 @@ class LayerCorrector:
                 indices.append((*lead, ys + change.box[0].start, xs + change.box[1].start))
                 values.append(np.full(ys.size, change.value))
         if not indices:
-            return 0
+            return None
         where = tuple(np.concatenate(axis) for axis in zip(*indices, strict=True))
         value = np.concatenate(values).astype(self.layer.data.dtype)
+        old = np.asarray(self.layer.data)[where]
         # A speckle may border one that already took its value: those pixels stay as they are.
-        changed = int(np.count_nonzero(np.asarray(self.layer.data)[where] != value))
+        moved = old != value
+        if not moved.any():
+            return None
+        return PreparedWrite(tuple(axis[moved] for axis in where), value[moved], old[moved])
+
+    def apply(self, prepared: PreparedWrite, tool: str) -> int | None:
+        """Write a prepared edit as ONE undoable edit by ``tool``: the pixels changed, or None
+        (nothing written) where any of them no longer holds what it held when prepared (an
+        edit came in between: a stroke by hand is never overwritten)."""
+        if not np.array_equal(np.asarray(self.layer.data)[prepared.where], prepared.old):
+            return None
         with self.tracker.tool(tool), self.layer.block_history():
-            self.layer.data_setitem(where, value)
-        return changed
+            self.layer.data_setitem(prepared.where, prepared.value)
+        return int(prepared.value.size)
 
     def _protected(self, plane: tuple[int, ...], automatic: bool = False) -> np.ndarray:
         """What a gesture leaves alone: pixels set with napari's brush, fill or eraser (a class

@@ -14,7 +14,7 @@ from napari.layers import Image, Labels
 from napari.qt.threading import create_worker
 
 from ..core.edits.corrections import CellEdges, cell_edges, superpixels
-from ..layers.corrections import LayerCorrector
+from ..layers.corrections import LayerCorrector, PreparedWrite
 from ..layers.data import METADATA_KEY, layer_key, spatial_shape
 from .threads import no_threads
 
@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 
 Cells = tuple[np.ndarray, CellEdges]  # superpixel ids, and which touch how
+Gesture = Callable[
+    [LayerCorrector, str, Callable[[], tuple[PreparedWrite | None, Callable[[int], str]]]], None
+]
 
 
 def _cells(pixels: np.ndarray) -> Cells:
@@ -33,9 +36,12 @@ def _cells(pixels: np.ndarray) -> Cells:
 class EdgeSnap:
     """The button and its superpixel cache; ``say`` shows a line in the dock."""
 
-    def __init__(self, viewer: napari.viewer.Viewer, say: Callable[[str], None]) -> None:
+    def __init__(
+        self, viewer: napari.viewer.Viewer, say: Callable[[str], None], gesture: Gesture
+    ) -> None:
         self._viewer = viewer
         self._say = say
+        self._gesture = gesture  # the dock's: computes an edit in a worker, then writes it
         self.button = PushButton(
             text="Snap to image edges",
             tooltip="Superpixels of the image (SLIC) follow its edges: each takes the label "
@@ -91,5 +97,9 @@ class EdgeSnap:
     ) -> None:
         if corrector.layer not in self._viewer.layers:
             return  # removed while the cells were computed
-        changed = corrector.write(plane, corrector.snap(plane, *cells), "snap")
-        self._say(f"snapped to the edges of '{image}': {changed} pixels changed")
+
+        def compute() -> tuple[PreparedWrite | None, Callable[[int], str]]:
+            prepared = corrector.prepare(plane, corrector.snap(plane, *cells))
+            return prepared, lambda n: f"snapped to the edges of '{image}': {n} pixels changed"
+
+        self._gesture(corrector, "snap", compute)

@@ -85,3 +85,27 @@ def test_a_clean_leaves_a_class_the_person_picked_and_a_later_pick_may_change_it
     assert corrector.snap((), np.zeros(SHAPE, np.int32)) == []  # nor a cell's minority
     box, mask = corrector.region_at((), 8, 8)
     assert corrector.relabel((), box, mask, 4, "relabel") == 4  # a later pick changes it
+
+
+def test_an_edit_prepared_elsewhere_is_written_only_onto_the_pixels_it_was_computed_from():
+    from napari_gluonseg.core.edits.corrections import Change
+
+    layer = layer_with_scores()
+    before = layer.data.copy()
+    corrector = LayerCorrector(layer)
+    box = (slice(0, 10), slice(0, 10))
+    change = Change(box, np.ones((10, 10), bool), 7)
+    prepared = corrector.prepare((), [change])
+    assert prepared is not None and (layer.data == before).all()  # nothing written yet
+    layer.paint((3, 3), 2)  # a stroke by hand in between
+    stroked = layer.data.copy()
+    assert corrector.apply(prepared, "relabel") is None
+    np.testing.assert_array_equal(layer.data, stroked)  # the stroke stands, nothing else moved
+    prepared = corrector.prepare((), [change])
+    assert corrector.apply(prepared, "relabel") == int((stroked[box] != 7).sum())
+    assert (layer.data[box] == 7).all()
+    layer.undo()  # one edit
+    np.testing.assert_array_equal(layer.data, stroked)
+    assert corrector.prepare((), [Change(box, np.ones((10, 10), bool), 2)]) is not None
+    layer.data[box] = 2
+    assert corrector.prepare((), [Change(box, np.ones((10, 10), bool), 2)]) is None  # no-op
