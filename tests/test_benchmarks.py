@@ -22,12 +22,14 @@ NEED_MXNET = {"gen_class_tables.py", "gen_param_shapes.py", "count_macs.py"}
 
 QUICK_LINE = "quick mode: a check that the benchmark runs, not a measurement"
 LIBRARIES = {"correction_annotator.py", "correction_task.py"}  # bench_corrections.py's
-NEED_DISPLAY = {"bench_responsiveness.py", "bench_review_next.py"}  # a shown napari viewer
+# a shown napari viewer
+NEED_DISPLAY = {"bench_cancel.py", "bench_responsiveness.py", "bench_review_next.py"}
 MXNET = _mxnet.installed()
 # Per run: the script, its options after --quick, lines its output must hold (the last of each
 # part it runs) and must not (where a part's failure is printed rather than raised).
 QUICK_RUNS = [
     ("bench_batch.py", [], ['{"case": "dask-2"', "batch runner overhead against the loop"], []),
+    ("bench_cancel.py", [], ["Cancel during the build: ", "Cancel during the network call: "], []),
     (
         "bench_corrections.py",
         [],
