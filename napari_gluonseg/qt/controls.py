@@ -165,8 +165,9 @@ class RunControls:
             mode=FileDialogMode.EXISTING_FILE,
             filter="*.yaml *.yml *.csv",
             nullable=True,
-            tooltip="Your own labels as groups of the model's classes (YAML or CSV; examples "
-            "in napari_gluonseg/schemes). Empty: the model's classes.",
+            tooltip="Your own labels as groups of the model's classes (YAML or CSV), or the "
+            "name of a shipped one (street_ade20k, indoor_ade20k; 'napari-gluonseg schemes' "
+            "lists them). Empty: the model's classes.",
         )
         self.engine = ComboBox(
             label="engine",
@@ -251,9 +252,10 @@ class RunControls:
         """The picker lists the labels the run will make: the scheme's, else the model's."""
         info = model_info(self.model.value)
         names = info.class_names
-        if isinstance(self.scheme.value, Path):
+        chosen = _scheme_of(self.scheme)
+        if chosen is not None:
             try:
-                scheme = load_scheme(self.scheme.value, info)
+                scheme = load_scheme(chosen, info)
             except GluonsegError as exc:
                 show_error(str(exc))
                 self.scheme.value = None
@@ -311,7 +313,7 @@ class RunControls:
             probability_classes=self.classes.value,
             classes=self.classes.value if self.only_picked.value else None,
             min_confidence=float(self.min_confidence.value),
-            scheme=_one_file(self.scheme),
+            scheme=_scheme_of(self.scheme),
             intensity_range=self.intensity_range(layer),
         )
 
@@ -322,6 +324,15 @@ class RunControls:
             return None
         lo, hi = (float(v) for v in layer.contrast_limits)
         return (lo, hi) if hi > lo else None
+
+
+def _scheme_of(edit: FileEdit) -> Path | None:
+    """The scheme file chosen, or a shipped scheme's name as typed (the field made it a path
+    in the current folder, where no such file is)."""
+    value = _one_file(edit)
+    if value is None or value.is_file():
+        return value
+    return Path(value.name) if value.parent == Path.cwd() else value
 
 
 def _one_file(edit: FileEdit) -> Path | None:

@@ -665,9 +665,11 @@ def test_label_scheme_drives_labels_names_and_colours(qtbot, viewer, dog_layer, 
 
     widget = fast_widget(viewer)
     widget.controls.weights.value = bicycle_params
-    widget.controls.scheme.value = EXAMPLES / "street_ade20k.csv"
+    widget.controls.scheme.value = "street_ade20k"  # a shipped scheme, typed by name
     picker = widget.controls.classes
     assert picker._all[:3] == ["road", "sidewalk", "building"]  # the scheme's labels
+    widget.controls.scheme.value = EXAMPLES / "street_ade20k.csv"
+    assert picker._all[:3] == ["road", "sidewalk", "building"]
     widget.controls.classes.value = ["bicycle"]
     viewer.window.add_dock_widget(widget)
     viewer.add_points([[1, 1]])  # napari resets docked widgets' choices on layer changes
