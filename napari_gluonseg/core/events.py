@@ -38,6 +38,9 @@ class Progress:
     notice : bool
         Worth a line of its own that stays (a long run's estimate, a download, the one-time
         preparation of the weights): not a step the next event replaces.
+    expected_s : float, optional
+        How long the step that starts now is expected to take (a network window: the run's
+        estimate), for a display that moves while one long step runs.
     """
 
     stage: Stage
@@ -45,6 +48,7 @@ class Progress:
     total: int
     message: str
     notice: bool = False
+    expected_s: float | None = None
 
     @property
     def fraction(self) -> float:

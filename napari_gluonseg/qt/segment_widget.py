@@ -7,6 +7,7 @@ in a worker, and applies the prepared result one small step per turn of the even
 
 from __future__ import annotations
 
+import time
 from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,6 +55,10 @@ if TYPE_CHECKING:
 
 
 # Said when napari, not this dock, stopped the worker (closing any napari window does).
+# A long step's share of the bar is filled by its expected time up to this part of it, every
+# CREEP_INTERVAL_MS (it sat at 10% through a single window of seconds).
+CREEP_LIMIT = 0.9
+CREEP_INTERVAL_MS = 200
 STOPPED_BY_NAPARI = (
     "stopped: napari stopped the run (a napari window was closed); nothing was added. "
     "Press Run to run again."
@@ -87,6 +92,10 @@ class SegmentWidget(ScrollingDock):
         self._last: PreparedResult | None = None  # answers map and probe questions, no re-run
         self._closed = False
         self._maps_coming: set[str] = set()  # probability maps computed in the background
+        self._step: tuple[Progress, float] | None = None  # a long step running, since when
+        self._creep = QTimer(self.native)
+        self._creep.setInterval(CREEP_INTERVAL_MS)
+        self._creep.timeout.connect(self._on_creep)
         self._connect()
 
     def _arranged(self) -> list:
@@ -231,6 +240,21 @@ class SegmentWidget(ScrollingDock):
             self._plan_note = f"{event.message}\n"
         self._progress.value = self._tracker.update(event)
         self._status.value = self._plan_note + event.message
+        self._step = (event, time.perf_counter()) if event.expected_s else None
+        if self._step is not None and not self._creep.isActive():
+            self._creep.start()
+
+    def _on_creep(self) -> None:
+        """The bar moves through a long step (one network window: seconds, with no event) by
+        its expected time, up to most of the step: it never claims the step done."""
+        if self._step is None or self._request is None or self._closed:
+            self._creep.stop()
+            return
+        event, started = self._step
+        assert event.expected_s is not None  # only such steps are followed
+        part = min((time.perf_counter() - started) / event.expected_s, CREEP_LIMIT)
+        within = Progress(event.stage, round((event.done + part) * 100), event.total * 100, "")
+        self._progress.value = self._tracker.update(within)
 
     def _on_computed(self, prepared: PreparedResult) -> None:
         if self._closed or self._request is not prepared.request:

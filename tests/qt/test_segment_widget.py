@@ -827,6 +827,28 @@ def test_progress_moves_while_the_network_is_built(qtbot, viewer, dog_layer, unt
 
 
 @pytest.mark.threads
+@pytest.mark.usefixtures("use_onnx_home")
+def test_the_bar_moves_while_one_long_network_window_runs(
+    qtbot, viewer, dog_layer, untrained_params, held_run
+):
+    """One window of seconds gave no event: the bar sat at 10% through it. It moves by the
+    window's expected time, and never past most of the window while the window runs."""
+    widget = fast_widget(viewer)
+    widget.controls.weights.value = untrained_params
+    held = held_run(after_calls=0)  # the only window, held inside its network call
+    widget._run.clicked.emit()
+    qtbot.waitUntil(held.entered.is_set, timeout=60_000)
+    qtbot.waitUntil(lambda: widget._status.value.endswith("segmenting image"), timeout=10_000)
+    at_start = widget._progress.value
+    qtbot.wait(1000)  # far past this small window's expected time
+    moved = widget._progress.value
+    held.release()
+    qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
+    assert at_start < moved <= at_start + 0.9 * 70 + 1  # the inference's share: 70%
+    assert widget._progress.value == 100
+
+
+@pytest.mark.threads
 def test_applying_a_result_gives_the_event_loop_turns(qtbot, viewer, untrained_params):
     from qtpy.QtCore import QTimer
 

@@ -95,14 +95,17 @@ class LabelSpace:
 class _WindowProgress:
     """Progress over every window of every plane; each message names the step running next."""
 
-    def __init__(self, plan: RunPlan) -> None:
+    def __init__(self, plan: RunPlan, seconds: float) -> None:
         self.n_planes = plan.stack.n_planes
         self.per_plane = sum(len(layout.windows) for layout in plan.layouts)
         self.total = self.n_planes * self.per_plane
         self.done = 0
+        self._each_s = seconds / max(self.total, 1)  # the estimate's, a window with its flip
 
     def event(self) -> Progress:
-        return Progress(Stage.INFER, self.done, self.total, self._running(self.done))
+        running = self._running(self.done)
+        expected = self._each_s if self.done < self.total else None
+        return Progress(Stage.INFER, self.done, self.total, running, expected_s=expected)
 
     def step(self) -> Progress:
         self.done += 1
@@ -132,7 +135,7 @@ def iter_run(plan: RunPlan) -> Generator[Progress, None, SegmentationResult]:
     probs = {k: np.zeros(shape, np.float32) for k in plan.wanted}
     grid = (len(space.class_ids), *native_size(*plan.work))  # every plane's kept scores
     kept = np.zeros((plan.stack.n_planes, *grid), np.float16)
-    windows = _WindowProgress(plan)
+    windows = _WindowProgress(plan, estimate.seconds)
     yield windows.event()
 
     def forward(layout: PassLayout) -> Forward:
