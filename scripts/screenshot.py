@@ -13,7 +13,6 @@ import napari
 from qtpy.QtWidgets import QApplication
 
 from napari_gluonseg._sample_data import load_sample
-from napari_gluonseg.qt.segment_widget import SegmentWidget
 
 
 def main() -> None:
@@ -27,8 +26,8 @@ def main() -> None:
     viewer.window.resize(1280, 720)  # the smallest window the dock must fit
     for data, kwargs, _ in load_sample():
         viewer.add_image(data, **kwargs)
-    widget = SegmentWidget(viewer)
-    viewer.window.add_dock_widget(widget, name="Semantic segmentation", area="right")
+    # As a person opens it: Plugins > GluonCV Segmentation.
+    _, widget = viewer.window.add_plugin_dock_widget("napari-gluonseg", "Semantic segmentation")
     widget.controls.weights.value = args.weights
     picker = widget.controls.classes
     picker.value = [n for n in picker._all if n.split(",")[0] in set(args.prob)]
