@@ -9,15 +9,17 @@ from napari_gluonseg.core.run.plan import plan_run
 
 def test_window_progress_names_the_step_running_next():
     plan = plan_run(np.zeros((3, 64, 96), np.uint8), scale=1.0, tile_size=64, rgb=False)
-    progress = _WindowProgress(plan)
+    progress = _WindowProgress(plan, 12.0)  # the run's estimate: 12 s
     assert progress.total == 3 * 2  # three planes of two 64x64 windows (stride 2/3)
-    messages = [progress.event().message] + [progress.step().message for _ in range(6)]
-    assert messages[:3] == [
+    events = [progress.event()] + [progress.step() for _ in range(6)]
+    assert [e.message for e in events[:3]] == [
         "segmenting plane 1/3, window 1/2",
         "segmenting plane 1/3, window 2/2",
         "segmenting plane 2/3, window 1/2",
     ]
-    assert messages[-1] == "finishing" and progress.event().fraction == 1.0
+    assert events[-1].message == "finishing" and progress.event().fraction == 1.0
+    # each window is expected to take its share of the estimate; finishing is no window
+    assert [e.expected_s for e in events] == [2.0] * 6 + [None]
 
 
 def test_a_subset_keeps_the_models_label_values_and_maps_rows_to_them():
