@@ -78,10 +78,14 @@ def test_imports(script):
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up there
+    # Run as a script, its folder is first on sys.path (a benchmark imports its libraries so);
+    # without it this passed only after another test had put the folder there.
+    sys.path.insert(0, str(script.parent))
     try:
         spec.loader.exec_module(module)  # top-level imports and definitions only
     finally:
         del sys.modules[spec.name]
+        sys.path.remove(str(script.parent))
     assert module.__doc__, f"{script.name} opens without saying what it measures or does"
 
 
