@@ -11,7 +11,7 @@ press to the dock idle again:
         [--size 2048x2048] [--quick]
 
 Goal: under 1 s from any moment. The control runs the same presses with the dock's end of the
-network call sabotaged (``terminate_calls_in`` a no-op: the worker then stops only at its next
+network call sabotaged (the dock's ``stop`` a no-op: the worker then stops only at its next
 step): it must take longer than the goal from the last two, or the figures prove nothing.
 ``--quick``: a 64x64 image: a check that it runs (the test suite's), not a measurement.
 """
@@ -104,12 +104,12 @@ def main(argv: list[str] | None = None) -> None:
         widget.controls.resolution.value = Resolution.FULL
         print(f"{MODEL}, {h}x{w} RGB at full resolution; seconds from Cancel to idle")
         found = measure(widget)
-        terminate = segment_widget.terminate_calls_in
-        segment_widget.terminate_calls_in = lambda thread: 0  # the control: calls run on
+        terminate = segment_widget.stop
+        segment_widget.stop = lambda thread: 0  # the control: calls run on
         try:
             control = measure_calls(widget)  # the build is not the sabotaged part
         finally:
-            segment_widget.terminate_calls_in = terminate
+            segment_widget.stop = terminate
         viewer.close()
     for moment, took in found.items():
         beside = (

@@ -80,6 +80,20 @@ def test_each_floor_of_core_imports_only_the_floors_below_it():
     assert not upward, "\n".join(sorted(upward))
 
 
+def test_the_docks_use_the_engines_only_through_run():
+    """The segmentation dock imported onnxruntime's call registry to cancel (issue 31): an
+    MXNet run could not be stopped that way. Stopping is ``core.run.stop``'s, for every engine."""
+    engines = f"{PACKAGE}.core.models.engines"
+    wrong = [
+        f"{m} imports {i}"
+        for m, deps in GRAPH.items()
+        if m.startswith((f"{PACKAGE}.qt", f"{PACKAGE}.layers"))
+        for i in deps
+        if i.startswith(engines)
+    ]
+    assert not wrong, "\n".join(sorted(wrong))
+
+
 def test_no_import_circles():
     """Tarjan's strongly connected components of the import graph: each must be one module
     (a package and its own modules excepted: ``__init__`` may re-export them)."""

@@ -21,11 +21,11 @@ from qtpy.QtCore import QTimer
 from ..core.errors import GluonsegError
 from ..core.events import Progress, ProgressTracker, Stage
 from ..core.files.export import existing_export_files
-from ..core.models.engines.onnx import stoppable_calls, terminate_calls_in
 from ..core.models.registry import short_class_name
 from ..core.provenance import weights_note
 from ..core.run.options import RunOptions
 from ..core.run.segment import iter_segment, run_to_end
+from ..core.run.stop import stop, stoppable
 from ..layers.corrections import hand_tracker
 from ..layers.data import (
     METADATA_KEY,
@@ -226,7 +226,7 @@ class SegmentWidget(ScrollingDock):
             self._status.value = f"{why}: stopping..."
             self._worker.quit()
             for thread in self._worker_threads:  # a network call may take seconds: end it
-                terminate_calls_in(thread)
+                stop(thread)
             self._request = None  # a result that still arrives belongs to no run
             self._stopping = why  # said when the worker has finished
         elif self._steps is not None:
@@ -484,7 +484,7 @@ def _compute(
 ) -> Generator[Progress, None, PreparedResult]:
     """The worker: the core's run, then the layer data built here rather than in the GUI.
     ``threads`` learns the thread it runs in (Cancel ends the network call running there)."""
-    with stoppable_calls() as thread:  # a Cancel also ends the network calls to come
+    with stoppable() as thread:  # a Cancel also ends the network calls to come
         threads.append(thread)
         result = yield from iter_segment(crop, options)
     yield Progress(Stage.LAYERS, 0, 2, "preparing layers")

@@ -26,6 +26,7 @@ from ..params_file import read_weights
 from ..registry import model_info
 from ..weights import ResolvedWeights
 from .base import Engine, iter_cached
+from .stopping import network_call
 
 
 class SegmentationNetwork:
@@ -75,7 +76,8 @@ class SegmentationNetwork:
         mx = _mxnet.mxnet()
         if batch.shape[2:] != (self.height, self.width):
             raise OptionError(f"network built for {self.height}x{self.width}, got {batch.shape}")
-        with self._lock, warnings.catch_warnings():
+        # A stop asked for refuses the call; one running is not ended (MXNet cannot).
+        with network_call(), self._lock, warnings.catch_warnings():
             # The switched-off aux head's parameters are "not used by any computation": intended.
             warnings.filterwarnings("ignore", message="Parameter .* is not used by any computation")
             out = self._net(mx.nd.array(batch, dtype="float32"))

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from ...atomic import TEMP_MARK, remove_stale_temps, write_files
-from ...errors import EngineError, OptionError, SegmentationCancelled, WeightsError
+from ...errors import EngineError, OptionError, WeightsError
 from ...events import Progress, Stage
 from ..registry import model_info
 from ..weights import ResolvedWeights, cache_dir
@@ -43,6 +43,7 @@ from .metadata import (
 )
 from .mxnet import native_size, supports_native
 from .onnx_export import OUT_SIZE_INPUT, iter_export
+from .stopping import network_call
 
 logger = logging.getLogger(__name__)
 
@@ -190,64 +191,14 @@ BUILD_MESSAGE = "building the network for onnxruntime (once per weights)"
 _BUILD_STEPS = 4  # read the weights, build the graph, write it, open it
 
 
-# The onnxruntime calls running in each thread, so that Cancel can end them mid-call; the
-# threads inside :func:`stoppable_calls`, and those of them asked to stop: a call starting in
-# one of those ends at once (Cancel pressed before the call started waited for the whole call,
-# 7-45 s).
-_running: dict[int, list[Any]] = {}
-_stoppable: set[int] = set()
-_stopped: set[int] = set()
-_running_lock = threading.Lock()
-
-
-@contextlib.contextmanager
-def stoppable_calls() -> Iterator[int]:
-    """The calling thread's onnxruntime calls can be ended by :func:`terminate_calls_in`
-    from another thread while inside; gives the thread's id. A stop asked for outside (a
-    thread of a pool, reused) is never held against later work in the thread."""
-    thread = threading.get_ident()
-    with _running_lock:
-        _stoppable.add(thread)
-        _stopped.discard(thread)
-    try:
-        yield thread
-    finally:
-        with _running_lock:
-            _stoppable.discard(thread)
-            _stopped.discard(thread)
-
-
 @contextlib.contextmanager
 def _terminable() -> Iterator[Any]:
-    """onnxruntime RunOptions for one call, findable by :func:`terminate_calls_in`."""
+    """onnxruntime RunOptions for one call, which :func:`.stopping.stop_calls_in` ends."""
     import onnxruntime as ort
 
     options = ort.RunOptions()
-    thread = threading.get_ident()
-    with _running_lock:
-        if thread in _stopped:
-            raise SegmentationCancelled("stopped before the network call")
-        _running.setdefault(thread, []).append(options)
-    try:
+    with network_call(lambda: setattr(options, "terminate", True)):
         yield options
-    finally:
-        with _running_lock:
-            _running[thread].remove(options)
-            if not _running[thread]:
-                del _running[thread]
-
-
-def terminate_calls_in(thread: int) -> int:
-    """End the onnxruntime calls running in thread ``thread`` now (a window at 2 MP takes
-    seconds; Cancel should not wait for it), and, inside :func:`stoppable_calls`, those it
-    starts from now on: each raises in its thread. Returns how many were running."""
-    with _running_lock:
-        calls = list(_running.get(thread, ()))
-        if thread in _stoppable:
-            _stopped.add(thread)
-    for options in calls:
-        options.terminate = True
-    return len(calls)
 
 
 def iter_onnx_network(
