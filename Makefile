@@ -41,7 +41,7 @@ test-lowest: setup
 # Every registry model: its graph against GluonCV's network (parity), its names and shapes, and a
 # run at photo sizes through every engine it offers (slow; the Python 3.11 leg).
 test-models: setup
-	.venv/bin/python -m pytest -m models -v --durations=0 tests/test_models.py \
+	.venv/bin/python -m pytest -m models -v --durations=0 tests/core/models/test_every_model.py \
 	  tests/core/models/onnx_build/test_parity.py tests/core/models/test_untrained.py
 
 # The wheel and sdist: tests/test_dist.py (make test runs it too: built, checked by twine,
