@@ -266,13 +266,13 @@ def test_the_export_ends_when_its_parent_process_dies(untrained_params, tmp_path
         "sys.stdin.read()\n"
     )
     env = {**os.environ, "MXNET_HOME": str(tmp_path / "home"), onnx.EXPORTER_VARIABLE: "mxnet"}
-    parent = subprocess.Popen(
+    with subprocess.Popen(  # the with closes its pipes (they were left to the collector)
         [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
-    )
-    assert b"one-time preparation" in parent.stdout.readline()
-    (child,) = psutil.Process(parent.pid).children()
-    parent.kill()
-    parent.wait()
+    ) as parent:
+        assert b"one-time preparation" in parent.stdout.readline()
+        (child,) = psutil.Process(parent.pid).children()
+        parent.kill()
+        parent.wait()
     gone, _ = psutil.wait_procs([child], timeout=2.0)
     assert gone == [child]
 
