@@ -394,7 +394,10 @@ class CorrectWidget(ScrollingDock):
                 )
                 return
             self._status.value = say(changed)
-            self._on_recount()  # counted in workers: no need to wait for a pause
+            # The write's paint event counted the edits and started the debounced recount:
+            # only the speckle preview is still to do, at once (it is counted in a worker).
+            self._recount.stop()
+            self.update_preview()
 
         def failed(exc: Exception) -> None:
             self._computing = False
