@@ -75,19 +75,23 @@ def _timed(fn) -> float:
 
 def part_prepare(params: str) -> dict:
     from napari_gluonseg.core.models import weights
-    from napari_gluonseg.core.models.engines import load_network
+    from napari_gluonseg.core.models.engines import NetworkRequest, load_network
 
     resolved = weights.resolve_local_weights(params)
-    seconds = _timed(lambda: load_network("onnxruntime", MODEL, resolved, 64, 64))
+    seconds = _timed(lambda: load_network("onnxruntime", NetworkRequest(MODEL, resolved, 64, 64)))
     return {"prepare_s": seconds}
 
 
 def part_open(params: str) -> dict:
     from napari_gluonseg.core.models import weights
-    from napari_gluonseg.core.models.engines import load_network
+    from napari_gluonseg.core.models.engines import NetworkRequest, load_network
 
     resolved = weights.resolve_local_weights(params)
-    return {"open_prepared_s": _timed(lambda: load_network("onnxruntime", MODEL, resolved, 64, 64))}
+    return {
+        "open_prepared_s": _timed(
+            lambda: load_network("onnxruntime", NetworkRequest(MODEL, resolved, 64, 64))
+        )
+    }
 
 
 def part_aspects(params: str, aspects=ASPECTS, warm_runs: int = 2, options=None) -> dict:
@@ -154,7 +158,7 @@ def part_forward(params: str, repeat: int, size: tuple[int, int] = FORWARD) -> d
 
     from napari_gluonseg import segment_image
     from napari_gluonseg.core.models import weights
-    from napari_gluonseg.core.models.engines import load_network
+    from napari_gluonseg.core.models.engines import NetworkRequest, load_network
     from napari_gluonseg.core.models.registry import IMAGENET_MEAN, IMAGENET_STD
 
     h, w = size
@@ -164,7 +168,7 @@ def part_forward(params: str, repeat: int, size: tuple[int, int] = FORWARD) -> d
         (image.transpose(2, 0, 1) / 255 - IMAGENET_MEAN[:, None, None])
         / IMAGENET_STD[:, None, None]
     )[None].astype(np.float32)
-    dynamic = load_network("onnxruntime", MODEL, resolved, h, w)
+    dynamic = load_network("onnxruntime", NetworkRequest(MODEL, resolved, h, w))
     fixed = _fixed_network(resolved, h, w)
 
     def best(fn):

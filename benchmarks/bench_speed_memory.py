@@ -88,7 +88,7 @@ def run_case(
 ) -> dict:
     from napari_gluonseg import segment_image
     from napari_gluonseg.core.models import _mxnet, weights
-    from napari_gluonseg.core.models.engines import load_network
+    from napari_gluonseg.core.models.engines import NetworkRequest, load_network
 
     image = _image(h, w)
     resolved = weights.resolve_local_weights(params)
@@ -115,14 +115,14 @@ def run_case(
     elif engine == "ort_forward":
         from napari_gluonseg.core.run.preprocess import as_image_stack, normalize, to_chw
 
-        net = load_network("onnxruntime", MODEL, resolved, h, w)
+        net = load_network("onnxruntime", NetworkRequest(MODEL, resolved, h, w))
         x = normalize(to_chw(as_image_stack(image).plane_rgb01(0)))
 
         def once():
             return net.logits(x)
     else:
         for shape, _ in _window_shapes(h, w, scale, tile):
-            load_network(engine, MODEL, resolved, *shape)
+            load_network(engine, NetworkRequest(MODEL, resolved, *shape))
 
         def once():
             return segment_image(
@@ -183,11 +183,11 @@ def network_gmac(params: str, shape: tuple[int, int, bool]) -> float:
     from onnx import numpy_helper, shape_inference
 
     from napari_gluonseg.core.models import weights
-    from napari_gluonseg.core.models.engines import load_network
+    from napari_gluonseg.core.models.engines import NetworkRequest, load_network
 
     resolved = weights.resolve_local_weights(params)
     h, w, native = shape
-    path = load_network("onnxruntime", MODEL, resolved, h, w, native).model_file
+    path = load_network("onnxruntime", NetworkRequest(MODEL, resolved, h, w, native)).model_file
     model = onnx.load(str(path))
     # The dynamic graph's input made concrete, so that every conv's output shape is known.
     size = model.graph.input[0].type.tensor_type.shape.dim

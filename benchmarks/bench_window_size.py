@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
         print("quick mode: a check that the benchmark runs, not a measurement")
         args.repeat = 1
     os.environ.setdefault("MXNET_HOME", tempfile.mkdtemp())
-    from napari_gluonseg.core.models.engines import Engine, load_network
+    from napari_gluonseg.core.models.engines import Engine, NetworkRequest, load_network
     from napari_gluonseg.core.models.untrained import save_untrained
     from napari_gluonseg.core.models.weights import resolve_local_weights
     from napari_gluonseg.core.run.large_windows import grid_layout
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     weights = resolve_local_weights(params)
 
     def timed(size: tuple[int, int]) -> float:
-        net = load_network(Engine.ONNXRUNTIME, MODEL, weights, *size, native=True)
+        net = load_network(Engine.ONNXRUNTIME, NetworkRequest(MODEL, weights, *size, native=True))
         return forward_seconds(net, size, args.repeat)
 
     reference = timed(reference_size)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from napari_gluonseg.core.models import _mxnet
-from napari_gluonseg.core.models.engines import Engine, load_network
+from napari_gluonseg.core.models.engines import Engine, NetworkRequest, load_network
 from napari_gluonseg.core.models.untrained import save_untrained
 from napari_gluonseg.core.models.weights import resolve_local_weights
 from napari_gluonseg.core.run import estimate
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"GEMM probe: {probe:.1f} GMAC/s")
     engines = [Engine.ONNXRUNTIME] + ([Engine.MXNET] if _mxnet.installed() else [])
     for engine in engines:
-        net = load_network(engine, MODEL, resolved, size, size)
+        net = load_network(engine, NetworkRequest(MODEL, resolved, size, size))
         net.logits(x)  # warm
         start = time.perf_counter()
         net.logits(x)

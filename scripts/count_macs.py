@@ -1,8 +1,9 @@
-"""Count each registry model's multiply-accumulates, for the run-time estimate in the registry.
+"""Count each registry model's multiply-accumulates, for the run-time estimate (the model card's
+GMAC columns, which ``scripts/gen_card.py`` writes with :func:`gmac_coefficients`).
 
 Walks the network's symbol at two input sizes and adds up Convolution, FullyConnected and
 batch_dot (DANet's attention, quadratic in the pixels) work; prints ``name: (linear GMAC per
-megapixel, quadratic GMAC per megapixel squared)`` rows for ``registry._MACS``.
+megapixel, quadratic GMAC per megapixel squared)``.
 """
 
 import json
@@ -58,16 +59,20 @@ def _output_name(nodes: list, entry: list) -> str:
     return node["name"] if node["op"] == "null" else node["name"] + "_output"
 
 
+def gmac_coefficients(model_name: str) -> tuple[float, float]:
+    """(a, b), rounded: GMAC = a * p + b * p^2 for p megapixels, through both counted sizes."""
+    (s1, s2) = SIDES
+    m1, m2 = count_macs(model_name, s1) / 1e9, count_macs(model_name, s2) / 1e9
+    p1, p2 = s1 * s1 / 1e6, s2 * s2 / 1e6
+    b = max(0.0, (m2 / p2 - m1 / p1) / (p2 - p1))
+    a = m1 / p1 - b * p1
+    return float(round(a)), float(round(b))
+
+
 def main() -> None:
-    names = sys.argv[1:] or model_names()
-    for name in names:
-        (s1, s2) = SIDES
-        m1, m2 = count_macs(name, s1) / 1e9, count_macs(name, s2) / 1e9
-        p1, p2 = s1 * s1 / 1e6, s2 * s2 / 1e6
-        # macs = a * p + b * p^2 through both points (p in megapixels)
-        b = max(0.0, (m2 / p2 - m1 / p1) / (p2 - p1))
-        a = m1 / p1 - b * p1
-        print(f'    "{name}": ({a:.0f}, {b:.0f}),', flush=True)
+    for name in sys.argv[1:] or model_names():
+        a, b = gmac_coefficients(name)
+        print(f"{name}: ({a:.0f}, {b:.0f})", flush=True)
 
 
 if __name__ == "__main__":

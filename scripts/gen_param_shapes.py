@@ -4,8 +4,9 @@ extra).
 
 Untrained weights of the real architecture (tests, screenshots, benchmarks) are made from it
 without MXNet (:mod:`~napari_gluonseg.core.models.untrained`); tests/core/models/test_untrained.py
-checks the
-file still equals what gluoncv builds.
+checks the file still equals what gluoncv builds.
+
+    .venv/bin/python scripts/gen_param_shapes.py [MODEL ...]   # default: every model
 """
 
 import gzip
@@ -33,11 +34,13 @@ def param_shapes(model_name: str) -> list[list]:
 
 
 def main() -> None:
+    """Every model's arrays; or, given model names, theirs added to (or replaced in) the file."""
     names = sys.argv[1:] or model_names()
-    table = {name: param_shapes(name) for name in names}
+    table = json.loads(gzip.decompress(OUT.read_bytes())) if sys.argv[1:] and OUT.is_file() else {}
+    table.update({name: param_shapes(name) for name in names})
     text = json.dumps(table, separators=(",", ":"))
     OUT.write_bytes(gzip.compress(text.encode("utf-8"), mtime=0))
-    print(f"wrote {OUT} ({OUT.stat().st_size} bytes, {len(table)} models)")
+    print(f"wrote {OUT} ({OUT.stat().st_size} bytes, {len(table)} models, {len(names)} counted)")
 
 
 if __name__ == "__main__":

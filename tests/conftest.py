@@ -103,12 +103,13 @@ def small_dog(dog) -> np.ndarray:
 def onnx_home(model_home, untrained_params) -> Path:
     """The session's MXNET_HOME with the dynamic ONNX export of ``untrained_params`` in it
     (made once; tests that change the cache use ``fresh_model_cache`` and copy it)."""
-    from napari_gluonseg.core.models.engines import load_network
+    from napari_gluonseg.core.models.engines import NetworkRequest, load_network
     from napari_gluonseg.core.models.weights import resolve_local_weights
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MXNET_HOME", str(model_home))
-        load_network("onnxruntime", MODEL, resolve_local_weights(untrained_params), 64, 64)
+        request = NetworkRequest(MODEL, resolve_local_weights(untrained_params), 64, 64)
+        load_network("onnxruntime", request)
     return model_home
 
 

@@ -2,7 +2,7 @@
 
 GluonCV builds PSP's, DeepLab's, ICNet's and Fast-SCNN's pooling branches for ``side // k`` while
 their features are ``ceil(side / k)``, so only sides that are multiples of ``k`` run
-(:class:`~.registry.Family`). GluonCV's own evaluation never meets this: it pads
+(the model card's :class:`~.card.FamilyRow`). GluonCV's own evaluation never meets this: it pads
 every window to 480x480. We pad the same way (bottom and right, with the normalized value of a
 black pixel, as ``gluoncv.model_zoo.segbase._pad_image``), but only to the next multiple, build the
 network for the padded size, and crop its logits back: the cropped logits are the padded image's
@@ -26,7 +26,8 @@ from ..errors import NetworkError
 from ..events import Progress
 from . import _mxnet
 from .engines.mxnet import supports_native
-from .registry import IMAGENET_MEAN, IMAGENET_STD, ModelInfo
+from .engines.request import NetworkRequest
+from .registry import IMAGENET_MEAN, IMAGENET_STD, ModelInfo, model_info
 
 # What a normalized black pixel is: GluonCV pads with it.
 PAD_VALUES = (-IMAGENET_MEAN / IMAGENET_STD).astype(np.float32)
@@ -87,20 +88,18 @@ class PaddedNetwork:
 
 
 def iter_load_sized(
-    iter_load: Callable[..., Generator[Progress, None, Any]],
-    info: ModelInfo,
-    weights: Any,
-    height: int,
-    width: int,
-    native: bool = False,
+    iter_load: Callable[[NetworkRequest], Generator[Progress, None, Any]],
+    request: NetworkRequest,
 ) -> Generator[Progress, None, PaddedNetwork]:
-    """``iter_load(model, weights, h, w, native)`` (a generator of progress events, e.g.
-    :func:`~.engines.iter_load_network`) for the padded size, wrapped to take (height, width);
-    ``native`` only where the size needs no padding."""
+    """``iter_load(request)`` (a generator of progress events, e.g.
+    :func:`~.engines.iter_load_network` of an engine) for the padded size, wrapped to take
+    ``request``'s (height, width); ``native`` only where the size needs no padding."""
+    info = model_info(request.model_name)
+    height, width = request.height, request.width
     padded = padded_size(info, height, width)
-    native = native and runs_native(info, height, width)
+    native = request.native and runs_native(info, height, width)
     with _as_network_error(info.name, padded):
-        inner = yield from iter_load(info.name, weights, *padded, native)
+        inner = yield from iter_load(request.sized(*padded, native))
     return PaddedNetwork(inner, info.name, height, width)
 
 

@@ -1,4 +1,5 @@
-"""The models napari-gluonseg can run: GluonCV's pretrained semantic-segmentation zoo.
+"""The models napari-gluonseg can run: GluonCV's pretrained semantic-segmentation zoo, as the
+model card (:mod:`.card`) lists them, looked up by name.
 
 Class names and colours come from ``class_tables.json`` (generated from gluoncv, checked by the
 tests) so that listing models and classes never imports mxnet.
@@ -15,6 +16,7 @@ import numpy as np
 
 from ..checks import is_integer
 from ..errors import OptionError, UnknownModelError
+from .card import DATASETS, FAMILIES, MODELS, FamilyRow, has_model, model_row
 from .engines.base import Engine
 
 DEFAULT_MODEL = "fcn_resnet50_ade"
@@ -22,79 +24,7 @@ DEFAULT_MODEL = "fcn_resnet50_ade"
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 
-# Every pretrained semantic-segmentation model of GluonCV 0.10's zoo, by training dataset.
-_MODEL_DATASETS: dict[str, str] = {
-    "fcn_resnet50_ade": "ade20k",
-    "fcn_resnet101_ade": "ade20k",
-    "psp_resnet50_ade": "ade20k",
-    "psp_resnet101_ade": "ade20k",
-    "deeplab_resnet50_ade": "ade20k",
-    "deeplab_resnet101_ade": "ade20k",
-    "deeplab_resnest50_ade": "ade20k",
-    "deeplab_resnest101_ade": "ade20k",
-    "deeplab_resnest200_ade": "ade20k",
-    "deeplab_resnest269_ade": "ade20k",
-    "fcn_resnet101_voc": "pascal_voc",
-    "psp_resnet101_voc": "pascal_voc",
-    "deeplab_resnet101_voc": "pascal_voc",
-    "deeplab_resnet152_voc": "pascal_voc",
-    "fcn_resnet101_coco": "coco",
-    "psp_resnet101_coco": "coco",
-    "deeplab_resnet101_coco": "coco",
-    "deeplab_resnet152_coco": "coco",
-    "psp_resnet101_citys": "citys",
-    "deeplab_resnet50_citys": "citys",
-    "deeplab_resnet101_citys": "citys",
-    "deeplab_v3b_plus_wideresnet_citys": "citys",
-    "icnet_resnet50_citys": "citys",
-    "fastscnn_citys": "citys",
-    "danet_resnet50_citys": "citys",
-    "danet_resnet101_citys": "citys",
-}
-
-# GluonCV's training/evaluation sizes: long side resized to base_size, crop_size windows.
-DATASET_SIZES = {
-    "ade20k": (520, 480),
-    "pascal_voc": (520, 480),
-    "coco": (520, 480),
-    "citys": (2048, 768),
-}
-
-
-@dataclass(frozen=True)
-class Family:
-    """What an architecture needs of its input and which engines can run it.
-
-    ``size_multiple``: GluonCV builds fixed-size pooling and resize branches for ``side // k``
-    while the features are ``ceil(side / k)``, so a side must be a multiple of the largest such
-    ``k`` (read from gluoncv's model_zoo and checked at every side 16..160 on the real
-    architectures); ``least_side``: below it a branch has no pixel (ICNet's ``side // 32``).
-    ``engines``: what can run it, preferred first: onnxruntime runs the graph the package
-    builds from the ``.params`` file (:mod:`napari_gluonseg.core.models.onnx_build`, every family);
-    MXNet, with the ``[mxnet]`` extra, runs GluonCV's own network.
-    """
-
-    size_multiple: int
-    least_side: int
-    engines: tuple[Engine, ...]
-
-
-_BOTH = (Engine.ONNXRUNTIME, Engine.MXNET)
-_FAMILIES: dict[str, Family] = {
-    "fcn": Family(1, 1, _BOTH),
-    "psp": Family(8, 8, _BOTH),
-    "deeplab": Family(8, 8, _BOTH),  # the ResNet, ResNeSt and WideResNet (v3b+) variants
-    "icnet": Family(16, 32, _BOTH),
-    "fastscnn": Family(32, 32, _BOTH),
-    "danet": Family(1, 1, _BOTH),
-}
-
-DATASET_TITLES = {
-    "ade20k": "ADE20K",
-    "pascal_voc": "Pascal VOC",
-    "coco": "COCO (VOC classes)",
-    "citys": "Cityscapes",
-}
+DATASET_TITLES = {name: row.title for name, row in DATASETS.items()}
 
 
 @dataclass(frozen=True)
@@ -109,7 +39,7 @@ class ModelInfo:
     dataset: str
     class_names: tuple[str, ...]
     colors: tuple[tuple[int, int, int], ...]
-    family: Family
+    family: FamilyRow
 
     @property
     def num_classes(self) -> int:
@@ -117,11 +47,11 @@ class ModelInfo:
 
     @property
     def base_size(self) -> int:
-        return DATASET_SIZES[self.dataset][0]
+        return DATASETS[self.dataset].base_size
 
     @property
     def crop_size(self) -> int:
-        return DATASET_SIZES[self.dataset][1]
+        return DATASETS[self.dataset].crop_size
 
     @property
     def engines(self) -> tuple[Engine, ...]:
@@ -151,24 +81,23 @@ def _class_tables() -> dict:
 
 def model_names() -> list[str]:
     """Names of all registered models, default first."""
-    return [DEFAULT_MODEL] + [n for n in _MODEL_DATASETS if n != DEFAULT_MODEL]
+    return [DEFAULT_MODEL] + [row.name for row in MODELS if row.name != DEFAULT_MODEL]
 
 
 def model_info(name: str) -> ModelInfo:
     """Look up a model by name; an unknown name raises an error listing the valid ones."""
-    try:
-        dataset = _MODEL_DATASETS[name]
-    except (KeyError, TypeError):
+    if not (isinstance(name, str) and has_model(name)):
         raise UnknownModelError(
             f"Unknown model {name!r}. Valid models: {', '.join(model_names())}."
-        ) from None
-    table = _class_tables()[dataset]
+        )
+    row = model_row(name)
+    table = _class_tables()[row.dataset]
     return ModelInfo(
         name=name,
-        dataset=dataset,
+        dataset=row.dataset,
         class_names=tuple(table["classes"]),
         colors=tuple(tuple(c) for c in table["colors"]),
-        family=_FAMILIES[name.split("_")[0]],
+        family=FAMILIES[row.family],
     )
 
 

@@ -29,7 +29,7 @@ from typing import Any
 from ..atomic import remove_stale_temps, sync_file, temp_dir
 from ..errors import WeightsError, WeightsUnavailableError
 from ..events import Progress, Stage
-from .model_store import ZOO_SHA1
+from .card import model_row
 from .registry import model_info
 
 logger = logging.getLogger(__name__)
@@ -110,9 +110,9 @@ def repo_url() -> str:
 
 
 def zoo_sha1(model_name: str) -> str:
-    """The sha1 of the pretrained weights (GluonCV's model store, vendored)."""
+    """The sha1 of the pretrained weights (GluonCV's model store, vendored in the model card)."""
     model_info(model_name)  # unknown names fail here, with the list of valid ones
-    return ZOO_SHA1[model_name]
+    return model_row(model_name).sha1
 
 
 def zoo_file_name(model_name: str) -> str:

@@ -12,39 +12,8 @@ from functools import cache
 
 import numpy as np
 
+from ..models.card import model_row
 from ..models.engines import Engine
-
-# GMAC per megapixel of network input, and per megapixel squared (DANet's position attention
-# compares every pixel of the stride-8 grid with every other), counted from each network's
-# Convolution, FullyConnected and batch_dot layers by scripts/count_macs.py at 256 and 512 pixels.
-_GMAC: dict[str, tuple[float, float]] = {
-    "fcn_resnet50_ade": (556, 0),
-    "fcn_resnet101_ade": (852, 0),
-    "psp_resnet50_ade": (704, 0),
-    "psp_resnet101_ade": (1000, 0),
-    "deeplab_resnet50_ade": (652, 0),
-    "deeplab_resnet101_ade": (947, 0),
-    "deeplab_resnest50_ade": (636, 0),
-    "deeplab_resnest101_ade": (954, 0),
-    "deeplab_resnest200_ade": (1268, 0),
-    "deeplab_resnest269_ade": (1851, 0),
-    "fcn_resnet101_voc": (851, 0),
-    "psp_resnet101_voc": (999, 0),
-    "deeplab_resnet101_voc": (947, 0),
-    "deeplab_resnet152_voc": (1191, 0),
-    "fcn_resnet101_coco": (851, 0),
-    "psp_resnet101_coco": (999, 0),
-    "deeplab_resnet101_coco": (947, 0),
-    "deeplab_resnet152_coco": (1191, 0),
-    "psp_resnet101_citys": (999, 0),
-    "deeplab_resnet50_citys": (651, 0),
-    "deeplab_resnet101_citys": (947, 0),
-    "deeplab_v3b_plus_wideresnet_citys": (2777, 0),
-    "icnet_resnet50_citys": (62, 0),
-    "fastscnn_citys": (3, 0),
-    "danet_resnet50_citys": (789, 141),
-    "danet_resnet101_citys": (1085, 141),
-}
 
 # Effective speed of each engine's forward pass as a fraction of the float32 GEMM probe's.
 # onnxruntime's convolutions run close to the GEMM peak (README benchmark: 105 GMAC/s on 2
@@ -109,17 +78,17 @@ def format_seconds(seconds: float) -> str:
 
 
 def model_gmac(model_name: str, height: int, width: int) -> float:
-    """Multiply-accumulates (10^9) of one forward pass of model_name at (height, width)."""
-    linear, quadratic = _GMAC[model_name]
-    mp = height * width / 1e6
-    return linear * mp + quadratic * mp * mp
+    """Multiply-accumulates (10^9) of one forward pass of model_name at (height, width), from
+    the model card's counts (``core.models.card``)."""
+    return model_row(model_name).gmac(height, width)
 
 
 def activation_scale(model_name: str) -> float:
     """How many times FCN-ResNet50's activations per pixel the model holds, from its work per
     pixel (FCN-ResNet50 under MXNet measured ~0.85 KB per window pixel; a process holding two
     1.7 MP ResNet101 PSP windows reached 10.3 GB, i.e. roughly 1.5 KB per pixel each)."""
-    return max(1.0, _GMAC[model_name][0] / _GMAC["fcn_resnet50_ade"][0])
+    reference = model_row("fcn_resnet50_ade").gmac_per_mp
+    return max(1.0, model_row(model_name).gmac_per_mp / reference)
 
 
 @cache

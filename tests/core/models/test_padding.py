@@ -67,4 +67,5 @@ def test_an_mxnet_error_becomes_a_network_error_naming_model_and_size(
 def load_sized(info, resolved, height, width):
     """The MXNet network of ``info``'s model for (height, width), padded as a run pads it."""
     loader = partial(engines.iter_load_network, "mxnet")
-    return run_to_end(iter_load_sized(loader, info, resolved, height, width))
+    request = engines.NetworkRequest(info.name, resolved, height, width)
+    return run_to_end(iter_load_sized(loader, request))

@@ -59,11 +59,3 @@ def test_class_tables_match_gluoncv():
     gcv_viz = _mxnet.gluoncv_module("gluoncv.utils.viz.segmentation")
     # gluoncv colours ADE20K class k with palette row k + 1
     assert list(model_info("fcn_resnet50_ade").colors[0]) == gcv_viz.adepallete[3:6]
-
-
-@needs_mxnet
-def test_vendored_sha1_table_is_gluoncvs():
-    from napari_gluonseg.core.models.model_store import ZOO_SHA1
-
-    store = _mxnet.gluoncv_module("gluoncv.model_zoo.model_store")
-    assert {name: store._model_sha1[name] for name in registry.model_names()} == ZOO_SHA1

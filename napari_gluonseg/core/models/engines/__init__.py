@@ -2,14 +2,14 @@
 the interface in :mod:`.base`.
 
 ``mxnet`` runs the GluonCV network itself (:mod:`.mxnet`); ``onnxruntime``
-runs it exported to ONNX (:mod:`.onnx`). Both give a :class:`Network`
-through :func:`iter_load_network`, which keeps the last few loaded in memory.
+runs it exported to ONNX (:mod:`.onnx`). Both give a :class:`Network` for a
+:class:`NetworkRequest` through :func:`iter_load_network`, which keeps the last few loaded in
+memory.
 """
 
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import TYPE_CHECKING
 
 from ...events import Progress
 from .base import (
@@ -21,9 +21,7 @@ from .base import (
     forget_loaded_networks,
     iter_cached,
 )
-
-if TYPE_CHECKING:
-    from ..weights import ResolvedWeights
+from .request import NetworkRequest
 
 __all__ = [
     "CACHE_PIXELS",
@@ -31,6 +29,7 @@ __all__ = [
     "ENGINES",
     "Engine",
     "Network",
+    "NetworkRequest",
     "forget_loaded_networks",
     "iter_cached",
     "iter_load_network",
@@ -39,44 +38,28 @@ __all__ = [
 
 
 def iter_load_network(
-    engine: Engine,
-    model_name: str,
-    weights: ResolvedWeights,
-    height: int,
-    width: int,
-    native: bool = False,
-    threads: int | None = None,
+    engine: Engine, request: NetworkRequest
 ) -> Generator[Progress, None, Network]:
-    """The network of ``engine`` for (model, weights, input size), loading it on first use.
+    """The network of ``engine`` for ``request``, loading it on first use.
 
     Yields progress while it loads (the one-time ONNX preparation runs in a child process that
-    closing this generator ends at once). ``native``: logits at the network's own resolution
-    where the architecture allows it. ``threads``: onnxruntime's intra-op threads (None: all
-    cores); MXNet's OpenMP threads for the process.
+    closing this generator ends at once).
     """
     if engine == Engine.ONNXRUNTIME:
         from .onnx import iter_onnx_network
 
-        return (yield from iter_onnx_network(model_name, weights, height, width, native, threads))
+        return (yield from iter_onnx_network(request))
     from .. import _mxnet
     from .mxnet import iter_mxnet_network
 
-    if threads is not None:
-        _mxnet.set_omp_threads(threads)
-    return (yield from iter_mxnet_network(model_name, weights, height, width, native))
+    if request.threads is not None:
+        _mxnet.set_omp_threads(request.threads)
+    return (yield from iter_mxnet_network(request))
 
 
-def load_network(
-    engine: Engine,
-    model_name: str,
-    weights: ResolvedWeights,
-    height: int,
-    width: int,
-    native: bool = False,
-    threads: int | None = None,
-) -> Network:
+def load_network(engine: Engine, request: NetworkRequest) -> Network:
     """:func:`iter_load_network` run to its end (scripts and tests)."""
-    events = iter_load_network(engine, model_name, weights, height, width, native, threads)
+    events = iter_load_network(engine, request)
     while True:
         try:
             next(events)

@@ -14,6 +14,7 @@ import re
 import threading
 import warnings
 from collections.abc import Generator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -22,10 +23,11 @@ from ...errors import OptionError, WeightsError
 from ...events import Progress
 from .. import _mxnet
 from .._mxnet import HybridBlock
+from ..card import family_of, has_model
 from ..params_file import read_weights
 from ..registry import model_info
-from ..weights import ResolvedWeights
 from .base import Engine, iter_cached
+from .request import NetworkRequest
 from .stopping import network_call
 
 
@@ -86,26 +88,26 @@ class SegmentationNetwork:
 
 
 def iter_mxnet_network(
-    model_name: str,
-    weights: ResolvedWeights,
-    height: int,
-    width: int,
-    native: bool = False,
+    request: NetworkRequest,
 ) -> Generator[Progress, None, SegmentationNetwork]:
-    """The network for (model, weights, input size), from the engines' cache or freshly built.
+    """The network for ``request`` (its ``threads`` aside: the factory sets MXNet's for the
+    process), from the engines' cache or freshly built.
 
     ``native``: logits at the network's own output resolution (see :func:`native_size`), not
     upsampled to the input size, where the architecture allows it.
     """
-    native = native and supports_native(model_name)
-    key = (Engine.MXNET, model_name, str(weights.path), weights.sha1, height, width, native)
+    r = replace(request, native=request.native and supports_native(request.model_name))
+    weights = r.weights
 
     def build() -> Generator[Progress, None, SegmentationNetwork]:
         yield from ()  # nothing to report: building takes a second or two
-        net = build_network(model_name, weights.path, height, width, native)
-        return SegmentationNetwork(model_name, net, height, width, native, model_file=weights.path)
+        net = build_network(r.model_name, weights.path, r.height, r.width, r.native)
+        return SegmentationNetwork(
+            r.model_name, net, r.height, r.width, r.native, model_file=weights.path
+        )
 
-    return (yield from iter_cached(key, build, pixels=height * width))
+    key = (Engine.MXNET, replace(r, threads=None))  # one network whatever the threads
+    return (yield from iter_cached(key, build, pixels=r.height * r.width))
 
 
 def build_untrained(model_name: str, height: int = 480, width: int = 480) -> HybridBlock:
@@ -125,14 +127,13 @@ def build_untrained(model_name: str, height: int = 480, width: int = 480) -> Hyb
     return net
 
 
-# Dilated-ResNet models whose forward ends in head(c4) then one bilinear resize to the input size
-# (``_up_kwargs``): at output stride 8 their logits can be had before that resize.
-_NATIVE_FAMILIES = ("fcn_", "psp_", "deeplab_resnet")
 OUTPUT_STRIDE = 8
 
 
 def supports_native(model_name: str) -> bool:
-    return model_name.startswith(_NATIVE_FAMILIES)
+    """Whether the model's logits at output stride 8 can be had before its final resize (the
+    model card's ``native``)."""
+    return has_model(model_name) and family_of(model_name).native
 
 
 def native_size(height: int, width: int) -> tuple[int, int]:

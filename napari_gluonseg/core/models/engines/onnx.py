@@ -28,6 +28,7 @@ import numpy as np
 from ...atomic import TEMP_MARK, remove_stale_temps, write_files
 from ...errors import EngineError, OptionError, WeightsError
 from ...events import Progress, Stage
+from ..card import FAMILIES, family_of, has_model
 from ..registry import model_info
 from ..weights import ResolvedWeights, cache_dir
 from .base import Engine, iter_cached
@@ -43,13 +44,11 @@ from .metadata import (
 )
 from .mxnet import native_size, supports_native
 from .onnx_export import OUT_SIZE_INPUT, iter_export
+from .request import NetworkRequest
 from .stopping import network_call
 
 logger = logging.getLogger(__name__)
 
-# Models whose graph from MXNet's exporter accepts any height and width (checked by a parity
-# test); every graph the package builds itself does.
-DYNAMIC_FAMILIES = ("fcn_",)
 EXPORTER_VARIABLE = "GLUONSEG_ONNX_EXPORTER"
 MAX_FIXED_EXPORTS = 4
 _GPU_PROVIDERS = ("CUDAExecutionProvider",)
@@ -82,7 +81,8 @@ def exports_dynamic(model_name: str, exporter: str = BUILDER) -> bool:
         from ..onnx_build import can_build
 
         return can_build(model_name)
-    return model_name.startswith(DYNAMIC_FAMILIES)
+    # Every graph the package builds itself takes any size; MXNet's exporter's, the card says.
+    return has_model(model_name) and family_of(model_name).mxnet_export_any_size
 
 
 def export_spec(
@@ -201,24 +201,19 @@ def _terminable() -> Iterator[Any]:
         yield options
 
 
-def iter_onnx_network(
-    model_name: str,
-    weights: ResolvedWeights,
-    height: int,
-    width: int,
-    native: bool = False,
-    threads: int | None = None,
-) -> Generator[Progress, None, OnnxNetwork]:
-    """The onnxruntime network for (model, weights, size), exporting it on first use."""
+def iter_onnx_network(request: NetworkRequest) -> Generator[Progress, None, OnnxNetwork]:
+    """The onnxruntime network for ``request``, exporting it on first use."""
+    model_name, weights, threads = request.model_name, request.weights, request.threads
+    size = (request.height, request.width)
     if is_onnx_file(weights.path):
         key: Hashable = (Engine.ONNXRUNTIME, "file", str(weights.path), weights.sha1, threads)
         session = yield from iter_cached(key, lambda: _iter_user_file(model_name, weights, threads))
-        return OnnxNetwork(session, native and supports_native(model_name), height, width)
-    spec = export_spec(model_name, weights.sha1, height, width, native)
+        return OnnxNetwork(session, request.native and supports_native(model_name), *size)
+    spec = export_spec(model_name, weights.sha1, *size, request.native)
     key = (Engine.ONNXRUNTIME, str(onnx_path(spec)), spec, threads)
     session = yield from iter_cached(key, lambda: _iter_prepared(spec, weights, threads))
-    native = spec.native or (spec.dynamic and native and supports_native(model_name))
-    return OnnxNetwork(session, native, height, width)
+    native = spec.native or (spec.dynamic and request.native and supports_native(model_name))
+    return OnnxNetwork(session, native, *size)
 
 
 def is_onnx_file(path: str | os.PathLike) -> bool:
@@ -376,7 +371,7 @@ def check_portable(model_name: str, exporter: str | None = None) -> None:
     if not exports_dynamic(model_name, exporter):
         if exporter == BUILDER:
             raise EngineError(f"napari-gluonseg cannot build {model_name}'s graph for onnxruntime.")
-        families = ", ".join(f"{f}*" for f in DYNAMIC_FAMILIES)
+        families = ", ".join(f"{f}_*" for f, row in FAMILIES.items() if row.mxnet_export_any_size)
         raise EngineError(
             f"{model_name} fixes its pooling sizes in MXNet's exporter, so its graph holds one "
             f"image size only; MXNet's exporter makes a portable file for {families} models "

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from functools import cache
+from types import ModuleType
 
 import numpy as np
 
 from ...errors import EngineError, WeightsError
+from ..card import family_of, first_of_each_family, has_model
 from .graph import INPUT, Graph
 from .wire import BuiltModel
 
@@ -26,35 +27,26 @@ Builder = Callable[[Graph, str, int], str]
 _AUX_PREFIXES = ("auxlayer.",)
 
 
-# The smallest model of each family (architecture): what the quick checks and benchmarks run.
-ONE_PER_FAMILY = (
-    "fcn_resnet50_ade",
-    "psp_resnet50_ade",
-    "deeplab_resnet50_ade",
-    "deeplab_resnest50_ade",
-    "deeplab_v3b_plus_wideresnet_citys",
-    "icnet_resnet50_citys",
-    "fastscnn_citys",
-    "danet_resnet50_citys",
-)
-# One module per family; each holds ``BUILDERS``: architecture name -> Builder.
-_FAMILY_MODULES = ("fcn", "deeplab", "resnest", "psp", "icnet", "fastscnn", "danet", "wideresnet")
+# The smallest model of each family: what the quick checks and benchmarks run.
+ONE_PER_FAMILY = first_of_each_family()
 
 
-@cache
-def _builders() -> dict[str, Builder]:
-    table: dict[str, Builder] = {}
-    for name in _FAMILY_MODULES:
-        table.update(importlib.import_module(f"{__name__}.{name}").BUILDERS)
-    return table
+def _family_module(model_name: str) -> ModuleType | None:
+    """The module that builds ``model_name``'s family (the card's ``builder``), or None for a
+    name the card does not list. Each holds ``BUILDERS``: architecture name -> Builder."""
+    if not has_model(model_name):
+        return None
+    return importlib.import_module(f"{__name__}.{family_of(model_name).builder}")
+
+
+def _builder(model_name: str) -> Builder | None:
+    module = _family_module(model_name)
+    return None if module is None else module.BUILDERS.get(architecture(model_name))
 
 
 def _ignored(model_name: str) -> tuple[str, ...]:
-    for name in _FAMILY_MODULES:
-        module = importlib.import_module(f"{__name__}.{name}")
-        if architecture(model_name) in module.BUILDERS:
-            return _AUX_PREFIXES + tuple(getattr(module, "IGNORED", ()))
-    return _AUX_PREFIXES
+    module = _family_module(model_name)
+    return _AUX_PREFIXES + tuple(getattr(module, "IGNORED", ()))
 
 
 def architecture(model_name: str) -> str:
@@ -63,16 +55,17 @@ def architecture(model_name: str) -> str:
 
 
 def can_build(model_name: str) -> bool:
-    return architecture(model_name) in _builders()
+    return _builder(model_name) is not None
 
 
 def build_model(
     model_name: str, params: dict[str, np.ndarray], num_classes: int, metadata: dict[str, str]
 ) -> BuiltModel:
     """The ONNX model of ``model_name`` (``num_classes`` outputs) with the weights ``params``
-    (from ``read_params``). Takes nothing from the registry: the engines, which the registry
-    names, build on this package, not the other way round."""
-    builder = _builders().get(architecture(model_name))
+    (from ``read_params``). Takes nothing from the registry (only the model card, for the
+    module that builds the family): the engines, which the registry names, build on this
+    package, not the other way round."""
+    builder = _builder(model_name)
     if builder is None:
         raise EngineError(f"napari-gluonseg cannot build {model_name} for onnxruntime yet.")
     g = Graph(params, model_name)

@@ -10,7 +10,13 @@ import pytest
 
 from napari_gluonseg import WeightsError, model_info, segment_image
 from napari_gluonseg.core.models import engines, weights
-from napari_gluonseg.core.models.engines import Network, iter_load_network, load_network, onnx
+from napari_gluonseg.core.models.engines import (
+    Network,
+    NetworkRequest,
+    iter_load_network,
+    load_network,
+    onnx,
+)
 from napari_gluonseg.core.models.engines.metadata import EXPORT_FORMAT, read_metadata
 from napari_gluonseg.core.models.engines.mxnet import native_size
 from napari_gluonseg.core.models.engines.onnx import ExportSpec, onnx_path
@@ -41,11 +47,13 @@ def test_one_dynamic_export_matches_mxnet_at_odd_sizes(
     resolved = weights.resolve_local_weights(untrained_params)
     h, w = size
     x = np.random.default_rng(h).normal(size=(1, 3, h, w)).astype(np.float32)
-    mx_full = load_network("mxnet", MODEL, resolved, h, w).logits(x)
-    ort_full = load_network("onnxruntime", MODEL, resolved, h, w).logits(x)
+    mx_full = load_network("mxnet", NetworkRequest(MODEL, resolved, h, w)).logits(x)
+    ort_full = load_network("onnxruntime", NetworkRequest(MODEL, resolved, h, w)).logits(x)
     assert ort_full.shape == mx_full.shape == (1, 150, h, w)
     np.testing.assert_allclose(ort_full, mx_full, atol=1e-4)
-    ort_native = load_network("onnxruntime", MODEL, resolved, h, w, native=True).logits(x)[0]
+    ort_native = load_network(
+        "onnxruntime", NetworkRequest(MODEL, resolved, h, w, native=True)
+    ).logits(x)[0]
     assert ort_native.shape == (150, *native_size(h, w))
     np.testing.assert_allclose(resize(ort_native, h, w), mx_full[0], atol=1e-4)
     spec = ExportSpec(MODEL, resolved.sha1, dynamic=True)
@@ -58,15 +66,17 @@ def test_one_dynamic_export_matches_mxnet_at_odd_sizes(
 @needs_mxnet
 def test_both_engines_satisfy_the_network_protocol(untrained_params, use_onnx_home):
     resolved = weights.resolve_local_weights(untrained_params)
-    mx_net = load_network("mxnet", MODEL, resolved, 40, 56)
-    ort_net = load_network("onnxruntime", MODEL, resolved, 40, 56, threads=1)
+    mx_net = load_network("mxnet", NetworkRequest(MODEL, resolved, 40, 56))
+    ort_net = load_network("onnxruntime", NetworkRequest(MODEL, resolved, 40, 56, threads=1))
     assert isinstance(mx_net, Network) and isinstance(ort_net, Network)
     assert (mx_net.engine, ort_net.engine) == ("mxnet", "onnxruntime")
     assert mx_net.model_file == resolved.path
     assert ort_net.model_file == onnx_path(ExportSpec(MODEL, resolved.sha1, True))
     assert "CPUExecutionProvider" in ort_net.providers
     # one session, shared by every size and by both output resolutions
-    other = load_network("onnxruntime", MODEL, resolved, 90, 33, native=True, threads=1)
+    other = load_network(
+        "onnxruntime", NetworkRequest(MODEL, resolved, 90, 33, native=True, threads=1)
+    )
     assert other._session is ort_net._session
     assert not hasattr(ort_net._session, "_lock")  # InferenceSession.run is thread-safe
 
@@ -126,7 +136,7 @@ def test_damaged_or_stale_cached_export_is_rebuilt(
     exports = []
     monkeypatch.setattr(onnx, "iter_build_graph_file", _recording_build(exports))
     x = np.random.default_rng(3).normal(size=(1, 3, 40, 56)).astype(np.float32)
-    net = load_network("onnxruntime", MODEL, resolved, 40, 56)
+    net = load_network("onnxruntime", NetworkRequest(MODEL, resolved, 40, 56))
     reference = ort.InferenceSession(str(exported_onnx), providers=["CPUExecutionProvider"])
     expected = reference.run(None, {"data": x, "out_size": np.array([40, 56])})[0]
     np.testing.assert_allclose(net.logits(x), expected, atol=1e-5)
@@ -145,7 +155,7 @@ def _children() -> list[psutil.Process]:
 def test_closing_the_run_during_the_export_ends_the_child_at_once(untrained_params):
     resolved = weights.resolve_local_weights(untrained_params)
     before = {p.pid for p in _children()}
-    events = iter_load_network("onnxruntime", MODEL, resolved, 40, 56)
+    events = iter_load_network("onnxruntime", NetworkRequest(MODEL, resolved, 40, 56))
     event = next(events)
     assert event.message.startswith("one-time preparation of the weights for onnxruntime (about ")
     child = next(p for p in _children() if p.pid not in before)
@@ -197,7 +207,7 @@ def test_segment_with_onnxruntime_equals_mxnet(untrained_params, small_dog, use_
 
 def test_threads_set_onnxruntimes_intra_op_threads(untrained_params, use_onnx_home):
     resolved = weights.resolve_local_weights(untrained_params)
-    net = load_network("onnxruntime", MODEL, resolved, 40, 56, threads=1)
+    net = load_network("onnxruntime", NetworkRequest(MODEL, resolved, 40, 56, threads=1))
     assert net._session.session.get_session_options().intra_op_num_threads == 1
     assert net.threads == 1
 
@@ -259,9 +269,9 @@ def test_the_export_ends_when_its_parent_process_dies(untrained_params, tmp_path
     code = (
         "import sys\n"
         "from napari_gluonseg.core.models import weights\n"
-        "from napari_gluonseg.core.models.engines import iter_load_network\n"
+        "from napari_gluonseg.core.models.engines import NetworkRequest, iter_load_network\n"
         f"w = weights.resolve_local_weights({str(untrained_params)!r})\n"
-        "events = iter_load_network('onnxruntime', 'fcn_resnet50_ade', w, 40, 56)\n"
+        "events = iter_load_network('onnxruntime', NetworkRequest('fcn_resnet50_ade', w, 40, 56))\n"
         "print(next(events).message, flush=True)\n"
         "sys.stdin.read()\n"
     )
