@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import WeightsError
 from ..events import Progress, Stage
-from ..models.engines import Network, iter_load_network
+from ..models.engines import Network, NetworkRequest, iter_load_network
 from ..models.engines.mxnet import native_size
 from ..models.padding import iter_load_sized
 from ..models.scheme import group_probabilities
@@ -182,12 +182,13 @@ def _iter_networks(
 ) -> Generator[Progress, None, dict[tuple[int, int, bool], Network]]:
     """One network per (window size, native) the passes need, loaded (or from the cache)."""
     keys = sorted({layout.network_key for layout in plan.layouts})
-    load = partial(iter_load_network, plan.engine, threads=plan.threads)
+    load = partial(iter_load_network, plan.engine)
     networks: dict[tuple[int, int, bool], Network] = {}
     for n, key in enumerate(keys):
         message = f"loading {plan.model_name} for {key[0]}x{key[1]}"
         yield Progress(Stage.LOAD, n, len(keys), message)
-        networks[key] = yield from iter_load_sized(load, plan.info, resolved, *key)
+        request = NetworkRequest(plan.model_name, resolved, *key, plan.threads)
+        networks[key] = yield from iter_load_sized(load, request)
     yield Progress(Stage.LOAD, len(keys), len(keys), f"loaded {plan.model_name}")
     return networks
 
