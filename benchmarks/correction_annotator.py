@@ -1,6 +1,14 @@
 """The simulated annotator of ``bench_corrections.py``: a person correcting a pre-annotation with
-napari's brush and fill, and with some of the tools of ``core/corrections.py``, by stated
-policies, paying for every try, every undo and every look at a result.
+napari's brush and fill, and with some of the tools of the Correct dock, by stated policies,
+paying for every try, every undo and every look at a result.
+
+The tools are the dock's own functions (``core/edits``), called with the inputs the dock's
+``LayerCorrector`` passes them at its defaults: the menu :func:`menu_classes`, the relabel that
+follows the scores :func:`scored_relabel` (after a menu pick and after R), the runner-up
+:func:`runner_up`, the class brush where the class comes close :func:`class_stroke`, clean
+:func:`speckles`, snap :func:`snap_to_cells`, each written as the dock writes it
+(:func:`prepare_write`) and kept from later tools as the dock's edit record keeps it. Only the
+write itself differs: into an array here, as one undoable napari edit there.
 
 What the person knows. They see the image, the labels over it, the tools' menus and results,
 and they recognise the right class of what they look at: the simulation reads the ground truth
@@ -18,9 +26,9 @@ careful stroke can spill and make a new patch: the smaller stages often end ther
 and clean again; then the same down to 64 px, 16 px and 4 px (smaller patches by size, class
 by class within a size, one label pick per class). A patch:
 - a region that looks wrong all over (the patch is 80% or more of the labels' region under
-  it): with the runner-up key, press it and look; if the region is still wrong, with the
-  menu, ctrl+click, read the list, and click the right class where listed (else Escape);
-  otherwise pick the label and fill (1 click);
+  it): with the runner-up key, press it (the cursor on the patch) and look; if the region
+  is still wrong, with the menu, ctrl+click, read the list, and click the right class where
+  listed (else Escape); otherwise pick the label and fill (1 click);
 - part of a region wrong (under 80% of it, 256 px or more, 16 px wide or more: a part of an
   object, not a sliver along a boundary): with the menu, ctrl+click in the patch, read the
   list, click the right class where listed (a relabel that follows the scores,
@@ -32,9 +40,9 @@ The brush: the largest of radius 3, 8, 20 that fits the patch (a size change is 
 the careful path keeps the disc inside the true region, rows ``2 r`` apart, the skeleton where
 the region is narrower than the brush, drawn up to r / 3 px off, 2 at most (smooth, seeded); one
 stroke per 300 px of path. The class brush is drawn broader and faster: along the patch's
-skeleton with the largest brush, painting where the class is at least ``RATIO`` (0.05) times
-as likely as the label there (:func:`class_ratio`); the scored relabel reads the same ratio
-(and 1/4 of the click's, :data:`AS_AT_CLICK`).
+skeleton with the largest brush, painting where the class is at least ``RATIO`` (the dock's
+``FOLLOW_RATIO``, 0.05) times as likely as the label there; the scored relabel reads the same
+ratio (and 1/4 of the click's, ``AS_AT_CLICK``).
 """
 
 from __future__ import annotations
@@ -46,19 +54,18 @@ from correction_task import Task, noise_scores, smooth_noise
 from scipy import ndimage
 
 from napari_gluonseg.core.edits.corrections import (
+    FOLLOW_RATIO,
     Change,
     Components,
-    class_brush,
-    class_ratio,
-    menu_classes,
+    class_stroke,
+    prepare_write,
     region_at,
-    relabel,
-    runner_up,
     scored_relabel,
-    snap_to_cells,
     speckles,
 )
+from napari_gluonseg.core.edits.likely import menu_classes, runner_up
 from napari_gluonseg.core.edits.record import KEPT_FROM_AUTOMATIC, KEPT_FROM_GESTURES, EditRecord
+from napari_gluonseg.core.edits.snap import snap_to_cells
 
 TARGETS = (0.95, 0.98, 0.995)
 # Seconds per action (chosen, not measured): a click with the pointer moved to it, a key, a
@@ -81,7 +88,7 @@ WHOLE_SHARE = 0.8
 PART_MIN = 256
 PART_WIDTH = 16  # px: a part of an object, not a sliver along a boundary
 MIN_SEEN = 4
-RATIO = 0.05  # see the README: 0.25 left whole regions half done
+RATIO = FOLLOW_RATIO  # the dock's (0.25 left whole regions half done)
 CLEAN_SIZE = 64
 MAX_SCANS = 6  # per floor
 FLOORS = (PART_MIN, 64, 16, MIN_SEEN)  # px: the smallest patch a scan fixes, in turn
@@ -179,18 +186,21 @@ class Annotator:
                 self.reached[target] = (self.actions, self.seconds)
 
     def _write(self, tool: str, changes: list[Change]) -> np.ndarray:
-        """Apply ``changes``; returns the labels before, to undo."""
+        """Write ``changes`` as the dock writes a gesture (:func:`prepare_write`: the pixels
+        that change, in one write), recording it as the dock's tracker does; returns the labels
+        before, to undo."""
         before = self.labels.copy()
-        for c in changes:
-            view = self.labels[c.box]
-            changed = c.mask & (view != c.value)
-            right = self.gt[c.box] == c.value
-            gain = int((changed & right).sum()) - int((changed & (view == self.gt[c.box])).sum())
-            self.correct += gain
-            self.fixed_by[tool] = self.fixed_by.get(tool, 0) + gain
-            self.edits.record(RECORD_TOOL[tool], c.box, changed, c.value)
-            self.dirty[c.box] |= changed
-            view[changed] = c.value
+        prepared = prepare_write(self.labels, (), changes)
+        gain = 0
+        if prepared is not None:
+            where, value = prepared.where, prepared.value
+            truth = self.gt[where]
+            gain = int((value == truth).sum()) - int((prepared.old == truth).sum())
+            self.edits.record(RECORD_TOOL[tool], where, None, value)
+            self.dirty[where] = True
+            self.labels[where] = value
+        self.correct += gain
+        self.fixed_by[tool] = self.fixed_by.get(tool, 0) + gain
         return before
 
     def _worse(self, before: np.ndarray, plane: bool = False) -> bool:
@@ -255,15 +265,17 @@ class Annotator:
             self._class_stroke(p) if self.tools.class_brush else self._brush(p)
 
     def _runner_up(self, p: Patch, box, mask) -> bool:
+        """R with the cursor on the patch: the runner-up class, relabelled as the dock's
+        default relabel does (where the scores put it, the cursor's pixel the example)."""
         if not self.tools.runner_up:
             return False
         self._pay("runner-up key")
         value = int(self.labels[p.point])
         found = runner_up(self.scores, (), box, mask, value)
         if found is not None:
-            self._write(
-                "runner-up key", [relabel(self.labels, box, mask, found[0] + 1, self._kept())]
-            )
+            change = scored_relabel(self.scores, (), self.labels, box, mask, found[0], p.point,
+                                    self.ratio, self._kept())  # fmt: skip
+            self._write("runner-up key", [change])
         self._look()
         return bool(np.mean(self.labels[box][mask] == p.value) > 0.5)  # the region looks right
 
@@ -275,7 +287,8 @@ class Annotator:
             return False
         self._pay("menu")
         self._look()
-        if p.value - 1 not in menu_classes(self.scores, (), box, mask, p.point):
+        listed = menu_classes(self.scores, (), box, mask, p.point)  # the dock's menu
+        if p.value - 1 not in [k for k, _, _ in listed]:
             self._pay("escape")
             return False
         self._pay("menu choice")
@@ -331,9 +344,10 @@ class Annotator:
         disc = ndimage.distance_transform_edt(~on_path) <= radius + 0.5
         if tool == "brush stroke":
             return self._write(tool, [Change(box, disc, value)])
-        ratio = class_ratio(self.scores, (), value - 1, box, self.labels[box])
-        change = class_brush(self.labels, box, disc, ratio, self.ratio, value, self._kept())
-        return self._write(tool, [change])
+        # The dock's class brush, "where the class comes close" (its default).
+        change = class_stroke(self.scores, (), self.labels, box, disc, value - 1, self.ratio,
+                              True, self._kept())  # fmt: skip
+        return self._write(tool, [] if change is None else [change])
 
     def _kept(self, automatic: bool = False) -> np.ndarray:
         """The pixels a gesture leaves alone, as in the dock: those set with napari's brush or

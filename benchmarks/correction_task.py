@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from napari_gluonseg.core.edits.corrections import CellEdges, cell_edges, superpixels
+from napari_gluonseg.core.edits.snap import CellEdges, cell_edges, superpixels
 from napari_gluonseg.core.run.resize import resize_rows
 from napari_gluonseg.core.run.scores import ScoreGrid, grid_positions
 

@@ -23,7 +23,6 @@ from ..core.errors import GluonsegError
 from ..core.files.export import write_labels
 from ..core.provenance import EDITED_BY_HAND, EXPORTED_LAYER, HAND_TRACKING_COMPLETE
 from ..core.run.result import SegmentationResult
-from .corrections import HAND_KEY, SCORES_KEY, attach_scores, hand_tracker, kept_scores
 from .data import (
     METADATA_KEY,
     data_digest,
@@ -35,6 +34,8 @@ from .data import (
     spatial_shape,
     uncertainty_layer_data,
 )
+from .hand_edits import HAND_KEY, hand_tracker
+from .kept_scores import SCORES_KEY, attach_scores, kept_scores
 
 # Pixels written per undoable step: the GUI gets control back between chunks of a big write.
 WRITE_CHUNK = 400_000

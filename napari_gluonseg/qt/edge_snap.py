@@ -13,7 +13,7 @@ from magicgui.widgets import PushButton
 from napari.layers import Image, Labels
 from napari.qt.threading import create_worker
 
-from ..core.edits.corrections import CellEdges, cell_edges, superpixels
+from ..core.edits.snap import CellEdges, cell_edges, superpixels
 from ..layers.corrections import LayerCorrector, PreparedWrite
 from ..layers.data import METADATA_KEY, layer_key, spatial_shape
 from .threads import no_threads

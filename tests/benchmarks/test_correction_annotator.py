@@ -3,24 +3,14 @@ make the errors they name, the annotator pays for every try, look and undo, a to
 not help is never counted as helping, and the must-fail control (the tools on noise scores,
 snap off) cannot beat brush + fill. How much the tools save: see the benchmark."""
 
-import importlib
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+from napari_gluonseg.core.edits.corrections import relabel
+
 SMALL = (240, 320)
-
-
-@pytest.fixture(scope="module")
-def bench():
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        yield importlib.import_module("bench_corrections")
-    finally:
-        sys.path.remove(str(BENCHMARKS))
 
 
 @pytest.fixture(scope="module")
@@ -186,7 +176,7 @@ def test_a_menu_choice_is_never_left_making_things_worse(annotator_kit, realisti
     takes the whole region) is a surprise: it is looked at and undone where it got worse."""
 
     def whole(scores, plane, labels, box, mask, class_index, point, ratio, protected):
-        return annotator_kit.relabel(labels, box, mask, class_index + 1, protected)
+        return relabel(labels, box, mask, class_index + 1, protected)
 
     monkeypatch.setattr(annotator_kit, "scored_relabel", whole)
     after: list[int] = []

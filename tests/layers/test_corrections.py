@@ -5,7 +5,9 @@ import numpy as np
 from napari.layers import Labels
 
 from napari_gluonseg.core.run.scores import ScoreGrid
-from napari_gluonseg.layers.corrections import LayerCorrector, attach_scores, hand_tracker
+from napari_gluonseg.layers.corrections import LayerCorrector
+from napari_gluonseg.layers.hand_edits import hand_tracker
+from napari_gluonseg.layers.kept_scores import attach_scores
 
 SHAPE = (20, 30)
 
@@ -109,3 +111,25 @@ def test_an_edit_prepared_elsewhere_is_written_only_onto_the_pixels_it_was_compu
     assert corrector.prepare((), [Change(box, np.ones((10, 10), bool), 2)]) is not None
     layer.data[box] = 2
     assert corrector.prepare((), [Change(box, np.ones((10, 10), bool), 2)]) is None  # no-op
+
+
+def test_scores_kept_for_a_region_of_the_layer_are_read_where_that_region_lies():
+    """A run on a region keeps scores for it alone (origin (0, 10)): the menu reads the clicked
+    pixel there, and the class brush paints there, not 10 px to the left."""
+    layer = Labels(np.full(SHAPE, 1, np.int32))
+    p = np.full((1, 4, 6, 6), 0.1, np.float32)
+    p[0, 0] = 0.5  # class 0 over the region ...
+    p[0, 3, :, 5:] = 3.0  # ... class 3 along its right edge: layer column 29
+    p /= p.sum(axis=1, keepdims=True)
+    attach_scores(layer, ScoreGrid(p.astype(np.float16), (), (20, 20), tuple(range(4))), (0, 10))
+    corrector = LayerCorrector(layer)
+    box, mask = corrector.region_at((), 5, 5)  # the whole layer: one region
+    listed = corrector.menu((), box, mask, (10, 29), k=1)
+    assert [(c, at_click) for c, _, at_click in listed] == [(0, False), (3, True)]
+    assert not any(at for *_, at in corrector.menu((), box, mask, (10, 12), k=1))
+    stroke = np.ones(SHAPE, bool)
+    change = corrector.class_stroke((), box, stroke, 3, 0.5)
+    assert change is not None
+    assert corrector.write((), [change], "class brush") == int((layer.data == 4).sum())
+    painted = np.nonzero((layer.data == 4).any(axis=0))[0]
+    assert painted.min() >= 20 and painted.max() == 29

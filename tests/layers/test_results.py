@@ -9,8 +9,8 @@ from napari.components import ViewerModel
 
 from napari_gluonseg.core.run.result import SegmentationResult
 from napari_gluonseg.layers import results as result_layers
-from napari_gluonseg.layers.corrections import hand_tracker
 from napari_gluonseg.layers.data import METADATA_KEY
+from napari_gluonseg.layers.hand_edits import hand_tracker
 from napari_gluonseg.layers.results import (
     EditedChoice,
     LayerWriteError,

@@ -9,7 +9,7 @@ import pytest
 from napari.layers import Labels
 from qtpy.QtCore import QPoint, Qt
 
-from napari_gluonseg.core.edits.corrections import likely_classes
+from napari_gluonseg.core.edits.likely import likely_classes
 from napari_gluonseg.core.files.read_export import read_provenance
 from napari_gluonseg.core.run.scores import ScoreGrid
 from napari_gluonseg.layers.corrections import attach_scores, hand_tracker, kept_scores

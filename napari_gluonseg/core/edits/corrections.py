@@ -1,6 +1,8 @@
-"""Corrections in one gesture, from the scores a run kept: relabel a region to one of the
-classes most likely over it, and clean speckles. Qt-free; each function says which pixels change
-and to what, and the dock writes them as one undoable edit.
+"""Corrections in one gesture, from the scores a run kept: relabel a region (to a class picked
+from :mod:`.likely`, the whole region or where the scores put the class), the class brush, and
+clean speckles; then the write of any of them. Qt-free; each function says which pixels change
+and to what, and the Correct dock (through ``layers/corrections.py``) and
+``benchmarks/bench_corrections.py`` call the same functions with the same inputs.
 
 A *region* is a connected component (4-connected) of equal label values in one plane: a
 click floods it (:func:`region_at`); :class:`Components` labels them all at once, for cleaning
@@ -11,13 +13,17 @@ changed. Label value ``k + 1`` is class ``k`` (0 is unlabeled), as everywhere in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from ..run.scores import ScoreGrid
+from .likely import class_probability, class_ratio
 from .merge import Region
 
+# A relabel that follows the scores, and the class brush where the class comes close: where the
+# class is at least this many times as likely as the label there (benchmarks/bench_corrections.py:
+# 0.25 left parts of wrong regions behind).
+FOLLOW_RATIO = 0.05
 AS_AT_CLICK = 0.25  # a scored relabel's piece: the class at least 1/4 as close as at the click
 
 
@@ -61,168 +67,6 @@ def region_at(labels: np.ndarray, y: int, x: int) -> tuple[Region, np.ndarray]:
     return box, mask[box]
 
 
-def likely_classes(
-    scores: ScoreGrid, plane: tuple[int, ...], box: Region, mask: np.ndarray, k: int = 5
-) -> list[tuple[int, float]]:
-    """The ``k`` classes most probable on average over the ``mask`` pixels of ``box`` (2D, in
-    ``plane`` of the image the scores were kept for): [(result class index, mean probability)],
-    best first. The probabilities are interpolated from the kept grid as the maps are
-    (align-corners bilinear), so this is the mean of what a probability map would show."""
-    h, w = scores.image_shape
-    gh, gw = scores.grid_shape
-    n = int(np.count_nonzero(mask))
-    if not n:
-        return []
-    # Each grid cell's weight is separable: Wy' M Wx (M the mask, Wy and Wx the sparse
-    # interpolation matrices of the box's rows and columns); only the cells under the box are
-    # read, in float32 (a 12 MP plane's grid is 28M values).
-    wy, y0 = _interpolation(box[0].start, box[0].stop, h, gh)
-    wx, x0 = _interpolation(box[1].start, box[1].stop, w, gw)
-    cell = np.asarray(wy.T @ (wx.T @ mask.astype(np.float32).T).T).ravel()
-    index = int(np.ravel_multi_index(plane, scores.leading_shape)) if plane else 0
-    near = scores.probs[index][:, y0 : y0 + wy.shape[1], x0 : x0 + wx.shape[1]]
-    used = np.nonzero(cell)[0]
-    near = near.reshape(len(scores.class_ids), -1)[:, used].astype(np.float32)
-    mean = near @ cell[used].astype(np.float32) / n
-    best = np.argsort(-mean, kind="stable")[:k]
-    return [(scores.class_ids[int(j)], float(mean[j])) for j in best]
-
-
-def _interpolation(start: int, stop: int, n: int, cells: int) -> tuple[Any, int]:
-    """The sparse (pixels, cells) matrix interpolating pixels ``start..stop`` of an axis of
-    ``n`` from the grid cells they fall between, and the first of those cells."""
-    from scipy import sparse
-
-    lo, hi, f = _axis_weights(np.arange(start, stop), n, cells)
-    first = int(lo.min())
-    pixels = np.arange(stop - start)
-    entries = (np.concatenate([1 - f, f]), (np.tile(pixels, 2), np.concatenate([lo, hi]) - first))
-    return sparse.csr_matrix(entries, shape=(stop - start, int(hi.max()) + 1 - first)), first
-
-
-def runner_up(
-    scores: ScoreGrid, plane: tuple[int, ...], box: Region, mask: np.ndarray, value: int
-) -> tuple[int, float] | None:
-    """The most likely class over the region other than the one its label ``value`` names:
-    (class index, mean probability), or None where the scores know no other class."""
-    for k, p in likely_classes(scores, plane, box, mask, k=3):
-        if k + 1 != value and k >= 0:
-            return k, p
-    return None
-
-
-def class_probability(
-    scores: ScoreGrid, plane: tuple[int, ...], class_index: int, box: Region
-) -> np.ndarray:
-    """P(class) over the pixels of ``box`` only (float32, the box's shape), interpolated as the
-    full probability map is: a brush stroke reads its box, not a 12 MP map."""
-    h, w = scores.image_shape
-    gh, gw = scores.grid_shape
-    index = int(np.ravel_multi_index(plane, scores.leading_shape)) if plane else 0
-    ylo, yhi, fy = _axis_weights(np.arange(box[0].start, min(box[0].stop, h)), h, gh)
-    xlo, xhi, fx = _axis_weights(np.arange(box[1].start, min(box[1].stop, w)), w, gw)
-    y0, x0 = int(ylo.min()), int(xlo.min())  # only the cells under the box
-    grid = scores.probs[index, scores.row(class_index), y0 : yhi.max() + 1, x0 : xhi.max() + 1]
-    grid = grid.astype(np.float32)
-    ylo, yhi, xlo, xhi = ylo - y0, yhi - y0, xlo - x0, xhi - x0
-    top = grid[np.ix_(ylo, xlo)] * (1 - fx) + grid[np.ix_(ylo, xhi)] * fx
-    bottom = grid[np.ix_(yhi, xlo)] * (1 - fx) + grid[np.ix_(yhi, xhi)] * fx
-    return (top * (1 - fy)[:, None] + bottom * fy[:, None]).astype(np.float32)
-
-
-def menu_classes(
-    scores: ScoreGrid,
-    plane: tuple[int, ...],
-    box: Region,
-    mask: np.ndarray,
-    point: tuple[int, int],
-    k: int = 5,
-) -> list[int]:
-    """The classes a click's menu lists: the ``k`` most likely over the region, then those of
-    the ``k`` most likely at the clicked ``point`` (image pixel) not listed yet. A part of a
-    region that the model gave to a neighbour is a small share of the region's mean: its class
-    may be missing from the region's list, not from the point's."""
-    listed = [c for c, _ in likely_classes(scores, plane, box, mask, k)]
-    here = [c for c, _ in scores.top_classes(plane, point[0], point[1], k)]
-    return listed + [c for c in here if c not in listed]
-
-
-def class_ratio(
-    scores: ScoreGrid, plane: tuple[int, ...], class_index: int, box: Region, labels: np.ndarray
-) -> np.ndarray:
-    """P(class) / P(the class each pixel is labelled) over ``box`` (``labels``: the box's label
-    values, class + 1): how likely the model finds the class against the label already there.
-    On a pixel the model got wrong the truth is below the label (the label is the argmax), so
-    an absolute threshold of 0.5 never paints it; a ratio does, where the truth came close.
-    Pixels whose label the scores do not know (unlabeled, another run's class) get +inf."""
-    want = class_probability(scores, plane, class_index, box)
-    against = np.zeros(want.shape, np.float32)
-    for value in np.unique(labels):
-        if value >= 1 and int(value) - 1 in scores.class_ids:
-            here = labels == value
-            against[here] = class_probability(scores, plane, int(value) - 1, box)[here]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = want / against
-    return np.where(against > 0, ratio, np.inf).astype(np.float32)
-
-
-def scored_relabel(
-    scores: ScoreGrid,
-    plane: tuple[int, ...],
-    labels: np.ndarray,
-    box: Region,
-    mask: np.ndarray,
-    class_index: int,
-    point: tuple[int, int],
-    ratio: float = 0.25,
-    protected: np.ndarray | None = None,
-    whole_share: float = 0.8,
-) -> Change:
-    """A relabel that follows the scores: the region (``mask`` in ``box``) takes the class
-    where the model finds it at least ``ratio`` times as likely as the label there
-    (:func:`class_ratio`); where that is under ``whole_share`` of the region (the scores
-    disagree inside it: part of it is likely another object), only that part around the
-    clicked ``point`` (its 4-connected piece holding the point, or all of it where the point is
-    outside it) changes; otherwise the whole region, as :func:`relabel`.
-
-    The click is the example: the class's ratio to the label must also be at least
-    ``AS_AT_CLICK`` of its ratio at the ``point`` (so the clicked pixel sets how far the piece
-    reaches). A semantic neighbour is a little likely all over a
-    region (a wall is a little bit building everywhere), and a label set against the model (a
-    correction) has the class ahead of it wherever the model still disagrees: the ratio alone
-    would take the whole region there, where only the part like the click was meant."""
-    from scipy import ndimage
-
-    value = labels[box][mask][0] if mask.any() else 0  # a region: one label, one ratio to read
-    ratio_map = class_ratio(scores, plane, class_index, box, np.where(mask, labels[box], value))
-    y, x = point[0] - box[0].start, point[1] - box[1].start
-    inside = 0 <= y < mask.shape[0] and 0 <= x < mask.shape[1]
-    if inside and mask[y, x] and not np.isnan(ratio_map[y, x]):
-        # inf at the click (the label's probability kept as 0): only where it is 0 too.
-        ratio = max(ratio, AS_AT_CLICK * float(ratio_map[y, x]))
-    likely = mask & (ratio_map >= ratio)
-    if likely.sum() >= whole_share * mask.sum():
-        return relabel(labels, box, mask, class_index + 1, protected)
-    pieces, _ = ndimage.label(likely)
-    piece = int(pieces[y, x]) if inside else 0
-    part = pieces == piece if piece else likely
-    return relabel(labels, box, part, class_index + 1, protected)
-
-
-def _axis_weights(
-    pixels: np.ndarray, n: int, cells: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(lower cell, upper cell, weight of the upper) for each pixel of an axis of ``n`` pixels
-    over ``cells`` grid cells whose ends are the axis' ends (align corners)."""
-    if n <= 1 or cells <= 1:
-        zero = np.zeros(pixels.shape, np.int64)
-        return zero, zero, np.zeros(pixels.shape, np.float64)
-    f = pixels * ((cells - 1) / (n - 1))
-    lo = np.minimum(np.floor(f).astype(np.int64), cells - 1)
-    hi = np.minimum(lo + 1, cells - 1)
-    return lo, hi, f - lo
-
-
 @dataclass(frozen=True)
 class Change:
     """Pixels of one plane to set: ``mask`` within ``box``, to ``value``."""
@@ -245,6 +89,97 @@ def relabel(
     if protected is not None:
         change &= ~protected[box]
     return Change(box, change, int(value))
+
+
+def scored_relabel(
+    scores: ScoreGrid,
+    plane: tuple[int, ...],
+    labels: np.ndarray,
+    box: Region,
+    mask: np.ndarray,
+    class_index: int,
+    point: tuple[int, int],
+    ratio: float = FOLLOW_RATIO,
+    protected: np.ndarray | None = None,
+    whole_share: float = 0.8,
+) -> Change:
+    """A relabel that follows the scores: the region (``mask`` in ``box``) takes the class
+    where the model finds it at least ``ratio`` times as likely as the label there
+    (:func:`~.likely.class_ratio`); where that is under ``whole_share`` of the region (the scores
+    disagree inside it: part of it is likely another object), only that part around the
+    clicked ``point`` (its 4-connected piece holding the point, or all of it where the point is
+    outside it) changes; otherwise the whole region, as :func:`relabel`.
+
+    The click is the example: the class's ratio to the label must also be at least
+    ``AS_AT_CLICK`` of its ratio at the ``point`` (so the clicked pixel sets how far the piece
+    reaches). A semantic neighbour is a little likely all over a
+    region (a wall is a little bit building everywhere), and a label set against the model (a
+    correction) has the class ahead of it wherever the model still disagrees: the ratio alone
+    would take the whole region there, where only the part like the click was meant.
+
+    A class the scores do not know (another run's) has no ratio to follow: the whole region,
+    as :func:`relabel`."""
+    from scipy import ndimage
+
+    if class_index not in scores.class_ids:
+        return relabel(labels, box, mask, class_index + 1, protected)
+    value = labels[box][mask][0] if mask.any() else 0  # a region: one label, one ratio to read
+    ratio_map = class_ratio(scores, plane, class_index, box, np.where(mask, labels[box], value))
+    y, x = point[0] - box[0].start, point[1] - box[1].start
+    inside = 0 <= y < mask.shape[0] and 0 <= x < mask.shape[1]
+    if inside and mask[y, x] and not np.isnan(ratio_map[y, x]):
+        # inf at the click (the label's probability kept as 0): only where it is 0 too.
+        ratio = max(ratio, AS_AT_CLICK * float(ratio_map[y, x]))
+    likely = mask & (ratio_map >= ratio)
+    if likely.sum() >= whole_share * mask.sum():
+        return relabel(labels, box, mask, class_index + 1, protected)
+    pieces, _ = ndimage.label(likely)
+    piece = int(pieces[y, x]) if inside else 0
+    part = pieces == piece if piece else likely
+    return relabel(labels, box, part, class_index + 1, protected)
+
+
+def class_brush(
+    labels: np.ndarray,
+    box: Region,
+    stroke: np.ndarray,
+    probability: np.ndarray,
+    threshold: float,
+    value: int,
+    protected: np.ndarray | None = None,
+) -> Change:
+    """A brush that follows the model: the pixels of ``stroke`` (a mask within ``box``) where
+    the class ``value`` names has at least ``threshold`` probability (``probability``, over
+    ``box``) take ``value``; hand-set pixels and those already ``value`` stay."""
+    change = stroke & (probability >= threshold) & (labels[box] != value)
+    if protected is not None:
+        change &= ~protected[box]
+    return Change(box, change, int(value))
+
+
+def class_stroke(
+    scores: ScoreGrid,
+    plane: tuple[int, ...],
+    labels: np.ndarray,
+    box: Region,
+    stroke: np.ndarray,
+    class_index: int,
+    threshold: float,
+    ratio: bool,
+    protected: np.ndarray | None = None,
+) -> Change | None:
+    """The class brush over ``stroke`` (a mask in ``box`` of the 2D ``labels`` the scores were
+    kept for), painting class ``class_index``: where its probability reaches ``threshold``, or
+    with ``ratio`` where it reaches ``threshold`` times the probability of the label there
+    (:func:`~.likely.class_ratio`: a wrong label is the argmax, so the right class is below
+    it). None where the scores do not know the class."""
+    if class_index not in scores.class_ids:
+        return None
+    if ratio:
+        score = class_ratio(scores, plane, class_index, box, labels[box])
+    else:
+        score = class_probability(scores, plane, class_index, box)
+    return class_brush(labels, box, stroke, score, threshold, class_index + 1, protected)
 
 
 def speckles(
@@ -311,124 +246,6 @@ def _most_likely(
     return best
 
 
-def class_brush(
-    labels: np.ndarray,
-    box: Region,
-    stroke: np.ndarray,
-    probability: np.ndarray,
-    threshold: float,
-    value: int,
-    protected: np.ndarray | None = None,
-) -> Change:
-    """A brush that follows the model: the pixels of ``stroke`` (a mask within ``box``) where
-    the class ``value`` names has at least ``threshold`` probability (``probability``, over
-    ``box``) take ``value``; hand-set pixels and those already ``value`` stay."""
-    change = stroke & (probability >= threshold) & (labels[box] != value)
-    if protected is not None:
-        change &= ~protected[box]
-    return Change(box, change, int(value))
-
-
-def _unit_pixels(image: np.ndarray) -> np.ndarray:
-    """The colour channels of a 2D image (greyscale, or RGB(A) with the colour last) as float32
-    in units of the image's own range (0 to 1), channels last."""
-    image = np.asarray(image)
-    pixels = (image[..., :3] if image.ndim == 3 else image[..., None]).astype(np.float32)
-    span = float(pixels.max() - pixels.min())
-    return (pixels - pixels.min()) / (span or 1.0)
-
-
-def superpixels(image: np.ndarray, cell_pixels: int = 400) -> np.ndarray:
-    """SLIC superpixels of a 2D image (greyscale, or RGB(A) with the colour last): int32 cell
-    ids from 0, cells of about ``cell_pixels`` pixels whose edges follow the image's edges."""
-    from skimage.segmentation import slic
-
-    rgb = np.asarray(image).ndim == 3
-    pixels = _unit_pixels(image)
-    n_cells = max(1, pixels.shape[0] * pixels.shape[1] // cell_pixels)
-    # Not forced connected: that step merges small cells into a neighbour across an edge, and
-    # a vote needs cells that stay on one side, not connected ones.
-    cells = slic(
-        pixels if rgb else pixels[..., 0], n_segments=n_cells, compactness=10 if rgb else 0.1,
-        channel_axis=-1 if rgb else None, start_label=0, enforce_connectivity=False,
-    )  # fmt: skip
-    return cells.astype(np.int32)
-
-
-@dataclass(frozen=True)
-class CellEdges:
-    """Which superpixels touch (4-neighbours; each ordered pair ``(a[i], b[i])`` once) and how
-    far apart their mean colours are, in units of the image's range: computed once per image
-    plane, with its superpixels."""
-
-    a: np.ndarray
-    b: np.ndarray
-    contrast: np.ndarray
-
-
-def cell_edges(image: np.ndarray, cells: np.ndarray) -> CellEdges:
-    """The :class:`CellEdges` of the superpixels ``cells`` of ``image``."""
-    pixels = _unit_pixels(image)
-    ids = np.asarray(cells).ravel()
-    n = int(ids.max(initial=0)) + 1
-    sizes = np.maximum(np.bincount(ids, minlength=n), 1)
-    sums = [np.bincount(ids, pixels[..., c].ravel(), minlength=n) for c in range(pixels.shape[-1])]
-    colours = np.stack(sums, axis=1) / sizes[:, None]
-    a = np.concatenate([cells[:, :-1].ravel(), cells[:-1, :].ravel()]).astype(np.int64)
-    b = np.concatenate([cells[:, 1:].ravel(), cells[1:, :].ravel()]).astype(np.int64)
-    apart = a != b
-    pairs = np.unique(np.concatenate([a[apart] * n + b[apart], b[apart] * n + a[apart]]))
-    a, b = pairs // n, pairs % n
-    return CellEdges(a, b, np.linalg.norm(colours[a] - colours[b], axis=1))
-
-
-def snap_to_cells(
-    labels: np.ndarray,
-    cells: np.ndarray,
-    protected: np.ndarray | None = None,
-    min_share: float = 0.5,
-    edges: CellEdges | None = None,
-    min_contrast: float = 0.1,
-) -> list[Change]:
-    """Boundaries snapped to the image's edges: every superpixel (``cells``, same shape as the
-    2D ``labels``) where one label holds more than ``min_share`` of its pixels gives that label
-    to the rest of it. A boundary a few pixels off crosses cells whose majority is right, so it
-    moves onto the cell edges, i.e. the image's edges. Hand-set pixels stay; cells near a tie
-    stay.
-
-    With ``edges`` (:func:`cell_edges`), only edges the image shows: a cell's pixels of
-    label M change only where the touching cells that M holds most of differ from it in mean
-    colour by ``min_contrast`` (of the image's range) or more, on average. Where neighbouring
-    classes look alike, SLIC's cell edges are arbitrary, and snapping would move a boundary the
-    scores placed a few pixels off onto an edge ten pixels off. One :class:`Change` per label
-    written."""
-    labels = np.asarray(labels)
-    if labels.min(initial=0) >= 0 and labels.max(initial=0) < 4096:  # class labels: no sort
-        values = np.arange(int(labels.max(initial=0)) + 1, dtype=labels.dtype)
-        index = labels.astype(np.int64)
-    else:
-        values, index = np.unique(labels, return_inverse=True)
-        index = index.reshape(labels.shape)
-    n_cells, n_values = int(cells.max(initial=0)) + 1, len(values)
-    at = cells.astype(np.int64) * n_values + index  # (cell, label) of each pixel
-    counts = np.bincount(at.ravel(), minlength=n_cells * n_values).reshape(n_cells, n_values)
-    top = counts.argmax(axis=1)
-    share = counts[np.arange(n_cells), top] / np.maximum(counts.sum(axis=1), 1)
-    new = values[top][cells]
-    change = (share > min_share)[cells] & (new != labels)
-    if edges is not None:
-        neighbour = edges.a * n_values + top[edges.b]  # (cell, the label its neighbour holds)
-        total = np.bincount(neighbour, edges.contrast, minlength=n_cells * n_values)
-        seen = np.bincount(neighbour, minlength=n_cells * n_values)
-        # No neighbour held by the label (a blot inside the cell): nothing to look alike.
-        shown = (seen == 0) | (total >= min_contrast * seen)
-        change &= shown[at]
-    if protected is not None:
-        change &= ~protected
-    full = tuple(slice(0, n) for n in labels.shape)
-    return [Change(full, change & (new == v), int(v)) for v in np.unique(new[change])]
-
-
 def _four_neighbours(mask: np.ndarray) -> np.ndarray:
     out = mask.copy()
     out[1:] |= mask[:-1]
@@ -438,12 +255,46 @@ def _four_neighbours(mask: np.ndarray) -> np.ndarray:
     return out
 
 
-def apply(labels: np.ndarray, changes: list[Change]) -> int:
-    """Write ``changes`` into ``labels`` (in place, for scripts and tests; the dock writes them
-    as one undoable edit instead); returns the pixels changed."""
-    total = 0
+@dataclass(frozen=True)
+class PreparedWrite:
+    """An edit computed but not written: the pixels (index arrays into the labels), their new
+    values, and the values they held when it was computed."""
+
+    where: tuple[np.ndarray, ...]
+    value: np.ndarray
+    old: np.ndarray
+
+
+def prepare_write(
+    labels: np.ndarray, plane: tuple[int, ...], changes: list[Change]
+) -> PreparedWrite | None:
+    """The pixels ``changes`` (of ``plane`` of ``labels``) would change, as one write (None:
+    none would). The dock writes it as one undoable edit; the benchmark's annotator writes the
+    same pixels."""
+    indices, values = [], []
     for change in changes:
-        view = labels[change.box]
-        total += int(np.count_nonzero(view[change.mask] != change.value))
-        view[change.mask] = change.value
-    return total
+        ys, xs = np.nonzero(change.mask)
+        if ys.size:
+            lead = [np.full(ys.size, p) for p in plane]
+            indices.append((*lead, ys + change.box[0].start, xs + change.box[1].start))
+            values.append(np.full(ys.size, change.value))
+    if not indices:
+        return None
+    where = tuple(np.concatenate(axis) for axis in zip(*indices, strict=True))
+    value = np.concatenate(values).astype(labels.dtype)
+    old = labels[where]
+    # A speckle may border one that already took its value: those pixels stay as they are.
+    moved = old != value
+    if not moved.any():
+        return None
+    return PreparedWrite(tuple(axis[moved] for axis in where), value[moved], old[moved])
+
+
+def apply(labels: np.ndarray, changes: list[Change]) -> int:
+    """Write ``changes`` into ``labels`` (in place, for scripts and tests; the dock writes the
+    same :func:`prepare_write` as one undoable edit instead); returns the pixels changed."""
+    prepared = prepare_write(labels, (), changes)
+    if prepared is None:
+        return 0
+    labels[prepared.where] = prepared.value
+    return int(prepared.value.size)

@@ -1,4 +1,5 @@
-"""One-gesture corrections: regions, their likely classes, relabelling, speckles."""
+"""One-gesture corrections: regions, relabelling (plain, following the scores, the class
+brush), speckles, and the write the dock makes of them."""
 
 import numpy as np
 import pytest
@@ -7,34 +8,23 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from napari_gluonseg.core.edits.corrections import (
+    FOLLOW_RATIO,
+    Change,
     Components,
     apply,
-    cell_edges,
     class_brush,
-    class_probability,
-    class_ratio,
-    likely_classes,
-    menu_classes,
+    class_stroke,
+    prepare_write,
     region_at,
     relabel,
-    runner_up,
     scored_relabel,
-    snap_to_cells,
     speckles,
-    superpixels,
 )
+from napari_gluonseg.core.edits.likely import class_probability, class_ratio
+from napari_gluonseg.core.edits.snap import cell_edges, snap_to_cells
 from napari_gluonseg.core.run.scores import ScoreGrid
 
-
-def _scores(h=40, w=60):
-    """Four classes on an 11x16 grid: class 2 likely on the left, class 3 on the right."""
-    gh, gw = 11, 16
-    p = np.full((1, 4, gh, gw), 0.1, np.float32)
-    p[0, 2, :, : gw // 2] = 0.7
-    p[0, 3, :, gw // 2 :] = 0.7
-    p[0, 1, :, gw // 2 :] = 0.15
-    p /= p.sum(axis=1, keepdims=True)
-    return ScoreGrid(p.astype(np.float16), (), (h, w), (0, 1, 2, 3))
+from .helpers import four_classes
 
 
 def test_a_click_finds_its_connected_region_unlabeled_ones_too():
@@ -57,20 +47,6 @@ def test_a_click_floods_the_same_region_the_labelling_finds(labels, point):
     box, mask = region_at(labels, *point)
     expected_box, expected_mask = Components(labels).at(*point)
     assert box == expected_box and np.array_equal(mask, expected_mask)
-
-
-def test_likely_classes_are_the_mean_of_what_the_maps_show():
-    scores = _scores()
-    labels = np.zeros((40, 60), np.uint8)
-    labels[5:30, 3:25] = 1
-    box, mask = Components(labels).at(10, 10)
-    top = likely_classes(scores, (), box, mask, k=3)
-    assert [k for k, _ in top][:1] == [2]
-    for k, mean in top:
-        expected = scores.probability_map(k)[box][mask].mean()
-        assert abs(mean - expected) < 1e-4
-    right = Components(labels).at(35, 55)
-    assert likely_classes(scores, (), *right, k=2)[0][0] == 3
 
 
 def test_relabel_changes_the_region_only_and_never_a_hand_set_pixel():
@@ -99,26 +75,8 @@ def test_speckles_take_the_label_around_them_and_leave_hand_set_ones():
     assert (out[20:22, 20:22] == 8).all() and (out[10:25, 0:5] == 6).all()
 
 
-def test_the_runner_up_is_the_best_class_other_than_the_regions_own():
-    scores = _scores()
-    labels = np.zeros((40, 60), np.uint8)
-    labels[:, 35:] = 4  # class 3, the most likely on the right
-    box, mask = Components(labels).at(20, 50)
-    k, p = runner_up(scores, (), box, mask, 4)
-    assert k == 1 and 0.1 < p < 0.2  # class 1 is second on the right
-    labels[:, 35:] = 1  # labelled with the wrong class: the runner-up is the most likely
-    assert runner_up(scores, (), box, mask, 1)[0] == 3
-
-
-def test_a_class_probability_over_a_box_equals_the_full_map_cut_to_it():
-    scores = _scores(41, 67)
-    box = (slice(3, 29), slice(17, 66))
-    full = scores.probability_map(2)
-    assert np.abs(class_probability(scores, (), 2, box) - full[box]).max() < 1e-5
-
-
 def test_the_class_brush_paints_only_where_the_class_is_likely_and_not_over_hand_set_pixels():
-    scores = _scores()
+    scores = four_classes()
     labels = np.zeros((40, 60), np.uint8)
     protected = np.zeros(labels.shape, bool)
     protected[20, 10] = True
@@ -133,26 +91,8 @@ def test_the_class_brush_paints_only_where_the_class_is_likely_and_not_over_hand
     assert not painted[20, 10] and not painted[:15].any() and not painted[25:].any()
 
 
-def test_a_menu_lists_the_regions_likely_classes_then_those_at_the_click():
-    scores = _scores()
-    labels = np.zeros((40, 60), np.uint8)
-    box, mask = (slice(0, 40), slice(0, 20)), np.ones((40, 20), bool)  # the left: class 2
-    assert menu_classes(scores, (), box, mask, (20, 10), k=1) == [2]
-    assert menu_classes(scores, (), box, mask, (20, 55), k=1) == [2, 3]  # clicked right
-    assert likely_classes(scores, (), box, mask, k=1)[0][0] == 2 and labels.sum() == 0
-
-
-def test_a_class_ratio_weighs_the_class_against_the_label_already_there():
-    scores = _scores()
-    labels = np.full((40, 60), 3, np.uint8)  # class 2 everywhere
-    labels[:, 50:] = 0  # unlabeled: any class beats nothing
-    ratio = class_ratio(scores, (), 3, (slice(0, 40), slice(0, 60)), labels)
-    assert ratio[:, :20].max() < 0.25 and ratio[:, 35:50].min() > 4
-    assert np.isinf(ratio[:, 50:]).all()
-
-
 def test_a_scored_relabel_takes_the_part_where_the_class_is_likely_around_the_click():
-    scores = _scores()
+    scores = four_classes()
     labels = np.full((40, 60), 3, np.uint8)  # one region of class 2; class 3 likely right
     box, mask = (slice(0, 40), slice(0, 60)), np.ones((40, 60), bool)
     protected = np.zeros(labels.shape, bool)
@@ -232,57 +172,7 @@ def test_a_speckle_inside_a_hand_set_region_takes_its_class():
     assert (out == 3).all()
 
 
-@pytest.mark.parametrize("grey", [False, True])
-def test_superpixels_follow_the_image_edges_and_snapping_moves_a_boundary_onto_them(grey):
-    rng = np.random.default_rng(0)
-    truth = np.zeros((60, 80), np.uint8)
-    truth[:, 37:] = 1  # the true boundary at column 37
-    image = np.where(truth[..., None] == 1, (200, 40, 40), (30, 90, 200)).astype(np.float32)
-    image += rng.normal(0, 8, image.shape)
-    cells = superpixels(image[..., 0] if grey else image, cell_pixels=100)  # red: 200 vs 30
-    assert 30 <= cells.max() + 1 <= 70
-    for cell in np.unique(cells):  # no cell straddles the edge
-        assert len(np.unique(truth[cells == cell])) == 1
-    labels = truth + 1
-    labels[:, 33:37] = 2  # the pre-annotation's boundary 4 px off
-    protected = np.zeros(labels.shape, bool)
-    protected[10, 35] = True
-    out = labels.copy()
-    apply(out, snap_to_cells(labels, cells, protected))
-    assert out[10, 35] == 2 and (out != truth + 1).sum() == 1
-
-
-def test_snapping_with_edges_leaves_boundaries_the_image_does_not_show():
-    rng = np.random.default_rng(1)
-    truth = np.zeros((60, 120), np.uint8)
-    truth[:, 37:] = 1  # visible edge at column 37 (blue | red)
-    truth[:, 83:] = 2  # invisible edge at column 83: class 2 is red like class 1
-    colour = np.array([(30, 90, 200), (200, 40, 40), (202, 41, 40)], np.float32)
-    image = colour[truth] + rng.normal(0, 4, (*truth.shape, 3))
-    cells = superpixels(image, cell_pixels=100)
-    labels = truth + 1
-    labels[:, 33:37] = 2  # both boundaries 4 px off
-    labels[:, 83:87] = 2
-    edges = cell_edges(image, cells)
-    assert len(np.unique(edges.a * 10_000 + edges.b)) == len(edges.a)  # each pair once
-    assert ((edges.a != edges.b) & (edges.contrast >= 0) & (edges.contrast <= 3**0.5)).all()
-    out = labels.copy()
-    apply(out, snap_to_cells(labels, cells, edges=edges))
-    assert (out[:, :37] == 1).all()  # the visible edge: snapped onto it
-    np.testing.assert_array_equal(out[:, 60:], labels[:, 60:])  # the invisible one: left alone
-    blind = labels.copy()
-    apply(blind, snap_to_cells(labels, cells))  # without edges every cell votes
-    assert (blind[:, 60:] != labels[:, 60:]).any()
-
-
-def test_snapping_leaves_cells_near_a_tie():
-    labels = np.zeros((4, 4), np.uint8)
-    labels[:, 2:] = 1
-    cells = np.zeros((4, 4), np.int32)  # one cell, half and half
-    assert snap_to_cells(labels, cells) == []
-
-
-def test_speckles_on_the_bottom_and_right_edges_are_cleaned_with_scores():
+def test_speckles_on_the_bottom_and_right_edges_are_cleaned_withfour_classes():
     labels = np.full((40, 60), 2, np.uint8)
     labels[:, 50:] = 4
     labels[38:, 49:51] = 7  # touches the bottom edge, borders 2 and 4
@@ -343,3 +233,43 @@ def test_no_tool_changes_a_hand_set_pixel_or_anything_outside_its_region(
         for cell in np.unique(cells[changed]):
             inside = labels[cells == cell]
             assert (out[changed & (cells == cell)] == np.bincount(inside).argmax()).all()
+
+
+def test_a_scored_relabel_to_a_class_the_scores_do_not_know_takes_the_whole_region():
+    """Another run's class has no ratio to follow: the dock's relabel takes the region."""
+    labels = np.full((40, 60), 3, np.uint8)
+    protected = np.zeros(labels.shape, bool)
+    protected[0, 0] = True
+    box, mask = (slice(0, 40), slice(0, 60)), np.ones((40, 60), bool)
+    change = scored_relabel(four_classes(), (), labels, box, mask, 7, (20, 50), protected=protected)
+    assert change.value == 8 and change.pixels == 40 * 60 - 1 and not change.mask[0, 0]
+
+
+def test_the_class_stroke_paints_where_the_class_comes_close_or_is_likely():
+    """Class 3 is likely on the right (0.7 of it), 1/7 as likely as class 2 on the left."""
+    scores = four_classes()
+    labels = np.full((40, 60), 3, np.uint8)  # class 2 everywhere
+    box, stroke = (slice(10, 20), slice(0, 60)), np.ones((10, 60), bool)
+    likely = class_stroke(scores, (), labels, box, stroke, 3, 0.5, ratio=False)
+    assert likely is not None and likely.value == 4
+    assert likely.mask[:, 35:].all() and not likely.mask[:, :25].any()
+    close = class_stroke(scores, (), labels, box, stroke, 3, FOLLOW_RATIO, ratio=True)
+    assert close is not None and close.mask.all()  # 1/7 >= 1/20: the whole stroke
+    assert class_stroke(scores, (), labels, box, stroke, 3, 0.25, ratio=True).mask[:, 35:].all()
+    assert class_stroke(scores, (), labels, box, stroke, 9, 0.5, ratio=False) is None
+
+
+def test_a_prepared_write_holds_only_the_pixels_that_change_in_their_plane():
+    labels = np.zeros((2, 4, 5), np.uint8)
+    labels[1, :2] = 6
+    changes = [
+        Change((slice(0, 2), slice(0, 2)), np.ones((2, 2), bool), 6),  # already 6: nothing
+        Change((slice(2, 4), slice(1, 3)), np.array([[True, False], [True, True]]), 6),
+    ]
+    prepared = prepare_write(labels, (1,), changes)
+    assert prepared is not None and prepared.value.dtype == labels.dtype
+    pixels = sorted(zip(*(a.tolist() for a in prepared.where), strict=True))
+    assert pixels == [(1, 2, 1), (1, 3, 1), (1, 3, 2)]
+    assert (prepared.old == 0).all() and (prepared.value == 6).all()
+    assert prepare_write(labels, (1,), changes[:1]) is None
+    assert apply(labels[1], changes) == 3 and (labels[1, 2:, 1] == 6).all()
