@@ -1,5 +1,6 @@
-"""What a run does to a viewer's layers: write or update the result layers, merge labels into a
-layer someone worked on, the edited-by-hand rule, layer metadata, export of a layer.
+"""What a run does to a viewer's layers: write or update the result layers (labels, maps),
+merge labels into a layer someone worked on by the edited-by-hand rule of :mod:`.overwrite_rule`,
+and the layer metadata a run leaves.
 
 Qt-free (no Qt or magicgui import): the widget is an adapter that passes the question to the user
 as a callable and drives :func:`apply_steps` one small step per turn of the event loop. The rule
@@ -9,19 +10,14 @@ every write into a labels layer is one undoable edit.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
-from enum import Enum, StrEnum
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..core.edits.merge import Region, merge_changes
-from ..core.errors import GluonsegError
-from ..core.files.export import write_labels
-from ..core.provenance import EDITED_BY_HAND, EXPORTED_LAYER, HAND_TRACKING_COMPLETE
 from ..core.run.result import SegmentationResult
 from .data import (
     METADATA_KEY,
@@ -34,37 +30,26 @@ from .data import (
     spatial_shape,
     uncertainty_layer_data,
 )
+
+# export_layer, export_stem_of and layer_class_names (and the rule's names below) are still
+# importable from here, as before the export, the plugin's layers and the edited-by-hand rule
+# had modules of their own (the docks, _writer.py and tests import them so).
+from .export import export_layer as export_layer
+from .export import export_stem_of as export_stem_of
 from .hand_edits import HAND_KEY, hand_tracker
-from .kept_scores import SCORES_KEY, attach_scores, kept_scores
-
-# Pixels written per undoable step: the GUI gets control back between chunks of a big write.
-WRITE_CHUNK = 400_000
-# The name napari gave the plugin's labels layer (metadata): one the user renamed is theirs.
-GIVEN_NAME_KEY = "layer_name"
-
-
-class MergeMode(StrEnum):
-    """How a run's labels go into labels that already hold something."""
-
-    FILL_UNLABELED = "fill_unlabeled"  # only pixels still 0: nothing labelled ever changes
-    OVERWRITE = "overwrite"  # the region as the run says (asks first where edits would go)
-
-
-class EditedChoice(Enum):
-    """The user's answer when a write would replace labels they may have set by hand."""
-
-    OVERWRITE = "overwrite"
-    KEEP_HAND_SET = "keep hand-set"  # write the rest, leave the pixels a person set
-    NEW_LAYER = "new layer"
-    CANCEL = "cancel"
-
-
-# (layer name, number of pixels that would change) -> the user's choice.
-AskEdited = Callable[[str, int], EditedChoice]
-
-
-class LayerWriteError(GluonsegError, ValueError):
-    """A result that cannot go into the chosen layer; nothing was written."""
+from .kept_scores import SCORES_KEY, attach_scores
+from .overwrite_rule import (
+    AskEdited,
+    EditedChoice,
+    LayerWriteError,
+    MergeMode,
+    check_class_table,
+    leaving_hand_set_pixels,
+    pixels_at_risk,
+    write_undoable,
+)
+from .plugin_layers import layer_class_names as layer_class_names
+from .plugin_layers import plugin_labels_layer, plugin_layer, remember_name, retire_plugin_layer
 
 
 @dataclass(frozen=True)
@@ -243,7 +228,7 @@ def _write_labels(
         if choice is EditedChoice.CANCEL:
             return None
         if choice is EditedChoice.KEEP_HAND_SET:
-            indices, values = _leaving_hand_set_pixels(target, indices, values)
+            indices, values = leaving_hand_set_pixels(target, indices, values)
         if choice is EditedChoice.NEW_LAYER:
             retire_plugin_layer(target)
             layer = yield from _add_labels(viewer, prepared)
@@ -261,7 +246,7 @@ def _write_labels(
         _record_merge(target, prepared, mode, was_unedited_output)
     attach_scores(target, result.scores, tuple(s.start for s in request.region))
     if own:
-        _remember_name(target)
+        remember_name(target)
     yield f"{target.name}: {len(values)} pixels written"
     return target.name
 
@@ -272,7 +257,7 @@ def _add_labels(viewer: Any, prepared: PreparedResult) -> Generator[str, None, A
     layer = prepared.labels
     show = add_unshown(viewer, layer)
     try:
-        _remember_name(layer)
+        remember_name(layer)
         result, region = prepared.result, prepared.request.region
         hand_tracker(layer)
         attach_scores(layer, result.scores, tuple(s.start for s in region))
@@ -281,58 +266,6 @@ def _add_labels(viewer: Any, prepared: PreparedResult) -> Generator[str, None, A
         show()
     yield layer.name
     return layer
-
-
-def _remember_name(layer: Any) -> None:
-    """Note the name napari gave the plugin's labels layer: renamed, it is the user's."""
-    meta = {**layer.metadata.get(METADATA_KEY, {}), GIVEN_NAME_KEY: layer.name}
-    layer.metadata = {**layer.metadata, METADATA_KEY: meta}
-
-
-def _leaving_hand_set_pixels(
-    target: Any, indices: tuple[np.ndarray, ...], values: np.ndarray
-) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
-    """The write without the pixels a person set (tracked since the Correct dock or a run
-    first saw the layer; without tracking, every labelled pixel counts as set by hand)."""
-    tracker = hand_tracker(target, create=False)
-    if tracker is not None and tracker.complete:
-        keep = ~tracker.hand_set()[indices]
-    else:
-        keep = np.asarray(target.data)[indices] == 0
-        if tracker is not None:
-            keep &= ~tracker.hand_set()[indices]
-    return tuple(i[keep] for i in indices), values[keep]
-
-
-def pixels_at_risk(layer: Any, old: np.ndarray, indices: tuple[np.ndarray, ...]) -> int:
-    """How many of the pixels a write would change a person may have set.
-
-    None in the plugin's own output that nobody touched; where every edit of the layer was
-    tracked, exactly the edited pixels the write would change (the rest is the run's own
-    output); in an edited plugin layer otherwise, every changed pixel (erasing is an edit too);
-    in anyone else's layer, every labelled one.
-    """
-    if is_unedited_output(layer) or not len(indices[0]):
-        return 0
-    tracker = hand_tracker(layer, create=False)
-    if tracker is not None and tracker.complete:
-        return int(np.count_nonzero(tracker.hand_set()[indices]))
-    if is_plugin_labels(layer):
-        return len(indices[0])
-    return int(np.count_nonzero(old[indices]))
-
-
-def write_undoable(
-    layer: Any, indices: tuple[np.ndarray, ...], values: np.ndarray
-) -> Iterator[str]:
-    """Generator: ``layer.data[indices] = values`` as ONE undo step (Ctrl+Z takes it all back),
-    in chunks so the GUI breathes between them."""
-    with layer.block_history():
-        for a in range(0, len(values), WRITE_CHUNK):
-            b = a + WRITE_CHUNK
-            layer.data_setitem(tuple(i[a:b] for i in indices), values[a:b])
-            if b < len(values):
-                yield f"{layer.name}: {b} of {len(values)} pixels written"
 
 
 def _record_merge(
@@ -352,108 +285,9 @@ def _record_merge(
         target.colormap = _colormap_keeping(target, result.colors)
 
 
-def check_class_table(layer: Any, class_names: Sequence[str]) -> None:
-    """Refuse to write into a layer whose values name other classes than the run's."""
-    theirs = layer_class_names(layer, 0) if "class_name" in layer.features else []
-    if theirs and theirs != list(class_names[: len(theirs)]):
-        raise LayerWriteError(
-            f"'{layer.name}' labels other classes (e.g. 1 = {theirs[0]!r}) than this run "
-            f"(1 = {class_names[0]!r}); choose the same model or scheme, or another layer."
-        )
-
-
-# -- which layers are the plugin's ----------------------------------------------------------------
-
-
-def plugin_layer(viewer: Any, name: str, layer_type: str) -> Any | None:
-    """The layer ``name`` if the plugin made it and it has that type; a user's layer that
-    happens to share the name is left alone."""
-    from napari.layers import Image, Labels
-
-    kind = {"labels": Labels, "image": Image}[layer_type]
-    if name not in viewer.layers:
-        return None
-    layer = viewer.layers[name]
-    return layer if isinstance(layer, kind) and METADATA_KEY in layer.metadata else None
-
-
-def plugin_labels_layer(viewer: Any, image: Any) -> Any | None:
-    """The plugin's current labels layer for ``image``: the one a new run updates."""
-    from napari.layers import Labels
-
-    for layer in viewer.layers:
-        meta = layer.metadata.get(METADATA_KEY, {}) if isinstance(layer, Labels) else {}
-        renamed = meta.get(GIVEN_NAME_KEY, layer.name) != layer.name  # the user's now
-        if meta.get("role") == "labels" and meta.get("source_image") == image.name and not renamed:
-            return layer
-    layer = plugin_layer(viewer, labels_layer_name(image.name), "labels")
-    return layer if layer is not None and is_plugin_labels(layer) else None
-
-
-def is_plugin_labels(layer: Any) -> bool:
-    return layer.metadata.get(METADATA_KEY, {}).get("role") == "labels"
-
-
-def retire_plugin_layer(layer: Any) -> None:
-    """Keep an edited layer as the user's own: later runs no longer update it."""
-    meta = {**layer.metadata.get(METADATA_KEY, {}), "role": "kept edits"}
-    meta.pop("written_digest", None)
-    layer.metadata = {**layer.metadata, METADATA_KEY: meta}
-
-
-def layer_class_names(layer: Any, top: int) -> list[str]:
-    """Names of label values 1..n from the layer's features (ours, or the user's own)."""
-    names: dict[int, str] = {}
-    features = layer.features
-    if "class_name" in features and len(features):
-        index = features["index"] if "index" in features else range(len(features))
-        names = {int(i): str(n) for i, n in zip(index, features["class_name"], strict=True)}
-    n = max([top, *[i for i in names if i > 0]], default=0)
-    return [names.get(k, f"label {k}") for k in range(1, n + 1)]
-
-
-# -- export ---------------------------------------------------------------------------------------
-
-
 def _kept_metadata(layer: Any) -> dict[str, Any]:
     """What of a layer's metadata outlives a run's update: its hand edits and kept scores."""
     return {k: v for k, v in layer.metadata.items() if k in (HAND_KEY, SCORES_KEY)}
-
-
-def export_layer(
-    layer: Any,
-    folder: str | Path,
-    fmt: str,
-    stem: str | None = None,
-    keep_scores: bool = False,
-    **kwargs: Any,
-) -> dict[str, Path]:
-    """Write ``layer`` as it is now (hand corrections included) for training, as ``stem``
-    (default: the layer's name), with its kept scores if asked and they cover the whole layer;
-    see :func:`napari_gluonseg.core.files.export.write_labels`."""
-    data = np.asarray(layer.data)
-    names = layer_class_names(layer, int(data.max(initial=0)))
-    colors = [
-        tuple(int(c * 255 + 0.5) for c in layer.colormap.map(k + 1)[:3]) for k in range(len(names))
-    ]
-    meta = layer.metadata.get(METADATA_KEY, {})
-    provenance = {
-        **meta.get("provenance", {}),
-        EXPORTED_LAYER: layer.name,
-        EDITED_BY_HAND: not is_unedited_output(layer),
-    }
-    tracker = hand_tracker(layer, create=False)
-    if tracker is not None:
-        provenance.update(tracker.provenance(), **{HAND_TRACKING_COMPLETE: tracker.complete})
-    stem = stem or export_stem_of(layer)
-    kept = kept_scores(layer) if keep_scores else None
-    scores = kept.grid if kept is not None and kept.whole(data.shape) else None
-    return write_labels(data, names, colors, provenance, folder, stem, fmt, scores=scores, **kwargs)
-
-
-def export_stem_of(layer: Any) -> str:
-    """The file stem an export of ``layer`` gets (``dog classes`` -> ``dog``)."""
-    return layer.name.removesuffix(" classes").replace(" ", "_")
 
 
 # -- helpers --------------------------------------------------------------------------------------

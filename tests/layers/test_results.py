@@ -8,17 +8,11 @@ import pytest
 from napari.components import ViewerModel
 
 from napari_gluonseg.core.run.result import SegmentationResult
-from napari_gluonseg.layers import results as result_layers
+from napari_gluonseg.layers import overwrite_rule
 from napari_gluonseg.layers.data import METADATA_KEY
 from napari_gluonseg.layers.hand_edits import hand_tracker
-from napari_gluonseg.layers.results import (
-    EditedChoice,
-    LayerWriteError,
-    MergeMode,
-    ResultDestination,
-    apply_steps,
-    prepare_result,
-)
+from napari_gluonseg.layers.overwrite_rule import EditedChoice, LayerWriteError, MergeMode
+from napari_gluonseg.layers.results import ResultDestination, apply_steps, prepare_result
 
 NAMES = ("wall", "building", "sky", "floor")
 COLORS = ((120, 120, 120), (180, 120, 120), (6, 230, 230), (80, 50, 50))
@@ -275,9 +269,10 @@ def test_users_layer_with_other_class_names_is_refused_untouched(viewer):
 
 
 def test_a_big_write_is_chunked_but_undone_in_one_step(viewer, monkeypatch):
+    """The write of layers/overwrite_rule.py, in a run's steps."""
     run(viewer, 1)
     labels = viewer.layers["photo classes"]
-    monkeypatch.setattr(result_layers, "WRITE_CHUNK", 500)
+    monkeypatch.setattr(overwrite_rule, "WRITE_CHUNK", 500)
     image = viewer.layers["photo"]
     request = ResultDestination(
         image, (slice(0, 40), slice(0, 60)), None, MergeMode.OVERWRITE, True
