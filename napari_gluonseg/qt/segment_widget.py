@@ -1,64 +1,53 @@
-"""The dock widget: controls, the worker and the handlers.
+"""The segmentation dock: its controls, the run's worker and the handlers that follow a run.
 
 What a run does to layers (the edited-by-hand rule, merging, metadata, export) lives in the
 Qt-free :mod:`napari_gluonseg.layers.results`; the widget gathers the user's choices, runs the core
-in a worker, and applies the prepared result one small step per turn of the event loop.
+in a worker, and applies the prepared result one small step per turn of the event loop. The
+progress bar's moves are :mod:`.run_progress`; what the last result answers without a run (maps
+asked for after it, the classes under the cursor) is :mod:`.segment_last_run`.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from magicgui.widgets import Container, ProgressBar, PushButton
-from napari.layers import Image, Labels, Layer
+from napari.layers import Image, Labels
 from napari.qt.threading import GeneratorWorker, create_worker
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtCore import QTimer
 
 from ..core.errors import GluonsegError
-from ..core.events import Progress, ProgressTracker, Stage
-from ..core.files.export import existing_export_files
-from ..core.models.registry import short_class_name
+from ..core.events import Progress, Stage
 from ..core.provenance import weights_note
 from ..core.run.options import RunOptions
 from ..core.run.segment import iter_segment, run_to_end
 from ..core.run.stop import stop, stoppable
-from ..layers.corrections import hand_tracker
-from ..layers.data import (
-    METADATA_KEY,
-    probability_layer_data,
-    probability_layer_name,
-    uncertainty_layer_data,
-)
+from ..layers.data import METADATA_KEY
+from ..layers.hand_edits import hand_tracker
 from ..layers.results import (
     EditedChoice,
     PreparedResult,
     ResultDestination,
-    add_unshown,
     apply_steps,
-    export_layer,
-    export_stem_of,
-    plugin_labels_layer,
     prepare_result,
 )
 from . import dialogs
 from .controls import NEW_LAYER, RunControls
 from .lifetime import watch_removal
 from .messages import MessageArea, ScrollingDock
-from .threads import STEP_DELAY_MS, ClosingGeneratorWorker, in_background, no_threads
+from .run_progress import RunProgress
+from .segment_export import export_labels, labels_to_export
+from .segment_last_run import LastRun
+from .threads import STEP_DELAY_MS, ClosingGeneratorWorker, no_threads
 
 if TYPE_CHECKING:
     import napari
 
 
 # Said when napari, not this dock, stopped the worker (closing any napari window does).
-# A long step's share of the bar is filled by its expected time up to this part of it, every
-# CREEP_INTERVAL_MS (it sat at 10% through a single window of seconds).
-CREEP_LIMIT = 0.9
-CREEP_INTERVAL_MS = 200
 STOPPED_BY_NAPARI = (
     "stopped: napari stopped the run (a napari window was closed); nothing was added. "
     "Press Run to run again."
@@ -84,18 +73,14 @@ class SegmentWidget(ScrollingDock):
         self._status = MessageArea()
         self._probe = MessageArea(max_lines=3)
         super().__init__(widgets=self._arranged(), labels=True)
+        self._run_progress = RunProgress(self._progress, self._following)
+        self._last_run = LastRun(viewer, self._say)
         self._worker: GeneratorWorker | None = None
         self._worker_threads: list[int] = []  # the thread the worker runs in, once it runs
         self._steps: Generator[str, None, list[str]] | None = None
         self._request: ResultDestination | None = None  # the run in progress
         self._stopping: str | None = None  # why the worker was asked to stop
-        self._last: PreparedResult | None = None  # answers map and probe questions, no re-run
         self._closed = False
-        self._maps_coming: set[str] = set()  # probability maps computed in the background
-        self._step: tuple[Progress, float] | None = None  # a long step running, since when
-        self._creep = QTimer(self.native)
-        self._creep.setInterval(CREEP_INTERVAL_MS)
-        self._creep.timeout.connect(self._on_creep)
         self._connect()
 
     def _arranged(self) -> list:
@@ -175,11 +160,9 @@ class SegmentWidget(ScrollingDock):
             show_error(str(exc))
             return
         self._request = request
-        self._tracker = ProgressTracker()
-        self._plan_note = ""
         self._run.enabled = False
         self._cancel.enabled = True
-        self._progress.value = 0
+        self._run_progress.start()
         self._status.value = f"segmenting {request.image.name}..."
         if no_threads():
             self._compute_here(request, crop, options)
@@ -236,25 +219,11 @@ class SegmentWidget(ScrollingDock):
     def _on_progress(self, event: Progress) -> None:
         if self._closed or self._request is None:  # late events of a stopped run
             return
-        if event.stage == Stage.PLAN:  # a long run says so first; the note stays for the run
-            self._plan_note = f"{event.message}\n"
-        self._progress.value = self._tracker.update(event)
-        self._status.value = self._plan_note + event.message
-        self._step = (event, time.perf_counter()) if event.expected_s else None
-        if self._step is not None and not self._creep.isActive():
-            self._creep.start()
+        self._status.value = self._run_progress.follow(event)
 
-    def _on_creep(self) -> None:
-        """The bar moves through a long step (one network window: seconds, with no event) by
-        its expected time, up to most of the step: it never claims the step done."""
-        if self._step is None or self._request is None or self._closed:
-            self._creep.stop()
-            return
-        event, started = self._step
-        assert event.expected_s is not None  # only such steps are followed
-        part = min((time.perf_counter() - started) / event.expected_s, CREEP_LIMIT)
-        within = Progress(event.stage, round((event.done + part) * 100), event.total * 100, "")
-        self._progress.value = self._tracker.update(within)
+    def _following(self) -> bool:
+        """Whether the bar still follows a run: one going, in an open dock."""
+        return self._request is not None and not self._closed
 
     def _on_computed(self, prepared: PreparedResult) -> None:
         if self._closed or self._request is not prepared.request:
@@ -264,7 +233,7 @@ class SegmentWidget(ScrollingDock):
             self._end_run(f"'{image.name}' was removed during the run; nothing was added")
             return
         self._steps = apply_steps(self._viewer, prepared, self._ask_about_edits)
-        self._last = prepared
+        self._last_run.prepared = prepared
         self._apply_next_step()
 
     def _apply_next_step(self) -> None:
@@ -281,13 +250,13 @@ class SegmentWidget(ScrollingDock):
             self._steps = None
             self._end_run(f"failed: {exc}", error=True)
             return
-        self._progress.value = self._tracker.update(Progress(Stage.LAYERS, 1, 2, message))
+        self._run_progress.move(Progress(Stage.LAYERS, 1, 2, message))
         self._status.value = message
         # A short delay, not 0: zero timers run before other timers and could starve them.
         QTimer.singleShot(STEP_DELAY_MS, self._apply_next_step)
 
     def _finish(self, written: list[str]) -> None:
-        last = self._last
+        last = self._last_run.prepared
         self._end_run(f"done: {', '.join(written)}" if written else "result discarded")
         if written and last is not None:
             self._status.value += f"\n{weights_note(last.result.provenance)}"
@@ -295,7 +264,7 @@ class SegmentWidget(ScrollingDock):
             # Classes picked while the run was going: their maps from the kept scores.
             self._on_classes_chosen(self.controls.classes.value)
         if not written:
-            self._last = None
+            self._last_run.prepared = None
 
     def _ask_about_edits(self, layer_name: str, pixels: int) -> EditedChoice:
         """Ask before a run replaces pixels a person may have set; where the layer's edits
@@ -359,6 +328,7 @@ class SegmentWidget(ScrollingDock):
             show_info("Segmentation stopped: its dock was closed; nothing was added.")
             self._stop("stopped: the dock was closed")
         self._closed = True
+        self._last_run.close()
         for event in self._layer_events:
             event.disconnect(self._on_layers_changed)
         self._viewer.layers.events.removed.disconnect(self._on_layer_removed)
@@ -366,15 +336,8 @@ class SegmentWidget(ScrollingDock):
 
     # -- export ----------------------------------------------------------------------------------
 
-    def _labels_to_export(self) -> Labels | None:
-        c = self.controls
-        if c.target.value is not None:
-            return c.target.value
-        image = c.image.value
-        return None if image is None else plugin_labels_layer(self._viewer, image)
-
     def _on_export_clicked(self, _value: Any = None) -> None:
-        layer = self._labels_to_export()
+        layer = labels_to_export(self._viewer, self.controls)
         if layer is None:
             show_error("Nothing to export: run first, or choose a labels layer in 'write into'.")
             return
@@ -385,98 +348,28 @@ class SegmentWidget(ScrollingDock):
     def export_labels(self, layer: Labels, folder: str | Path) -> dict[str, Path]:
         """Write ``layer`` as it is now (hand corrections included) for training; an earlier
         export of the same name is only replaced if the user says so."""
-        clash = existing_export_files(folder, export_stem_of(layer))
-        if clash and not dialogs.ask_replace_export(self.native, clash):
-            self._status.value = "export cancelled: the existing files are kept"
-            return {}
-        try:
-            fmt = self.controls.export_format.value
-            keep = bool(self.controls.export_scores.value)
-            paths = export_layer(layer, folder, fmt, keep_scores=keep, overwrite=bool(clash))
-        except (GluonsegError, OSError) as exc:
-            self._status.value = f"export failed: {exc}"
-            show_error(f"Export failed: {exc}")
-            return {}
-        self._status.value = f"exported {layer.name} to {Path(folder).resolve()}"
+        paths, self._status.value = export_labels(self.native, layer, folder, self.controls)
         return paths
 
     # -- answers from the last result, without running the network again ---------------------
 
-    def _last_result(self) -> PreparedResult | None:
-        last = self._last
-        if last is None or last.request.image not in self._viewer.layers:
-            return None
-        return last if last.result.scores is not None else None
-
     def _on_classes_chosen(self, names: list[str]) -> None:
         """Picking a class after a run adds its probability layer from the kept scores (picked
         during a run: when the run ends)."""
-        last = self._last_result()
-        busy = self._request is not None  # picked during a run: added when it ends
-        if last is None or busy or last.result.model_name != self.controls.model.value:
-            return
-        image, result, grid = last.request.image, last.result, last.result.scores
-        placement = last.request.placement()
-        for name in names:
-            layer_name = probability_layer_name(image.name, name)
-            if layer_name in self._viewer.layers or layer_name in self._maps_coming:
-                continue
-            k = result.class_names.index(name) if name in result.class_names else -2
-            if grid is None or k not in grid.class_ids:
-                self._status.value = f"{name} was not among the classes of the last run"
-                continue
-
-            def compute(k: int = k, name: str = name) -> Layer:
-                # The full-size map (1.3 s at 64 MP) and its layer: in a worker, not the GUI.
-                data = grid.probability_map(k)
-                return Layer.create(*probability_layer_data(data, image.name, name, placement))
-
-            self._maps_coming.add(layer_name)
-            in_background(compute, self._add_map, self._map_failed)
-
-    def _add_map(self, layer: Layer) -> None:
-        self._maps_coming.discard(layer.name)
-        image = self._last.request.image if self._last is not None else None
-        if self._closed or image is None or image not in self._viewer.layers:
-            return  # the dock closed, or the image went, while the map was computed
-        if layer.name not in self._viewer.layers:  # added hidden, drawn a turn later
-            QTimer.singleShot(STEP_DELAY_MS, add_unshown(self._viewer, layer, take_selection=False))
-
-    def _map_failed(self, exc: Exception) -> None:
-        self._maps_coming.clear()
-        if not self._closed:
-            self._status.value = f"could not make the probability map: {exc}"
+        if self._request is None:
+            self._last_run.add_class_maps(names, self.controls.model.value)
 
     def _on_map_ticked(self, kind: str, on: bool) -> None:
         """Ticking confidence or margin after a run adds its layer from that run at once."""
-        if not on or self._request is not None:  # during a run: it comes with the run
-            return
-        last = self._last
-        if last is None or last.request.image not in self._viewer.layers:
-            self._status.value = f"The {kind} layer comes with the next run (press Run)."
-            return
-        image, result = last.request.image, last.result
-        name = f"{image.name} {kind}"
-        if name in self._viewer.layers or name in self._maps_coming:
-            return
-        if kind == "margin" and result.scores is None:
-            self._status.value = (
-                f"The last run kept no scores for a {kind} layer: it comes with the next run."
-            )
-            return
-        placement = last.request.placement()
-
-        def compute() -> Layer:
-            # The margin map is upsampled from the kept scores (seconds at 64 MP): in a worker.
-            return Layer.create(*uncertainty_layer_data(result, image.name, [kind], placement)[0])
-
-        self._maps_coming.add(name)
-        in_background(compute, self._add_map, self._map_failed)
+        if on and self._request is None:  # during a run: it comes with the run
+            self._last_run.add_map(kind)
 
     def _on_cursor(self, _event: Any = None) -> None:
         """The top-5 classes under the cursor, interpolated from the kept scores."""
-        last = self._last_result()
-        self._probe.value = "" if last is None else probe_text(last, self._viewer.cursor.position)
+        self._probe.value = self._last_run.probe(self._viewer.cursor.position)
+
+    def _say(self, text: str) -> None:
+        self._status.value = text
 
 
 def _compute(
@@ -489,25 +382,3 @@ def _compute(
         result = yield from iter_segment(crop, options)
     yield Progress(Stage.LAYERS, 0, 2, "preparing layers")
     return prepare_result(request, result)
-
-
-def probe_text(last: PreparedResult, world_position: Any) -> str:
-    """'at (y, x): class p%, ...' for the top-5 classes at a world position (or '')."""
-    image, result = last.request.image, last.result
-    grid = result.scores
-    if grid is None:  # the run kept no scores
-        return ""
-    position = image.world_to_data(world_position)
-    starts = [s.start for s in last.request.region]
-    coords = [float(p) - a for p, a in zip(position[-len(starts) :], starts, strict=True)]
-    *lead, y, x = coords
-    plane = tuple(round(v) for v in lead)
-    if any(not 0 <= p < n for p, n in zip(plane, grid.leading_shape, strict=True)):
-        return ""
-    top = grid.top_classes(plane, y, x)
-    names = result.class_names
-    if not top:
-        return ""
-    return f"at ({round(y + starts[-2])}, {round(x + starts[-1])}): " + ", ".join(
-        f"{short_class_name(names[k]) if k >= 0 else 'unmapped'} {p:.0%}" for k, p in top
-    )

@@ -116,3 +116,59 @@ def _fresh_dock_settings(monkeypatch):
     from napari_gluonseg.qt import controls
 
     monkeypatch.setattr(controls, "_remembered", {})
+
+
+@pytest.fixture
+def viewer(make_viewer, request):
+    """A hidden viewer; a shown one where the test module sets ``SHOWN_VIEWER`` (the canvas then
+    maps the mouse as on a desktop)."""
+    return make_viewer(show=getattr(request.module, "SHOWN_VIEWER", False))
+
+
+@pytest.fixture
+def dog_layer(viewer, small_dog):
+    """The small dog photo, scaled and moved: world (12, 22) is its pixel (4, 4)."""
+    return viewer.add_image(small_dog, name="dog", scale=(0.5, 0.5), translate=(10, 20))
+
+
+@pytest.fixture
+def gl_draw_errors():
+    """What vispy logs when a canvas fails to draw (a GLError caught in its paint event; the
+    same state ended napari with an abort in Mesa on a busier machine)."""
+    import logging
+
+    seen: list[str] = []
+
+    class Catch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "Error drawing visual" in record.getMessage():
+                seen.append(record.getMessage())
+
+    handler, logger = Catch(), logging.getLogger("vispy")
+    logger.addHandler(handler)
+    yield seen
+    logger.removeHandler(handler)
+
+
+@pytest.fixture
+def correct(viewer):
+    """The "Correct labels" dock as napari's plugin menu opens it: built with a proxy of the
+    viewer, whose layers are proxies too (a proxy is not the layer, and a new one comes with each
+    access)."""
+    _, widget = viewer.window.add_plugin_dock_widget("napari-gluonseg", "Correct labels")
+    return widget
+
+
+@pytest.fixture
+def review_folder(tmp_path, untrained_params):
+    """A folder of images and their batch results (at the images' size, min_confidence 0.02:
+    unlabeled pixels), as the review dock opens them."""
+    from napari_gluonseg.core.batch.folder import segment_folder
+
+    from ..core.batch.test_review import make_folder
+    from .helpers import RUN
+
+    images = make_folder(tmp_path / "images")
+    results = tmp_path / "results"
+    segment_folder(images, results, weights=untrained_params, min_confidence=0.02, **RUN)
+    return images, results
