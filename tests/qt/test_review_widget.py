@@ -10,7 +10,7 @@ from napari_gluonseg.core.batch.folder import segment_folder
 from napari_gluonseg.core.batch.review import ReviewStatus
 from napari_gluonseg.core.files.read_export import read_export
 from napari_gluonseg.core.provenance import CORRECTED_KEY, CORRECTIONS_KEY
-from napari_gluonseg.qt.correct_widget import MENU_SIZE
+from napari_gluonseg.qt.correct_gestures import MENU_SIZE
 from napari_gluonseg.qt.review_widget import ReviewWidget
 
 from ..core.batch.test_review import annotate_two, make_folder

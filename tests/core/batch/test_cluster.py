@@ -13,7 +13,6 @@ from PIL import Image
 pytest.importorskip("distributed")
 
 from napari_gluonseg.core.batch.folder import segment_folder
-from napari_gluonseg.core.run.options import RunOptions
 
 RUN = {"scale": 1.0, "engine": "onnxruntime"}
 START_TIMEOUT_S = 60
@@ -57,8 +56,7 @@ def test_a_workers_notices_reach_the_caller_named_by_their_image(
     from napari_gluonseg.core.batch.folder import plan_batch, run_batch
 
     heard = []
-    options = RunOptions(weights=untrained_params, **RUN)
-    plan = plan_batch([photos / "a"], tmp_path / "out", options, workers=1)
+    plan = plan_batch([photos / "a"], tmp_path / "out", weights=untrained_params, workers=1, **RUN)
     summary = run_batch(plan, on_progress=lambda item, event: heard.append((item.key, event)))
     assert [r.status for r in summary.reports] == ["done"]
     notices = [(key, event.message) for key, event in heard if event.notice]
