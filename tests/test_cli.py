@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from napari_gluonseg import __version__, cli
+from napari_gluonseg.cli import demo as cli_demo
 from napari_gluonseg.core.batch import folder as batch
 from napari_gluonseg.core.batch import image as batch_image
 from napari_gluonseg.core.batch.settings import BatchSettings
@@ -200,7 +201,7 @@ def test_only_the_package_errors_are_caught(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise ValueError("a bug, not a bad input")
 
-    monkeypatch.setattr(cli, "iter_segment", broken)
+    monkeypatch.setattr(cli_demo, "iter_segment", broken)
     with pytest.raises(ValueError, match="a bug"):
         cli.main(["demo", "--headless", "--out", str(tmp_path / "o")])
     monkeypatch.setattr(batch_image, "iter_segment", broken)
@@ -431,8 +432,9 @@ def test_errors_name_options_as_the_command_line_spells_them():
         "--engine mxnet: MXNet is not installed; use --engine onnxruntime or --scale 0.5."
     )
     assert cli.cli_spelling("Python: weights=PATH.") == "Python: weights=PATH."
-    kept = "tile_size=64 and model_name='x'"
-    assert cli.cli_spelling(kept) == "--tile-size 64 and model_name='x'"
+    # Every option the command takes, by the parser's own flag; a Python-only one stays.
+    said = "tile_size=64, model_name='x', workers=2 and rgb=False"
+    assert cli.cli_spelling(said) == "--tile-size 64, --model-name x, --workers 2 and rgb=False"
 
 
 def test_demo_with_a_local_weights_file_says_it_is_not_the_zoos(tmp_path, untrained_params, capsys):

@@ -29,8 +29,7 @@ from napari.utils.notifications import show_error
 from ..core.errors import GluonsegError, RunSetupError
 from ..core.models.registry import DEFAULT_MODEL, model_info, model_names
 from ..core.models.scheme import load_scheme
-from ..core.run.options import RunOptions
-from ..core.run.segment import ENGINES
+from ..core.run.options import AUTO, EngineChoice, RunOptions, option_of
 from ..layers.data import spatial_shape
 from ..layers.results import MergeMode, ResultDestination
 from .class_picker import ClassPicker
@@ -51,7 +50,7 @@ class Resolution(StrEnum):
 
     @property
     def scale(self) -> float | str:
-        return "auto" if self is Resolution.AUTO else 1.0
+        return AUTO if self is Resolution.AUTO else 1.0
 
 
 AUGMENTATIONS: dict[str, dict[str, Any]] = {
@@ -122,7 +121,7 @@ class RunControls:
         self.only_picked = CheckBox(
             text="predict only the picked classes",
             value=False,
-            tooltip="Labels only among the picked classes, probabilities renormalized over them",
+            tooltip=option_of("classes").tooltip,
         )
         self.show_confidence = CheckBox(text="confidence layer", value=False)
         self.show_margin = CheckBox(
@@ -149,48 +148,39 @@ class RunControls:
             label="model",
             choices=model_names(),
             value=DEFAULT_MODEL,
-            tooltip="GluonCV model; the suffix is its training set (ade = ADE20K, 150 classes)",
+            tooltip=option_of("model_name").tooltip,
         )
         self.weights = FileEdit(
             label="weights file",
             mode=FileDialogMode.EXISTING_FILE,
             filter="*.params *.onnx",
             nullable=True,
-            tooltip="Empty: the model zoo's pretrained weights (downloaded once into "
-            "$MXNET_HOME/models). Or a .params file of the chosen model, or a .onnx file "
-            "made by 'napari-gluonseg export-onnx' (runs with onnxruntime alone).",
+            tooltip=option_of("weights").tooltip,
         )
         self.scheme = FileEdit(
             label="label scheme",
             mode=FileDialogMode.EXISTING_FILE,
             filter="*.yaml *.yml *.csv",
             nullable=True,
-            tooltip="Your own labels as groups of the model's classes (YAML or CSV), or the "
-            "name of a shipped one (street_ade20k, indoor_ade20k; 'napari-gluonseg schemes' "
-            "lists them). Empty: the model's classes.",
+            tooltip=option_of("scheme").tooltip,
         )
         self.engine = ComboBox(
             label="engine",
-            choices=["auto", *ENGINES],
-            value="auto",
-            tooltip="auto = onnxruntime: every model, its graph built once per weights file "
-            "(~2.6x faster than MXNet on CPU). mxnet: GluonCV's own network, with the [mxnet] "
-            "extra (Python 3.11).",
+            choices=[e.value for e in EngineChoice],
+            value=EngineChoice.AUTO.value,
+            tooltip=option_of("engine").tooltip,
         )
         self.resolution = ComboBox(
             label="resolution",
             choices=list(Resolution),
             value=Resolution.AUTO,
-            tooltip="auto: the network sees the image at the model's own size (fast, bounded "
-            "memory); outputs always have the image's full size. full: every pixel, in a few "
-            "large windows beyond 2 MP.",
+            tooltip=option_of("scale").tooltip,
         )
         self.augment = ComboBox(
             label="augment",
             choices=list(AUGMENTATIONS),
             value=next(iter(AUGMENTATIONS)),
-            tooltip="Test-time augmentation: probabilities averaged over mirrored and rescaled "
-            "passes (steadier, 2-6x slower)",
+            tooltip=option_of("tta_scales").tooltip,
         )
         self.min_confidence = FloatSpinBox(
             label="min confidence",
@@ -198,15 +188,12 @@ class RunControls:
             max=1.0,
             step=0.05,
             value=0.0,
-            tooltip="Pixels whose top probability is below this stay unlabeled (0), to label "
-            "by hand",
+            tooltip=option_of("min_confidence").tooltip,
         )
         self.full_range = CheckBox(
             text="intensity: the data type's full range",
             value=False,
-            tooltip="Off (default): for images that are not 8-bit, the network sees what napari "
-            "shows, the layer's contrast limits mapped to black..white. On: uint16 / 65535, "
-            "other types their min..max.",
+            tooltip=option_of("intensity_range").tooltip,
         )
         self.advanced = Container(
             widgets=[

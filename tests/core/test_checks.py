@@ -55,14 +55,22 @@ def test_numpy_scalar_values_reach_the_plan(small_dog):
         tta_scales=np.array([1.5]),
         flip=np.bool_(True),
     )
-    assert (plan.scale, plan.tile, plan.min_confidence) == (0.5, 64, 0.25)
-    assert plan.factors == (1.5,) and plan.flip is True
-    assert type(plan.scale) is float and type(plan.tile) is int and type(plan.flip) is bool
+    assert (plan.options.scale, plan.options.tile_size, plan.options.min_confidence) == (
+        0.5,
+        64,
+        0.25,
+    )
+    assert plan.options.tta_scales == (1.5,) and plan.options.flip is True
+    assert (
+        type(plan.options.scale) is float
+        and type(plan.options.tile_size) is int
+        and type(plan.options.flip) is bool
+    )
 
 
 def test_a_bare_string_is_one_name(small_dog, untrained_params):
     plan = plan_run(small_dog, classes="sky", probability_classes="sky")
-    assert plan.subset == (SKY,) and plan.wanted == (SKY,)
+    assert plan.options.classes == (SKY,) and plan.options.probability_classes == (SKY,)
     result = segment_image(
         small_dog,
         weights=untrained_params,
@@ -134,4 +142,4 @@ def test_threads_beyond_the_cores_are_refused_naming_the_cores(threads):
     cores = os.cpu_count()
     with pytest.raises(OptionError, match=f"threads must be .* 1 to {cores} .*; got {threads}"):
         plan_run(np.zeros((32, 32), np.uint8), threads=threads)
-    assert plan_run(np.zeros((32, 32), np.uint8), threads=cores).threads == cores
+    assert plan_run(np.zeros((32, 32), np.uint8), threads=cores).options.threads == cores

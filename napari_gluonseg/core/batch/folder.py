@@ -59,6 +59,7 @@ class BatchPlan:
 def plan_batch(
     inputs: Iterable[str | os.PathLike] | str | os.PathLike,
     out_dir: str | os.PathLike,
+    options: RunOptions = RunOptions(),
     *,
     recursive: bool = False,
     workers: int | None = None,
@@ -66,23 +67,17 @@ def plan_batch(
     overwrite: bool = False,
     overlay: bool = False,
     keep_scores: bool = False,
-    model_name: str = DEFAULT_MODEL,
     on_weights: Callable[[Progress], None] | None = None,
-    options: RunOptions | None = None,
-    **segment_kwargs: Any,
 ) -> BatchPlan:
-    """Check a batch before any image is read: inputs, options, workers, weights.
+    """Check a batch before any image is read: inputs, the run's options (one
+    :class:`~..run.options.RunOptions`, as every caller builds it), workers, weights.
 
-    The run's options come as one :class:`~..run.options.RunOptions` (``options``, as the CLI
-    builds it) or as keyword arguments (``model_name`` and the rest), not both.
     Raises :class:`OptionError` (and the other errors of :func:`~..run.segment.plan_run`) for
     bad arguments and :class:`~..errors.WeightsUnavailableError` for missing weights.
     ``on_weights`` hears the weights' progress (a download).
     """
-    if options is None:
-        options = RunOptions.of(model_name, **segment_kwargs)
-    elif segment_kwargs or model_name != DEFAULT_MODEL:
-        raise OptionError("Give the run's options as one RunOptions or as keywords, not both.")
+    if not isinstance(options, RunOptions):
+        raise OptionError(f"options must be a RunOptions; got {checks.shown(options)}.")
     given = checks.path_list(inputs, "inputs", "image files, folders or globs")
     out = Path(checks.required_path(out_dir, "out_dir", "the output folder")).absolute()
     recursive, overwrite = checks.flag(recursive, "recursive"), checks.flag(overwrite, "overwrite")
@@ -225,6 +220,7 @@ def segment_folder(
     overwrite: bool = False,
     overlay: bool = False,
     keep_scores: bool = False,
+    model_name: str = DEFAULT_MODEL,
     **segment_kwargs: Any,
 ) -> BatchSummary:
     """Segment image files, folders or globs into ``out_dir``, as the command line does.
@@ -251,8 +247,9 @@ def segment_folder(
     keep_scores : bool
         Also write the run's probabilities on its coarse grid (``_scores.npz``): the review
         dock shows any class's probability and the model's doubtful places from them.
-    **segment_kwargs
-        ``model_name`` and the options of :func:`~.segment.segment_image`.
+    model_name, **segment_kwargs
+        The run's options (:class:`~..run.options.RunOptions`), as for
+        :func:`~..run.segment.segment_image`.
 
     Returns
     -------
@@ -261,12 +258,12 @@ def segment_folder(
     plan = plan_batch(
         inputs,
         out_dir,
+        RunOptions.of(model_name, **segment_kwargs),
         recursive=recursive,
         workers=workers,
         scheduler=scheduler,
         overwrite=overwrite,
         overlay=overlay,
         keep_scores=keep_scores,
-        **segment_kwargs,
     )
     return run_batch(plan)

@@ -30,7 +30,7 @@ from ..provenance import BATCH_KEY, CORRECTED_KEY, INPUT_KEY
 from ..run.result import SegmentationResult
 from ..run.segment import iter_segment, run_to_end
 from .inputs import BatchItem
-from .settings import BatchSettings
+from .settings import BatchSettings, same_settings
 from .summary import ImageReport
 
 # Hears an image's progress events: (the image, the event).
@@ -137,7 +137,9 @@ def _kept_export(
         return report("skipped", f"{item.path}: its labels were corrected by hand; kept.")
     if overwrite:
         return None
-    if provenance.get(INPUT_KEY) == source and earlier.get("settings") == settings.record:
+    if provenance.get(INPUT_KEY) == source and same_settings(
+        earlier.get("settings"), settings.record
+    ):
         return report("skipped")
     return dataclasses.replace(
         report("failed"),

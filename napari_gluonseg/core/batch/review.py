@@ -29,11 +29,12 @@ from ..files.images import read_image
 from ..files.names import ExportNames
 from ..files.read_export import LabelsExport, read_export, read_scores
 from ..provenance import BATCH_KEY, CORRECTED_KEY, CORRECTIONS_KEY
+from ..run.options import RunOptions
 from ..run.scores import ScoreGrid
 from .folder import iter_batch, plan_batch
 from .image import stored_provenance
 from .inputs import BatchItem, collect_inputs
-from .settings import options_of
+from .settings import RecordedBatch, recorded_batch
 from .summary import SUMMARY_NAME, BatchSummary, ImageReport
 
 REVIEW_FILE = "review.json"
@@ -163,23 +164,28 @@ class ReviewSession:
         )
         return record
 
-    def batch_options(self) -> dict[str, Any]:
-        """The options this folder's results were made with
-        (:func:`~.core.batch_settings.options_of`), to pre-annotate the other images the same
-        way; the defaults where none has results."""
+    def recorded_batch(self) -> RecordedBatch:
+        """The settings this folder's results were made with (:func:`~.settings.recorded_batch`),
+        to pre-annotate the other images the same way; the defaults where none has results."""
         for item in self.items:
             found = ExportNames.of_labels_file(item.labels) if item.labels is not None else None
             if found is not None:
-                return options_of(stored_provenance(found.provenance))
-        return {}
+                return recorded_batch(stored_provenance(found.provenance))
+        return RecordedBatch(RunOptions(), overlay=False, keep_scores=False)
 
     def iter_pre_annotate(
         self, should_stop: Callable[[], bool]
     ) -> Generator[ImageReport, None, BatchSummary]:
         """Pre-annotate the images without results (and those that failed) as the batch did
         the others, one report per image; results already made, and corrections, are kept."""
+        recorded = self.recorded_batch()
         plan = plan_batch(
-            [self.images_dir], self.results_dir, recursive=self._recursive, **self.batch_options()
+            [self.images_dir],
+            self.results_dir,
+            recorded.options,
+            recursive=self._recursive,
+            overlay=recorded.overlay,
+            keep_scores=recorded.keep_scores,
         )
         return (yield from iter_batch(plan, should_stop))
 

@@ -14,18 +14,20 @@ from typing import Any
 
 import numpy as np
 
-from .. import checks as options
+from .. import checks
 from ..errors import OptionError
 from ..events import Progress
 from ..models.registry import model_info
 from ..models.scheme import LabelScheme, SchemeLabel
 from ..models.weights import iter_resolve_weights
 from ..provenance import BATCH_KEY, WEIGHTS
-from ..run.options import RunOptions
+from ..run.options import RunOptions, declared
 from ..run.segment import plan_options, run_to_end
 
 # Options are checked on a stand-in image this large (no memory: a broadcast zero).
 _PROBE_SHAPE = (4096, 4096, 3)
+# Record keys an earlier version wrote, by their names today.
+_RENAMED = {"model": "model_name"}
 
 
 @dataclass(frozen=True)
@@ -53,78 +55,87 @@ def prepare_settings(
     """
     stand_in = np.broadcast_to(np.uint8(0), _PROBE_SHAPE)
     plan = plan_options(stand_in, dataclasses.replace(given, check_memory_first=False))
-    model_name = plan.model_name
-    weights = run_to_end(iter_resolve_weights(model_name, plan.weights), on_weights)
-    scheme = None if plan.scheme is None else dataclasses.asdict(plan.scheme)
-    if scheme is not None:
-        scheme.pop("source")  # the labels matter, not where the file was
+    checked = plan.options
+    weights = run_to_end(iter_resolve_weights(checked.model_name, checked.weights), on_weights)
     # The checked values, not the arguments: defaults given or not, the same run matches.
-    record = {
-        "model": model_name,
-        "weights_sha1": weights.sha1,
-        "engine": plan.engine,
-        "scale": plan.scale,
-        "tile_size": plan.tile,
-        "flip": plan.flip,
-        "tta_scales": plan.factors,
-        "classes": plan.subset,
-        "probability_classes": plan.wanted,
-        "min_confidence": plan.min_confidence,
-        "intensity_range": plan.stack.intensity_range,
-        "rgb": given.rgb,
-        "scheme": scheme,
-        "overlay": bool(overlay),
-    }
-    if options.flag(keep_scores, "keep_scores"):  # only then: older records stay matches
+    record = {f.name: getattr(checked, f.name) for f, spec in declared() if spec.recorded}
+    record["weights_sha1"] = weights.sha1
+    if plan.scheme is not None:
+        record["scheme"] = dataclasses.asdict(plan.scheme)
+        record["scheme"].pop("source")  # the labels matter, not where the file was
+    record["overlay"] = bool(overlay)
+    if checks.flag(keep_scores, "keep_scores"):  # only then: older records stay matches
         record["keep_scores"] = True
     # Tuples become lists: the form the provenance file gives back.
     record = json.loads(json.dumps(record, default=str, sort_keys=True))
-    weights_path = None if plan.weights is None else Path(plan.weights).absolute()
-    options_ = dataclasses.replace(given, weights=weights_path, scheme=plan.scheme)
-    return BatchSettings(options_, bool(overlay), record, keep_scores)
+    weights_path = None if checked.weights is None else Path(checked.weights).absolute()
+    options = dataclasses.replace(given, weights=weights_path, scheme=plan.scheme)
+    return BatchSettings(options, bool(overlay), record, keep_scores)
 
 
-def options_of(provenance: dict[str, Any]) -> dict[str, Any]:
-    """The :func:`segment_folder` options an export was made with, read back from its
-    provenance (the record :func:`prepare_settings` wrote and the weights file), so that more
-    images of the folder can be done the same way. Raises :class:`OptionError` naming what is
-    missing (an export not made by a batch, weights no longer where they were)."""
+def same_settings(earlier: Any, record: dict[str, Any]) -> bool:
+    """Whether an export's settings record (as read back) is this batch's; records of earlier
+    versions, with their older names, match too."""
+    return isinstance(earlier, dict) and _current(earlier) == record
+
+
+def _current(record: dict[str, Any]) -> dict[str, Any]:
+    """A settings record under today's names (an earlier version wrote "model")."""
+    return {_RENAMED.get(key, key): value for key, value in record.items()}
+
+
+@dataclass(frozen=True)
+class RecordedBatch:
+    """The settings a batch recorded, read back to do more images the same way."""
+
+    options: RunOptions
+    overlay: bool
+    keep_scores: bool
+
+
+def recorded_batch(provenance: dict[str, Any]) -> RecordedBatch:
+    """The batch settings an export was made with, read back from its provenance (the record
+    :func:`prepare_settings` wrote and the weights file). Raises :class:`OptionError` naming
+    what is missing (an export not made by a batch, weights no longer where they were)."""
     batch = provenance.get(BATCH_KEY)
     record = batch.get("settings") if isinstance(batch, dict) else None
-    if not isinstance(record, dict) or "model" not in record:
+    record = _current(record) if isinstance(record, dict) else None
+    if record is None or "model_name" not in record:
         raise OptionError("These results were not made by a batch: no settings to repeat.")
     weights = Path(str(provenance.get(WEIGHTS, "")))
     if not weights.is_file():
         raise OptionError(
             f"The weights these results were made with, {weights}, are no longer there."
         )
-    info = model_info(record["model"])  # UnknownModelError naming it
+    info = model_info(record["model_name"])  # UnknownModelError naming it
     scheme = _scheme_of(record.get("scheme"), info.num_classes)
     names = scheme.class_names if scheme is not None else info.class_names
     wanted = record.get("probability_classes") or []
     if not (isinstance(wanted, list) and all(_index_in(k, len(names)) for k in wanted)):
         raise OptionError(
-            f"The recorded probability_classes, {options.shown(wanted)}, are not indices of "
+            f"The recorded probability_classes, {checks.shown(wanted)}, are not indices of "
             f"the {len(names)} classes: these settings cannot be repeated."
         )
-    kwargs = {
-        "model_name": record["model"],
-        "weights": weights,
-        "scheme": scheme,
-        "probability_classes": [names[k] for k in wanted],
-        "overlay": bool(record.get("overlay")),
-        "keep_scores": bool(record.get("keep_scores")),
-    }
-    for key in ("engine", "scale", "tile_size", "flip", "min_confidence", "rgb", "classes"):
-        kwargs[key] = record.get(key)
-    kwargs["tta_scales"] = record.get("tta_scales") or ()
-    if record.get("intensity_range") is not None:
-        kwargs["intensity_range"] = tuple(record["intensity_range"])
-    return kwargs
+    kept = {f.name: record[f.name] for f, spec in declared() if spec.recorded and f.name in record}
+    # JSON gave lists back: the values as the options take them.
+    if kept.get("intensity_range") is not None:
+        kept["intensity_range"] = tuple(kept["intensity_range"])
+    kept["tta_scales"] = tuple(kept.get("tta_scales") or ())
+    kept["probability_classes"] = tuple(names[k] for k in wanted)
+    options = RunOptions(**{**kept, "weights": weights, "scheme": scheme})
+    return RecordedBatch(options, bool(record.get("overlay")), bool(record.get("keep_scores")))
+
+
+def options_of(provenance: dict[str, Any]) -> dict[str, Any]:
+    """:func:`recorded_batch` as the keyword arguments of :func:`segment_folder`, so that more
+    images of a folder can be done the same way."""
+    recorded = recorded_batch(provenance)
+    run = {f.name: getattr(recorded.options, f.name) for f, _ in declared()}
+    return {**run, "overlay": recorded.overlay, "keep_scores": recorded.keep_scores}
 
 
 def _index_in(value: Any, count: int) -> bool:
-    return options.is_integer(value) and 0 <= int(value) < count
+    return checks.is_integer(value) and 0 <= int(value) < count
 
 
 def _scheme_of(record: Any, num_classes: int) -> LabelScheme | None:

@@ -69,8 +69,8 @@ class LabelSpace:
         if scheme is not None:
             groups = scheme.groups(info.num_classes)
             return cls(scheme.class_names, scheme.colors, scheme.row_ids(), groups=groups)
-        if plan.subset is not None:
-            subset = list(plan.subset)
+        if plan.options.classes is not None:
+            subset = [int(k) for k in plan.options.classes]  # indices: the plan's form
             return cls(info.class_names, info.colors, np.array(subset), subset=subset)
         return cls(info.class_names, info.colors, np.arange(info.num_classes))
 
@@ -126,13 +126,13 @@ def iter_run(plan: RunPlan) -> Generator[Progress, None, SegmentationResult]:
     estimate = plan_estimate(plan)
     if estimate.long:
         yield Progress(Stage.PLAN, 1, 1, estimate.message, notice=True)
-    resolved = yield from iter_resolve_weights(plan.model_name, plan.weights)
+    resolved = yield from iter_resolve_weights(plan.options.model_name, plan.options.weights)
     networks = yield from _iter_networks(plan, resolved)
     space = LabelSpace.of(plan)
     shape = plan.stack.spatial_shape
     labels = np.zeros(shape, label_dtype(len(space.names)))
     confidence = np.zeros(shape, np.float32)
-    probs = {k: np.zeros(shape, np.float32) for k in plan.wanted}
+    probs = {int(k): np.zeros(shape, np.float32) for k in plan.options.probability_classes}
     grid = (len(space.class_ids), *native_size(*plan.work))  # every plane's kept scores
     kept = np.zeros((plan.stack.n_planes, *grid), np.float16)
     windows = _WindowProgress(plan, estimate.seconds)
@@ -140,7 +140,7 @@ def iter_run(plan: RunPlan) -> Generator[Progress, None, SegmentationResult]:
 
     def forward(layout: PassLayout) -> Forward:
         logits = _checked_logits(networks[layout.network_key].logits, resolved.path, plan)
-        return _flip_averaged(logits) if plan.flip else logits
+        return _flip_averaged(logits) if plan.options.flip else logits
 
     for i in range(plan.stack.n_planes):
         index = plan.stack.plane_index(i)
@@ -149,7 +149,7 @@ def iter_run(plan: RunPlan) -> Generator[Progress, None, SegmentationResult]:
             confidence[index],
             {k: p[index] for k, p in probs.items()},
             class_ids=space.class_ids if space.maps_rows else None,
-            min_confidence=plan.min_confidence,
+            min_confidence=plan.options.min_confidence,
         )
         plane = _iter_streamed_plane if _streams(plan) else _iter_gathered_plane
         yield from plane(plan, i, out, kept[i], space, forward, windows.step)
@@ -185,11 +185,11 @@ def _iter_networks(
     load = partial(iter_load_network, plan.engine)
     networks: dict[tuple[int, int, bool], Network] = {}
     for n, key in enumerate(keys):
-        message = f"loading {plan.model_name} for {key[0]}x{key[1]}"
+        message = f"loading {plan.options.model_name} for {key[0]}x{key[1]}"
         yield Progress(Stage.LOAD, n, len(keys), message)
-        request = NetworkRequest(plan.model_name, resolved, *key, plan.threads)
+        request = NetworkRequest(plan.options.model_name, resolved, *key, plan.options.threads)
         networks[key] = yield from iter_load_sized(load, request)
-    yield Progress(Stage.LOAD, len(keys), len(keys), f"loaded {plan.model_name}")
+    yield Progress(Stage.LOAD, len(keys), len(keys), f"loaded {plan.options.model_name}")
     return networks
 
 
@@ -274,7 +274,7 @@ def _checked_logits(forward: Forward, weights: Path, plan: RunPlan) -> Forward:
         logits = forward(x)
         if logits.shape[1] != expected:
             raise WeightsError(
-                f"{weights} gives {logits.shape[1]} classes where {plan.model_name} has "
+                f"{weights} gives {logits.shape[1]} classes where {plan.options.model_name} has "
                 f"{expected}: it holds another network than its metadata says. Export it "
                 "again (napari-gluonseg export-onnx), or choose its model."
             )
@@ -282,7 +282,7 @@ def _checked_logits(forward: Forward, weights: Path, plan: RunPlan) -> Forward:
         if not np.isfinite(logits.sum(dtype=np.float64)):
             raise WeightsError(
                 f"The network produced NaN or infinite scores with weights {weights}: the file "
-                f"is corrupt or not trained for {plan.model_name}. Nothing was labelled."
+                f"is corrupt or not trained for {plan.options.model_name}. Nothing was labelled."
             )
         return logits
 
@@ -362,25 +362,26 @@ def _provenance(
 ) -> dict[str, Any]:
     """What the result came from: model, weights, settings, engine and versions."""
     info, scheme, stack = plan.info, plan.scheme, plan.stack
+    subset, factors = plan.options.classes, tuple(plan.options.tta_scales)
     network = next(iter(networks.values()))
     return {
-        MODEL: plan.model_name,
+        MODEL: plan.options.model_name,
         "dataset": info.dataset,
         WEIGHTS: str(resolved.path),
         WEIGHTS_SOURCE: resolved.source,
         WEIGHTS_SHA1: resolved.sha1,
-        "scale": plan.scale,
+        "scale": plan.options.scale,
         "working_size": list(plan.work),
         **plan.layouts[0].provenance(),
-        "flip": plan.flip,
-        "tta_scales": [1.0, *plan.factors] if plan.factors else None,
+        "flip": plan.options.flip,
+        "tta_scales": [1.0, *factors] if factors else None,
         "engine": plan.engine.value,  # a plain string: the record is written as JSON
-        "threads": plan.threads,
+        "threads": plan.options.threads,
         "providers": network.providers,
         "model_file": str(network.model_file),
-        "classes": None if plan.subset is None else [info.class_names[k] for k in plan.subset],
+        "classes": None if subset is None else [info.class_names[int(k)] for k in subset],
         "label_scheme": None if scheme is None else {"name": scheme.name, "file": scheme.source},
-        "min_confidence": plan.min_confidence,
+        "min_confidence": plan.options.min_confidence,
         "intensity_range": None if stack.intensity_range is None else list(stack.intensity_range),
         "versions": _versions(),
     }

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .. import checks as options_check
 from ..errors import InsufficientMemoryError, OptionError
 from ..models import _mxnet
-from ..models.engines import ENGINES, Engine
+from ..models.engines import Engine
 from ..models.engines.onnx import is_onnx_file, onnxruntime_available, onnxruntime_installed
 from ..models.padding import padded_size
 from ..models.registry import DEFAULT_MODEL, ModelInfo, model_info
@@ -24,7 +25,7 @@ from ..models.scheme import LabelScheme, load_scheme
 from .estimate import RunEstimate, activation_scale, estimate_windows
 from .layout import WINDOW_PIXELS, Coverage, PassLayout, largest_window, pass_layout
 from .memory import RunShape, available_bytes, estimate_peak_bytes, format_bytes
-from .options import RunOptions
+from .options import EngineChoice, RunOptions
 from .postprocess import label_dtype
 from .preprocess import MIN_SIDE, ImageStack, as_image_stack
 
@@ -38,16 +39,6 @@ def working_size(height: int, width: int, scale: float | str, base_size: int) ->
     else:
         factor = float(scale)
     return max(1, round(height * factor)), max(1, round(width * factor))
-
-
-def _check_scale(scale: Any) -> float | str:
-    if isinstance(scale, str) and scale == "auto":
-        return scale
-    if options_check.is_real(scale) and 0 < float(scale) <= 8:
-        return float(scale)
-    raise OptionError(
-        f"scale must be 'auto' or a number in (0, 8]; got {options_check.shown(scale)}."
-    )
 
 
 def _least_factor(side: int) -> float:
@@ -79,15 +70,14 @@ def _check_pass_sizes(
             )
 
 
-def _check_engine(engine: Any, info: ModelInfo, weights: str | os.PathLike | None = None) -> Engine:
-    """The engine to run ``info``'s model with: a .onnx weights file runs with onnxruntime;
-    "auto" is the first of the model's engines that is installed (:attr:`ModelInfo.engines`)."""
-    if not (isinstance(engine, str) and engine in ("auto", *ENGINES)):
-        raise OptionError(f"Unknown engine {engine!r}. Valid engines: auto, {', '.join(ENGINES)}.")
+def _check_engine(engine: str, info: ModelInfo, weights: str | os.PathLike | None = None) -> Engine:
+    """The engine to run ``info``'s model with (``engine`` is an :class:`EngineChoice`): a .onnx
+    weights file runs with onnxruntime; "auto" is the first of the model's engines that is
+    installed (:attr:`ModelInfo.engines`)."""
     if weights is not None and is_onnx_file(weights):
         return _check_onnx_file_engine(engine, weights)
     usable = [e for e in info.engines if _installed(e)]
-    if engine == "auto":
+    if engine == EngineChoice.AUTO:
         if not usable:
             raise OptionError(
                 f"No engine that runs {info.name} is installed: onnxruntime and onnx come with "
@@ -126,27 +116,6 @@ def _check_onnx_file_engine(engine: str, weights: str | os.PathLike) -> Engine:
             f"Running {os.fspath(weights)} needs onnxruntime: pip install onnxruntime."
         )
     return Engine.ONNXRUNTIME
-
-
-def _check_threads(threads: Any) -> int | None:
-    """None (all cores) or 1..the cores: onnxruntime starts as many threads as asked, and a
-    million of them take all memory."""
-    if threads is None:
-        return None
-    value = options_check.integer_at_least(threads, "threads", 1, "None or ")
-    cores = os.cpu_count() or 1
-    if value > cores:
-        raise OptionError(
-            f"threads must be None or an integer from 1 to {cores} (this machine's cores); "
-            f"got {value}."
-        )
-    return value
-
-
-def _check_tile(tile_size: Any) -> int | str | None:
-    if tile_size is None or (isinstance(tile_size, str) and tile_size == "auto"):
-        return tile_size
-    return options_check.integer_at_least(tile_size, "tile_size", 64, "'auto', None or ")
 
 
 def _pass_sizes(work: tuple[int, int], factors: tuple[float, ...]) -> list[tuple[int, int]]:
@@ -259,29 +228,30 @@ def check_memory(
 
 @dataclass(frozen=True)
 class RunPlan:
-    """A run's checked options and sizes, decided before anything loads (see :func:`plan_run`).
+    """A run decided before anything loads (see :func:`plan_options`).
 
-    ``subset``: model class indices to predict among (None: all); ``wanted``: the result's class
-    indices whose probability maps are returned; ``layouts``: how each pass runs, the working size
-    first, then one per extra test-time scale.
+    ``options``: every option checked and in its one form: ``engine`` the :class:`Engine` that
+    runs, ``scheme`` loaded, ``classes`` the model class indices to predict among (None: all),
+    ``probability_classes`` the result's class indices whose maps are returned, ``tta_scales``
+    without the main pass's 1.0, ``intensity_range`` the image's. ``layouts``: how each pass
+    runs, the working size first, then one per extra test-time scale.
     """
 
-    model_name: str
+    options: RunOptions
     info: ModelInfo
     stack: ImageStack
-    weights: str | os.PathLike | None
-    engine: Engine
-    scale: float | str
-    tile: int | str | None
-    flip: bool
-    factors: tuple[float, ...]
-    scheme: LabelScheme | None
-    subset: tuple[int, ...] | None
-    wanted: tuple[int, ...]
-    min_confidence: float
     work: tuple[int, int]
     layouts: tuple[PassLayout, ...]
-    threads: int | None = None
+
+    @property
+    def engine(self) -> Engine:
+        return Engine(self.options.engine)
+
+    @property
+    def scheme(self) -> LabelScheme | None:
+        scheme = self.options.scheme
+        assert scheme is None or isinstance(scheme, LabelScheme)  # loaded by the plan
+        return scheme
 
     @property
     def passes(self) -> tuple[tuple[int, int], ...]:
@@ -302,36 +272,25 @@ def plan_options(image: Any, given: RunOptions) -> RunPlan:
     """
     info = model_info(given.model_name)
     stack = as_image_stack(image, given.rgb, given.intensity_range)
-    weights = options_check.optional_path(given.weights, "weights", "a .params or .onnx file")
-    scale = _check_scale(given.scale)
-    tile = _check_tile(given.tile_size)
-    factors = options_check.factors(given.tta_scales, "tta_scales", 0.25, 4)
-    factors = tuple(f for f in factors if f != 1.0)
-    scheme, subset, wanted = _label_space(given, info)
+    options = given.checked()
+    scheme, subset, wanted = _label_space(options, info)
+    scale, factors = options.scale, tuple(options.tta_scales)
     work = working_size(*stack.plane_shape, scale, info.base_size)
     passes = _pass_sizes(work, factors)
     _check_pass_sizes(stack.plane_shape, scale, passes, factors)
     max_window = WINDOW_PIXELS[0]
-    if options_check.flag(given.check_memory_first, "check_memory_first"):
-        max_window = check_memory(stack, info, scale, tile, factors, len(wanted))
-    return RunPlan(
-        given.model_name,
-        info,
-        stack,
-        weights,
-        _check_engine(given.engine, info, weights),
-        scale,
-        tile,
-        options_check.flag(given.flip, "flip"),
-        factors,
-        scheme,
-        subset,
-        wanted,
-        options_check.real_in(given.min_confidence, "min_confidence", 0, 1),
-        work,
-        _layouts(passes, tile, info, max_window),
-        _check_threads(given.threads),
+    if options.check_memory_first:
+        max_window = check_memory(stack, info, scale, options.tile_size, factors, len(wanted))
+    options = replace(
+        options,
+        engine=_check_engine(options.engine, info, options.weights),
+        scheme=scheme,
+        classes=subset,
+        probability_classes=wanted,
+        intensity_range=stack.intensity_range,
     )
+    layouts = _layouts(passes, options.tile_size, info, max_window)
+    return RunPlan(options, info, stack, work, layouts)
 
 
 def _label_space(
@@ -348,10 +307,8 @@ def _label_space(
     if scheme is not None and classes is not None:
         raise OptionError("Use either a class subset or a label scheme, not both.")
     index_of = scheme.index_of if scheme is not None else info.class_index
-    asked = options_check.names(given.probability_classes, "probability_classes")
-    wanted = tuple(sorted({index_of(c) for c in asked}))
-    names = options_check.names(classes, "classes") if classes is not None else None
-    return scheme, _check_subset(names, wanted, info), wanted
+    wanted = tuple(sorted({index_of(c) for c in given.probability_classes}))
+    return scheme, _check_subset(classes, wanted, info), wanted
 
 
 def plan_estimate(plan: RunPlan) -> RunEstimate:
@@ -359,9 +316,9 @@ def plan_estimate(plan: RunPlan) -> RunEstimate:
     sizes = []
     for layout in plan.layouts:
         sizes += [padded_size(plan.info, wh, ww) for _, _, wh, ww in layout.windows]
-    sizes *= plan.stack.n_planes * (2 if plan.flip else 1)
+    sizes *= plan.stack.n_planes * (2 if plan.options.flip else 1)
     return estimate_windows(
-        plan.model_name, plan.engine, plan.stack.plane_shape, plan.work, sizes, plan.stack.n_planes
+        plan.info.name, plan.engine, plan.stack.plane_shape, plan.work, sizes, plan.stack.n_planes
     )
 
 
@@ -373,7 +330,7 @@ def estimate_run(image: Any, model_name: str = DEFAULT_MODEL, **options: Any) ->
 
 
 def _check_subset(
-    classes: tuple[str | int, ...] | None, wanted: tuple[int, ...], info: ModelInfo
+    classes: Iterable[str | int] | None, wanted: tuple[int, ...], info: ModelInfo
 ) -> tuple[int, ...] | None:
     if classes is None:
         return None

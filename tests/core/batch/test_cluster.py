@@ -13,6 +13,7 @@ from PIL import Image
 pytest.importorskip("distributed")
 
 from napari_gluonseg.core.batch.folder import segment_folder
+from napari_gluonseg.core.run.options import RunOptions
 
 RUN = {"scale": 1.0, "engine": "onnxruntime"}
 START_TIMEOUT_S = 60
@@ -56,7 +57,8 @@ def test_a_workers_notices_reach_the_caller_named_by_their_image(
     from napari_gluonseg.core.batch.folder import plan_batch, run_batch
 
     heard = []
-    plan = plan_batch([photos / "a"], tmp_path / "out", weights=untrained_params, workers=1, **RUN)
+    options = RunOptions(weights=untrained_params, **RUN)
+    plan = plan_batch([photos / "a"], tmp_path / "out", options, workers=1)
     summary = run_batch(plan, on_progress=lambda item, event: heard.append((item.key, event)))
     assert [r.status for r in summary.reports] == ["done"]
     notices = [(key, event.message) for key, event in heard if event.notice]

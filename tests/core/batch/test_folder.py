@@ -21,6 +21,7 @@ from napari_gluonseg.core.errors import (
 )
 from napari_gluonseg.core.files.read_export import read_export
 from napari_gluonseg.core.provenance import CORRECTED_KEY
+from napari_gluonseg.core.run.options import RunOptions
 
 RUN = {"scale": 1.0, "engine": "onnxruntime"}
 
@@ -111,7 +112,8 @@ def test_labels_corrected_by_hand_are_kept_even_with_overwrite(photos, tmp_path,
 
 def test_stopping_lets_the_image_finish_and_a_rerun_resumes(photos, tmp_path, untrained_params):
     out = tmp_path / "out"
-    plan = batch.plan_batch([photos], out, recursive=True, weights=untrained_params, **RUN)
+    options = RunOptions(weights=untrained_params, **RUN)
+    plan = batch.plan_batch([photos], out, options, recursive=True)
     heard = []
     stopped = batch.run_batch(plan, on_image=heard.append, should_stop=lambda: len(heard) == 2)
     assert [r.status for r in stopped.reports] == ["failed", "done"] and stopped.stopped
@@ -286,15 +288,35 @@ def test_an_earlier_summary_that_cannot_be_merged_is_refused_before_any_image(
 def test_a_batch_carries_its_options_as_one_checked_object(tmp_path, untrained_params):
     """The run's options travel as one RunOptions from the caller to every image (no dict of
     keywords): weights made absolute for workers elsewhere, the scheme loaded once."""
-    from napari_gluonseg.core.run.options import RunOptions
-
     write_png(tmp_path / "images" / "x.png", 1)
     relative = os.path.relpath(untrained_params)
-    plan = batch.plan_batch([tmp_path / "images"], tmp_path / "out", weights=relative, **RUN)
+    given = RunOptions(weights=relative, **RUN)
+    plan = batch.plan_batch([tmp_path / "images"], tmp_path / "out", given)
     options = plan.settings.options
     assert isinstance(options, RunOptions) and options.weights == Path(relative).absolute()
-    given = RunOptions(weights=untrained_params, **RUN)
-    again = batch.plan_batch([tmp_path / "images"], tmp_path / "out", options=given)
-    assert again.settings.record == plan.settings.record  # one run, however it was spelled
-    with pytest.raises(OptionError, match="not both"):
-        batch.plan_batch([tmp_path / "images"], tmp_path / "out", options=given, scale=0.5)
+    again = RunOptions(weights=untrained_params, **RUN)
+    again_plan = batch.plan_batch([tmp_path / "images"], tmp_path / "out", again)
+    assert again_plan.settings.record == plan.settings.record  # one run, however spelled
+    with pytest.raises(OptionError, match="must be a RunOptions"):
+        batch.plan_batch([tmp_path / "images"], tmp_path / "out", {"scale": 0.5})
+
+
+def test_results_of_an_earlier_version_with_its_older_record_names_are_still_done_alike(
+    tmp_path, untrained_params
+):
+    """The settings record names each option as RunOptions does; a record an earlier version
+    wrote ("model") is still recognised on a rerun and read back, not redone or refused."""
+    write_png(tmp_path / "images" / "one.png", 1)
+    out = tmp_path / "out"
+    batch.segment_folder(tmp_path / "images", out, weights=untrained_params, **RUN)
+    path = out / "one_provenance.json"
+    provenance = json.loads(path.read_text())
+    record = provenance["batch"]["settings"]
+    assert record["model_name"] == "fcn_resnet50_ade" and "model" not in record
+    record["model"] = record.pop("model_name")
+    path.write_text(json.dumps(provenance))
+
+    summary = batch.segment_folder(tmp_path / "images", out, weights=untrained_params, **RUN)
+    assert [r.status for r in summary.reports] == ["skipped"]
+    again = options_of(read_export(out / "one_labels.png").provenance)
+    assert again["model_name"] == "fcn_resnet50_ade" and again["scale"] == 1.0

@@ -10,6 +10,7 @@ import pytest
 from napari_gluonseg.core.batch import folder as batch
 from napari_gluonseg.core.batch import image as batch_image
 from napari_gluonseg.core.errors import OptionError
+from napari_gluonseg.core.run.options import RunOptions
 
 from .test_folder import RUN, read_summary, write_png
 
@@ -171,7 +172,7 @@ def test_a_summary_that_cannot_be_written_is_an_export_error_naming_it(
     images, out = tmp_path / "images", tmp_path / "out"
     images.mkdir()
     (images / "broken.png").write_bytes(b"not a png")  # fails at once: one row to write
-    plan = batch.plan_batch(images, out, weights=untrained_params, **RUN)
+    plan = batch.plan_batch(images, out, RunOptions(weights=untrained_params, **RUN))
     real = open
 
     def full(path, mode="r", *args, **kwargs):

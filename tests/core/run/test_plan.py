@@ -25,7 +25,7 @@ def test_test_time_scales_add_passes_and_flips_double_the_estimate():
 
 def test_class_names_become_indices_and_subsets_must_hold_the_maps():
     plan = plan_run(PHOTO, probability_classes=["sky", 0], classes=["wall", "sky"])
-    assert plan.wanted == (0, 2) and plan.subset == (0, 2)
+    assert plan.options.probability_classes == (0, 2) and plan.options.classes == (0, 2)
     with pytest.raises(OptionError, match="floor"):
         plan_run(PHOTO, probability_classes=["floor"], classes=["wall", "sky"])
 
