@@ -143,3 +143,48 @@ def test_the_docks_add_and_remove_layers_only_through_the_layers_package():
         if writes.search(line)
     ]
     assert found == []
+
+
+# Each run option whose name is its own word, and the most modules that may name it: its
+# declaration (core/run/options.py, whence the CLI, the record and the tooltips are made), the plan
+# that checks it against the model and the image, the module that acts on it, the dock that sets
+# it, and where it is written down for a rerun. CONTRIBUTING's layout section gives the counts.
+OPTION_MODULES = {
+    "tile_size": 4,  # options, plan, layout (acts), models/padding (its error names it)
+    "flip": 4,  # options, plan (passes doubled), execute (acts), the dock
+    "tta_scales": 4,  # options, plan (passes), execute (acts, provenance), the dock
+    "probability_classes": 5,  # options, plan (indices), execute, the dock, the batch record
+    "min_confidence": 5,  # options, execute, postprocess (acts), edits/uncertain (says it), dock
+    "intensity_range": 5,  # options, plan, preprocess (acts), execute (provenance), the dock
+    "check_memory_first": 3,  # options, plan, batch/settings (off for the stand-in image)
+}
+
+
+def test_each_run_option_is_named_in_few_modules():
+    import re
+
+    named = {
+        option: sorted(
+            str(path.relative_to(ROOT))
+            for path in ROOT.rglob("*.py")
+            if re.search(rf"\b{option}\b", path.read_text())
+        )
+        for option in OPTION_MODULES
+    }
+    over = {o: m for o, m in named.items() if len(m) > OPTION_MODULES[o]}
+    assert not over, over
+    assert all("core/run/options.py" in m for m in named.values())
+
+
+# Modules over LONG_MODULE lines say why at their top ("Over 400 lines: ...").
+LONG_MODULE = 400
+
+
+def test_a_long_module_says_why_it_is_long():
+    unexplained = [
+        f"{path.relative_to(ROOT)} ({n} lines)"
+        for path in ROOT.rglob("*.py")
+        if (n := len(path.read_text().splitlines())) > LONG_MODULE
+        and "Over 400 lines:" not in (ast.get_docstring(ast.parse(path.read_text())) or "")
+    ]
+    assert not unexplained, unexplained

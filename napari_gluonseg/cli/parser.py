@@ -54,7 +54,7 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescrip
 
 
 def flag_of(name: str) -> str:
-    """A Python name's command-line flag: ``tile_size`` -> ``--tile-size``."""
+    """A Python name's command-line flag: ``keep_scores`` -> ``--keep-scores``."""
     return "--" + name.replace("_", "-")
 
 

@@ -116,12 +116,13 @@ def recorded_batch(provenance: dict[str, Any]) -> RecordedBatch:
             f"The recorded probability_classes, {checks.shown(wanted)}, are not indices of "
             f"the {len(names)} classes: these settings cannot be repeated."
         )
-    kept = {f.name: record[f.name] for f, spec in declared() if spec.recorded and f.name in record}
-    # JSON gave lists back: the values as the options take them.
-    if kept.get("intensity_range") is not None:
-        kept["intensity_range"] = tuple(kept["intensity_range"])
-    kept["tta_scales"] = tuple(kept.get("tta_scales") or ())
-    kept["probability_classes"] = tuple(names[k] for k in wanted)
+    # JSON gave lists back: the tuples the options hold.
+    kept = {
+        f.name: tuple(value) if isinstance(value, list) else value
+        for f, spec in declared()
+        if spec.recorded and (value := record.get(f.name, f.default)) is not None
+    }
+    kept["probability_classes"] = tuple(names[k] for k in wanted)  # a scheme's by name
     options = RunOptions(**{**kept, "weights": weights, "scheme": scheme})
     return RecordedBatch(options, bool(record.get("overlay")), bool(record.get("keep_scores")))
 

@@ -101,9 +101,7 @@ def segment_image(
         A registry name (:func:`napari_gluonseg.model_names`).
     **options
         The fields of :class:`~napari_gluonseg.core.run.options.RunOptions`, each documented
-        there: ``weights``, ``scale``, ``tile_size``, ``engine``, ``flip``, ``tta_scales``,
-        ``probability_classes``, ``classes``, ``min_confidence``, ``scheme``, ``rgb``,
-        ``intensity_range``, ``check_memory_first``, ``threads``. An unknown one is an
+        there (``help(RunOptions)``). An unknown one is an
         :class:`~napari_gluonseg.core.errors.OptionError`.
 
     Returns
