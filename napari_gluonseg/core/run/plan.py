@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .. import checks as options_check
+from .. import checks
 from ..errors import InsufficientMemoryError, OptionError
 from ..models import _mxnet
 from ..models.engines import Engine
@@ -301,7 +301,7 @@ def _label_space(
     scheme, classes = given.scheme, given.classes
     if scheme is not None and not isinstance(scheme, LabelScheme):
         what = "a .yaml or .csv scheme file, a LabelScheme,"
-        scheme_file = options_check.optional_path(scheme, "scheme", what)
+        scheme_file = checks.optional_path(scheme, "scheme", what)
         assert scheme_file is not None  # scheme is not None here
         scheme = load_scheme(scheme_file, info)
     if scheme is not None and classes is not None:
