@@ -188,3 +188,51 @@ def test_a_long_module_says_why_it_is_long():
         and "Over 400 lines:" not in (ast.get_docstring(ast.parse(path.read_text())) or "")
     ]
     assert not unexplained, unexplained
+
+
+# Modules without a test file of their own (tests/<folder>/test_<module>.py), and the test file
+# that tests them, by a name of theirs that it uses. Each family's builder (onnx_build/) is tested
+# against GluonCV, one model per family, by onnx_build/test_parity.py.
+TESTED_IN = {
+    "__main__.py": ("tests/cli/test_segment.py", '"-m", "napari_gluonseg"'),
+    "_reader.py": ("tests/test_manifest.py", "reader"),
+    "_sample_data.py": ("tests/test_manifest.py", "sample_data"),
+    "_writer.py": ("tests/test_manifest.py", "writer"),
+    "cli/exits.py": ("tests/cli/test_parser.py", "EXIT_BAD_INPUT"),
+    "cli/progress.py": ("tests/cli/test_segment.py", "one_line_per"),
+    "core/batch/ctrl_c.py": ("tests/cli/test_segment.py", "ctrl_c"),
+    "core/batch/settings.py": ("tests/core/batch/test_folder.py", "options_of"),
+    "core/batch/summary.py": ("tests/core/batch/test_folder.py", "SUMMARY_NAME"),
+    "core/errors.py": ("tests/core/run/test_options.py", "OptionError"),
+    "core/events.py": ("tests/core/run/test_execute.py", "Progress"),
+    "core/models/cache.py": ("tests/cli/test_listings.py", '"cache"'),
+    "core/models/engines/metadata.py": ("tests/core/models/engines/test_onnx.py", "metadata"),
+    "core/models/engines/mxnet.py": ("tests/core/models/test_untrained.py", "mxnet"),
+    "core/models/engines/onnx_export.py": ("tests/core/models/engines/test_onnx.py", "export"),
+    "core/models/engines/request.py": ("tests/core/models/engines/test_onnx.py", "NetworkRequest"),
+    "core/run/resize.py": ("tests/core/run/test_postprocess.py", "resize"),
+    "core/run/result.py": ("tests/core/batch/test_image.py", "SegmentationResult"),
+    "core/run/scores.py": ("tests/core/edits/test_uncertain.py", "ScoreGrid"),
+    "core/run/stop.py": ("tests/qt/test_segment_stop.py", "stop"),
+    "qt/class_picker.py": ("tests/qt/test_segment_widget.py", "class_picker"),
+    "qt/controls.py": ("tests/qt/helpers.py", "controls"),
+    "qt/dialogs.py": ("tests/qt/test_segment_edits.py", "dialogs"),
+    "qt/lifetime.py": ("tests/qt/test_segment_stop.py", "close_button"),
+    "qt/threads.py": ("tests/qt/conftest.py", "threads"),
+}
+
+
+def test_each_module_has_a_test_file_or_names_where_it_is_tested():
+    tests = ROOT.parent / "tests"
+    untested = []
+    for path in sorted(ROOT.rglob("*.py")):
+        rel = path.relative_to(ROOT)
+        own = tests / rel.parent / f"test_{path.stem.lstrip('_')}.py"
+        if path.name == "__init__.py" or own.exists():
+            continue
+        where = TESTED_IN.get(str(rel))
+        if rel.parent == Path("core/models/onnx_build"):  # a family's builder: one test for all
+            where = ("tests/core/models/onnx_build/test_parity.py", "ONE_PER_FAMILY")
+        if where is None or where[1] not in (ROOT.parent / where[0]).read_text():
+            untested.append(str(rel))
+    assert not untested, untested
