@@ -68,8 +68,9 @@ def test_a_set_is_finished_from_its_journal_only_once_its_writer_is_gone(tmp_pat
 
 
 def test_a_set_interrupted_just_after_its_journal_is_written_is_finished(tmp_path, monkeypatch):
-    """Its temporaries were removed while the journal stayed: finishing it then removed the old
-    set's extra files (kept scores, overlay) and renamed nothing."""
+    """Its temporaries are kept while its journal stands, so that finishing it renames them into
+    place; without them it would remove the old set's extra files (kept scores, overlay) and
+    rename nothing."""
     a, extra = tmp_path / "a_labels.png", tmp_path / "a_scores.npz"
     a.write_bytes(b"old a")
     extra.write_bytes(b"old scores")
@@ -141,7 +142,7 @@ def test_a_journal_whose_pid_is_not_a_process_id_is_refused_naming_it(tmp_path, 
 
 @pytest.mark.parametrize("pid", ["99999999999999999999", "0", "١٢"])
 def test_a_lock_whose_pid_is_not_a_process_id_is_taken_over(tmp_path, pid):
-    """A crafted lock crashed the batch with OverflowError, or held the folder for ever."""
+    """A crafted lock must neither crash the batch (OverflowError) nor hold the folder for ever."""
     (tmp_path / files.LOCK_NAME).write_text(pid)
     with files.folder_lock(tmp_path):
         assert (tmp_path / files.LOCK_NAME).read_text() == str(os.getpid())
@@ -149,7 +150,7 @@ def test_a_lock_whose_pid_is_not_a_process_id_is_taken_over(tmp_path, pid):
 
 
 def test_a_temporary_whose_name_holds_no_process_id_is_judged_by_age(tmp_path):
-    """A temporary named with a pid beyond any process crashed every export into the folder."""
+    """A temporary named with a pid beyond any process must not crash exports into the folder."""
     huge = tmp_path / f".x.png{files.TEMP_MARK}99999999999999999999-0123abcd"
     other = tmp_path / f".x.png{files.TEMP_MARK}١٢-0123abcd"  # not ASCII digits
     for path in (huge, other):

@@ -16,10 +16,11 @@ from ..models.card import model_row
 from ..models.engines import Engine
 
 # Effective speed of each engine's forward pass as a fraction of the float32 GEMM probe's.
-# onnxruntime's convolutions run close to the GEMM peak (README benchmark: 105 GMAC/s on 2
-# cores); MXNet's at ~40% of that (FCN, and psp_resnet101_citys in issue 9: 7.1 TMAC in 170 s).
-# The probe could not be timed on an idle machine here: rerun benchmarks/calibrate_estimate.py
-# on one. An estimate, meant to tell seconds from minutes from hours.
+# onnxruntime's convolutions run close to the GEMM peak (FCN-ResNet50: about 105 GMAC/s on 2
+# cores, benchmarks/bench_speed_memory.py); MXNet's at ~40% of that (FCN, and
+# psp_resnet101_citys: 7.1 TMAC in 170 s). benchmarks/calibrate_estimate.py measures both
+# against the probe; its figures hold only on an idle machine. An estimate, meant to tell
+# seconds from minutes from hours.
 ENGINE_EFFICIENCY = {Engine.ONNXRUNTIME: 1.0, Engine.MXNET: 0.4}
 # A run is "long" (and says so before it starts) from this many seconds, or when the network
 # sees this many times the image's own pixels.

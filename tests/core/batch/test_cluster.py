@@ -52,8 +52,9 @@ def test_a_local_cluster_gives_the_plain_loops_results_byte_for_byte(
 def test_a_workers_notices_reach_the_caller_named_by_their_image(
     photos, tmp_path, untrained_params, fresh_model_cache
 ):
-    """A cold cache: the worker process builds the network first (seconds, in silence before);
-    its one-time preparation notice reaches ``on_progress`` with the image it came with."""
+    """A cold cache: the worker process builds the network first (seconds); its one-time
+    preparation notice reaches ``on_progress`` with the image it came with, so the caller
+    hears of the wait."""
     from napari_gluonseg.core.batch.folder import plan_batch, run_batch
 
     heard = []

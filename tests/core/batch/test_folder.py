@@ -184,7 +184,7 @@ def test_options_of_an_export_not_made_by_a_batch_or_without_its_weights(tmp_pat
 def test_an_output_folder_that_cannot_be_written_is_refused_before_any_image(
     tmp_path, untrained_params
 ):
-    """It used to segment every image, then fail writing summary.csv with a traceback."""
+    """Checked first: otherwise every image is segmented before summary.csv fails to write."""
     images = tmp_path / "images"
     images.mkdir()
     (images / "a.png").write_bytes(b"not read")
@@ -229,7 +229,7 @@ def test_a_second_batch_into_a_folder_in_use_is_refused_and_a_stale_lock_taken_o
 def test_a_first_write_interrupted_between_renames_is_finished_by_the_rerun(
     tmp_path, monkeypatch, untrained_params, renames
 ):
-    """It left labels without a provenance: the rerun failed the image instead of resuming."""
+    """Labels without a provenance (the first write cut short): the rerun resumes the image."""
     from napari_gluonseg.core import atomic as files
 
     images, out = tmp_path / "images", tmp_path / "out"
@@ -270,7 +270,7 @@ def test_a_first_write_interrupted_between_renames_is_finished_by_the_rerun(
 def test_an_earlier_summary_that_cannot_be_merged_is_refused_before_any_image(
     tmp_path, monkeypatch, untrained_params
 ):
-    """It was replaced by this batch's rows: what the file held was lost."""
+    """Replacing it with this batch's rows would lose what it holds: refused, nothing run."""
 
     def never(*args):
         raise AssertionError("an image was read")

@@ -49,8 +49,9 @@ def images(tmp_path):
 def test_bad_batch_arguments_are_refused_by_name_before_any_image(
     tmp_path, images, inputs, kwargs, message
 ):
-    """None raised TypeError ('NoneType' object is not iterable); workers=True started a
-    cluster of one, recursive='yes' and overwrite=1 were taken as True."""
+    """Each refused naming it, not a TypeError from inside (None: 'NoneType' object is not
+    iterable) nor taken loosely (workers=True as a cluster of one, recursive='yes' and
+    overwrite=1 as True)."""
     if inputs == "{images}":
         inputs = images
     with pytest.raises(OptionError, match=message):
@@ -66,7 +67,7 @@ def test_a_missing_output_folder_argument_is_refused_by_name(images):
 
 @pytest.mark.usefixtures("use_onnx_home")  # the network's graph built once per session
 def test_an_image_whose_results_names_are_too_long_fails_alone(tmp_path, untrained_params):
-    """A 245-character stem raised ENAMETOOLONG out of the batch: no other image, no summary."""
+    """A 245-character stem (ENAMETOOLONG) fails that image; the others run, the summary says."""
     images, out = tmp_path / "images", tmp_path / "out"
     long = images / ("a" * 245 + ".png")
     write_png(long, 1)
@@ -84,7 +85,7 @@ def test_an_image_whose_results_names_are_too_long_fails_alone(tmp_path, untrain
 @pytest.mark.usefixtures("no_image_read")
 @pytest.mark.parametrize("where", ["the input folder", "a folder inside it"])
 def test_an_output_folder_that_holds_the_inputs_is_named_as_the_cause(tmp_path, images, where):
-    """It said 'No image files found' and, with sub-folders, to add --recursive."""
+    """Not 'No image files found' nor advice to add --recursive: the output folder is named."""
     write_png(images / "day1" / "y.png", 2)
     given = images if where == "the input folder" else images / "day1"
     out = images
@@ -99,7 +100,7 @@ def test_an_output_folder_that_holds_the_inputs_is_named_as_the_cause(tmp_path, 
 @pytest.mark.usefixtures("no_image_read")
 @pytest.mark.parametrize("how", ["workers", "scheduler"])
 def test_dask_without_the_extra_says_which_extra_to_install(images, tmp_path, monkeypatch, how):
-    """It raised ModuleNotFoundError: No module named 'distributed' once the images ran."""
+    """The extra to install, not ModuleNotFoundError: No module named 'distributed'."""
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed fails
     where = {"workers": 2} if how == "workers" else {"scheduler": "tcp://127.0.0.1:9"}
     with pytest.raises(OptionError, match=r'pip install "napari-gluonseg\[dask\]"') as err:
@@ -146,8 +147,9 @@ _LABEL = {"value": 1, "name": "a", "color": [1, 2, 3], "classes": [0]}
     ],
 )
 def test_settings_read_back_from_a_provenance_are_checked_naming_them(tmp_path, settings, named):
-    """A provenance is a file anyone can edit: [999] raised IndexError, -1 took the last
-    class, a damaged scheme KeyError or TypeError (the review dock's pre-annotation crashed)."""
+    """A provenance is a file anyone can edit: [999], -1 (Python's last class) and a damaged
+    scheme are refused naming the setting, not read as an index or left to raise IndexError,
+    KeyError or TypeError inside the review dock's pre-annotation."""
     from napari_gluonseg import options_of
 
     weights = tmp_path / "w.params"
@@ -163,7 +165,8 @@ def test_settings_read_back_from_a_provenance_are_checked_naming_them(tmp_path, 
 def test_a_summary_that_cannot_be_written_is_an_export_error_naming_it(
     tmp_path, monkeypatch, untrained_params
 ):
-    """A full or read-only disk at the end of a batch raised a raw OSError naming a temporary."""
+    """A full or read-only disk at the end of a batch: an error naming the summary, not a
+    temporary in a raw OSError."""
     import errno
 
     from napari_gluonseg.core import atomic

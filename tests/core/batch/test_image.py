@@ -9,8 +9,8 @@ from napari_gluonseg.core.run.result import SegmentationResult
 
 def test_the_uncertain_fraction_is_what_the_review_will_walk():
     """A scheme leaves pixels of classes outside it at 0 however sure the model was: the review
-    walks them, so the summary's uncertain fraction must count them too (it counted only the
-    pixels below min_confidence)."""
+    walks them, so the summary's uncertain fraction counts them too, not only the pixels
+    below min_confidence."""
     labels = np.ones((4, 5), np.uint8)
     labels[0] = 0  # outside the scheme, confidence 0.9
     confidence = np.full((4, 5), 0.9, np.float32)

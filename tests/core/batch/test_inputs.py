@@ -70,7 +70,7 @@ def test_a_folder_with_images_only_in_sub_folders_says_to_recurse(tmp_path):
 
 
 def test_files_differing_only_in_suffix_are_told_to_rename_not_to_give_their_folder(tmp_path):
-    """The advice was to give their common folder, which was what had been given."""
+    """Their common folder is what was given: the advice is to rename them, not to give it."""
     (tmp_path / "x.png").write_bytes(b"x")
     (tmp_path / "x.jpg").write_bytes(b"x")
     with pytest.raises(OptionError, match="differ only in their suffix") as caught:

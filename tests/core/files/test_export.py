@@ -197,7 +197,7 @@ def test_kept_scores_round_trip_and_answer_as_the_run_did(tmp_path, stack_result
 
 
 def test_maps_named_the_old_way_belong_to_the_set(tmp_path):
-    """An export written before the maps were renamed is still replaced whole."""
+    """Maps under their earlier file names (an earlier version's export) are replaced whole."""
     from napari_gluonseg.core.files.export import existing_export_files
 
     old = tmp_path / "dog_P(bicycle).png"
@@ -219,7 +219,8 @@ def test_maps_named_the_old_way_belong_to_the_set(tmp_path):
     ],
 )
 def test_bad_export_arguments_are_refused_naming_them(tmp_path, stem, names, colors, message):
-    """Each used to write outside the folder, a colour '#12c-100', or fail with a raw error."""
+    """Refused by name: unchecked, they write outside the folder, a colour '#12c-100', or
+    fail with a raw error."""
     with pytest.raises(ExportError, match=message):
         write_labels(np.ones((4, 4), np.uint8), names, colors, {}, tmp_path, stem)
     assert list(tmp_path.iterdir()) == []
@@ -261,7 +262,7 @@ def _contents(folder) -> dict[str, bytes]:
 def test_an_overwrite_interrupted_between_renames_leaves_the_old_set_or_the_new(
     tmp_path, monkeypatch, renames, how
 ):
-    """It left the new labels beside the old table and provenance: old labels gone, set refused."""
+    """The old set or the new, never new labels beside the old table (a set the reader refuses)."""
     import subprocess
     import sys
 
@@ -304,7 +305,7 @@ def test_an_overwrite_interrupted_between_renames_leaves_the_old_set_or_the_new(
 
 @pytest.mark.parametrize("where", ["a file", "a folder under a file"])
 def test_an_export_folder_that_is_a_file_is_refused_naming_it(tmp_path, where):
-    """It failed with a raw FileExistsError / NotADirectoryError."""
+    """The package's error naming it, not a raw FileExistsError / NotADirectoryError."""
     blocker = tmp_path / "afile"
     blocker.write_text("kept")
     out = blocker if where == "a file" else blocker / "sub"
@@ -314,8 +315,8 @@ def test_an_export_folder_that_is_a_file_is_refused_naming_it(tmp_path, where):
 
 
 def test_maps_of_classes_whose_names_give_one_file_name_are_all_kept(tmp_path):
-    """'道路' and '天空' (or 'road/street' and 'road street') both wrote x_prob-class.png: one
-    map silently replaced the other."""
+    """'道路' and '天空' (or 'road/street' and 'road street') both make x_prob-class.png:
+    each map gets a file of its own, so that neither silently replaces the other."""
     from PIL import Image
 
     from napari_gluonseg.core.run.result import SegmentationResult
@@ -363,9 +364,9 @@ def _journal_entries(tmp_path):
 @pytest.mark.parametrize("entry", range(9))
 @pytest.mark.parametrize("how", ["read", "write"])
 def test_a_journal_cannot_reach_outside_its_own_set(tmp_path, small_dog, entry, how):
-    """A crafted `.dog_set.journal.json` deleted or moved any file it named (an absolute path,
-    `..`, another set's file) when the folder was read or written: now it is refused, kept,
-    and named, and nothing is touched."""
+    """A crafted `.dog_set.journal.json` naming a file outside its set (an absolute path,
+    `..`, another set's file) would have it deleted or moved when the folder is read or
+    written: it is refused, kept and named, and nothing is touched."""
     out = tmp_path / "out"
     for stem in ("dog", "cat"):
         write_labels(np.ones((4, 5), np.uint8), ["a"], [(1, 2, 3)], {}, out, stem)

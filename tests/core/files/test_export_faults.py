@@ -32,7 +32,7 @@ def _contents(folder) -> dict[str, bytes]:
     ],
 )
 def test_labels_without_two_non_empty_axes_are_refused_naming_their_shape(tmp_path, labels, shown):
-    """Each used to fail with IndexError or Pillow's 'cannot write empty image'."""
+    """Refused naming the shape, not IndexError or Pillow's 'cannot write empty image'."""
     with pytest.raises(ExportError, match=rf"shape {shown}"):
         write_labels(labels, NAMES, COLORS, {}, tmp_path, "x")
     assert list(tmp_path.iterdir()) == []
@@ -40,7 +40,7 @@ def test_labels_without_two_non_empty_axes_are_refused_naming_their_shape(tmp_pa
 
 @pytest.mark.parametrize("provenance", [[1, 2], "note", None, 3])
 def test_a_provenance_that_is_not_a_mapping_is_refused_naming_it(tmp_path, provenance):
-    """[1, 2] used to raise TypeError: 'list' object is not a mapping."""
+    """[1, 2]: refused naming it, not TypeError: 'list' object is not a mapping."""
     with pytest.raises(
         OptionError, match=r"provenance must be a mapping .*got " + re.escape(repr(provenance))
     ):
@@ -86,7 +86,7 @@ def _full_disk(monkeypatch, after: int = 0):
 def test_a_folder_that_cannot_be_written_ends_in_an_export_error_naming_the_file(
     tmp_path, monkeypatch, fault
 ):
-    """A raw OSError used to name a temporary ('.x_labels.png.tmp-123-ab12cd34')."""
+    """The set's file is named, not a temporary ('.x_labels.png.tmp-123-ab12cd34')."""
     out = tmp_path / "out"
     old = write_result(_result(), out, "x")
     before = _contents(out)
@@ -117,7 +117,7 @@ def test_a_new_export_into_a_read_only_folder_leaves_nothing(tmp_path, monkeypat
 
 
 def test_a_stem_too_long_for_the_file_system_is_refused_naming_it(tmp_path):
-    """A 245-character stem gave ENAMETOOLONG from deep inside (on a temporary's name)."""
+    """A 245-character stem: refused naming it, not ENAMETOOLONG on a temporary's name."""
     stem = "a" * 245
     with pytest.raises(
         ExportError, match=rf"{stem}' \(245 characters\).*shorter name \(at most 212 characters\)"

@@ -153,9 +153,8 @@ ALPHA = np.full((20, 30), 200, np.uint8)
 
 @pytest.mark.parametrize("suffix", [".png", ".tif"])
 def test_greyscale_with_alpha_is_read_as_greyscale(tmp_path, suffix):
-    """It came out as (H, W, 2), which the run refused with Python advice ('pass
-    image[..., k]') that a command-line user cannot follow. Its alpha is left out, as an RGBA
-    image's is."""
+    """As (H, W, 2) the run would refuse it with Python advice ('pass image[..., k]') that a
+    command-line user cannot follow: its alpha is left out, as an RGBA image's is."""
     path = tmp_path / f"la{suffix}"
     if suffix == ".png":
         Image.fromarray(np.stack([GREY, ALPHA], -1), "LA").save(path)

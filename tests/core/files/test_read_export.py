@@ -115,7 +115,7 @@ def test_kept_scores_that_do_not_belong_are_refused_naming_the_file(tmp_path, st
 
 @pytest.mark.parametrize("keep", [0.1, 0.5, 0.95])
 def test_a_truncated_labels_tiff_is_refused_naming_it(tmp_path, keep):
-    """It failed with a raw zlib.error (or tifffile's own) from the reader and the review."""
+    """The reader and the review name it, not a raw zlib.error (or tifffile's own)."""
     labels = np.random.default_rng(0).integers(0, 4, (200, 300)).astype(np.uint8)
     paths = write_labels(labels, NAMES, COLORS, {}, tmp_path, "t", fmt="tif")
     data = paths["labels"].read_bytes()

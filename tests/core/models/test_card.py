@@ -1,5 +1,5 @@
 """The model card (``core/models/card.py``) agrees with itself, with the builders and with the
-generated files; every place that once kept its own table reads it."""
+generated files; every place that needs a model's facts reads them there."""
 
 import importlib
 import importlib.util

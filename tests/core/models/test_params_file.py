@@ -122,8 +122,8 @@ def _one_array_file(dims: tuple[int, ...], data: bytes, legacy: bool = False) ->
     ids=["wraps-to-0", "wraps-int64", "negative", "negative-last", "huge"],
 )
 def test_impossible_shapes_are_refused_naming_the_file_and_the_array(tmp_path, dims):
-    """np.prod of (2^32, 2^32) wraps to 0: the file was read as an empty array, then
-    reshape raised numpy's own ValueError."""
+    """np.prod of (2^32, 2^32) wraps to 0: unchecked, the file reads as an empty array,
+    then reshape raises numpy's own ValueError."""
     path = tmp_path / "huge.params"
     path.write_bytes(_one_array_file(dims, bytes(64)))
     with pytest.raises(WeightsError, match="array 0") as caught:
@@ -151,7 +151,7 @@ def test_any_claimed_shape_is_read_or_refused_by_name(tmp_path_factory, dims, da
 
 
 def test_duplicate_names_are_refused_naming_the_file_and_the_name(tmp_path):
-    """The last array of a name silently won: a file that means two things is not weights."""
+    """A name given twice is refused, not won by its last array: such a file is not weights."""
     path = tmp_path / "twice.params"
     write_params(
         path, {"conv.weight": np.ones(2, np.float32), "conv.weighT": np.zeros(2, np.float32)}

@@ -168,8 +168,8 @@ def test_csv_with_a_byte_order_mark_reads_fine(tmp_path):
     ],
 )
 def test_label_names_are_given_and_unique(tmp_path, label, message):
-    """Each used to be accepted: '' gave an export the reader refuses, a missing name became
-    'None', two labels of one name gave one probability map."""
+    """Each is refused: '' would give an export the reader refuses, a missing name would
+    become 'None', two labels of one name would give one probability map."""
     path = tmp_path / "s.yaml"
     path.write_text(f"labels:\n  - {{value: 1, name: sky, classes: [sky]}}\n  - {label}\n")
     with pytest.raises(SchemeError, match=message):
@@ -235,7 +235,7 @@ def test_yaml_values_given_as_text_are_digits_or_refused(tmp_path, value):
 
 
 def test_classes_given_by_index_in_other_digits_are_not_indices(tmp_path):
-    """'١' (Arabic-Indic one) was read as class index 1."""
+    """'١' (Arabic-Indic one) is not class index 1, though Python's int() reads it so."""
     path = tmp_path / "s.yaml"
     path.write_text("labels: [{value: 1, name: a, classes: ['١']}]\n", encoding="utf-8")
     with pytest.raises(SchemeError, match=r"label 1: .*'١'"):

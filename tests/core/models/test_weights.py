@@ -192,8 +192,8 @@ def _integer_weights(folder: Path, case: str) -> Path:
 def test_weights_of_an_integer_type_are_refused_by_name_on_both_engines(
     small_dog, tmp_path, case, engine
 ):
-    """onnxruntime cast them to float and labelled every pixel alike; MXNet refused them as
-    'weights of other shapes'."""
+    """Unchecked, onnxruntime casts them to float and labels every pixel alike, and MXNet
+    refuses them as 'weights of other shapes'."""
     path = _integer_weights(tmp_path, case)
     with pytest.raises(WeightsError, match="non-float data type") as err:
         segment_image(small_dog, "fastscnn_citys", weights=path, engine=engine)
@@ -205,8 +205,8 @@ def test_weights_of_an_integer_type_are_refused_by_name_on_both_engines(
 
 @needs_mxnet
 def test_mxnet_names_weights_of_another_float_type_as_such(small_dog, tmp_path):
-    """float64 weights: onnxruntime's builder casts them, MXNet refuses them; its refusal was
-    headed 'weights of other shapes', which sends the user after the wrong model."""
+    """float64 weights: onnxruntime's builder casts them, MXNet refuses them, naming the type,
+    not as 'weights of other shapes', which would send the user after the wrong model."""
     params = untrained.untrained_params("fastscnn_citys")
     path = tmp_path / "double.params"
     write_params(path, {name: value.astype(np.float64) for name, value in params.items()})
@@ -349,7 +349,7 @@ def test_stale_download_folders_are_cleaned(zoo_server):
 def test_a_cache_folder_that_cannot_be_written_says_so_before_downloading(
     fresh_model_cache, small_dog
 ):
-    """A read-only cache gave a raw OSError."""
+    """A read-only cache: said before the download, not a raw OSError."""
     fresh_model_cache.mkdir(parents=True)
     (fresh_model_cache / "models").write_text("a file where the folder would be")
     with pytest.raises(WeightsUnavailableError, match="Cannot write into the weights cache"):
@@ -357,7 +357,7 @@ def test_a_cache_folder_that_cannot_be_written_says_so_before_downloading(
 
 
 def test_a_folder_under_the_weights_file_name_is_named(zoo_server):
-    """It gave a raw IsADirectoryError, after the whole download."""
+    """Named before the download, not a raw IsADirectoryError after the whole of it."""
     _, expected = zoo_server
     folder = weights.cache_dir() / f"{MODEL}-{expected[:8]}.params"
     folder.mkdir(parents=True)
@@ -377,7 +377,7 @@ class _FullDisk(io.FileIO):
 
 @pytest.mark.parametrize("step", ["download", "unzip"])
 def test_a_full_disk_says_so(zoo_server, monkeypatch, step):
-    """It said "not a complete weights archive" (unzip), sending the user to download again."""
+    """Named as a full disk, not as "not a complete weights archive" (download it again)."""
     if step == "download":
         monkeypatch.setattr(weights, "open", _FullDisk, raising=False)  # the module's open()
     else:  # the unzip's writes (shutil's own is left alone: the test server sends with it)

@@ -61,7 +61,7 @@ def test_machine_speed_is_measured_once():
 
 def test_a_huge_image_at_the_models_size_counts_its_full_resolution_outputs(steady_machine):
     """A 40000x40000 view: one small window, but 1.6 GP of labels and probabilities (185 s
-    where the estimate said ~6 s)."""
+    measured, where the window alone estimates ~6 s)."""
     view = np.broadcast_to(np.zeros((1, 1, 3), np.uint8), (40000, 40000, 3))
     got = estimate_run(view, "fcn_resnet50_ade")
     assert got.windows == 1 and got.pixel_ratio < 0.01

@@ -142,8 +142,8 @@ def test_intensity_range_maps_the_window_to_unit_range():
     ids=["span-overflows", "end-overflows", "both-overflow", "span-underflows"],
 )
 def test_an_intensity_range_float32_cannot_scale_by_is_refused_naming_it(window):
-    """(-3e38, 3e38): the span overflowed float32, the network saw a black image (onnxruntime)
-    or NaN (MXNet), and NaN scores were blamed on the weights."""
+    """(-3e38, 3e38): the span overflows float32; unrefused, the network sees a black image
+    (onnxruntime) or NaN (MXNet), and NaN scores get blamed on the weights."""
     with pytest.raises(OptionError, match="intensity_range") as caught:
         as_image_stack(np.zeros((20, 20), np.uint8), intensity_range=window)
     assert repr(window) in str(caught.value) and "float32" in str(caught.value)
@@ -166,7 +166,7 @@ def test_neither_engine_runs_on_an_intensity_range_float32_cannot_scale_by(
 
 
 def test_a_masked_array_with_masked_pixels_is_refused_saying_what_to_pass():
-    """Its fill values used to drive the intensity scaling (36% of the labels changed)."""
+    """Its fill values would drive the intensity scaling (enough to change 36% of the labels)."""
     data = np.ma.masked_array(np.zeros((40, 40)), mask=np.zeros((40, 40), bool))
     data.mask[:5, :5] = True
     data.data[:5, :5] = np.nan  # hidden under the mask: not the complaint
@@ -179,8 +179,8 @@ def test_a_masked_array_with_masked_pixels_is_refused_saying_what_to_pass():
 
 
 def test_a_lazy_masked_array_is_refused_for_its_mask_not_for_what_is_under_it():
-    """A dask array of a masked array: its planes came out with the mask dropped, so the NaN
-    under it was refused as if visible ("fix or mask them": masking was the cause)."""
+    """A dask array of a masked array: its planes keep the mask, so the NaN under it is not
+    refused as if visible ("fix or mask them", when masking is the cause): the mask is."""
     import dask.array as da
 
     values = np.random.default_rng(0).random((2, 40, 48))

@@ -254,7 +254,7 @@ def test_12bit_uint16_with_its_intensity_range_labels_like_uint8(small_dog, untr
 def test_a_finite_float64_image_near_its_limits_is_segmented_like_any_other(
     small_dog, untrained_params
 ):
-    """Values near 1e308: the min-max scaling overflowed to NaN, which was blamed on the
+    """Values near 1e308: a plain min-max scaling overflows to NaN, which gets blamed on the
     weights. Scaled without overflow, the network sees what it sees of the photo in counts."""
     photo = small_dog.astype(np.float64)
     counts = photo * 1000.0 - 100_000.0  # an ordinary float range, scaled min-max

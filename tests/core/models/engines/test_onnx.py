@@ -299,7 +299,7 @@ def test_a_process_given_a_share_of_the_cores_keeps_onnxruntime_to_it(monkeypatc
 def test_a_cache_that_cannot_be_written_runs_the_graph_from_memory(
     fresh_model_cache, untrained_params, small_dog, caplog
 ):
-    """A read-only or shared cache gave a raw OSError."""
+    """A read-only or shared cache: the graph runs from memory, no raw OSError."""
     models = fresh_model_cache / "models"
     models.mkdir(parents=True)
     (models / "onnx").write_text("a file where the folder would be")
