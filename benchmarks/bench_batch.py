@@ -30,6 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import parse_args, quick_mode
+
 MODEL = "fcn_resnet50_ade"
 RATIOS = ((3, 4), (4, 3), (9, 16))
 SIDES = (480, 640, 800, 1024)
@@ -93,10 +95,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--images", type=int, default=40)
     parser.add_argument("--engine", default="mxnet")
     parser.add_argument("--cases", default="loop,batch,dask-1,dask-2")
-    parser.add_argument("--quick", action="store_true", help="tiny: a check that it runs")
     parser.add_argument("--case", help=argparse.SUPPRESS)  # internal: run one case
     parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv)
     options = QUICK_OPTIONS if args.quick else {}
     if args.case:
         d = args.dir
@@ -104,9 +105,7 @@ def main(argv: list[str] | None = None) -> None:
         result = run_case(args.case, d / "in", d / args.case, w, args.engine, options)
         print(json.dumps(result))
         return
-    if args.quick:
-        print("quick mode: a check that the benchmark runs, not a measurement")
-        vars(args).update(QUICK)
+    quick_mode(args, QUICK)
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         (d / "in").mkdir()

@@ -19,12 +19,10 @@ step): it must take longer than the goal from the last two, or the figures prove
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
+from _common import options, size, temporary_home, untrained
 
 MODEL = "fcn_resnet50_ade"
 GOAL_S = 1.0
@@ -78,22 +76,15 @@ def measure_calls(widget) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size", default="2048x2048")
-    parser.add_argument("--quick", action="store_true", help="tiny: a check that it runs")
-    args = parser.parse_args(argv)
-    if args.quick:
-        print("quick mode: a check that the benchmark runs, not a measurement")
-        vars(args).update(QUICK)
-    h, w = (int(v) for v in args.size.split("x"))
-    with tempfile.TemporaryDirectory() as tmp:
-        os.environ["MXNET_HOME"] = str(Path(tmp) / "mxnet_home")  # empty: the build comes
+    args = options(parser, argv, QUICK)
+    h, w = size(args.size)
+    with temporary_home() as tmp:  # an empty model cache: the build comes
         import napari
 
-        from napari_gluonseg.core.models.untrained import save_untrained
         from napari_gluonseg.qt import segment_widget
         from napari_gluonseg.qt.controls import Resolution
 
-        params = Path(tmp) / "untrained.params"
-        save_untrained(MODEL, params)
+        params = untrained(MODEL, tmp)
         viewer = napari.Viewer(show=True)
         viewer.add_image(
             np.random.default_rng(0).integers(0, 256, (h, w, 3), np.uint8), name="photo"

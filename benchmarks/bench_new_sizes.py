@@ -25,13 +25,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from _common import parse_args, quick_mode, rerun, untrained
 
 MODEL = "fcn_resnet50_ade"
 ASPECTS = [(480, 640), (600, 640), (640, 480), (1000, 1500), (300, 400)]
@@ -208,13 +208,8 @@ def run_part(part: str, params: str, repeat: int, quick: bool) -> dict:
 
 
 def _subprocess(part: str, params: str, env: dict, repeat: int, quick: bool) -> dict:
-    cmd = [sys.executable, __file__, "--part", part, "--params", params, "--repeat", str(repeat)]
-    out = subprocess.run(
-        cmd + (["--quick"] if quick else []), capture_output=True, text=True, env=env
-    )
-    if out.returncode != 0:
-        return {"error": (out.stderr.strip().splitlines() or ["?"])[-1]}
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    args = ["--part", part, "--params", params, "--repeat", str(repeat)]
+    return rerun(__file__, args + (["--quick"] if quick else []), env)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -222,20 +217,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--part")
     parser.add_argument("--params")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="tiny: a check that it runs")
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv)
     if args.part:
         print(json.dumps(run_part(args.part, args.params, args.repeat, args.quick)))
         return
-    if args.quick:
-        print("quick mode: a check that the benchmark runs, not a measurement")
-        args.repeat = 1
-    from napari_gluonseg.core.models.untrained import save_untrained
-
+    quick_mode(args, {"repeat": 1})
     with tempfile.TemporaryDirectory(prefix="bench-new-sizes-") as d:
         tmp = Path(d)
-        params = str(tmp / "untrained.params")
-        save_untrained(MODEL, params)
+        params = str(untrained(MODEL, tmp))
         # The parts' exports (~130 MB each) and temporary files go, with this folder, at the end.
         env = {**os.environ, "MXNET_HOME": str(tmp / "mxnet_home"), "TMPDIR": d}
         results = {"cpus": os.cpu_count()}

@@ -9,12 +9,10 @@ map and the top-5 probe, on a 12 MP image (untrained weights of the real archite
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
+from _common import options, size, temporary_home, untrained
 
 MODEL = "fcn_resnet50_ade"
 QUICK = {"size": "48x64", "repeat": 1, "probes": 10}
@@ -32,20 +30,13 @@ def timed(fn, repeat: int = 3) -> float:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size", default="3000x4000")
-    parser.add_argument("--quick", action="store_true", help="tiny: a check that it runs")
     parser.set_defaults(repeat=3, probes=1000)  # of each timing; top-5 probes timed together
-    args = parser.parse_args(argv)
-    if args.quick:
-        print("quick mode: a check that the benchmark runs, not a measurement")
-        vars(args).update(QUICK)
-    h, w = (int(v) for v in args.size.split("x"))
-    with tempfile.TemporaryDirectory() as tmp:
-        os.environ["MXNET_HOME"] = str(Path(tmp) / "mxnet_home")
+    args = options(parser, argv, QUICK)
+    h, w = size(args.size)
+    with temporary_home() as tmp:
         from napari_gluonseg import segment_image
-        from napari_gluonseg.core.models.untrained import save_untrained
 
-        params = str(Path(tmp) / "untrained.params")
-        save_untrained(MODEL, params)
+        params = str(untrained(MODEL, tmp))
         image = np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8)
         t = time.perf_counter()
         result = segment_image(image, weights=params)

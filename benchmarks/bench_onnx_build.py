@@ -43,6 +43,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _common import parse_args, quick_mode
+
 from napari_gluonseg.core.models.onnx_build import ONE_PER_FAMILY
 
 SPEED_SIZE = (576, 768)
@@ -279,9 +281,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--first-result", action="store_true")
     parser.add_argument("--gil", action="store_true")
     parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--quick", action="store_true", help="tiny: a check that it runs")
-    args = parser.parse_args(argv)
-    if args.quick:
+    args = parse_args(parser, argv)
+    if quick_mode(args):
         quick(args)
         return
     everything = not (args.families or args.speed or args.first_result or args.gil)
@@ -301,7 +302,6 @@ def quick(args: argparse.Namespace) -> None:
     """The parts ``args`` asks for (all by default) on the fewest inputs."""
     from napari_gluonseg.core.models import _mxnet
 
-    print("quick mode: a check that the benchmark runs, not a measurement")
     everything = not (args.families or args.speed or args.first_result or args.gil)
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)

@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
+from _common import options, size, temporary_home, untrained
 
 MODEL = "fcn_resnet50_ade"
 TICK_MS = 10
@@ -182,20 +181,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size", default="1500x2000")
     parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--quick", action="store_true", help="tiny: a check that it runs")
-    args = parser.parse_args(argv)
-    if args.quick:
-        print("quick mode: a check that the benchmark runs, not a measurement")
-        vars(args).update(QUICK)
-    h, w = (int(v) for v in args.size.split("x"))
-    with tempfile.TemporaryDirectory() as tmp:
-        os.environ["MXNET_HOME"] = str(Path(tmp) / "mxnet_home")
+    args = options(parser, argv, QUICK)
+    h, w = size(args.size)
+    with temporary_home() as tmp:
         import napari
 
-        from napari_gluonseg.core.models.untrained import save_untrained
-
-        params = Path(tmp) / "untrained.params"
-        save_untrained(MODEL, params)
+        params = untrained(MODEL, tmp)
         viewer = napari.Viewer(show=True)
         image = np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8)
         layer = viewer.add_image(image, name="photo")

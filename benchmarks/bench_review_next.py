@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import options, size
 
 ROOT = Path(__file__).resolve().parent.parent
 TICK_MS = 10
@@ -75,12 +76,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--size", default="3000x4000")
     parser.add_argument("--images", type=int, default=4)
     parser.add_argument("--think", type=float, default=3.0)
-    parser.add_argument("--quick", action="store_true", help="tiny: a check that it runs")
-    args = parser.parse_args(argv)
-    if args.quick:
-        print("quick mode: a check that the benchmark runs, not a measurement")
-        vars(args).update(QUICK)
-    height, width = (int(v) for v in args.size.split("x"))
+    args = options(parser, argv, QUICK)
+    height, width = size(args.size)
 
     import napari
     from qtpy.QtCore import QTimer

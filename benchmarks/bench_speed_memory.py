@@ -27,11 +27,9 @@ import argparse
 import json
 import os
 import platform
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
+
+from _common import parse_args, quick_mode, rerun, temporary_home, untrained
 
 MODEL = "fcn_resnet50_ade"
 PROBABILITY_CLASS = 127  # bicycle
@@ -228,23 +226,15 @@ def _timed(fn) -> float:
     return time.perf_counter() - t
 
 
-def _subprocess(args: list[str], env: dict) -> dict:
-    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, env=env)
-    if out.returncode != 0:
-        return {"error": (out.stderr.strip().splitlines() or ["?"])[-1]}
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="576x768,1152x1536,3000x4000")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--reference-12mp", action="store_true", help="~6 min and ~16 GB")
     parser.add_argument("--only", help="run only cases whose engine is this")
-    parser.add_argument("--quick", action="store_true", help="tiny: a check that it runs")
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--params", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv)
     small = QUICK_SMALL if args.quick else SMALL
     if args.case:
         engine, scale, tile, size = json.loads(args.case)
@@ -253,15 +243,11 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     from napari_gluonseg.core.models import _mxnet
-    from napari_gluonseg.core.models.untrained import save_untrained
 
     left_out: tuple[str, ...] = ()
-    if args.quick:
-        print("quick mode: a check that the benchmark runs, not a measurement")
-        vars(args).update(QUICK)
-        if not _mxnet.installed():
-            left_out = NEED_MXNET
-            print(f"left out, as MXNet is not installed: {', '.join(NEED_MXNET)}")
+    if quick_mode(args, QUICK) and not _mxnet.installed():
+        left_out = NEED_MXNET
+        print(f"left out, as MXNet is not installed: {', '.join(NEED_MXNET)}")
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
     gemm_n, gemm_repeat = QUICK_GEMM if args.quick else GEMM
     gemm = gemm_gflops(gemm_n, gemm_repeat)
@@ -276,10 +262,8 @@ def main(argv: list[str] | None = None) -> None:
         f"{'guard est.':>10s}"
     )
     print(header)
-    with tempfile.TemporaryDirectory() as tmp:
-        params = str(Path(tmp) / "untrained.params")
-        save_untrained(MODEL, params)
-        os.environ["MXNET_HOME"] = str(Path(tmp) / "mxnet_home")
+    with temporary_home() as tmp:
+        params = str(untrained(MODEL, tmp))
         env = dict(os.environ)
         gmac_cache: dict[tuple[int, int], float] = {}
         for h, w in sizes:
@@ -297,7 +281,8 @@ def main(argv: list[str] | None = None) -> None:
                     if shape not in gmac_cache:
                         gmac_cache[shape] = network_gmac(params, shape)
                 gmac = sum(gmac_cache[s] * n for s, n in shapes)
-                r = _subprocess(
+                r = rerun(
+                    __file__,
                     [
                         "--case",
                         json.dumps([engine, scale, tile, [h, w]]),

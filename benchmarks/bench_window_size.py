@@ -19,12 +19,11 @@ that it runs (the test suite's), not a measurement.
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from _common import model_home, options, untrained
 
 MODEL = "fcn_resnet50_ade"
 PHOTO = (3000, 4000)
@@ -83,20 +82,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--end-to-end", action="store_true")
-    parser.add_argument("--quick", action="store_true", help="tiny: a check that it runs")
-    args = parser.parse_args(argv)
-    if args.quick:
-        print("quick mode: a check that the benchmark runs, not a measurement")
-        args.repeat = 1
-    os.environ.setdefault("MXNET_HOME", tempfile.mkdtemp())
+    args = options(parser, argv, {"repeat": 1})
     from napari_gluonseg.core.models.engines import Engine, NetworkRequest, load_network
-    from napari_gluonseg.core.models.untrained import save_untrained
     from napari_gluonseg.core.models.weights import resolve_local_weights
     from napari_gluonseg.core.run.large_windows import grid_layout
     from napari_gluonseg.core.run.layout import WINDOW_PIXELS
 
-    params = Path(os.environ["MXNET_HOME"]) / "untrained.params"
-    save_untrained(MODEL, params)
+    params = untrained(MODEL, model_home())
     photo, reference_size = (QUICK_PHOTO, QUICK_REFERENCE) if args.quick else (PHOTO, REFERENCE)
     windows = QUICK_WINDOWS if args.quick else WINDOW_PIXELS
     if args.end_to_end:

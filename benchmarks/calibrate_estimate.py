@@ -7,16 +7,13 @@
 """
 
 import argparse
-import os
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
+from _common import model_home, options, untrained
 
 from napari_gluonseg.core.models import _mxnet
 from napari_gluonseg.core.models.engines import Engine, NetworkRequest, load_network
-from napari_gluonseg.core.models.untrained import save_untrained
 from napari_gluonseg.core.models.weights import resolve_local_weights
 from napari_gluonseg.core.run import estimate
 
@@ -27,15 +24,9 @@ QUICK_SIZE = 64
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="64x64: a check that it runs")
-    quick = parser.parse_args(argv).quick
-    if quick:
-        print("quick mode: a check that the benchmark runs, not a measurement")
-    size = QUICK_SIZE if quick else SIZE
-    os.environ.setdefault("MXNET_HOME", tempfile.mkdtemp())
-    path = Path(os.environ["MXNET_HOME"]) / "untrained.params"
-    save_untrained(MODEL, path)
-    resolved = resolve_local_weights(path)
+    args = options(parser, argv, quick_help="64x64: a check that it runs")
+    size = QUICK_SIZE if args.quick else SIZE
+    resolved = resolve_local_weights(untrained(MODEL, model_home()))
     x = np.random.default_rng(0).normal(size=(1, 3, size, size)).astype(np.float32)
     gmac = estimate.model_gmac(MODEL, size, size)
     probe = estimate.machine_gmacs()

@@ -21,7 +21,8 @@ SCRIPTS = sorted([*ROOT.glob("benchmarks/*.py"), *ROOT.glob("scripts/*.py")])
 NEED_MXNET = {"gen_class_tables.py", "gen_param_shapes.py", "count_macs.py"}
 
 QUICK_LINE = "quick mode: a check that the benchmark runs, not a measurement"
-LIBRARIES = {"correction_annotator.py", "correction_task.py"}  # bench_corrections.py's
+# Imported by the benchmarks, not run: bench_corrections.py's two, and the options they share.
+LIBRARIES = {"_common.py", "correction_annotator.py", "correction_task.py"}
 # a shown napari viewer
 NEED_DISPLAY = {"bench_cancel.py", "bench_responsiveness.py", "bench_review_next.py"}
 MXNET = _mxnet.installed()
@@ -79,7 +80,7 @@ def test_imports(script):
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up there
     # Run as a script, its folder is first on sys.path (a benchmark imports its libraries so);
-    # without it this passed only after another test had put the folder there.
+    # without it the import would depend on another test having put the folder there.
     sys.path.insert(0, str(script.parent))
     try:
         spec.loader.exec_module(module)  # top-level imports and definitions only
