@@ -46,6 +46,21 @@ def test_the_readme_is_short():
     assert 100 <= len((ROOT / "README.md").read_text().splitlines()) <= 250
 
 
+def test_ci_runs_exactly_the_readmes_test_command():
+    """The README's two commands are the Makefile's targets, and CI (``.ci/run``) runs its test
+    command and nothing else, so that what the README calls the tests is what CI checks."""
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"^## Two commands\n\n```bash\n(.*?)```", readme, re.S | re.M)
+    assert block is not None, "the README's section 'Two commands' opens with its commands"
+    commands = [line.split("#")[0].strip() for line in block.group(1).splitlines()]
+    assert commands == ["make run", "make test"]
+    targets = re.findall(r"^([\w-]+):", (ROOT / "Makefile").read_text(), re.M)
+    assert {"run", "test"} <= set(targets)
+    lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    steps = [s for s in lines if s and not s.startswith(("#", "set ", "cd "))]
+    assert steps == ["make test"]
+
+
 def test_the_documented_signature_of_segment_image_is_the_codes():
     """docs/python.md spells segment_image's options with their defaults: the fields of
     RunOptions, which the code checks (the README's copy had drifted from it)."""
