@@ -117,7 +117,7 @@ def recorded_batch(provenance: dict[str, Any]) -> RecordedBatch:
             f"the {len(names)} classes: these settings cannot be repeated."
         )
     # JSON gave lists back: the tuples the options hold.
-    kept = {
+    kept: dict[str, Any] = {
         f.name: tuple(value) if isinstance(value, list) else value
         for f, spec in declared()
         if spec.recorded and (value := record.get(f.name, f.default)) is not None
