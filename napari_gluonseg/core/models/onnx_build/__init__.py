@@ -5,6 +5,10 @@ and writes a graph that takes any batch, height and width: input ``data`` (N, 3,
 ``out_size`` (int64 [2], the size the logits are resized to, align corners, as MXNet's
 ``BilinearResize2D``); output ``logits``. The auxiliary heads, which only training uses, are
 left out. A file whose arrays do not fit the architecture is refused naming the array.
+
+Each family ends in a 1x1 convolution, the final classifier (:mod:`.head`): a graph may give
+its input instead (:func:`build_features_model`), or compute a learned head in its place
+(``build_model(..., head=...)``), for learning from corrections (issue 32).
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ import numpy as np
 
 from ...errors import EngineError, WeightsError
 from ..card import family_of, first_of_each_family, has_model
-from .graph import INPUT, Graph
+from .graph import FEATURES, INPUT, Graph
+from .head import Head, final_classifier, replace_classifier
 from .wire import BuiltModel
 
 # (graph, input, classes) -> the main head's logits before the final resize.
@@ -59,12 +64,43 @@ def can_build(model_name: str) -> bool:
 
 
 def build_model(
-    model_name: str, params: dict[str, np.ndarray], num_classes: int, metadata: dict[str, str]
+    model_name: str,
+    params: dict[str, np.ndarray],
+    num_classes: int,
+    metadata: dict[str, str],
+    head: Head | None = None,
 ) -> BuiltModel:
     """The ONNX model of ``model_name`` (``num_classes`` outputs) with the weights ``params``
     (from ``read_params``). Takes nothing from the registry (only the model card, for the
     module that builds the family): the engines, which the registry names, build on this
-    package, not the other way round."""
+    package, not the other way round.
+
+    ``head``: (weight (K, C), bias (K,)) float32 computed by the final classifier instead of
+    the file's own (which must still fit ``num_classes``): logits of K classes, the rest of
+    the graph unchanged."""
+    g, logits = _built_graph(model_name, params, num_classes)
+    if head is not None:
+        replace_classifier(g, logits, head)
+    return g.model(logits, metadata)
+
+
+def build_features_model(
+    model_name: str, params: dict[str, np.ndarray], num_classes: int, metadata: dict[str, str]
+) -> BuiltModel:
+    """``build_model``'s graph without its final classifier: input ``data`` (N, 3, H, W),
+    output ``features`` (N, C, h, w), the classifier's input on the network's own grid (not
+    resized; no ``out_size`` input). ``params`` must still be the whole file."""
+    g, logits = _built_graph(model_name, params, num_classes)
+    features, node = final_classifier(g, logits)
+    g.remove(node)
+    return g.model(features, metadata, resize=False, output_name=FEATURES)
+
+
+def _built_graph(
+    model_name: str, params: dict[str, np.ndarray], num_classes: int
+) -> tuple[Graph, str]:
+    """The graph of ``model_name`` up to its logits before the final resize, every array of
+    ``params`` taken (the auxiliary heads' excepted)."""
     builder = _builder(model_name)
     if builder is None:
         raise EngineError(f"napari-gluonseg cannot build {model_name} for onnxruntime yet.")
@@ -77,4 +113,4 @@ def build_model(
             f"it holds {len(extra)} array(s) that {model_name} does not have ({shown}): it "
             "was saved from another architecture."
         )
-    return g.model(logits, metadata)
+    return g, logits

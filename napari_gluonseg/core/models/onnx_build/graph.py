@@ -10,17 +10,21 @@ convolution before it, as onnxruntime would otherwise do at every session start.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ...errors import WeightsError
 from .wire import BuiltModel
 
+if TYPE_CHECKING:
+    from onnx import NodeProto
+
 OPSET = 13
 INPUT = "data"
 OUT_SIZE_INPUT = "out_size"
 OUTPUT = "logits"
+FEATURES = "features"  # a features model's output: the final classifier's input, not resized
 BN_EPS = 1e-5  # gluon's BatchNorm default, which every GluonCV segmentation model keeps
 
 
@@ -82,7 +86,28 @@ class Graph:
         self._model.weights.append((name, np.asarray(value)))
         return name
 
+    def const_value(self, name: str) -> np.ndarray:
+        """The value of the constant ``name``."""
+        return next(value for n, value in self._model.weights if n == name)
+
+    def replace_const(self, name: str, value: np.ndarray) -> None:
+        """Give the constant ``name`` another value (any shape: its readers take it)."""
+        at = next(k for k, (n, _) in enumerate(self._model.weights) if n == name)
+        self._model.weights[at] = (name, np.asarray(value))
+
     # -- nodes ---------------------------------------------------------------------------
+    def producer(self, tensor: str) -> NodeProto | None:
+        """The node whose output ``tensor`` is (None: an input or a constant). Searched from
+        the last node: what a builder returns was added last."""
+        return next((n for n in reversed(self.nodes) if tensor in n.output), None)
+
+    def remove(self, node: NodeProto) -> None:
+        """Take ``node`` out of the graph with the constants that only it reads."""
+        self.nodes.remove(node)
+        read = {i for n in self.nodes for i in n.input}
+        dropped = set(node.input) - read
+        self._model.weights[:] = [(n, v) for n, v in self._model.weights if n not in dropped]
+
     def _name(self, op: str) -> str:
         self._count += 1
         return f"{op.lower()}_{self._count}"
@@ -221,26 +246,31 @@ class Graph:
         return self.resize(x, self.spatial_size(like))
 
     # -- the model -----------------------------------------------------------------------
-    def model(self, output: str, metadata: dict[str, str]) -> BuiltModel:
+    def model(
+        self,
+        output: str,
+        metadata: dict[str, str],
+        *,
+        resize: bool = True,
+        output_name: str = OUTPUT,
+    ) -> BuiltModel:
         """The finished model: input ``data`` (N, 3, H, W), ``out_size`` (int64 [2]); output
-        ``logits`` (N, classes, out_size)."""
+        ``logits`` (N, classes, out_size). Without ``resize``: no ``out_size`` input, and the
+        output ``output_name`` is ``output`` as it is (N, channels, h, w)."""
         from onnx import TensorProto
 
         h = self._helper
-        final = self.resize(output, OUT_SIZE_INPUT)
-        self.nodes.append(h.make_node("Identity", [final], [OUTPUT]))
+        final = self.resize(output, OUT_SIZE_INPUT) if resize else output
+        self.nodes.append(h.make_node("Identity", [final], [output_name]))
         model = self._model.head
         graph = model.graph
         graph.name = f"gluonseg_{self.model_name}"
-        graph.input.extend(
-            [
-                h.make_tensor_value_info(INPUT, TensorProto.FLOAT, ["N", 3, "H", "W"]),
-                h.make_tensor_value_info(OUT_SIZE_INPUT, TensorProto.INT64, [2]),
-            ]
-        )
+        graph.input.append(h.make_tensor_value_info(INPUT, TensorProto.FLOAT, ["N", 3, "H", "W"]))
+        if resize:
+            graph.input.append(h.make_tensor_value_info(OUT_SIZE_INPUT, TensorProto.INT64, [2]))
         graph.output.append(
             h.make_tensor_value_info(
-                OUTPUT, TensorProto.FLOAT, ["N", self.channels[output], "h", "w"]
+                output_name, TensorProto.FLOAT, ["N", self.channels[output], "h", "w"]
             )
         )
         model.opset_import.append(h.make_opsetid("", OPSET))
