@@ -19,6 +19,7 @@ FLOORS = {
     "files": {"base", "models", "run", "files"},
     "edits": {"base", "models", "run", "edits"},
     "batch": {"base", "models", "run", "files", "edits", "batch"},
+    "learn": {"base", "models", "run", "files", "edits", "batch", "learn"},
 }
 QT_MODULES = ("qtpy", "PyQt5", "PyQt6", "PySide2", "PySide6", "magicgui", "superqt")
 
