@@ -95,14 +95,17 @@ def iter_image_features(
     weights: ResolvedWeights,
     *,
     threads: int | None = None,
-    intensity_range: tuple[float, float] | None = None,
-    rgb: bool | None = None,
+    **image_options: Any,
 ) -> Generator[Progress, None, ImageFeatures]:
     """The features of a 2-D ``image`` (greyscale or RGB(A), any dtype a run takes) for
     ``model_name`` with ``weights`` (a ``.params`` file), yielding progress; the features
-    graph is built on first use. A stack of planes is refused (:class:`ImageError`)."""
+    graph is built on first use. A stack of planes is refused (:class:`ImageError`).
+
+    ``image_options``: :func:`~napari_gluonseg.core.run.preprocess.as_image_stack`'s keywords
+    (``rgb`` and the intensity window), passed on as they are: the run's options are named
+    only where the run declares and acts on them (tests/test_architecture.py)."""
     info = model_info(model_name)
-    stack = as_image_stack(image, rgb=rgb, intensity_range=intensity_range)
+    stack = as_image_stack(image, **image_options)
     if stack.leading_shape:
         raise ImageError(
             f"Features are taken from one 2-D image; got a stack of {stack.n_planes} planes "
@@ -129,14 +132,11 @@ def image_features(
     weights: ResolvedWeights,
     *,
     threads: int | None = None,
-    intensity_range: tuple[float, float] | None = None,
-    rgb: bool | None = None,
+    **image_options: Any,
 ) -> ImageFeatures:
     """:func:`iter_image_features` run to the end."""
     return run_to_end(
-        iter_image_features(
-            image, model_name, weights, threads=threads, intensity_range=intensity_range, rgb=rgb
-        )
+        iter_image_features(image, model_name, weights, threads=threads, **image_options)
     )
 
 

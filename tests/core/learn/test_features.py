@@ -134,3 +134,13 @@ def test_a_stack_and_an_onnx_file_are_refused(untrained_params, exported_onnx):
         image_features(np.zeros((2, 64, 64), np.uint8), MODEL, weights)
     with pytest.raises(WeightsError, match="an ONNX model file"):
         image_features(image(64, 64), MODEL, resolve_local_weights(exported_onnx))
+
+
+def test_the_intensity_window_reaches_the_preprocessing(untrained_params):
+    """As in a run: values of a window (0, 2) map to [0, 1], so the image halved with no
+    window gives the same features."""
+    weights = resolve_local_weights(untrained_params)
+    bright = np.random.default_rng(4).uniform(0, 2, (48, 64)).astype(np.float32)
+    windowed = image_features(bright, MODEL, weights, intensity_range=(0.0, 2.0), rgb=False)
+    halved = image_features(bright / 2, MODEL, weights)
+    np.testing.assert_allclose(windowed.features, halved.features, atol=1e-4)
