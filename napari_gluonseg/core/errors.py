@@ -58,3 +58,8 @@ class SegmentationCancelled(GluonsegError):
 
 class RunSetupError(GluonsegError, ValueError):
     """Choices that cannot run together (e.g. in the widget); nothing was started."""
+
+
+class LearningError(GluonsegError, ValueError):
+    """Corrected labels that cannot teach a new head (none, one class only, of another size
+    or model, images missing); the message names the file or the class."""

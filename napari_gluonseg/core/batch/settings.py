@@ -56,7 +56,7 @@ def prepare_settings(
     stand_in = np.broadcast_to(np.uint8(0), _PROBE_SHAPE)
     plan = plan_options(stand_in, dataclasses.replace(given, check_memory_first=False))
     checked = plan.options
-    weights = run_to_end(iter_resolve_weights(checked.model_name, checked.weights), on_weights)
+    weights = run_to_end(iter_resolve_weights(plan.info.name, checked.weights), on_weights)
     # The checked values, not the arguments: defaults given or not, the same run matches.
     record = {f.name: getattr(checked, f.name) for f, spec in declared() if spec.recorded}
     record["weights_sha1"] = weights.sha1
@@ -68,8 +68,12 @@ def prepare_settings(
         record["keep_scores"] = True
     # Tuples become lists: the form the provenance file gives back.
     record = json.loads(json.dumps(record, default=str, sort_keys=True))
-    weights_path = None if checked.weights is None else Path(checked.weights).absolute()
-    options = dataclasses.replace(given, weights=weights_path, scheme=plan.scheme)
+    # A learned model's path (absolute once checked) holds its weights; other weights files
+    # are given absolute too: workers may run in other folders.
+    weights_path = None if given.weights is None else Path(given.weights).absolute()
+    options = dataclasses.replace(
+        given, model_name=checked.model_name, weights=weights_path, scheme=plan.scheme
+    )
     return BatchSettings(options, bool(overlay), record, keep_scores)
 
 

@@ -15,6 +15,7 @@ from ..models.registry import short_class_name
 
 LABELS_SUFFIXES = ("_labels.png", "_labels.tif", "_labels.tiff")
 OVERLAY_SUFFIX = "_overlay.png"
+PROVENANCE_SUFFIX = "_provenance.json"
 # A probability map: {stem}_prob-{class}.png; before 0.1, {stem}_P({class}).png.
 MAP_INFIX = "_prob-"
 OLD_MAP_INFIX = "_P("
@@ -23,7 +24,7 @@ _FIXED_SUFFIXES = (
     "_classes.csv",
     OVERLAY_SUFFIX,
     "_scores.npz",
-    "_provenance.json",
+    PROVENANCE_SUFFIX,
 )
 
 
@@ -75,7 +76,7 @@ class ExportNames:
 
     @property
     def provenance(self) -> Path:
-        return self._file("_provenance.json")
+        return self._file(PROVENANCE_SUFFIX)
 
     @property
     def overlay(self) -> Path:

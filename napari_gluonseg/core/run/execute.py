@@ -126,7 +126,7 @@ def iter_run(plan: RunPlan) -> Generator[Progress, None, SegmentationResult]:
     estimate = plan_estimate(plan)
     if estimate.long:
         yield Progress(Stage.PLAN, 1, 1, estimate.message, notice=True)
-    resolved = yield from iter_resolve_weights(plan.options.model_name, plan.options.weights)
+    resolved = yield from iter_resolve_weights(plan.info.name, plan.options.weights)
     networks = yield from _iter_networks(plan, resolved)
     space = LabelSpace.of(plan)
     shape = plan.stack.spatial_shape
@@ -187,7 +187,7 @@ def _iter_networks(
     for n, key in enumerate(keys):
         message = f"loading {plan.options.model_name} for {key[0]}x{key[1]}"
         yield Progress(Stage.LOAD, n, len(keys), message)
-        request = NetworkRequest(plan.options.model_name, resolved, *key, plan.options.threads)
+        request = NetworkRequest(plan.info.name, resolved, *key, plan.options.threads)
         networks[key] = yield from iter_load_sized(load, request)
     yield Progress(Stage.LOAD, len(keys), len(keys), f"loaded {plan.options.model_name}")
     return networks

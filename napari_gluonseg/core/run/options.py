@@ -20,6 +20,7 @@ from typing import Any
 
 from .. import checks
 from ..errors import OptionError
+from ..models.learned import is_model_file, read_learned
 from ..models.registry import DEFAULT_MODEL, model_info
 from ..models.scheme import LabelScheme
 
@@ -107,6 +108,8 @@ def parse_names(text: str) -> list[str]:
 
 
 def _model(value: Any, name: str) -> str:
+    if is_model_file(value):  # a learned model, by its path
+        return str(read_learned(value).path)
     if not isinstance(value, str):
         raise OptionError(f"{name} must be a model name (str); got {checks.shown(value)}.")
     return model_info(value).name  # UnknownModelError lists the names
@@ -170,8 +173,9 @@ class RunOptions:
     # The docstring is made from the declarations below (see the end of this module).
     model_name: str = _option(
         DEFAULT_MODEL,
-        doc="A registry name (:func:`napari_gluonseg.model_names`).",
-        help="model name (see 'models')",
+        doc="A registry name (:func:`napari_gluonseg.model_names`), or the path of a learned "
+        "model file (``napari-gluonseg learn``).",
+        help="model name (see 'models'), or a learned model's .onnx file",
         tooltip="GluonCV model; the suffix is its training set (ade = ADE20K, 150 classes)",
         aliases=("--model",),
         check=_model,

@@ -19,6 +19,7 @@ from ..errors import InsufficientMemoryError, OptionError
 from ..models import _mxnet
 from ..models.engines import Engine
 from ..models.engines.onnx import is_onnx_file, onnxruntime_available, onnxruntime_installed
+from ..models.learned import is_learned_file, is_model_file, read_learned
 from ..models.padding import padded_size
 from ..models.registry import DEFAULT_MODEL, ModelInfo, model_info
 from ..models.scheme import LabelScheme, load_scheme
@@ -270,9 +271,11 @@ def plan_options(image: Any, given: RunOptions) -> RunPlan:
     Raises the package's errors (:class:`OptionError`, :class:`ImageError`,
     :class:`SchemeError`, :class:`InsufficientMemoryError`...) naming the argument and value.
     """
-    info = model_info(given.model_name)
-    stack = as_image_stack(image, given.rgb, given.intensity_range)
     options = given.checked()
+    info = _model_of(options)
+    if is_model_file(options.model_name):  # a learned model: its file holds its weights
+        options = replace(options, weights=options.model_name)
+    stack = as_image_stack(image, given.rgb, given.intensity_range)
     scheme, subset, wanted = _label_space(options, info)
     scale, factors = options.scale, tuple(options.tta_scales)
     work = working_size(*stack.plane_shape, scale, info.base_size)
@@ -291,6 +294,25 @@ def plan_options(image: Any, given: RunOptions) -> RunPlan:
     )
     layouts = _layouts(passes, options.tile_size, info, max_window)
     return RunPlan(options, info, stack, work, layouts)
+
+
+def _model_of(options: RunOptions) -> ModelInfo:
+    """The model's facts: a zoo model's, or a learned model's (its base's, with its classes)."""
+    if not is_model_file(options.model_name):
+        if options.weights is not None and is_learned_file(options.weights):
+            raise OptionError(
+                f"{options.weights} is a learned model with classes of its own: choose it as "
+                f"the model (model_name={str(options.weights)!r}), with no weights."
+            )
+        return model_info(options.model_name)
+    learned = read_learned(options.model_name)
+    for name, value in (("weights", options.weights), ("scheme", options.scheme)):
+        if value is not None:
+            raise OptionError(
+                f"{learned.path} is a learned model with its own weights and classes: give it "
+                f"no {name} ({name}={checks.shown(value)})."
+            )
+    return learned.info
 
 
 def _label_space(

@@ -118,6 +118,7 @@ def check_model_file(meta: dict[str, str], path: Path, info: ModelInfo) -> None:
             f"({info.num_classes} classes): choose model {model}, or the file for {info.name}."
         )
     expected = {k[len(_PREFIX) :]: v for k, v in metadata_for(ExportSpec(model, "", True)).items()}
+    expected["class_names"] = json.dumps(list(info.class_names))  # a learned model's own
     for key in ("class_names", "mean", "std", "input_size"):
         if meta.get(key) != expected[key]:
             raise WeightsError(

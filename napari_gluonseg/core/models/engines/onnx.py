@@ -29,6 +29,7 @@ from ...atomic import TEMP_MARK, remove_stale_temps, write_files
 from ...errors import EngineError, OptionError, WeightsError
 from ...events import Progress, Stage
 from ..card import FAMILIES, family_of, has_model
+from ..learned import read_learned
 from ..registry import model_info
 from ..weights import ResolvedWeights, cache_dir
 from .base import Engine, iter_cached
@@ -235,7 +236,9 @@ def _iter_user_file(
         raise WeightsError(
             f"onnxruntime cannot load {weights.path}: it is not a complete ONNX file ({exc})."
         ) from exc
-    check_model_file(session.metadata, weights.path, model_info(model_name))
+    learned = "learned" in session.metadata  # its classes are its own (core.models.learned)
+    info = read_learned(weights.path).info if learned else model_info(model_name)
+    check_model_file(session.metadata, weights.path, info)
     return session
 
 

@@ -1,0 +1,89 @@
+"""The corrections a review saved, read back to learn from: each image the person marked
+corrected (the Review dock's save, or an export with ``corrected_by_hand``), its labels and the
+class table they share, and the model and weights the folder was pre-annotated with.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..batch.image import stored_provenance
+from ..batch.review import ReviewSession, ReviewStatus
+from ..batch.settings import recorded_batch
+from ..errors import GluonsegError, LearningError
+from ..files.images import read_image
+from ..files.names import PROVENANCE_SUFFIX, ExportNames
+from ..files.read_export import read_export
+from ..provenance import CORRECTED_KEY
+from .learn import CorrectedImage
+
+
+@dataclass(frozen=True)
+class CorrectedFolder:
+    """What a review folder gives learning: its corrected ``images``, their shared class
+    table, and the ``model_name``/``weights`` its results were made with (None: unknown)."""
+
+    images: tuple[CorrectedImage, ...]
+    class_names: tuple[str, ...]
+    colors: tuple[tuple[int, int, int], ...]
+    model_name: str | None
+    weights: Path | None
+
+
+def corrected_folder(
+    images_dir: str | os.PathLike, results_dir: str | os.PathLike, recursive: bool = False
+) -> CorrectedFolder:
+    """The corrected images of a batch's output. Raises :class:`LearningError` naming the file:
+    none corrected, an image gone, labels of another class table (another model or scheme)."""
+    session = ReviewSession(images_dir, results_dir, recursive, by_uncertainty=False)
+    reviewed = [i for i in session.items if i.status is ReviewStatus.REVIEWED]
+    _check_no_image_gone(session, {i.key for i in session.items})
+    if not reviewed:
+        raise LearningError(
+            f"No corrected image in {session.results_dir}: correct some in the Review dock "
+            "(or mark results corrected_by_hand), then learn."
+        )
+    images, table, source = [], None, None
+    for item in reviewed:
+        assert item.labels is not None  # reviewed: its labels were saved
+        export = read_export(item.labels)
+        if table is None:
+            table, source = (export.class_names, export.colors), item.labels
+        elif (export.class_names, export.colors) != table:
+            raise LearningError(
+                f"{item.labels} has another class table than {source}: labels of another "
+                "model or scheme cannot teach one head. Learn from one kind at a time."
+            )
+        if not item.image.is_file():
+            raise LearningError(f"The image of {item.labels}, {item.image}, is not there.")
+        images.append(CorrectedImage(item.key, read_image(item.image), export.labels))
+    assert table is not None
+    model_name, weights = _made_with(reviewed[0].labels)
+    return CorrectedFolder(tuple(images), *table, model_name, weights)
+
+
+def _check_no_image_gone(session: ReviewSession, keys: set[str]) -> None:
+    """Refuse corrections whose image is no longer in the image folder: learning from what is
+    left would silently drop work the person did."""
+    for record in sorted(session.results_dir.rglob(f"*{PROVENANCE_SUFFIX}")):
+        key = str(record.relative_to(session.results_dir))[: -len(PROVENANCE_SUFFIX)]
+        if key not in keys and stored_provenance(record).get(CORRECTED_KEY):
+            raise LearningError(
+                f"{record} holds corrections of {key}, whose image is not in "
+                f"{session.images_dir}: put it back, or move its results away, then learn."
+            )
+
+
+def _made_with(labels: Path | None) -> tuple[str | None, Path | None]:
+    """The model and weights file a result was made with, as its batch recorded them."""
+    found = ExportNames.of_labels_file(labels) if labels is not None else None
+    if found is None:
+        return None, None
+    try:
+        options = recorded_batch(stored_provenance(found.provenance)).options
+    except GluonsegError:  # not made by a batch, or its weights moved: the caller says which
+        return None, None
+    weights = None if options.weights is None else Path(options.weights)
+    return options.model_name, weights

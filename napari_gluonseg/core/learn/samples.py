@@ -1,0 +1,79 @@
+"""Training rows from one corrected image: each cell of the network's feature grid, with the
+label the person gave the pixel under it.
+
+The logits a run resizes to the image are the grid's, stretched with aligned corners, so each
+grid cell stands for one image pixel (:meth:`~.features.ImageFeatures.grid_pixels`): its label
+is that cell's target. Cells in the padding, and unlabeled pixels (0), are not rows; pixels set
+by hand weigh more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import LearningError
+
+# A hand-set pixel counts this many times a pixel the person only accepted from the model.
+HAND_WEIGHT = 2.0
+
+
+@dataclass(frozen=True)
+class Samples:
+    """Rows of a fit: ``features`` (n, C) float32, ``targets`` (n,) class index, ``weights``
+    (n,) float32, ``image`` (n,) the index of the image each row came from."""
+
+    features: np.ndarray
+    targets: np.ndarray
+    weights: np.ndarray
+    image: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def where(self, keep: np.ndarray) -> Samples:
+        """The rows where ``keep`` (a mask or indices)."""
+        return Samples(
+            self.features[keep], self.targets[keep], self.weights[keep], self.image[keep]
+        )
+
+    @staticmethod
+    def join(parts: list[Samples]) -> Samples:
+        return Samples(
+            np.concatenate([p.features for p in parts]),
+            np.concatenate([p.targets for p in parts]),
+            np.concatenate([p.weights for p in parts]),
+            np.concatenate([p.image for p in parts]),
+        )
+
+
+def grid_samples(
+    features: np.ndarray,
+    pixels: tuple[np.ndarray, np.ndarray],
+    labels: np.ndarray,
+    image: int,
+    hand: np.ndarray | None = None,
+    hand_weight: float = HAND_WEIGHT,
+) -> Samples:
+    """The rows of one image: ``features`` (C, h, w) on the network's grid, ``pixels`` each
+    grid row's and column's image pixel (-1: padding), ``labels`` (H, W) the corrected labels
+    (0 unlabeled, label v is class v - 1), ``hand`` (H, W) the pixels set by hand (None: not
+    known, all weigh 1)."""
+    if labels.ndim != 2:
+        raise LearningError(f"Labels of shape {labels.shape}: one 2-D plane per image.")
+    c, h, w = features.shape
+    y, x = pixels
+    under = labels[np.ix_(y, x)].astype(np.int64)
+    keep = (under > 0) & (y[:, None] >= 0) & (x[None, :] >= 0)
+    rows = features.reshape(c, h * w).T[keep.ravel()]
+    weights = np.ones(int(keep.sum()), np.float32)
+    if hand is not None:
+        weights[hand[np.ix_(y, x)][keep]] = hand_weight
+    targets = under[keep] - 1
+    return Samples(
+        np.ascontiguousarray(rows, np.float32),
+        targets,
+        weights,
+        np.full(len(targets), image, np.int32),
+    )

@@ -1,0 +1,55 @@
+"""core/learn/head.py: the softmax head fitted on features, and its held-out score."""
+
+import numpy as np
+import pytest
+
+from napari_gluonseg.core.errors import LearningError, SegmentationCancelled
+from napari_gluonseg.core.learn.head import NEVER, fit_head, held_out_score
+from napari_gluonseg.core.learn.samples import Samples
+
+
+def _images(n_images, rows=400, features=32, informative=True, seed=0):
+    """Rows of three classes (targets 1, 2, 4 of 6) whose first features tell them apart;
+    ``informative=False``: the same rows with targets that say nothing of the features."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for i in range(n_images):
+        k = rng.choice([1, 2, 4], rows, p=[0.8, 0.15, 0.05])  # unbalanced, as photos are
+        x = rng.normal(0, 1, (rows, features)).astype(np.float32)
+        x[:, :6] += 2.5 * np.eye(6, dtype=np.float32)[k]
+        if not informative:
+            k = rng.permutation(k)
+        parts.append(Samples(x, k, np.ones(rows, np.float32), np.full(rows, i, np.int32)))
+    return Samples.join(parts)
+
+
+def test_a_head_separates_classes_the_features_tell_apart_and_never_predicts_absent_ones():
+    head = fit_head(_images(4), n_classes=6)
+    test = _images(2, seed=1)
+    predicted = head.predict(test.features)
+    assert (predicted == test.targets).mean() > 0.9
+    assert set(np.unique(predicted)) <= {1, 2, 4}
+    assert head.weight.shape == (6, 32) and (head.bias[[0, 3, 5]] == NEVER).all()
+    # Balanced: the rare class is found, not drowned by the common one.
+    rare = test.targets == 4
+    assert (predicted[rare] == 4).mean() > 0.8
+
+
+def test_the_held_out_score_is_high_for_features_that_tell_and_chance_for_labels_that_do_not():
+    good = held_out_score(_images(6), n_classes=6)
+    shuffled = held_out_score(_images(6, informative=False), n_classes=6)
+    assert good is not None and shuffled is not None
+    assert good.accuracy > 0.9 and np.nanmin(good.iou[[1, 2, 4]]) > 0.5
+    assert np.isnan(good.iou[[0, 3, 5]]).all()
+    assert shuffled.mean_iou < 0.5 * good.mean_iou  # the control: no gain from noise labels
+    assert (good.images, good.folds) == (6, 5)
+
+
+def test_one_class_one_image_and_a_stop_are_said():
+    one = _images(2)
+    one = Samples(one.features, np.full_like(one.targets, 2), one.weights, one.image)
+    with pytest.raises(LearningError, match="1 class"):
+        fit_head(one, n_classes=6)
+    assert held_out_score(_images(1), n_classes=6) is None
+    with pytest.raises(SegmentationCancelled):
+        fit_head(_images(2), n_classes=6, should_stop=lambda: True)
