@@ -61,7 +61,7 @@ def test_checked_options_have_one_form_and_bad_values_are_named():
     checked = RunOptions(scale=1, tile_size=480, tta_scales=[1.0, 0.75], threads=1).checked()
     assert type(checked.scale) is float and checked.tta_scales == (0.75,)  # 1.0: the main pass
     assert checked.tile_size == 480 and checked.threads == 1
-    with pytest.raises(OptionError, match="Unknown engine 'gpu'. Valid engines: auto, mxnet"):
+    with pytest.raises(OptionError, match=r"Unknown engine 'gpu'\. Valid engines: auto, mxnet"):
         RunOptions(engine="gpu").checked()
     with pytest.raises(OptionError, match=r"min_confidence must be a number in \[0, 1\]"):
         RunOptions(min_confidence=2).checked()
