@@ -93,8 +93,8 @@ def test_the_features_graph_is_built_once_then_read_from_memory_or_disk(
     assert counted_builds == [MODEL]
     np.testing.assert_array_equal(again.features, first.features)
     np.testing.assert_array_equal(from_disk.features, first.features)
-    assert cached_s < first_s
-    print(f"576x768 features: first {first_s:.2f} s, cached {cached_s:.2f} s")
+    print(f"576x768 features: first {first_s:.2f} s, cached {cached_s:.2f} s")  # not asserted:
+    # times belong in benchmarks; the counted builds say the cache works
 
 
 def test_a_damaged_or_stale_features_graph_is_built_again(
