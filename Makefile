@@ -42,7 +42,8 @@ test-lowest: setup
 # run at photo sizes through every engine it offers (slow; the Python 3.11 leg).
 test-models: setup
 	.venv/bin/python -m pytest -m models -v --durations=0 tests/core/models/test_every_model.py \
-	  tests/core/models/onnx_build/test_parity.py tests/core/models/test_untrained.py
+	  tests/core/models/onnx_build/test_parity.py tests/core/models/test_untrained.py \
+	  tests/core/models/onnx_build/test_head.py
 
 # The wheel and sdist: tests/test_dist.py (make test runs it too: built, checked by twine,
 # installed at the pins, its command run), then installed by pip into fresh venvs of Python

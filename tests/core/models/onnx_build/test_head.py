@@ -54,7 +54,15 @@ def expected_logits(features, head, size) -> np.ndarray:
     return resize(scores.astype(np.float32), *size)
 
 
-@pytest.mark.parametrize("model_name", ONE_PER_FAMILY)
+# FCN (any size as it is) and PSP (padded to its multiple) in every run; the other families in
+# make test-models (10 s each on 2 cores).
+EVERY_RUN = ("fcn_resnet50_ade", "psp_resnet50_ade")
+
+
+@pytest.mark.parametrize(
+    "model_name",
+    [m if m in EVERY_RUN else pytest.param(m, marks=pytest.mark.models) for m in ONE_PER_FAMILY],
+)
 def test_logits_are_the_head_applied_to_the_features_then_resized(model_name):
     info = model_info(model_name)
     params = untrained.untrained_params(model_name, seed=2, perturb_norms=True)
