@@ -13,6 +13,7 @@ from .core.errors import (
     GluonsegError,
     ImageError,
     InsufficientMemoryError,
+    LearningError,
     NetworkError,
     OptionError,
     SchemeError,
@@ -24,6 +25,7 @@ from .core.errors import (
 from .core.events import Progress
 from .core.files.export import write_labels, write_result
 from .core.files.read_export import read_export
+from .core.learn.corrected import learn_from_folder
 from .core.models.registry import DEFAULT_MODEL, model_info, model_names
 from .core.models.scheme import LabelScheme, load_scheme
 from .core.run.estimate import RunEstimate
@@ -41,6 +43,7 @@ __all__ = [
     "ImageError",
     "InsufficientMemoryError",
     "LabelScheme",
+    "LearningError",
     "NetworkError",
     "OptionError",
     "Progress",
@@ -53,6 +56,7 @@ __all__ = [
     "WeightsUnavailableError",
     "estimate_run",
     "iter_segment_image",
+    "learn_from_folder",
     "load_scheme",
     "merged",
     "model_info",

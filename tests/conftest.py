@@ -209,3 +209,6 @@ def zoo_mirror(handler, monkeypatch):
     finally:
         server.shutdown()
         server.server_close()
+
+
+from .learn_folder import reviewed  # noqa: E402, F401 (a fixture: a review folder to learn from)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from ..core.errors import GluonsegError
 from .demo import run_demo
 from .exits import EXIT_BAD_INPUT, EXIT_NO_WEIGHTS, EXIT_SOME_FAILED, EXIT_STOPPED, report
+from .learn import learn
 from .listings import cache, export_onnx, models, schemes
 from .parser import build_parser, cli_spelling
 from .segment import segment_batch
@@ -44,6 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cache(args.clear, args.all)
     if args.command == "demo":
         return run_demo(args)
+    if args.command == "learn":
+        return learn(args)
     try:
         return export_onnx(args.model, args.weights, args.output, args.overwrite, args.exporter)
     except GluonsegError as exc:

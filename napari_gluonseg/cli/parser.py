@@ -31,6 +31,14 @@ image: {columns}.
 Exit codes: 0 all done, 1 some failed, 2 bad arguments, 3 weights unavailable, 130 stopped.
 """.format(summary="summary.csv", columns=", ".join(SUMMARY_COLUMNS))
 
+_LEARN_HELP = """Learn a model from the corrected results in RESULTS.
+
+A new last classifier is fitted on the base network's features, from the results the Review
+dock saved (or marked corrected_by_hand) and their images (--images), and written to --out: use
+it with --model FILE.onnx, in the docks, or in Python. Prints what was learned and how well it
+labels images it was not fitted on (leave-one-image-out). The results are only read.
+"""
+
 DESCRIPTION = """Segment images, files, folders or globs (here or on a Dask cluster); the demo;
 the list of models and of the shipped label schemes; the model cache and portable ONNX model
 files.
@@ -177,7 +185,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="who makes the graph: napari-gluonseg's builder (any model, no MXNet) or MXNet's "
         "exporter (FCN models, the [mxnet] extra); default: $GLUONSEG_ONNX_EXPORTER, else builder",
     )
+    _add_learn(sub)
     return parser
+
+
+def _add_learn(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "learn",
+        help="learn a model from the images a review corrected (one .onnx file)",
+        description=_LEARN_HELP,
+        formatter_class=_HelpFormatter,
+    )
+    p.add_argument("results", help="the results folder of a batch, with corrections")
+    p.add_argument("--images", required=True, help="the image folder the batch read")
+    p.add_argument("--out", required=True, help="the learned model file to write (.onnx)")
+    p.add_argument("--model", help="the base model (default: the one the results were made with)")
+    p.add_argument(
+        "--weights", help="the base model's .params file (default: the results' weights)"
+    )
+    p.add_argument("--recursive", action="store_true", help="the batch read sub-folders")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
 
 
 def _flags() -> dict[str, str]:

@@ -93,11 +93,11 @@ def collect_inputs(
             _log_results(results)
             if in_output:
                 raise OptionError(
-                    f"Every image file of {entry!r} is in the output folder {skip}: "
+                    f"Every image file of '{os.fspath(entry)}' is in the output folder {skip}: "
                     + _OUTPUT_NEVER_INPUT
                 )
             raise OptionError(
-                f"No image files found in {entry!r} (looked for {_suffixes()})."
+                f"No image files found in '{os.fspath(entry)}' (looked for {_suffixes()})."
                 + _recursive_hint(str(entry), recursive)
             )
     _log_results(results)

@@ -6,6 +6,7 @@ class table they share, and the model and weights the folder was pre-annotated w
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,11 +14,14 @@ from ..batch.image import stored_provenance
 from ..batch.review import ReviewSession, ReviewStatus
 from ..batch.settings import recorded_batch
 from ..errors import GluonsegError, LearningError
+from ..events import Progress
 from ..files.images import read_image
 from ..files.names import PROVENANCE_SUFFIX, ExportNames
 from ..files.read_export import read_export
+from ..models.registry import DEFAULT_MODEL
 from ..provenance import CORRECTED_KEY
-from .learn import CorrectedImage
+from ..run.segment import run_to_end
+from .learn import CorrectedImage, Learned, check_learned_path, iter_learn, save_learned
 
 
 @dataclass(frozen=True)
@@ -87,3 +91,28 @@ def _made_with(labels: Path | None) -> tuple[str | None, Path | None]:
         return None, None
     weights = None if options.weights is None else Path(options.weights)
     return options.model_name, weights
+
+
+def learn_from_folder(
+    images_dir: str | os.PathLike,
+    results_dir: str | os.PathLike,
+    out: str | os.PathLike,
+    model_name: str | None = None,
+    weights: str | os.PathLike | None = None,
+    recursive: bool = False,
+    overwrite: bool = False,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> Learned:
+    """Learn a model from a review folder's corrections and write it to ``out`` (``.onnx``),
+    to be chosen afterwards by its path like a zoo model's name. The base model and weights
+    are the ones the folder's results were made with, unless given. Nothing in the folder is
+    written to. Raises :class:`LearningError` (and the package's other errors) naming the
+    file or class that cannot teach a head."""
+    check_learned_path(out, overwrite)
+    folder = corrected_folder(images_dir, results_dir, recursive)
+    base = model_name or folder.model_name or DEFAULT_MODEL
+    given = weights if weights is not None or model_name else folder.weights
+    events = iter_learn(folder.images, folder.class_names, folder.colors, base, given)
+    learned = run_to_end(events, on_progress)
+    save_learned(learned, out, overwrite)
+    return learned

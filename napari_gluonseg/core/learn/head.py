@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
 
 from ..errors import LearningError, SegmentationCancelled
 from .samples import Samples
@@ -119,6 +118,8 @@ def fit_head(
     if start is not None:  # in the standardized units of these rows
         v0 = start.weight[present] * scale
         theta = np.concatenate([v0.ravel(), start.bias[present] + start.weight[present] @ mean])
+    from scipy.optimize import minimize  # on first use: importing the package stays light
+
     found = minimize(
         loss,
         theta,

@@ -174,14 +174,25 @@ def learn(
     return run_to_end(iter_learn(images, class_names, colors, model_name, weights), on_progress)
 
 
-def save_learned(learned: Learned, path: str | os.PathLike, overwrite: bool = False) -> Path:
-    """Write the learned model file (whole or not at all); chosen afterwards by its path, like
-    a zoo model's name."""
+def check_learned_path(path: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Refuse, before any learning, a file name that cannot take the model: not ``.onnx``, a
+    folder, a folder that does not exist, or a file there (without ``overwrite``)."""
     out = Path(path)
     if out.suffix.lower() != ".onnx":
         raise ExportError(f"The learned model file {out} must end in .onnx.")
+    if out.is_dir():
+        raise ExportError(f"{out} is a folder: give the .onnx file to write.")
+    if not out.absolute().parent.is_dir():
+        raise ExportError(f"The folder of {out} does not exist: make it, or give another file.")
     if out.exists() and not overwrite:
         raise ExportError(f"{out} exists: give another name, or overwrite it.")
+    return out
+
+
+def save_learned(learned: Learned, path: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Write the learned model file (whole or not at all); chosen afterwards by its path, like
+    a zoo model's name."""
+    out = check_learned_path(path, overwrite)
     weight, bias = learned.head.weight, learned.head.bias
     meta = learned_metadata(learned.base, learned.class_names, learned.colors, learned.record())
     return write_learned_model(out, learned.base, learned.weights, (weight, bias), meta)

@@ -5,10 +5,8 @@ import pytest
 from napari_gluonseg.core.errors import LearningError
 from napari_gluonseg.core.learn.corrected import corrected_folder
 
-from .test_learn import reviewed  # noqa: F401 (the fixture)
 
-
-def test_the_corrected_images_their_class_table_and_model_are_read(reviewed):  # noqa: F811
+def test_the_corrected_images_their_class_table_and_model_are_read(reviewed):
     images, results = reviewed
     folder = corrected_folder(images, results)
     assert [i.name for i in folder.images] == ["p0", "p1", "p2"]  # p3 was not corrected
@@ -17,7 +15,7 @@ def test_the_corrected_images_their_class_table_and_model_are_read(reviewed):  #
     assert folder.images[0].labels.shape == folder.images[0].image.shape[:2]
 
 
-def test_a_folder_without_corrections_or_with_an_image_gone_is_named(reviewed, tmp_path):  # noqa: F811
+def test_a_folder_without_corrections_or_with_an_image_gone_is_named(reviewed, tmp_path):
     images, results = reviewed
     (images / "p1.png").unlink()
     with pytest.raises(LearningError, match="p1"):

@@ -3,52 +3,14 @@ like a zoo model (its path as the model name). The folder is read by corrected.p
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from napari_gluonseg import segment_image
-from napari_gluonseg.core.batch import folder as batch
-from napari_gluonseg.core.batch.review import ReviewSession
 from napari_gluonseg.core.errors import ExportError, LearningError, OptionError
-from napari_gluonseg.core.files.read_export import read_export
 from napari_gluonseg.core.learn.corrected import corrected_folder
 from napari_gluonseg.core.learn.learn import CorrectedImage, learn, save_learned
 from napari_gluonseg.core.models.learned import read_learned
 
-RUN = {"scale": 1.0, "engine": "onnxruntime"}
-
-
-def _photo(seed, shape=(96, 128)):
-    """Left half dark stripes, right half bright noise: two textures a head can tell apart."""
-    rng = np.random.default_rng(seed)
-    img = np.zeros((*shape, 3), np.uint8)
-    half = shape[1] // 2
-    img[:, :half] = np.where((np.arange(shape[0]) // 4 % 2)[:, None, None], 200, 30)
-    img[:, half:] = rng.integers(0, 255, (shape[0], shape[1] - half, 3))
-    return img
-
-
-def _truth(shape=(96, 128)):
-    labels = np.zeros(shape, np.uint8)
-    labels[:, : shape[1] // 2] = 3  # class 2 of the table
-    labels[:, shape[1] // 2 :] = 5  # class 4
-    return labels
-
-
-@pytest.fixture
-def reviewed(tmp_path, untrained_params, use_onnx_home):
-    """A batch's folder of four images, three of them corrected (saved as the Review dock does)."""
-    images, results = tmp_path / "images", tmp_path / "results"
-    images.mkdir()
-    for n in range(4):
-        Image.fromarray(_photo(n)).save(images / f"p{n}.png")
-    batch.segment_folder(images, results, weights=untrained_params, **RUN)
-    session = ReviewSession(images, results, by_uncertainty=False)
-    for item in session.items[:3]:
-        export = read_export(item.labels)
-        session.write_corrections(
-            item, _truth(), export.class_names, export.colors, export.provenance
-        )
-    return images, results
+from ...learn_folder import photo, truth
 
 
 def test_a_review_folders_corrections_teach_a_model_chosen_by_its_path(reviewed, tmp_path):
@@ -67,10 +29,10 @@ def test_a_review_folders_corrections_teach_a_model_chosen_by_its_path(reviewed,
     assert model.record["images"] == ["p0", "p1", "p2"]
     assert model.record["held_out"]["images"] == 3
 
-    result = segment_image(_photo(9), str(path), engine="onnxruntime")
+    result = segment_image(photo(9), str(path), engine="onnxruntime")
     assert result.class_names == folder.class_names and result.colors == folder.colors
     assert set(np.unique(result.labels)) <= {3, 5}  # only the classes it learned
-    assert (result.labels == _truth()).mean() > 0.9  # an image it never saw
+    assert (result.labels == truth()).mean() > 0.9  # an image it never saw
     assert result.provenance["model"] == str(path)
     assert {p: p.read_bytes() for p in results.rglob("*") if p.is_file()} == before
     with pytest.raises(ExportError, match="exists"):
@@ -83,23 +45,23 @@ def test_a_learned_model_is_refused_as_weights_and_with_a_scheme(reviewed, tmp_p
     learned = learn(folder.images[:2], folder.class_names, folder.colors, weights=folder.weights)
     path = save_learned(learned, tmp_path / "m.onnx")
     with pytest.raises(OptionError, match="choose it as the model"):
-        segment_image(_photo(1), weights=path)
+        segment_image(photo(1), weights=path)
     with pytest.raises(OptionError, match="give it no scheme"):
-        segment_image(_photo(1), str(path), scheme="street_ade20k")
+        segment_image(photo(1), str(path), scheme="street_ade20k")
 
 
 def test_what_cannot_teach_a_head_is_named(reviewed, untrained_params):
     images, results = reviewed
     folder = corrected_folder(images, results)
     names, colors = folder.class_names, folder.colors
-    one = CorrectedImage("flat", _photo(0), np.full((96, 128), 3, np.uint8))
+    one = CorrectedImage("flat", photo(0), np.full((96, 128), 3, np.uint8))
     with pytest.raises(LearningError, match="1 class"):
         learn([one], names, colors, weights=untrained_params)
     with pytest.raises(LearningError, match="No corrected image"):
         learn([], names, colors, weights=untrained_params)
-    small = CorrectedImage("small", _photo(0), np.ones((40, 40), np.uint8))
+    small = CorrectedImage("small", photo(0), np.ones((40, 40), np.uint8))
     with pytest.raises(LearningError, match=r"small: labels of shape \(40, 40\)"):
         learn([small], names, colors, weights=untrained_params)
-    beyond = CorrectedImage("beyond", _photo(0), np.full((96, 128), 151, np.uint8))
+    beyond = CorrectedImage("beyond", photo(0), np.full((96, 128), 151, np.uint8))
     with pytest.raises(LearningError, match="beyond: label 151 is beyond the 150 classes"):
         learn([beyond], names, colors, weights=untrained_params)
