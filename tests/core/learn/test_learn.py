@@ -65,3 +65,26 @@ def test_what_cannot_teach_a_head_is_named(reviewed, untrained_params):
     beyond = CorrectedImage("beyond", photo(0), np.full((96, 128), 151, np.uint8))
     with pytest.raises(LearningError, match="beyond: label 151 is beyond the 150 classes"):
         learn([beyond], names, colors, weights=untrained_params)
+
+
+def test_a_learned_model_runs_a_folder_on_dask_workers_from_another_folder(
+    reviewed, tmp_path, monkeypatch
+):
+    """Chosen by a relative path, it reaches the workers as an absolute one; the batch record
+    names it, so a rerun with it skips what it did."""
+    from napari_gluonseg import read_export, segment_folder
+
+    images, results = reviewed
+    folder = corrected_folder(images, results)
+    learned = learn(folder.images, folder.class_names, folder.colors, weights=folder.weights)
+    save_learned(learned, tmp_path / "m.onnx")
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "dask_out"
+    summary = segment_folder(images, out, model_name="m.onnx", workers=1)
+    assert [r.status for r in summary.reports] == ["done"] * 4
+    export = read_export(out / "p3_labels.png")
+    assert export.class_names == folder.class_names
+    assert export.provenance["model"] == str(tmp_path / "m.onnx")
+    assert (export.labels == truth()).mean() > 0.9
+    again = segment_folder(images, out, model_name="m.onnx")
+    assert [r.status for r in again.reports] == ["skipped"] * 4
