@@ -10,6 +10,7 @@ keeps them.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import time
@@ -166,24 +167,43 @@ class ReviewSession:
 
     def recorded_batch(self) -> RecordedBatch:
         """The settings this folder's results were made with (:func:`~.settings.recorded_batch`),
-        to pre-annotate the other images the same way; the defaults where none has results."""
-        for item in self.items:
+        to pre-annotate the other images the same way; the defaults where none has results.
+        Results not corrected by hand come first: they are what the last pre-annotation made
+        (with a learned model, say), where a correction keeps the record of its first run."""
+        by_hand = ReviewStatus.REVIEWED
+        for item in sorted(self.items, key=lambda i: i.status is by_hand):
             found = ExportNames.of_labels_file(item.labels) if item.labels is not None else None
             if found is not None:
                 return recorded_batch(stored_provenance(found.provenance))
         return RecordedBatch(RunOptions(), overlay=False, keep_scores=False)
 
     def iter_pre_annotate(
-        self, should_stop: Callable[[], bool]
+        self, should_stop: Callable[[], bool], model: str | None = None
     ) -> Generator[ImageReport, None, BatchSummary]:
         """Pre-annotate the images without results (and those that failed) as the batch did
-        the others, one report per image; results already made, and corrections, are kept."""
+        the others, one report per image; results already made, and corrections, are kept.
+
+        With ``model`` (a learned model's path, or any model's name), the results not corrected
+        by hand are done again with it too, with the folder's other recorded settings (its
+        class table is the model's own: a scheme or a choice of the base model's classes is
+        dropped); corrected results are never redone (:func:`~.image.process_image`)."""
         recorded = self.recorded_batch()
+        options = recorded.options
+        if model is not None:
+            options = dataclasses.replace(
+                options,
+                model_name=model,
+                weights=None,
+                scheme=None,
+                classes=None,
+                probability_classes=(),
+            )
         plan = plan_batch(
             [self.images_dir],
             self.results_dir,
-            recorded.options,
+            options,
             recursive=self._recursive,
+            overwrite=model is not None,
             overlay=recorded.overlay,
             keep_scores=recorded.keep_scores,
         )

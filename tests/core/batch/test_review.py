@@ -16,7 +16,7 @@ from napari_gluonseg.core.batch.review import (
     ReviewSession,
     ReviewStatus,
 )
-from napari_gluonseg.core.errors import ImageError
+from napari_gluonseg.core.errors import ImageError, UnknownModelError
 from napari_gluonseg.core.files.read_export import read_export
 from napari_gluonseg.core.provenance import CORRECTED_KEY
 
@@ -182,3 +182,60 @@ def test_a_file_that_cannot_be_read_ahead_fails_when_opened_naming_it(tmp_path, 
             ahead.take(item)
     finally:
         ahead.close()
+
+
+def test_pre_annotating_with_a_learned_model_redoes_all_but_the_corrections(reviewed, tmp_path):
+    """With a learned model, the results only pre-annotated and the images without any are done
+    with it; the corrected ones are kept byte for byte, and the rest as recorded otherwise."""
+    from napari_gluonseg.core.learn.corrected import corrected_folder
+    from napari_gluonseg.core.learn.learn import learn, save_learned
+    from napari_gluonseg.core.run.segment import run_to_end
+
+    from ...learn_folder import photo
+
+    images, results = reviewed
+    folder = corrected_folder(images, results)
+    learned = learn(folder.images, folder.class_names, folder.colors, weights=folder.weights)
+    model = save_learned(learned, tmp_path / "learned.onnx")
+    Image.fromarray(photo(4)).save(images / "p4.png")  # an image not run yet
+    corrected = {k: (results / f"p{k}_labels.png").read_bytes() for k in range(3)}
+    session = ReviewSession(images, results, by_uncertainty=False)
+    before = session.recorded_batch().options
+
+    summary = run_to_end(session.iter_pre_annotate(lambda: False, model=str(model)))
+    statuses = {r.key: r.status for r in summary.reports}
+    assert statuses == {"p0": "skipped", "p1": "skipped", "p2": "skipped", "p3": "done",
+                        "p4": "done"}  # fmt: skip
+    assert {k: (results / f"p{k}_labels.png").read_bytes() for k in range(3)} == corrected
+    for key in ("p3", "p4"):
+        export = read_export(results / f"{key}_labels.png")
+        assert export.provenance["model"] == str(model)
+        assert export.class_names == folder.class_names
+        assert not export.provenance.get(CORRECTED_KEY)
+    after = ReviewSession(images, results, by_uncertainty=False)
+    assert {i.key: i.status for i in after.items}["p3"] is ReviewStatus.PRE_ANNOTATED
+    recorded = read_export(results / "p3_labels.png").provenance["batch"]["settings"]
+    assert recorded["model_name"] == str(model)
+    assert recorded["min_confidence"] == before.min_confidence
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=UnknownModelError,
+    reason="core/batch/settings.recorded_batch reads a record back with model_info(model_name), "
+    "which does not know a learned model's path: pre-annotating more as recorded fails",
+)
+def test_pre_annotating_more_as_a_learned_model_did_skips_what_it_did(reviewed, tmp_path):
+    from napari_gluonseg.core.learn.corrected import corrected_folder
+    from napari_gluonseg.core.learn.learn import learn, save_learned
+    from napari_gluonseg.core.run.segment import run_to_end
+
+    images, results = reviewed
+    folder = corrected_folder(images, results)
+    learned = learn(folder.images[:2], folder.class_names, folder.colors, weights=folder.weights)
+    model = save_learned(learned, tmp_path / "learned.onnx")
+    session = ReviewSession(images, results)
+    run_to_end(session.iter_pre_annotate(lambda: False, model=str(model)))
+    session.refresh()
+    again = run_to_end(session.iter_pre_annotate(lambda: False))  # as recorded: the learned one
+    assert {r.status for r in again.reports} == {"skipped"}, again.reports
