@@ -3,6 +3,7 @@
 The choices a person makes on every run (image, region, where to write, classes) come first;
 model, weights, engine, resolution, augmentation, thresholds and intensity sit in a collapsed
 "Advanced" section, so the dock fits a 1280x720 window.
+A learned model (issue 32) is chosen like a zoo model; it holds its weights and classes.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from napari.layers import Image
 from napari.utils.notifications import show_error
 
 from ..core.errors import GluonsegError, RunSetupError
+from ..core.models.learned import is_model_file, read_learned
 from ..core.models.registry import DEFAULT_MODEL, model_info, model_names
 from ..core.models.scheme import load_scheme
 from ..core.run.options import AUTO, EngineChoice, RunOptions, option_of
@@ -66,12 +68,26 @@ REMEMBERED = (
     "full_range", "export_format", "export_scores",
 )  # fmt: skip
 _remembered: dict[str, Any] = {}
+LEARNED_FILE = "learned model file…"  # the model choice that opens a file dialog
+LEARNED_MODELS = "learned models"  # _remembered's list of the session's learned model paths
+
+
+def ask_learned_model_file(parent: Any) -> str | None:
+    """A learned model file to choose as the model, or None if the user cancels."""
+    from qtpy.QtWidgets import QFileDialog
+
+    path, _ = QFileDialog.getOpenFileName(parent, "Learned model", "", "Learned models (*.onnx)")
+    return path or None
 
 
 class RunControls:
     """The widgets that say what to run; :meth:`run_request` reads them once per run."""
 
     def __init__(self, image_choices: Callable, target_choices: Callable) -> None:
+        self.say: Callable[[str], None] = show_error  # the dock says it in its message area
+        self._model_before = DEFAULT_MODEL  # the choice a refused learned file goes back to
+        # The weights and scheme kept aside while a learned model is chosen (it holds its own).
+        self.zoo_files: tuple[Path | None, Any] = (None, None)
         self._build_main(image_choices, target_choices)
         self._build_advanced()
         self.model.changed.connect(self._on_model_changed)
@@ -146,7 +162,7 @@ class RunControls:
     def _build_advanced(self) -> None:
         self.model = ComboBox(
             label="model",
-            choices=model_names(),
+            choices=_model_choices,
             value=DEFAULT_MODEL,
             tooltip=option_of("model_name").tooltip,
         )
@@ -236,8 +252,23 @@ class RunControls:
         self.advanced_toggle.text = ADVANCED_OPEN if opening else ADVANCED_CLOSED
 
     def _on_model_changed(self, _value: Any = None) -> None:
-        """The picker lists the labels the run will make: the scheme's, else the model's."""
-        info = model_info(self.model.value)
+        """The picker lists the labels the run will make: the scheme's, else the model's (a
+        learned model's own, with no weights or scheme to choose)."""
+        model = self.model.value
+        if model == LEARNED_FILE:  # an action, not a choice
+            path = ask_learned_model_file(self.model.native)
+            self.model.value = self._model_before
+            if path is not None:
+                self.choose_learned(path)
+            return
+        try:
+            info = read_learned(model).info if is_model_file(model) else model_info(model)
+        except GluonsegError as exc:  # a learned file gone or changed since it was chosen
+            self._refuse(model, exc)
+            self.model.value = self._model_before
+            return
+        self._enable_files(not is_model_file(model))
+        self._model_before = model
         names = info.class_names
         chosen = _scheme_of(self.scheme)
         if chosen is not None:
@@ -249,6 +280,38 @@ class RunControls:
                 return
             names = tuple(lab.name for lab in scheme.labels)
         self.classes.set_class_names(names)
+
+    def choose_learned(self, path: str | Path) -> bool:
+        """Make the learned model at ``path`` the model choice (shown by its file name), kept
+        for the session; a file that is not one is refused in the dock (False)."""
+        path = str(Path(path).absolute())
+        try:
+            read_learned(path)
+        except GluonsegError as exc:
+            self._refuse(path, exc)
+            return False
+        learned = _remembered.setdefault(LEARNED_MODELS, [])
+        learned.extend([] if path in learned else [path])
+        self.model.reset_choices()
+        self.model.value = path
+        return True
+
+    def _refuse(self, path: str, exc: GluonsegError) -> None:
+        if path in _remembered.get(LEARNED_MODELS, []):
+            _remembered[LEARNED_MODELS].remove(path)
+            self.model.reset_choices()
+        self.say(f"not chosen: {exc}")
+        show_error(str(exc))
+
+    def _enable_files(self, zoo: bool) -> None:
+        """Weights and scheme for a zoo model; for a learned one, emptied (put back when a zoo
+        model is chosen again) and disabled (set first: emptying them calls back here)."""
+        if zoo == self.weights.enabled:
+            return
+        self.weights.enabled = self.scheme.enabled = zoo
+        if not zoo:
+            self.zoo_files = (_one_file(self.weights), _one_file(self.scheme))
+        self.weights.value, self.scheme.value = self.zoo_files if zoo else (None, None)
 
     # -- what a run is asked to do ---------------------------------------------------------------
 
@@ -311,6 +374,12 @@ class RunControls:
             return None
         lo, hi = (float(v) for v in layer.contrast_limits)
         return (lo, hi) if hi > lo else None
+
+
+def _model_choices(_widget: Any = None) -> list[tuple[str, str]]:
+    """The zoo's models, the session's learned models (by file name) and the file entry."""
+    learned = [(Path(p).name, p) for p in _remembered.get(LEARNED_MODELS, [])]
+    return [*((n, n) for n in model_names()), *learned, (LEARNED_FILE, LEARNED_FILE)]
 
 
 def _scheme_of(edit: FileEdit) -> Path | None:
