@@ -4,7 +4,8 @@ What a run does to layers (the edited-by-hand rule, merging, metadata, export) l
 Qt-free :mod:`napari_gluonseg.layers.results`; the widget gathers the user's choices, runs the core
 in a worker, and applies the prepared result one small step per turn of the event loop. The
 progress bar's moves are :mod:`.run_progress`; what the last result answers without a run (maps
-asked for after it, the classes under the cursor) is :mod:`.segment_last_run`.
+asked for after it, the classes under the cursor) is :mod:`.segment_last_run`; learning a model
+from the labels layers, :mod:`.segment_learn`.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from .messages import MessageArea, ScrollingDock
 from .run_progress import RunProgress
 from .segment_export import export_labels, labels_to_export
 from .segment_last_run import LastRun
+from .segment_learn import LayerLearning
 from .threads import STEP_DELAY_MS, ClosingGeneratorWorker, no_threads
 
 if TYPE_CHECKING:
@@ -75,6 +77,9 @@ class SegmentWidget(ScrollingDock):
         super().__init__(widgets=self._arranged(), labels=True)
         self._run_progress = RunProgress(self._progress, self._following)
         self._last_run = LastRun(viewer, self._say)
+        buttons = (self._run, self._cancel)
+        self.learning = LayerLearning(viewer, self.controls, self._progress, self._status,
+                                      buttons, lambda: self.running)  # fmt: skip
         self._worker: GeneratorWorker | None = None
         self._worker_threads: list[int] = []  # the thread the worker runs in, once it runs
         self._steps: Generator[str, None, list[str]] | None = None
@@ -95,6 +100,7 @@ class SegmentWidget(ScrollingDock):
     def _connect(self) -> None:
         c, viewer = self.controls, self._viewer
         c.classes.on_chosen.append(self._on_classes_chosen)
+        c.say = self._say
         c.show_confidence.changed.connect(lambda on: self._on_map_ticked("confidence", on))
         c.show_margin.changed.connect(lambda on: self._on_map_ticked("margin", on))
         viewer.cursor.events.position.connect(self._on_cursor)
@@ -146,8 +152,10 @@ class SegmentWidget(ScrollingDock):
 
     @property
     def running(self) -> bool:
-        """A run is in progress: computing, being applied to the layers, or stopping."""
-        return self._request is not None or self._worker is not None or self._steps is not None
+        """A run is in progress (computing, being applied to the layers, or stopping), or a
+        learning."""
+        return (self._request is not None or self._worker is not None
+                or self._steps is not None or self.learning.busy)  # fmt: skip
 
     def _on_run_clicked(self, _value: Any = None) -> None:
         if self.running:
@@ -199,6 +207,7 @@ class SegmentWidget(ScrollingDock):
         self._on_worker_finished()
 
     def _on_cancel_clicked(self, _value: Any = None) -> None:
+        self.learning.cancel()
         self._stop("cancelled")
 
     def _stop(self, why: str) -> None:
@@ -328,6 +337,7 @@ class SegmentWidget(ScrollingDock):
             show_info("Segmentation stopped: its dock was closed; nothing was added.")
             self._stop("stopped: the dock was closed")
         self._closed = True
+        self.learning.close()
         self._last_run.close()
         for event in self._layer_events:
             event.disconnect(self._on_layers_changed)
