@@ -3,8 +3,9 @@
 The rules (which images, their order, where the person stopped, how corrections are saved) live
 in the Qt-free :mod:`~..core.batch.review`; this widget opens the layers and saves on leaving.
 Opening an image is :mod:`.review_opening`, saving its corrections :mod:`.review_saving`;
-pre-annotating in the background is :mod:`.review_annotate`; what the kept scores show
-(probabilities, uncertain regions) is :mod:`.review_scores`.
+pre-annotating in the background is :mod:`.review_annotate`, learning from the corrections
+:mod:`.review_learn`; what the kept scores show (probabilities, uncertain regions) is
+:mod:`.review_scores`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ..layers.reuse import remove_layers
 from .lifetime import watch_removal
 from .messages import MessageArea, ScrollingDock
 from .review_annotate import PreAnnotation
+from .review_learn import ReviewLearning
 from .review_opening import ImageOpening
 from .review_saving import CorrectionsSaving
 from .review_scores import ScoresView
@@ -50,6 +52,10 @@ class ReviewWidget(ScrollingDock, ImageOpening, CorrectionsSaving):
         self._open_folder = PushButton(text="Open folder")
         self._annotator = PreAnnotation(lambda: self.session, self._show_choices, self._say)
         self._annotate = self._annotator.button
+        self._learner = ReviewLearning(
+            lambda: self.session, self._show_choices, self._say, lambda: self._annotator.running
+        )
+        self._learn = self._learner.button
         # Choices from a callable: napari resets a dock's combo boxes whenever a layer is added.
         self._images = ComboBox(label="image", choices=self._image_choices, nullable=True)
         _fit_long_names(self._images)
@@ -78,9 +84,10 @@ class ReviewWidget(ScrollingDock, ImageOpening, CorrectionsSaving):
         moves = Container(
             widgets=[self._previous, self._next, self._save], layout="horizontal", labels=False
         )
+        learner = self._learner
         return [self._images_dir, self._results_dir, self._open_folder, self._annotate,
-                self._images, moves, self._probability, self._region,
-                self._status]  # fmt: skip
+                self._learn, learner.bar, learner.use, self._images, moves,
+                self._probability, self._region, self._status]  # fmt: skip
 
     def _connect(self) -> None:
         self._open_folder.changed.connect(self._on_open_folder)
@@ -106,8 +113,8 @@ class ReviewWidget(ScrollingDock, ImageOpening, CorrectionsSaving):
         self._on_open_folder()
 
     def _on_open_folder(self, _value: Any = None) -> None:
-        if self._annotator.running:
-            self._status.value = "Stop pre-annotating before opening another folder."
+        if self._annotator.running or self._learner.running:
+            self._status.value = "Stop pre-annotating or learning before opening another folder."
             return
         if self._leave() is None:
             return
@@ -119,6 +126,7 @@ class ReviewWidget(ScrollingDock, ImageOpening, CorrectionsSaving):
             return
         self.session = session
         self._opening_key = None
+        self._learner.forget()
         self._show_choices()
         last = session.last_key()
         index = session.index_of(last) if last is not None else None
@@ -140,6 +148,7 @@ class ReviewWidget(ScrollingDock, ImageOpening, CorrectionsSaving):
             self._images.tooltip = self._images.current_choice  # the whole name
         finally:
             self._choosing = False
+        self._learner.update()  # corrected images, or none
 
     def _say(self, text: str) -> None:
         self._status.value = text
@@ -184,6 +193,7 @@ class ReviewWidget(ScrollingDock, ImageOpening, CorrectionsSaving):
             return
         self._closed = True
         self._annotator.close()  # the image running finishes, written whole
+        self._learner.close()  # learning stops, writing nothing
         if self._leave() is None:
             show_error("The review's corrections could not be saved: their layers stay open.")
         remove_layers(self._viewer, self._waiting_layers)  # an image was being read

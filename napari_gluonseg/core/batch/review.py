@@ -108,6 +108,11 @@ class ReviewSession:
         self.items = sorted(items, key=_uncertainty_order) if self._by_uncertainty else items
         return self.items
 
+    @property
+    def recursive(self) -> bool:
+        """Whether the folder's sub-folders are listed too."""
+        return self._recursive
+
     def index_of(self, key: str) -> int | None:
         return next((n for n, item in enumerate(self.items) if item.key == key), None)
 
@@ -183,20 +188,21 @@ class ReviewSession:
         """Pre-annotate the images without results (and those that failed) as the batch did
         the others, one report per image; results already made, and corrections, are kept.
 
-        With ``model`` (a learned model's path, or any model's name), the results not corrected
-        by hand are done again with it too, with the folder's other recorded settings (its
-        class table is the model's own: a scheme or a choice of the base model's classes is
-        dropped); corrected results are never redone (:func:`~.image.process_image`)."""
+        With ``model`` (a learned model's path), the results not corrected
+        by hand are done again with it too, with the folder's other recorded settings: its class
+        table is the one of the labels it learned from, so a scheme is no longer given (nor a
+        choice among the classes the scheme grouped). Corrected results are never redone
+        (:func:`~.image.process_image`)."""
         recorded = self.recorded_batch()
         options = recorded.options
         if model is not None:
+            grouped = options.scheme is not None
             options = dataclasses.replace(
                 options,
                 model_name=model,
                 weights=None,
                 scheme=None,
-                classes=None,
-                probability_classes=(),
+                classes=None if grouped else options.classes,
             )
         plan = plan_batch(
             [self.images_dir],
