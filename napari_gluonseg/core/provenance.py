@@ -41,4 +41,6 @@ def weights_note(provenance: dict[str, Any]) -> str:
     name = Path(str(provenance.get(WEIGHTS, ""))).name
     if provenance.get(WEIGHTS_SOURCE) == "zoo":
         return f"weights: GluonCV model zoo, pretrained ({name})"
+    if str(provenance.get(MODEL, "")) == str(provenance.get(WEIGHTS, "")):  # a learned model
+        return f"weights: learned model {name} (sha1 {sha1}), learned from your corrections"
     return f"weights: local file {name} (sha1 {sha1}), not the zoo's pretrained weights"

@@ -19,3 +19,7 @@ def test_the_weights_note_vouches_only_for_the_zoo():
     assert weights_note(local) == (
         "weights: local file mine.params (sha1 01234567), not the zoo's pretrained weights"
     )
+    learned = {**local, "weights": "/x/street.onnx", "model": "/x/street.onnx"}
+    assert weights_note(learned) == (
+        "weights: learned model street.onnx (sha1 01234567), learned from your corrections"
+    )

@@ -17,6 +17,7 @@ import numpy as np
 from .. import checks
 from ..errors import OptionError
 from ..events import Progress
+from ..models.learned import is_model_file, read_learned
 from ..models.registry import model_info
 from ..models.scheme import LabelScheme, SchemeLabel
 from ..models.weights import iter_resolve_weights
@@ -111,7 +112,8 @@ def recorded_batch(provenance: dict[str, Any]) -> RecordedBatch:
         raise OptionError(
             f"The weights these results were made with, {weights}, are no longer there."
         )
-    info = model_info(record["model_name"])  # UnknownModelError naming it
+    name = record["model_name"]  # a zoo name (UnknownModelError names it) or a learned model
+    info = read_learned(name).info if is_model_file(name) else model_info(name)
     scheme = _scheme_of(record.get("scheme"), info.num_classes)
     names = scheme.class_names if scheme is not None else info.class_names
     wanted = record.get("probability_classes") or []
@@ -127,6 +129,8 @@ def recorded_batch(provenance: dict[str, Any]) -> RecordedBatch:
         if spec.recorded and (value := record.get(f.name, f.default)) is not None
     }
     kept["probability_classes"] = tuple(names[k] for k in wanted)  # a scheme's by name
+    if is_model_file(name):  # a learned model's file is its weights
+        weights = None
     options = RunOptions(**{**kept, "weights": weights, "scheme": scheme})
     return RecordedBatch(options, bool(record.get("overlay")), bool(record.get("keep_scores")))
 

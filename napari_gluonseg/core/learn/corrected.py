@@ -18,7 +18,9 @@ from ..events import Progress
 from ..files.images import read_image
 from ..files.names import PROVENANCE_SUFFIX, ExportNames
 from ..files.read_export import read_export
+from ..models.learned import LearnedModel, is_model_file, read_learned
 from ..models.registry import DEFAULT_MODEL
+from ..models.weights import file_sha1
 from ..provenance import CORRECTED_KEY
 from ..run.segment import run_to_end
 from .learn import CorrectedImage, Learned, check_learned_path, iter_learn, save_learned
@@ -89,8 +91,18 @@ def _made_with(labels: Path | None) -> tuple[str | None, Path | None]:
         options = recorded_batch(stored_provenance(found.provenance)).options
     except GluonsegError:  # not made by a batch, or its weights moved: the caller says which
         return None, None
+    if is_model_file(options.model_name):  # made with a learned model: learn on its base
+        return _base_of(read_learned(options.model_name))
     weights = None if options.weights is None else Path(options.weights)
     return options.model_name, weights
+
+
+def _base_of(learned: LearnedModel) -> tuple[str, Path | None]:
+    """A learned model's base model, and its weights file where it still is (the same sha1):
+    new corrections teach a head on the same features."""
+    path = Path(str(learned.record.get("base_weights", "")))
+    same = path.is_file() and file_sha1(path) == learned.record.get("base_weights_sha1")
+    return learned.base, path if same else None
 
 
 def learn_from_folder(

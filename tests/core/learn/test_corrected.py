@@ -24,3 +24,36 @@ def test_a_folder_without_corrections_or_with_an_image_gone_is_named(reviewed, t
     empty.mkdir()
     with pytest.raises(LearningError, match="No corrected image"):
         corrected_folder(images, empty)
+
+
+def test_a_folder_made_with_a_learned_model_teaches_a_head_on_its_base(reviewed, tmp_path):
+    """Pre-annotated by a learned model, corrected again: the next head learns on the same base
+    network and weights (the learned file records them), and the note says what made it."""
+    from napari_gluonseg import learn_from_folder, read_export, segment_folder
+    from napari_gluonseg.core.batch.review import ReviewSession
+    from napari_gluonseg.core.provenance import weights_note
+
+    images, results = reviewed
+    first = tmp_path / "first.onnx"
+    learn_from_folder(images, results, first)
+    again = tmp_path / "again"
+    segment_folder(images, again, model_name=str(first))
+    session = ReviewSession(images, again, by_uncertainty=False)
+    for item in session.items[:2]:
+        export = read_export(item.labels)
+        assert "learned model first.onnx" in weights_note(export.provenance)
+        session.write_corrections(
+            item, export.labels, export.class_names, export.colors, export.provenance
+        )
+    folder = corrected_folder(images, again)
+    assert folder.model_name == "fcn_resnet50_ade"
+    assert folder.weights == corrected_folder(images, results).weights
+    learned = learn_from_folder(images, again, tmp_path / "second.onnx")
+    assert learned.base == "fcn_resnet50_ade" and len(learned.images) == 2
+    # The folder's settings read back run the learned model again (its file is its weights).
+    from napari_gluonseg import options_of
+
+    settings = options_of(read_export(again / "p3_labels.png").provenance)
+    assert settings["model_name"] == str(first) and settings["weights"] is None
+    summary = segment_folder(images, again, **settings)
+    assert {r.status for r in summary.reports} == {"skipped"}
