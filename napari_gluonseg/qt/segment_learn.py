@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,7 @@ class LayerSource:
     image: Any
     labels: Any
     tracker: HandTracker | None
+    image_options: dict[str, Any] = field(default_factory=dict)  # as a run of the image has
 
 
 @dataclass(frozen=True)
@@ -65,9 +66,13 @@ class LabelsSources:
     colors: tuple[tuple[int, int, int], ...]
 
 
-def labels_sources(viewer: Any) -> LabelsSources:
+def labels_sources(
+    viewer: Any, image_options: Callable[[Image], dict[str, Any]] | None = None
+) -> LabelsSources:
     """The viewer's labels layers to learn from, one per image (an edited one first); raises
-    :class:`LearningError` where there is none, or where they label different classes."""
+    :class:`LearningError` where there is none, or where they label different classes.
+    ``image_options``: how a run would feed an image layer to the network (the same for
+    learning)."""
     images = {
         layer.name: layer
         for layer in viewer.layers
@@ -99,7 +104,8 @@ def labels_sources(viewer: Any) -> LabelsSources:
                 "scheme): learn from one class table at a time (remove the other layers)."
             )
         tracker = hand_tracker(layer, create=False)
-        layers.append(LayerSource(source, images[source].data, layer.data, tracker))
+        options = {} if image_options is None else image_options(images[source])
+        layers.append(LayerSource(source, images[source].data, layer.data, tracker, options))
     assert table is not None
     return LabelsSources(tuple(layers), *table)  # type: ignore[arg-type]
 
@@ -156,7 +162,8 @@ def _learn(
             tracker = source.tracker
             hand = None if tracker is None else tracker.record.mask(labels, KEPT_FROM_RUNS)
             hand_set += 0 if hand is None else int((hand & (labels > 0)).sum())
-            images.append(CorrectedImage(source.name, np.array(source.image), labels, hand))
+            image = np.array(source.image)
+            images.append(CorrectedImage(source.name, image, labels, hand, source.image_options))
         names, colors = sources.class_names, sources.colors
         learned = yield from iter_learn(
             images, names, colors, model, weights, should_stop=stopping.is_set
@@ -199,7 +206,9 @@ class LayerLearning:
         if self._dock_busy():
             return
         try:
-            sources = labels_sources(self._viewer)
+            sources = labels_sources(
+                self._viewer, lambda layer: self._controls.run_options(layer).image_options()
+            )
             model, weights = learning_base(self._controls)
         except GluonsegError as exc:
             self._end(f"not learned: {exc}", error=True)

@@ -129,9 +129,8 @@ def recorded_batch(provenance: dict[str, Any]) -> RecordedBatch:
         if spec.recorded and (value := record.get(f.name, f.default)) is not None
     }
     kept["probability_classes"] = tuple(names[k] for k in wanted)  # a scheme's by name
-    if is_model_file(name):  # a learned model's file is its weights
-        weights = None
-    options = RunOptions(**{**kept, "weights": weights, "scheme": scheme})
+    given = None if is_model_file(name) else weights  # a learned model's file is its weights
+    options = RunOptions(**{**kept, "weights": given, "scheme": scheme})
     return RecordedBatch(options, bool(record.get("overlay")), bool(record.get("keep_scores")))
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +32,15 @@ from .samples import Samples, grid_samples
 @dataclass(frozen=True)
 class CorrectedImage:
     """An image and the labels a person corrected on it: ``labels`` (H, W), value k + 1 for
-    class k of the class table, 0 unlabeled; ``hand`` (H, W) the pixels set by hand, if known."""
+    class k of the class table, 0 unlabeled; ``hand`` (H, W) the pixels set by hand, if known;
+    ``image_options``: how the image reaches the network, as its run had it
+    (:meth:`RunOptions.image_options`)."""
 
     name: str
     image: Any
     labels: np.ndarray
     hand: np.ndarray | None = None
+    image_options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,9 @@ def iter_learn(
     parts = []
     for n, item in enumerate(images):
         yield Progress(Stage.INFER, n, len(images), f"features of {item.name}")
-        found = yield from iter_image_features(item.image, info.name, resolved, threads=threads)
+        found = yield from iter_image_features(
+            item.image, info.name, resolved, threads=threads, **item.image_options
+        )
         parts.append(grid_samples(found.features, found.grid_pixels(), item.labels, n, item.hand))
     samples = Samples.join(parts)
     if not len(samples):

@@ -337,6 +337,11 @@ class RunOptions:
             )
         return cls(model_name, **options)
 
+    def image_options(self) -> dict[str, Any]:
+        """What says how the image reaches the network (colour axis, intensity window): what
+        learning from an image must take as this run does."""
+        return {"rgb": self.rgb, "intensity_range": self.intensity_range}
+
     def checked(self) -> RunOptions:
         """Each value checked alone and in its one form (``OptionError`` names the option and
         value); what needs the model or the image is checked by the plan."""

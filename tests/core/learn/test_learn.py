@@ -88,3 +88,19 @@ def test_a_learned_model_runs_a_folder_on_dask_workers_from_another_folder(
     assert (export.labels == truth()).mean() > 0.9
     again = segment_folder(images, out, model_name="m.onnx")
     assert [r.status for r in again.reports] == ["skipped"] * 4
+
+
+def test_an_image_reaches_the_network_for_learning_as_its_run_has_it(untrained_params):
+    """12-bit data in uint16 with its window learns what the same image in 8 bits does; without
+    the window (/ 65535: nearly black) the features, and so the head, are others."""
+    names, colors = [f"class {k}" for k in range(6)], [(k, k, k) for k in range(6)]
+    image, labels = photo(0), truth()
+    window = {"intensity_range": (0, 255 * 16)}
+    groups = (
+        [CorrectedImage("8-bit", image, labels)],
+        [CorrectedImage("12-bit", image.astype("uint16") * 16, labels, image_options=window)],
+        [CorrectedImage("12-bit, no window", image.astype("uint16") * 16, labels)],
+    )
+    heads = [learn(g, names, colors, weights=untrained_params).head for g in groups]
+    np.testing.assert_allclose(heads[1].weight, heads[0].weight, rtol=1e-4, atol=1e-6)
+    assert not np.allclose(heads[2].weight, heads[0].weight, atol=1e-3)
