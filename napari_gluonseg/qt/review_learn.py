@@ -228,10 +228,10 @@ class ReviewLearning:
         elif isinstance(outcome, LearnedModel):
             self.model = outcome.path
             self.use.visible = True
-            self._say(
-                f"Saved {outcome.path.name} in {outcome.path.parent}.\n"
-                f"{outcome.learned.summary()}\n{USE_TEXT} to redo the results no one "
-                "corrected, or choose the file as a model elsewhere."
+            self._say(  # the score first: whether to trust it, in the lines shown
+                f"{outcome.learned.summary()}\nSaved as {LEARNED_FOLDER}/{outcome.path.name} "
+                f"in the results folder. '{USE_TEXT}' redoes the results no one corrected; "
+                "the file is also a model to choose elsewhere."
             )
         else:
             why = outcome if outcome is not None else "the learning stopped"

@@ -66,7 +66,8 @@ def test_learns_from_the_corrections_then_pre_annotates_the_rest_with_it(viewer,
     assert model.is_file() and learner.model == model
     assert read_learned(model).record["images"] == ["p0", "p1", "p2"]
     said = widget._status.value
-    assert said.startswith(f"Saved {model.name} in {model.parent}.")
+    assert said.startswith("Learned 2 classes on fcn_resnet50_ade's features from 3 image(s)")
+    assert f"\nSaved as learned/{model.name} in the results folder." in said
     assert "Held out (3 folds over 3 images)" in said
     assert "\n  sky " in said and "\n  tree " in said  # the classes corrected, one line each
     assert said.count("IoU") >= 3  # the mean, and one per class
