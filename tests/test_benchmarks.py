@@ -37,6 +37,18 @@ QUICK_RUNS = [
         ["control at or below 1.0x (actions and time) everywhere", "| snap to edges (the edges"],
         [],
     ),
+    (
+        "bench_learning.py",
+        [],
+        [
+            "| 2 | ",
+            "| colour-only head over learned |",
+            "OPENBLAS_NUM_THREADS=1:\n",
+            "(goal: 1.05x)",
+            "control (a) (labels deranged) showed no gain in any setting",
+        ],
+        ["the training part failed", "FAILED"],
+    ),
     ("bench_new_sizes.py", [], ["cache {", "forward {"], ['"error"']),
     ("bench_on_demand.py", [], ["margin map:", "top-5 probe:"], []),
     (
