@@ -22,25 +22,33 @@ scores on the network's grid, upsampled as a run upsamples them):
   image (a derangement); the script exits 1 and prints FAILED where its mIoU is above chance
   (another held-out image's truth taken as the answer) by more than ``GAIN_MARGIN``. Beside it,
   the check run on a sabotaged control (the identity in place of the derangement: labels stay
-  on their images), which must say "gain": the check can see one;
+  on their images, i.e. the learned head), which must see a gain where the head learned; and,
+  a diagnostic only, the layout prior: each pixel the class the training labels hold most
+  there (what labels teach without their image, through features that know their position);
 - control (b), the baseline to beat: the same softmax regression (``fit_head``) on each grid
   cell's colours alone: the mean and standard deviation of R, G, B over the pixels the cell
   stands for;
 - the ratios of the learned head's held-out error (1 - mIoU) to each control's (below 1: better);
 - the corrections' cost: ``correction_annotator.py``'s non-oracle annotator (bench_corrections'
   own, with the dock's functions) corrects each held-out image to 95% and 99.5% pixel accuracy,
-  pre-annotated by the learned model file (trained on ``--annotate-after`` images, run by
-  ``segment_image`` like a zoo model), by the base model (its 150 ADE20K classes renamed to the
-  scheme's class each covered most on the same training images: the most a model that does not
-  know the scheme can give) and by the colour-only head; with napari's brush and fill alone and
-  with all the Correct dock's tools (which read each pre-annotation's own scores); actions and
-  estimated seconds (the annotator's ``SECONDS``), summed over the held-out images.
-Then, in a process of its own: learning from 20 images of 576x768 with ``learn`` (features
-recomputed from the images, the feature graph opened from the model cache, not built; fit and
-leave-one-image-out score included, as the dock runs it), its seconds and the process's peak
-memory (``resource.getrusage`` ``ru_maxrss``: the whole process, imports and the onnxruntime
-session included); the learned model file's run time against the base model's on the same image,
-alternated in that process (best of ``--repeat``).
+  with napari's brush and fill alone and with all the Correct dock's tools (which read each
+  pre-annotation's own scores); actions and estimated seconds (the annotator's ``SECONDS``),
+  summed over the held-out images. Three pre-annotations, each trained on the first
+  ``--annotate-after`` training images and computed as a run computes it (its head's softmax
+  on the grid, upsampled): the learned head (saved as a learned model file; that file run by
+  ``segment_image`` on the first held-out image is compared with it, pixel for pixel), the base
+  model (its own final classifier on the same features; its 150 ADE20K classes renamed to the
+  scheme's class each covered most on the training images: the most a model that does not know
+  the scheme can give; a real run compared likewise) and the colour-only head.
+Then, in a process of its own, twice (OpenBLAS's threads as the shell has them, as the package
+runs; then ``OPENBLAS_NUM_THREADS=1``: on 2 loaded cores OpenBLAS's two threads make the head's
+fit 10x slower; the main process runs its fits with one): learning from 20 images of 576x768
+with ``learn`` (features recomputed from the images, the feature graph opened from the model
+cache, not built; fit and leave-one-image-out score included, as the dock runs it), its seconds
+and the process's peak memory (``VmHWM`` of /proc/self/status: the whole process, imports and
+the onnxruntime session included; ``ru_maxrss`` would carry the forking parent's); the learned
+model file's run time against the base model's on the same image, alternated in that process
+(best of ``--repeat``).
 
 The backbone is untrained (random weights of the real architecture: no pretrained weights on
 this machine), and every table says so: its features are random filters' responses, which
@@ -327,6 +335,17 @@ def chance(images: list[Image], k: int) -> tuple[float, float]:
     return scores_of(m)
 
 
+def layout_prior(train: list[Image], test: list[Image], k: int) -> tuple[float, float]:
+    """A diagnostic beside control (a): each pixel given the class its training labels hold
+    most often there (class-balanced, as the head's fit): what the labels' layout alone teaches
+    a head whose features know where in the image a cell is (a network's do, from its padding)."""
+    counts = np.stack([sum((i.truth == c + 1).astype(np.float64) for i in train) for c in range(k)])
+    counts /= np.maximum(counts.sum(axis=(1, 2), keepdims=True), 1)
+    labels = (counts.argmax(axis=0) + 1).astype(np.uint8)
+    m = sum(confusion(item.truth, labels, k) for item in test)
+    return scores_of(m)
+
+
 def gain(miou: float, floor: float) -> bool:
     return miou > floor + GAIN_MARGIN
 
@@ -340,11 +359,11 @@ def curve(setting: Setting, train: list[Image], test: list[Image], counts: list[
         f"mIoU {floor[1]:.1%}"
     )
     print(
-        "| corrected images | learned head: accuracy / mIoU | (a) labels deranged | (b) colour "
-        "only | error ratio (1 - mIoU), learned / (a) | learned / (b) | fit s |"
+        "| corrected images | learned head: accuracy / mIoU | (a) labels deranged | layout prior "
+        "| (b) colour only | error ratio (1 - mIoU), learned / (a) | learned / (b) | fit s |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|")
-    held, seen = True, []
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    held, seen, shown = True, [], []
     for n in counts:
         t = time.perf_counter()
         real = held_out(fit(train[:n], k), test, k)
@@ -352,15 +371,18 @@ def curve(setting: Setting, train: list[Image], test: list[Image], counts: list[
         control = held_out(fit(train[:n], k, shift=1), test, k)
         colour = held_out(fit(train[:n], k, colour=True), test, k, colour=True)
         sabotaged = real  # the identity for the derangement: the learned head itself
+        prior = layout_prior(train[:n], test, k)
         held &= not gain(control[1], floor[1])
+        if gain(control[1], floor[1]):
+            shown.append(str(n))
         if gain(sabotaged[1], floor[1]):
             seen.append(str(n))
-        cells = [f"{a:.1%} / {m:.1%}" for a, m in (real, control, colour)]
+        cells = [f"{a:.1%} / {m:.1%}" for a, m in (real, control, prior, colour)]
         ratios = [f"{(1 - real[1]) / max(1 - c[1], 1e-9):.2f}x" for c in (control, colour)]
         print(f"| {n} | " + " | ".join(cells + ratios) + f" | {seconds:.2f} |")
     print(
         f"control (a), labels deranged: gain over chance (mIoU above chance + {GAIN_MARGIN:.0%})"
-        f" at any point: {'no' if held else 'YES'}"
+        f" at any point: {'no' if held else 'YES, after ' + ', '.join(shown) + ' images'}"
     )
     print(
         "the same check on a sabotaged control (the identity for the derangement: labels stay "
