@@ -62,6 +62,7 @@ class Learned:
         """What the learned model file keeps of its learning (its provenance)."""
         score = self.held_out
         return {
+            "scale": "auto",  # the working resolution its features were taken at
             "base_weights": str(self.weights.path),  # to learn again on the same features
             "base_weights_sha1": self.weights.sha1,
             "images": list(self.images),

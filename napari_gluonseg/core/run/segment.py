@@ -12,8 +12,9 @@ from collections.abc import Callable, Generator
 from typing import Any, TypeVar
 
 from ..errors import SegmentationCancelled
-from ..events import Progress
+from ..events import Progress, Stage
 from ..models.engines import ENGINES
+from ..models.learned import is_model_file, read_learned
 from ..models.registry import DEFAULT_MODEL
 from .execute import iter_run
 from .options import RunOptions
@@ -65,7 +66,26 @@ def iter_segment_image(
 def iter_segment(image: Any, options: RunOptions) -> Generator[Progress, None, SegmentationResult]:
     """:func:`iter_segment_image` with the options as one object (what the docks, the CLI and
     the batch build once and pass on)."""
-    return (yield from iter_run(plan_options(image, options)))
+    plan = plan_options(image, options)
+    note = _learned_scale_note(plan)
+    if note is not None:
+        yield Progress(Stage.PLAN, 1, 1, note, notice=True)
+    return (yield from iter_run(plan))
+
+
+def _learned_scale_note(plan: RunPlan) -> str | None:
+    """A learned model run at another working resolution than it learned at sees features of
+    another scale, and labels worse: said, not refused (the person may mean it)."""
+    if not is_model_file(plan.options.model_name):
+        return None
+    learned = read_learned(plan.options.model_name)
+    at = learned.record.get("scale", "auto")
+    if plan.options.scale == at:
+        return None
+    return (
+        f"{learned.path.name} learned at scale={at!r}; this run is at scale="
+        f"{plan.options.scale!r}, where its features differ: expect worse labels."
+    )
 
 
 def run_to_end(

@@ -4,11 +4,12 @@ like a zoo model (its path as the model name). The folder is read by corrected.p
 import numpy as np
 import pytest
 
-from napari_gluonseg import segment_image
+from napari_gluonseg import iter_segment_image, segment_image
 from napari_gluonseg.core.errors import ExportError, LearningError, OptionError
 from napari_gluonseg.core.learn.corrected import corrected_folder
 from napari_gluonseg.core.learn.learn import CorrectedImage, learn, save_learned
 from napari_gluonseg.core.models.learned import read_learned
+from napari_gluonseg.core.run.segment import run_to_end
 
 from ...learn_folder import photo, truth
 
@@ -34,6 +35,14 @@ def test_a_review_folders_corrections_teach_a_model_chosen_by_its_path(reviewed,
     assert set(np.unique(result.labels)) <= {3, 5}  # only the classes it learned
     assert (result.labels == truth()).mean() > 0.9  # an image it never saw
     assert result.provenance["model"] == str(path)
+    # At another working resolution its features differ: the run says so, and still runs.
+    heard = []
+    run_to_end(iter_segment_image(photo(9), str(path), scale=1.0), heard.append)
+    notices = [e.message for e in heard if e.notice]
+    assert "two_textures.onnx learned at scale='auto'; this run is at scale=1.0" in notices[0]
+    heard.clear()
+    run_to_end(iter_segment_image(photo(9), str(path)), heard.append)
+    assert not [e for e in heard if e.notice and "learned at" in e.message]
     assert {p: p.read_bytes() for p in results.rglob("*") if p.is_file()} == before
     with pytest.raises(ExportError, match="exists"):
         save_learned(learned, path)
