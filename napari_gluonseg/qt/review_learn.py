@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from magicgui.widgets import ProgressBar, PushButton
-from napari.qt.threading import GeneratorWorker, create_worker
+from napari.qt.threading import GeneratorWorker
 from napari.utils.notifications import show_error
 
 from ..core.batch.review import ReviewSession, ReviewStatus
@@ -30,8 +30,8 @@ from ..core.events import Progress, Stage
 from ..core.learn.corrected import corrected_folder
 from ..core.learn.learn import Learned, iter_learn, save_learned
 from ..core.models.registry import DEFAULT_MODEL
-from ..core.run.stop import stop, stoppable
-from .threads import ClosingGeneratorWorker
+from ..core.run.stop import stoppable
+from .threads import start_generator_worker, stop_learning
 
 LEARN_TEXT = "Learn from corrected images"
 CANCEL_TEXT = "Cancel learning"
@@ -174,30 +174,22 @@ class ReviewLearning:
         self.use.visible = False
         self.button.text = CANCEL_TEXT
         self._say("Learning from the corrected images...")
-        self._worker = create_worker(
+        self._worker = start_generator_worker(
             _learn,
             session,
             self._threads,
             self._stopping,
-            _start_thread=False,
-            _worker_class=ClosingGeneratorWorker,
-            _connect={
-                "yielded": self._on_progress,
-                "returned": self._on_returned,
-                "errored": self._on_returned,
-                "finished": self._on_learning_finished,
-            },
+            yielded=self._on_progress,
+            returned=self._on_returned,
+            errored=self._on_returned,
+            finished=self._on_learning_finished,
         )
-        self._worker.start()
 
     def cancel(self) -> None:
         """Stop the learning; nothing is written. Its end is said when the worker is done."""
         if self._worker is None or self._stopping.is_set():
             return
-        self._stopping.set()  # the fits, between their iterations; the save, before it
-        self._worker.quit()  # the generator, at its next event
-        for thread in self._threads:  # a network call running
-            stop(thread)
+        stop_learning(self._worker, self._stopping, self._threads)
         if not self._closed:
             self.button.text = "Cancelling..."
 
@@ -253,23 +245,18 @@ class ReviewLearning:
             self._say("Stop pre-annotating before starting another.")
             return
         self._stop_annotating = False
-        self._annotating = create_worker(
-            session.iter_pre_annotate,
-            lambda: self._stop_annotating,
-            str(model),
-            _start_thread=False,
-            _worker_class=ClosingGeneratorWorker,
-            _connect={
-                "yielded": self._on_annotated,
-                "returned": self._on_annotating_done,
-                "errored": self._on_annotating_error,
-                "finished": self._on_annotating_finished,
-            },
-        )
         self.use.text = "Stop pre-annotating"
         self.button.enabled = False
         self._say(f"Pre-annotating the results no one corrected with {model.name}...")
-        self._annotating.start()
+        self._annotating = start_generator_worker(
+            session.iter_pre_annotate,
+            lambda: self._stop_annotating,
+            str(model),
+            yielded=self._on_annotated,
+            returned=self._on_annotating_done,
+            errored=self._on_annotating_error,
+            finished=self._on_annotating_finished,
+        )
 
     def _on_annotated(self, report: ImageReport) -> None:
         session = self._session()

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from magicgui.widgets import ProgressBar, PushButton
 from napari.layers import Image, Labels
-from napari.qt.threading import GeneratorWorker, create_worker
+from napari.qt.threading import GeneratorWorker
 from napari.utils.notifications import show_error
 
 from ..core.edits.record import KEPT_FROM_RUNS
@@ -30,13 +30,13 @@ from ..core.events import Progress, Stage
 from ..core.learn.learn import CorrectedImage, Learned, iter_learn, save_learned
 from ..core.models.learned import is_model_file, read_learned
 from ..core.run.segment import run_to_end
-from ..core.run.stop import stop, stoppable
+from ..core.run.stop import stoppable
 from ..layers.data import METADATA_KEY, is_unedited_output
 from ..layers.hand_edits import HandTracker, hand_tracker
 from ..layers.plugin_layers import layer_class_names
 from .controls import RunControls, _one_file
 from .messages import MessageArea
-from .threads import ClosingGeneratorWorker, in_background, no_threads
+from .threads import in_background, no_threads, start_generator_worker, stop_learning
 
 LEARN_BUTTON = "Learn from labels layers…"
 LEARNED_FOLDER = "napari-gluonseg-learned"  # in the home folder: where the save dialog opens
@@ -228,28 +228,20 @@ class LayerLearning:
             self._on_finished()
             return
         self._threads.clear()
-        self._worker = create_worker(
+        self._worker = start_generator_worker(
             _learn,
             *args,
-            _start_thread=False,
-            _worker_class=ClosingGeneratorWorker,
-            _connect={
-                "yielded": self._on_progress,
-                "returned": self._on_returned,
-                "errored": self._on_returned,
-                "finished": self._on_finished,
-            },
+            yielded=self._on_progress,
+            returned=self._on_returned,
+            errored=self._on_returned,
+            finished=self._on_finished,
         )
-        self._worker.start()
 
     def cancel(self) -> None:
         """Stop the learning (nothing is written); its end is said when the worker is done."""
         if self._worker is None or self._stopping.is_set():
             return
-        self._stopping.set()  # the fits stop between their iterations
-        self._worker.quit()  # the generator at its next event
-        for thread in self._threads:  # a network call now running
-            stop(thread)
+        stop_learning(self._worker, self._stopping, self._threads)
         if not self._closed:
             self._status.value = "cancelled: stopping..."
 

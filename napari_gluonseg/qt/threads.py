@@ -13,6 +13,7 @@ stardist-napari's ``STARDIST_NAPARI_NOTHREADS``.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -62,3 +63,31 @@ def in_background(
         compute, _start_thread=False, _connect={"returned": done, "errored": failed}
     )
     worker.start()
+
+
+def start_generator_worker(
+    work: Callable[..., Any], *args: Any, **handlers: Callable[..., Any]
+) -> ClosingGeneratorWorker:
+    """``work(*args)`` (a generator) started in a :class:`ClosingGeneratorWorker`, ``handlers``
+    connected (``yielded``, ``returned``, ``errored``, ``finished``) before it starts: an
+    ``errored`` given here is not raised again in the GUI thread."""
+    from napari.qt.threading import create_worker
+
+    worker = create_worker(
+        work, *args, _start_thread=False, _worker_class=ClosingGeneratorWorker, _connect=handlers
+    )
+    assert isinstance(worker, ClosingGeneratorWorker)
+    worker.start()
+    return worker
+
+
+def stop_learning(worker: GeneratorWorker, stopping: threading.Event, threads: list[int]) -> None:
+    """Cancel a worker that learns: the fits stop between iterations (``stopping``), the
+    generator at its next event, a network call running in the
+    ``threads`` (ids, from :func:`~..core.run.stop.stoppable`) at once."""
+    from ..core.run.stop import stop
+
+    stopping.set()
+    worker.quit()
+    for thread in threads:
+        stop(thread)
