@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import ExportError, LearningError
 from ..events import Progress, Stage
-from ..models.learned import learned_metadata
+from ..models.learned import learned_entries
 from ..models.registry import DEFAULT_MODEL, model_info
 from ..models.weights import ResolvedWeights, iter_resolve_weights
 from ..run.segment import run_to_end
@@ -201,5 +201,5 @@ def save_learned(learned: Learned, path: str | os.PathLike, overwrite: bool = Fa
     a zoo model's name."""
     out = check_learned_path(path, overwrite)
     weight, bias = learned.head.weight, learned.head.bias
-    meta = learned_metadata(learned.base, learned.class_names, learned.colors, learned.record())
+    meta = learned_entries(learned.base, learned.class_names, learned.colors, learned.record())
     return write_learned_model(out, learned.base, learned.weights, (weight, bias), meta)

@@ -47,7 +47,7 @@ class LearnedModel:
         return replace(model_info(self.base), class_names=self.class_names, colors=self.colors)
 
 
-def learned_metadata(
+def learned_entries(
     base: str, class_names: tuple[str, ...], colors: tuple[tuple[int, int, int], ...], record: dict
 ) -> dict[str, str]:
     """The ``gluonseg.*`` entries that make a graph of ``base`` a learned model."""
