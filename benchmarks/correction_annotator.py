@@ -43,6 +43,13 @@ stroke per 300 px of path. The class brush is drawn broader and faster: along th
 skeleton with the largest brush, painting where the class is at least ``RATIO`` (the dock's
 ``FOLLOW_RATIO``, 0.05) times as likely as the label there; the scored relabel reads the same
 ratio (and 1/4 of the click's, ``AS_AT_CLICK``).
+
+What a person pays for, and misses. A brush path that keeps the disc's edge on the true
+boundary (and the skeleton of a region narrower than the brush, where it spills) is drawn at
+``CAREFUL_SPEED``, the rest of a path (rows inside a region, the class brush's sweep) at
+``SWEEP_SPEED``. A look over the whole plane (after snap or clean) notices each changed patch
+with probability ``1 - PLANE_MISS`` (seeded) and judges by those it noticed: it may keep a
+result that made things worse, or undo one that helped.
 """
 
 from __future__ import annotations
@@ -50,7 +57,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from correction_task import Task, noise_scores, smooth_noise
+from correction_task import Task, noise_scores, shuffled_scores, smooth_noise
 from scipy import ndimage
 
 from napari_gluonseg.core.edits.corrections import (
@@ -69,10 +76,22 @@ from napari_gluonseg.core.edits.snap import snap_to_cells
 
 TARGETS = (0.95, 0.98, 0.995)
 # Seconds per action (chosen, not measured): a click with the pointer moved to it, a key, a
-# label picked among 150 (the dock's list or napari's spin box), a stroke's start, its path at
-# 150 px/s, a look at a result or a menu, and a look over the whole plane.
+# label picked among 150 (the dock's list or napari's spin box), a stroke's start, a look at a
+# result or a menu, and a look over the whole plane; a stroke's path is paid by its speed below.
 SECONDS = {"click": 1.0, "key": 0.5, "pick": 2.0, "stroke": 1.0, "look": 1.0, "plane": 3.0}
-TRACE_SPEED = 150.0
+# px/s of a stroke's path. The steering law (Accot and Zhai, CHI 1997: T = a + b * length /
+# width) makes the speed of a drag grow with the width of the tunnel it must stay in. A sweep
+# (the class brush along a skeleton, a row inside a region) stays in a tunnel about the brush's
+# width (16-40 px); a stroke that keeps the disc's edge on a boundary, within the 2 px a hand
+# wanders here, in one of about 4 px: 4-10x narrower. The careful speed is taken at half the
+# sweep's only, the low end, so as not to charge brush + fill (whose strokes follow the most
+# boundary) more than the law suggests. Chosen, not measured.
+SWEEP_SPEED = 150.0
+CAREFUL_SPEED = SWEEP_SPEED / 2
+# The share of the changed patches a 3 s look over the whole plane does not notice (each one
+# drawn alone, seeded): after snap or clean, a few hundred slivers and speckles change at
+# once, too many to check one by one in a glance. Chosen, not measured.
+PLANE_MISS = 0.3
 KIND = {"pick label": "pick", "runner-up key": "key", "escape": "key", "undo": "key"}
 # Each action's tool as the dock's edit record names it: its kind (napari's brush and fill are
 # the person's own, kept from every gesture; a class picked with the dock may be picked again;
@@ -97,7 +116,9 @@ FLOORS = (PART_MIN, 64, 16, MIN_SEEN)  # px: the smallest patch a scan fixes, in
 @dataclass(frozen=True)
 class Tools:
     """Which tools the person has (none: napari's brush and fill), and whether the tools read
-    noise instead of the model's scores (the must-fail control)."""
+    noise instead of the model's scores, or argmax-consistent noise (``shuffled``: the same top
+    class and probability at each grid point, the others' probabilities shuffled among them):
+    the must-fail controls."""
 
     runner_up: bool = False
     menu: bool = False
@@ -105,6 +126,7 @@ class Tools:
     clean: bool = False
     snap: bool = False
     noise: bool = False
+    shuffled: bool = False
 
 
 @dataclass
@@ -135,6 +157,9 @@ class Annotator:
         self.scores = self.task.scores
         if self.tools.noise:
             self.scores = noise_scores(np.random.default_rng((self.seed, 2)), self.scores)
+        if self.tools.shuffled:
+            self.scores = shuffled_scores(np.random.default_rng((self.seed, 3)), self.scores)
+        self.glances = np.random.default_rng((self.seed, 4))  # what a look over the plane misses
         self.edits = EditRecord(self.labels.shape, self.labels.dtype)
         self.tried = np.zeros(self.labels.shape, bool)
         self.selected, self.radius = 1, 5  # napari's defaults: label 1, brush size 10
@@ -204,9 +229,17 @@ class Annotator:
         return before
 
     def _worse(self, before: np.ndarray, plane: bool = False) -> bool:
-        """Look at the result (a person recognises right labels): fewer right than before?"""
+        """Look at the result (a person recognises right labels): fewer right than before? Over
+        the whole ``plane``, judged on the changed patches the look noticed (``PLANE_MISS``)."""
         self._look(plane)
-        return self.correct < int((before == self.gt).sum())
+        if not plane:
+            return self.correct < int((before == self.gt).sum())
+        changed = before != self.labels
+        ids, n = ndimage.label(changed, np.ones((3, 3), bool))
+        gain = (self.labels == self.gt).astype(np.int64) - (before == self.gt)
+        per_patch = np.bincount(ids[changed], gain[changed], minlength=n + 1)[1:]
+        noticed = self.glances.random(n) >= PLANE_MISS
+        return bool(per_patch[noticed].sum() < 0)
 
     def _undo(self, before: np.ndarray, tool: str) -> None:
         self._pay("undo")
@@ -314,8 +347,8 @@ class Annotator:
         radius = max([r for r in RADII if 2 * r <= p.width] or [RADII[0]])
         self._pick(p.value)
         self._size(radius)
-        at, path = self._intended(p, radius)
-        self._stroke("brush stroke", at, path, radius, p.value)
+        at, path, careful = self._intended(p, radius)
+        self._stroke("brush stroke", at, path, radius, p.value, int(careful.sum()))
 
     def _class_stroke(self, p: Patch) -> None:
         """A sweep along the patch's skeleton with the largest brush, where the class is
@@ -331,12 +364,17 @@ class Annotator:
         if self._worse(before):
             self._undo(before, "class brush stroke")
 
-    def _stroke(self, tool: str, where, path: np.ndarray, radius: int, value: int) -> np.ndarray:
-        """Draw ``path`` (within ``where``) with a disc of ``radius``, as a hand draws it."""
-        strokes = max(1, -(-int(path.sum()) // STROKE_LENGTH))
+    def _stroke(
+        self, tool: str, where, path: np.ndarray, radius: int, value: int, careful: int = 0
+    ) -> np.ndarray:
+        """Draw ``path`` (within ``where``) with a disc of ``radius``, as a hand draws it; its
+        ``careful`` px (along a boundary) at ``CAREFUL_SPEED``, the rest at ``SWEEP_SPEED``."""
+        length = int(path.sum())
+        strokes = max(1, -(-length // STROKE_LENGTH))
         self.log.append(tool)
         self.counts[tool] = self.counts.get(tool, 0) + strokes
-        self.seconds += strokes * SECONDS["stroke"] + path.sum() / TRACE_SPEED
+        self.seconds += strokes * SECONDS["stroke"] + careful / CAREFUL_SPEED
+        self.seconds += (length - careful) / SWEEP_SPEED
         at, drawn = self._drawn(where, path, value, min(JITTER, radius / 3))
         box = _grow(at, radius, self.labels.shape)
         on_path = np.zeros([b.stop - b.start for b in box], bool)
@@ -375,11 +413,12 @@ class Annotator:
         if self._worse(before, plane=True):
             self._undo(before, tool)
 
-    def _intended(self, p: Patch, r: int) -> tuple[tuple[slice, ...], np.ndarray]:
+    def _intended(self, p: Patch, r: int) -> tuple[tuple[slice, ...], np.ndarray, np.ndarray]:
         """Where a careful person means to put a radius-``r`` brush's centre to cover the
         patch: as near it as keeps the disc inside the true region (its edge on the true
         boundary), rows ``2 r`` apart where that region is wider, and the skeleton of what that
-        cannot reach (a true region narrower than the brush: the disc spills)."""
+        cannot reach (a true region narrower than the brush: the disc spills). (box, the
+        centres, those of them drawn carefully: along the boundary and the skeleton.)"""
         from skimage.morphology import skeletonize
 
         box = _grow(p.box, 2 * r + 2, self.labels.shape)
@@ -393,10 +432,11 @@ class Annotator:
         centres = rim | rows
         covered = ndimage.distance_transform_edt(~centres) <= r + 0.5 if centres.any() else False
         rest = mine & ~covered
+        careful = rim.copy()
         if rest.any():
             line = skeletonize(rest)
-            centres |= line if line.any() else rest
-        return box, centres
+            careful |= line if line.any() else rest
+        return box, centres | careful, careful
 
     def _drawn(
         self, where, path: np.ndarray, value: int, jitter: float

@@ -12,6 +12,10 @@ others. ``size / 8000`` grid points get a stray class on top (speckles). The pre
 the argmax of the bilinearly upsampled scores, + 1, as the plugin makes it.
 
 Every spread below is chosen, not fitted to any result; the knobs are reported with the figures.
+The scores' constants (:class:`Premise`) were chosen with the tools' ratio of 1/20 in sight:
+:data:`PREMISE` is the one the figures were tuned on; :data:`HELD_OUT_PREMISE` draws them from
+other ranges (fixed before it was first run, never tuned), and :data:`TRUTH_NOT_IN` writes no
+truth into the confused cells (a control: the score tools must show no gain there).
 """
 
 from __future__ import annotations
@@ -78,6 +82,50 @@ SETTINGS = (
 REALISTIC = SETTINGS[1:]  # the settings with a real model's kinds of error
 
 
+@dataclass(frozen=True)
+class Premise:
+    """The scores' constants: what the generated tasks assume of a model's scores. On the cells
+    a model confuses, the truth's logit is the wrong class's less ``margin`` (one draw per error,
+    or ``per_cell``), unless ``truth_in`` is off (then the truth keeps what the rest gave it: the
+    background and its semantic neighbour's leak); the background is ``noise`` (sd) around 0
+    against ``scale`` times a class's share of the window; a class's semantic neighbour gets
+    ``leak`` of its logit."""
+
+    name: str
+    margin: tuple[float, float] = (0.5, 1.5)
+    per_cell: bool = False
+    truth_in: bool = True
+    noise: float = 0.5
+    scale: float = 8.0
+    leak: tuple[float, float] = (0.3, 0.6)
+
+    def line(self) -> str:
+        """The premise in one line, with the truth-to-top ratio it implies (``e^-margin``)."""
+        lo, hi = self.margin
+        where = "per grid cell" if self.per_cell else "one draw per error"
+        truth = (
+            f"the truth is written into the confused cells {lo:g}-{hi:g} logits under the wrong"
+            f" class ({where}; second, or third or below five others as the setting says): a"
+            f" truth-to-top ratio of {np.exp(-hi):.2f}-{np.exp(-lo):.2f}"
+            if self.truth_in
+            else "the truth is NOT written into the confused cells (it keeps the background and"
+            " its neighbour's leak)"
+        )
+        return (
+            f"{self.name}: {truth}; background N(0, {self.noise:g}) against {self.scale:g} x a "
+            f"class's share (about e^-{self.scale:g} of the top); neighbour's leak "
+            f"{self.leak[0]:g}-{self.leak[1]:g}; the tools paint at a ratio of 1/20"
+        )
+
+
+PREMISE = Premise("the premise the tools' ratio was set with")
+HELD_OUT_PREMISE = Premise(
+    "held-out constants", margin=(0.25, 3.0), per_cell=True, noise=0.8, scale=7.0,
+    leak=(0.15, 0.75),
+)  # fmt: skip
+TRUTH_NOT_IN = Premise("control, truth not written in", truth_in=False)
+
+
 @dataclass
 class Task:
     setting: Setting
@@ -88,6 +136,7 @@ class Task:
     cells: np.ndarray  # superpixels(image), computed once per task
     edges: CellEdges  # cell_edges(image, cells)
     kinds: dict[str, np.ndarray]  # pixels the model got wrong, by the kind of error made there
+    premise: str = PREMISE.line()  # what the scores assume (one line, printed with the figures)
 
 
 def smooth_noise(rng: np.random.Generator, shape: tuple[int, int], cell: int) -> np.ndarray:
@@ -241,33 +290,40 @@ def make_scores(
     belief: Belief,
     image_shape: tuple[int, int],
     n_classes: int = N_CLASSES,
+    premise: Premise = PREMISE,
 ) -> ScoreGrid:
     """Scores on the stride-8 grid of ``image_shape`` from what the model believes (any size
     with the same corners), with its confusions: the wrong class on top by 0.5-1.5 (logits),
     the truth second, or third or below five others (classes 0.1-0.4 above it), and stray
     classes on single grid points. Wherever a class is, its semantic neighbour gets 0.3-0.6 of
-    its logit (a real model's wall is a little bit building everywhere)."""
+    its logit (a real model's wall is a little bit building everywhere). Those constants are
+    ``premise``'s (:data:`PREMISE`'s given here); without ``truth_in`` the same numbers are drawn
+    (the same pre-annotation) and the truth and the classes above it are not written."""
     h, w = belief.labels.shape
     gh, gw = -(-image_shape[0] // STRIDE), -(-image_shape[1] // STRIDE)
     rows, cols = grid_positions(h, gh), grid_positions(w, gw)
     window = max(3, 13 * h // image_shape[0]) | 1
-    logits = rng.normal(0, 0.5, (n_classes, gh, gw)).astype(np.float32)
-    leak = rng.uniform(0.3, 0.6, n_classes)
+    logits = rng.normal(0, premise.noise, (n_classes, gh, gw)).astype(np.float32)
+    leak = rng.uniform(*premise.leak, n_classes)
     for v in np.unique(belief.labels):
         share = ndimage.uniform_filter((belief.labels == v).astype(np.float32), window)
-        logits[v - 1] += 8 * share[np.ix_(rows, cols)]
+        logits[v - 1] += premise.scale * share[np.ix_(rows, cols)]
         near = partner(int(v) - 1)
         if near is not None:  # a semantic neighbour is never far from the model's mind
-            logits[near] += leak[v - 1] * 8 * share[np.ix_(rows, cols)]
+            logits[near] += leak[v - 1] * premise.scale * share[np.ix_(rows, cols)]
     for pixels, truth, wrong, rank, _ in belief.confusions:
         cells = pixels[np.ix_(rows, cols)]
         if not cells.any():
             continue
         top = logits[wrong, cells]
-        logits[truth, cells] = top - rng.uniform(0.5, 1.5)
+        margin = rng.uniform(*premise.margin, int(cells.sum()) if premise.per_cell else None)
         others = np.setdiff1d(np.arange(n_classes), [truth, wrong])
-        for c in rng.choice(others, rank - 2, replace=False):
-            logits[c, cells] = logits[truth, cells] + rng.uniform(0.1, 0.4)
+        above = rng.choice(others, rank - 2, replace=False)
+        lifts = [rng.uniform(0.1, 0.4) for _ in above]
+        if premise.truth_in:
+            logits[truth, cells] = top - margin
+            for c, lift in zip(above, lifts, strict=True):
+                logits[c, cells] = logits[truth, cells] + lift
     for _ in range(gh * gw * STRIDE * STRIDE // 8000):  # speckles
         y, x = int(rng.integers(gh)), int(rng.integers(gw))
         logits[rng.integers(n_classes), y, x] = logits[:, y, x].max() + rng.uniform(0.3, 2)
@@ -282,6 +338,21 @@ def noise_scores(rng: np.random.Generator, like: ScoreGrid) -> ScoreGrid:
     p = np.exp(logits - logits.max(axis=1, keepdims=True))
     p /= p.sum(axis=1, keepdims=True)
     return ScoreGrid(p.astype(np.float16), (), like.image_shape, like.class_ids)
+
+
+def shuffled_scores(rng: np.random.Generator, like: ScoreGrid) -> ScoreGrid:
+    """Argmax-consistent noise (the control): at each grid point the top class keeps its
+    probability (the same argmax, the same confidence and margin), and the other classes'
+    probabilities are shuffled among them: nothing left on which class comes second."""
+    p = like.probs.astype(np.float32)
+    order = np.argsort(-p, axis=1)  # per point: the classes by their probability
+    top, rest = order[:, :1], order[:, 1:]
+    keys = rng.random(rest.shape)
+    moved = np.take_along_axis(rest, np.argsort(keys, axis=1), axis=1)  # a random order
+    out = np.empty_like(p)
+    np.put_along_axis(out, top, np.take_along_axis(p, top, axis=1), axis=1)
+    np.put_along_axis(out, moved, np.take_along_axis(p, rest, axis=1), axis=1)
+    return ScoreGrid(out.astype(np.float16), (), like.image_shape, like.class_ids)
 
 
 def pre_annotation(scores: ScoreGrid, classes: np.ndarray | None = None) -> np.ndarray:
@@ -340,17 +411,19 @@ def camera_image(
     return (np.clip(image, 0, 1) * 255).round().astype(np.uint8)
 
 
-def make_task(shape: tuple[int, int], setting: Setting, seed: int) -> Task:
-    """The task of ``setting`` at ``seed`` (deterministic)."""
+def make_task(
+    shape: tuple[int, int], setting: Setting, seed: int, premise: Premise = PREMISE
+) -> Task:
+    """The task of ``setting`` at ``seed`` (deterministic), its scores under ``premise``."""
     rng = np.random.default_rng(seed)
     regions, gt = ground_truth(rng, shape, setting)
     model = belief(rng, regions, gt, setting)
-    scores = make_scores(rng, model, shape)
+    scores = make_scores(rng, model, shape, premise=premise)
     image = camera_image(np.random.default_rng((seed, 1)), regions, gt, setting, model.bands)
     cells = superpixels(image)
     pre = pre_annotation(scores)
     return Task(setting, gt, scores, pre, image, cells, cell_edges(image, cells),
-                error_kinds(pre, gt, model))  # fmt: skip
+                error_kinds(pre, gt, model), premise.line())  # fmt: skip
 
 
 def error_kinds(pre: np.ndarray, gt: np.ndarray, model: Belief) -> dict[str, np.ndarray]:

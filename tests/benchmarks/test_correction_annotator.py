@@ -216,3 +216,60 @@ def test_the_one_press_tools_come_first_and_again_after_each_stage(annotator_kit
     stages = 1 + len(annotator_kit.FLOORS)
     for tool in ("snap", "clean"):
         assert 2 <= a.counts[tool] <= stages
+
+
+def test_without_the_truth_written_in_the_truth_does_not_come_second(task_kit):
+    setting = task_kit.Setting("ranks", whole=1, shifted=0)
+    seconds = {}
+    for premise in (task_kit.PREMISE, task_kit.TRUTH_NOT_IN):
+        rng = np.random.default_rng(5)
+        regions, gt = task_kit.ground_truth(rng, (300, 400), setting)
+        model = task_kit.belief(rng, regions, gt, setting)
+        scores = task_kit.make_scores(rng, model, (300, 400), premise=premise)
+        rows = task_kit.grid_positions(300, 38), task_kit.grid_positions(400, 50)
+        p = scores.probs[0].astype(np.float32)
+        seconds[premise.truth_in] = [
+            list(np.argsort(-p[:, pixels[np.ix_(*rows)]].mean(axis=1))).index(truth)
+            for pixels, truth, wrong, _, _ in model.confusions
+            if task_kit.partner(wrong) != truth  # no neighbour's leak to lift it
+        ]
+    assert seconds[True] and all(r in (1, 2) for r in seconds[True])
+    assert all(r > 5 for r in seconds[False])
+
+
+def test_argmax_consistent_noise_keeps_the_top_and_shuffles_the_rest(task_kit, realistic):
+    scores = realistic.scores
+    shuffled = task_kit.shuffled_scores(np.random.default_rng(0), scores)
+    p, q = scores.probs.astype(np.float32), shuffled.probs.astype(np.float32)
+    assert np.array_equal(p.argmax(axis=1), q.argmax(axis=1))
+    assert np.array_equal(p.max(axis=1), q.max(axis=1))
+    assert np.allclose(np.sort(p, axis=1), np.sort(q, axis=1))  # the same values, moved
+    second = np.argsort(-p, axis=1)[:, 1]
+    assert (second == np.argsort(-q, axis=1)[:, 1]).mean() < 0.05  # the runner-up is lost
+
+
+def test_a_careful_stroke_costs_more_than_a_sweep_of_the_same_length(annotator_kit, realistic):
+    a = annotator_kit.Annotator(realistic, annotator_kit.Tools(), 1)
+    path = np.zeros((40, 300), bool)
+    path[20] = True
+    box = (slice(0, 40), slice(0, 300))
+    costs = []
+    for careful in (0, 300):
+        before = a.seconds
+        a._stroke("brush stroke", box, path, 3, 1, careful)
+        costs.append(a.seconds - before)
+    speeds = annotator_kit.SWEEP_SPEED, annotator_kit.CAREFUL_SPEED
+    assert costs[1] - costs[0] == pytest.approx(300 / speeds[1] - 300 / speeds[0])
+    assert speeds[1] < speeds[0]
+
+
+@pytest.mark.parametrize("miss, kept", [(0.0, False), (1.0, True)])
+def test_a_look_over_the_whole_plane_judges_only_what_it_noticed(
+    annotator_kit, realistic, monkeypatch, miss, kept
+):
+    monkeypatch.setattr(annotator_kit, "PLANE_MISS", miss)
+    a = annotator_kit.Annotator(realistic, annotator_kit.Tools(), 1)
+    wrong = realistic.gt % 150 + 1
+    box = (slice(0, 40), slice(0, 40))
+    a._global("snap", [annotator_kit.Change(box, np.ones((40, 40), bool), int(wrong[0, 0]))])
+    assert (a.log[-1] == "snap") is kept
