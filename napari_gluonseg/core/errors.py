@@ -63,3 +63,9 @@ class RunSetupError(GluonsegError, ValueError):
 class LearningError(GluonsegError, ValueError):
     """Corrected labels that cannot teach a new head (none, one class only, of another size
     or model, images missing); the message names the file or the class."""
+
+
+class DatasetError(GluonsegError, ValueError):
+    """A dataset that cannot be written in a format as asked (a class it cannot hold, no
+    image), or one that cannot be read back (a mask of another size, an image missing); the
+    message names the file, class or value."""
