@@ -218,7 +218,7 @@ def _checked_labels(item: SourceItem, classes: Classes) -> np.ndarray:
             f"The labels of {item.image} hold value {top}, beyond the {len(classes.names)} "
             "classes of the scheme."
         )
-    size = _image_size(item.image)
+    size = image_size(item.image)
     if size is not None and size != labels.shape:
         raise DatasetError(
             f"The labels of {item.image} are {labels.shape[0]}x{labels.shape[1]}, the image "
@@ -227,7 +227,7 @@ def _checked_labels(item: SourceItem, classes: Classes) -> np.ndarray:
     return labels
 
 
-def _image_size(path: Path) -> tuple[int, int] | None:
+def image_size(path: Path) -> tuple[int, int] | None:
     """(height, width) of an image file from its header; None where PIL cannot tell."""
     from PIL import Image, UnidentifiedImageError
 
