@@ -4,6 +4,7 @@
 #   test-py3.11.txt    make test's first leg: Python 3.11 with the [mxnet] extra
 #   test-py3.13.txt    make test's second leg: Python 3.13, numpy 2, no MXNet
 #   lowest-py3.11.txt  make test-lowest: every direct dependency at its declared floor
+#   readers-py3.13.txt the dataset formats' reference readers (.venv-readers), from readers.in
 # Resolved for Linux (the test machines); wheels only for the lowest, so that a floor is the
 # oldest release that installs there without a compiler. Review the diff, run make test, commit.
 set -euo pipefail
@@ -25,3 +26,7 @@ compile requirements/test-py3.11.txt 3.11 qt,dask,mxnet,testing
 compile requirements/test-py3.13.txt 3.13 qt,dask,testing
 compile requirements/lowest-py3.11.txt 3.11 qt,dask,testing --resolution lowest-direct \
   --only-binary :all: --no-binary napari-gluonseg
+
+"$uv" pip compile requirements/readers.in -q --python-version 3.13 --python-platform linux \
+  --custom-compile-command "make pins" -o requirements/readers-py3.13.txt
+echo "requirements/readers-py3.13.txt: $(grep -c '^[a-z]' requirements/readers-py3.13.txt) packages"

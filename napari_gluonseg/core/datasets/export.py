@@ -37,13 +37,18 @@ class DatasetFormat(StrEnum):
     YOLO = "yolo"
 
 
-def writer_of(fmt: DatasetFormat | str, polygons: bool = False) -> DatasetWriter:
-    """The writer of a format, by its name; DatasetError listing the names for another."""
+def parse_format(fmt: DatasetFormat | str) -> DatasetFormat:
+    """The format of a name; DatasetError listing the names for another."""
     try:
-        fmt = DatasetFormat(fmt)
+        return DatasetFormat(fmt)
     except ValueError:
         names = ", ".join(f.value for f in DatasetFormat)
         raise DatasetError(f"No dataset format {fmt!r}; choose one of {names}.") from None
+
+
+def writer_of(fmt: DatasetFormat | str, polygons: bool = False) -> DatasetWriter:
+    """The writer of a format, by its name; DatasetError listing the names for another."""
+    fmt = parse_format(fmt)
     if polygons and fmt is not DatasetFormat.COCO:
         raise DatasetError(f"Polygons are an option of COCO; {fmt.value} has its own shapes.")
     writers: dict[DatasetFormat, Callable[[], DatasetWriter]] = {
@@ -113,7 +118,7 @@ def export_results(
     found, classes = results_items(images_dir, results_dir, recursive=recursive,
                                    corrected_only=corrected_only)  # fmt: skip
     sources = [(key, image, partial(_labels_of, labels)) for key, image, labels in found]
-    options = DatasetOptions(DatasetFormat(fmt), val_fraction, seed, link_images, polygons,
+    options = DatasetOptions(parse_format(fmt), val_fraction, seed, link_images, polygons,
                              short_names, overwrite)  # fmt: skip
     origin = {"results": str(Path(results_dir))}
     return _write(sources, classes, Path(out), options, on_progress, origin)
@@ -137,7 +142,7 @@ def write_dataset(
     if not images:
         raise DatasetError("No labelled image to write a dataset of.")
     sources = [(i.key, Path(i.image), partial(np.asarray, i.labels)) for i in images]
-    options = DatasetOptions(DatasetFormat(fmt), val_fraction, seed, link_images, polygons,
+    options = DatasetOptions(parse_format(fmt), val_fraction, seed, link_images, polygons,
                              short_names, overwrite)  # fmt: skip
     return _write(sources, classes, Path(out), options, on_progress, {})
 

@@ -32,7 +32,7 @@ class Classes:
         ``"building"``), for formats whose files cannot hold spaces; DatasetError where two
         classes would then share a name."""
         names = tuple(re.sub(r"\s+", "_", n.split(",")[0].strip()) for n in self.names)
-        _check_unique(names, "shortened ")
+        check_unique_names(names, "shortened ")
         return Classes(names, self.colors)
 
 
@@ -84,7 +84,7 @@ def results_items(
             )
         out.append((item.key, item.image, item.labels))
     assert table is not None
-    _check_unique(table.names, "")
+    check_unique_names(table.names, "")
     return out, table
 
 
@@ -121,7 +121,7 @@ def dataset_names(keys: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def _check_unique(names: Sequence[str], what: str) -> None:
+def check_unique_names(names: Sequence[str], what: str) -> None:
     first: dict[str, int] = {}
     for k, name in enumerate(names, start=1):
         if name in first:

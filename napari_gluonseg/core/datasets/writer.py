@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DatasetError
-from .items import Classes, SourceItem
+from .items import Classes, SourceItem, check_unique_names
 
 UNLABELED_NAME = "background"  # what CVAT and VOC's label maps call the unlabeled colour
 
@@ -25,6 +25,7 @@ class DatasetWriter(ABC):
 
     def check(self, classes: Classes) -> None:
         """DatasetError naming the class or count the format cannot hold."""
+        check_unique_names(classes.names, "")
         if self.max_classes is not None and len(classes.names) > self.max_classes:
             raise DatasetError(
                 f"{len(classes.names)} classes do not fit {self.name}, which holds at most "
