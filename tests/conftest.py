@@ -211,4 +211,5 @@ def zoo_mirror(handler, monkeypatch):
         server.server_close()
 
 
+from .dataset_folder import results_to_export  # noqa: E402, F401 (a fixture: results to export)
 from .learn_folder import reviewed  # noqa: E402, F401 (a fixture: a review folder to learn from)

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from ..core.errors import GluonsegError
+from .dataset import export_dataset
 from .demo import run_demo
 from .exits import EXIT_BAD_INPUT, EXIT_NO_WEIGHTS, EXIT_SOME_FAILED, EXIT_STOPPED, report
 from .learn import learn
@@ -47,6 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_demo(args)
     if args.command == "learn":
         return learn(args)
+    if args.command == "export":
+        return export_dataset(args)
     try:
         return export_onnx(args.model, args.weights, args.output, args.overwrite, args.exporter)
     except GluonsegError as exc:

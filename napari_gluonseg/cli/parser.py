@@ -39,6 +39,16 @@ it with --model FILE.onnx, in the docks, or in Python. Prints what was learned a
 labels images it was not fitted on (leave-one-image-out). The results are only read.
 """
 
+_EXPORT_HELP = """Write the results in RESULTS as a dataset that trainers and annotation tools read.
+
+COCO (annotations/instances_{{split}}.json: a mask per class per image as RLE, or --polygons),
+Pascal VOC (index PNGs in VOC's palette, 255 unlabeled, ImageSets lists), Cityscapes (labelIds,
+instanceIds, color PNGs; label_colors.txt), CVAT's Segmentation mask 1.1 (colour PNGs,
+labelmap.txt) or YOLO segmentation (a polygon per connected part, data.yaml). Images are split
+into train and val by --seed, copied (or --link'ed); the scheme's names and colours go with
+them. Written whole into --out or not at all; the results are only read.
+"""
+
 DESCRIPTION = """Segment images, files, folders or globs (here or on a Dask cluster); the demo;
 the list of models and of the shipped label schemes; the model cache and portable ONNX model
 files.
@@ -186,7 +196,34 @@ def build_parser() -> argparse.ArgumentParser:
         "exporter (FCN models, the [mxnet] extra); default: $GLUONSEG_ONNX_EXPORTER, else builder",
     )
     _add_learn(sub)
+    _add_export(sub)
     return parser
+
+
+def _add_export(sub: argparse._SubParsersAction) -> None:
+    from ..core.datasets.export import DatasetFormat
+
+    p = sub.add_parser(
+        "export",
+        help="write results as a COCO, VOC, Cityscapes, CVAT or YOLO dataset",
+        description=_EXPORT_HELP,
+        formatter_class=_HelpFormatter,
+    )
+    p.add_argument("results", help="the results folder of a batch")
+    p.add_argument("--images", required=True, help="the image folder the batch read")
+    p.add_argument("--format", required=True, choices=[f.value for f in DatasetFormat])
+    p.add_argument("--out", required=True, help="the dataset folder to write (new or empty)")
+    p.add_argument("--val", type=float, default=0.2, help="the share of images for validation")
+    p.add_argument("--seed", type=int, default=0, help="the seed of the train/val split")
+    p.add_argument("--link", action="store_true", help="link the images instead of copying")
+    p.add_argument("--corrected-only", action="store_true",
+                   help="only the images corrected by hand (the Review dock's saves)")  # fmt: skip
+    p.add_argument("--polygons", action="store_true", help="COCO: polygons instead of RLE")
+    p.add_argument("--short-names", action="store_true",
+                   help="each class name up to its first comma, spaces as underscores (for "
+                   "formats whose class lists cannot hold spaces: Cityscapes)")  # fmt: skip
+    p.add_argument("--recursive", action="store_true", help="the batch read sub-folders")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
 
 
 def _add_learn(sub: argparse._SubParsersAction) -> None:

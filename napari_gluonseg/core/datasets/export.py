@@ -18,7 +18,7 @@ import numpy as np
 
 from ..atomic import temp_name
 from ..errors import DatasetError, ExportExistsError
-from ..events import Progress
+from ..events import Progress, Stage
 from .cityscapes import CityscapesWriter
 from .coco import CocoWriter
 from .items import Classes, SourceItem, dataset_names, results_items, split_of
@@ -198,7 +198,8 @@ def _write(
             writer.write_labels(root, item, labels)
             summary.splits[item.split] = summary.splits.get(item.split, 0) + 1
             if on_progress is not None:
-                on_progress(Progress("export", n, len(items), f"{item.name} ({item.split})"))
+                said = f"{item.name} ({item.split})"
+                on_progress(Progress(Stage.POSTPROCESS, n, len(items), said))
         writer.finish(root, classes, items)
         sidecar = {"format": fmt.value, "classes": list(classes.names),
                    "colors": ["#{:02x}{:02x}{:02x}".format(*c) for c in classes.colors],

@@ -21,15 +21,17 @@ from napari_gluonseg.core.datasets.items import Classes, split_of
 from napari_gluonseg.core.errors import DatasetError, ExportExistsError
 from napari_gluonseg.core.files.export import write_labels
 
-from .conftest import CLASSES, COLORS, NAMES, as_names, read_with_reference
+from ...dataset_folder import CLASSES, COLORS, NAMES, as_names, read_with_reference
 
 # Where a format cannot hold spaces in its class list (Cityscapes), the short names are given.
 SHORT = ("wall", "building", "sky", "floor", "tree")
 
 
 @pytest.mark.parametrize("fmt", ["coco", "voc", "cityscapes", "cvat", "yolo"])
-def test_each_format_reads_back_in_its_reference_reader_as_the_same_labels(fmt, results, tmp_path):
-    images, out, truth = results
+def test_each_format_reads_back_in_its_reference_reader_as_the_same_labels(
+    fmt, results_to_export, tmp_path
+):
+    images, out, truth = results_to_export
     short = fmt == "cityscapes"
     summary = export_results(images, out, tmp_path / fmt, fmt, short_names=short, seed=3)
     assert summary.splits == {"train": 3, "val": 1}
@@ -48,8 +50,8 @@ def test_each_format_reads_back_in_its_reference_reader_as_the_same_labels(fmt, 
             assert agree == 1.0, (stem, agree)
 
 
-def test_coco_polygons_read_back_by_pycocotools_as_the_labels(results, tmp_path):
-    images, out, truth = results
+def test_coco_polygons_read_back_by_pycocotools_as_the_labels(results_to_export, tmp_path):
+    images, out, truth = results_to_export
     export_results(images, out, tmp_path / "coco", "coco", polygons=True)
     names, items, _ = read_with_reference("coco", tmp_path / "coco", tmp_path)
     for stem, labels in truth.items():
@@ -68,8 +70,8 @@ def test_the_split_is_the_seeds_and_keeps_one_image_on_each_side():
         split_of(names, 1.5, 0)
 
 
-def test_linked_images_point_at_the_originals(results, tmp_path):
-    images, out, _ = results
+def test_linked_images_point_at_the_originals(results_to_export, tmp_path):
+    images, out, _ = results_to_export
     export_results(images, out, tmp_path / "y", "yolo", link_images=True, val_fraction=0)
     linked = sorted((tmp_path / "y" / "images" / "train").iterdir())
     assert [p.resolve() for p in linked] == sorted(p.resolve() for p in images.iterdir())
@@ -112,9 +114,9 @@ def test_short_names_that_collide_are_refused(tmp_path):
 
 
 def test_labels_of_another_size_than_their_image_name_the_image_and_write_nothing(
-    results, tmp_path
+    results_to_export, tmp_path
 ):
-    images, out, _ = results
+    images, out, _ = results_to_export
     write_labels(np.ones((10, 10), np.uint8), NAMES, COLORS, {}, out, "p2", overwrite=True)
     with pytest.raises(DatasetError, match=r"p2.png.*10x10, the image 64x64"):
         export_results(images, out, tmp_path / "set", "coco")
@@ -122,23 +124,23 @@ def test_labels_of_another_size_than_their_image_name_the_image_and_write_nothin
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".set")]
 
 
-def test_results_of_two_class_tables_are_refused_by_file(results, tmp_path):
-    images, out, truth = results
+def test_results_of_two_class_tables_are_refused_by_file(results_to_export, tmp_path):
+    images, out, truth = results_to_export
     write_labels(truth["p1"], (*NAMES[:4], "palm"), COLORS, {}, out, "p1", overwrite=True)
     with pytest.raises(DatasetError, match=r"p1_labels\.png has another class table"):
         export_results(images, out, tmp_path / "set", "voc")
 
 
-def test_no_results_and_no_corrected_results_are_said(results, tmp_path):
-    images, out, _ = results
+def test_no_results_and_no_corrected_results_are_said(results_to_export, tmp_path):
+    images, out, _ = results_to_export
     with pytest.raises(DatasetError, match="No corrected image"):
         export_results(images, out, tmp_path / "set", "voc", corrected_only=True)
     with pytest.raises(DatasetError, match="No result"):
         export_results(images, tmp_path / "empty", tmp_path / "set", "voc")
 
 
-def test_an_existing_dataset_is_replaced_only_when_asked_and_whole(results, tmp_path):
-    images, out, _ = results
+def test_an_existing_dataset_is_replaced_only_when_asked_and_whole(results_to_export, tmp_path):
+    images, out, _ = results_to_export
     target = tmp_path / "set"
     target.mkdir()
     (target / "mine.txt").write_text("keep")
@@ -150,9 +152,9 @@ def test_an_existing_dataset_is_replaced_only_when_asked_and_whole(results, tmp_
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".set")] == []
 
 
-def test_an_interrupted_export_leaves_the_old_dataset_and_no_scratch(results, tmp_path,
+def test_an_interrupted_export_leaves_the_old_dataset_and_no_scratch(results_to_export, tmp_path,
                                                                       monkeypatch):  # fmt: skip
-    images, out, _ = results
+    images, out, _ = results_to_export
     target = tmp_path / "set"
     export_results(images, out, target, "coco")
     before = sorted(p.relative_to(target) for p in target.rglob("*"))

@@ -14,12 +14,12 @@ from napari_gluonseg.core.datasets.export import export_results
 from napari_gluonseg.core.datasets.opened import detect_format, open_dataset
 from napari_gluonseg.core.errors import DatasetError
 
-from .conftest import NAMES, as_names, read_with_reference
+from ...dataset_folder import NAMES, as_names, read_with_reference
 
 
 @pytest.fixture(params=["coco", "voc", "cvat"])
-def dataset(request, results, tmp_path):
-    images, out, truth = results
+def dataset(request, results_to_export, tmp_path):
+    images, out, truth = results_to_export
     export_results(images, out, tmp_path / "set", request.param, polygons=False)
     return request.param, tmp_path / "set", truth
 
@@ -54,8 +54,8 @@ def test_an_edit_saved_back_is_what_the_reference_reader_sees_and_nothing_else_c
     np.testing.assert_array_equal(open_dataset(root).read_labels("p1"), edited)
 
 
-def test_coco_keeps_the_annotations_of_the_classes_left_alone(results, tmp_path):
-    images, out, _ = results
+def test_coco_keeps_the_annotations_of_the_classes_left_alone(results_to_export, tmp_path):
+    images, out, _ = results_to_export
     export_results(images, out, tmp_path / "set", "coco", polygons=True, val_fraction=0)
     path = tmp_path / "set" / "annotations" / "instances_train.json"
     document = json.loads(path.read_text())
@@ -74,10 +74,10 @@ def test_coco_keeps_the_annotations_of_the_classes_left_alone(results, tmp_path)
     assert [a for a in after["annotations"] if a["image_id"] != image_id] == others
 
 
-def test_a_mask_of_another_size_than_its_image_is_named(results, tmp_path):
+def test_a_mask_of_another_size_than_its_image_is_named(results_to_export, tmp_path):
     from PIL import Image
 
-    images, out, _ = results
+    images, out, _ = results_to_export
     export_results(images, out, tmp_path / "set", "voc")
     mask = tmp_path / "set" / "SegmentationClass" / "p2.png"
     Image.open(mask).resize((10, 10)).save(mask)
@@ -85,18 +85,18 @@ def test_a_mask_of_another_size_than_its_image_is_named(results, tmp_path):
         open_dataset(tmp_path / "set").read_labels("p2")
 
 
-def test_a_missing_image_is_named_on_opening(results, tmp_path):
-    images, out, _ = results
+def test_a_missing_image_is_named_on_opening(results_to_export, tmp_path):
+    images, out, _ = results_to_export
     export_results(images, out, tmp_path / "set", "coco", val_fraction=0)
     (tmp_path / "set" / "images" / "train" / "p3.png").unlink()
     with pytest.raises(DatasetError, match=r"instances_train\.json: the image p3\.png"):
         open_dataset(tmp_path / "set")
 
 
-def test_a_colour_the_label_map_lacks_is_named_with_its_file(results, tmp_path):
+def test_a_colour_the_label_map_lacks_is_named_with_its_file(results_to_export, tmp_path):
     from PIL import Image
 
-    images, out, _ = results
+    images, out, _ = results_to_export
     export_results(images, out, tmp_path / "set", "cvat")
     mask = tmp_path / "set" / "SegmentationClass" / "p0.png"
     rgb = np.array(Image.open(mask))

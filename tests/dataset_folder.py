@@ -1,4 +1,5 @@
-"""A batch's results folder of photos of odd sizes (97x131, 120x83, 64x64, 75x200) whose labels
+"""Shared by tests/core/datasets, tests/cli and tests/qt as the ``results_to_export`` fixture:
+a batch's results folder of photos of odd sizes (97x131, 120x83, 64x64, 75x200) whose labels
 hold regions of five classes named as ADE20K names them (commas, spaces), a hole with a part
 inside it, a one-pixel line and an unlabeled band; and the formats' reference readers, run in
 their own venv (.venv-readers, ``make setup``) on a written dataset."""
@@ -18,8 +19,8 @@ from scipy import ndimage
 from napari_gluonseg.core.datasets.items import Classes
 from napari_gluonseg.core.files.export import write_labels
 
-ROOT = Path(__file__).resolve().parents[3]
-READER = Path(__file__).with_name("reference_read.py")
+ROOT = Path(__file__).resolve().parents[1]
+READER = Path(__file__).parent / "core" / "datasets" / "reference_read.py"
 NAMES = ("wall", "building, edifice", "sky", "floor, flooring", "tree")
 COLORS = ((120, 120, 120), (180, 120, 120), (6, 230, 230), (80, 50, 50), (4, 200, 3))
 CLASSES = Classes(NAMES, COLORS)
@@ -42,7 +43,7 @@ def scene(seed: int, shape: tuple[int, int]) -> np.ndarray:
 
 
 @pytest.fixture
-def results(tmp_path) -> tuple[Path, Path, dict[str, np.ndarray]]:
+def results_to_export(tmp_path) -> tuple[Path, Path, dict[str, np.ndarray]]:
     """(images folder, results folder, each image's labels by its stem)."""
     images, out = tmp_path / "images", tmp_path / "results"
     images.mkdir()
