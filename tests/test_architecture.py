@@ -20,6 +20,7 @@ FLOORS = {
     "edits": {"base", "models", "run", "edits"},
     "batch": {"base", "models", "run", "files", "edits", "batch"},
     "learn": {"base", "models", "run", "files", "edits", "batch", "learn"},
+    "datasets": {"base", "models", "run", "files", "edits", "batch", "datasets"},
 }
 QT_MODULES = ("qtpy", "PyQt5", "PyQt6", "PySide2", "PySide6", "magicgui", "superqt")
 
@@ -195,6 +196,18 @@ def test_a_long_module_says_why_it_is_long():
 # that tests them, by a name of theirs that it uses. Each family's builder (onnx_build/) is tested
 # against GluonCV, one model per family, by onnx_build/test_parity.py.
 TESTED_IN = {
+    "core/datasets/cityscapes.py": ("tests/core/datasets/test_export.py", "cityscapes"),
+    "core/datasets/coco.py": ("tests/core/datasets/test_export.py", "polygons=True"),
+    "core/datasets/items.py": ("tests/core/datasets/test_export.py", "split_of"),
+    "core/datasets/opened_base.py": ("tests/core/datasets/test_opened.py", "open_dataset"),
+    "core/datasets/opened_coco.py": ("tests/core/datasets/test_opened.py", "coco"),
+    "core/datasets/opened_masks.py": ("tests/core/datasets/test_opened.py", "cvat"),
+    "core/datasets/polygons.py": ("tests/core/datasets/test_export.py", "yolo"),
+    "core/datasets/rle.py": ("tests/core/datasets/test_export.py", "coco"),
+    "core/datasets/voc.py": ("tests/core/datasets/test_export.py", "voc"),
+    "core/datasets/voc_classes.py": ("tests/core/datasets/test_opened.py", "voc"),
+    "core/datasets/writer.py": ("tests/core/datasets/test_export.py", "cannot_hold"),
+    "core/datasets/yolo.py": ("tests/core/datasets/test_export.py", "yolo"),
     "__main__.py": ("tests/cli/test_segment.py", '"-m", "napari_gluonseg"'),
     "_reader.py": ("tests/test_manifest.py", "reader"),
     "_sample_data.py": ("tests/test_manifest.py", "sample_data"),
@@ -215,6 +228,7 @@ TESTED_IN = {
     "core/run/result.py": ("tests/core/batch/test_image.py", "SegmentationResult"),
     "core/run/scores.py": ("tests/core/edits/test_uncertain.py", "ScoreGrid"),
     "core/run/stop.py": ("tests/qt/test_segment_stop.py", "stop"),
+    "layers/review_dataset.py": ("tests/qt/test_review_dataset.py", "DatasetSession"),
     "qt/class_picker.py": ("tests/qt/test_segment_widget.py", "class_picker"),
     "qt/controls.py": ("tests/qt/helpers.py", "controls"),
     "qt/dialogs.py": ("tests/qt/test_segment_edits.py", "dialogs"),

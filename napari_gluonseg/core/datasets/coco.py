@@ -98,10 +98,10 @@ def _extent(runs: tuple, value: int, h: int) -> tuple[tuple[int, int], tuple[int
 
 
 def _info() -> dict[str, Any]:
-    from ... import __version__
+    from importlib.metadata import version
 
     return {
         "description": "Written by napari-gluonseg",
-        "version": __version__,
+        "version": version("napari-gluonseg"),
         "date_created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }

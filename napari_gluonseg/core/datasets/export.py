@@ -167,7 +167,7 @@ class DatasetOptions:
 
 
 def _write(
-    sources: list[tuple[str, Path, Callable[[], np.ndarray]]],
+    sources: Sequence[tuple[str, Path, Callable[[], np.ndarray]]],
     classes: Classes,
     out: Path,
     options: DatasetOptions,

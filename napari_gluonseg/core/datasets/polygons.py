@@ -77,9 +77,9 @@ def _join(ring: np.ndarray, hole: np.ndarray) -> np.ndarray:
     best = (np.inf, 0, 0)
     for start in range(0, len(hole), 4096):  # bounded memory for long rings
         d = ((ring[:, None, :] - hole[None, start : start + 4096, :]) ** 2).sum(-1)
-        i, j = np.unravel_index(int(d.argmin()), d.shape)
-        if d[i, j] < best[0]:
-            best = (float(d[i, j]), int(i), int(j) + start)
+        near = np.unravel_index(int(d.argmin()), d.shape)
+        if d[near] < best[0]:
+            best = (float(d[near]), int(near[0]), int(near[1]) + start)
     _, i, j = best
     hole_loop = np.concatenate((hole[j:], hole[: j + 1]))
     return np.concatenate((ring[: i + 1], hole_loop, ring[i:]))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from abc import ABC, abstractmethod
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -68,7 +69,7 @@ def png_bytes(array: np.ndarray, palette: np.ndarray | None = None) -> bytes:
     return buffer.getvalue()
 
 
-def _as_palette(array: np.ndarray, palette: np.ndarray):
+def _as_palette(array: np.ndarray, palette: np.ndarray) -> Any:
     from PIL import Image
 
     image = Image.new("P", (array.shape[1], array.shape[0]))
