@@ -105,15 +105,15 @@ def read_dataset_image(path: str | list[str]) -> list[LayerDataTuple]:
     """One image of a dataset folder, with its labels."""
     from .core.datasets.opened import open_dataset
 
-    path = Path(path[0] if isinstance(path, list) else path)
-    root = dataset_of_image(path)
+    image = Path(path[0] if isinstance(path, list) else path)
+    root = dataset_of_image(image)
     if root is None:
-        raise DatasetError(f"{path} is not an image of a dataset folder.")
+        raise DatasetError(f"{image} is not an image of a dataset folder.")
     dataset = open_dataset(root)
     for entry in dataset.entries:
-        if entry.image.resolve() == path.resolve():
+        if entry.image.resolve() == image.resolve():
             return dataset_entry_layers(dataset, entry)
-    raise DatasetError(f"{path} is in the dataset {root}, but the dataset does not list it.")
+    raise DatasetError(f"{image} is in the dataset {root}, but the dataset does not list it.")
 
 
 def dataset_entry_layers(

@@ -1,4 +1,6 @@
-"""The "Review folder" dock: walk through a folder's pre-annotations, correct, save, move on.
+"""The "Review folder" dock: walk through a folder's pre-annotations, correct, save, move on;
+or through a COCO, Pascal VOC or CVAT mask dataset made elsewhere, saved back in its own format
+(:mod:`~..layers.review_dataset`).
 
 The rules (which images, their order, where the person stopped, how corrections are saved) live
 in the Qt-free :mod:`~..core.batch.review`; this widget opens the layers and saves on leaving.
@@ -10,6 +12,7 @@ pre-annotating in the background is :mod:`.review_annotate`, learning from the c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +25,7 @@ from ..core.batch.review import ReadAhead, ReviewItem, ReviewSession
 from ..core.errors import GluonsegError
 from ..core.files.read_export import LabelsExport
 from ..layers.reuse import remove_layers
+from ..layers.review_dataset import DatasetSession
 from .lifetime import watch_removal
 from .messages import MessageArea, ScrollingDock
 from .review_annotate import PreAnnotation
@@ -50,10 +54,16 @@ class ReviewWidget(ScrollingDock, ImageOpening, CorrectionsSaving):
         self._images_dir = FileEdit(mode=FileDialogMode.EXISTING_DIRECTORY, label="images")
         self._results_dir = FileEdit(mode=FileDialogMode.EXISTING_DIRECTORY, label="results")
         self._open_folder = PushButton(text="Open folder")
-        self._annotator = PreAnnotation(lambda: self.session, self._show_choices, self._say)
+        self._dataset_dir = FileEdit(
+            mode=FileDialogMode.EXISTING_DIRECTORY,
+            label="dataset",
+            tooltip="A COCO, Pascal VOC or CVAT mask dataset to correct, saved in its own format",
+        )
+        self._open_dataset = PushButton(text="Open dataset")
+        self._annotator = PreAnnotation(self._folder_session, self._show_choices, self._say)
         self._annotate = self._annotator.button
         self._learner = ReviewLearning(
-            lambda: self.session, self._show_choices, self._say, lambda: self._annotator.running
+            self._folder_session, self._show_choices, self._say, lambda: self._annotator.running
         )
         self._learn = self._learner.button
         # Choices from a callable: napari resets a dock's combo boxes whenever a layer is added.
@@ -85,12 +95,13 @@ class ReviewWidget(ScrollingDock, ImageOpening, CorrectionsSaving):
             widgets=[self._previous, self._next, self._save], layout="horizontal", labels=False
         )
         learner = self._learner
-        return [self._images_dir, self._results_dir, self._open_folder, self._annotate,
-                self._learn, learner.bar, learner.use, self._images, moves,
-                self._probability, self._region, self._status]  # fmt: skip
+        return [self._images_dir, self._results_dir, self._open_folder, self._dataset_dir,
+                self._open_dataset, self._annotate, self._learn, learner.bar, learner.use,
+                self._images, moves, self._probability, self._region, self._status]  # fmt: skip
 
     def _connect(self) -> None:
         self._open_folder.changed.connect(self._on_open_folder)
+        self._open_dataset.changed.connect(self._on_open_dataset)
         self._images.changed.connect(self._on_image_chosen)
         self._previous.changed.connect(self._on_previous)
         self._next.changed.connect(self._on_next)
@@ -112,7 +123,20 @@ class ReviewWidget(ScrollingDock, ImageOpening, CorrectionsSaving):
         self._images_dir.value, self._results_dir.value = Path(images_dir), Path(results_dir)
         self._on_open_folder()
 
+    def open_dataset(self, path: str | Path) -> None:
+        """Open a COCO, Pascal VOC or CVAT mask dataset folder to correct its labels."""
+        self._dataset_dir.value = Path(path)
+        self._on_open_dataset()
+
     def _on_open_folder(self, _value: Any = None) -> None:
+        self._start(lambda: ReviewSession(_folder(self._images_dir), _folder(self._results_dir)))
+
+    def _on_open_dataset(self, _value: Any = None) -> None:
+        self._start(lambda: DatasetSession(_folder(self._dataset_dir)))
+
+    def _start(self, make_session: Callable[[], ReviewSession]) -> None:
+        """Leave the image open (saving its corrections), then review what ``make_session``
+        opens; resume at the image opened last, if any."""
         if self._annotator.running or self._learner.running:
             self._status.value = "Stop pre-annotating or learning before opening another folder."
             return
@@ -120,13 +144,14 @@ class ReviewWidget(ScrollingDock, ImageOpening, CorrectionsSaving):
             return
         self._flush_calls()  # where the person is, written before it is read back
         try:
-            session = ReviewSession(_folder(self._images_dir), _folder(self._results_dir))
+            session = make_session()
         except GluonsegError as exc:
             show_error(str(exc))
             return
         self.session = session
         self._opening_key = None
         self._learner.forget()
+        self._annotate.enabled = not isinstance(session, DatasetSession)
         self._show_choices()
         last = session.last_key()
         index = session.index_of(last) if last is not None else None
@@ -134,6 +159,11 @@ class ReviewWidget(ScrollingDock, ImageOpening, CorrectionsSaving):
             self.open_index(index)
         else:
             self._status.value = f"{len(session.items)} images; Next opens the first."
+
+    def _folder_session(self) -> ReviewSession | None:
+        """The session pre-annotating and learning work on: a folder's, not a dataset's."""
+        session = self.session
+        return None if isinstance(session, DatasetSession) else session
 
     def _image_choices(self, _widget: Any = None) -> list[tuple[str, str]]:
         session = getattr(self, "session", None)  # napari may ask before __init__ set it

@@ -70,6 +70,10 @@ class ReviewItem:
             extra.append(f"{self.uncertain_fraction:.0%} uncertain")
         return f"{self.key}  [{', '.join(extra)}]"
 
+    def open(self) -> OpenedItem:
+        """The image and its labels as read from disk (the package's errors name the file)."""
+        return open_item(self)
+
 
 class ReviewSession:
     """The images of ``images_dir`` and their results in ``results_dir`` (a batch's output).
@@ -231,7 +235,7 @@ class OpenedItem:
     scores: ScoreGrid | None = None  # kept by the batch (--keep-scores)
 
     def is_current(self) -> bool:
-        return all(_stamp(path) == (path, mtime, size) for path, mtime, size in self.stamps)
+        return all(file_stamp(path) == (path, mtime, size) for path, mtime, size in self.stamps)
 
 
 def open_item(item: ReviewItem) -> OpenedItem:
@@ -241,7 +245,7 @@ def open_item(item: ReviewItem) -> OpenedItem:
     if found is not None:  # a scores file that changes makes this copy stale too
         paths.append(found.scores)
     # Stamped before reading: a file rewritten meanwhile no longer matches its stamp.
-    stamps = tuple(stamp for stamp in map(_stamp, paths) if stamp is not None)
+    stamps = tuple(stamp for stamp in map(file_stamp, paths) if stamp is not None)
     export = scores = None
     if item.labels is not None:
         export = read_export(item.labels)
@@ -249,7 +253,8 @@ def open_item(item: ReviewItem) -> OpenedItem:
     return OpenedItem(item.key, read_image(item.image), export, stamps, scores)
 
 
-def _stamp(path: Path) -> tuple[Path, int, int] | None:
+def file_stamp(path: Path) -> tuple[Path, int, int] | None:
+    """(path, modification time in ns, size) of a file, None where it is not there."""
     try:
         st = path.stat()
     except OSError:
@@ -274,7 +279,7 @@ class ReadAhead:
             self._pending.pop(key).cancel()
         for item in items:
             if item.key not in self._pending:
-                self._pending[item.key] = self._pool.submit(open_item, item)
+                self._pending[item.key] = self._pool.submit(item.open)
 
     def take(self, item: ReviewItem) -> OpenedItem:
         """``item`` opened: the copy read ahead if it is done or under way and still current,
@@ -320,7 +325,7 @@ def finish_reading(item: ReviewItem, future: Future[OpenedItem] | None) -> Opene
         same_files = opened is not None and (opened.export is None) == (item.labels is None)
         if opened is not None and same_files and opened.is_current():
             return opened
-    return open_item(item)
+    return item.open()
 
 
 def _review_item(item: BatchItem, results_dir: Path, failure: str | None) -> ReviewItem:
