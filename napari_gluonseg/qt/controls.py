@@ -33,6 +33,7 @@ from ..core.models.registry import DEFAULT_MODEL, model_info, model_names
 from ..core.models.scheme import load_scheme
 from ..core.run.options import AUTO, EngineChoice, RunOptions, option_of
 from ..layers.data import spatial_shape
+from ..layers.export import DATASET_FORMATS
 from ..layers.results import MergeMode, ResultDestination
 from .class_picker import ClassPicker
 from .regions import RegionChoice, image_region
@@ -147,10 +148,11 @@ class RunControls:
         )
         self.export_format = ComboBox(
             label="export as",
-            choices=["png", "tif"],
+            choices=["png", "tif", *DATASET_FORMATS],
             value="png",
             tooltip="png: 8 or 16 bit as the values need (2D); tif: any stack. Always with the "
-            "class table (CSV) and the provenance (JSON).",
+            "class table (CSV) and the provenance (JSON). coco, voc, cityscapes, cvat, yolo: a "
+            "dataset of that format with the image's file, into an empty folder.",
         )
         self.export_scores = CheckBox(
             text="with scores",

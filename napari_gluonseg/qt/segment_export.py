@@ -1,18 +1,21 @@
 """The segmentation dock's "Export labels...": a labels layer as it is now (hand corrections
 included) written for training with its class table and provenance (and the run's kept scores
-if asked), by :func:`~napari_gluonseg.layers.results.export_layer`."""
+if asked), by :func:`~napari_gluonseg.layers.results.export_layer`; or, with its image's file,
+as a dataset of a format other tools read
+(:func:`~napari_gluonseg.layers.export.export_layer_dataset`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from napari.layers import Labels
 from napari.utils.notifications import show_error
 from qtpy.QtWidgets import QWidget
 
-from ..core.errors import GluonsegError
+from ..core.errors import ExportExistsError, GluonsegError
 from ..core.files.export import existing_export_files
+from ..layers.export import DATASET_FORMATS, export_layer_dataset
 from ..layers.results import export_layer, export_stem_of, plugin_labels_layer
 from . import dialogs
 from .controls import RunControls
@@ -35,6 +38,8 @@ def export_labels(
     """Write ``layer`` into ``folder`` in the format the controls choose; an earlier export of
     the same name is only replaced if the user says so (asked over ``parent``). The files
     written ({} if none), and what the dock says."""
+    if controls.export_format.value in DATASET_FORMATS:
+        return export_dataset(layer, controls.image.value, folder, controls.export_format.value)
     clash = existing_export_files(folder, export_stem_of(layer))
     if clash and not dialogs.ask_replace_export(parent, clash):
         return {}, "export cancelled: the existing files are kept"
@@ -46,3 +51,21 @@ def export_labels(
         show_error(f"Export failed: {exc}")
         return {}, f"export failed: {exc}"
     return paths, f"exported {layer.name} to {Path(folder).resolve()}"
+
+
+def export_dataset(
+    layer: Labels, image: Any, folder: str | Path, fmt: str
+) -> tuple[dict[str, Path], str]:
+    """Write ``layer`` with ``image``'s file as a dataset of ``fmt`` into the empty ``folder``;
+    one that holds files is refused, not replaced: the dataset would take the whole folder's
+    place. The folder ({} if not written), and what the dock says."""
+    try:
+        summary = export_layer_dataset(layer, image, folder, fmt)
+    except ExportExistsError:
+        text = f"{folder} already holds files: a dataset is written into an empty folder."
+        show_error(f"Export failed: {text}")
+        return {}, f"export failed: {text}"
+    except (GluonsegError, OSError) as exc:
+        show_error(f"Export failed: {exc}")
+        return {}, f"export failed: {exc}"
+    return {"dataset": summary.out}, summary.describe()
