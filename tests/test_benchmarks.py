@@ -59,6 +59,7 @@ QUICK_RUNS = [
         ],
         ["the training part failed", "FAILED"],
     ),
+    ("bench_dataset_export.py", [], ["| yolo | ", "| control: own export again |"], []),
     ("bench_new_sizes.py", [], ["cache {", "forward {"], ['"error"']),
     ("bench_on_demand.py", [], ["margin map:", "top-5 probe:"], []),
     (

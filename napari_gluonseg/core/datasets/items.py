@@ -13,7 +13,7 @@ import numpy as np
 
 from ..batch.review import ReviewSession, ReviewStatus
 from ..errors import DatasetError
-from ..files.read_export import read_export
+from ..files.read_export import read_class_table
 
 TRAIN, VAL = "train", "val"
 Color = tuple[int, int, int]
@@ -73,8 +73,7 @@ def results_items(
     out = []
     for item in found:
         assert item.labels is not None
-        export = read_export(item.labels)  # checked against its own class table
-        classes = Classes(export.class_names, export.colors)
+        classes = Classes(*read_class_table(item.labels))  # the labels: read when written
         if table is None:
             table, source = classes, item.labels
         elif classes != table:

@@ -65,7 +65,9 @@ def png_bytes(array: np.ndarray, palette: np.ndarray | None = None) -> bytes:
 
     image = Image.fromarray(array) if palette is None else _as_palette(array, palette)
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
+    # zlib level 1: a 12 MP mask in 0.12 s instead of 0.25-0.4 s at the default 6, for files
+    # about twice as large (a few hundred kB); a dataset is written once per export.
+    image.save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
 
 

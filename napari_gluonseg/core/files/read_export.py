@@ -151,6 +151,16 @@ def read_export(path: str | Path) -> LabelsExport:
     )
 
 
+def read_class_table(path: str | Path) -> tuple[tuple[str, ...], tuple[tuple[int, int, int], ...]]:
+    """The class names and colours of the labels export ``path`` (its ``{stem}_classes.csv``
+    alone, the labels not read: :func:`read_export` checks them against it)."""
+    names = export_names(Path(path))
+    if not names.classes.is_file():
+        raise ExportError(f"{path}: its class table {names.classes.name} is missing beside it.")
+    rows = _read_table(names.classes)[1:]
+    return tuple(r.name for r in rows), tuple(r.color for r in rows)
+
+
 def _read_labels_file(path: Path) -> np.ndarray:
     """The labels, read strictly: a truncated file is an error, never rows of zeros."""
     from PIL import Image
