@@ -56,7 +56,7 @@ def network_tasks(
         pre = pre_annotation(scores)
         cells = superpixels(item.image)
         kinds = mistakes(pre, item.truth)
-        setting_name = Setting(f"network: {name}")
+        setting_name = Setting(f"network: {name}", whole=0, shifted=0, lookalike=0)  # no knobs
         edges = cell_edges(item.image, cells)
         task = Task(setting_name, item.truth, scores, pre, item.image, cells, edges, kinds,
                     premise(train))  # fmt: skip
