@@ -22,7 +22,9 @@ NEED_MXNET = {"gen_class_tables.py", "gen_param_shapes.py", "count_macs.py"}
 
 QUICK_LINE = "quick mode: a check that the benchmark runs, not a measurement"
 # Imported by the benchmarks, not run: bench_corrections.py's two, and the options they share.
-LIBRARIES = {"_common.py", "correction_annotator.py", "correction_task.py"}
+LIBRARIES = {
+    "_common.py", "correction_annotator.py", "correction_network.py", "correction_task.py",
+}  # fmt: skip
 # a shown napari viewer
 NEED_DISPLAY = {"bench_cancel.py", "bench_responsiveness.py", "bench_review_next.py"}
 MXNET = _mxnet.installed()
