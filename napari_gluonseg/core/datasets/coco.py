@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -24,19 +25,21 @@ class CocoWriter(DatasetWriter):
     def __init__(self, polygons: bool = False) -> None:
         self.polygons = polygons
         self._images: dict[str, list[dict[str, Any]]] = {}
-        self._annotations: dict[str, list[dict[str, Any]]] = {}
+        self._annotations: dict[str, list[tuple[int, list[dict[str, Any]]]]] = {}
+        self._lock = threading.Lock()  # images are written by several threads
 
     def image_path(self, root: Path, item: SourceItem) -> Path:
         return root / "images" / item.split / f"{item.name}{item.image.suffix.lower()}"
 
     def write_labels(self, root: Path, item: SourceItem, labels: np.ndarray) -> None:
-        images = self._images.setdefault(item.split, [])
-        annotations = self._annotations.setdefault(item.split, [])
-        image_id = sum(len(v) for v in self._images.values()) + 1
+        image_id = item.index + 1
         h, w = labels.shape
-        images.append({"id": image_id, "file_name": self.image_path(root, item).name,
-                       "width": w, "height": h})  # fmt: skip
-        annotations.extend(image_annotations(labels, image_id, self.polygons))
+        image = {"id": image_id, "file_name": self.image_path(root, item).name,
+                 "width": w, "height": h}  # fmt: skip
+        annotations = image_annotations(labels, image_id, self.polygons)
+        with self._lock:
+            self._images.setdefault(item.split, []).append(image)
+            self._annotations.setdefault(item.split, []).append((image_id, annotations))
 
     def finish(self, root: Path, classes: Classes, items: list[SourceItem]) -> None:
         categories = [
@@ -45,13 +48,14 @@ class CocoWriter(DatasetWriter):
         ]
         next_id = 1
         for split in sorted(self._images):
-            annotations = self._annotations[split]
+            annotations = [a for _, group in sorted(self._annotations[split], key=lambda g: g[0])
+                           for a in group]  # fmt: skip
             for a in annotations:
                 a["id"], next_id = next_id, next_id + 1
             document = {
                 "info": _info(),
                 "licenses": [],
-                "images": self._images[split],
+                "images": sorted(self._images[split], key=lambda i: i["id"]),
                 "annotations": annotations,
                 "categories": categories,
             }

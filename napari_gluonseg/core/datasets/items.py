@@ -39,12 +39,14 @@ class Classes:
 @dataclass(frozen=True)
 class SourceItem:
     """One image of the dataset: its ``name`` in the dataset (unique, no folder), its file, its
-    split and a reader of its labels (values as in :class:`Classes`)."""
+    split, a reader of its labels (values as in :class:`Classes`) and its place in the set
+    (``index``: 0, 1, ... in the order given)."""
 
     name: str
     image: Path
     split: str
     read_labels: Callable[[], np.ndarray]
+    index: int = 0
 
 
 def results_items(

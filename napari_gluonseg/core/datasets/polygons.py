@@ -9,8 +9,8 @@ the formats use:
   vertices on the pixel edges between the part and what is around it, each corner cut by a
   quarter-pixel diagonal; a part one pixel wide keeps an area of half a pixel per pixel.
 
-A hole is joined to its part by a cut of zero width from the hole's vertex nearest the part's
-boundary (as Ultralytics joins COCO's holes): one ring, filled by even-odd or winding alike.
+A hole is joined to its part by a cut of zero width from the part's outer vertex nearest to it
+(as Ultralytics joins COCO's holes): one ring, filled by even-odd or winding alike.
 Straight runs are kept as their two ends (the vertices dropped lie exactly on the ring).
 """
 
@@ -29,24 +29,25 @@ class Convention(StrEnum):
 def part_polygons(mask: np.ndarray, convention: Convention) -> list[np.ndarray]:
     """The rings (float64 (n, 2) arrays of x, y in pixels) of the 4-connected parts of a
     boolean ``mask``, holes joined in."""
-    from skimage.measure import find_contours, points_in_poly
+    from scipy import ndimage
+    from skimage.measure import find_contours
 
+    parts, _ = ndimage.label(mask)  # 4-connected, as find_contours' "low" sees the mask
     padded = np.pad(mask.astype(np.float32), 1)
-    outers: list[np.ndarray] = []
-    holes: list[np.ndarray] = []
+    rings_of: dict[int, list[np.ndarray]] = {}
     for contour in find_contours(padded, 0.5, fully_connected="low"):
         rc = contour[:-1] - 1.0  # closed (first == last); back to the mask's indices
-        (outers if _signed_area(rc) > 0 else holes).append(rc)
-    parts: list[list[np.ndarray]] = [[o] for o in outers]
-    for hole in holes:
-        inside = [i for i, o in enumerate(outers) if points_in_poly(hole[:1], o)[0]]
-        if inside:  # the smallest part around it: a hole of a part inside another's hole
-            parts[min(inside, key=lambda i: abs(_signed_area(outers[i])))].append(hole)
+        y, x = _pixel_inside(rc[:1], mask)[0]
+        # The part a ring bounds is the part of the pixel it runs along: an outer ring first.
+        ring_list = rings_of.setdefault(int(parts[y, x]), [])
+        if _signed_area(rc) > 0:
+            ring_list.insert(0, rc)
+        else:
+            ring_list.append(rc)
     rings = []
-    for outer, *inner in parts:
-        ring = _in_convention(outer, mask, convention)
-        for hole in sorted(inner, key=lambda h: h[:, 0].min()):
-            ring = _join(ring, _in_convention(hole, mask, convention))
+    for outer, *inner in rings_of.values():
+        holes = [_in_convention(h, mask, convention) for h in inner]
+        ring = _joined(_in_convention(outer, mask, convention), holes)
         ring = _without_straight_runs(ring)[:, ::-1]  # (x, y)
         # A part of one or two pixels: its vertices repeated up to the three a polygon needs.
         rings.append(np.resize(ring, (3, 2)) if len(ring) < 3 else ring)
@@ -63,26 +64,40 @@ def _in_convention(rc: np.ndarray, mask: np.ndarray, convention: Convention) -> 
     outside) moved to the convention's vertices."""
     if convention is Convention.CORNERS:
         return rc + 0.5
-    lo, hi = np.floor(rc).astype(np.int64), np.ceil(rc).astype(np.int64)
-    h, w = mask.shape
-    inside_lo = mask[np.clip(lo[:, 0], 0, h - 1), np.clip(lo[:, 1], 0, w - 1)]
-    inside_lo &= (lo >= 0).all(axis=1)
-    centres = np.where(inside_lo[:, None], lo, hi).astype(np.float64)
+    centres = _pixel_inside(rc, mask).astype(np.float64)
     keep = np.any(centres != np.roll(centres, 1, axis=0), axis=1)
     return centres[keep] if keep.any() else centres[:1]
 
 
-def _join(ring: np.ndarray, hole: np.ndarray) -> np.ndarray:
-    """``ring`` with ``hole`` spliced in at their nearest vertices (a cut of zero width)."""
-    best = (np.inf, 0, 0)
-    for start in range(0, len(hole), 4096):  # bounded memory for long rings
-        d = ((ring[:, None, :] - hole[None, start : start + 4096, :]) ** 2).sum(-1)
-        near = np.unravel_index(int(d.argmin()), d.shape)
-        if d[near] < best[0]:
-            best = (float(d[near]), int(near[0]), int(near[1]) + start)
-    _, i, j = best
-    hole_loop = np.concatenate((hole[j:], hole[: j + 1]))
-    return np.concatenate((ring[: i + 1], hole_loop, ring[i:]))
+def _pixel_inside(rc: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """For each contour point (half-way between two pixels, one of the part and one not),
+    the (row, column) of the part's pixel."""
+    lo, hi = np.floor(rc).astype(np.int64), np.ceil(rc).astype(np.int64)
+    h, w = mask.shape
+    inside_lo = mask[np.clip(lo[:, 0], 0, h - 1), np.clip(lo[:, 1], 0, w - 1)]
+    inside_lo &= (lo >= 0).all(axis=1)
+    return np.where(inside_lo[:, None], lo, hi)
+
+
+def _joined(outer: np.ndarray, holes: list[np.ndarray]) -> np.ndarray:
+    """``outer`` with each hole spliced in at the outer vertex nearest to it (a cut of zero
+    width out to the hole, round it, and back)."""
+    if not holes:
+        return outer
+    from scipy.spatial import cKDTree
+
+    tree = cKDTree(outer)
+    cuts = []
+    for hole in holes:
+        distance, nearest = tree.query(hole)
+        j = int(np.argmin(distance))
+        cuts.append((int(nearest[j]), j, hole))
+    pieces, start = [], 0
+    for i, j, hole in sorted(cuts, key=lambda c: c[0]):
+        pieces += [outer[start : i + 1], hole[j:], hole[: j + 1]]
+        start = i
+    pieces.append(outer[start:])
+    return np.concatenate(pieces)
 
 
 def _without_straight_runs(ring: np.ndarray) -> np.ndarray:
