@@ -1,7 +1,7 @@
 """napari readers: a labels export (``{stem}_labels.png|tif`` + ``{stem}_classes.csv``) opens as
-a Labels layer with its class names (shown on hover) and colours; a COCO, Pascal VOC or CVAT
-mask dataset folder (or one image in it) opens as image + Labels layers of the dataset's
-classes."""
+a Labels layer with its class names (shown on hover) and colours; a dataset folder (COCO,
+Pascal VOC, CVAT masks, Cityscapes, YOLO; or one image of a COCO, VOC or CVAT one) opens as
+image + Labels layers of the dataset's classes."""
 
 from __future__ import annotations
 
@@ -54,8 +54,9 @@ def read_labels_export(path: str | list[str]) -> list[LayerDataTuple]:
 
 
 def get_dataset_reader(path: str | list[str]) -> Callable[[str], list[LayerDataTuple]] | None:
-    """The reader for ``path`` if it is a COCO, VOC or CVAT mask dataset folder, or an image
-    of one (its labels found cheaply: a VOC/CVAT mask of its name, a COCO set's images)."""
+    """The reader for ``path`` if it is a dataset folder (COCO, VOC, CVAT masks, Cityscapes,
+    YOLO), or an image of a COCO, VOC or CVAT one (its labels found cheaply: a VOC/CVAT mask
+    of its name, a COCO set's images)."""
     if isinstance(path, list):
         if len(path) != 1:
             return None

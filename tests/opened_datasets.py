@@ -1,4 +1,5 @@
-"""Small datasets of the formats this package opens to correct (COCO, Pascal VOC, CVAT masks),
+"""Small datasets of the formats this package opens to correct (COCO, Pascal VOC, CVAT masks,
+Cityscapes with short names, YOLO),
 written by :func:`~napari_gluonseg.core.datasets.export.write_dataset` from photos of odd sizes
 (97x131, 120x83) whose labels hold a square with a hole (and an island in it), a one-pixel
 line and an unlabeled band: what the reader and the Review dock's tests open."""
@@ -13,10 +14,15 @@ from PIL import Image
 from napari_gluonseg.core.datasets.export import LabelledImage, write_dataset
 from napari_gluonseg.core.datasets.items import Classes
 
-OPENED_FORMATS = ("coco", "voc", "cvat")
+OPENED_FORMATS = ("coco", "voc", "cvat", "cityscapes", "yolo")
 CLASSES = Classes(("sky", "building, edifice", "tree"), ((6, 230, 230), (180, 120, 120),
                                                          (4, 200, 3)))  # fmt: skip
 SHAPES = {"p0": (97, 131), "p1": (120, 83)}
+
+
+def classes_of(fmt: str) -> Classes:
+    """The classes a dataset of ``fmt`` holds (Cityscapes': the short names)."""
+    return CLASSES.short() if fmt == "cityscapes" else CLASSES
 
 
 def scene(shape: tuple[int, int], shift: int) -> np.ndarray:
@@ -45,5 +51,5 @@ def make_dataset(folder: Path, fmt: str) -> tuple[Path, dict[str, np.ndarray]]:
         truth[name] = scene(shape, n * 5)
         images.append(LabelledImage(name, path, truth[name]))
     root = folder / fmt
-    write_dataset(images, CLASSES, root, fmt, val_fraction=0.5)
+    write_dataset(images, CLASSES, root, fmt, val_fraction=0.5, short_names=fmt == "cityscapes")
     return root, truth

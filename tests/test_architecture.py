@@ -200,6 +200,8 @@ TESTED_IN = {
     "core/datasets/coco.py": ("tests/core/datasets/test_export.py", "polygons=True"),
     "core/datasets/items.py": ("tests/core/datasets/test_export.py", "split_of"),
     "core/datasets/opened_base.py": ("tests/core/datasets/test_opened.py", "open_dataset"),
+    "core/datasets/opened_cityscapes.py": ("tests/core/datasets/test_opened.py", "cityscapes"),
+    "core/datasets/opened_yolo.py": ("tests/core/datasets/test_opened.py", "yolo"),
     "core/datasets/opened_coco.py": ("tests/core/datasets/test_opened.py", "coco"),
     "core/datasets/opened_masks.py": ("tests/core/datasets/test_opened.py", "cvat"),
     "core/datasets/polygons.py": ("tests/core/datasets/test_export.py", "yolo"),

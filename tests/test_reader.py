@@ -1,7 +1,7 @@
 """Tests of _reader.py through napari's own opening (npe2 finds the readers in the manifest): a
-COCO, VOC or CVAT mask dataset folder, or one image in it, opens as image + Labels layers of the
-dataset's classes; a large one is refused with where to open it instead. (The labels export's
-reader: tests/test_manifest.py.)"""
+dataset folder of each format, or one image of a COCO, VOC or CVAT one, opens as image + Labels
+layers of the dataset's classes; a large one is refused with where to open it instead. (The
+labels export's reader: tests/test_manifest.py.)"""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from napari_gluonseg._reader import MAX_DATASET_IMAGES, get_dataset_reader
 from napari_gluonseg.core.datasets.opened import open_dataset
 
-from .opened_datasets import CLASSES, OPENED_FORMATS, make_dataset
+from .opened_datasets import OPENED_FORMATS, classes_of, make_dataset
 
 pytestmark = pytest.mark.usefixtures("our_plugin")
 
@@ -36,8 +36,9 @@ def test_a_dataset_folder_opens_as_images_and_labels_of_its_classes(tmp_path, fm
         np.testing.assert_array_equal(labels.data, truth[entry.name])
         assert labels.visible == image.visible == (n == 0)  # one image at a time
         # Hovering shows the class: the layer's features name each value.
-        assert list(labels.features["class_name"]) == ["unlabeled", *CLASSES.names]
-        for k, color in enumerate(CLASSES.colors, start=1):
+        classes = classes_of(fmt)
+        assert list(labels.features["class_name"]) == ["unlabeled", *classes.names]
+        for k, color in enumerate(classes.colors, start=1):
             rgb = np.asarray(labels.colormap.map(k))[:3] * 255
             np.testing.assert_allclose(rgb, color, atol=1)
 

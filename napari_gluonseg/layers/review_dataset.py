@@ -1,15 +1,14 @@
-"""A dataset made elsewhere (COCO, Pascal VOC, CVAT masks) reviewed in the Review dock as a
-folder's results are: its images listed by name and split, each opened with its labels in the
-dataset's classes and colours, and a correction saved back into the dataset in its own format
-(:meth:`~napari_gluonseg.core.datasets.opened.OpenedDataset.save_labels`: one file replaced
-atomically, the rest unchanged).
+"""A dataset made elsewhere (COCO, Pascal VOC, CVAT masks, Cityscapes, YOLO) reviewed in the Review
+dock as a folder's results are: its images listed by name and split, each opened with its labels
+in the dataset's classes and colours, and a correction saved back into the dataset in its own
+format (:meth:`~napari_gluonseg.core.datasets.opened.OpenedDataset.save_labels`: one file
+replaced atomically, the rest unchanged).
 
-Nothing else is written into the dataset: where the person stopped is kept for the session
-only, and pre-annotating and learning (which write results beside a folder) are not offered.
+Nothing else is written into the dataset: where the person stopped is kept for the session only,
+and pre-annotating and learning (which write results beside a folder) are not offered.
 
 Qt-free; it lives here rather than in ``core`` because it joins two floors of the core, the
-review of ``core.batch`` and the datasets of ``core.datasets``, which sits above it.
-"""
+review of ``core.batch`` and the datasets of ``core.datasets``, which sits above it."""
 
 from __future__ import annotations
 
@@ -22,9 +21,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 from ..core.batch.review import OpenedItem, ReviewItem, ReviewSession, ReviewStatus, file_stamp
-from ..core.datasets.export import DatasetFormat
 from ..core.datasets.opened import DatasetEntry, OpenedDataset, open_dataset
-from ..core.datasets.voc import MASKS
 from ..core.errors import OptionError
 from ..core.files.images import read_image
 from ..core.files.read_export import LabelsExport
@@ -65,7 +62,8 @@ class DatasetSession(ReviewSession):
     Parameters
     ----------
     path : path
-        A COCO, Pascal VOC or CVAT mask dataset folder; DatasetError where it is none.
+        A COCO, Pascal VOC, CVAT mask, Cityscapes or YOLO dataset folder; DatasetError
+        where it is none.
     """
 
     def __init__(self, path: str | os.PathLike) -> None:
@@ -121,12 +119,9 @@ class DatasetSession(ReviewSession):
 
 def _labels_file(dataset: OpenedDataset, entry: DatasetEntry) -> Path | None:
     """The file ``entry``'s labels are read from (its stamp tells a copy read ahead is stale):
-    its mask, or the COCO annotation file of its split."""
-    root = dataset.root
-    if dataset.format is DatasetFormat.COCO:
-        found = [root / "annotations" / f"{p}{entry.split}.json" for p in ("instances_", "")]
-        return next((p for p in found if p.is_file()), None)
-    return root / MASKS / f"{entry.name}.png"
+    its mask, its YOLO text, or the COCO annotation file of its split."""
+    path = dataset.labels_file(entry.name)
+    return path if path.is_file() else None
 
 
 def _not_for_datasets() -> OptionError:

@@ -1,6 +1,6 @@
 """The "Review folder" dock: walk through a folder's pre-annotations, correct, save, move on;
-or through a COCO, Pascal VOC or CVAT mask dataset made elsewhere, saved back in its own format
-(:mod:`~..layers.review_dataset`).
+or through a COCO, Pascal VOC, CVAT mask, Cityscapes or YOLO dataset made elsewhere, saved back
+in its own format (:mod:`~..layers.review_dataset`).
 
 The rules (which images, their order, where the person stopped, how corrections are saved) live
 in the Qt-free :mod:`~..core.batch.review`; this widget opens the layers and saves on leaving.
@@ -57,7 +57,8 @@ class ReviewWidget(ScrollingDock, ImageOpening, CorrectionsSaving):
         self._dataset_dir = FileEdit(
             mode=FileDialogMode.EXISTING_DIRECTORY,
             label="dataset",
-            tooltip="A COCO, Pascal VOC or CVAT mask dataset to correct, saved in its own format",
+            tooltip="A COCO, VOC, CVAT mask, Cityscapes or YOLO dataset to correct, saved in its "
+            "own format",
         )
         self._open_dataset = PushButton(text="Open dataset")
         self._annotator = PreAnnotation(self._folder_session, self._show_choices, self._say)
@@ -124,7 +125,7 @@ class ReviewWidget(ScrollingDock, ImageOpening, CorrectionsSaving):
         self._on_open_folder()
 
     def open_dataset(self, path: str | Path) -> None:
-        """Open a COCO, Pascal VOC or CVAT mask dataset folder to correct its labels."""
+        """Open a dataset folder (COCO, VOC, CVAT masks, Cityscapes, YOLO) to correct its labels."""
         self._dataset_dir.value = Path(path)
         self._on_open_dataset()
 

@@ -1,7 +1,8 @@
 """Tests of the "Review folder" dock on a dataset made elsewhere (layers/review_dataset.py, in a
-real napari viewer; needs an X server): a COCO, VOC or CVAT mask dataset opened, its images
-listed with their splits, one corrected with napari's tools, saved back in the dataset's own
-format (leaving the image, or Save), and nothing else of the dataset changed."""
+real napari viewer; needs an X server): a dataset of each format opened, its images listed
+with their splits, one corrected with napari's tools, saved back in the dataset's own format
+(leaving the image, or Save), what the format's reference reader then sees, and nothing else
+of the dataset changed."""
 
 from __future__ import annotations
 
@@ -14,14 +15,16 @@ from napari.layers import Image, Labels
 from napari_gluonseg.core.datasets.opened import open_dataset
 from napari_gluonseg.layers.review_dataset import DatasetSession
 
-from ..opened_datasets import CLASSES, OPENED_FORMATS, make_dataset
+from ..dataset_folder import as_names, read_with_reference
+from ..opened_datasets import OPENED_FORMATS, classes_of, make_dataset
 from .helpers import errors_since, open_dock
 
 
 def _snapshot(root, fmt, name):
-    """What of the dataset belongs to image ``name`` (mask bytes, or its COCO annotations)."""
+    """What of the dataset belongs to image ``name`` (its labels file, or its COCO
+    annotations)."""
     if fmt != "coco":
-        return (root / "SegmentationClass" / f"{name}.png").read_bytes()
+        return open_dataset(root).labels_file(name).read_bytes()
     found = {}
     for path in sorted((root / "annotations").glob("*.json")):
         document = json.loads(path.read_text())
@@ -49,9 +52,11 @@ def test_a_dataset_opened_corrected_and_saved_back_keeps_the_rest(viewer, tmp_pa
     assert isinstance(image, Image) and isinstance(labels, Labels)
     assert widget.current.key == first and image.data.shape[:2] == truth[first].shape
     np.testing.assert_array_equal(labels.data, truth[first])
-    assert list(labels.features["class_name"]) == ["unlabeled", *CLASSES.names]
-    np.testing.assert_allclose(np.asarray(labels.colormap.map(3))[:3] * 255, CLASSES.colors[2],
-                               atol=1)  # fmt: skip
+    classes = classes_of(fmt)
+    assert list(labels.features["class_name"]) == ["unlabeled", *classes.names]
+    if fmt != "yolo":  # YOLO carries no colours: the set's sidecar, or VOC's palette, gives them
+        np.testing.assert_allclose(np.asarray(labels.colormap.map(3))[:3] * 255,
+                                   classes.colors[2], atol=1)  # fmt: skip
 
     # The person fills the hole with building (a brush stroke) and draws a sky line.
     labels.mode = "paint"
@@ -68,7 +73,7 @@ def test_a_dataset_opened_corrected_and_saved_back_keeps_the_rest(viewer, tmp_pa
     np.testing.assert_array_equal(reopened.read_labels(first), painted)
     np.testing.assert_array_equal(reopened.read_labels(second), truth[second])
     assert _snapshot(root, fmt, second) == untouched
-    assert reopened.classes == open_dataset(root).classes == CLASSES
+    assert reopened.classes == classes
     assert dict(i.describe().split("  ") for i in widget.session.items)[first] == (
         f"[{entries[0].split}, saved]")  # fmt: skip
 
@@ -82,6 +87,10 @@ def test_a_dataset_opened_corrected_and_saved_back_keeps_the_rest(viewer, tmp_pa
     expected = np.where(truth[second] == 3, 0, truth[second])
     np.testing.assert_array_equal(open_dataset(root).read_labels(second), expected)
     np.testing.assert_array_equal(open_dataset(root).read_labels(first), painted)
+    names, seen, _ = read_with_reference(fmt, root, tmp_path)  # what another tool now reads
+    for name, labels_now in ((first, painted), (second, expected)):
+        agree = np.array(names, dtype=object)[seen[name]] == as_names(labels_now, classes.names)
+        assert agree.mean() >= (0.99 if fmt == "yolo" else 1.0), (name, agree.mean())
 
 
 def test_a_folder_that_is_no_dataset_says_so_and_keeps_the_review(viewer, tmp_path):

@@ -47,6 +47,10 @@ class OpenedDataset(ABC):
         """The labels of image ``name`` (uint8 or uint16, the image's height and width)."""
 
     @abstractmethod
+    def labels_file(self, name: str) -> Path:
+        """The file image ``name``'s labels are read from (and saved to)."""
+
+    @abstractmethod
     def save_labels(self, name: str, labels: np.ndarray) -> None:
         """Write ``labels`` back as image ``name``'s, in the dataset's format."""
 

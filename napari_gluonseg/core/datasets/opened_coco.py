@@ -70,6 +70,10 @@ class CocoDataset(OpenedDataset):
         anns = [a for a in self._documents[path]["annotations"] if a["image_id"] == image["id"]]
         return path, image, anns
 
+    def labels_file(self, name: str) -> Path:
+        self.entry(name)
+        return self._where[name][0]
+
     def read_labels(self, name: str) -> np.ndarray:
         self.entry(name)
         path, image, anns = self._annotations_of(name)

@@ -51,6 +51,9 @@ class MaskDataset(OpenedDataset):
                 seen.add(line)
                 self.entries.append(DatasetEntry(line, images[line], split_file.stem))
 
+    def labels_file(self, name: str) -> Path:
+        return self._mask_path(name)
+
     def _mask_path(self, name: str) -> Path:
         self.entry(name)
         return self.root / MASKS / f"{name}.png"

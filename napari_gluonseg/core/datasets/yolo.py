@@ -21,6 +21,20 @@ from .writer import DatasetWriter, write_bytes
 DATA_YAML = "data.yaml"
 
 
+def polygon_lines(labels: np.ndarray) -> list[str]:
+    """``class x1 y1 ...`` for each connected part of each class in ``labels`` (0: none)."""
+    h, w = labels.shape
+    scale = np.array([w, h], np.float64)
+    lines = []
+    for value in np.unique(labels).tolist():
+        if value == 0:
+            continue
+        for ring in part_polygons(labels == value, Convention.CENTRES):
+            coords = " ".join(f"{v:.7g}" for v in (ring / scale).ravel())
+            lines.append(f"{value - 1} {coords}")
+    return lines
+
+
 class YoloWriter(DatasetWriter):
     name = "YOLO segmentation"
 
@@ -28,15 +42,7 @@ class YoloWriter(DatasetWriter):
         return root / "images" / item.split / f"{item.name}{item.image.suffix.lower()}"
 
     def write_labels(self, root: Path, item: SourceItem, labels: np.ndarray) -> None:
-        h, w = labels.shape
-        scale = np.array([w, h], np.float64)
-        lines = []
-        for value in np.unique(labels).tolist():
-            if value == 0:
-                continue
-            for ring in part_polygons(labels == value, Convention.CENTRES):
-                coords = " ".join(f"{v:.7g}" for v in (ring / scale).ravel())
-                lines.append(f"{value - 1} {coords}")
+        lines = polygon_lines(labels)
         text = "\n".join(lines) + ("\n" if lines else "")
         write_bytes(root / "labels" / item.split / f"{item.name}.txt", text.encode())
 
