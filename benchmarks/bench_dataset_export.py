@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import options, size
 
-from napari_gluonseg.core.datasets.export import DatasetFormat, export_results
+from napari_gluonseg.core.datasets.export import DatasetFormat, export_dataset
 from napari_gluonseg.core.files.export import write_labels
 from napari_gluonseg.core.models.registry import model_info
 
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         for fmt in args.formats.split(","):
             started = time.perf_counter()
             short = fmt == DatasetFormat.CITYSCAPES
-            export_results(images, root / "results", root / fmt, fmt, short_names=short)
+            export_dataset(images, root / "results", root / fmt, fmt, short_names=short)
             took = time.perf_counter() - started
             ratio = took / base
             over += [fmt] if ratio > GOAL else []

@@ -6,8 +6,12 @@ Importing the package loads neither mxnet nor Qt; the network is imported on fir
 from .core.batch.folder import segment_folder
 from .core.batch.settings import options_of
 from .core.batch.summary import BatchSummary
+from .core.datasets.export import LabelledImage, export_dataset, write_dataset
+from .core.datasets.items import Classes
+from .core.datasets.opened import open_dataset
 from .core.edits.merge import merged
 from .core.errors import (
+    DatasetError,
     ExportError,
     ExportExistsError,
     GluonsegError,
@@ -37,12 +41,15 @@ __version__ = "0.1.0"
 __all__ = [
     "DEFAULT_MODEL",
     "BatchSummary",
+    "Classes",
+    "DatasetError",
     "ExportError",
     "ExportExistsError",
     "GluonsegError",
     "ImageError",
     "InsufficientMemoryError",
     "LabelScheme",
+    "LabelledImage",
     "LearningError",
     "NetworkError",
     "OptionError",
@@ -55,16 +62,19 @@ __all__ = [
     "WeightsError",
     "WeightsUnavailableError",
     "estimate_run",
+    "export_dataset",
     "iter_segment_image",
     "learn_from_folder",
     "load_scheme",
     "merged",
     "model_info",
     "model_names",
+    "open_dataset",
     "options_of",
     "read_export",
     "segment_folder",
     "segment_image",
+    "write_dataset",
     "write_labels",
     "write_result",
 ]

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from ..core.errors import GluonsegError
-from .dataset import export_dataset
+from .dataset import export_command
 from .demo import run_demo
 from .exits import EXIT_BAD_INPUT, EXIT_NO_WEIGHTS, EXIT_SOME_FAILED, EXIT_STOPPED, report
 from .learn import learn
@@ -49,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "learn":
         return learn(args)
     if args.command == "export":
-        return export_dataset(args)
+        return export_command(args)
     try:
         return export_onnx(args.model, args.weights, args.output, args.overwrite, args.exporter)
     except GluonsegError as exc:

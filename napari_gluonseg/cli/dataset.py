@@ -5,21 +5,21 @@ from __future__ import annotations
 
 import argparse
 
-from ..core.datasets.export import export_results
+from ..core.datasets.export import export_dataset
 from ..core.errors import GluonsegError
 from ..core.events import Progress
 from .exits import report
 from .progress import ProgressLine
 
 
-def export_dataset(args: argparse.Namespace) -> int:
+def export_command(args: argparse.Namespace) -> int:
     line = ProgressLine()
 
     def said(event: Progress) -> None:
         line.show(f"{event.done}/{event.total} {event.message}")
 
     try:
-        summary = export_results(
+        summary = export_dataset(
             args.images,
             args.results,
             args.out,

@@ -39,7 +39,9 @@ def export_labels(
     the same name is only replaced if the user says so (asked over ``parent``). The files
     written ({} if none), and what the dock says."""
     if controls.export_format.value in DATASET_FORMATS:
-        return export_dataset(layer, controls.image.value, folder, controls.export_format.value)
+        return export_layer_as_dataset(
+            layer, controls.image.value, folder, controls.export_format.value
+        )
     clash = existing_export_files(folder, export_stem_of(layer))
     if clash and not dialogs.ask_replace_export(parent, clash):
         return {}, "export cancelled: the existing files are kept"
@@ -53,7 +55,7 @@ def export_labels(
     return paths, f"exported {layer.name} to {Path(folder).resolve()}"
 
 
-def export_dataset(
+def export_layer_as_dataset(
     layer: Labels, image: Any, folder: str | Path, fmt: str
 ) -> tuple[dict[str, Path], str]:
     """Write ``layer`` with ``image``'s file as a dataset of ``fmt`` into the empty ``folder``;

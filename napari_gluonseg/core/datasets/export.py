@@ -96,7 +96,7 @@ class LabelledImage:
     labels: np.ndarray
 
 
-def export_results(
+def export_dataset(
     images_dir: str | os.PathLike,
     results_dir: str | os.PathLike,
     out: str | os.PathLike,
@@ -142,7 +142,7 @@ def write_dataset(
     overwrite: bool = False,
     on_progress: Callable[[Progress], None] | None = None,
 ) -> DatasetSummary:
-    """:func:`export_results` for labels in memory (the viewer's Labels layers)."""
+    """:func:`export_dataset` for labels in memory (the viewer's Labels layers)."""
     if not images:
         raise DatasetError("No labelled image to write a dataset of.")
     sources = [(i.key, Path(i.image), partial(np.asarray, i.labels)) for i in images]
@@ -159,7 +159,7 @@ def _labels_of(path: Path) -> np.ndarray:
 
 @dataclass(frozen=True)
 class DatasetOptions:
-    """How a dataset is written (see :func:`export_results`)."""
+    """How a dataset is written (see :func:`export_dataset`)."""
 
     fmt: DatasetFormat
     val_fraction: float = 0.2

@@ -14,7 +14,7 @@ from napari_gluonseg.core.datasets import export as export_module
 from napari_gluonseg.core.datasets.export import (
     SIDECAR,
     LabelledImage,
-    export_results,
+    export_dataset,
     write_dataset,
 )
 from napari_gluonseg.core.datasets.items import Classes, split_of
@@ -33,7 +33,7 @@ def test_each_format_reads_back_in_its_reference_reader_as_the_same_labels(
 ):
     images, out, truth = results_to_export
     short = fmt == "cityscapes"
-    summary = export_results(images, out, tmp_path / fmt, fmt, short_names=short, seed=3)
+    summary = export_dataset(images, out, tmp_path / fmt, fmt, short_names=short, seed=3)
     assert summary.splits == {"train": 3, "val": 1}
     names, items, splits = read_with_reference(fmt, tmp_path / fmt, tmp_path)
     expected_names = SHORT if short else NAMES
@@ -52,7 +52,7 @@ def test_each_format_reads_back_in_its_reference_reader_as_the_same_labels(
 
 def test_coco_polygons_read_back_by_pycocotools_as_the_labels(results_to_export, tmp_path):
     images, out, truth = results_to_export
-    export_results(images, out, tmp_path / "coco", "coco", polygons=True)
+    export_dataset(images, out, tmp_path / "coco", "coco", polygons=True)
     names, items, _ = read_with_reference("coco", tmp_path / "coco", tmp_path)
     for stem, labels in truth.items():
         theirs = np.array(names, dtype=object)[items[stem]]
@@ -72,7 +72,7 @@ def test_the_split_is_the_seeds_and_keeps_one_image_on_each_side():
 
 def test_linked_images_point_at_the_originals(results_to_export, tmp_path):
     images, out, _ = results_to_export
-    export_results(images, out, tmp_path / "y", "yolo", link_images=True, val_fraction=0)
+    export_dataset(images, out, tmp_path / "y", "yolo", link_images=True, val_fraction=0)
     linked = sorted((tmp_path / "y" / "images" / "train").iterdir())
     assert [p.resolve() for p in linked] == sorted(p.resolve() for p in images.iterdir())
     assert "val: images/train" in (tmp_path / "y" / "data.yaml").read_text()
@@ -119,7 +119,7 @@ def test_labels_of_another_size_than_their_image_name_the_image_and_write_nothin
     images, out, _ = results_to_export
     write_labels(np.ones((10, 10), np.uint8), NAMES, COLORS, {}, out, "p2", overwrite=True)
     with pytest.raises(DatasetError, match=r"p2.png.*10x10, the image 64x64"):
-        export_results(images, out, tmp_path / "set", "coco")
+        export_dataset(images, out, tmp_path / "set", "coco")
     assert not (tmp_path / "set").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".set")]
 
@@ -128,15 +128,15 @@ def test_results_of_two_class_tables_are_refused_by_file(results_to_export, tmp_
     images, out, truth = results_to_export
     write_labels(truth["p1"], (*NAMES[:4], "palm"), COLORS, {}, out, "p1", overwrite=True)
     with pytest.raises(DatasetError, match=r"p1_labels\.png has another class table"):
-        export_results(images, out, tmp_path / "set", "voc")
+        export_dataset(images, out, tmp_path / "set", "voc")
 
 
 def test_no_results_and_no_corrected_results_are_said(results_to_export, tmp_path):
     images, out, _ = results_to_export
     with pytest.raises(DatasetError, match="No corrected image"):
-        export_results(images, out, tmp_path / "set", "voc", corrected_only=True)
+        export_dataset(images, out, tmp_path / "set", "voc", corrected_only=True)
     with pytest.raises(DatasetError, match="No result"):
-        export_results(images, tmp_path / "empty", tmp_path / "set", "voc")
+        export_dataset(images, tmp_path / "empty", tmp_path / "set", "voc")
 
 
 def test_an_existing_dataset_is_replaced_only_when_asked_and_whole(results_to_export, tmp_path):
@@ -145,9 +145,9 @@ def test_an_existing_dataset_is_replaced_only_when_asked_and_whole(results_to_ex
     target.mkdir()
     (target / "mine.txt").write_text("keep")
     with pytest.raises(ExportExistsError, match="already holds files"):
-        export_results(images, out, target, "voc")
+        export_dataset(images, out, target, "voc")
     assert [p.name for p in target.iterdir()] == ["mine.txt"]
-    export_results(images, out, target, "voc", overwrite=True)
+    export_dataset(images, out, target, "voc", overwrite=True)
     assert not (target / "mine.txt").exists() and (target / "labelmap.txt").is_file()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".set")] == []
 
@@ -156,7 +156,7 @@ def test_an_interrupted_export_leaves_the_old_dataset_and_no_scratch(results_to_
                                                                       monkeypatch):  # fmt: skip
     images, out, _ = results_to_export
     target = tmp_path / "set"
-    export_results(images, out, target, "coco")
+    export_dataset(images, out, target, "coco")
     before = sorted(p.relative_to(target) for p in target.rglob("*"))
     calls = []
 
@@ -168,7 +168,7 @@ def test_an_interrupted_export_leaves_the_old_dataset_and_no_scratch(results_to_
     writer = export_module.writer_of("coco")
     monkeypatch.setattr(type(writer), "write_labels", lambda self, *a: interrupted(*a))
     with pytest.raises(KeyboardInterrupt):
-        export_results(images, out, target, "coco", overwrite=True)
+        export_dataset(images, out, target, "coco", overwrite=True)
     assert sorted(p.relative_to(target) for p in target.rglob("*")) == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".set")] == []
 

@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pytest
 
-from napari_gluonseg.core.datasets.export import export_results
+from napari_gluonseg.core.datasets.export import export_dataset
 from napari_gluonseg.core.datasets.opened import detect_format, open_dataset
 from napari_gluonseg.core.errors import DatasetError
 
@@ -23,7 +23,7 @@ SHORT = ("wall", "building", "sky", "floor", "tree")  # Cityscapes' names hold n
 def dataset(request, results_to_export, tmp_path):
     images, out, truth = results_to_export
     short = request.param == "cityscapes"
-    export_results(images, out, tmp_path / "set", request.param, short_names=short)
+    export_dataset(images, out, tmp_path / "set", request.param, short_names=short)
     return request.param, tmp_path / "set", truth
 
 
@@ -64,7 +64,7 @@ def test_an_edit_saved_back_is_what_the_reference_reader_sees_and_nothing_else_c
 
 def test_coco_keeps_the_annotations_of_the_classes_left_alone(results_to_export, tmp_path):
     images, out, _ = results_to_export
-    export_results(images, out, tmp_path / "set", "coco", polygons=True, val_fraction=0)
+    export_dataset(images, out, tmp_path / "set", "coco", polygons=True, val_fraction=0)
     path = tmp_path / "set" / "annotations" / "instances_train.json"
     document = json.loads(path.read_text())
     opened = open_dataset(tmp_path / "set")
@@ -86,7 +86,7 @@ def test_a_mask_of_another_size_than_its_image_is_named(results_to_export, tmp_p
     from PIL import Image
 
     images, out, _ = results_to_export
-    export_results(images, out, tmp_path / "set", "voc")
+    export_dataset(images, out, tmp_path / "set", "voc")
     mask = tmp_path / "set" / "SegmentationClass" / "p2.png"
     Image.open(mask).resize((10, 10)).save(mask)
     with pytest.raises(DatasetError, match=r"p2\.png is 10x10, its image .*64x64"):
@@ -95,7 +95,7 @@ def test_a_mask_of_another_size_than_its_image_is_named(results_to_export, tmp_p
 
 def test_a_missing_image_is_named_on_opening(results_to_export, tmp_path):
     images, out, _ = results_to_export
-    export_results(images, out, tmp_path / "set", "coco", val_fraction=0)
+    export_dataset(images, out, tmp_path / "set", "coco", val_fraction=0)
     (tmp_path / "set" / "images" / "train" / "p3.png").unlink()
     with pytest.raises(DatasetError, match=r"instances_train\.json: the image p3\.png"):
         open_dataset(tmp_path / "set")
@@ -105,7 +105,7 @@ def test_a_colour_the_label_map_lacks_is_named_with_its_file(results_to_export, 
     from PIL import Image
 
     images, out, _ = results_to_export
-    export_results(images, out, tmp_path / "set", "cvat")
+    export_dataset(images, out, tmp_path / "set", "cvat")
     mask = tmp_path / "set" / "SegmentationClass" / "p0.png"
     rgb = np.array(Image.open(mask))
     rgb[50:52, 50:53] = (1, 2, 3)
