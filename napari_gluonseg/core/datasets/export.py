@@ -191,6 +191,8 @@ def _write(
     for item in items:
         if not item.image.is_file():
             raise DatasetError(f"The image {item.image} is not there.")
+        if item.image.stat().st_size == 0:
+            raise DatasetError(f"The image {item.image} is an empty file.")
     writer.start(classes)
     summary = DatasetSummary(out, fmt, {}, classes)
     with _staging(out, options.overwrite) as root:

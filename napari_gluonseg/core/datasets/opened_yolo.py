@@ -48,8 +48,16 @@ class YoloDataset(OpenedDataset):
             if image.suffix.lower() not in IMAGE_SUFFIXES:
                 continue
             split = image.parent.name
+            if image.stem in self._labels:
+                raise DatasetError(f"{image}: the name {image.stem} is in the dataset twice.")
             self._labels[image.stem] = root / "labels" / split / f"{image.stem}.txt"
             self.entries.append(DatasetEntry(image.stem, image, split))
+        for text in sorted((root / "labels").glob("*/*.txt")):
+            if self._labels.get(text.stem) != text:
+                raise DatasetError(
+                    f"{text} has no image in {root / 'images' / text.parent.name}: put it back "
+                    "(or the labels away) before correcting the set."
+                )
 
     def labels_file(self, name: str) -> Path:
         self.entry(name)

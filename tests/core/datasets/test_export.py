@@ -124,6 +124,14 @@ def test_labels_of_another_size_than_their_image_name_the_image_and_write_nothin
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".set")]
 
 
+def test_an_empty_image_file_is_refused_by_name(results_to_export, tmp_path):
+    images, out, _ = results_to_export
+    (images / "p3.png").write_bytes(b"")
+    with pytest.raises(DatasetError, match=r"p3\.png is an empty file"):
+        export_dataset(images, out, tmp_path / "set", "coco")
+    assert not (tmp_path / "set").exists()
+
+
 def test_results_of_two_class_tables_are_refused_by_file(results_to_export, tmp_path):
     images, out, truth = results_to_export
     write_labels(truth["p1"], (*NAMES[:4], "palm"), COLORS, {}, out, "p1", overwrite=True)

@@ -118,3 +118,20 @@ def test_a_folder_of_no_known_format_is_refused(tmp_path):
     assert detect_format(tmp_path) is None
     with pytest.raises(DatasetError, match="not a dataset this package opens"):
         open_dataset(tmp_path)
+
+
+def test_yolo_labels_whose_image_is_gone_are_named(results_to_export, tmp_path):
+    images, out, _ = results_to_export
+    export_dataset(images, out, tmp_path / "set", "yolo", val_fraction=0)
+    (tmp_path / "set" / "images" / "train" / "p1.png").unlink()
+    with pytest.raises(DatasetError, match=r"p1\.txt has no image in .*train"):
+        open_dataset(tmp_path / "set")
+
+
+def test_a_cityscapes_folder_without_its_class_list_says_which_file(results_to_export, tmp_path):
+    images, out, _ = results_to_export
+    export_dataset(images, out, tmp_path / "set", "cityscapes", short_names=True)
+    (tmp_path / "set" / "label_colors.txt").unlink()
+    (tmp_path / "set" / "label_colors.txt").write_text("0 0 0 unlabeled\n1 2 wall\n")
+    with pytest.raises(DatasetError, match=r"label_colors\.txt, line 2: '1 2 wall'"):
+        open_dataset(tmp_path / "set")
