@@ -204,7 +204,7 @@ TESTED_IN = {
     "core/datasets/opened_yolo.py": ("tests/core/datasets/test_opened.py", "yolo"),
     "core/datasets/opened_coco.py": ("tests/core/datasets/test_opened.py", "coco"),
     "core/datasets/opened_masks.py": ("tests/core/datasets/test_opened.py", "cvat"),
-    "core/datasets/polygons.py": ("tests/core/datasets/test_export.py", "yolo"),
+    "core/datasets/polygons.py": ("tests/core/datasets/test_rings.py", "class_polygons"),
     "core/datasets/rle.py": ("tests/core/datasets/test_export.py", "coco"),
     "core/datasets/voc.py": ("tests/core/datasets/test_export.py", "voc"),
     "core/datasets/voc_classes.py": ("tests/core/datasets/test_opened.py", "voc"),

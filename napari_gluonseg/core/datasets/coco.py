@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .items import Classes, SourceItem
-from .polygons import Convention, part_polygons
+from .polygons import Convention, class_polygons
 from .rle import class_counts, encode_counts, label_runs
 from .writer import DatasetWriter, write_bytes
 
@@ -67,6 +67,7 @@ def image_annotations(labels: np.ndarray, image_id: int, polygons: bool) -> list
     """One annotation per class present in ``labels`` (ids left for the caller to set)."""
     h, w = labels.shape
     runs = label_runs(labels)
+    rings = class_polygons(labels, Convention.CORNERS) if polygons else {}
     out = []
     for value in np.unique(runs[0]).tolist():
         if value == 0:
@@ -76,8 +77,7 @@ def image_annotations(labels: np.ndarray, image_id: int, polygons: bool) -> list
         ys, xs = _extent(runs, value, h)
         segmentation: Any
         if polygons:
-            rings = part_polygons(labels == value, Convention.CORNERS)
-            segmentation = [[round(float(v), 2) for v in r.ravel()] for r in rings]
+            segmentation = [[round(float(v), 2) for v in r.ravel()] for r in rings[value]]
         else:
             segmentation = {"size": [h, w], "counts": encode_counts(counts)}
         out.append({

@@ -15,7 +15,7 @@ import numpy as np
 import yaml
 
 from .items import TRAIN, VAL, Classes, SourceItem
-from .polygons import Convention, part_polygons
+from .polygons import Convention, class_polygons
 from .writer import DatasetWriter, write_bytes
 
 DATA_YAML = "data.yaml"
@@ -24,14 +24,17 @@ DATA_YAML = "data.yaml"
 def polygon_lines(labels: np.ndarray) -> list[str]:
     """``class x1 y1 ...`` for each connected part of each class in ``labels`` (0: none)."""
     h, w = labels.shape
-    scale = np.array([w, h], np.float64)
+    # Vertices are pixel centres (whole numbers): each x / w and y / h spelled once, then looked
+    # up (formatting half a million numbers one by one took a fifth of a 12 MP image's time).
+    x_text = np.array(["%.7g" % (x / w) for x in range(w)], dtype=object)
+    y_text = np.array(["%.7g" % (y / h) for y in range(h)], dtype=object)
     lines = []
-    for value in np.unique(labels).tolist():
-        if value == 0:
-            continue
-        for ring in part_polygons(labels == value, Convention.CENTRES):
-            coords = " ".join(f"{v:.7g}" for v in (ring / scale).ravel())
-            lines.append(f"{value - 1} {coords}")
+    for value, rings in sorted(class_polygons(labels, Convention.CENTRES).items()):
+        for ring in rings:
+            xy = ring.astype(np.int64)
+            words = np.empty(2 * len(xy), dtype=object)
+            words[0::2], words[1::2] = x_text[xy[:, 0]], y_text[xy[:, 1]]
+            lines.append(f"{value - 1} " + " ".join(words.tolist()))
     return lines
 
 
