@@ -42,10 +42,16 @@ def class_polygons(labels: np.ndarray, convention: Convention) -> dict[int, list
 def _polygons(
     found: ClassRings, labels: np.ndarray, value: int, convention: Convention
 ) -> list[np.ndarray]:
-    vertices = _vertices(found, labels, value, convention)
+    whole = _vertices(found, labels, value, convention)
+    has_holes = np.zeros(len(whole.starts), bool)
+    has_holes[whole.part[~whole.outer]] = True
+    # Rings without holes lose their straight runs' inner points all at once; a part with holes
+    # is joined first (the cut from a hole goes to the nearest of all its outline's points, so
+    # it stays short and crosses nothing) and then loses them.
+    simple = _straight_runs_dropped(whole, keep=has_holes | ~whole.outer)
     out = []
-    for outer, holes in vertices.parts():
-        ring = _joined(outer, holes) if holes else outer
+    for (outer, holes), (plain, _) in zip(whole.parts(), simple.parts(), strict=True):
+        ring = _without_straight_runs(_joined(outer, holes)) if holes else plain
         ring = ring[:, ::-1]  # (x, y)
         # A part of one or two pixels: its vertices repeated up to the three a polygon needs.
         out.append(np.resize(ring, (3, 2)) if len(ring) < 3 else ring)
@@ -56,8 +62,7 @@ def _vertices(
     found: ClassRings, labels: np.ndarray, value: int, convention: Convention
 ) -> ClassRings:
     """The rings' points (half-way between a pixel of the part and one outside) moved to the
-    convention's vertices, consecutive repeats and the inner points of straight runs dropped,
-    every ring at once."""
+    convention's vertices, consecutive repeats dropped, every ring at once."""
     points = found.points
     ring = np.repeat(np.arange(len(found.starts)), np.diff(np.append(found.starts,
                                                                       len(points))))  # fmt: skip
@@ -66,11 +71,19 @@ def _vertices(
     else:
         points = _inside_pixel(points, labels, value)
         points, ring = _drop(points, ring, np.all(points == points[_previous(ring)], axis=1))
-    before, after = points[_previous(ring)], points[_following(ring)]
-    a, b = points - before, after - points
-    straight = (np.abs(a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]) < 1e-9) & ((a * b).sum(1) > 0)
-    points, ring = _drop(points, ring, straight, keep_at_least=3)
     return ClassRings(points, _starts(ring), found.outer, found.part)
+
+
+def _straight_runs_dropped(rings: ClassRings, keep: np.ndarray) -> ClassRings:
+    """``rings`` without the points inside straight runs, but for the rings ``keep`` says."""
+    points = rings.points
+    ring = np.repeat(np.arange(len(rings.starts)), np.diff(np.append(rings.starts,
+                                                                     len(points))))  # fmt: skip
+    a = points - points[_previous(ring)]
+    b = points[_following(ring)] - points
+    straight = (np.abs(a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]) < 1e-9) & ((a * b).sum(1) > 0)
+    points, ring = _drop(points, ring, straight & ~keep[ring], keep_at_least=3)
+    return ClassRings(points, _starts(ring), rings.outer, rings.part)
 
 
 def _inside_pixel(points: np.ndarray, labels: np.ndarray, value: int) -> np.ndarray:
@@ -131,3 +144,13 @@ def _joined(outer: np.ndarray, holes: list[np.ndarray]) -> np.ndarray:
         start = i
     pieces.append(outer[start:])
     return np.concatenate(pieces)
+
+
+def _without_straight_runs(ring: np.ndarray) -> np.ndarray:
+    """One ring without the points inside straight runs (a joined ring: its cuts kept)."""
+    if len(ring) < 4:
+        return ring
+    a = ring - np.roll(ring, 1, axis=0)
+    b = np.roll(ring, -1, axis=0) - ring
+    straight = (np.abs(a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]) < 1e-9) & ((a * b).sum(1) > 0)
+    return ring[~straight] if (~straight).sum() >= 3 else ring
