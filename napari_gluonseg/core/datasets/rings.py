@@ -45,24 +45,58 @@ SADDLES = (0b0101, 0b1010)  # TL and BR inside, or TR and BL: one segment per in
 class ClassRings:
     """One class's rings: ``points`` (n, 2) row, column in the labels' indices, ring after
     ring (``starts``: where each begins), ``outer`` per ring, ``part`` per ring (the index of
-    its part's outer ring)."""
+    its part's outer ring). A hole ``k`` hangs on the ring met first to its left along a pixel
+    row: ``cut[k]`` is (its own leftmost point, that ring's point), both global indices, the
+    part's own pixels between them (-1 for outer rings)."""
 
     points: np.ndarray
     starts: np.ndarray
     outer: np.ndarray
     part: np.ndarray
+    cut: np.ndarray
 
     def ring(self, k: int) -> np.ndarray:
-        end = self.starts[k + 1] if k + 1 < len(self.starts) else len(self.points)
-        return self.points[self.starts[k] : end]
+        return self.points[self.starts[k] : self._end(k)]
 
-    def parts(self) -> Iterator[tuple[np.ndarray, list[np.ndarray]]]:
-        """(outer ring, its holes) of each part."""
+    def _end(self, k: int) -> int:
+        return int(self.starts[k + 1]) if k + 1 < len(self.starts) else len(self.points)
+
+    def parts(self) -> Iterator[tuple[int, list[int]]]:
+        """(outer ring, its holes) of each part, as ring numbers."""
         holes: dict[int, list[int]] = {}
         for k in np.flatnonzero(~self.outer).tolist():
             holes.setdefault(int(self.part[k]), []).append(k)
         for k in np.flatnonzero(self.outer).tolist():
-            yield self.ring(k), [self.ring(h) for h in holes.get(k, [])]
+            yield k, holes.get(k, [])
+
+    def joined(self, outer: int, holes: list[int]) -> np.ndarray:
+        """The part's outer ring with its holes spliced in along their cuts (each a zero-width
+        horizontal cut through the part's own pixels: it crosses nothing), as points."""
+        ring_of = np.searchsorted(self.starts, self.cut[holes, 1], side="right") - 1
+        hanging: dict[int, list[int]] = {}
+        for hole, parent in zip(holes, ring_of.tolist(), strict=True):
+            hanging.setdefault(parent, []).append(hole)
+        return self.points[self._walk(outer, int(self.starts[outer]), hanging)]
+
+    def _walk(self, k: int, start: int, hanging: dict[int, list[int]]) -> np.ndarray:
+        """Ring ``k``'s point indices from ``start`` round to ``start`` again (a hole's: back to
+        its cut), each hole hanging on it walked where its cut meets it."""
+        begin, end = int(self.starts[k]), self._end(k)
+        around = np.concatenate((np.arange(start, end), np.arange(begin, start)))
+        if not hanging.get(k):
+            return around if self.outer[k] else np.append(around, start)
+        where: dict[int, list[int]] = {}
+        for h in hanging[k]:
+            where.setdefault(int(self.cut[h, 1]), []).append(h)
+        pieces, last = [], 0
+        for n in np.flatnonzero(np.isin(around, list(where))).tolist():
+            for hole in where[int(around[n])]:
+                pieces += [around[last : n + 1], self._walk(hole, int(self.cut[hole, 0]), hanging)]
+                last = n  # back along the cut to this point, then on
+        pieces.append(around[last:])
+        if not self.outer[k]:
+            pieces.append(around[:1])  # a hole's walk ends where it began: back along its cut
+        return np.concatenate(pieces)
 
 
 def class_rings(labels: np.ndarray) -> dict[int, ClassRings]:
@@ -96,8 +130,8 @@ def _rings(i: np.ndarray, j: np.ndarray, corners: np.ndarray, value: int, width:
     starts = np.concatenate(([0], np.flatnonzero(np.diff(ring)) + 1))
     points = np.stack([rows, cols], axis=1) / 2.0 - 1.0  # the padding's cell 0 is pixel -1
     outer = _signed_areas(points, starts) < 0  # the segments run clockwise round a part
-    part = _parts(points, starts, outer)
-    return ClassRings(points, starts, outer, part)
+    part, cut = _parts(points, starts, outer)
+    return ClassRings(points, starts, outer, part, cut)
 
 
 def _segments(code: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -152,26 +186,29 @@ def _walk_order(first: np.ndarray, to_last: np.ndarray) -> np.ndarray:
 
 
 def _smallest_in_cycle(following: np.ndarray) -> np.ndarray:
-    """Each element's cycle's smallest index (pointer jumping: the window doubles each step)."""
-    smallest, jump, span = np.arange(len(following)), following.copy(), 1
-    while span < len(following):
-        smallest = np.minimum(smallest, smallest[jump])
-        jump = jump[jump]
-        span *= 2
+    """Each element's cycle's smallest index (pointer jumping: the window doubles each step;
+    a step that changes nothing means every cycle already fits in the window)."""
+    smallest, jump = np.arange(len(following)), following.copy()
+    for _ in range(max(len(following), 1).bit_length() + 1):
+        nxt = np.minimum(smallest, smallest[jump])
+        if np.array_equal(nxt, smallest):
+            break
+        smallest, jump = nxt, jump[jump]
     return smallest
 
 
 def _distance_to_cycle_end(following: np.ndarray, first: np.ndarray) -> np.ndarray:
-    """Steps from each element to its cycle's last (the one before ``first``): list ranking."""
+    """Steps from each element to its cycle's last (the one before ``first``): list ranking,
+    until every element's pointer has reached its cycle's last."""
     n = len(following)
     last = following == first
     steps = np.where(last, 0, 1)
     nxt = np.where(last, np.arange(n), following)
-    span = 1
-    while span < n:
+    for _ in range(max(n, 1).bit_length() + 1):
+        if last[nxt].all():
+            break
         steps = steps + steps[nxt]
         nxt = nxt[nxt]
-        span *= 2
     return steps
 
 
@@ -185,26 +222,30 @@ def _signed_areas(points: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return 0.5 * np.add.reduceat(terms, starts)
 
 
-def _parts(points: np.ndarray, starts: np.ndarray, outer: np.ndarray) -> np.ndarray:
-    """The outer ring of each ring's part. A hole's leftmost crossing of a pixel row has its
-    part's pixels to its left up to the next ring met, which bounds the same part (its outer
-    ring, or another of its holes, whose own leftmost crossing lies further left)."""
+def _parts(
+    points: np.ndarray, starts: np.ndarray, outer: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The outer ring of each ring's part, and each hole's cut (see :class:`ClassRings`). A
+    hole's leftmost crossing of a pixel row has its part's pixels to its left up to the next
+    ring met, which bounds the same part (its outer ring, or another of its holes, whose own
+    leftmost crossing lies further left)."""
     part = np.arange(len(starts))
+    cut = np.full((len(starts), 2), -1, np.int64)
     if outer.all():
-        return part
+        return part, cut
     ring = np.repeat(part, np.diff(np.append(starts, len(points))))
     on_row = np.flatnonzero(points[:, 0] == np.round(points[:, 0]))  # crossings of pixel rows
     stride = 2 * points[:, 1].max() + 8
     keys = points[on_row, 0] * stride + points[on_row, 1]  # row-major: (row, column)
     by_key = np.argsort(keys)
-    sorted_keys, sorted_ring = keys[by_key], ring[on_row][by_key]
     leftmost = np.lexsort((points[on_row, 1], ring[on_row]))  # by ring, then column
     firsts = leftmost[np.searchsorted(ring[on_row][leftmost], part)]  # each ring's leftmost
     holes = np.flatnonzero(~outer)
-    left = np.searchsorted(sorted_keys, keys[firsts[holes]]) - 1
-    part[holes] = sorted_ring[left]
+    left = by_key[np.searchsorted(keys[by_key], keys[firsts[holes]]) - 1]
+    cut[holes, 0], cut[holes, 1] = on_row[firsts[holes]], on_row[left]
+    part[holes] = ring[on_row[left]]
     for _ in range(len(starts)):  # a hole's chain of holes leads to its part's outer ring
         if outer[part].all():
-            return part
+            return part, cut
         part = np.where(outer[part], part, part[part])
     raise AssertionError("a hole whose part has no outer ring")  # never: rings are closed
