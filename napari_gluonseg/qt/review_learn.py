@@ -1,7 +1,7 @@
 """The review dock's "Learn from corrected images" (issue 32): a model learned from the open
 folder's corrections, saved in the results folder, then offered to pre-annotate the rest.
 
-The worker reads the corrected images (:func:`~..core.learn.corrected.corrected_folder`),
+The worker reads the corrected images (:func:`~..core.learn.corrected.iter_corrected_folder`),
 learns (:func:`~..core.learn.learn.iter_learn`) and saves the model as
 ``<results>/learned/<name>.onnx`` (a new name, never over a file): the GUI thread only shows
 its progress. Cancel ends it within a second (the generator closed, a network call running
@@ -27,7 +27,7 @@ from ..core.batch.review import ReviewSession, ReviewStatus
 from ..core.batch.summary import BatchSummary, ImageReport
 from ..core.errors import SegmentationCancelled
 from ..core.events import Progress, Stage
-from ..core.learn.corrected import corrected_folder
+from ..core.learn.corrected import iter_corrected_folder
 from ..core.learn.learn import Learned, iter_learn, save_learned
 from ..core.models.registry import DEFAULT_MODEL
 from ..core.run.stop import stoppable
@@ -64,8 +64,9 @@ def _learn(
     """The worker: the corrections read, the learning, the model saved (unless cancelled)."""
     with stoppable() as thread:  # Cancel ends the network call running here
         threads.append(thread)
-        yield Progress(Stage.PLAN, 0, 1, "reading the corrected images...")
-        folder = corrected_folder(session.images_dir, session.results_dir, session.recursive)
+        folder = yield from iter_corrected_folder(
+            session.images_dir, session.results_dir, session.recursive
+        )
         learned = yield from iter_learn(
             folder.images,
             folder.class_names,

@@ -126,6 +126,44 @@ def test_cancel_mid_learning_is_idle_within_a_second_and_writes_nothing(
     assert not shown(widget._learner.use) and widget._learner.model is None
 
 
+def _learn_then_cancel(viewer, qtbot, reviewed, started: threading.Event):
+    """The Review dock opened on the folder, Learn pressed, then Cancel once ``started``."""
+    images, results = reviewed
+    widget = open_dock(viewer, "Review folder")
+    widget.open_folder(images, results)
+    widget._learn.clicked.emit()
+    qtbot.waitUntil(started.is_set, timeout=120_000)
+    widget._learn.clicked.emit()  # Cancel
+    return widget
+
+
+def test_cancel_while_the_corrected_images_are_read_stops_reading_them(
+    viewer, reviewed, qtbot, monkeypatch
+):
+    """Reading twenty 12 MP photos takes seconds: Cancel acts between two of them, the dock
+    idle within a second, no other image read, nothing written."""
+    from napari_gluonseg.core.learn import corrected
+
+    results = reviewed[1]
+    reading, reads = threading.Event(), []
+    read_image = corrected.read_image
+
+    def slow_read(path):
+        reads.append(path)
+        reading.set()
+        time.sleep(0.3)  # a large photo's decoding
+        return read_image(path)
+
+    monkeypatch.setattr(corrected, "read_image", slow_read)
+    widget = _learn_then_cancel(viewer, qtbot, reviewed, reading)
+    cancelled = time.perf_counter()
+    qtbot.waitUntil(lambda: not widget._learner.running, timeout=1_000)
+    assert time.perf_counter() - cancelled < 1.0
+    assert len(reads) == 1  # of the three corrected images, the one being read when asked
+    assert widget._status.value == "Learning cancelled: nothing was learned or written."
+    assert not (results / "learned").exists()
+
+
 def test_cancel_before_a_network_call_refuses_it_and_computes_no_other(
     viewer, reviewed, qtbot, monkeypatch
 ):
@@ -136,7 +174,7 @@ def test_cancel_before_a_network_call_refuses_it_and_computes_no_other(
 
     from napari_gluonseg.core.learn import features
 
-    images, results = reviewed
+    results = reviewed[1]
     about_to_call, go, calls, ran = threading.Event(), threading.Event(), [], []
     stoppable_run = features._stoppable_run
 
@@ -150,11 +188,7 @@ def test_cancel_before_a_network_call_refuses_it_and_computes_no_other(
             yield options
 
     monkeypatch.setattr(features, "_stoppable_run", late)
-    widget = open_dock(viewer, "Review folder")
-    widget.open_folder(images, results)
-    widget._learn.clicked.emit()
-    qtbot.waitUntil(about_to_call.is_set, timeout=120_000)
-    widget._learn.clicked.emit()  # Cancel
+    widget = _learn_then_cancel(viewer, qtbot, reviewed, about_to_call)
     go.set()
     cancelled = time.perf_counter()
     qtbot.waitUntil(lambda: not widget._learner.running, timeout=1_000)
