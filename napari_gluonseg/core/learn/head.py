@@ -119,15 +119,20 @@ def fit_head(
         v0 = start.weight[present] * scale
         theta = np.concatenate([v0.ravel(), start.bias[present] + start.weight[present] @ mean])
     from scipy.optimize import minimize  # on first use: importing the package stays light
+    from threadpoolctl import threadpool_limits
 
-    found = minimize(
-        loss,
-        theta,
-        jac=True,
-        method="L-BFGS-B",
-        callback=check,
-        options={"maxiter": MAX_ITERATIONS},
-    )
+    # One BLAS thread: products of a few thousand rows by 512 gain nothing from more, and on 2
+    # busy cores (the dock's GUI, a run beside) OpenBLAS's threads made learning from 20 images
+    # 1.6x slower (59.7 s against 38 s: benchmarks/bench_learning.py).
+    with threadpool_limits(limits=1, user_api="blas"):
+        found = minimize(
+            loss,
+            theta,
+            jac=True,
+            method="L-BFGS-B",
+            callback=check,
+            options={"maxiter": MAX_ITERATIONS},
+        )
     v = found.x[: k * c].reshape(k, c) / scale  # back to the features' own units
     b = found.x[k * c :] - v @ mean
     weight = np.zeros((n_classes, c), np.float32)
