@@ -89,20 +89,14 @@ class PreAnnotation:
         self._worker.start()
 
     def _on_annotated(self, report: ImageReport) -> None:
-        session = self._session()
-        if self._closed or session is None:
-            return
-        session.refresh()
-        self._on_image()
-        why = f": {report.error}" if report.error else ""
-        self._say(f"{report.key}: {report.status}{why}")
+        if not self._closed:
+            image_annotated(self._session(), self._on_image, self._say, report)
 
     def _on_done(self, summary: BatchSummary) -> None:
         if self._closed:
             return
-        counts = ", ".join(f"{summary.count(s)} {s}" for s in ("done", "skipped", "failed"))
         stopped = "Stopped: " if summary.stopped else "Pre-annotated: "
-        self._say(f"{stopped}{counts}.")
+        self._say(f"{stopped}{batch_counts(summary)}.")
 
     def _on_error(self, exc: BaseException) -> None:
         show_error(f"Pre-annotating failed: {exc}")
@@ -111,3 +105,24 @@ class PreAnnotation:
         self._worker = None
         if not self._closed:
             self.button.text = ANNOTATE_TEXT
+
+
+def image_annotated(
+    session: ReviewSession | None,
+    on_image: Callable[[], None],
+    say: Callable[[str], None],
+    report: ImageReport,
+) -> None:
+    """An image of a pre-annotating worker ended: the session re-reads its results, the dock
+    shows them, and the status says how the image ended (with its error, if it failed)."""
+    if session is None:
+        return
+    session.refresh()
+    on_image()
+    why = f": {report.error}" if report.error else ""
+    say(f"{report.key}: {report.status}{why}")
+
+
+def batch_counts(summary: BatchSummary) -> str:
+    """``3 done, 0 skipped, 1 failed``."""
+    return ", ".join(f"{summary.count(s)} {s}" for s in ("done", "skipped", "failed"))

@@ -31,6 +31,7 @@ from ..core.learn.corrected import iter_corrected_folder
 from ..core.learn.learn import Learned, iter_learn, save_learned
 from ..core.models.registry import DEFAULT_MODEL
 from ..core.run.stop import stoppable
+from .review_annotate import batch_counts, image_annotated
 from .threads import start_generator_worker, stop_learning
 
 LEARN_TEXT = "Learn from corrected images"
@@ -260,20 +261,14 @@ class ReviewLearning:
         )
 
     def _on_annotated(self, report: ImageReport) -> None:
-        session = self._session()
-        if self._closed or session is None:
-            return
-        session.refresh()
-        self._on_image()
-        why = f": {report.error}" if report.error else ""
-        self._say(f"{report.key}: {report.status}{why}")
+        if not self._closed:
+            image_annotated(self._session(), self._on_image, self._say, report)
 
     def _on_annotating_done(self, summary: BatchSummary) -> None:
         if self._closed:
             return
-        counts = ", ".join(f"{summary.count(s)} {s}" for s in ("done", "skipped", "failed"))
         ended = "Stopped" if summary.stopped else "Pre-annotated with the learned model"
-        self._say(f"{ended}: {counts} (corrected images are kept).")
+        self._say(f"{ended}: {batch_counts(summary)} (corrected images are kept).")
 
     def _on_annotating_error(self, exc: BaseException) -> None:
         if not self._closed:
