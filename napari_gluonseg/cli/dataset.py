@@ -4,22 +4,18 @@ dataset (:mod:`..core.datasets.export`). Its arguments are declared in :mod:`.pa
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
-from ..core.datasets.export import export_dataset
+from ..core.datasets.export import DatasetSummary, export_dataset
 from ..core.errors import GluonsegError
 from ..core.events import Progress
 from .exits import report
-from .progress import ProgressLine
+from .progress import with_progress_line
 
 
 def export_command(args: argparse.Namespace) -> int:
-    line = ProgressLine()
-
-    def said(event: Progress) -> None:
-        line.show(f"{event.done}/{event.total} {event.message}")
-
-    try:
-        summary = export_dataset(
+    def write(said: Callable[[Progress], None]) -> DatasetSummary:
+        return export_dataset(
             args.images,
             args.results,
             args.out,
@@ -34,9 +30,10 @@ def export_command(args: argparse.Namespace) -> int:
             overwrite=args.overwrite,
             on_progress=said,
         )
+
+    try:
+        summary = with_progress_line(write, lambda e: f"{e.done}/{e.total} {e.message}")
     except GluonsegError as exc:
-        line.end()
         return report(exc)
-    line.end()
     print(summary.describe())
     return 0

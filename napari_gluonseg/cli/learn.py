@@ -5,22 +5,19 @@ model. Its arguments are declared with the others in :mod:`.parser`."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from ..core.errors import GluonsegError
 from ..core.events import Progress
 from ..core.learn.corrected import learn_from_folder
+from ..core.learn.learn import Learned
 from .exits import report
-from .progress import ProgressLine
+from .progress import with_progress_line
 
 
 def learn(args: argparse.Namespace) -> int:
-    line = ProgressLine()
-
-    def said(event: Progress) -> None:
-        line.show(event.message)
-
-    try:
-        learned = learn_from_folder(
+    def fit(said: Callable[[Progress], None]) -> Learned:
+        return learn_from_folder(
             args.images,
             args.results,
             args.out,
@@ -30,10 +27,11 @@ def learn(args: argparse.Namespace) -> int:
             overwrite=args.overwrite,
             on_progress=said,
         )
+
+    try:
+        learned = with_progress_line(fit, lambda event: event.message)
     except GluonsegError as exc:
-        line.end()
         return report(exc)
-    line.end()
     print(learned.summary())
     print(f"Written to {args.out}: use it with --model {args.out}")
     return 0

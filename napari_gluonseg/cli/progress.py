@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from typing import TypeVar
 
 from ..core.events import Progress
 
@@ -37,6 +38,21 @@ class ProgressLine:
         """Close the line (on a terminal)."""
         if self._tty:
             print()
+
+
+T = TypeVar("T")
+
+
+def with_progress_line(
+    work: Callable[[Callable[[Progress], None]], T], text: Callable[[Progress], str]
+) -> T:
+    """``work(on_progress)`` with its events shown as ``text(event)`` on a :class:`ProgressLine`,
+    closed when it ends, by an error too (the error's message then starts a line of its own)."""
+    line = ProgressLine()
+    try:
+        return work(lambda event: line.show(text(event)))
+    finally:
+        line.end()
 
 
 class Notices:
