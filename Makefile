@@ -1,5 +1,5 @@
 # The two commands of the README. Both set everything up first (idempotent).
-.PHONY: setup run test pins test-latest test-lowest test-models dist bench
+.PHONY: setup readers run test pins test-latest test-lowest test-models dist bench
 
 setup:
 	bash scripts/setup.sh
@@ -11,6 +11,10 @@ WEIGHTS ?=
 run: setup
 	.venv313/bin/napari-gluonseg demo --out out --overwrite $(if $(WEIGHTS),--weights "$(WEIGHTS)")
 
+# The dataset formats' reference readers in their own venv (.venv-readers): for the tests only.
+readers:
+	bash scripts/setup_readers.sh
+
 # Two legs, each in two pytest processes sharing the X server (TEST_WORKERS=0: one process), each
 # venv holding exactly the versions pinned in requirements/ (make pins):
 #   .venv     Python 3.11 + the [mxnet] extra: everything, parity with GluonCV included;
@@ -18,7 +22,7 @@ run: setup
 #             (those are skipped, naming the extra).
 TEST_WORKERS ?= 2
 LEGS ?= .venv=requirements/test-py3.11.txt .venv313=requirements/test-py3.13.txt
-test: setup
+test: setup readers
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy

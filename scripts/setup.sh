@@ -34,6 +34,3 @@ sync_venv .venv "$(need_python 3.11 "${PYTHON:-}")" requirements/test-py3.11.txt
 if [ "${GLUONSEG_ONE_LEG:-0}" != 1 ]; then
   sync_venv .venv313 "$(need_python 3.13 "${PYTHON313:-}")" requirements/test-py3.13.txt
 fi
-# The dataset formats' reference readers (datumaro, pycocotools, supervision), which the tests
-# of both legs hand each exported dataset to: their own venv, sharing nothing with the package.
-sync_venv .venv-readers "$(need_python 3.13 "${PYTHON313:-}")" requirements/readers-py3.13.txt

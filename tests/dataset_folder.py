@@ -2,7 +2,7 @@
 a batch's results folder of photos of odd sizes (97x131, 120x83, 64x64, 75x200) whose labels
 hold regions of five classes named as ADE20K names them (commas, spaces), a hole with a part
 inside it, a one-pixel line and an unlabeled band; and the formats' reference readers, run in
-their own venv (.venv-readers, ``make setup``) on a written dataset."""
+their own venv (.venv-readers, ``make readers``, which ``make test`` runs) on a written dataset."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def results_to_export(tmp_path) -> tuple[Path, Path, dict[str, np.ndarray]]:
 def readers_python() -> Path:
     path = Path(os.environ.get("GLUONSEG_READERS_PYTHON", ROOT / ".venv-readers/bin/python"))
     if not path.is_file():
-        pytest.fail(f"{path} is missing: `make setup` builds the reference readers' venv.")
+        pytest.fail(f"{path} is missing: `make readers` (which `make test` runs) builds the reference readers' venv.")
     return path
 
 
