@@ -59,7 +59,7 @@ def results_to_export(tmp_path) -> tuple[Path, Path, dict[str, np.ndarray]]:
 def readers_python() -> Path:
     path = Path(os.environ.get("GLUONSEG_READERS_PYTHON", ROOT / ".venv-readers/bin/python"))
     if not path.is_file():
-        pytest.fail(f"{path} is missing: `make readers` (which `make test` runs) builds the reference readers' venv.")
+        pytest.fail(f"{path} is missing: `make readers` (make test runs it) builds the readers.")
     return path
 
 
