@@ -243,8 +243,7 @@ def grid_scores(head, features: np.ndarray, shape: tuple[int, int]):
     """The head's softmax on the grid as a run keeps it (a ScoreGrid, corners on the image's)."""
     from napari_gluonseg.core.run.scores import ScoreGrid
 
-    c, h, w = features.shape
-    logits = head.logits(features.reshape(c, h * w).T).T.reshape(-1, h, w)
+    logits = head.grid_logits(features)  # averaged over its neighbourhood, as the file does
     p = np.exp(logits - logits.max(axis=0))
     p /= p.sum(axis=0)
     return ScoreGrid(p[None].astype(np.float16), (), shape, tuple(range(len(p))))
@@ -413,14 +412,14 @@ def base_head(params: Path, channels: int):
 
 def renamed(head, rename: np.ndarray, k: int):
     """``head``'s scores with each class summed into the scheme class ``rename`` gives it:
-    a head whose logits are the log of those sums (a LinearHead's ``logits`` interface)."""
+    a head whose logits are the log of those sums (a LinearHead's ``grid_logits`` interface)."""
 
     class Renamed:
-        def logits(self, x: np.ndarray) -> np.ndarray:
-            z = head.logits(x)
-            z = np.exp(z - z.max(axis=1, keepdims=True))
-            out = np.zeros((len(z), k), np.float64)
-            np.add.at(out.T, rename, z.T)
+        def grid_logits(self, grid: np.ndarray) -> np.ndarray:
+            z = head.grid_logits(grid)
+            z = np.exp(z - z.max(axis=0, keepdims=True))
+            out = np.zeros((k, *z.shape[1:]), np.float64)
+            np.add.at(out, rename, z)
             return np.log(np.maximum(out, 1e-30))
 
     return Renamed()

@@ -1,12 +1,21 @@
 """A new last classifier fitted on the network's features: a softmax regression.
 
-A softmax regression over the features of one grid cell is a 1x1 convolution followed by the
-run's softmax, so a learned model is the base graph with its final classifier's weights and
-bias replaced. It is fitted with scipy's L-BFGS on the exact cross-entropy, L2-regularised and
-class-balanced: the problem is convex and small (a few classes x 512 features), scipy is already
-installed (scikit-image needs it), and L-BFGS on this loss is what scikit-learn's ``lbfgs``
-solver runs too. Classes no corrected pixel holds keep their place in the class table (the
-labels keep their meaning) but are never predicted.
+A softmax regression over the features of one grid cell (averaged over its neighbourhood:
+``samples.neighbourhood_mean``) is a 1x1 convolution followed by the run's softmax, so a learned
+model is the base graph with its final classifier's weights and bias replaced (and its logits
+averaged over the same neighbourhood). It is fitted with scipy's L-BFGS on the exact
+cross-entropy, L2-regularised and class-balanced: the problem is convex and small (a few classes
+x 512 features), scipy is already installed (scikit-image needs it), and L-BFGS on this loss is
+what scikit-learn's ``lbfgs`` solver runs too. Classes no corrected pixel holds keep their place
+in the class table (the labels keep their meaning) but are never predicted.
+
+Balanced, then told the classes' frequencies: the balanced fit learns the rare classes as well
+as the common ones (each weighs the same), which estimates p(class | cell) / p(class); adding
+log p(class) (the share of the corrected cells each class holds) to the bias gives back
+p(class | cell), so a cell the features leave in doubt goes to the class the images hold most
+instead of a rare one spread over the background (logit adjustment; Menon et al., ICLR 2021).
+On the benchmark's tasks that was 5-11 points of held-out accuracy after 5 images, and with the
+neighbourhood 35-45% fewer correcting actions (benchmarks/bench_learning.py).
 """
 
 from __future__ import annotations
@@ -17,26 +26,42 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import LearningError, SegmentationCancelled
-from .samples import Samples
+from .samples import NEIGHBOURHOOD, Samples, neighbourhood_mean
 
 L2 = 1e-3  # on the standardized features' weights: a mild pull towards 0, for few images
 MAX_ITERATIONS = 200
 # Rows a fit uses at most, shared equally by the classes: a linear head on 512 features is as
 # good from 12,000 rows as from all the cells of twenty photos, in a fraction of the time.
 MAX_ROWS = 12_000
-NEVER = -30.0  # the bias of a class no training pixel holds: its probability is ~1e-13
+# The bias of a class no training pixel holds (its weights 0): below any fitted logit, so its
+# probability is 0 wherever the features lie.
+NEVER = -1e4
 
 
 @dataclass(frozen=True)
 class LinearHead:
-    """``weight`` (K, C) and ``bias`` (K,), float32: logits = weight @ features + bias."""
+    """``weight`` (K, C) and ``bias`` (K,), float32: logits = weight @ features + bias, on
+    features averaged over ``neighbourhood`` grid cells each way (1: each cell alone)."""
 
     weight: np.ndarray
     bias: np.ndarray
+    neighbourhood: int = 1
 
     def logits(self, features: np.ndarray) -> np.ndarray:
-        """(n, K) for ``features`` (n, C)."""
+        """(n, K) for rows ``features`` (n, C), already averaged over the neighbourhood."""
         return features @ self.weight.T + self.bias
+
+    def grid_logits(self, grid: np.ndarray) -> np.ndarray:
+        """(K, h, w) for the network's features ``grid`` (C, h, w): what the learned model file
+        gives before its resize."""
+        c, h, w = grid.shape
+        rows = neighbourhood_mean(grid, self.neighbourhood).reshape(c, h * w).T
+        return self.logits(rows).T.reshape(-1, h, w)
+
+    @property
+    def classes(self) -> np.ndarray:
+        """The classes it was fitted on (the others have weights 0 and bias ``NEVER``)."""
+        return np.flatnonzero((self.weight != 0).any(axis=1) | (self.bias != NEVER))
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         return np.argmax(self.logits(features), axis=1)
@@ -72,15 +97,19 @@ def fit_head(
     l2: float = L2,
     should_stop: Callable[[], bool] | None = None,
     start: LinearHead | None = None,
+    neighbourhood: int = NEIGHBOURHOOD,
 ) -> LinearHead:
-    """The head that best separates ``samples`` into their classes (0..n_classes-1), from
-    ``start`` if given (a head fitted on more rows: a few iterations then suffice).
+    """The head that best separates ``samples`` into their classes (0..n_classes-1),
+    class-balanced, its bias then told each class's share of the rows; from ``start`` if given
+    (a head fitted on more rows). ``neighbourhood``: the one ``samples``' features were
+    averaged over (``grid_samples``'), kept with the head.
 
     Raises :class:`LearningError` with fewer than two classes;
     :class:`SegmentationCancelled` when ``should_stop`` answers True between iterations.
     """
+    present, counts = np.unique(samples.targets, return_counts=True)
+    log_share = np.log(counts / counts.sum())  # before fewer_rows evens the classes out
     samples = fewer_rows(samples)
-    present = np.unique(samples.targets)
     if len(present) < 2:
         raise LearningError(
             f"The corrected labels hold {len(present)} class(es): a head needs at least two "
@@ -115,9 +144,10 @@ def fit_head(
             raise SegmentationCancelled("Learning cancelled.")
 
     theta = np.zeros(k * c + k)
-    if start is not None:  # in the standardized units of these rows
+    if start is not None:  # in the standardized units of these rows, balanced again
         v0 = start.weight[present] * scale
-        theta = np.concatenate([v0.ravel(), start.bias[present] + start.weight[present] @ mean])
+        b0 = start.bias[present] + start.weight[present] @ mean - log_share
+        theta = np.concatenate([v0.ravel(), b0])
     from scipy.optimize import minimize  # on first use: importing the package stays light
     from threadpoolctl import threadpool_limits
 
@@ -134,16 +164,17 @@ def fit_head(
             options={"maxiter": MAX_ITERATIONS},
         )
     v = found.x[: k * c].reshape(k, c) / scale  # back to the features' own units
-    b = found.x[k * c :] - v @ mean
+    b = found.x[k * c :] - v @ mean + log_share
     weight = np.zeros((n_classes, c), np.float32)
     bias = np.full(n_classes, NEVER, np.float32)
     weight[present], bias[present] = v, b
-    return LinearHead(weight, bias)
+    return LinearHead(weight, bias, neighbourhood)
 
 
 # Held-out folds at most: up to this many images each is left out in turn; beyond, the images
 # are dealt into this many groups, each left out in turn (a few seconds in all).
 MAX_FOLDS = 5
+FOLD_THREADS = 2  # folds fitted side by side
 
 
 @dataclass(frozen=True)
@@ -168,28 +199,54 @@ def held_out_score(
     n_classes: int,
     should_stop: Callable[[], bool] | None = None,
     on_fold: Callable[[int, int], None] | None = None,
+    fitted: LinearHead | None = None,
 ) -> HeldOutScore | None:
     """Leave-one-image-out: each image labelled by a head fitted on the others (None with
-    fewer than two images, or where no other image has two classes)."""
+    fewer than two images, or where no other image has two classes). ``fitted``: the head
+    fitted on all of ``samples`` (each fold starts from it), fitted here if not given.
+
+    The folds are fitted two at a time: each fit runs its BLAS on one thread, and on 2 cores
+    two fits side by side took the 5 folds of 15 images from 6.8 s to 4.2 s."""
     images = np.unique(samples.image)
     if len(images) < 2:
         return None
-    everything = fit_head(samples, n_classes, should_stop=should_stop)
+    everything = fitted or fit_head(samples, n_classes, should_stop=should_stop)
     folds = min(len(images), MAX_FOLDS)
     group = {int(image): n % folds for n, image in enumerate(images)}
     fold_of = np.array([group[int(i)] for i in samples.image])
-    confusion = np.zeros((n_classes, n_classes), np.int64)
-    scored = 0
-    for fold in range(folds):
-        if on_fold is not None:
-            on_fold(fold, folds)
+
+    def fold_confusion(fold: int) -> tuple[np.ndarray, int]:
+        confusion = np.zeros((n_classes, n_classes), np.int64)
         train = samples.where(fold_of != fold)
         if len(np.unique(train.targets)) < 2:
-            continue
-        head = fit_head(train, n_classes, should_stop=should_stop, start=everything)
+            return confusion, 0
+        head = fit_head(
+            train,
+            n_classes,
+            should_stop=should_stop,
+            start=everything,
+            neighbourhood=everything.neighbourhood,
+        )
         test = samples.where(fold_of == fold)
         np.add.at(confusion, (test.targets, head.predict(test.features)), 1)
-        scored += int(np.unique(test.image).size)
+        return confusion, int(np.unique(test.image).size)
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
+    done = 0
+    confusion = np.zeros((n_classes, n_classes), np.int64)
+    scored = 0
+    # One BLAS limit around all the folds: each fit's own would restore the threads while
+    # the other fit still runs.
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(FOLD_THREADS) as pool:
+        for fold_matrix, images_scored in pool.map(fold_confusion, range(folds)):
+            if on_fold is not None:
+                on_fold(done, folds)
+            done += 1
+            confusion += fold_matrix
+            scored += images_scored
     if scored == 0:
         return None
     hits = np.diag(confusion).astype(np.float64)

@@ -24,7 +24,7 @@ from ..models.registry import DEFAULT_MODEL, model_info
 from ..models.weights import ResolvedWeights, iter_resolve_weights
 from ..run.segment import run_to_end
 from .features import iter_image_features
-from .head import NEVER, HeldOutScore, LinearHead, fit_head, held_out_score
+from .head import HeldOutScore, LinearHead, fit_head, held_out_score
 from .learned_file import write_learned_model
 from .samples import Samples, grid_samples
 
@@ -63,6 +63,7 @@ class Learned:
         score = self.held_out
         return {
             "scale": "auto",  # the working resolution its features were taken at
+            "neighbourhood": self.head.neighbourhood,  # grid cells its logits are averaged over
             "base_weights": str(self.weights.path),  # to learn again on the same features
             "base_weights_sha1": self.weights.sha1,
             "images": list(self.images),
@@ -80,7 +81,7 @@ class Learned:
 
     def summary(self) -> str:
         """What was learned, in a few lines: classes, images, the held-out score per class."""
-        present = np.flatnonzero(self.head.bias > NEVER)
+        present = self.head.classes
         lines = [
             f"Learned {len(present)} classes on {self.base}'s features from "
             f"{len(self.images)} image(s), {self.pixels} labelled grid cells, "
@@ -135,7 +136,7 @@ def iter_learn(
     yield Progress(Stage.POSTPROCESS, 0, 2, "fitting the head")
     head = fit_head(samples, len(names), should_stop=should_stop)
     yield Progress(Stage.POSTPROCESS, 1, 2, "scoring it on images it was not fitted on")
-    score = held_out_score(samples, len(names), should_stop=should_stop)
+    score = held_out_score(samples, len(names), should_stop=should_stop, fitted=head)
     yield Progress(Stage.POSTPROCESS, 2, 2, "learned")
     return Learned(
         head,
@@ -202,4 +203,5 @@ def save_learned(learned: Learned, path: str | os.PathLike, overwrite: bool = Fa
     out = check_learned_path(path, overwrite)
     weight, bias = learned.head.weight, learned.head.bias
     meta = learned_entries(learned.base, learned.class_names, learned.colors, learned.record())
-    return write_learned_model(out, learned.base, learned.weights, (weight, bias), meta)
+    head = (weight, bias, learned.head.neighbourhood)
+    return write_learned_model(out, learned.base, learned.weights, head, meta)

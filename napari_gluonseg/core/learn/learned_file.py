@@ -1,10 +1,11 @@
 """A learned model file: the network with a learned head in place of its final classifier, as a
 portable ONNX graph that takes any size (issue 32).
 
-Its logits are ``resize(W . features + b)`` (:func:`~napari_gluonseg.core.models.onnx_build.
-build_model` with ``head``), so a run reads it as any export of the package: its ``gluonseg.*``
-metadata are the base model's (model, weights sha1, normalisation, format), but ``num_classes``
-and ``class_names`` are the head's, and the caller's own keys are added.
+Its logits are ``resize(mean over the neighbourhood of (W . features + b))``
+(:func:`~napari_gluonseg.core.models.onnx_build.build_model` with ``head``), so a run reads it
+as any export of the package: its ``gluonseg.*`` metadata are the base model's (model, weights
+sha1, normalisation, format), but ``num_classes`` and ``class_names`` are the head's, and the
+caller's own keys are added.
 """
 
 from __future__ import annotations
@@ -55,8 +56,9 @@ def write_learned_model(
     metadata: dict[str, str],
 ) -> Path:
     """Write ``model_name`` with ``weights`` (its ``.params`` file) and ``head`` = (weight
-    (K, C), bias (K,)) in place of its final classifier to ``path`` (whole or not at all),
-    with :func:`learned_metadata`; returns the path. About a second for ResNet-50 models."""
+    (K, C), bias (K,)[, neighbourhood]) in place of its final classifier to ``path`` (whole or
+    not at all), with :func:`learned_metadata`; returns the path. About a second for ResNet-50
+    models."""
     from ..models.onnx_build import build_model
     from ..models.params_file import read_weights
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from napari_gluonseg.core.errors import LearningError, SegmentationCancelled
-from napari_gluonseg.core.learn.head import NEVER, fit_head, held_out_score
+from napari_gluonseg.core.learn.head import NEVER, LinearHead, fit_head, held_out_score
 from napari_gluonseg.core.learn.samples import Samples
 
 
@@ -30,9 +30,36 @@ def test_a_head_separates_classes_the_features_tell_apart_and_never_predicts_abs
     assert (predicted == test.targets).mean() > 0.9
     assert set(np.unique(predicted)) <= {1, 2, 4}
     assert head.weight.shape == (6, 32) and (head.bias[[0, 3, 5]] == NEVER).all()
-    # Balanced: the rare class is found, not drowned by the common one.
+    assert list(head.classes) == [1, 2, 4]
+    # Balanced, the rare class is learned: found in most of its rows, not drowned by the
+    # common one. Told the classes' shares, a row in doubt goes to the common class: more rows
+    # right than the balanced head alone (its bias without the shares) gets.
     rare = test.targets == 4
-    assert (predicted[rare] == 4).mean() > 0.8
+    assert (predicted[rare] == 4).mean() > 0.5
+    train = _images(4)
+    share = np.bincount(train.targets, minlength=6) / len(train)
+    balanced = LinearHead(head.weight, head.bias - np.log(np.maximum(share, 1e-30)))
+    assert (predicted == test.targets).mean() > (
+        balanced.predict(test.features) == test.targets
+    ).mean()
+
+
+def test_a_head_of_labels_that_say_nothing_gives_the_common_class():
+    head = fit_head(_images(4, informative=False), n_classes=6)
+    test = _images(2, seed=1)
+    assert (head.predict(test.features) == 1).mean() > 0.9  # 80% of the rows are class 1
+
+
+def test_the_grid_logits_average_the_features_over_the_neighbourhood():
+    rng = np.random.default_rng(0)
+    head = LinearHead(rng.normal(size=(3, 4)), rng.normal(size=3), neighbourhood=3)
+    grid = rng.normal(size=(4, 5, 6))
+    got = head.grid_logits(grid)
+    assert got.shape == (3, 5, 6)
+    corner = grid[:, :2, :2].mean(axis=(1, 2))  # the 4 cells of its 3x3 in the grid
+    np.testing.assert_allclose(got[:, 0, 0], head.weight @ corner + head.bias, rtol=1e-5)
+    inner = grid[:, 1:4, 2:5].mean(axis=(1, 2))
+    np.testing.assert_allclose(got[:, 2, 3], head.weight @ inner + head.bias, rtol=1e-5)
 
 
 def test_the_held_out_score_is_high_for_features_that_tell_and_chance_for_labels_that_do_not():
@@ -43,6 +70,24 @@ def test_the_held_out_score_is_high_for_features_that_tell_and_chance_for_labels
     assert np.isnan(good.iou[[0, 3, 5]]).all()
     assert shuffled.mean_iou < 0.5 * good.mean_iou  # the control: no gain from noise labels
     assert (good.images, good.folds) == (6, 5)
+
+
+def test_the_held_out_score_starts_each_fold_from_the_head_given(monkeypatch):
+    import napari_gluonseg.core.learn.head as head_module
+
+    samples = _images(6)
+    fitted = fit_head(samples, n_classes=6)
+    starts = []
+
+    def counted(*args, **kwargs):
+        starts.append(kwargs.get("start"))
+        return fit(*args, **kwargs)
+
+    fit = head_module.fit_head
+    monkeypatch.setattr(head_module, "fit_head", counted)
+    score = held_out_score(samples, n_classes=6, fitted=fitted)
+    assert score is not None and score.folds == 5
+    assert len(starts) == 5 and all(s is fitted for s in starts)  # no fit on all rows again
 
 
 def test_one_class_one_image_and_a_stop_are_said():

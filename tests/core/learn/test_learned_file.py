@@ -9,6 +9,7 @@ import pytest
 
 from napari_gluonseg import OptionError, WeightsError
 from napari_gluonseg.core.learn.features import image_features
+from napari_gluonseg.core.learn.head import LinearHead
 from napari_gluonseg.core.learn.learned_file import learned_metadata, write_learned_model
 from napari_gluonseg.core.models.engines.metadata import read_metadata
 from napari_gluonseg.core.models.engines.mxnet import native_size
@@ -51,6 +52,26 @@ def test_a_learned_file_gives_the_heads_classes_on_the_features(
     logits = session.run(None, {"data": x, "out_size": np.array(size, np.int64)})[0][0]
     expected = np.einsum("kc,chw->khw", HEAD[0], got.features) + HEAD[1][:, None, None]
     np.testing.assert_allclose(logits, resize(expected, *size), atol=1e-3)
+
+
+def test_a_learned_file_averages_its_logits_over_the_heads_neighbourhood(
+    untrained_params, small_dog, tmp_path
+):
+    weights = resolve_local_weights(untrained_params)
+    head = LinearHead(*HEAD, neighbourhood=3)
+    path = write_learned_model(tmp_path / "learned.onnx", MODEL, weights, (*HEAD, 3), {})
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = image_features(small_dog, MODEL, weights)
+    x = normalize_inplace(as_image_stack(small_dog).plane_chw01(0, *got.work))
+    size = native_size(*got.work)
+    logits = session.run(None, {"data": x, "out_size": np.array(size, np.int64)})[0][0]
+    expected = head.grid_logits(got.features)  # the cells' features averaged, then the head
+    np.testing.assert_allclose(logits, resize(expected, *size), atol=1e-3)
+    alone = np.einsum("kc,chw->khw", HEAD[0], got.features) + HEAD[1][:, None, None]
+    assert np.abs(expected - alone).max() > 0.1  # the average changes the logits
+    with pytest.raises(WeightsError, match="odd cell count, not 2"):
+        write_learned_model(tmp_path / "even.onnx", MODEL, weights, (*HEAD, 2), {})
+    assert not (tmp_path / "even.onnx").exists()
 
 
 def test_the_heads_class_count_and_the_base_models_keys_are_kept(untrained_params):

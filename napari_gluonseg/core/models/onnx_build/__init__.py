@@ -75,12 +75,12 @@ def build_model(
     module that builds the family): the engines, which the registry names, build on this
     package, not the other way round.
 
-    ``head``: (weight (K, C), bias (K,)) float32 computed by the final classifier instead of
-    the file's own (which must still fit ``num_classes``): logits of K classes, the rest of
-    the graph unchanged."""
+    ``head``: (weight (K, C), bias (K,)[, neighbourhood]) float32 computed by the final
+    classifier instead of the file's own (which must still fit ``num_classes``): logits of K
+    classes (averaged over the neighbourhood), the rest of the graph unchanged."""
     g, logits = _built_graph(model_name, params, num_classes)
     if head is not None:
-        replace_classifier(g, logits, head)
+        logits = replace_classifier(g, logits, head)
     return g.model(logits, metadata)
 
 

@@ -2,8 +2,9 @@
 the network's own features into class logits (issue 32, learning from corrections).
 
 A learned head is a softmax regression on those features, i.e. another 1x1 convolution: it
-replaces the final classifier's weight and bias (:func:`replace_classifier`), and a features
-model drops the classifier to give its input (:func:`final_classifier`).
+replaces the final classifier's weight and bias (:func:`replace_classifier`), its logits then
+averaged over a neighbourhood of grid cells where the head was fitted on features so averaged;
+a features model drops the classifier to give its input (:func:`final_classifier`).
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from .graph import Graph
 if TYPE_CHECKING:
     from onnx import NodeProto
 
-# A learned head: weight (classes, features) and bias (classes,), float32.
-Head = tuple[np.ndarray, np.ndarray]
+# A learned head: weight (classes, features) and bias (classes,), float32, and optionally the
+# neighbourhood (odd, in grid cells each way) its logits are averaged over (1 where not given).
+Head = tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, int]
 
 
 def _ints(node: NodeProto, name: str, default: int) -> set[int]:
@@ -57,12 +59,18 @@ def final_classifier(g: Graph, logits: str) -> tuple[str, NodeProto]:
     return node.input[0], node
 
 
-def replace_classifier(g: Graph, logits: str, head: Head) -> None:
+def replace_classifier(g: Graph, logits: str, head: Head) -> str:
     """The final classifier of ``logits`` computes ``head`` (weight (K, C), bias (K,)) instead:
-    ``logits`` then has K channels. C must be the features' channel count."""
+    ``logits`` then has K channels. C must be the features' channel count. Returns the logits
+    tensor: ``logits``, or its mean over the head's neighbourhood (the cells of it that lie in
+    the grid, as ``core/learn/samples.neighbourhood_mean`` averages the features it learned
+    from: the mean of a linear map is the map of the mean)."""
     features, node = final_classifier(g, logits)
     weight = np.asarray(head[0], np.float32)
     bias = np.asarray(head[1], np.float32)
+    size = int(head[2]) if len(head) > 2 else 1
+    if size < 1 or size % 2 == 0:
+        raise WeightsError(f"a learned head's neighbourhood must be an odd cell count, not {size}.")
     channels = g.channels[features]
     if weight.ndim != 2 or weight.shape[1] != channels or bias.shape != weight.shape[:1]:
         raise WeightsError(
@@ -73,3 +81,6 @@ def replace_classifier(g: Graph, logits: str, head: Head) -> None:
     g.replace_const(node.input[1], weight.reshape(*weight.shape, 1, 1))
     g.replace_const(node.input[2], bias)
     g.channels[logits] = weight.shape[0]
+    if size == 1:
+        return logits
+    return g.avg_pool(logits, size, 1, size // 2, count_include_pad=False)
