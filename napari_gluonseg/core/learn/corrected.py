@@ -22,6 +22,7 @@ from ..models.learned import LearnedModel, is_model_file, read_learned
 from ..models.registry import DEFAULT_MODEL
 from ..models.weights import file_sha1
 from ..provenance import CORRECTED_KEY
+from ..run.options import RunOptions
 from ..run.segment import run_to_end
 from .learn import CorrectedImage, Learned, check_learned_path, iter_learn, save_learned
 
@@ -73,7 +74,9 @@ def iter_corrected_folder(
             )
         if not item.image.is_file():
             raise LearningError(f"The image of {item.labels}, {item.image}, is not there.")
-        images.append(CorrectedImage(item.key, read_image(item.image), export.labels))
+        options = _run_options(item.labels)
+        shown = {} if options is None else options.image_options()  # as its run fed it
+        images.append(CorrectedImage(item.key, read_image(item.image), export.labels, None, shown))
     assert table is not None
     model_name, weights = _made_with(reviewed[0].labels)
     return CorrectedFolder(tuple(images), *table, model_name, weights)
@@ -91,14 +94,22 @@ def _check_no_image_gone(session: ReviewSession, keys: set[str]) -> None:
             )
 
 
-def _made_with(labels: Path | None) -> tuple[str | None, Path | None]:
-    """The model and weights file a result was made with, as its batch recorded them."""
+def _run_options(labels: Path | None) -> RunOptions | None:
+    """The options of the batch run that made a result (None: not made by a batch, or its
+    weights moved)."""
     found = ExportNames.of_labels_file(labels) if labels is not None else None
     if found is None:
-        return None, None
+        return None
     try:
-        options = recorded_batch(stored_provenance(found.provenance)).options
-    except GluonsegError:  # not made by a batch, or its weights moved: the caller says which
+        return recorded_batch(stored_provenance(found.provenance)).options
+    except GluonsegError:
+        return None
+
+
+def _made_with(labels: Path | None) -> tuple[str | None, Path | None]:
+    """The model and weights file a result was made with, as its batch recorded them."""
+    options = _run_options(labels)
+    if options is None:  # the caller says which model it learns on
         return None, None
     if is_model_file(options.model_name):  # made with a learned model: learn on its base
         return _base_of(read_learned(options.model_name))

@@ -1,5 +1,5 @@
 """The network's own features of one image: the input of its final 1x1 classifier, on the
-network's grid, for the image exactly as a run at scale ``"auto"`` feeds it (issue 32).
+network's grid, for the image exactly as a run at the same scale feeds it (issue 32).
 
 The features graph (:func:`~napari_gluonseg.core.models.onnx_build.build_features_model`) is
 built once per weights file from its ``.params`` arrays and kept beside the run's exports, as
@@ -95,11 +95,13 @@ def iter_image_features(
     weights: ResolvedWeights,
     *,
     threads: int | None = None,
+    scale: float | str = "auto",
     **image_options: Any,
 ) -> Generator[Progress, None, ImageFeatures]:
     """The features of a 2-D ``image`` (greyscale or RGB(A), any dtype a run takes) for
-    ``model_name`` with ``weights`` (a ``.params`` file), yielding progress; the features
-    graph is built on first use. A stack of planes is refused (:class:`ImageError`).
+    ``model_name`` with ``weights`` (a ``.params`` file), at the working resolution a run at
+    ``scale`` gives it, yielding progress; the features graph is built on first use. A stack of
+    planes is refused (:class:`ImageError`).
 
     ``image_options``: :func:`~napari_gluonseg.core.run.preprocess.as_image_stack`'s keywords
     (``rgb`` and the intensity window), passed on as they are: the run's options are named
@@ -112,7 +114,7 @@ def iter_image_features(
             f"(shape {tuple(stack.data.shape)}): pass one plane."
         )
     shape = stack.plane_shape
-    work = working_size(*shape, "auto", info.base_size)
+    work = working_size(*shape, scale, info.base_size)
     padded = padded_size(info, *work)
     session = yield from iter_features_session(model_name, weights, threads)
     message = f"{model_name}'s features of the {shape[0]}x{shape[1]} image"
@@ -132,11 +134,14 @@ def image_features(
     weights: ResolvedWeights,
     *,
     threads: int | None = None,
+    scale: float | str = "auto",
     **image_options: Any,
 ) -> ImageFeatures:
     """:func:`iter_image_features` run to the end."""
     return run_to_end(
-        iter_image_features(image, model_name, weights, threads=threads, **image_options)
+        iter_image_features(
+            image, model_name, weights, threads=threads, scale=scale, **image_options
+        )
     )
 
 

@@ -22,11 +22,17 @@ from ..events import Progress, Stage
 from ..models.learned import learned_entries
 from ..models.registry import DEFAULT_MODEL, model_info
 from ..models.weights import ResolvedWeights, iter_resolve_weights
+from ..run.layout import WINDOW_PIXELS
+from ..run.plan import working_size
 from ..run.segment import run_to_end
 from .features import iter_image_features
 from .head import HeldOutScore, LinearHead, fit_head, held_out_score
 from .learned_file import write_learned_model
 from .samples import Samples, grid_samples
+
+# The largest working image whose features are taken in one piece: the largest window a run
+# feeds the network (run/layout.py); a larger one would need the run's tiling, and its memory.
+MAX_FEATURE_PIXELS = WINDOW_PIXELS[0]
 
 
 @dataclass(frozen=True)
@@ -57,12 +63,13 @@ class Learned:
     pixels: int
     held_out: HeldOutScore | None
     seconds: float
+    scale: float | str | list[float | str] = "auto"  # its images' runs' (a list where several)
 
     def record(self) -> dict[str, Any]:
         """What the learned model file keeps of its learning (its provenance)."""
         score = self.held_out
         return {
-            "scale": "auto",  # the working resolution its features were taken at
+            "scale": self.scale,  # the working resolution its features were taken at
             "neighbourhood": self.head.neighbourhood,  # grid cells its logits are averaged over
             "base_weights": str(self.weights.path),  # to learn again on the same features
             "base_weights_sha1": self.weights.sha1,
@@ -121,7 +128,7 @@ def iter_learn(
     started = time.perf_counter()
     info = model_info(model_name)
     names, table = tuple(class_names), tuple((int(r), int(g), int(b)) for r, g, b in colors)
-    _check_images(images, len(names))
+    _check_images(images, len(names), info.base_size)
     resolved = yield from iter_resolve_weights(info.name, weights)
     parts = []
     for n, item in enumerate(images):
@@ -136,7 +143,7 @@ def iter_learn(
     yield Progress(Stage.POSTPROCESS, 0, 2, "fitting the head")
     head = fit_head(samples, len(names), should_stop=should_stop)
     yield Progress(Stage.POSTPROCESS, 1, 2, "scoring it on images it was not fitted on")
-    score = held_out_score(samples, len(names), should_stop=should_stop, fitted=head)
+    score = held_out_score(samples, len(names), should_stop=should_stop)
     yield Progress(Stage.POSTPROCESS, 2, 2, "learned")
     return Learned(
         head,
@@ -148,10 +155,17 @@ def iter_learn(
         len(samples),
         score,
         time.perf_counter() - started,
+        _scales(images),
     )
 
 
-def _check_images(images: Sequence[CorrectedImage], n_classes: int) -> None:
+def _scales(images: Sequence[CorrectedImage]) -> float | str | list[float | str]:
+    """The scale the images' runs had: one value, or the sorted list of them where several."""
+    found = sorted({item.image_options.get("scale", "auto") for item in images}, key=str)
+    return found[0] if len(found) == 1 else found
+
+
+def _check_images(images: Sequence[CorrectedImage], n_classes: int, base_size: int) -> None:
     if not images:
         raise LearningError("No corrected image: correct at least one, then learn.")
     for item in images:
@@ -161,6 +175,15 @@ def _check_images(images: Sequence[CorrectedImage], n_classes: int) -> None:
             raise LearningError(
                 f"{item.name}: labels of shape {labels.shape} for an image of shape "
                 f"{np.shape(item.image)}: they must cover the image, one 2-D plane."
+            )
+        height, width = labels.shape
+        work = working_size(height, width, item.image_options.get("scale", "auto"), base_size)
+        if work[0] * work[1] > MAX_FEATURE_PIXELS:
+            raise LearningError(
+                f"{item.name}: its run's scale {item.image_options.get('scale')!r} takes the "
+                f"{labels.shape[0]}x{labels.shape[1]} image to {work[0]}x{work[1]}, over the "
+                f"{MAX_FEATURE_PIXELS:,} pixels learning feeds the network in one piece: learn "
+                "from runs at scale 'auto' or a smaller scale."
             )
         top = int(labels.max(initial=0))
         if top > n_classes:

@@ -32,22 +32,14 @@ def neighbourhood_mean(grid: np.ndarray, size: int = NEIGHBOURHOOD) -> np.ndarra
     """(C, h, w) each cell's mean over the ``size`` x ``size`` cells centred on it that lie in
     the grid (at the borders, the fewer that do): ONNX's AveragePool with
     ``count_include_pad=0``, which the learned model file runs on its logits."""
+    x = np.asarray(grid, np.float32)
     if size == 1:
-        return np.asarray(grid, np.float32)
-    half = size // 2
-    x = np.asarray(grid, np.float64)
-    total = np.pad(x, ((0, 0), (half + 1, half), (half + 1, half))).cumsum(1).cumsum(2)
-    ones = np.pad(np.ones(x.shape[1:]), ((half + 1, half), (half + 1, half))).cumsum(0).cumsum(1)
+        return x
+    from scipy import ndimage  # on first use: importing the package stays light
 
-    def box(s: np.ndarray) -> np.ndarray:
-        return (
-            s[..., size:, size:]
-            - s[..., :-size, size:]
-            - s[..., size:, :-size]
-            + s[..., :-size, :-size]
-        )
-
-    return (box(total) / box(ones)).astype(np.float32)
+    total = ndimage.uniform_filter(x, size=(1, size, size), mode="constant")  # / size**2
+    inside = ndimage.uniform_filter(np.ones(x.shape[1:], np.float32), size, mode="constant")
+    return total / inside
 
 
 @dataclass(frozen=True)

@@ -338,9 +338,9 @@ class RunOptions:
         return cls(model_name, **options)
 
     def image_options(self) -> dict[str, Any]:
-        """What says how the image reaches the network (colour axis, intensity window): what
-        learning from an image must take as this run does."""
-        return {"rgb": self.rgb, "intensity_range": self.intensity_range}
+        """What says how the image reaches the network (colour axis, intensity window, working
+        resolution): what learning from an image must take as this run does."""
+        return {"rgb": self.rgb, "intensity_range": self.intensity_range, "scale": self.scale}
 
     def checked(self) -> RunOptions:
         """Each value checked alone and in its one form (``OptionError`` names the option and

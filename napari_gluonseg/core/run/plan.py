@@ -274,7 +274,7 @@ def plan_options(image: Any, given: RunOptions) -> RunPlan:
     options = given.checked()
     info = _model_of(options)
     if is_model_file(options.model_name):  # a learned model: its file holds its weights
-        options = replace(options, weights=options.model_name)
+        options = replace(options, weights=options.model_name, scale=_learned_scale(options))
     stack = as_image_stack(image, given.rgb, given.intensity_range)
     scheme, subset, wanted = _label_space(options, info)
     scale, factors = options.scale, tuple(options.tta_scales)
@@ -294,6 +294,15 @@ def plan_options(image: Any, given: RunOptions) -> RunPlan:
     )
     layouts = _layouts(passes, options.tile_size, info, max_window)
     return RunPlan(options, info, stack, work, layouts)
+
+
+def _learned_scale(options: RunOptions) -> float | str:
+    """A learned model's scale "auto" is the one it learned at, where its images' runs had one
+    (its features were taken there: at another they differ, and it labels worse)."""
+    if options.scale != "auto":
+        return options.scale
+    at = read_learned(options.model_name).record.get("scale", "auto")
+    return "auto" if isinstance(at, list) else at
 
 
 def _model_of(options: RunOptions) -> ModelInfo:

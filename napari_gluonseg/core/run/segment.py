@@ -80,10 +80,12 @@ def _learned_scale_note(plan: RunPlan) -> str | None:
         return None
     learned = read_learned(plan.options.model_name)
     at = learned.record.get("scale", "auto")
-    if plan.options.scale == at:
+    scales = at if isinstance(at, list) else [at]
+    if plan.options.scale in scales:
         return None
+    said = f"scale={at!r}" if len(scales) == 1 else f"scales {', '.join(map(repr, scales))}"
     return (
-        f"{learned.path.name} learned at scale={at!r}; this run is at scale="
+        f"{learned.path.name} learned at {said}; this run is at scale="
         f"{plan.options.scale!r}, where its features differ: expect worse labels."
     )
 

@@ -72,22 +72,23 @@ def test_the_held_out_score_is_high_for_features_that_tell_and_chance_for_labels
     assert (good.images, good.folds) == (6, 5)
 
 
-def test_the_held_out_score_starts_each_fold_from_the_head_given(monkeypatch):
+def test_each_fold_is_fitted_without_the_images_it_scores(monkeypatch):
     import napari_gluonseg.core.learn.head as head_module
 
     samples = _images(6)
-    fitted = fit_head(samples, n_classes=6)
-    starts = []
+    fitted_on = []
 
-    def counted(*args, **kwargs):
-        starts.append(kwargs.get("start"))
-        return fit(*args, **kwargs)
+    def recorded(rows, *args, **kwargs):
+        fitted_on.append(set(np.unique(rows.image).tolist()))
+        return fit(rows, *args, **kwargs)
 
     fit = head_module.fit_head
-    monkeypatch.setattr(head_module, "fit_head", counted)
-    score = held_out_score(samples, n_classes=6, fitted=fitted)
+    monkeypatch.setattr(head_module, "fit_head", recorded)
+    score = held_out_score(samples, n_classes=6)
     assert score is not None and score.folds == 5
-    assert len(starts) == 5 and all(s is fitted for s in starts)  # no fit on all rows again
+    # 6 images in 5 folds: images 0 and 5 are left out together, the others alone.
+    left_out = sorted(sorted(set(range(6)) - rows) for rows in fitted_on)
+    assert left_out == [[0, 5], [1], [2], [3], [4]]
 
 
 def test_one_class_one_image_and_a_stop_are_said():

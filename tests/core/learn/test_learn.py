@@ -30,19 +30,26 @@ def test_a_review_folders_corrections_teach_a_model_chosen_by_its_path(reviewed,
     assert model.record["images"] == ["p0", "p1", "p2"]
     assert model.record["held_out"]["images"] == 3
 
-    result = segment_image(photo(9), str(path), engine="onnxruntime")
+    # The folder was run at scale 1 (learn_folder.RUN): its features were taken there, and a
+    # run there labels an image it never saw as its corrections taught.
+    assert model.record["scale"] == 1.0
+    heard = []
+    result = run_to_end(
+        iter_segment_image(photo(9), str(path), engine="onnxruntime", scale=1.0), heard.append
+    )
+    assert not [e for e in heard if e.notice and "learned at" in e.message]
     assert result.class_names == folder.class_names and result.colors == folder.colors
     assert set(np.unique(result.labels)) <= {3, 5}  # only the classes it learned
-    assert (result.labels == truth()).mean() > 0.9  # an image it never saw
+    assert (result.labels == truth()).mean() > 0.9
     assert result.provenance["model"] == str(path)
-    # At another working resolution its features differ: the run says so, and still runs.
-    heard = []
-    run_to_end(iter_segment_image(photo(9), str(path), scale=1.0), heard.append)
-    notices = [e.message for e in heard if e.notice]
-    assert "two_textures.onnx learned at scale='auto'; this run is at scale=1.0" in notices[0]
+    # Its scale "auto" is the one it learned at; at another its features differ: the run says
+    # so, and still runs.
+    auto = segment_image(photo(9), str(path))
+    assert auto.provenance["scale"] == 1.0 and (auto.labels == result.labels).all()
     heard.clear()
-    run_to_end(iter_segment_image(photo(9), str(path)), heard.append)
-    assert not [e for e in heard if e.notice and "learned at" in e.message]
+    run_to_end(iter_segment_image(photo(9), str(path), scale=0.75), heard.append)
+    notices = [e.message for e in heard if e.notice]
+    assert "two_textures.onnx learned at scale=1.0; this run is at scale=0.75" in notices[0]
     assert {p: p.read_bytes() for p in results.rglob("*") if p.is_file()} == before
     with pytest.raises(ExportError, match="exists"):
         save_learned(learned, path)
@@ -113,3 +120,24 @@ def test_an_image_reaches_the_network_for_learning_as_its_run_has_it(untrained_p
     heads = [learn(g, names, colors, weights=untrained_params).head for g in groups]
     np.testing.assert_allclose(heads[1].weight, heads[0].weight, rtol=1e-4, atol=1e-6)
     assert not np.allclose(heads[2].weight, heads[0].weight, atol=1e-3)
+
+
+def test_each_image_is_learned_at_its_runs_scale_and_a_working_image_too_large_is_named(
+    untrained_params, tmp_path
+):
+    names, colors = [f"class {k}" for k in range(6)], [(k, k, k) for k in range(6)]
+    at = [
+        CorrectedImage(f"p{n}", photo(n), truth(), image_options={"scale": scale})
+        for n, scale in enumerate((1.0, "auto", 1.0))
+    ]
+    learned = learn(at, names, colors, weights=untrained_params)
+    assert learned.scale == [1.0, "auto"] and learned.record()["scale"] == [1.0, "auto"]
+    path = save_learned(learned, tmp_path / "mixed.onnx")
+    heard = []
+    run_to_end(iter_segment_image(photo(9), str(path), scale=0.75), heard.append)
+    notices = [e.message for e in heard if e.notice]
+    assert "mixed.onnx learned at scales 1.0, 'auto'; this run is at scale=0.75" in notices[0]
+    huge = CorrectedImage("huge", photo(0), truth(), image_options={"scale": 20.0})
+    with pytest.raises(LearningError, match=r"huge: its run's scale 20.0 takes the 96x128 "
+                       r"image to 1920x2560, over the 2,000,000 pixels"):  # fmt: skip
+        learn([huge], names, colors, weights=untrained_params)
