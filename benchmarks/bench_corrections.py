@@ -32,7 +32,8 @@ choose among bordering labels): each is measured alone; the noise control with c
 beside it. The exit status is 1 where a control showed a gain anywhere, the real network's tasks
 included (the figures then measure nothing), though there (2-4 classes) the menu lists every
 class whatever the scores say and the runner-up is one of 1-3: a gain there could be the label
-set's (``LABEL_SET``).
+set's (``LABEL_SET``); argmax-consistent noise is not judged on the two-class one, where it is
+the score tools themselves (``TWO_CLASSES``).
 
 The held-out generator: the realistic setting with the scores' constants drawn from other ranges
 (``HELD_OUT_PREMISE``: a margin of 0.25-3 logits drawn per cell, a noisier, lower background),
@@ -140,6 +141,10 @@ LABEL_SET = (
     "judged here too, though with 2-4 classes the menu lists every class whatever the scores "
     "say and the runner-up is one of 1-3: a gain here could be the small label set's"
 )
+TWO_CLASSES = (
+    "argmax-consistent noise is not judged on a task of two classes: shuffling the one other "
+    "class's probability changes nothing, so it is the score tools themselves, not a control"
+)
 QUICK = {
     "size": "120x160",
     "seeds": "0",
@@ -199,7 +204,7 @@ def network_columns(
     if not names:
         return []
     from _common import temporary_home, untrained
-    from bench_learning import MODEL
+    from bench_learning import MODEL, SETTINGS
     from correction_network import network_tasks, premise
 
     from napari_gluonseg.core.models.weights import resolve_local_weights
@@ -213,8 +218,10 @@ def network_columns(
                              strict=True))  # fmt: skip
             print(f"network: {name}: a head learned from {train} images, {len(tasks)} held-out"
                   f" ({time.perf_counter() - start:.0f} s)")  # fmt: skip
+            classes = len(next(s for s in SETTINGS if s.name == name).classes)
+            judged = CONTROLS if classes > 2 else (CONTROL,)  # see TWO_CLASSES
             out.append(Column(f"network: {name}", premise(train), tasks.__getitem__,
-                              tuple(held_out), ALL, CONTROLS, "network"))  # fmt: skip
+                              tuple(held_out), ALL, judged, "network"))  # fmt: skip
     return out
 
 
@@ -265,7 +272,7 @@ def report(results: dict, columns: Sequence[Column]) -> bool:
         for line in dict.fromkeys(f"- {c.premise}" for c in chosen):
             print(line)
         if group == "network":
-            print(f"- the controls on these tasks: {LABEL_SET}")
+            print(f"- the controls on these tasks: {LABEL_SET}; {TWO_CLASSES}")
         for t in sorted(TARGETS, reverse=True):
             print(f"\nto {100 * t:g}% right ({group} tasks): brush + fill's actions / seconds "
                   "over the mode's, summed over the seeds (per seed, the actions' ratio: "

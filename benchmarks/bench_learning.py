@@ -25,7 +25,7 @@ scores on the network's grid, upsampled as a run upsamples them):
   position alone (:func:`position_features`: labels keep where their classes lie). The
   control is the mean over :data:`DERANGEMENTS` derangements: a single one is a coin toss
   (:func:`deranged`), and was the check until the head was told the classes' shares, when it
-  came out 3-8 points above chance + 5 in two settings. Beside it, the check run on a
+  came out up to 5 points above chance + 5 in two settings. Beside it, the check run on a
   sabotaged control (the identity in place of the derangement: labels stay on their images,
   i.e. the learned head), which must see a gain where the head learned; and, a diagnostic
   only, the layout prior: each pixel the class the training labels hold most there;
