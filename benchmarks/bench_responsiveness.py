@@ -4,8 +4,14 @@ A 10 ms timer records its heartbeat in a real viewer (shown, under a display) wh
 segments a photo-sized image (untrained weights of the real architecture, default settings,
 confidence and margin layers and one probability map), then while two more classes are picked
 (their maps from the kept scores), the margin map is ticked, and the Correct dock's gestures
-are made on the result's largest region (its menu, a relabel from it, ``R``, Clean). Prints the
-largest gaps and the p99:
+are made on the result's largest region (its menu, a relabel from it, ``R``, Clean), then while
+the dock learns a model from that labels layer (*Learn from labels layers*: the features, the
+fit, the file written), and while the Review dock learns from a folder's corrections (*Learn
+from corrected images*: 5 corrected photos of 576x768 of ``bench_learning``'s four textures,
+their features, the fit and the 5 held-out folds, the file). Each gesture and each learning are
+then done again in the GUI thread (the Semantic segmentation dock's no-thread switch; for the
+Review dock, ``learn_from_folder`` called from the event loop): the control, which must show the
+stalls the workers take away. Prints the largest gaps and the p99:
 
     xvfb-run -a -s "-screen 0 1600x1200x24" .venv/bin/python benchmarks/bench_responsiveness.py \
         [--size 3000x4000] [--repeat 2] [--quick]
@@ -27,6 +33,7 @@ MODEL = "fcn_resnet50_ade"
 TICK_MS = 10
 GOAL_MS = 250
 QUICK = {"size": "48x64", "repeat": 1}
+LEARN_SIZE = (576, 768)  # the Review dock's photos, as bench_learning's
 
 
 def run_once(viewer, widget, image_layer) -> tuple[list[float], float]:
@@ -177,6 +184,63 @@ def gestures(viewer, widget) -> dict[str, list[float]]:
     return found
 
 
+def learning(widget, folder) -> dict[str, list[float]]:
+    """GUI gaps while the dock learns from the run's labels layer (as :func:`gestures` left it:
+    five classes) and writes the model (the save dialog answered with a file in ``folder``),
+    in its worker, then in the GUI thread (the control)."""
+    from napari_gluonseg.qt import segment_learn
+    from napari_gluonseg.qt.threads import NOTHREADS_VARIABLE
+
+    learner = widget.learning
+    found = {}
+    for mode in ("", "1"):  # the second learns on the first's base: the dock chose the first
+        out = folder / f"learned{mode}.onnx"
+        segment_learn.ask_learned_path = lambda parent, suggested, out=out: out  # answered
+        os.environ[NOTHREADS_VARIABLE] = mode
+        what = "learn from the labels layer" + (" (control: in the GUI thread)" if mode else "")
+        found[what] = gaps_during(learner.button.clicked.emit, lambda: not learner.busy, what)
+        if not out.is_file():
+            raise RuntimeError(f"{what}: no model written; the dock said {widget._status.value!r}")
+        os.environ[NOTHREADS_VARIABLE] = ""
+    return found
+
+
+def review_learning(viewer, params, folder, shape: tuple[int, int]) -> dict[str, list[float]]:
+    """GUI gaps while the Review dock learns from the corrections of 5 of a folder's 6 images
+    (segmented with ``params``, then corrected to their truth as the dock saves them), then
+    the same learning in the GUI thread (the control)."""
+    from bench_learning import SETTINGS, make_task
+    from PIL import Image
+
+    from napari_gluonseg import learn_from_folder, segment_folder
+    from napari_gluonseg.core.batch.review import ReviewSession
+    from napari_gluonseg.core.files.read_export import read_export
+
+    images, results = folder / "photos", folder / "results"
+    images.mkdir()
+    truths = {}
+    for seed in range(6):
+        image, truths[f"p{seed}"] = make_task(SETTINGS[1], seed, shape)
+        Image.fromarray(image).save(images / f"p{seed}.png")
+    segment_folder(images, results, weights=params, engine="onnxruntime")
+    session = ReviewSession(images, results, by_uncertainty=False)
+    for item in session.items[:5]:
+        export = read_export(item.labels)
+        session.write_corrections(
+            item, truths[item.key], export.class_names, export.colors, export.provenance
+        )
+    _, dock = viewer.window.add_plugin_dock_widget("napari-gluonseg", "Review folder")
+    dock.open_folder(images, results)
+    what = "Review dock: learn from 5 corrected images"
+    found = {what: gaps_during(dock._learn.clicked.emit, lambda: not dock._learner.running, what)}
+    if dock._learner.model is None:
+        raise RuntimeError(f"{what}: no model written; the dock said {dock._status.value!r}")
+    control = f"{what} (control: in the GUI thread)"
+    out = folder / "control.onnx"
+    found[control] = gaps_during(lambda: learn_from_folder(images, results, out), what=control)
+    return found
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size", default="1500x2000")
@@ -208,17 +272,24 @@ def main(argv: list[str] | None = None) -> None:
             print(f"picking {name} after the run: GUI gaps max {gaps[0]:.0f} ms (next "
                   f"{', '.join(f'{g:.0f}' for g in gaps[1:3])})")  # fmt: skip
         found = gestures(viewer, widget)
+        found |= learning(widget, tmp)
+        found |= review_learning(viewer, params, tmp, LEARN_SIZE if not args.quick else (96, 128))
         for what, gaps in found.items():
             worst = sorted(gaps)[::-1]
             print(f"{what}: GUI gaps max {worst[0]:.0f} ms (next "
                   f"{', '.join(f'{g:.0f}' for g in worst[1:3])})")  # fmt: skip
         viewer.close()
-        control = max(max(g) for what, g in found.items() if "control" in what)
-        if not args.quick and control <= GOAL_MS:
-            raise SystemExit(
-                f"the control (gestures in the GUI thread) stalled at most {control:.0f} ms: at "
-                f"this size it cannot show what the workers save; take a larger --size"
+        for part in ("learn from the labels", "Review dock", ""):  # "": the gestures'
+            control = max(
+                max(g)
+                for w, g in found.items()
+                if "control" in w and (part in w if part else "learn" not in w)
             )
+            if not args.quick and control <= GOAL_MS:
+                raise SystemExit(
+                    f"the control (in the GUI thread) stalled at most {control:.0f} ms: at "
+                    f"this size it cannot show what the workers save; take a larger --size"
+                )
 
 
 if __name__ == "__main__":
