@@ -214,3 +214,65 @@ def test_a_folder_without_corrections_says_so(viewer, review_folder, qtbot):
     qtbot.waitUntil(lambda: not widget._learner.running, timeout=60_000)
     assert widget._status.value.startswith(f"Not learned: No corrected image in {results}")
     assert not (results / "learned").exists()
+
+
+@pytest.mark.usefixtures("use_onnx_home")
+def test_a_person_corrects_three_images_with_the_brush_learns_and_the_rest_needs_less(
+    viewer, tmp_path, untrained_params, qtbot
+):
+    """The loop as a person runs it: a folder pre-annotated by the (untrained) model, opened in
+    the Review dock; three images corrected with napari's brush and saved by Next; Learn; the
+    rest pre-annotated with the learned model, and less of it to correct than before."""
+    from PIL import Image
+
+    from napari_gluonseg.core.batch.folder import segment_folder
+
+    from ..learn_folder import RUN, photo
+
+    images, results = tmp_path / "images", tmp_path / "results"
+    images.mkdir()
+    for n in range(4):
+        Image.fromarray(photo(n)).save(images / f"p{n}.png")
+    segment_folder(images, results, weights=untrained_params, **RUN)
+    wrong = {f"p{n}": (read_export(results / f"p{n}_labels.png").labels != truth()).sum()
+             for n in range(4)}  # fmt: skip
+    widget = open_dock(viewer, "Review folder")
+    widget.open_folder(images, results)
+    assert not widget._learn.enabled  # nothing corrected yet
+
+    def opened(visited: list[str]) -> bool:
+        """A new image open (the dock's order), its labels editable and shown."""
+        layer, now = widget.labels_layer, widget.current
+        return now is not None and now.key not in visited and layer is not None \
+            and layer.editable and not widget._unshown  # fmt: skip
+
+    visited: list[str] = []
+    for _ in range(3):
+        widget._next.clicked.emit()  # from the second on, leaving an image saves it
+        qtbot.waitUntil(lambda: opened(visited), timeout=30_000)
+        visited.append(widget.current.key)
+        labels = widget.labels_layer
+        labels.mode, labels.brush_size = "paint", 12
+        for y in range(0, 96, 6):  # strokes over the halves: sky (3) left, tree (5) right
+            for x in range(0, 128, 6):
+                labels.paint((y, x), 3 if x < 64 else 5, refresh=False)
+        labels.refresh()
+        assert (labels.data == truth()).mean() > 0.95
+    widget._next.clicked.emit()
+    qtbot.waitUntil(lambda: opened(visited), timeout=30_000)
+    rest = widget.current.key
+    assert [read_export(results / f"{key}_labels.png").provenance.get("corrected_by_hand")
+            for key in visited] == [True] * 3  # fmt: skip
+    assert widget._learn.enabled
+
+    widget._learn.clicked.emit()
+    qtbot.waitUntil(lambda: not widget._learner.running, timeout=180_000)
+    assert "Learned 2 classes" in widget._status.value, widget._status.value
+    widget._previous.clicked.emit()  # the image open in the viewer is not pre-annotated again
+    qtbot.waitUntil(lambda: opened([]) and widget.current.key == visited[-1], timeout=30_000)
+    widget._learner.use.clicked.emit()
+    qtbot.waitUntil(lambda: not widget._learner.running, timeout=120_000)
+    export = read_export(results / f"{rest}_labels.png")
+    assert export.provenance["model"] == str(widget._learner.model)
+    after = (export.labels != truth()).sum()
+    assert after < 0.1 * truth().size and after < wrong[rest] / 4, (after, wrong[rest])
