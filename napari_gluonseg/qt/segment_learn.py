@@ -72,7 +72,7 @@ def labels_sources(
     """The viewer's labels layers to learn from, one per image (an edited one first); raises
     :class:`LearningError` where there is none, or where they label different classes.
     ``image_options``: how a run would feed an image layer to the network (the same for
-    learning)."""
+    learning); the scale is the one the run that made the labels had, where it says."""
     images = {
         layer.name: layer
         for layer in viewer.layers
@@ -105,6 +105,9 @@ def labels_sources(
             )
         tracker = hand_tracker(layer, create=False)
         options = {} if image_options is None else image_options(images[source])
+        made = layer.metadata.get(METADATA_KEY, {}).get("provenance", {})
+        if "scale" in made:  # the run that made these labels fed the network at its scale
+            options = {**options, "scale": made["scale"]}
         layers.append(LayerSource(source, images[source].data, layer.data, tracker, options))
     assert table is not None
     return LabelsSources(tuple(layers), *table)  # type: ignore[arg-type]

@@ -18,6 +18,7 @@ from napari_gluonseg.core.models.learned import read_learned
 from napari_gluonseg.core.models.registry import DEFAULT_MODEL
 from napari_gluonseg.layers.data import METADATA_KEY, class_features
 from napari_gluonseg.qt import controls, segment_learn
+from napari_gluonseg.qt.controls import Resolution
 
 from ..learn_folder import photo, truth
 from .helpers import fast_widget, run_and_wait
@@ -57,6 +58,7 @@ def test_a_model_learned_from_the_labels_layers_becomes_the_docks_model(
     qtbot, viewer, untrained_params, tmp_path, monkeypatch
 ):
     widget = corrected_on_two_images(qtbot, viewer, untrained_params)
+    widget.controls.resolution.value = Resolution.AUTO  # the runs were at scale 1: learned so
     offered = answering(monkeypatch, tmp_path / "street.onnx")
     widget.learning.button.clicked.emit()
     qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
@@ -71,6 +73,7 @@ def test_a_model_learned_from_the_labels_layers_becomes_the_docks_model(
     assert c.model.value == str(path) and c.model.native.currentText() == "street.onnx"
     assert not c.weights.enabled and c.weights.value is None and c.scheme.value is None
     learned = read_learned(path)
+    assert learned.record["scale"] == 1.0
     assert c.classes._all == list(learned.class_names) and c.classes._all[:2] == [
         "road",
         "sidewalk",

@@ -9,6 +9,7 @@ import os
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..batch.image import stored_provenance
 from ..batch.review import ReviewSession, ReviewStatus
@@ -74,8 +75,7 @@ def iter_corrected_folder(
             )
         if not item.image.is_file():
             raise LearningError(f"The image of {item.labels}, {item.image}, is not there.")
-        options = _run_options(item.labels)
-        shown = {} if options is None else options.image_options()  # as its run fed it
+        shown = _image_options(item.labels)  # as its run fed it to the network
         images.append(CorrectedImage(item.key, read_image(item.image), export.labels, None, shown))
     assert table is not None
     model_name, weights = _made_with(reviewed[0].labels)
@@ -104,6 +104,17 @@ def _run_options(labels: Path | None) -> RunOptions | None:
         return recorded_batch(stored_provenance(found.provenance)).options
     except GluonsegError:
         return None
+
+
+def _image_options(labels: Path | None) -> dict[str, Any]:
+    """How a result's run fed its image to the network: its batch's options; where those cannot
+    be read back (its weights moved), the scale its provenance records."""
+    options = _run_options(labels)
+    if options is not None:
+        return options.image_options()
+    found = ExportNames.of_labels_file(labels) if labels is not None else None
+    scale = stored_provenance(found.provenance).get("scale") if found is not None else None
+    return {} if scale is None else {"scale": scale}
 
 
 def _made_with(labels: Path | None) -> tuple[str | None, Path | None]:

@@ -21,8 +21,11 @@ fewer actions to correct a pre-annotation to 95% with brush and fill (docs/learn
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -79,19 +82,47 @@ def balanced_weights(samples: Samples) -> np.ndarray:
     return weights / weights.sum()
 
 
-def fewer_rows(samples: Samples, limit: int = MAX_ROWS, seed: int = 0) -> Samples:
-    """At most ``limit`` rows, each class keeping an equal share (all its rows if fewer),
-    drawn at random with a fixed seed: the same corrections give the same head."""
-    if len(samples) <= limit:
-        return samples
+def fewer_rows(targets: np.ndarray, limit: int = MAX_ROWS, seed: int = 0) -> np.ndarray:
+    """The indices of at most ``limit`` of the rows of ``targets``, each class keeping an equal
+    share (all its rows if fewer), drawn at random with a fixed seed: the same corrections
+    give the same head."""
+    if len(targets) <= limit:
+        return np.arange(len(targets))
     rng = np.random.default_rng(seed)
-    present = np.unique(samples.targets)
+    present = np.unique(targets)
     share = limit // len(present)
     keep = []
     for k in present:
-        rows = np.flatnonzero(samples.targets == k)
+        rows = np.flatnonzero(targets == k)
         keep.append(rows if len(rows) <= share else rng.choice(rows, share, replace=False))
-    return samples.where(np.sort(np.concatenate(keep)))
+    return np.sort(np.concatenate(keep))
+
+
+_blas_lock = threading.Lock()
+_blas_users: list[Any] = []  # the limiter while any fit runs, once per fit running
+
+
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """OpenBLAS on one thread while any fit runs, in any thread; its threads given back when
+    the last one ends. (threadpoolctl's own limits, entered and left by fits running side by
+    side, could restore the threads under the other one, or leave them at one for good.)
+
+    One thread: products of a few thousand rows by 512 gain nothing from more, and on 2 busy
+    cores (the dock's GUI, a run beside) OpenBLAS's threads made learning from 20 images 1.6x
+    slower (59.7 s against 38 s: benchmarks/bench_learning.py)."""
+    from threadpoolctl import threadpool_limits
+
+    with _blas_lock:
+        limiter = _blas_users[0] if _blas_users else threadpool_limits(1, user_api="blas")
+        _blas_users.append(limiter)
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_users.pop()
+            if not _blas_users:
+                limiter.restore_original_limits()
 
 
 def fit_head(
@@ -100,17 +131,20 @@ def fit_head(
     l2: float = L2,
     should_stop: Callable[[], bool] | None = None,
     neighbourhood: int = NEIGHBOURHOOD,
+    rows: np.ndarray | None = None,
 ) -> LinearHead:
-    """The head that best separates ``samples`` into their classes (0..n_classes-1),
-    class-balanced, its bias then told each class's share of the rows. ``neighbourhood``: the
-    one ``samples``' features were averaged over (``grid_samples``'), kept with the head.
+    """The head that best separates ``samples`` (its ``rows``, indices; None: all) into their
+    classes (0..n_classes-1), class-balanced, its bias then told each class's share of the
+    rows. ``neighbourhood``: the one ``samples``' features were averaged over
+    (``grid_samples``'), kept with the head. Only the rows fitted on are copied.
 
     Raises :class:`LearningError` with fewer than two classes;
     :class:`SegmentationCancelled` when ``should_stop`` answers True between iterations.
     """
-    present, counts = np.unique(samples.targets, return_counts=True)
+    chosen = np.arange(len(samples)) if rows is None else np.asarray(rows)
+    present, counts = np.unique(samples.targets[chosen], return_counts=True)
     log_share = np.log(counts / counts.sum())  # before fewer_rows evens the classes out
-    samples = fewer_rows(samples)
+    samples = samples.where(chosen[fewer_rows(samples.targets[chosen])])
     if len(present) < 2:
         raise LearningError(
             f"The corrected labels hold {len(present)} class(es): a head needs at least two "
@@ -120,10 +154,10 @@ def fit_head(
     mean = x.mean(axis=0)
     scale = x.std(axis=0) + 1e-6
     z = (x - mean) / scale
-    rows = np.searchsorted(present, samples.targets)  # class -> its row among the present
+    index = np.searchsorted(present, samples.targets)  # class -> its row among the present
     k, c = len(present), z.shape[1]
-    onehot = np.zeros((len(rows), k), np.float32)
-    onehot[np.arange(len(rows)), rows] = 1.0
+    onehot = np.zeros((len(index), k), np.float32)
+    onehot[np.arange(len(index)), index] = 1.0
     weights = balanced_weights(samples).astype(np.float32)
 
     def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
@@ -146,12 +180,8 @@ def fit_head(
 
     theta = np.zeros(k * c + k)
     from scipy.optimize import minimize  # on first use: importing the package stays light
-    from threadpoolctl import threadpool_limits
 
-    # One BLAS thread: products of a few thousand rows by 512 gain nothing from more, and on 2
-    # busy cores (the dock's GUI, a run beside) OpenBLAS's threads made learning from 20 images
-    # 1.6x slower (59.7 s against 38 s: benchmarks/bench_learning.py).
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         found = minimize(
             loss,
             theta,
@@ -212,31 +242,31 @@ def held_out_score(
     fold_of = np.array([group[int(i)] for i in samples.image])
 
     def fold_confusion(fold: int) -> tuple[np.ndarray, int]:
+        if should_stop is not None and should_stop():  # a fold not begun when Cancel came
+            raise SegmentationCancelled("Learning cancelled.")
         confusion = np.zeros((n_classes, n_classes), np.int64)
-        train = samples.where(fold_of != fold)
-        if len(np.unique(train.targets)) < 2:
+        train = np.flatnonzero(fold_of != fold)
+        if len(np.unique(samples.targets[train])) < 2:
             return confusion, 0
-        head = fit_head(train, n_classes, should_stop=should_stop, neighbourhood=neighbourhood)
+        head = fit_head(samples, n_classes, should_stop=should_stop,
+                        neighbourhood=neighbourhood, rows=train)  # fmt: skip
         test = samples.where(fold_of == fold)
         np.add.at(confusion, (test.targets, head.predict(test.features)), 1)
         return confusion, int(np.unique(test.image).size)
 
     from concurrent.futures import ThreadPoolExecutor
 
-    from threadpoolctl import threadpool_limits
-
-    done = 0
     confusion = np.zeros((n_classes, n_classes), np.int64)
     scored = 0
-    # One BLAS limit around all the folds: each fit's own would restore the threads while
-    # the other fit still runs.
-    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(FOLD_THREADS) as pool:
-        for fold_matrix, images_scored in pool.map(fold_confusion, range(folds)):
+    pool = ThreadPoolExecutor(FOLD_THREADS)
+    try:
+        for done, (fold_matrix, images_scored) in enumerate(pool.map(fold_confusion, range(folds))):
             if on_fold is not None:
                 on_fold(done, folds)
-            done += 1
             confusion += fold_matrix
             scored += images_scored
+    finally:  # a fold that failed (or was cancelled): the others not started are not
+        pool.shutdown(wait=True, cancel_futures=True)
     if scored == 0:
         return None
     hits = np.diag(confusion).astype(np.float64)

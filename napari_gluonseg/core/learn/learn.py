@@ -30,8 +30,11 @@ from .head import HeldOutScore, LinearHead, fit_head, held_out_score
 from .learned_file import write_learned_model
 from .samples import Samples, grid_samples
 
-# The largest working image whose features are taken in one piece: the largest window a run
-# feeds the network (run/layout.py); a larger one would need the run's tiling, and its memory.
+# The largest working image whose features are taken in one piece, beyond the model's own size
+# (scale "auto", always taken whole: 3.1 MP for a 3:4 photo on Cityscapes' 2048): the largest
+# window a run feeds the network (run/layout.py); a larger one would need the run's tiling, and
+# its memory. (Families that cannot run on the grid tile beyond 0.6 MP: between the two, their
+# features are the whole image's, not the tiles' a run sees.)
 MAX_FEATURE_PIXELS = WINDOW_PIXELS[0]
 
 
@@ -177,13 +180,14 @@ def _check_images(images: Sequence[CorrectedImage], n_classes: int, base_size: i
                 f"{np.shape(item.image)}: they must cover the image, one 2-D plane."
             )
         height, width = labels.shape
-        work = working_size(height, width, item.image_options.get("scale", "auto"), base_size)
-        if work[0] * work[1] > MAX_FEATURE_PIXELS:
+        scale = item.image_options.get("scale", "auto")
+        work = working_size(height, width, scale, base_size)
+        auto = working_size(height, width, "auto", base_size)  # always taken whole
+        if work[0] * work[1] > max(MAX_FEATURE_PIXELS, auto[0] * auto[1]):
             raise LearningError(
-                f"{item.name}: its run's scale {item.image_options.get('scale')!r} takes the "
-                f"{labels.shape[0]}x{labels.shape[1]} image to {work[0]}x{work[1]}, over the "
-                f"{MAX_FEATURE_PIXELS:,} pixels learning feeds the network in one piece: learn "
-                "from runs at scale 'auto' or a smaller scale."
+                f"{item.name}: its run's scale {scale!r} takes the {height}x{width} image to "
+                f"{work[0]}x{work[1]}, over the {MAX_FEATURE_PIXELS:,} pixels learning feeds "
+                "the network in one piece: learn from runs at scale 'auto' or a smaller scale."
             )
         top = int(labels.max(initial=0))
         if top > n_classes:

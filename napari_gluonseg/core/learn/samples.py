@@ -32,6 +32,8 @@ def neighbourhood_mean(grid: np.ndarray, size: int = NEIGHBOURHOOD) -> np.ndarra
     """(C, h, w) each cell's mean over the ``size`` x ``size`` cells centred on it that lie in
     the grid (at the borders, the fewer that do): ONNX's AveragePool with
     ``count_include_pad=0``, which the learned model file runs on its logits."""
+    if size < 1 or size % 2 == 0:
+        raise ValueError(f"a neighbourhood is an odd number of cells, not {size}")
     x = np.asarray(grid, np.float32)
     if size == 1:
         return x

@@ -119,7 +119,7 @@ def _weights(value: Any, name: str) -> str | os.PathLike | None:
     return checks.optional_path(value, name, "a .params or .onnx file")
 
 
-def _scale(value: Any, name: str) -> float | str:
+def check_scale(value: Any, name: str) -> float | str:
     if isinstance(value, str) and value == AUTO:
         return value
     if checks.is_real(value) and 0 < float(value) <= 8:
@@ -198,15 +198,16 @@ class RunOptions:
     scale: float | str = _option(
         AUTO,
         doc="Working resolution: ``'auto'`` (default) resizes the long side to the model's "
-        "``base_size`` (520 for ADE20K), as GluonCV evaluates; a number is a factor on the "
-        "image's own size (1.0 = as is). Outputs always have the image's full resolution.",
-        help="working resolution: 'auto' (the model's base size on the long side) "
-        "or a factor of the image's own (1.0 = full resolution)",
+        "``base_size`` (520 for ADE20K), as GluonCV evaluates, and is a learned model's own "
+        "scale (the one its images were run at); a number is a factor on the image's own size "
+        "(1.0 = as is). Outputs always have the image's full resolution.",
+        help="working resolution: 'auto' (the model's base size on the long side; a learned "
+        "model's own scale) or a factor of the image's own (1.0 = full resolution)",
         tooltip="auto: the network sees the image at the model's own size (fast, bounded "
-        "memory); outputs always have the image's full size. full: every pixel, in a few "
-        "large windows beyond 2 MP.",
+        "memory; a learned model: the scale it learned at); outputs always have the image's "
+        "full size. full: every pixel, in a few large windows beyond 2 MP.",
         parse=parse_scale,
-        check=_scale,
+        check=check_scale,
     )
     tile_size: int | str | None = _option(
         AUTO,

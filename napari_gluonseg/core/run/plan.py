@@ -26,7 +26,7 @@ from ..models.scheme import LabelScheme, load_scheme
 from .estimate import RunEstimate, activation_scale, estimate_windows
 from .layout import WINDOW_PIXELS, Coverage, PassLayout, largest_window, pass_layout
 from .memory import RunShape, available_bytes, estimate_peak_bytes, format_bytes
-from .options import EngineChoice, RunOptions
+from .options import EngineChoice, RunOptions, check_scale
 from .postprocess import label_dtype
 from .preprocess import MIN_SIDE, ImageStack, as_image_stack
 
@@ -273,9 +273,10 @@ def plan_options(image: Any, given: RunOptions) -> RunPlan:
     """
     options = given.checked()
     info = _model_of(options)
-    if is_model_file(options.model_name):  # a learned model: its file holds its weights
-        options = replace(options, weights=options.model_name, scale=_learned_scale(options))
     stack = as_image_stack(image, given.rgb, given.intensity_range)
+    if is_model_file(options.model_name):  # a learned model: its file holds its weights
+        scale = _learned_scale(options, stack.plane_shape, info)
+        options = replace(options, weights=options.model_name, scale=scale)
     scheme, subset, wanted = _label_space(options, info)
     scale, factors = options.scale, tuple(options.tta_scales)
     work = working_size(*stack.plane_shape, scale, info.base_size)
@@ -296,13 +297,24 @@ def plan_options(image: Any, given: RunOptions) -> RunPlan:
     return RunPlan(options, info, stack, work, layouts)
 
 
-def _learned_scale(options: RunOptions) -> float | str:
+def _learned_scale(options: RunOptions, plane: tuple[int, int], info: ModelInfo) -> float | str:
     """A learned model's scale "auto" is the one it learned at, where its images' runs had one
-    (its features were taken there: at another they differ, and it labels worse)."""
+    (its features were taken there: at another they differ, and it labels worse). Where that
+    scale is no scale, or one this image cannot be run at (too small a working size), "auto"
+    stays the model's own size: the run's notice says it differs from the learned one."""
     if options.scale != "auto":
         return options.scale
     at = read_learned(options.model_name).record.get("scale", "auto")
-    return "auto" if isinstance(at, list) else at
+    if isinstance(at, list) or at == "auto":
+        return "auto"
+    try:
+        value = float(check_scale(at, "scale"))
+        factors = tuple(options.tta_scales)
+        work = working_size(*plane, value, info.base_size)
+        _check_pass_sizes(plane, value, _pass_sizes(work, factors), factors)
+    except OptionError:
+        return "auto"
+    return value
 
 
 def _model_of(options: RunOptions) -> ModelInfo:

@@ -15,6 +15,37 @@ def test_the_corrected_images_their_class_table_and_model_are_read(reviewed):
     assert folder.images[0].labels.shape == folder.images[0].image.shape[:2]
 
 
+def test_each_image_is_read_with_its_runs_scale_even_where_its_weights_moved(
+    tmp_path, untrained_params, use_onnx_home
+):
+    """The batch's options cannot be read back once its weights file is gone; the scale the
+    result's provenance records is still the one its features are taken at."""
+    import shutil
+
+    from PIL import Image
+
+    from napari_gluonseg import read_export, segment_folder
+    from napari_gluonseg.core.batch.review import ReviewSession
+
+    from ...learn_folder import photo, truth
+
+    images, results = tmp_path / "images", tmp_path / "results"
+    images.mkdir()
+    Image.fromarray(photo(0)).save(images / "p0.png")
+    weights = tmp_path / "moved.params"
+    shutil.copy(untrained_params, weights)
+    segment_folder(images, results, weights=weights, scale=0.5, engine="onnxruntime")
+    item = ReviewSession(images, results, by_uncertainty=False).items[0]
+    export = read_export(item.labels)
+    ReviewSession(images, results).write_corrections(
+        item, truth(), export.class_names, export.colors, export.provenance
+    )
+    assert corrected_folder(images, results).images[0].image_options["scale"] == 0.5
+    weights.unlink()
+    folder = corrected_folder(images, results)
+    assert folder.weights is None and folder.images[0].image_options == {"scale": 0.5}
+
+
 def test_a_folder_without_corrections_or_with_an_image_gone_is_named(reviewed, tmp_path):
     images, results = reviewed
     (images / "p1.png").unlink()

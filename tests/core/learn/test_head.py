@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 
 from napari_gluonseg.core.errors import LearningError, SegmentationCancelled
-from napari_gluonseg.core.learn.head import NEVER, LinearHead, fit_head, held_out_score
+from napari_gluonseg.core.learn.head import (
+    NEVER,
+    LinearHead,
+    fit_head,
+    held_out_score,
+    one_blas_thread,
+)
 from napari_gluonseg.core.learn.samples import Samples
 
 
@@ -78,9 +84,9 @@ def test_each_fold_is_fitted_without_the_images_it_scores(monkeypatch):
     samples = _images(6)
     fitted_on = []
 
-    def recorded(rows, *args, **kwargs):
-        fitted_on.append(set(np.unique(rows.image).tolist()))
-        return fit(rows, *args, **kwargs)
+    def recorded(fitted, *args, **kwargs):
+        fitted_on.append(set(np.unique(fitted.image[kwargs["rows"]]).tolist()))
+        return fit(fitted, *args, **kwargs)
 
     fit = head_module.fit_head
     monkeypatch.setattr(head_module, "fit_head", recorded)
@@ -99,3 +105,40 @@ def test_one_class_one_image_and_a_stop_are_said():
     assert held_out_score(_images(1), n_classes=6) is None
     with pytest.raises(SegmentationCancelled):
         fit_head(_images(2), n_classes=6, should_stop=lambda: True)
+
+
+def test_blas_stays_on_one_thread_while_any_fit_runs_and_gets_its_threads_back_after():
+    """Two fits side by side (the held-out folds): the first to end leaves the other on one
+    thread; the last gives OpenBLAS its threads back."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas() -> list[int]:
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    with threadpool_limits(2, user_api="blas"):
+        before = blas()
+        assert before and max(before) == 2
+        first, second = one_blas_thread(), one_blas_thread()
+        first.__enter__()
+        second.__enter__()
+        assert set(blas()) == {1}
+        first.__exit__(None, None, None)  # the first fit ends while the second runs
+        assert set(blas()) == {1}
+        second.__exit__(None, None, None)
+        assert blas() == before
+
+
+def test_a_cancel_stops_the_folds_not_yet_started(monkeypatch):
+    import napari_gluonseg.core.learn.head as head_module
+
+    started = []
+    fit = head_module.fit_head
+
+    def counted(*args, **kwargs):
+        started.append(1)
+        return fit(*args, **kwargs)
+
+    monkeypatch.setattr(head_module, "fit_head", counted)
+    with pytest.raises(SegmentationCancelled):
+        held_out_score(_images(6), n_classes=6, should_stop=lambda: bool(started))
+    assert len(started) <= head_module.FOLD_THREADS < head_module.MAX_FOLDS

@@ -137,7 +137,32 @@ def test_each_image_is_learned_at_its_runs_scale_and_a_working_image_too_large_i
     run_to_end(iter_segment_image(photo(9), str(path), scale=0.75), heard.append)
     notices = [e.message for e in heard if e.notice]
     assert "mixed.onnx learned at scales 1.0, 'auto'; this run is at scale=0.75" in notices[0]
-    huge = CorrectedImage("huge", photo(0), truth(), image_options={"scale": 20.0})
-    with pytest.raises(LearningError, match=r"huge: its run's scale 20.0 takes the 96x128 "
-                       r"image to 1920x2560, over the 2,000,000 pixels"):  # fmt: skip
+    # Learned at 0.25, an image that scale would take below the network's 16 px: "auto" stays
+    # the model's own size there, and the run says it is not the learned one.
+    quarter = [CorrectedImage(i.name, i.image, i.labels, image_options={"scale": 0.25}) for i in at]
+    path = save_learned(learn(quarter, names, colors, weights=untrained_params),
+                        tmp_path / "quarter.onnx")  # fmt: skip
+    heard.clear()
+    small = run_to_end(iter_segment_image(photo(9)[:40, :48], str(path)), heard.append)
+    assert small.provenance["scale"] == "auto"
+    notices = [e.message for e in heard if e.notice]
+    assert "quarter.onnx learned at scale=0.25; this run is at scale='auto'" in notices[0]
+    assert segment_image(photo(9), str(path)).provenance["scale"] == 0.25  # where it fits
+    shape = (200, 300)
+    huge = CorrectedImage("huge", photo(0, shape), truth(shape), image_options={"scale": 8.0})
+    with pytest.raises(LearningError, match=r"huge: its run's scale 8.0 takes the 200x300 "
+                       r"image to 1600x2400, over the 2,000,000 pixels"):  # fmt: skip
         learn([huge], names, colors, weights=untrained_params)
+
+
+def test_a_models_own_size_is_never_too_large_to_learn_at():
+    """Cityscapes' base size is 2048: "auto" takes a 3:4 photo to 1536x2048 (3.1 MP), over the
+    2 MP a numeric scale may reach; the model's own size is learned at, as it always was."""
+    from napari_gluonseg.core.learn.learn import _check_images
+
+    shape = (300, 400)
+    item = CorrectedImage("street", photo(0, shape), truth(shape))  # scale "auto"
+    _check_images([item], 19, 2048)  # refused before: nothing to assert but that it passes
+    at_scale = CorrectedImage("street", photo(0, shape), truth(shape), image_options={"scale": 6.0})
+    with pytest.raises(LearningError, match=r"street: its run's scale 6.0 takes the 300x400"):
+        _check_images([at_scale], 19, 2048)

@@ -8,6 +8,7 @@ import pytest
 
 from napari_gluonseg import WeightsError, model_info
 from napari_gluonseg.core.errors import EngineError
+from napari_gluonseg.core.learn.samples import neighbourhood_mean
 from napari_gluonseg.core.models import untrained
 from napari_gluonseg.core.models.card import model_row
 from napari_gluonseg.core.models.onnx_build import (
@@ -96,6 +97,14 @@ def test_logits_are_the_head_applied_to_the_features_then_resized(model_name):
     got = learned_session.run(None, {"data": x, **out_size})[0]
     expected = expected_logits(features, head, size)
     assert got.shape == (1, 3, *size)
+    np.testing.assert_allclose(got[0], expected, atol=1e-4 * np.abs(expected).max())
+
+    # With a neighbourhood: the head on each cell's features averaged over the 3x3 cells of the
+    # (padded) grid around it, as learning averages them (core/learn/samples.py).
+    pooled = build_model(model_name, params, info.num_classes, {}, head=(*head, 3))
+    got = session(pooled).run(None, {"data": x, **out_size})[0]
+    averaged = neighbourhood_mean(features[0], 3)[None]
+    expected = expected_logits(averaged, head, size)
     np.testing.assert_allclose(got[0], expected, atol=1e-4 * np.abs(expected).max())
 
 
