@@ -11,8 +11,8 @@ A row's features are the mean of its cell's over the cells around it
 logits over the same neighbourhood (the mean of a linear map is the map of the mean), so a cell
 is judged by its surroundings as well as itself. On an untrained backbone's features this was
 worth 2.5-5.5 points of held-out accuracy and 4-6 points of mIoU after 5 images, alone
-(benchmarks/bench_learning.py's tasks); 3 cells (24 px at stride 8) blurs boundaries little
-more than the bilinear upsampling of the grid already does.
+(benchmarks/bench_learning.py's tasks); 3 cells (24 px at stride 8) is the smallest: 5 or 7
+were no better there overall (a scratch script), and a wider one blurs boundaries more.
 """
 
 from __future__ import annotations

@@ -93,11 +93,18 @@ def test_a_mask_of_another_size_than_its_image_is_named(results_to_export, tmp_p
         open_dataset(tmp_path / "set").read_labels("p2")
 
 
-def test_a_missing_image_is_named_on_opening(results_to_export, tmp_path):
+@pytest.mark.parametrize(
+    ("fmt", "gone", "said"),
+    [
+        ("coco", "p3.png", r"instances_train\.json: the image p3\.png"),
+        ("yolo", "p1.png", r"p1\.txt has no image in .*train"),  # labels whose image is gone
+    ],
+)
+def test_a_missing_image_is_named_on_opening(results_to_export, tmp_path, fmt, gone, said):
     images, out, _ = results_to_export
-    export_dataset(images, out, tmp_path / "set", "coco", val_fraction=0)
-    (tmp_path / "set" / "images" / "train" / "p3.png").unlink()
-    with pytest.raises(DatasetError, match=r"instances_train\.json: the image p3\.png"):
+    export_dataset(images, out, tmp_path / "set", fmt, val_fraction=0)
+    (tmp_path / "set" / "images" / "train" / gone).unlink()
+    with pytest.raises(DatasetError, match=said):
         open_dataset(tmp_path / "set")
 
 
@@ -118,14 +125,6 @@ def test_a_folder_of_no_known_format_is_refused(tmp_path):
     assert detect_format(tmp_path) is None
     with pytest.raises(DatasetError, match="not a dataset this package opens"):
         open_dataset(tmp_path)
-
-
-def test_yolo_labels_whose_image_is_gone_are_named(results_to_export, tmp_path):
-    images, out, _ = results_to_export
-    export_dataset(images, out, tmp_path / "set", "yolo", val_fraction=0)
-    (tmp_path / "set" / "images" / "train" / "p1.png").unlink()
-    with pytest.raises(DatasetError, match=r"p1\.txt has no image in .*train"):
-        open_dataset(tmp_path / "set")
 
 
 def test_a_cityscapes_folder_without_its_class_list_says_which_file(results_to_export, tmp_path):
